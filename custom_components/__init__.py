@@ -1,0 +1,1 @@
+"""Custom integrations; this file makes the directory an importable package for tests."""

@@ -1,0 +1,40 @@
+"""The Nezha Monitoring integration."""
+
+from __future__ import annotations
+
+from homeassistant.const import CONF_API_TOKEN, CONF_URL, CONF_VERIFY_SSL, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+
+from .client import NezhaV0Client
+from .coordinator import NezhaConfigEntry, NezhaCoordinator
+from .device import server_id_of
+
+PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> bool:
+    """Connect to the dashboard, fetch the fleet once, then set up the platforms."""
+    session = async_get_clientsession(hass, verify_ssl=entry.data[CONF_VERIFY_SSL])
+    client = NezhaV0Client(session, entry.data[CONF_URL], entry.data[CONF_API_TOKEN])
+    coordinator = NezhaCoordinator(hass, entry, client)
+    await coordinator.async_config_entry_first_refresh()
+    entry.runtime_data = coordinator
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> bool:
+    """Unload the platforms; background ping fetching stops with the entry."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: NezhaConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """Allow deleting a server device only once the dashboard no longer lists it."""
+    server_id = server_id_of(device, entry.entry_id)
+    if server_id is None:
+        return False  # the dashboard device lives as long as the entry
+    return server_id not in entry.runtime_data.data.servers

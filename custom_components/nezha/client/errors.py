@@ -1,0 +1,51 @@
+"""One exception hierarchy for every Nezha API generation.
+
+Messages never contain the token: they are built here from the URL path and the
+kind of failure, never from request headers.
+"""
+
+from __future__ import annotations
+
+
+class NezhaError(Exception):
+    """Base class of every error this client raises."""
+
+
+class NezhaConnectionError(NezhaError):
+    """The dashboard could not be reached (DNS, refused, reset, timeout)."""
+
+
+class NezhaTimeoutError(NezhaConnectionError):
+    """The dashboard did not answer within the request timeout."""
+
+
+class NezhaTLSError(NezhaConnectionError):
+    """The TLS handshake failed, usually because certificate verification failed."""
+
+
+class NezhaAuthError(NezhaError):
+    """The dashboard rejected the token."""
+
+
+class NezhaResponseError(NezhaError):
+    """The answer is not what a Nezha dashboard sends (HTML page, bad JSON, wrong shape)."""
+
+
+class NezhaRedirectError(NezhaResponseError):
+    """The dashboard answered with a redirect; the client never follows one.
+
+    Following it could send the token to another origin.
+    """
+
+    def __init__(self, message: str, location: str) -> None:
+        """Keep the redirect target (without query) for the user-facing message."""
+        super().__init__(message)
+        self.location = location
+
+
+class NezhaUnsupportedError(NezhaResponseError):
+    """The URL is a Nezha dashboard of a generation this client does not speak."""
+
+
+class NezhaNotFoundError(NezhaError):
+    """The dashboard does not know the requested server."""

@@ -1,0 +1,153 @@
+"""HTTP plumbing shared by the API generations: one GET, no redirects, typed errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+import json
+from typing import Any
+
+import aiohttp
+from yarl import URL
+
+from .errors import (
+    NezhaConnectionError,
+    NezhaRedirectError,
+    NezhaResponseError,
+    NezhaTimeoutError,
+    NezhaTLSError,
+)
+
+DEFAULT_TIMEOUT = 10.0
+# A dashboard with a thousand servers answers /server/details with about 2 MB.
+MAX_BODY_BYTES = 32 * 1024 * 1024
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+@dataclass(frozen=True, slots=True)
+class RawResponse:
+    """A dashboard answer before any generation-specific interpretation."""
+
+    path: str
+    status: int
+    content_type: str
+    body: bytes
+    date: datetime
+    """The dashboard's clock (HTTP Date header), or ours when the header is unusable."""
+
+    @property
+    def is_json(self) -> bool:
+        """Return True when the dashboard declared a JSON body."""
+        return self.content_type == "application/json"
+
+    @property
+    def is_html(self) -> bool:
+        """Return True for HTML pages (error pages, proxies, WAF block page)."""
+        return self.content_type == "text/html"
+
+    def text_contains(self, needle: str) -> bool:
+        """Search the body as text without failing on bad encodings."""
+        return needle in self.body.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        """Parse the body, turning every parse failure into NezhaResponseError."""
+        if not self.body.strip():
+            raise NezhaResponseError(
+                f"{self.path}: empty response (HTTP {self.status})"
+            )
+        try:
+            return json.loads(self.body)
+        except (ValueError, RecursionError) as err:
+            raise NezhaResponseError(
+                f"{self.path}: response is not valid JSON (HTTP {self.status})"
+            ) from err
+
+
+def _server_date(header: str | None) -> datetime:
+    if header:
+        try:
+            parsed = parsedate_to_datetime(header)
+        except TypeError, ValueError, IndexError, OverflowError:
+            pass
+        else:
+            if parsed.tzinfo is not None:
+                return parsed.astimezone(UTC)
+    return datetime.now(UTC)
+
+
+class Transport:
+    """Performs GET requests against one dashboard origin.
+
+    Redirects are never followed: a redirect could carry the token to another host.
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        """Bind to a session and a normalised base URL (no trailing slash)."""
+        self._session = session
+        self._base = base_url.rstrip("/")
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+
+    @property
+    def base_url(self) -> str:
+        """Return the dashboard base URL."""
+        return self._base
+
+    async def get(
+        self,
+        path: str,
+        *,
+        headers: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
+    ) -> RawResponse:
+        """GET ``path`` below the base URL and read the whole body."""
+        url = URL(self._base + path, encoded=False)
+        if params:
+            url = url.with_query(params)
+        try:
+            async with self._session.get(
+                url,
+                headers=headers,
+                allow_redirects=False,
+                timeout=self._timeout,
+            ) as resp:
+                if resp.status in _REDIRECTS:
+                    location = URL(resp.headers.get("Location", ""))
+                    target = url.join(location).with_query(None).with_fragment(None)
+                    raise NezhaRedirectError(
+                        f"{path}: the dashboard redirects (HTTP {resp.status}) to {target}",
+                        str(target),
+                    )
+                if (
+                    resp.content_length is not None
+                    and resp.content_length > MAX_BODY_BYTES
+                ):
+                    raise NezhaResponseError(f"{path}: response too large")
+                body = await resp.content.read(MAX_BODY_BYTES + 1)
+                if len(body) > MAX_BODY_BYTES:
+                    raise NezhaResponseError(f"{path}: response too large")
+                return RawResponse(
+                    path=path,
+                    status=resp.status,
+                    content_type=resp.content_type,
+                    body=body,
+                    date=_server_date(resp.headers.get("Date")),
+                )
+        except TimeoutError as err:
+            raise NezhaTimeoutError(
+                f"{path}: no answer within {self._timeout.total:g} s"
+            ) from err
+        except (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError) as err:
+            raise NezhaTLSError(
+                f"{path}: TLS handshake failed ({err.__class__.__name__})"
+            ) from err
+        except aiohttp.ClientError as err:
+            raise NezhaConnectionError(
+                f"{path}: {err.__class__.__name__}: {err}"
+            ) from err

@@ -1,0 +1,357 @@
+"""Config, reauth, reconfigure and options flows for Nezha."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.config_entries import (
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlowWithReload,
+)
+from homeassistant.const import CONF_API_TOKEN, CONF_URL, CONF_VERIFY_SSL
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+from yarl import URL
+
+from .client import (
+    NezhaAuthError,
+    NezhaConnectionError,
+    NezhaError,
+    NezhaRedirectError,
+    NezhaResponseError,
+    NezhaTLSError,
+    NezhaUnsupportedError,
+    NezhaV0Client,
+)
+from .const import (
+    ALL_GROUPS,
+    CONF_API_GENERATION,
+    CONF_OFFLINE_THRESHOLD,
+    CONF_PING_INTERVAL,
+    CONF_SCAN_INTERVAL,
+    CONF_SERVER_GROUP,
+    DEFAULT_OFFLINE_THRESHOLD,
+    DEFAULT_PING_INTERVAL,
+    DEFAULT_SCAN_INTERVAL,
+    DOMAIN,
+    GROUP_PREFIX,
+    LOGGER,
+    MAX_OFFLINE_THRESHOLD,
+    MAX_PING_INTERVAL,
+    MAX_SCAN_INTERVAL,
+    MIN_OFFLINE_THRESHOLD,
+    MIN_PING_INTERVAL,
+    MIN_SCAN_INTERVAL,
+)
+from .coordinator import NezhaConfigEntry
+
+if TYPE_CHECKING:
+    # Home Assistant 2026.10 types its flows with probatio, which it also installs
+    # as the runtime ``voluptuous``; older releases only have voluptuous.
+    import probatio as vol
+else:
+    import voluptuous as vol
+
+URL_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
+TOKEN_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+EXAMPLE_URL = "https://nezha.example.com"
+
+
+class InvalidUrlError(ValueError):
+    """The text is not an http(s) URL of a dashboard."""
+
+
+def normalize_url(raw: str) -> str:
+    """Return the canonical form of a dashboard URL.
+
+    Scheme and host are required; the host is lower-cased, a default port, a
+    trailing slash, query and fragment are dropped, a sub-path is kept.
+    """
+    try:
+        url = URL(raw.strip())
+    except (ValueError, TypeError) as err:
+        raise InvalidUrlError from err
+    if url.scheme not in ("http", "https") or not url.host or url.user or url.password:
+        raise InvalidUrlError
+    path = url.path.rstrip("/")
+    port = None if url.is_default_port() else url.port
+    return str(
+        URL.build(scheme=url.scheme, host=url.host.lower(), port=port, path=path)
+    )
+
+
+def title_for(url: str) -> str:
+    """Name the entry after the dashboard's host (and port, when not the default)."""
+    parsed = URL(url)
+    host = parsed.host or url
+    return host if parsed.is_default_port() else f"{host}:{parsed.port}"
+
+
+async def validate(hass: HomeAssistant, url: str, token: str, verify_ssl: bool) -> None:
+    """Make the cheapest authenticated request; raises a client error on failure."""
+    session = async_get_clientsession(hass, verify_ssl=verify_ssl)
+    await NezhaV0Client(session, url, token).async_list_servers()
+
+
+def error_key(err: Exception) -> str:
+    """Map a validation failure to a translated form error."""
+    match err:
+        case InvalidUrlError():
+            return "invalid_url"
+        case NezhaAuthError():
+            return "invalid_auth"
+        case NezhaTLSError():
+            return "tls_failed"
+        case NezhaConnectionError():
+            return "cannot_connect"
+        case NezhaRedirectError():
+            return "redirected"
+        case NezhaUnsupportedError():
+            return "unsupported_version"
+        case NezhaResponseError():
+            return "not_nezha"
+        case _:
+            LOGGER.exception("Unexpected error while validating the dashboard")
+            return "unknown"
+
+
+class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Add a Nezha dashboard with its URL and API token."""
+
+    VERSION = 1
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: NezhaConfigEntry) -> NezhaOptionsFlow:
+        """Return the options flow."""
+        return NezhaOptionsFlow()
+
+    async def _async_check(
+        self, user_input: dict[str, Any], token: str
+    ) -> tuple[str | None, dict[str, str], dict[str, str]]:
+        """Validate input; return the normalised URL and form errors/placeholders."""
+        placeholders = {"example_url": EXAMPLE_URL}
+        try:
+            url = normalize_url(user_input[CONF_URL])
+            await validate(self.hass, url, token, user_input[CONF_VERIFY_SSL])
+        except (InvalidUrlError, NezhaError) as err:
+            if isinstance(err, NezhaRedirectError):
+                placeholders["location"] = err.location
+            return None, {"base": error_key(err)}, placeholders
+        except Exception as err:  # noqa: BLE001 - shown to the user as "unknown"
+            return None, {"base": error_key(err)}, placeholders
+        return url, {}, placeholders
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for URL, token and TLS verification, and test them."""
+        errors: dict[str, str] = {}
+        placeholders = {"example_url": EXAMPLE_URL}
+        if user_input is not None:
+            self._async_abort_entries_match(
+                {CONF_URL: _normalized_or_raw(user_input[CONF_URL])}
+            )
+            url, errors, placeholders = await self._async_check(
+                user_input, user_input[CONF_API_TOKEN]
+            )
+            if url is not None:
+                return self.async_create_entry(
+                    title=title_for(url),
+                    data={
+                        CONF_URL: url,
+                        CONF_API_TOKEN: user_input[CONF_API_TOKEN],
+                        CONF_VERIFY_SSL: user_input[CONF_VERIFY_SSL],
+                        CONF_API_GENERATION: NezhaV0Client.generation.value,
+                    },
+                )
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(
+                vol.Schema(
+                    {
+                        vol.Required(CONF_URL): URL_SELECTOR,
+                        vol.Required(CONF_API_TOKEN): TOKEN_SELECTOR,
+                        vol.Required(CONF_VERIFY_SSL, default=True): bool,
+                    }
+                ),
+                _without_token(user_input),
+            ),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def async_step_reauth(
+        self, entry_data: Mapping[str, Any]
+    ) -> ConfigFlowResult:
+        """Start reauth after the dashboard rejected the token."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask only for a new token and verify it against the stored URL."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        placeholders = {"example_url": EXAMPLE_URL}
+        if user_input is not None:
+            _, errors, placeholders = await self._async_check(
+                {**entry.data}, user_input[CONF_API_TOKEN]
+            )
+            if not errors:
+                return self.async_update_reload_and_abort(
+                    entry, data_updates={CONF_API_TOKEN: user_input[CONF_API_TOKEN]}
+                )
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=vol.Schema({vol.Required(CONF_API_TOKEN): TOKEN_SELECTOR}),
+            errors=errors,
+            description_placeholders={**placeholders, "name": entry.title},
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change URL, token or TLS verification; entities and history stay."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        placeholders = {"example_url": EXAMPLE_URL}
+        if user_input is not None:
+            new_url = _normalized_or_raw(user_input[CONF_URL])
+            if new_url != entry.data[CONF_URL]:
+                self._async_abort_entries_match({CONF_URL: new_url})
+            token = user_input.get(CONF_API_TOKEN) or entry.data[CONF_API_TOKEN]
+            url, errors, placeholders = await self._async_check(user_input, token)
+            if url is not None:
+                return self.async_update_reload_and_abort(
+                    entry,
+                    title=title_for(url),
+                    data_updates={
+                        CONF_URL: url,
+                        CONF_API_TOKEN: token,
+                        CONF_VERIFY_SSL: user_input[CONF_VERIFY_SSL],
+                        CONF_API_GENERATION: NezhaV0Client.generation.value,
+                    },
+                )
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                vol.Schema(
+                    {
+                        vol.Required(CONF_URL): URL_SELECTOR,
+                        # Left empty, the stored token is kept.
+                        vol.Optional(CONF_API_TOKEN): TOKEN_SELECTOR,
+                        vol.Required(CONF_VERIFY_SSL): bool,
+                    }
+                ),
+                _without_token(user_input or dict(entry.data)),
+            ),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+
+def _normalized_or_raw(raw: str) -> str:
+    try:
+        return normalize_url(raw)
+    except InvalidUrlError:
+        return raw
+
+
+def _without_token(values: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {k: v for k, v in (values or {}).items() if k != CONF_API_TOKEN}
+
+
+def _seconds(minimum: int, maximum: int, step: int) -> NumberSelector:
+    return NumberSelector(
+        NumberSelectorConfig(
+            min=minimum,
+            max=maximum,
+            step=step,
+            mode=NumberSelectorMode.BOX,
+            unit_of_measurement="s",
+        )
+    )
+
+
+class NezhaOptionsFlow(OptionsFlowWithReload):
+    """Polling, offline threshold, ping interval and the server-group filter."""
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show the options; the entry reloads when they change."""
+        if user_input is not None:
+            return self.async_create_entry(
+                data={
+                    CONF_SCAN_INTERVAL: int(user_input[CONF_SCAN_INTERVAL]),
+                    CONF_OFFLINE_THRESHOLD: int(user_input[CONF_OFFLINE_THRESHOLD]),
+                    CONF_PING_INTERVAL: int(user_input[CONF_PING_INTERVAL]),
+                    CONF_SERVER_GROUP: user_input[CONF_SERVER_GROUP],
+                }
+            )
+        options = self.config_entry.options
+        current_group = options.get(CONF_SERVER_GROUP, ALL_GROUPS)
+        groups = await self._async_groups()
+        choices = [SelectOptionDict(value=ALL_GROUPS, label="All servers")]
+        values = {ALL_GROUPS}
+        for value in (*(GROUP_PREFIX + tag for tag in groups), current_group):
+            if value not in values:
+                values.add(value)
+                choices.append(
+                    SelectOptionDict(
+                        value=value, label=value.removeprefix(GROUP_PREFIX)
+                    )
+                )
+        schema = vol.Schema(
+            {
+                vol.Required(
+                    CONF_SCAN_INTERVAL,
+                    default=options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL),
+                ): _seconds(MIN_SCAN_INTERVAL, MAX_SCAN_INTERVAL, 1),
+                vol.Required(
+                    CONF_OFFLINE_THRESHOLD,
+                    default=options.get(
+                        CONF_OFFLINE_THRESHOLD, DEFAULT_OFFLINE_THRESHOLD
+                    ),
+                ): _seconds(MIN_OFFLINE_THRESHOLD, MAX_OFFLINE_THRESHOLD, 1),
+                vol.Required(
+                    CONF_PING_INTERVAL,
+                    default=options.get(CONF_PING_INTERVAL, DEFAULT_PING_INTERVAL),
+                ): _seconds(MIN_PING_INTERVAL, MAX_PING_INTERVAL, 1),
+                vol.Required(CONF_SERVER_GROUP, default=current_group): SelectSelector(
+                    SelectSelectorConfig(
+                        options=choices,
+                        mode=SelectSelectorMode.DROPDOWN,
+                        translation_key=CONF_SERVER_GROUP,
+                    )
+                ),
+            }
+        )
+        return self.async_show_form(step_id="init", data_schema=schema)
+
+    async def _async_groups(self) -> list[str]:
+        """Return the dashboard's server groups (tags); empty when unreachable."""
+        coordinator = getattr(self.config_entry, "runtime_data", None)
+        if coordinator is None:
+            return []
+        try:
+            servers = await coordinator.client.async_list_servers()
+        except NezhaError as err:
+            LOGGER.debug("Could not list server groups: %s", err)
+            return []
+        return sorted({server.tag for server in servers if server.tag})

@@ -1,0 +1,34 @@
+"""Constants for the Nezha integration."""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+DOMAIN: Final = "nezha"
+LOGGER = logging.getLogger(__package__)
+
+CONF_API_GENERATION: Final = "api_generation"
+CONF_SCAN_INTERVAL: Final = "scan_interval"
+CONF_OFFLINE_THRESHOLD: Final = "offline_threshold"
+CONF_PING_INTERVAL: Final = "ping_interval"
+CONF_SERVER_GROUP: Final = "server_group"
+
+DEFAULT_SCAN_INTERVAL: Final = 30
+MIN_SCAN_INTERVAL: Final = 10
+MAX_SCAN_INTERVAL: Final = 3600
+DEFAULT_OFFLINE_THRESHOLD: Final = 60
+MIN_OFFLINE_THRESHOLD: Final = 10
+MAX_OFFLINE_THRESHOLD: Final = 3600
+# /monitor/{id} returns 24 h of points per call while Nezha adds about one point a
+# minute, so polling it faster than every few minutes costs bandwidth for nothing.
+DEFAULT_PING_INTERVAL: Final = 300
+MIN_PING_INTERVAL: Final = 60
+MAX_PING_INTERVAL: Final = 3600
+# At most this many ping-history requests are in flight at once.
+PING_CONCURRENCY: Final = 2
+
+ALL_GROUPS: Final = "all"
+GROUP_PREFIX: Final = "tag:"
+
+MANUFACTURER: Final = "Nezha"

@@ -1,0 +1,215 @@
+"""Data update coordinator: one dashboard request per poll, ping history on the side."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+import time
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+
+from .client import (
+    Fleet,
+    NezhaAuthError,
+    NezhaConnectionError,
+    NezhaError,
+    NezhaTimeoutError,
+    NezhaV0Client,
+    PingMonitor,
+    Server,
+)
+from .const import (
+    ALL_GROUPS,
+    CONF_OFFLINE_THRESHOLD,
+    CONF_PING_INTERVAL,
+    CONF_SCAN_INTERVAL,
+    CONF_SERVER_GROUP,
+    DEFAULT_OFFLINE_THRESHOLD,
+    DEFAULT_PING_INTERVAL,
+    DEFAULT_SCAN_INTERVAL,
+    DOMAIN,
+    GROUP_PREFIX,
+    LOGGER,
+    PING_CONCURRENCY,
+)
+from .device import server_device_fields, server_id_of
+
+type NezhaConfigEntry = ConfigEntry[NezhaCoordinator]
+
+
+@dataclass(frozen=True, slots=True)
+class NezhaData:
+    """What the entities read: the servers, their online state and the dashboard clock."""
+
+    servers: dict[int, Server]
+    online: dict[int, bool]
+    server_time: datetime
+
+
+def group_filter(option: str | None) -> str | None:
+    """Turn the stored group option into the tag to request, or None for all."""
+    if option and option != ALL_GROUPS and option.startswith(GROUP_PREFIX):
+        return option.removeprefix(GROUP_PREFIX) or None
+    return None
+
+
+class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
+    """Polls one dashboard and keeps the device registry in step with it."""
+
+    config_entry: NezhaConfigEntry
+
+    def __init__(
+        self, hass: HomeAssistant, entry: NezhaConfigEntry, client: NezhaV0Client
+    ) -> None:
+        """Set up from the entry's options."""
+        options = entry.options
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"Nezha {entry.title}",
+            update_interval=timedelta(
+                seconds=options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)
+            ),
+        )
+        self.client = client
+        self.tag = group_filter(options.get(CONF_SERVER_GROUP))
+        self.offline_threshold = float(
+            options.get(CONF_OFFLINE_THRESHOLD, DEFAULT_OFFLINE_THRESHOLD)
+        )
+        self.ping_interval = float(
+            options.get(CONF_PING_INTERVAL, DEFAULT_PING_INTERVAL)
+        )
+        self.pings: dict[int, dict[int, PingMonitor]] = {}
+        self._next_ping_at = 0.0
+        self._ping_task: asyncio.Task[None] | None = None
+        self._auth_failed = False
+
+    async def _async_update_data(self) -> NezhaData:
+        try:
+            fleet = await self.client.async_get_fleet(self.tag)
+        except NezhaAuthError as err:
+            self._stop_side_requests()
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN, translation_key="auth_failed"
+            ) from err
+        except NezhaTimeoutError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="timeout",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        except NezhaConnectionError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="cannot_connect",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        except NezhaError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="invalid_response",
+                translation_placeholders={"error": str(err)},
+            ) from err
+
+        data = NezhaData(
+            servers=fleet.servers,
+            online=self._online_states(fleet),
+            server_time=fleet.server_time,
+        )
+        self._sync_devices(fleet)
+        self._schedule_pings(data)
+        return data
+
+    def _online_states(self, fleet: Fleet) -> dict[int, bool]:
+        previous = self.data.online if self.data else {}
+        online: dict[int, bool] = {}
+        for server_id, server in fleet.servers.items():
+            age = server.seconds_since_report(fleet.server_time)
+            # Compare against the dashboard's own clock (its Date header), so a
+            # skewed Home Assistant clock cannot flip servers offline.
+            is_online = age is not None and age <= self.offline_threshold
+            online[server_id] = is_online
+            was = previous.get(server_id)
+            if was is not None and was != is_online:
+                LOGGER.info(
+                    "Server %s (id %s) is now %s",
+                    server.name,
+                    server_id,
+                    "online" if is_online else "offline",
+                )
+        return online
+
+    @callback
+    def _sync_devices(self, fleet: Fleet) -> None:
+        """Remove devices of deleted servers and refresh changed device facts."""
+        registry = dr.async_get(self.hass)
+        entry_id = self.config_entry.entry_id
+        # An empty answer is more likely a renamed group or a dashboard restart
+        # than a fleet that was deleted on purpose; never wipe everything for it.
+        may_remove = fleet.complete and bool(fleet.servers)
+        for device in dr.async_entries_for_config_entry(registry, entry_id):
+            server_id = server_id_of(device, entry_id)
+            if server_id is None:
+                continue
+            if server_id in fleet.servers:
+                self._refresh_device(registry, device, fleet.servers[server_id])
+            elif may_remove and not fleet.may_have(server_id):
+                LOGGER.info("Removing device %s: the server is gone", device.name)
+                registry.async_remove_device(device.id)
+
+    def _refresh_device(
+        self, registry: dr.DeviceRegistry, device: dr.DeviceEntry, server: Server
+    ) -> None:
+        fields = server_device_fields(server)
+        if all(getattr(device, key) == value for key, value in fields.items()):
+            return
+        registry.async_update_device(
+            device.id,
+            name=fields["name"],
+            model=fields["model"],
+            sw_version=fields["sw_version"],
+            hw_version=fields["hw_version"],
+        )
+
+    def _schedule_pings(self, data: NezhaData) -> None:
+        if self._auth_failed or (self._ping_task and not self._ping_task.done()):
+            return
+        now = time.monotonic()
+        if now < self._next_ping_at:
+            return
+        self._next_ping_at = now + self.ping_interval
+        targets = [sid for sid, is_online in data.online.items() if is_online]
+        self._ping_task = self.config_entry.async_create_background_task(
+            self.hass, self._async_refresh_pings(targets), f"{self.name} ping history"
+        )
+
+    async def _async_refresh_pings(self, server_ids: list[int]) -> None:
+        limit = asyncio.Semaphore(PING_CONCURRENCY)
+
+        async def fetch(server_id: int) -> None:
+            async with limit:
+                if self._auth_failed:
+                    return
+                try:
+                    monitors = await self.client.async_get_ping_monitors(server_id)
+                except NezhaError as err:
+                    LOGGER.debug(
+                        "Ping history of server %s unavailable: %s", server_id, err
+                    )
+                    return
+                self.pings[server_id] = {m.monitor_id: m for m in monitors}
+
+        await asyncio.gather(*(fetch(server_id) for server_id in server_ids))
+        if not self._auth_failed:
+            self.async_update_listeners()
+
+    def _stop_side_requests(self) -> None:
+        self._auth_failed = True
+        if self._ping_task and not self._ping_task.done():
+            self._ping_task.cancel()

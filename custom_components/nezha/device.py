@@ -1,0 +1,70 @@
+"""Device identity and facts, shared by the coordinator and the entities."""
+
+from __future__ import annotations
+
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+
+from .client import Server
+from .const import DOMAIN, MANUFACTURER
+
+
+def server_identifier(entry_id: str, server_id: int) -> str:
+    """Identify a server device by entry and immutable server id, never by name."""
+    return f"{entry_id}_{server_id}"
+
+
+def dashboard_identifier(entry_id: str) -> str:
+    """Identify the dashboard (service) device of an entry."""
+    return entry_id
+
+
+def server_id_of(device: dr.DeviceEntry, entry_id: str) -> int | None:
+    """Return the server id behind one of our devices, or None for the dashboard."""
+    prefix = f"{entry_id}_"
+    for domain, ident in device.identifiers:
+        if domain == DOMAIN and ident.startswith(prefix):
+            tail = ident.removeprefix(prefix)
+            if tail.isdigit():
+                return int(tail)
+    return None
+
+
+def server_device_fields(server: Server) -> dict[str, str | None]:
+    """Return the registry fields that follow the agent's reports."""
+    host = server.host
+    model = " ".join(part for part in (host.platform, host.platform_version) if part)
+    cpu = host.cpu[0] if host.cpu else ""
+    hardware = f"{cpu} ({host.arch})" if cpu and host.arch else cpu or host.arch
+    return {
+        "name": server.name or f"Server {server.id}",
+        "model": model or None,
+        "sw_version": host.agent_version or None,
+        "hw_version": hardware or None,
+    }
+
+
+def server_device_info(entry_id: str, base_url: str, server: Server) -> DeviceInfo:
+    """Describe a server as a device; v0 links to its network (ping) page."""
+    fields = server_device_fields(server)
+    return DeviceInfo(
+        identifiers={(DOMAIN, server_identifier(entry_id, server.id))},
+        manufacturer=MANUFACTURER,
+        name=fields["name"],
+        model=fields["model"],
+        sw_version=fields["sw_version"],
+        hw_version=fields["hw_version"],
+        configuration_url=f"{base_url}/network/{server.id}",
+    )
+
+
+def dashboard_device_info(entry_id: str, title: str, base_url: str) -> DeviceInfo:
+    """Describe the dashboard itself as a service device."""
+    return DeviceInfo(
+        identifiers={(DOMAIN, dashboard_identifier(entry_id))},
+        entry_type=DeviceEntryType.SERVICE,
+        manufacturer=MANUFACTURER,
+        model="Dashboard",
+        name=title,
+        configuration_url=base_url,
+    )

@@ -1,0 +1,96 @@
+"""Base entities: one device per server, plus the dashboard's own device."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from homeassistant.core import callback
+from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from .client import Server
+from .coordinator import NezhaConfigEntry, NezhaCoordinator
+from .device import dashboard_device_info, server_device_info
+
+
+class NezhaServerEntity(CoordinatorEntity[NezhaCoordinator]):
+    """An entity of one server device.
+
+    Entities that describe live metrics set ``requires_online`` so that they turn
+    unavailable while the agent is offline instead of showing stale numbers.
+    """
+
+    _attr_has_entity_name = True
+    requires_online = True
+
+    def __init__(self, coordinator: NezhaCoordinator, server_id: int, key: str) -> None:
+        """Bind the entity to a server id, which never changes."""
+        super().__init__(coordinator)
+        self.server_id = server_id
+        entry = coordinator.config_entry
+        self._attr_unique_id = f"{entry.entry_id}_{server_id}_{key}"
+        self._attr_device_info = server_device_info(
+            entry.entry_id,
+            coordinator.client.base_url,
+            coordinator.data.servers[server_id],
+        )
+
+    @property
+    def server(self) -> Server | None:
+        """Return the server's latest record, or None if the last answer lacked it."""
+        return self.coordinator.data.servers.get(self.server_id)
+
+    @property
+    def server_online(self) -> bool:
+        """Return True when the server reported within the offline threshold."""
+        return self.coordinator.data.online.get(self.server_id, False)
+
+    @property
+    def available(self) -> bool:
+        """Unavailable when the dashboard is unreachable or the server is unknown."""
+        if not super().available or self.server is None:
+            return False
+        return self.server_online or not self.requires_online
+
+
+class NezhaDashboardEntity(CoordinatorEntity[NezhaCoordinator]):
+    """An entity of the dashboard (service) device: fleet-wide figures."""
+
+    _attr_has_entity_name = True
+
+    def __init__(self, coordinator: NezhaCoordinator, key: str) -> None:
+        """Bind the entity to the config entry."""
+        super().__init__(coordinator)
+        entry = coordinator.config_entry
+        self._attr_unique_id = f"{entry.entry_id}_{key}"
+        self._attr_device_info = dashboard_device_info(
+            entry.entry_id, entry.title, coordinator.client.base_url
+        )
+
+
+def add_entities_for_new_servers(
+    entry: NezhaConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    build: Callable[[NezhaCoordinator, Server, set[str]], Iterable[Entity]],
+) -> None:
+    """Add entities now and whenever a later answer brings something new.
+
+    ``build`` receives the set of keys already created for the entry and returns
+    only entities whose key it adds to that set, so each entity is created once.
+    """
+    coordinator = entry.runtime_data
+    known: set[str] = set()
+
+    @callback
+    def add_new() -> None:
+        if not coordinator.last_update_success:
+            return
+        new: list[Entity] = []
+        for server in coordinator.data.servers.values():
+            new.extend(build(coordinator, server, known))
+        if new:
+            async_add_entities(new)
+
+    add_new()
+    entry.async_on_unload(coordinator.async_add_listener(add_new))
