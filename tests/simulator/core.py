@@ -1,0 +1,355 @@
+"""The :class:`NezhaSimulator`: an aiohttp app serving a simulated dashboard."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from email.utils import formatdate
+import random
+import secrets
+import string
+import time
+from types import TracebackType
+from typing import Any, Final, Self
+
+from aiohttp import web
+
+from .admin import AdminRoutes
+from .faults import Fault, FaultInjector, Handler
+from .fleet import Fleet
+from .v0 import V0Routes, gin_fallback
+
+ADMIN_PREFIX: Final = "/_sim/"
+TOKEN_ALPHABET: Final = string.digits + string.ascii_letters
+
+
+class _Missing:
+    """Type of :data:`MISSING`."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Final = _Missing()
+"""Pass as the value to :meth:`NezhaSimulator.set_malformed` to delete a key."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    """One request as the simulator received it (first value wins per key)."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    time: float  # simulator clock
+
+
+def generate_token() -> str:
+    """A random v0-style API token: 32 characters of ``[0-9A-Za-z]``."""
+    return "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(32))
+
+
+def _first_values(items: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Collapse a multidict like Go's ``Get``: the first value of a key wins."""
+    result: dict[str, str] = {}
+    for key, value in items:
+        result.setdefault(key, value)
+    return result
+
+
+class NezhaSimulator:
+    """A simulated Nezha dashboard speaking the v0 API over real HTTP.
+
+    Example:
+        ```python
+        sim = NezhaSimulator(servers=5, token="t" * 32, seed=1)
+        url = await sim.start()
+        ...
+        await sim.stop()
+        ```
+    """
+
+    def __init__(
+        self,
+        servers: int = 5,
+        token: str | None = None,
+        seed: int = 1,
+        monitors: bool = True,
+        *,
+        generation: str = "v0",
+        admin: bool = True,
+        view_password: bool = False,
+        slow_seconds: float = 30.0,
+    ) -> None:
+        """Create the simulator (not listening yet, see :meth:`start`).
+
+        Args:
+            servers: Number of servers in the initial fleet.
+            token: The valid API token; a random 32-char one when omitted.
+            seed: Seed for the fleet's numbers and the random response order.
+            monitors: Whether any service monitors (ping history) exist.
+            generation: API generation; only ``"v0"`` exists so far.
+            admin: Serve the ``/_sim/`` admin API (not recorded, never faulted).
+            view_password: Start with a view password configured.
+            slow_seconds: Delay of the :attr:`Fault.SLOW` fault.
+        """
+        if generation != "v0":
+            raise ValueError(f"unsupported generation {generation!r} (only 'v0')")
+        self.generation = generation
+        self.slow_seconds = slow_seconds
+        self.requests: list[RecordedRequest] = []
+        self._offset = 0.0
+        self._token: str | None = generate_token() if token is None else token
+        self._rng = random.Random(seed)
+        self._view_password = view_password
+        self._malformed: dict[int, dict[str, object]] = {}
+        self._admin = admin
+        self._faults = FaultInjector(lambda: self.slow_seconds)
+        self._runner: web.AppRunner | None = None
+        self._url: str | None = None
+        self.fleet = Fleet(
+            seed=seed, clock=self.now, servers=servers, monitors=monitors
+        )
+        self.app = self._build_app()
+
+    # -- clock, auth and helpers used by the route modules ------------------------
+
+    def now(self) -> float:
+        """Dashboard clock: ``time.time()`` (so freezegun applies) plus offset."""
+        return time.time() + self._offset
+
+    @property
+    def clock_offset(self) -> float:
+        """Total shift of the dashboard clock against real time, in seconds."""
+        return self._offset
+
+    def shift_clock(self, seconds: float) -> None:
+        """Move the dashboard clock (cumulative; +420 = 7 minutes ahead)."""
+        self._offset += seconds
+
+    @property
+    def token(self) -> str | None:
+        """The currently valid API token (``None`` after :meth:`revoke_token`)."""
+        return self._token
+
+    def set_token(self, token: str) -> None:
+        """Replace the valid API token (old one stops working)."""
+        if not token:
+            raise ValueError("token must not be empty")
+        self._token = token
+
+    def revoke_token(self) -> None:
+        """Delete the API token: no Authorization value is valid any more."""
+        self._token = None
+
+    def token_valid(self, header: str | None) -> bool:
+        """Verbatim comparison, like v0's ``ApiTokenList[header]`` map lookup."""
+        return self._token is not None and header == self._token
+
+    @property
+    def view_password(self) -> bool:
+        """Whether a view password is configured (guards ``/monitor`` for guests)."""
+        return self._view_password
+
+    def set_view_password(self, enabled: bool) -> None:
+        """Configure or remove the view password."""
+        self._view_password = enabled
+
+    def set_seed(self, seed: int) -> None:
+        """Reseed the response-order generator and the fleet's live noise.
+
+        The fleet's structure (servers, hosts, workload profiles) is kept.
+        """
+        self._rng = random.Random(seed)
+        self.fleet.seed = seed
+
+    def shuffle(self, items: list[Any]) -> None:
+        """Shuffle like Go map iteration, reproducibly from the seed."""
+        self._rng.shuffle(items)
+
+    # -- fleet shortcuts -------------------------------------------------------------
+
+    def add_server(
+        self,
+        name: str,
+        tag: str = "",
+        *,
+        ip: str | None = None,
+        display_index: int = 0,
+        hide_for_guest: bool = False,
+        monitors: Iterable[int] = (),
+        online: bool = True,
+        never_reported: bool = False,
+    ) -> int:
+        """Add a server and return its new id (see :meth:`Fleet.add_server`).
+
+        ``ip`` is the agent's raw string (``"v4"``, ``"v6"`` or ``"v4/v6"``);
+        ``monitors`` are ids of :data:`catalog.MONITORS` the agent executes.
+        """
+        return self.fleet.add_server(
+            name,
+            tag,
+            ip=ip,
+            display_index=display_index,
+            hide_for_guest=hide_for_guest,
+            monitors=monitors,
+            online=online,
+            never_reported=never_reported,
+        )
+
+    def remove_server(self, sid: int) -> None:
+        """Delete a server."""
+        self.fleet.remove_server(sid)
+        self._malformed.pop(sid, None)
+
+    def set_online(self, sid: int, online: bool) -> None:
+        """Connect or disconnect a server's agent."""
+        self.fleet.set_online(sid, online)
+
+    def set_never_reported(self, sid: int) -> None:
+        """Make a server look like right after a dashboard restart."""
+        self.fleet.set_never_reported(sid)
+
+    # -- faults and malformed output -------------------------------------------------
+
+    def inject_fault(
+        self, kind: Fault | str, count: int | None = 1, path: str | None = None
+    ) -> None:
+        """Make the next ``count`` requests (``None``: all until cleared) fail.
+
+        ``path`` restricts the fault to request paths starting with it.
+        """
+        self._faults.add(Fault(kind), count, path)
+
+    def clear_faults(self) -> None:
+        """Remove all pending faults."""
+        self._faults.clear()
+
+    @property
+    def faults(self) -> list[tuple[Fault, int | None, str | None]]:
+        """Pending faults as (kind, remaining count, path prefix)."""
+        return [(r.kind, r.count, r.path) for r in self._faults.rules]
+
+    def set_malformed(self, sid: int, field: str, value: object) -> None:
+        """Override one raw JSON field of a server in list/details output.
+
+        ``field`` may be dotted (``"status.CPU"``) to reach into ``host``/``status``;
+        pass :data:`MISSING` as ``value`` to delete the key instead.
+        """
+        self._malformed.setdefault(sid, {})[field] = value
+
+    def clear_malformed(self, sid: int | None = None) -> None:
+        """Remove overrides of one server, or of all servers."""
+        if sid is None:
+            self._malformed.clear()
+        else:
+            self._malformed.pop(sid, None)
+
+    def malform(self, sid: int, element: dict[str, Any]) -> dict[str, Any]:
+        """Apply :meth:`set_malformed` overrides to a rendered element."""
+        for dotted, value in self._malformed.get(sid, {}).items():
+            *parents, key = dotted.split(".")
+            target: Any = element
+            for parent in parents:
+                target = target.get(parent) if isinstance(target, dict) else None
+            if not isinstance(target, dict):
+                continue  # parent was itself overridden with a non-object
+            if value is MISSING:
+                target.pop(key, None)
+            else:
+                target[key] = value
+        return element
+
+    def reset_requests(self) -> None:
+        """Forget the recorded requests."""
+        self.requests.clear()
+
+    # -- HTTP server -----------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``http://127.0.0.1:8008`` (only while started)."""
+        if self._url is None:
+            raise RuntimeError("simulator is not started")
+        return self._url
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Listen on ``host:port`` (0 = free port) and return the base URL."""
+        if self._runner is not None:
+            raise RuntimeError("simulator is already started")
+        self._faults.reset_wake()
+        # handler_cancellation: a client that gives up on a SLOW answer ends it.
+        runner = web.AppRunner(
+            self.app, access_log=None, handler_cancellation=True, shutdown_timeout=5
+        )
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        bound_port = runner.addresses[0][1]
+        shown = f"[{host}]" if ":" in host else host
+        self._url = f"http://{shown}:{bound_port}"
+        return self._url
+
+    async def stop(self) -> None:
+        """Stop listening and finish in-flight requests (idempotent)."""
+        if self._runner is None:
+            return
+        self._faults.wake_sleepers()
+        runner, self._runner, self._url = self._runner, None, None
+        await runner.cleanup()
+
+    async def __aenter__(self) -> Self:
+        """Start on a free loopback port."""
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Stop the server."""
+        await self.stop()
+
+    def _build_app(self) -> web.Application:
+        app = web.Application(middlewares=[self._record_and_fault, gin_fallback])
+        app.on_response_prepare.append(self._set_date)
+        V0Routes(self).register(app)
+        if self._admin:
+            AdminRoutes(self).register(app)
+        return app
+
+    def _is_admin(self, request: web.Request) -> bool:
+        return self._admin and request.path.startswith(ADMIN_PREFIX)
+
+    @web.middleware
+    async def _record_and_fault(
+        self, request: web.Request, handler: Handler
+    ) -> web.StreamResponse:
+        if self._is_admin(request):
+            return await handler(request)
+        self.requests.append(
+            RecordedRequest(
+                method=request.method,
+                path=request.path,
+                query=_first_values(request.query.items()),
+                headers=_first_values(request.headers.items()),
+                time=self.now(),
+            )
+        )
+        fault = self._faults.take(request.path)
+        if fault is None:
+            return await handler(request)
+        return await self._faults.apply(fault, request, handler)
+
+    async def _set_date(
+        self, request: web.Request, response: web.StreamResponse
+    ) -> None:
+        # aiohttp would stamp real time; the dashboard's (offset) clock must show.
+        response.headers["Date"] = formatdate(self.now(), usegmt=True)
