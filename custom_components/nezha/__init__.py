@@ -7,18 +7,22 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
-from .client import NezhaV0Client
+from .client import NezhaError, NezhaV0Client
+from .const import LOGGER
 from .coordinator import NezhaConfigEntry, NezhaCoordinator
 from .device import server_id_of
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
 
 
+def _client(hass: HomeAssistant, entry: NezhaConfigEntry) -> NezhaV0Client:
+    session = async_get_clientsession(hass, verify_ssl=entry.data[CONF_VERIFY_SSL])
+    return NezhaV0Client(session, entry.data[CONF_URL], entry.data[CONF_API_TOKEN])
+
+
 async def async_setup_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> bool:
     """Connect to the dashboard, fetch the fleet once, then set up the platforms."""
-    session = async_get_clientsession(hass, verify_ssl=entry.data[CONF_VERIFY_SSL])
-    client = NezhaV0Client(session, entry.data[CONF_URL], entry.data[CONF_API_TOKEN])
-    coordinator = NezhaCoordinator(hass, entry, client)
+    coordinator = NezhaCoordinator(hass, entry, _client(hass, entry))
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = coordinator
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
@@ -33,8 +37,24 @@ async def async_unload_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> bo
 async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: NezhaConfigEntry, device: dr.DeviceEntry
 ) -> bool:
-    """Allow deleting a server device only once the dashboard no longer lists it."""
+    """Allow deleting a server device only once the dashboard no longer lists it.
+
+    The dashboard is asked now, unfiltered, instead of trusting the last poll: that
+    poll may be older than the deletion on the dashboard, filtered by group, or may
+    have skipped an unreadable record of a server that still exists. It also works
+    while the entry is not loaded. When in doubt, the device is kept.
+    """
     server_id = server_id_of(device, entry.entry_id)
     if server_id is None:
         return False  # the dashboard device lives as long as the entry
-    return server_id not in entry.runtime_data.data.servers
+    try:
+        fleet = await _client(hass, entry).async_get_fleet()
+    except NezhaError as err:
+        LOGGER.warning(
+            "Keeping device %s: could not check that server %s is gone: %s",
+            device.name,
+            server_id,
+            err,
+        )
+        return False
+    return not fleet.may_have(server_id)

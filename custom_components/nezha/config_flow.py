@@ -79,25 +79,44 @@ def normalize_url(raw: str) -> str:
     """Return the canonical form of a dashboard URL.
 
     Scheme and host are required; the host is lower-cased, a default port, a
-    trailing slash, query and fragment are dropped, a sub-path is kept.
+    trailing slash, query and fragment are dropped, a sub-path is kept. Surrounding
+    whitespace is ignored; whitespace inside the address is a typo, not a URL.
     """
+    text = raw.strip()
+    if not text or any(char.isspace() for char in text):
+        raise InvalidUrlError
     try:
-        url = URL(raw.strip())
+        url = URL(text)
+        port = url.port
     except (ValueError, TypeError) as err:
         raise InvalidUrlError from err
-    if url.scheme not in ("http", "https") or not url.host or url.user or url.password:
+    if (
+        url.scheme not in ("http", "https")
+        or not url.host
+        or url.user is not None
+        or url.password is not None
+        or port == 0
+    ):
         raise InvalidUrlError
-    path = url.path.rstrip("/")
-    port = None if url.is_default_port() else url.port
-    return str(
-        URL.build(scheme=url.scheme, host=url.host.lower(), port=port, path=path)
-    )
+    try:
+        # yarl checks the host's characters only when building ("exa<mple").
+        normalized = URL.build(
+            scheme=url.scheme,
+            host=url.host.lower(),
+            port=None if url.is_default_port() else port,
+            path=url.path.rstrip("/"),
+        )
+    except ValueError as err:
+        raise InvalidUrlError from err
+    return str(normalized)
 
 
 def title_for(url: str) -> str:
     """Name the entry after the dashboard's host (and port, when not the default)."""
     parsed = URL(url)
     host = parsed.host or url
+    if ":" in host:  # an IPv6 literal
+        host = f"[{host}]"
     return host if parsed.is_default_port() else f"{host}:{parsed.port}"
 
 
@@ -166,15 +185,14 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
             self._async_abort_entries_match(
                 {CONF_URL: _normalized_or_raw(user_input[CONF_URL])}
             )
-            url, errors, placeholders = await self._async_check(
-                user_input, user_input[CONF_API_TOKEN]
-            )
+            token = user_input[CONF_API_TOKEN].strip()
+            url, errors, placeholders = await self._async_check(user_input, token)
             if url is not None:
                 return self.async_create_entry(
                     title=title_for(url),
                     data={
                         CONF_URL: url,
-                        CONF_API_TOKEN: user_input[CONF_API_TOKEN],
+                        CONF_API_TOKEN: token,
                         CONF_VERIFY_SSL: user_input[CONF_VERIFY_SSL],
                         CONF_API_GENERATION: NezhaV0Client.generation.value,
                     },
@@ -209,12 +227,11 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         placeholders = {"example_url": EXAMPLE_URL}
         if user_input is not None:
-            _, errors, placeholders = await self._async_check(
-                {**entry.data}, user_input[CONF_API_TOKEN]
-            )
+            token = user_input[CONF_API_TOKEN].strip()
+            _, errors, placeholders = await self._async_check({**entry.data}, token)
             if not errors:
                 return self.async_update_reload_and_abort(
-                    entry, data_updates={CONF_API_TOKEN: user_input[CONF_API_TOKEN]}
+                    entry, data_updates={CONF_API_TOKEN: token}
                 )
         return self.async_show_form(
             step_id="reauth_confirm",
@@ -234,12 +251,16 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
             new_url = _normalized_or_raw(user_input[CONF_URL])
             if new_url != entry.data[CONF_URL]:
                 self._async_abort_entries_match({CONF_URL: new_url})
-            token = user_input.get(CONF_API_TOKEN) or entry.data[CONF_API_TOKEN]
+            # Left empty, the token field keeps the stored token.
+            new_token = (user_input.get(CONF_API_TOKEN) or "").strip()
+            token = new_token or entry.data[CONF_API_TOKEN]
             url, errors, placeholders = await self._async_check(user_input, token)
             if url is not None:
+                # Follow the new host in the title unless the user renamed the entry.
+                renamed = entry.title != title_for(entry.data[CONF_URL])
                 return self.async_update_reload_and_abort(
                     entry,
-                    title=title_for(url),
+                    title=entry.title if renamed else title_for(url),
                     data_updates={
                         CONF_URL: url,
                         CONF_API_TOKEN: token,
