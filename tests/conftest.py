@@ -1,43 +1,24 @@
-"""Shared pytest fixtures for the Nezha integration tests.
-
-Generic Home Assistant / pytest-homeassistant-custom-component (PHCC) plumbing comes
-first; integration-specific fixtures go in the marked section at the end.
-"""
+"""Shared pytest fixtures for the Nezha integration tests."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import AsyncGenerator, Generator
+import logging
 from unittest.mock import PropertyMock, patch
 
+from homeassistant.const import CONF_API_TOKEN, CONF_URL, CONF_VERIFY_SSL
+from homeassistant.core import HomeAssistant
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
 
-if TYPE_CHECKING:
-    from collections.abc import Generator
-
-    from syrupy.assertion import SnapshotAssertion
-
-# Import the project's `custom_components` package at module level, before any test
-# requests the `hass` fixture. That fixture puts PHCC's own
-# `testing_config/custom_components` on sys.path, and if it were imported first it
-# would shadow this package ("Integration 'nezha' not found"). The import of the
-# integration itself is guarded so that the suite (for example tests/test_metadata.py)
-# still runs while the integration package is being written or fails to import; the
-# reason is shown in pytest's header and the integration's own tests fail loudly.
-import custom_components
-
-NEZHA_IMPORT_ERROR: str | None = None
-try:
-    import custom_components.nezha  # noqa: F401
-except ImportError as err:  # only while the package is incomplete or broken
-    NEZHA_IMPORT_ERROR = f"{type(err).__name__}: {err}"
-
-
-def pytest_report_header() -> list[str]:
-    """Say in pytest's header whether the integration package imported."""
-    if NEZHA_IMPORT_ERROR is None:
-        return ["custom_components.nezha: imported"]
-    return [f"custom_components.nezha: NOT importable ({NEZHA_IMPORT_ERROR})"]
+# Import the project's package before any test requests `hass`: that fixture puts
+# PHCC's own testing_config/custom_components on sys.path, which would otherwise
+# shadow ours ("Integration 'nezha' not found").
+import custom_components.nezha  # noqa: F401
+from custom_components.nezha.const import DOMAIN
+from tests.simulator import NezhaSimulator
 
 
 @pytest.fixture(autouse=True)
@@ -66,32 +47,8 @@ def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     return snapshot.use_extension(HomeAssistantSnapshotExtension)
 
 
-# ---------------------------------------------------------------------------------
-# Integration-specific fixtures
-#
-# Put fixtures for the Nezha integration below this line, for example:
-#   * a fixture that starts the simulated Nezha dashboard (tests.simulator) on
-#     127.0.0.1 and yields its URL and token (tests that use it need the
-#     `socket_enabled` fixture, since PHCC blocks sockets by default);
-#   * a MockConfigEntry for the domain and a helper that sets up the integration;
-#   * mocks of the API client at both of its import sites.
-# ---------------------------------------------------------------------------------
+# --------------------------------------------------------------- the simulated dashboard
 
-import logging  # noqa: E402
-
-from pytest_homeassistant_custom_component.common import MockConfigEntry  # noqa: E402
-
-from custom_components.nezha.const import DOMAIN  # noqa: E402
-from homeassistant.const import (  # noqa: E402
-    CONF_API_TOKEN,
-    CONF_URL,
-    CONF_VERIFY_SSL,
-)
-from homeassistant.core import HomeAssistant  # noqa: E402
-from tests.simulator import NezhaSimulator  # noqa: E402
-
-if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator
 
 TOKEN = "hAsS7tokenX9q2W4e6R8t0Y1u3I5o7P9"
 ENTRY_ID = "01NEZHATESTENTRY000000000A"
