@@ -1,0 +1,345 @@
+"""Cross-checks of the Python code against translations/en.json (project rules).
+
+The code is read with `ast`, never imported: translation keys passed to entity
+descriptions, exceptions, issues and selectors, and the steps, errors and abort reasons
+of the config and options flows.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .common import (
+    PLATFORMS,
+    Problems,
+    _call_name,
+    _has_path,
+    _load_json,
+    _parse,
+    _python_files,
+    _rel,
+)
+
+
+@dataclass(frozen=True)
+class TranslationUse:
+    """A translation string that the Python code needs."""
+
+    where: str
+    path: tuple[str, ...]
+    alternatives: tuple[tuple[str, ...], ...] = ()
+
+    def found_in(self, strings: Any) -> bool:
+        """Return whether en.json has the string (or one of its alternatives)."""
+        return any(_has_path(strings, path) for path in (self.path, *self.alternatives))
+
+
+EXCEPTION_SUFFIXES = ("Error", "Exception", "Failed", "NotReady", "Invalid")
+ISSUE_FUNCTIONS = frozenset({"async_create_issue", "create_issue"})
+
+
+def _platform_of(description_class: str, file_stem: str) -> str | None:
+    if file_stem in PLATFORMS:
+        return file_stem
+    for platform in sorted(PLATFORMS, key=len, reverse=True):
+        if platform.title().replace("_", "") in description_class:
+            return platform
+    return None
+
+
+def _string_constants(integration: Path, problems: Problems) -> dict[str, str]:
+    """Module-level `NAME = "text"` constants of every module (const.py and others)."""
+    constants: dict[str, str] = {}
+    for path in _python_files(integration):
+        if (tree := _parse(path, problems)) is None:
+            continue
+        for node in tree.body:
+            value: ast.expr | None
+            if isinstance(node, ast.Assign):
+                targets, value = node.targets, node.value
+            elif isinstance(node, ast.AnnAssign):
+                targets, value = [node.target], node.value
+            else:
+                continue
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                constants.update(
+                    (target.id, value.value)
+                    for target in targets
+                    if isinstance(target, ast.Name)
+                )
+    return constants
+
+
+def _resolve(node: ast.expr | None, constants: dict[str, str]) -> str | None:
+    """A string literal, or a module-level string constant referenced by name."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.Name):
+        return constants.get(node.id)
+    if isinstance(node, ast.Attribute):  # const.CONF_X
+        return constants.get(node.attr)
+    return None
+
+
+def _keyword(node: ast.Call, name: str) -> ast.expr | None:
+    return next((kw.value for kw in node.keywords if kw.arg == name), None)
+
+
+def _argument(call: ast.Call, function: ast.FunctionDef, param: str) -> ast.expr | None:
+    """The expression passed for `param` of `function` in `call` (or its default)."""
+    if (value := _keyword(call, param)) is not None:
+        return value
+    positional = [arg.arg for arg in (*function.args.posonlyargs, *function.args.args)]
+    if param in positional:
+        index = positional.index(param)
+        if index < len(call.args) and not isinstance(call.args[index], ast.Starred):
+            return call.args[index]
+        defaults = function.args.defaults
+        offset = index - (len(positional) - len(defaults))
+        return defaults[offset] if offset >= 0 else None
+    kwonly = [arg.arg for arg in function.args.kwonlyargs]
+    if param in kwonly:
+        return function.args.kw_defaults[kwonly.index(param)]
+    return None
+
+
+def _use_for(
+    call_name: str, raised: bool, where: str, stem: str, key: str
+) -> TranslationUse | None:
+    """What a `translation_key=key` keyword needs in en.json, by the call it is in."""
+    if call_name.endswith("Description"):  # SensorEntityDescription, XSensorDescription
+        return _entity_use(where, _platform_of(call_name, stem), key)
+    if call_name in ISSUE_FUNCTIONS:
+        return TranslationUse(where, ("issues", key, "title"))
+    if call_name.endswith("SelectorConfig"):
+        return TranslationUse(where, ("selector", key))
+    if raised or call_name.endswith(EXCEPTION_SUFFIXES):
+        return TranslationUse(where, ("exceptions", key, "message"))
+    return None
+
+
+def _code_translation_uses(
+    integration: Path, problems: Problems
+) -> list[TranslationUse]:
+    """Find the translation keys in the integration's code.
+
+    Keys are string literals or module-level string constants, passed as
+    `translation_key=` or assigned to `_attr_translation_key`. A key passed through a
+    helper's parameter (`def _percent(key): return XDescription(translation_key=key)`)
+    is followed to the helper's calls in the same module.
+    """
+    constants = _string_constants(integration, problems)
+    uses: list[TranslationUse] = []
+    for path in _python_files(integration):
+        if (tree := _parse(path, problems)) is None:
+            continue
+        stem = path.stem
+        raised = {
+            id(node.exc)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Raise) and node.exc
+        }
+        functions = {
+            node.name: node
+            for node in ast.walk(tree)
+            if isinstance(node, ast.FunctionDef)
+        }
+        # (helper name, parameter, call name, raised) for keys taken from a parameter
+        forwarded: list[tuple[str, str, str, bool]] = []
+        for function in functions.values():
+            params = {
+                arg.arg for arg in ast.walk(function.args) if isinstance(arg, ast.arg)
+            }
+            forwarded.extend(
+                (function.name, value.id, _call_name(node), id(node) in raised)
+                for node in ast.walk(function)
+                if isinstance(node, ast.Call)
+                and isinstance(value := _keyword(node, "translation_key"), ast.Name)
+                and value.id in params
+            )
+        for node in ast.walk(tree):
+            where = f"{_rel(path)}:{getattr(node, 'lineno', '?')}"
+            if isinstance(node, ast.Call):
+                name = _call_name(node)
+                key = _resolve(_keyword(node, "translation_key"), constants)
+                if key is not None and (
+                    use := _use_for(name, id(node) in raised, where, stem, key)
+                ):
+                    uses.append(use)
+                for helper, param, call_name, was_raised in forwarded:
+                    if name != helper:
+                        continue
+                    argument = _argument(node, functions[helper], param)
+                    if (key := _resolve(argument, constants)) and (
+                        use := _use_for(call_name, was_raised, where, stem, key)
+                    ):
+                        uses.append(use)
+            elif isinstance(node, ast.Assign | ast.AnnAssign):
+                targets = (
+                    node.targets if isinstance(node, ast.Assign) else [node.target]
+                )
+                if any(
+                    (isinstance(t, ast.Name) and t.id == "_attr_translation_key")
+                    or (
+                        isinstance(t, ast.Attribute)
+                        and t.attr == "_attr_translation_key"
+                    )
+                    for t in targets
+                ) and (key := _resolve(node.value, constants)):
+                    platform = stem if stem in PLATFORMS else None
+                    uses.append(_entity_use(where, platform, key))
+    return uses
+
+
+def _entity_use(where: str, platform: str | None, key: str) -> TranslationUse:
+    if platform is not None:
+        return TranslationUse(where, ("entity", platform, key, "name"))
+    # Platform unknown (e.g. a shared description class): any platform will do.
+    return TranslationUse(
+        where,
+        ("entity", "<platform>", key, "name"),
+        tuple(("entity", other, key, "name") for other in sorted(PLATFORMS)),
+    )
+
+
+def check_translation_keys_used(integration: Path) -> Problems:
+    """Every literal translation_key in the code has its string in en.json."""
+    problems: Problems = []
+    uses = _code_translation_uses(integration, problems)
+    if not uses:
+        return problems
+    strings = _load_json(integration / "translations" / "en.json", problems)
+    if strings is None:
+        return problems
+    problems.extend(
+        f"{use.where}: translation key needs {'.'.join(use.path)} in translations/en.json"
+        for use in uses
+        if not use.found_in(strings)
+    )
+    return problems
+
+
+def _flow_uses(
+    config_flow: Path, constants: dict[str, str], problems: Problems
+) -> list[TranslationUse]:
+    """Steps, errors and abort reasons used by config_flow.py (literals, constants)."""
+    tree = _parse(config_flow, problems)
+    if tree is None:
+        return []
+    # Module functions that only return string literals, e.g. `def error_key(err)`.
+    returns: dict[str, set[str]] = {}
+    for function in tree.body:
+        if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            values = [
+                node.value
+                for node in ast.walk(function)
+                if isinstance(node, ast.Return)
+            ]
+            texts = {
+                value.value
+                for value in values
+                if isinstance(value, ast.Constant) and isinstance(value.value, str)
+            }
+            literal = [value for value in values if isinstance(value, ast.Constant)]
+            if values and len(literal) == len(values) and texts:
+                returns[function.name] = texts
+    uses: list[TranslationUse] = []
+    for cls in (node for node in ast.walk(tree) if isinstance(node, ast.ClassDef)):
+        bases = " ".join(ast.unparse(base) for base in cls.bases)
+        if "SubentryFlow" in bases:
+            continue
+        section = "options" if "OptionsFlow" in bases else "config"
+        for method in cls.body:
+            if not isinstance(method, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for node in ast.walk(method):
+                where = f"{_rel(config_flow)}:{getattr(node, 'lineno', '?')}"
+                if isinstance(node, ast.Call):
+                    name = _call_name(node)
+                    if name in {"async_show_form", "async_show_menu"} and (
+                        step := _resolve(_keyword(node, "step_id"), constants)
+                    ):
+                        uses.append(TranslationUse(where, (section, "step", step)))
+                    elif name == "async_abort" and (
+                        reason := _resolve(_keyword(node, "reason"), constants)
+                    ):
+                        uses.append(TranslationUse(where, (section, "abort", reason)))
+                    elif name in {
+                        "_abort_if_unique_id_configured",
+                        "_async_abort_entries_match",
+                    }:
+                        uses.append(
+                            TranslationUse(
+                                where, (section, "abort", "already_configured")
+                            )
+                        )
+                    elif name == "async_update_reload_and_abort":
+                        reason = _resolve(_keyword(node, "reason"), constants)
+                        if reason is None and method.name.startswith(
+                            "async_step_reauth"
+                        ):
+                            reason = "reauth_successful"
+                        elif reason is None and method.name.startswith(
+                            "async_step_reconfigure"
+                        ):
+                            reason = "reconfigure_successful"
+                        if reason is not None:
+                            uses.append(
+                                TranslationUse(where, (section, "abort", reason))
+                            )
+                errors: list[ast.expr] = []
+                if isinstance(node, ast.Assign):  # errors["base"] = ...
+                    errors.extend(
+                        node.value
+                        for target in node.targets
+                        if isinstance(target, ast.Subscript)
+                        and isinstance(target.value, ast.Name)
+                        and target.value.id == "errors"
+                    )
+                elif isinstance(node, ast.Dict):  # {"base": ...}
+                    errors.extend(
+                        value
+                        for key, value in zip(node.keys, node.values, strict=True)
+                        if isinstance(key, ast.Constant) and key.value == "base"
+                    )
+                uses.extend(
+                    TranslationUse(where, (section, "error", error))
+                    for expr in errors
+                    for error in sorted(_error_keys(expr, constants, returns))
+                )
+    return uses
+
+
+def _error_keys(
+    expr: ast.expr, constants: dict[str, str], returns: dict[str, set[str]]
+) -> set[str]:
+    """Error keys an expression can produce: a literal, constant or helper call."""
+    if (key := _resolve(expr, constants)) is not None:
+        return {key}
+    if isinstance(expr, ast.Call):
+        return returns.get(_call_name(expr), set())
+    return set()
+
+
+def check_flow_strings(integration: Path) -> Problems:
+    """Config/options flow steps, errors and abort reasons have strings (project rule)."""
+    config_flow = integration / "config_flow.py"
+    if not config_flow.is_file():
+        return []  # data-driven: nothing to check until the flow exists
+    problems: Problems = []
+    constants = _string_constants(config_flow.parent, problems)
+    uses = _flow_uses(config_flow, constants, problems)
+    if not uses:
+        return problems
+    strings = _load_json(integration / "translations" / "en.json", problems)
+    if strings is None:
+        return problems
+    problems.extend(
+        f"{use.where}: needs {'.'.join(use.path)} in translations/en.json"
+        for use in uses
+        if not use.found_in(strings)
+    )
+    return problems

@@ -1,0 +1,93 @@
+"""Paths, the Problems type and small helpers shared by the metadata checks."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+import json
+from pathlib import Path
+from typing import Any
+
+from homeassistant.const import Platform
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DOMAIN = "nezha"
+INTEGRATION_DIR = REPO_ROOT / "custom_components" / DOMAIN
+
+PLATFORMS = frozenset(platform.value for platform in Platform)
+
+# Problems: a list of readable strings; an empty list means the check passes.
+Problems = list[str]
+
+
+def _rel(path: Path) -> str:
+    """Return the path relative to the repository root when possible."""
+    try:
+        return str(path.relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _load_json(path: Path, problems: Problems) -> Any:
+    """Load a JSON file, recording a problem (and returning None) when it fails."""
+    if not path.is_file():
+        problems.append(f"{_rel(path)} does not exist")
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:
+        problems.append(f"{_rel(path)} is not valid JSON: {err}")
+        return None
+
+
+def _load_manifest(integration: Path, problems: Problems) -> dict[str, Any] | None:
+    manifest = _load_json(integration / "manifest.json", problems)
+    if manifest is None:
+        return None
+    if not isinstance(manifest, dict):
+        problems.append("manifest.json must contain a JSON object")
+        return None
+    return manifest
+
+
+def _python_files(integration: Path) -> Iterator[Path]:
+    for path in sorted(integration.rglob("*.py")):
+        if "__pycache__" not in path.parts and path.is_file():
+            yield path
+
+
+def _parse(path: Path, problems: Problems) -> ast.Module | None:
+    try:
+        return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except SyntaxError as err:
+        problems.append(f"{_rel(path)} does not parse: {err}")
+        return None
+
+
+def _is_str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _call_name(node: ast.Call) -> str:
+    func = node.func
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return ""
+
+
+def _has_path(data: Any, path: tuple[str, ...]) -> bool:
+    for part in path:
+        if not isinstance(data, dict) or part not in data:
+            return False
+        data = data[part]
+    return True
+
+
+def _report(problems: Problems, what: str) -> None:
+    """Fail the calling test with one line per problem."""
+    if problems:
+        lines = "\n".join(f"  - {problem}" for problem in problems)
+        pytest.fail(f"{what}: {len(problems)} problem(s)\n{lines}", pytrace=False)

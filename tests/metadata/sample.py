@@ -1,0 +1,309 @@
+"""A valid throwaway integration for the checker tests, and ways to break it.
+
+`write_sample_repo` writes a repository with one integration that passes every check;
+the mutations below (`edit`, `pop`, `write`, `delete`, ...) each break one thing in it.
+A mutation is called with the integration directory; file names are relative to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import json
+from pathlib import Path
+import struct
+from typing import Any
+import zlib
+
+from . import (
+    check_brand,
+    check_config_schema,
+    check_dependencies,
+    check_flow_strings,
+    check_hacs_json,
+    check_icons,
+    check_json_files,
+    check_license,
+    check_manifest,
+    check_readme,
+    check_services,
+    check_single_integration,
+    check_translation_files,
+    check_translation_key_sets,
+    check_translation_keys_used,
+    check_translation_strings,
+)
+from .common import Problems
+from .hacs import PNG_SIGNATURE
+
+SAMPLE_DOMAIN = "sample_hub"
+
+
+def png(width: int, height: int) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    raw = b"".join(b"\x00" + b"\x00" * 4 * width for _ in range(height))
+    return (
+        PNG_SIGNATURE
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+SAMPLE_MANIFEST: dict[str, Any] = {
+    "domain": SAMPLE_DOMAIN,
+    "name": "Sample Hub",
+    "codeowners": ["@someone"],
+    "config_flow": True,
+    "documentation": "https://github.com/someone/sample-hub",
+    "integration_type": "hub",
+    "iot_class": "local_polling",
+    "issue_tracker": "https://github.com/someone/sample-hub/issues",
+    "requirements": ["samplelib==1.2.3"],
+    "version": "0.1.0",
+}
+
+SAMPLE_STRINGS: dict[str, Any] = {
+    "config": {
+        "step": {
+            "user": {
+                "title": "Connect",
+                "description": "Enter the address of your {brand} dashboard.",
+                "data": {"url": "URL", "token": "API token"},
+                "data_description": {"url": "The dashboard address"},
+            },
+            "reauth_confirm": {"data": {"token": "API token"}},
+        },
+        "error": {
+            "cannot_connect": "Failed to connect",
+            "invalid_auth": "Invalid token",
+        },
+        "abort": {
+            "already_configured": "Already configured",
+            "reauth_successful": "Re-authentication was successful",
+        },
+    },
+    "entity": {
+        "sensor": {
+            "cpu_usage": {"name": "CPU usage"},
+            "memory_usage": {"name": "Memory usage"},
+            "status": {
+                "name": "Status",
+                "state": {"online": "Online", "offline": "Offline"},
+            },
+        }
+    },
+    "exceptions": {"update_failed": {"message": "Update failed: {error}"}},
+    "selector": {"server_group": {"options": {"all": "All servers"}}},
+}
+
+SAMPLE_ICONS: dict[str, Any] = {
+    "entity": {
+        "sensor": {
+            "cpu_usage": {"default": "mdi:cpu-64-bit"},
+            "status": {"default": "mdi:server", "state": {"offline": "mdi:server-off"}},
+        }
+    }
+}
+
+SAMPLE_FILES: dict[str, str] = {
+    "__init__.py": '"""Sample."""\n\n\nasync def async_setup_entry(hass, entry):\n    return True\n',
+    "const.py": '''"""Sample constants."""
+CONF_GROUP = "server_group"
+''',
+    "config_flow.py": '''"""Sample flow."""
+from homeassistant.config_entries import ConfigFlow
+from homeassistant.helpers.selector import SelectSelectorConfig
+
+from .const import CONF_GROUP
+
+
+def error_key(err):
+    if isinstance(err, PermissionError):
+        return "invalid_auth"
+    return "cannot_connect"
+
+
+class SampleFlow(ConfigFlow, domain="sample_hub"):
+    async def _check(self, user_input):
+        try:
+            pass
+        except OSError as err:
+            return {"base": error_key(err)}
+        return {}
+
+    async def async_step_user(self, user_input=None):
+        errors = {}
+        if user_input is not None:
+            await self.async_set_unique_id("x")
+            self._abort_if_unique_id_configured()
+            errors["base"] = "cannot_connect"
+        SelectSelectorConfig(options=["all"], translation_key=CONF_GROUP)
+        return self.async_show_form(step_id="user", errors=errors)
+
+    async def async_step_reauth_confirm(self, user_input=None):
+        if user_input is not None:
+            return self.async_update_reload_and_abort(self._get_reauth_entry())
+        return self.async_show_form(step_id="reauth_confirm")
+''',
+    "sensor.py": '''"""Sample sensors."""
+from homeassistant.components.sensor import SensorEntity, SensorEntityDescription
+from homeassistant.exceptions import HomeAssistantError
+
+
+class SampleSensorDescription(SensorEntityDescription):
+    pass
+
+
+def _percent(key, *, enabled=True):
+    return SampleSensorDescription(key=key, translation_key=key)
+
+
+DESCRIPTIONS = (
+    SensorEntityDescription(key="cpu", translation_key="cpu_usage"),
+    SensorEntityDescription(key="status", translation_key="status"),
+    _percent("memory_usage"),
+)
+
+
+class SampleSensor(SensorEntity):
+    def update(self):
+        raise HomeAssistantError(translation_domain="sample_hub", translation_key="update_failed")
+''',
+    "diagnostics.py": '''"""Sample diagnostics."""
+from homeassistant.components.diagnostics import async_redact_data
+''',
+}
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def _edit_json(path: Path, edit: Callable[[Any], object]) -> None:
+    """Apply an in-place edit (its return value is ignored) to a JSON file."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    edit(data)
+    _write_json(path, data)
+
+
+def write_sample_repo(root: Path) -> Path:
+    """Write a valid repository with one integration under `root`; return `root`."""
+    integration = root / "custom_components" / SAMPLE_DOMAIN
+    _write_json(integration / "manifest.json", SAMPLE_MANIFEST)
+    _write_json(integration / "translations" / "en.json", SAMPLE_STRINGS)
+    _write_json(integration / "translations" / "de.json", SAMPLE_STRINGS)
+    _write_json(integration / "icons.json", SAMPLE_ICONS)
+    for name, source in SAMPLE_FILES.items():
+        (integration / name).write_text(source, encoding="utf-8")
+    (integration / "brand").mkdir()
+    (integration / "brand" / "icon.png").write_bytes(png(256, 256))
+    (integration / "brand" / "logo.png").write_bytes(png(400, 200))
+    (integration / "brand" / "icon@2x.png").write_bytes(png(512, 512))
+    _write_json(root / "hacs.json", {"name": "Sample Hub", "homeassistant": "2026.3.0"})
+    (root / "README.md").write_text("# Sample Hub\n", encoding="utf-8")
+    (root / "LICENSE").write_text("MIT License\n", encoding="utf-8")
+    return root
+
+
+REPO_CHECKS: dict[str, Callable[[Path], Problems]] = {
+    "hacs": check_hacs_json,
+    "readme": check_readme,
+    "license": check_license,
+    "single": check_single_integration,
+}
+INTEGRATION_CHECKS: dict[str, Callable[[Path], Problems]] = {
+    "manifest": check_manifest,
+    "json": check_json_files,
+    "brand": check_brand,
+    "translation_files": check_translation_files,
+    "translation_strings": check_translation_strings,
+    "translation_key_sets": check_translation_key_sets,
+    "icons": check_icons,
+    "keys_used": check_translation_keys_used,
+    "flow_strings": check_flow_strings,
+    "dependencies": check_dependencies,
+    "config_schema": check_config_schema,
+    "services": check_services,
+}
+
+
+def run(check: str, repo: Path) -> Problems:
+    """Run a checker by name on the sample repository (or its integration)."""
+    if check in REPO_CHECKS:
+        return REPO_CHECKS[check](repo)
+    return INTEGRATION_CHECKS[check](repo / "custom_components" / SAMPLE_DOMAIN)
+
+
+# ------------------------------------------------------------------------ mutations
+
+Mutation = Callable[[Path], object]
+
+MANIFEST = "manifest.json"
+EN = "translations/en.json"
+ICONS = "icons.json"
+HACS = "../../hacs.json"  # the repository root is two levels up
+USER_STEP = ("config", "step", "user")
+SENSORS = ("entity", "sensor")
+
+
+def _dig(data: Any, keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        data = data[key]
+    return data
+
+
+def edit(name: str, *keys: str, **changes: Any) -> Mutation:
+    """Update the JSON object at the nested `keys` of file `name` with `changes`."""
+    return lambda integration: _edit_json(
+        integration / name, lambda data: _dig(data, keys).update(changes)
+    )
+
+
+def pop(name: str, *keys: str) -> Mutation:
+    """Remove the value at the nested `keys` of JSON file `name`."""
+    return lambda integration: _edit_json(
+        integration / name, lambda data: _dig(data, keys[:-1]).pop(keys[-1])
+    )
+
+
+def write(name: str, content: str | bytes) -> Mutation:
+    def write(integration: Path) -> None:
+        path = integration / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+
+    return write
+
+
+def delete(name: str) -> Mutation:
+    return lambda integration: (integration / name).unlink()
+
+
+def append(name: str, text: str) -> Mutation:
+    def append(integration: Path) -> None:
+        path = integration / name
+        path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
+
+    return append
+
+
+def mkdir(name: str) -> Mutation:
+    return lambda integration: (integration / name).mkdir()
+
+
+def both(first: Mutation, second: Mutation) -> Mutation:
+    return lambda integration: (first(integration), second(integration))
+
+
+def reorder_manifest(integration: Path) -> None:
+    """Move 'name' before 'domain' in manifest.json."""
+    data = json.loads((integration / MANIFEST).read_text(encoding="utf-8"))
+    _write_json(integration / MANIFEST, {"name": data.pop("name"), **data})

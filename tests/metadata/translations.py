@@ -1,0 +1,433 @@
+"""Translation files (hassfest's translations schema, string and key rules) and icons."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .common import Problems, _load_json, _load_manifest, _rel
+from .schema import (
+    RE_HTML,
+    Validator,
+    _all_of,
+    _any_of,
+    _map,
+    _obj,
+    _platform_key_problem,
+    _slug_or_underscore_problem,
+    _slug_problem,
+    _text,
+    _translation_key_problem,
+    _underscore_slug_problem,
+)
+
+
+def _data_description_subset(value: Any, path: str) -> Problems:
+    """Hassfest: data_description keys must be a subset of data keys (per step)."""
+    if not isinstance(value, dict) or not isinstance(value.get("step"), dict):
+        return []
+    problems: Problems = []
+    for step_id, step in value["step"].items():
+        if not isinstance(step, dict):
+            continue
+        blocks = [(f"{path}.step.{step_id}", step)]
+        if isinstance(step.get("sections"), dict):
+            blocks.extend(
+                (f"{path}.step.{step_id}.sections.{section_id}", section)
+                for section_id, section in step["sections"].items()
+                if isinstance(section, dict)
+            )
+        for block_path, block in blocks:
+            descriptions = block.get("data_description")
+            data = block.get("data")
+            if not isinstance(descriptions, dict):
+                continue
+            data_keys = set(data) if isinstance(data, dict) else set()
+            problems.extend(
+                f"{block_path}.data_description.{key}: data_description key {key} is "
+                "not in data"
+                for key in descriptions
+                if key not in data_keys
+            )
+    return problems
+
+
+def _data_entry_schema(
+    *, subentry: bool = False, allow_title: bool = False
+) -> Validator:
+    text = _text()
+    section = _obj(
+        {
+            "data": _map(text),
+            "data_description": _map(text),
+            "description": text,
+            "name": text,
+        }
+    )
+    step = _obj(
+        {
+            "title": text,
+            "description": text,
+            "data": _map(text),
+            "data_description": _map(text),
+            "menu_options": _map(text),
+            "menu_option_descriptions": _map(text),
+            "submit": text,
+            "sections": _map(section),
+        }
+    )
+    fields: dict[str, Validator] = {
+        "flow_title": text,
+        "step": _map(step),
+        "error": _map(text),
+        "abort": _map(text),
+        "progress": _map(text),
+        "create_entry": _map(text),
+        "initiate_flow": _obj(
+            {"user": text}, required=["user"], extra=text if subentry else None
+        ),
+    }
+    required = ["step"]
+    if subentry:
+        fields["entry_type"] = text
+        required += ["entry_type", "initiate_flow"]
+    if allow_title:  # deprecated; hassfest only warns for custom integrations
+        fields["title"] = text
+    return _all_of(_obj(fields, required=required), _data_description_subset)
+
+
+def _issue_schema() -> Validator:
+    text = _text()
+    fields = _obj(
+        {"title": text, "description": text, "fix_flow": _data_entry_schema()},
+        required=["title"],
+    )
+
+    def exactly_one(value: Any, path: str) -> Problems:
+        if isinstance(value, dict) and ("description" in value) == (
+            "fix_flow" in value
+        ):
+            return [f"{path}: needs exactly one of 'description' or 'fix_flow'"]
+        return []
+
+    return _all_of(fields, exactly_one)
+
+
+def _config_panel(value: Any, path: str) -> Problems:
+    return _map(_any_of(_text(), _config_panel))(value, path)
+
+
+def _translation_schema() -> Validator:
+    text = _text()
+    no_placeholders = _text(placeholders=False)
+    fields_schema = _map(
+        _obj(
+            {"name": text, "description": text, "example": text},
+            required=["name", "description"],
+        ),
+        _translation_key_problem,
+    )
+    action_like = _obj(
+        {"name": text, "description": text, "fields": fields_schema},
+        required=["name", "description"],
+    )
+    return _obj(
+        {
+            "title": text,
+            "config": _data_entry_schema(allow_title=True),
+            "config_subentries": _map(
+                _data_entry_schema(subentry=True), _slug_or_underscore_problem
+            ),
+            "options": _data_entry_schema(),
+            "preview_features": _map(
+                _obj(
+                    {
+                        "name": text,
+                        "description": text,
+                        "enable_confirmation": text,
+                        "disable_confirmation": text,
+                    },
+                    required=["name", "description"],
+                ),
+                _translation_key_problem,
+            ),
+            "selector": _map(
+                _obj(
+                    {
+                        "choices": _map(text, _translation_key_problem),
+                        "options": _map(text, _translation_key_problem),
+                        "unit_of_measurement": _map(text, _translation_key_problem),
+                        "fields": _map(
+                            _any_of(
+                                text,
+                                _obj(
+                                    {"name": text, "description": text},
+                                    required=["name", "description"],
+                                ),
+                            ),
+                            _translation_key_problem,
+                        ),
+                    }
+                ),
+                _slug_or_underscore_problem,
+            ),
+            "device_automation": _obj(
+                {
+                    key: _map(text)
+                    for key in (
+                        "action_type",
+                        "condition_type",
+                        "trigger_type",
+                        "trigger_subtype",
+                        "extra_fields",
+                        "extra_fields_descriptions",
+                    )
+                }
+            ),
+            "system_health": _obj({"info": _map(text, _translation_key_problem)}),
+            "config_panel": _config_panel,
+            "application_credentials": _obj({"description": text}),
+            "issues": _map(_issue_schema()),
+            "entity_component": _map(
+                _obj(
+                    {
+                        "name": text,
+                        "state": _map(no_placeholders, _translation_key_problem),
+                        "state_attributes": _map(
+                            _obj(
+                                {
+                                    "name": text,
+                                    "state": _map(
+                                        no_placeholders, _translation_key_problem
+                                    ),
+                                }
+                            ),
+                            _translation_key_problem,
+                        ),
+                    }
+                ),
+                _slug_or_underscore_problem,
+            ),
+            "device": _map(_obj({"name": text}), _translation_key_problem),
+            "entity": _map(
+                _map(
+                    _obj(
+                        {
+                            "name": text,
+                            "state": _map(no_placeholders, _translation_key_problem),
+                            "state_attributes": _map(
+                                _obj(
+                                    {
+                                        "name": no_placeholders,
+                                        "state": _map(
+                                            no_placeholders, _translation_key_problem
+                                        ),
+                                    }
+                                ),
+                                _translation_key_problem,
+                            ),
+                            "unit_of_measurement": no_placeholders,
+                        }
+                    ),
+                    _translation_key_problem,
+                ),
+                _platform_key_problem,
+            ),
+            "exceptions": _map(_obj({"message": text}), _slug_problem),
+            "services": _map(
+                _obj(
+                    {
+                        "name": text,
+                        "description": text,
+                        "fields": fields_schema,
+                        "sections": _map(
+                            _obj(
+                                {"name": text, "description": text}, required=["name"]
+                            ),
+                            _translation_key_problem,
+                        ),
+                    },
+                    required=["name", "description"],
+                ),
+                _translation_key_problem,
+            ),
+            "conditions": _map(action_like, _underscore_slug_problem),
+            "triggers": _map(action_like, _underscore_slug_problem),
+            "conversation": _obj(
+                {"agent": _obj({"done": text}, required=["done"])}, required=["agent"]
+            ),
+            "common": _map(text, _slug_problem),
+        }
+    )
+
+
+def _all_keys(data: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    if isinstance(data, dict):
+        for key, value in data.items():
+            child = f"{path}.{key}" if path else str(key)
+            yield child, key
+            yield from _all_keys(value, child)
+
+
+def _key_paths(data: Any, prefix: str = "") -> set[str]:
+    paths: set[str] = set()
+    if isinstance(data, dict):
+        for key, value in data.items():
+            child = f"{prefix}.{key}" if prefix else key
+            paths.add(child)
+            paths |= _key_paths(value, child)
+    return paths
+
+
+def _translation_files(integration: Path) -> list[Path]:
+    return sorted((integration / "translations").glob("*.json"))
+
+
+def check_translation_files(integration: Path) -> Problems:
+    """Translation file layout: translations/en.json, no strings.json, no .translations."""
+    problems: Problems = []
+    if not (integration / "translations" / "en.json").is_file():
+        problems.append(
+            f"{_rel(integration / 'translations' / 'en.json')} does not exist; custom "
+            "integrations ship their English strings there"
+        )
+    if (integration / "strings.json").exists():
+        problems.append(
+            "strings.json must not exist in a custom integration (HA docs); put the "
+            "strings in translations/en.json"
+        )
+    if (integration / ".translations").is_dir():
+        problems.append(
+            "the legacy '.translations' directory must be renamed 'translations'"
+        )
+    return problems
+
+
+def check_translation_strings(integration: Path) -> Problems:
+    """Hassfest's translation schema and string rules, for every translation file."""
+    problems: Problems = []
+    files = _translation_files(integration)
+    if not files:
+        return [f"{_rel(integration / 'translations')} has no *.json files"]
+    schema = _translation_schema()
+    for path in files:
+        data = _load_json(path, problems)
+        if data is None:
+            continue
+        label = f"translations/{path.name}"
+        problems.extend(f"{label}: {problem}" for problem in schema(data, ""))
+        for key_path, key in _all_keys(data):
+            if key != "_" and (problem := _translation_key_problem(key)):
+                problems.append(f"{label}: {key_path}: {problem}")
+    return problems
+
+
+def check_translation_key_sets(integration: Path) -> Problems:
+    """Every translation file has exactly the key set of translations/en.json."""
+    problems: Problems = []
+    reference = _load_json(integration / "translations" / "en.json", problems)
+    if reference is None:
+        return problems
+    expected = _key_paths(reference)
+    for path in _translation_files(integration):
+        if path.name == "en.json":
+            continue
+        data = _load_json(path, problems)
+        if data is None:
+            continue
+        keys = _key_paths(data)
+        problems.extend(
+            f"translations/{path.name}: missing {key}"
+            for key in sorted(expected - keys)
+        )
+        problems.extend(
+            f"translations/{path.name}: {key} is not in en.json"
+            for key in sorted(keys - expected)
+        )
+    return problems
+
+
+# ============================================================================ icons
+
+
+def _icon(value: Any, path: str) -> Problems:
+    if not isinstance(value, str):
+        return [f"{path}: must be a string, got {type(value).__name__}"]
+    if RE_HTML.search(value):
+        return [f"{path}: the icon should not contain HTML"]
+    if not value.startswith("mdi:"):
+        return [
+            f"{path}: {value!r} must be a Material Design Icon starting with 'mdi:'"
+        ]
+    return []
+
+
+def _number_key_problem(key: str) -> str | None:
+    try:
+        float(key)
+    except ValueError:
+        return f"range key {key!r} must be a number"
+    return None
+
+
+def _state_not_default(value: Any, path: str) -> Problems:
+    if not isinstance(value, dict) or not isinstance(value.get("state"), dict):
+        return []
+    default = value.get("default")
+    return [
+        f"{path}.state.{state}: the icon is the same as the default icon and can be removed"
+        for state, icon in value["state"].items()
+        if default is not None and icon == default
+    ]
+
+
+def _icons_schema(integration_type: str) -> Validator:
+    icon_states = _map(_icon, _translation_key_problem)
+    icon_ranges = _map(_icon, _number_key_problem)
+    attribute = _all_of(
+        _obj({"default": _icon, "state": icon_states, "range": icon_ranges}),
+        _state_not_default,
+    )
+    entry = _all_of(
+        _obj(
+            {
+                "default": _icon,
+                "state": icon_states,
+                "range": icon_ranges,
+                "state_attributes": _map(attribute, _translation_key_problem),
+            }
+        ),
+        _state_not_default,
+    )
+    data_entry = _obj({"step": _map(_obj({"section": _map(_icon)}))})
+    fields: dict[str, Validator] = {
+        "config": data_entry,
+        "options": data_entry,
+        "issues": _map(_obj({"fix_flow": data_entry})),
+        "services": _map(
+            _any_of(_icon, _obj({"service": _icon, "sections": _map(_icon)})),
+            _translation_key_problem,
+        ),
+    }
+    if integration_type not in {"entity", "system"}:
+        fields["entity"] = _map(
+            _map(entry, _translation_key_problem), _platform_key_problem
+        )
+    if integration_type in {"entity", "helper", "system"}:
+        fields["entity_component"] = _map(entry, _slug_or_underscore_problem)
+    return _obj(fields)
+
+
+def check_icons(integration: Path) -> Problems:
+    """Hassfest's icons check (icons.json is optional; when present it must be valid)."""
+    path = integration / "icons.json"
+    if not path.exists():
+        return []
+    problems: Problems = []
+    icons = _load_json(path, problems)
+    if icons is None:
+        return problems
+    manifest = _load_manifest(integration, []) or {}
+    schema = _icons_schema(str(manifest.get("integration_type", "hub")))
+    return [f"icons.json: {problem}" for problem in schema(icons, "")]
