@@ -69,7 +69,12 @@ def no_token_in_logs(caplog: pytest.LogCaptureFixture) -> Generator[None]:
     """Fail any test in which a log record (at any level) contains a token."""
     caplog.set_level(logging.DEBUG)
     yield
-    for record in caplog.records:
+    records = [
+        record
+        for when in ("setup", "call", "teardown")
+        for record in caplog.get_records(when)
+    ]
+    for record in records:
         text = record.getMessage()
         if record.exc_info:
             text += logging.Formatter().formatException(record.exc_info)

@@ -107,10 +107,10 @@ class Transport:
         params: dict[str, str] | None = None,
     ) -> RawResponse:
         """GET ``path`` below the base URL and read the whole body."""
-        url = URL(self._base + path, encoded=False)
-        if params:
-            url = url.with_query(params)
         try:
+            url = URL(self._base + path, encoded=False)
+            if params:
+                url = url.with_query(params)
             async with self._session.get(
                 url,
                 headers=headers,
@@ -118,25 +118,31 @@ class Transport:
                 timeout=self._timeout,
             ) as resp:
                 if resp.status in _REDIRECTS:
-                    location = URL(resp.headers.get("Location", ""))
-                    target = url.join(location).with_query(None).with_fragment(None)
+                    target = _redirect_target(url, resp.headers.get("Location", ""))
                     raise NezhaRedirectError(
                         f"{path}: the dashboard redirects (HTTP {resp.status}) to {target}",
-                        str(target),
+                        target,
                     )
                 if (
                     resp.content_length is not None
                     and resp.content_length > MAX_BODY_BYTES
                 ):
                     raise NezhaResponseError(f"{path}: response too large")
-                body = await resp.content.read(MAX_BODY_BYTES + 1)
-                if len(body) > MAX_BODY_BYTES:
-                    raise NezhaResponseError(f"{path}: response too large")
+                # StreamReader.read(n) returns only what is buffered, so read
+                # chunk by chunk until the end, enforcing the cap as data arrives
+                # (the length header may be absent or describe compressed data).
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in resp.content.iter_any():
+                    size += len(chunk)
+                    if size > MAX_BODY_BYTES:
+                        raise NezhaResponseError(f"{path}: response too large")
+                    chunks.append(chunk)
                 return RawResponse(
                     path=path,
                     status=resp.status,
                     content_type=resp.content_type,
-                    body=body,
+                    body=b"".join(chunks),
                     date=_server_date(resp.headers.get("Date")),
                 )
         except TimeoutError as err:
@@ -151,3 +157,21 @@ class Transport:
             raise NezhaConnectionError(
                 f"{path}: {err.__class__.__name__}: {err}"
             ) from err
+        except ValueError as err:
+            # A base URL yarl cannot parse, or a header aiohttp refuses to send.
+            # The message of the original error is not shown: it could quote a header.
+            raise NezhaConnectionError(
+                f"{path}: the request could not be built ({err.__class__.__name__})"
+            ) from err
+
+
+def _redirect_target(url: URL, location: str) -> str:
+    """Resolve a ``Location`` against the request URL.
+
+    Credentials, query and fragment are dropped: the result is shown to the user.
+    """
+    try:
+        target = url.join(URL(location))
+    except ValueError:
+        return location.split("?", 1)[0].split("#", 1)[0]
+    return str(target.with_user(None).with_query(None).with_fragment(None))

@@ -4,13 +4,15 @@ Quirks handled here (see the API notes in the README):
 * the token is the raw ``Authorization`` value; ``Bearer`` is rejected;
 * an auth failure is HTTP 200 with ``{"code": 403}``;
 * nested objects use Go's PascalCase keys and may be ``null``;
-* ``last_active`` is ``-62135596800`` for "never reported";
+* ``last_active`` is ``-62135596800`` for "never reported"; such a server's
+  host and status hold Go zero values, so they are returned as unknown;
 * ``/monitor/{id}`` answers ``"result": null`` when there is no history.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING, Any
 
 from .errors import (
@@ -41,6 +43,9 @@ _LOGGER = logging.getLogger(__name__)
 LIST_PATH = "/api/v1/server/list"
 DETAILS_PATH = "/api/v1/server/details"
 MONITOR_PATH = "/api/v1/monitor/{server_id}"
+# Characters aiohttp refuses to put in a header (it raises ValueError). No valid
+# token contains them; a pasted token with a line break must read as a bad token.
+_UNSENDABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 class NezhaV0Client:
@@ -59,6 +64,7 @@ class NezhaV0Client:
         """Create a client; ``base_url`` must already be normalised."""
         self._transport = Transport(session, base_url, timeout=timeout)
         self._headers = {"Authorization": token, "Accept": "application/json"}
+        self._token_sendable = _UNSENDABLE.search(token) is None
         self._reported: set[tuple[str, ...]] = set()
 
     @property
@@ -73,7 +79,7 @@ class NezhaV0Client:
     async def async_list_servers(self, tag: str | None = None) -> list[ServerSummary]:
         """Return the light server list; the cheapest authenticated call."""
         params = {"tag": tag} if tag else None
-        raw = await self._transport.get(LIST_PATH, headers=self._headers, params=params)
+        raw = await self._get(LIST_PATH, params)
         result = _result_list(_envelope(raw, auth_checked=True), raw.path)
         summaries = []
         for record in result:
@@ -93,9 +99,7 @@ class NezhaV0Client:
     async def async_get_fleet(self, tag: str | None = None) -> Fleet:
         """Return every server with host facts and the latest state, in one request."""
         params = {"tag": tag} if tag else None
-        raw = await self._transport.get(
-            DETAILS_PATH, headers=self._headers, params=params
-        )
+        raw = await self._get(DETAILS_PATH, params)
         result = _result_list(_envelope(raw, auth_checked=True), raw.path)
         servers: dict[int, Server] = {}
         skipped: set[int] = set()
@@ -125,10 +129,12 @@ class NezhaV0Client:
     async def async_get_ping_monitors(self, server_id: int) -> list[PingMonitor]:
         """Return the ICMP/TCP ping monitors of one server with their newest point."""
         path = MONITOR_PATH.format(server_id=server_id)
-        raw = await self._transport.get(path, headers=self._headers)
-        if raw.status == 404:
+        raw = await self._get(path)
+        # Only the dashboard's own JSON answers mean "unknown" or "hidden server";
+        # an HTML 404/403 comes from a wrong URL, a proxy or a WAF.
+        if raw.is_json and raw.status == 404:
             raise NezhaNotFoundError(f"{raw.path}: unknown server")
-        if raw.status in (401, 403):
+        if raw.is_json and raw.status in (401, 403):
             raise NezhaAuthError(f"{raw.path}: access denied (HTTP {raw.status})")
         body = _envelope(raw, auth_checked=False)
         result = body.get("result")
@@ -142,6 +148,13 @@ class NezhaV0Client:
             if monitor is not None:
                 monitors.setdefault(monitor.monitor_id, monitor)
         return sorted(monitors.values(), key=lambda monitor: monitor.monitor_id)
+
+    async def _get(
+        self, path: str, params: dict[str, str] | None = None
+    ) -> RawResponse:
+        if not self._token_sendable:
+            raise NezhaAuthError(f"{path}: the API token contains control characters")
+        return await self._transport.get(path, headers=self._headers, params=params)
 
     def _report_once(self, server: object, problems: list[str]) -> None:
         key = (str(server), *problems)
@@ -158,7 +171,8 @@ class NezhaV0Client:
 
 def _envelope(raw: RawResponse, *, auth_checked: bool) -> dict[str, Any]:
     """Validate the v0 envelope ``{"code", "message", "result"}``."""
-    if raw.status >= 500 and not raw.is_json:
+    if raw.status >= 500:
+        # gin's panic recovery, or a proxy whose upstream is down: transient.
         raise NezhaConnectionError(
             f"{raw.path}: the dashboard answered HTTP {raw.status}"
         )
@@ -211,10 +225,16 @@ def _parse_server(record: Any) -> tuple[Server | None, int | None, list[str]]:
     state_data = top.obj("status")
     if host_data is None or state_data is None:
         return None, server_id, problems
-    host = _parse_host(FieldReader(host_data, "host", problems))
-    state = _parse_state(
-        FieldReader(state_data, "status", problems), has_gpu=bool(host.gpu)
-    )
+    raw_active = record.get("last_active")
+    if type(raw_active) is int and raw_active <= 0:
+        # Go's zero time: no report since the dashboard started, so host and
+        # status hold Go zero values (0 %, 0 bytes), not measurements.
+        host, state = Host(), State()
+    else:
+        host = _parse_host(FieldReader(host_data, "host", problems))
+        state = _parse_state(
+            FieldReader(state_data, "status", problems), has_gpu=bool(host.gpu)
+        )
     server = Server(
         id=server_id,
         name=top.text("name"),

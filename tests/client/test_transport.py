@@ -1,0 +1,617 @@
+"""Tests of the HTTP transport: Date header, redirects, size cap, TLS, errors."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+import contextlib
+from datetime import UTC, datetime, timedelta
+import ipaddress
+import json
+from pathlib import Path
+import socket
+import ssl
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from freezegun.api import FrozenDateTimeFactory
+import pytest
+
+from custom_components.nezha.client import (
+    NezhaAuthError,
+    NezhaConnectionError,
+    NezhaError,
+    NezhaNotFoundError,
+    NezhaRedirectError,
+    NezhaResponseError,
+    NezhaTimeoutError,
+    NezhaTLSError,
+    NezhaUnsupportedError,
+    NezhaV0Client,
+    transport as transport_module,
+)
+from custom_components.nezha.client.transport import RawResponse, Transport
+from tests.client.common import (
+    DETAILS,
+    LIST,
+    V1_BODIES,
+    WRONG_TOKEN,
+    assert_secret_free,
+    expect,
+    json_app,
+    serve,
+)
+from tests.conftest import TOKEN
+from tests.simulator import Fault, NezhaSimulator
+
+pytestmark = pytest.mark.usefixtures("socket_enabled")
+
+LIST_BODY = {
+    "code": 0,
+    "message": "success",
+    "result": [
+        {"id": 1, "name": "hk-edge-01", "tag": "Production", "last_active": 1733040000}
+    ],
+}
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    """A default (certificate-verifying) aiohttp session."""
+    async with aiohttp.ClientSession() as http:
+        yield http
+
+
+def http_response(
+    body: bytes,
+    *,
+    status: str = "200 OK",
+    headers: dict[str, str] | None = None,
+    chunked: bool = False,
+) -> bytes:
+    """Raw HTTP/1.1 response bytes; no Date header unless given."""
+    fields = {"Content-Type": "application/json; charset=utf-8", "Connection": "close"}
+    fields.update(headers or {})
+    if chunked:
+        fields["Transfer-Encoding"] = "chunked"
+        payload = b"".join(
+            b"%x\r\n%s\r\n" % (len(body[i : i + 1000]), body[i : i + 1000])
+            for i in range(0, len(body), 1000)
+        )
+        payload += b"0\r\n\r\n"
+    else:
+        fields["Content-Length"] = str(len(body))
+        payload = body
+    head = f"HTTP/1.1 {status}\r\n" + "".join(
+        f"{k}: {v}\r\n" for k, v in fields.items()
+    )
+    return head.encode("latin-1") + b"\r\n" + payload
+
+
+@contextlib.asynccontextmanager
+async def raw_server(response: bytes) -> AsyncIterator[tuple[str, list[bytes]]]:
+    """A socket server sending ``response`` verbatim; yields (URL, request heads)."""
+    heads: list[bytes] = []
+
+    async def handle(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+            heads.append(await reader.readuntil(b"\r\n\r\n"))
+            writer.write(response)
+            await writer.drain()
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}", heads
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+def self_signed_context(tmp_path: Path) -> ssl.SSLContext:
+    """A server TLS context with a fresh self-signed certificate for 127.0.0.1."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_file = tmp_path / "cert.pem"
+    key_file = tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    return context
+
+
+HANDSHAKE_FAILED = "Error on transport creation for incoming connection"
+
+
+@contextlib.asynccontextmanager
+async def tls_server(tmp_path: Path) -> AsyncIterator[tuple[str, asyncio.Event]]:
+    """A v0-speaking HTTPS server with a self-signed certificate.
+
+    Yields its URL and an event set once the server saw a client abort the TLS
+    handshake. asyncio reports that server-side failure to the loop's exception
+    handler, which the ``hass`` fixture turns into a test error; only that one
+    expected report is swallowed, so a test that provokes it awaits the event
+    before the server stops.
+    """
+    loop = asyncio.get_running_loop()
+    previous = loop.get_exception_handler()
+    aborted = asyncio.Event()
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if context.get("message") == HANDSHAKE_FAILED:
+            aborted.set()
+            return
+        if previous is None:
+            loop.default_exception_handler(context)
+        else:
+            previous(loop, context)
+
+    loop.set_exception_handler(handler)
+    runner = web.AppRunner(json_app({LIST: LIST_BODY}), access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(
+            runner, "127.0.0.1", 0, ssl_context=self_signed_context(tmp_path)
+        )
+        await site.start()
+        yield f"https://127.0.0.1:{runner.addresses[0][1]}", aborted
+    finally:
+        await runner.cleanup()
+        loop.set_exception_handler(previous)
+
+
+def free_port() -> int:
+    """A port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def redirecting_server(
+    status: int, location: str | None
+) -> AsyncIterator[tuple[str, list[str]]]:
+    """Server A: answers every request with a redirect; yields (URL, paths seen)."""
+    seen: list[str] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        seen.append(request.path_qs)
+        headers = {} if location is None else {"Location": location}
+        return web.Response(status=status, headers=headers, text="moved")
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handler)
+    async with serve(app) as url:
+        yield url, seen
+
+
+# -- Date header / server_time -------------------------------------------------------
+
+
+async def test_server_time_follows_the_dashboard_clock(
+    session: aiohttp.ClientSession, simulator: NezhaSimulator
+) -> None:
+    client = NezhaV0Client(session, simulator.url, TOKEN)
+    simulator.shift_clock(420)
+    fleet = await client.async_get_fleet()
+    skew = fleet.server_time - datetime.now(UTC)
+    assert timedelta(minutes=7) - timedelta(seconds=2) < skew <= timedelta(minutes=7)
+    assert fleet.server_time.utcoffset() == timedelta(0)
+    # Online detection compares against the dashboard's clock, not ours.
+    for server in fleet.servers.values():
+        age = server.seconds_since_report(fleet.server_time)
+        assert age is not None and 0 <= age <= 2
+
+
+async def test_server_time_exact_with_frozen_clock(
+    freezer: FrozenDateTimeFactory,
+    session: aiohttp.ClientSession,
+    simulator: NezhaSimulator,
+) -> None:
+    simulator.shift_clock(-3600)
+    raw = await Transport(session, simulator.url).get(DETAILS)
+    expected = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    assert raw.date == expected
+
+
+@pytest.mark.parametrize(
+    "date",
+    [
+        None,  # no Date header at all
+        "",
+        "garbage",
+        "Tue, 99 Foo 2024 99:99:99 GMT",
+        "Mon, 01 Jan 2024 00:00:00 -0000",  # parses, but without a time zone
+        "Mon, 01 Jan 99999 00:00:00 GMT",
+    ],
+)
+async def test_unusable_date_header_means_local_time(
+    freezer: FrozenDateTimeFactory, session: aiohttp.ClientSession, date: str | None
+) -> None:
+    headers = {} if date is None else {"Date": date}
+    async with raw_server(http_response(b"{}", headers=headers)) as (url, _):
+        raw = await Transport(session, url).get("/x")
+    assert raw.date == datetime.now(UTC)
+    assert raw.date.tzinfo is not None
+
+
+async def test_date_header_with_offset_is_converted_to_utc(
+    session: aiohttp.ClientSession,
+) -> None:
+    headers = {"Date": "Mon, 01 Jan 2024 08:00:00 +0800"}
+    async with raw_server(http_response(b"{}", headers=headers)) as (url, _):
+        raw = await Transport(session, url).get("/x")
+    assert raw.date == datetime(2024, 1, 1, tzinfo=UTC)
+    assert raw.date.tzinfo is UTC
+
+
+# -- redirects -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+async def test_redirect_to_another_origin_is_never_followed(
+    socket_enabled: None, session: aiohttp.ClientSession, status: int
+) -> None:
+    async with NezhaSimulator(servers=2, token=TOKEN) as target:
+        location = f"{target.url}{LIST}?token=stolen&x=1#frag"
+        async with redirecting_server(status, location) as (url, seen):
+            client = NezhaV0Client(session, url, TOKEN)
+            err = await expect(NezhaRedirectError, client.async_list_servers("Lab"))
+        assert target.requests == []  # B never saw a request, so never the token
+        assert err.location == target.url + LIST
+    assert seen == [f"{LIST}?tag=Lab"]
+    assert f"HTTP {status}" in str(err)
+    assert "stolen" not in str(err)
+
+
+@pytest.mark.parametrize(
+    ("location", "expected_path"),
+    [
+        ("/login?next=%2Fapi", "/login"),
+        ("other", "/api/v1/server/other"),
+        (None, DETAILS),  # no Location at all: report the URL asked for
+    ],
+)
+async def test_relative_or_missing_location(
+    session: aiohttp.ClientSession, location: str | None, expected_path: str
+) -> None:
+    async with redirecting_server(302, location) as (url, seen):
+        client = NezhaV0Client(session, url, TOKEN)
+        err = await expect(NezhaRedirectError, client.async_get_fleet(tag="x"))
+    assert err.location == url + expected_path
+    assert len(seen) == 1
+
+
+async def test_redirect_location_hides_credentials(
+    session: aiohttp.ClientSession,
+) -> None:
+    async with redirecting_server(302, "//admin:s3cret@127.0.0.1:1/in?x=1") as (url, _):
+        err = await expect(NezhaRedirectError, Transport(session, url).get(LIST))
+    assert err.location == "http://127.0.0.1:1/in"
+    assert "s3cret" not in str(err)
+
+
+@pytest.mark.parametrize(
+    ("location", "expected"),
+    [
+        ("http://[bad/api?key=1#x", "http://[bad/api"),
+        ("https://h:99999/p#f", "https://h:99999/p"),
+    ],
+)
+async def test_unparsable_location_is_still_a_redirect_error(
+    session: aiohttp.ClientSession, location: str, expected: str
+) -> None:
+    async with redirecting_server(301, location) as (url, _):
+        err = await expect(NezhaRedirectError, Transport(session, url).get(LIST))
+    assert err.location == expected
+
+
+async def test_redirect_from_the_simulator_trailing_slash(
+    session: aiohttp.ClientSession, simulator: NezhaSimulator
+) -> None:
+    err = await expect(
+        NezhaRedirectError,
+        Transport(session, simulator.url).get(DETAILS + "/", params={"id": "1"}),
+    )
+    assert err.location == simulator.url + DETAILS
+    assert len(simulator.requests) == 1
+
+
+# -- body size -----------------------------------------------------------------------
+
+
+async def test_large_fleet_body_is_read_completely(
+    socket_enabled: None, session: aiohttp.ClientSession
+) -> None:
+    """A body of several hundred KB arrives in many chunks; all must be read."""
+    async with NezhaSimulator(servers=400, token=TOKEN) as sim:
+        raw = await Transport(session, sim.url).get(
+            DETAILS, headers={"Authorization": TOKEN}
+        )
+        assert len(raw.body) > 256 * 1024
+        assert len(raw.json()["result"]) == 400
+        fleet = await NezhaV0Client(session, sim.url, TOKEN).async_get_fleet()
+        assert set(fleet.servers) == set(sim.fleet.servers)
+
+
+async def test_body_over_the_cap_by_content_length(
+    monkeypatch: pytest.MonkeyPatch,
+    session: aiohttp.ClientSession,
+    simulator: NezhaSimulator,
+) -> None:
+    client = NezhaV0Client(session, simulator.url, TOKEN)
+    monkeypatch.setattr(transport_module, "MAX_BODY_BYTES", 1024)
+    err = await expect(NezhaResponseError, client.async_get_fleet())
+    assert "too large" in str(err)
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+async def test_body_cap_boundary(
+    monkeypatch: pytest.MonkeyPatch,
+    session: aiohttp.ClientSession,
+    chunked: bool,
+) -> None:
+    body = json.dumps(LIST_BODY).encode() * 10  # 10 chunks of 1000 bytes or so
+    async with raw_server(http_response(body, chunked=chunked)) as (url, _):
+        transport = Transport(session, url)
+        monkeypatch.setattr(transport_module, "MAX_BODY_BYTES", len(body))
+        assert (await transport.get(LIST)).body == body
+        monkeypatch.setattr(transport_module, "MAX_BODY_BYTES", len(body) - 1)
+        err = await expect(NezhaResponseError, transport.get(LIST))
+    assert "too large" in str(err)
+
+
+# -- connection failures -------------------------------------------------------------
+
+
+async def test_connection_refused(session: aiohttp.ClientSession) -> None:
+    client = NezhaV0Client(session, f"http://127.0.0.1:{free_port()}", TOKEN)
+    err = await expect(NezhaConnectionError, client.async_get_fleet())
+    assert "ClientConnectorError" in str(err)
+
+
+@pytest.mark.parametrize(
+    ("base_url", "words"),
+    [
+        ("http://[::1", "could not be built"),
+        ("ftp://127.0.0.1", "NonHttpUrlClientError"),
+    ],
+)
+async def test_unusable_base_url_is_connection_error(
+    session: aiohttp.ClientSession, base_url: str, words: str
+) -> None:
+    err = await expect(NezhaConnectionError, Transport(session, base_url).get(LIST))
+    assert words in str(err)
+
+
+async def test_unsendable_header_is_connection_error(
+    session: aiohttp.ClientSession, simulator: NezhaSimulator
+) -> None:
+    transport = Transport(session, simulator.url)
+    err = await expect(
+        NezhaConnectionError, transport.get(LIST, headers={"X-Test": "a\r\nb"})
+    )
+    assert "could not be built (ValueError)" in str(err)
+    assert simulator.requests == []
+
+
+async def test_timeout(
+    session: aiohttp.ClientSession, simulator: NezhaSimulator
+) -> None:
+    simulator.slow_seconds = 2
+    simulator.inject_fault(Fault.SLOW)
+    err = await expect(
+        NezhaTimeoutError, Transport(session, simulator.url, timeout=0.3).get(LIST)
+    )
+    assert "0.3 s" in str(err)
+
+
+async def test_tls_failure_with_a_verifying_session(
+    session: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    async with tls_server(tmp_path) as (url, aborted):
+        client = NezhaV0Client(session, url, TOKEN)
+        err = await expect(NezhaTLSError, client.async_list_servers())
+        await asyncio.wait_for(aborted.wait(), 5)  # the client hung up on it
+    assert isinstance(err, NezhaConnectionError)
+    assert "Certificate" in str(err)
+
+
+async def test_tls_without_verification_succeeds(tmp_path: Path) -> None:
+    async with (
+        tls_server(tmp_path) as (url, aborted),
+        aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=False)) as insecure,
+    ):
+        summaries = await NezhaV0Client(insecure, url, TOKEN).async_list_servers()
+    assert [(s.id, s.name, s.tag) for s in summaries] == [
+        (1, "hk-edge-01", "Production")
+    ]
+    assert not aborted.is_set()
+
+
+async def test_https_to_a_plain_http_port_is_tls_error(
+    session: aiohttp.ClientSession, simulator: NezhaSimulator
+) -> None:
+    url = simulator.url.replace("http://", "https://")
+    await expect(NezhaTLSError, NezhaV0Client(session, url, TOKEN).async_get_fleet())
+
+
+# -- RawResponse ---------------------------------------------------------------------
+
+
+def raw_response(
+    body: bytes, content_type: str = "application/json", status: int = 200
+) -> RawResponse:
+    """A RawResponse as the transport would build it."""
+    return RawResponse(
+        path="/p",
+        status=status,
+        content_type=content_type,
+        body=body,
+        date=datetime(2024, 1, 1, tzinfo=UTC),
+    )
+
+
+@pytest.mark.parametrize(
+    ("content_type", "is_json", "is_html"),
+    [
+        ("application/json", True, False),
+        ("text/html", False, True),
+        ("text/plain", False, False),
+        ("application/octet-stream", False, False),
+    ],
+)
+def test_raw_response_content_type(
+    content_type: str, is_json: bool, is_html: bool
+) -> None:
+    raw = raw_response(b"", content_type)
+    assert (raw.is_json, raw.is_html) == (is_json, is_html)
+
+
+async def test_transport_strips_the_charset_parameter(
+    session: aiohttp.ClientSession, simulator: NezhaSimulator
+) -> None:
+    raw = await Transport(session, simulator.url).get(LIST)
+    assert raw.content_type == "application/json"
+    assert raw.is_json
+    assert raw.status == 200
+    assert raw.path == LIST
+
+
+def test_raw_response_text_contains_tolerates_bad_encoding() -> None:
+    raw = raw_response(b"\xff\xfe<title>Blocked \xe8\xa2\xab</title>", "text/html")
+    assert raw.text_contains("<title>Blocked")
+    assert not raw.text_contains("ApiErrorUnauthorized")
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        (b"", "empty response"),
+        (b" \r\n\t ", "empty response"),
+        (b"{", "not valid JSON"),
+        (b"\xff\xfe{}", "not valid JSON"),
+        (b"[" * 100_000 + b"]" * 100_000, "not valid JSON"),
+        (b"1" * 5000, "not valid JSON"),  # beyond int's max string digits
+    ],
+)
+def test_raw_response_json_failures(body: bytes, words: str) -> None:
+    with pytest.raises(NezhaResponseError) as info:
+        raw_response(body, status=418).json()
+    assert words in str(info.value)
+    assert "HTTP 418" in str(info.value)
+
+
+def test_raw_response_json_keeps_big_ints_and_unicode() -> None:
+    body = '{"n": 18446744073709551615, "name": "东京"}'.encode()
+    assert raw_response(body).json() == {"n": 2**64 - 1, "name": "东京"}
+
+
+# -- secrecy -------------------------------------------------------------------------
+
+
+async def test_no_error_or_repr_contains_the_token(
+    session: aiohttp.ClientSession, simulator: NezhaSimulator, tmp_path: Path
+) -> None:
+    """Produce every error type with token-bearing clients; none may show a token."""
+    errors: list[NezhaError] = []
+    clients: list[NezhaV0Client] = []
+
+    def client_for(url: str, token: str = TOKEN, **kwargs: Any) -> NezhaV0Client:
+        made = NezhaV0Client(session, url, token, **kwargs)
+        clients.append(made)
+        return made
+
+    async def collect(coro: Any) -> None:
+        try:
+            await coro
+        except NezhaError as err:
+            errors.append(err)
+        else:
+            pytest.fail("no error raised")
+
+    sim = simulator.url
+    for token in (WRONG_TOKEN, "Bearer " + TOKEN, ""):
+        await collect(client_for(sim, token).async_get_fleet())
+    hidden = next(s.id for s in simulator.fleet.servers.values() if s.hide_for_guest)
+    await collect(client_for(sim, WRONG_TOKEN).async_get_ping_monitors(hidden))
+    await collect(client_for(sim).async_get_ping_monitors(999))
+    for fault in Fault:
+        if fault is not Fault.SLOW:
+            simulator.inject_fault(fault, count=None)
+            await collect(client_for(sim).async_get_fleet())
+            simulator.clear_faults()
+    simulator.slow_seconds = 2
+    simulator.inject_fault(Fault.SLOW)
+    await collect(client_for(sim, timeout=0.3).async_get_fleet())
+    await collect(client_for(sim + "/sub").async_get_ping_monitors(1))
+    await collect(client_for(f"http://127.0.0.1:{free_port()}").async_get_fleet())
+    await collect(client_for("http://[::1").async_get_fleet())
+    await collect(client_for(sim, TOKEN + "\n").async_get_fleet())
+    async with tls_server(tmp_path) as (url, aborted):
+        await collect(client_for(url).async_list_servers())
+        await asyncio.wait_for(aborted.wait(), 5)
+    async with redirecting_server(302, f"{sim}{LIST}?token={TOKEN}") as (url, _):
+        await collect(client_for(url).async_list_servers())
+    async with serve(json_app(V1_BODIES)) as url:
+        await collect(client_for(url).async_list_servers())
+
+    produced = {type(err) for err in errors}
+    assert produced == {
+        NezhaAuthError,
+        NezhaConnectionError,
+        NezhaTimeoutError,
+        NezhaTLSError,
+        NezhaResponseError,
+        NezhaRedirectError,
+        NezhaUnsupportedError,
+        NezhaNotFoundError,
+    }
+    assert_secret_free(*errors, *clients)
+    for err in errors:
+        assert TOKEN not in str(getattr(err, "location", ""))
+
+
+def test_error_hierarchy() -> None:
+    assert issubclass(NezhaTimeoutError, NezhaConnectionError)
+    assert issubclass(NezhaTLSError, NezhaConnectionError)
+    assert issubclass(NezhaRedirectError, NezhaResponseError)
+    assert issubclass(NezhaUnsupportedError, NezhaResponseError)
+    for error in (NezhaAuthError, NezhaConnectionError, NezhaNotFoundError):
+        assert issubclass(error, NezhaError)
+    redirect = NezhaRedirectError("moved", "https://example.org/x")
+    assert (str(redirect), redirect.location) == ("moved", "https://example.org/x")
