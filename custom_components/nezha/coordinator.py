@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import time
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
@@ -37,7 +37,7 @@ from .const import (
     LOGGER,
     PING_CONCURRENCY,
 )
-from .device import server_device_fields, server_id_of
+from .device import server_device_fields, server_id_in, server_id_of
 
 type NezhaConfigEntry = ConfigEntry[NezhaCoordinator]
 
@@ -86,9 +86,32 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
             options.get(CONF_PING_INTERVAL, DEFAULT_PING_INTERVAL)
         )
         self.pings: dict[int, dict[int, PingMonitor]] = {}
+        # How often each server's device was removed (by us or by the user); the
+        # platforms compare it to recreate the entities of a server that returns.
+        self.device_removals: dict[int, int] = {}
         self._next_ping_at = 0.0
         self._ping_task: asyncio.Task[None] | None = None
         self._auth_failed = False
+
+    async def _async_setup(self) -> None:
+        """Follow device removals, whoever makes them."""
+        self.config_entry.async_on_unload(
+            self.hass.bus.async_listen(
+                dr.EVENT_DEVICE_REGISTRY_UPDATED, self._async_device_removed
+            )
+        )
+
+    @callback
+    def _async_device_removed(
+        self, event: Event[dr.EventDeviceRegistryUpdatedData]
+    ) -> None:
+        if event.data["action"] != "remove":
+            return
+        identifiers = event.data["device"].get("identifiers", ())
+        server_id = server_id_in(identifiers, self.config_entry.entry_id)
+        if server_id is not None:
+            self.pings.pop(server_id, None)
+            self.device_removals[server_id] = self.device_removals.get(server_id, 0) + 1
 
     async def _async_update_data(self) -> NezhaData:
         try:
@@ -166,7 +189,12 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
     def _refresh_device(
         self, registry: dr.DeviceRegistry, device: dr.DeviceEntry, server: Server
     ) -> None:
-        fields = server_device_fields(server)
+        # A server that has not reported since the dashboard restarted comes with
+        # a zeroed host; keep the facts we know rather than wiping them.
+        fields = {
+            key: getattr(device, key) if value is None else value
+            for key, value in server_device_fields(server).items()
+        }
         if all(getattr(device, key) == value for key, value in fields.items()):
             return
         registry.async_update_device(

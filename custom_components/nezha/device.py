@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 
@@ -21,8 +23,13 @@ def dashboard_identifier(entry_id: str) -> str:
 
 def server_id_of(device: dr.DeviceEntry, entry_id: str) -> int | None:
     """Return the server id behind one of our devices, or None for the dashboard."""
+    return server_id_in(device.identifiers, entry_id)
+
+
+def server_id_in(identifiers: Iterable[Sequence[str]], entry_id: str) -> int | None:
+    """Return the server id found in device identifiers, or None."""
     prefix = f"{entry_id}_"
-    for domain, ident in device.identifiers:
+    for domain, ident in identifiers:
         if domain == DOMAIN and ident.startswith(prefix):
             tail = ident.removeprefix(prefix)
             if tail.isdigit():

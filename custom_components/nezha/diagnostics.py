@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_API_TOKEN, CONF_URL
@@ -14,6 +16,30 @@ from .coordinator import NezhaConfigEntry, NezhaCoordinator
 from .device import server_id_of
 
 TO_REDACT = {CONF_API_TOKEN, CONF_URL, "title", "ipv4", "ipv6", "valid_ip"}
+REDACTED = "**REDACTED**"
+
+_IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.])")
+_IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
+
+
+def _redact_ipv6(match: re.Match[str]) -> str:
+    text = match.group(0)
+    # "12:00:00" is a time of day, not an address.
+    return REDACTED if "::" in text or text.count(":") >= 4 else text
+
+
+def redact_text(text: str, base_url: str) -> str:
+    """Remove the dashboard's URL, host and any IP address from free text.
+
+    Error messages of the HTTP stack name the host and port, and the resolved
+    address, of the dashboard ("Cannot connect to host ...").
+    """
+    parts = urlsplit(base_url)
+    for secret in (base_url, parts.netloc, parts.hostname):
+        if secret:
+            text = text.replace(secret, REDACTED)
+    text = _IPV4.sub(REDACTED, text)
+    return _IPV6.sub(_redact_ipv6, text)
 
 
 def _server(coordinator: NezhaCoordinator, server_id: int) -> dict[str, Any]:
@@ -32,9 +58,19 @@ def _coordinator(coordinator: NezhaCoordinator) -> dict[str, Any]:
     return {
         "api_generation": coordinator.client.generation.value,
         "last_update_success": coordinator.last_update_success,
-        "last_error": f"{type(error).__name__}: {error}" if error else None,
+        "last_error": redact_text(
+            f"{type(error).__name__}: {error}", coordinator.client.base_url
+        )
+        if error
+        else None,
         "server_time": coordinator.data.server_time.isoformat(),
         "server_group": coordinator.tag,
+        # The effective settings, defaults included (options may be empty).
+        "update_interval": coordinator.update_interval.total_seconds()
+        if coordinator.update_interval
+        else None,
+        "offline_threshold": coordinator.offline_threshold,
+        "ping_interval": coordinator.ping_interval,
     }
 
 

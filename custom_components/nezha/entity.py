@@ -76,11 +76,14 @@ def add_entities_for_new_servers(
 ) -> None:
     """Add entities now and whenever a later answer brings something new.
 
-    ``build`` receives the set of keys already created for the entry and returns
+    ``build`` receives the set of keys already created for that server and returns
     only entities whose key it adds to that set, so each entity is created once.
+    When the coordinator removed a server's device (the server left the answer or
+    the group) and the server comes back, its entities are created anew.
     """
     coordinator = entry.runtime_data
-    known: set[str] = set()
+    known: dict[int, set[str]] = {}
+    removals_seen: dict[int, int] = {}
 
     @callback
     def add_new() -> None:
@@ -88,7 +91,11 @@ def add_entities_for_new_servers(
             return
         new: list[Entity] = []
         for server in coordinator.data.servers.values():
-            new.extend(build(coordinator, server, known))
+            removals = coordinator.device_removals.get(server.id, 0)
+            if removals_seen.get(server.id, 0) != removals:
+                removals_seen[server.id] = removals
+                known.pop(server.id, None)
+            new.extend(build(coordinator, server, known.setdefault(server.id, set())))
         if new:
             async_add_entities(new)
 

@@ -1,0 +1,219 @@
+"""Tests of the binary sensors, the online-state semantics and the devices."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from unittest.mock import patch
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.binary_sensor import BinarySensorDeviceClass
+from homeassistant.const import (
+    ATTR_DEVICE_CLASS,
+    STATE_OFF,
+    STATE_ON,
+    STATE_UNAVAILABLE,
+    STATE_UNKNOWN,
+    Platform,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    snapshot_platform,
+)
+from syrupy.assertion import SnapshotAssertion
+
+from custom_components.nezha.const import DOMAIN
+from tests.conftest import setup_integration
+from tests.helpers import FROZEN_AT, Harness, server_device, state, tick
+from tests.simulator import NezhaSimulator
+
+NAS = 4
+
+
+@pytest.fixture(autouse=True)
+def frozen(freezer: FrozenDateTimeFactory) -> FrozenDateTimeFactory:
+    """Freeze time before the simulator is created so its values are fixed."""
+    freezer.move_to(FROZEN_AT)
+    return freezer
+
+
+@pytest.fixture
+def nz(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: NezhaSimulator,
+    frozen: FrozenDateTimeFactory,
+) -> Harness:
+    """The integration set up against the five-server simulator."""
+    return Harness(hass, init_integration, simulator, frozen)
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_binary_sensor_snapshot(
+    hass: HomeAssistant,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+    config_entry: MockConfigEntry,
+) -> None:
+    """Every binary sensor, its registry entry and its state."""
+    with patch("custom_components.nezha.PLATFORMS", [Platform.BINARY_SENSOR]):
+        await setup_integration(hass, config_entry)
+    await snapshot_platform(hass, entity_registry, snapshot, config_entry.entry_id)
+
+
+async def test_online_and_problem_sensors(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: NezhaSimulator,
+    frozen: FrozenDateTimeFactory,
+) -> None:
+    """Online is connectivity; "any server offline" is a problem on the dashboard."""
+    online = state(hass, init_integration, f"{NAS}_online", "binary_sensor")
+    problem = state(hass, init_integration, "any_offline", "binary_sensor")
+    assert online.state == STATE_ON
+    assert online.attributes[ATTR_DEVICE_CLASS] == BinarySensorDeviceClass.CONNECTIVITY
+    assert problem.state == STATE_OFF
+    assert problem.attributes[ATTR_DEVICE_CLASS] == BinarySensorDeviceClass.PROBLEM
+
+    simulator.set_online(NAS, False)
+    await tick(hass, frozen, times=3)
+    online = state(hass, init_integration, f"{NAS}_online", "binary_sensor")
+    assert online.state == STATE_OFF  # available and off, not unavailable
+    assert state(hass, init_integration, "any_offline", "binary_sensor").state == (
+        STATE_ON
+    )
+    simulator.set_online(NAS, True)
+    await tick(hass, frozen)
+    assert state(hass, init_integration, "any_offline", "binary_sensor").state == (
+        STATE_OFF
+    )
+
+
+async def test_online_unavailable_when_record_unreadable(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: NezhaSimulator,
+    frozen: FrozenDateTimeFactory,
+) -> None:
+    """A record that cannot be read says nothing about the server: unavailable."""
+    simulator.set_malformed(NAS, "host", ["not", "an", "object"])
+    await tick(hass, frozen)
+    assert state(hass, init_integration, f"{NAS}_online", "binary_sensor").state == (
+        STATE_UNAVAILABLE
+    )
+    assert state(hass, init_integration, "1_online", "binary_sensor").state == STATE_ON
+    simulator.clear_malformed()
+    await tick(hass, frozen)
+    assert state(hass, init_integration, f"{NAS}_online", "binary_sensor").state == (
+        STATE_ON
+    )
+
+
+def _device_facts(device: dr.DeviceEntry, base_url: str) -> dict[str, Any]:
+    url = device.configuration_url or ""
+    return {
+        "identifiers": sorted(device.identifiers),
+        "name": device.name,
+        "manufacturer": device.manufacturer,
+        "model": device.model,
+        "sw_version": device.sw_version,
+        "hw_version": device.hw_version,
+        "entry_type": device.entry_type,
+        # The simulator listens on a random port.
+        "configuration_url": url.replace(base_url, "http://dashboard"),
+        "via_device_id": device.via_device_id,
+    }
+
+
+async def test_devices(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: NezhaSimulator,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """One device per server with the agent's facts, plus the dashboard service."""
+    for sid, server in simulator.fleet.servers.items():
+        device = server_device(hass, init_integration, sid)
+        assert device is not None
+        host = server.host
+        assert device.name == server.name
+        assert device.manufacturer == "Nezha"
+        assert device.model == f"{host.platform} {host.platform_version}"
+        assert device.sw_version == host.version
+        assert device.hw_version == f"{host.cpu[0]} ({host.arch})"  # type: ignore[index]
+        assert device.configuration_url == f"{simulator.url}/network/{sid}"
+        assert device.entry_type is None
+
+    registry = dr.async_get(hass)
+    dashboard = registry.async_get_device_by_identifier(
+        (DOMAIN, init_integration.entry_id), init_integration.entry_id
+    )
+    assert dashboard is not None
+    assert dashboard.entry_type is dr.DeviceEntryType.SERVICE
+    assert dashboard.name == init_integration.title
+    assert dashboard.configuration_url == simulator.url
+    devices = dr.async_entries_for_config_entry(registry, init_integration.entry_id)
+    assert len(devices) == len(simulator.fleet.servers) + 1
+    facts = sorted(
+        (_device_facts(d, simulator.url) for d in devices),
+        key=lambda f: f["identifiers"],
+    )
+    assert facts == snapshot
+
+
+# -- online state: the coordinator's semantics, seen through the online sensor --
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_agent_offline_then_back(
+    nz: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Off within threshold + one poll; metrics unavailable; boot time kept."""
+    boot = nz.state(f"{NAS}_last_boot")
+    nz.sim.set_online(NAS, False)
+    await nz.tick()  # 31 s: not yet past the 60 s threshold
+    assert nz.online(NAS) == STATE_ON
+    await nz.tick(2)  # 93 s = threshold + one poll
+    assert nz.online(NAS) == STATE_OFF
+    assert nz.state(f"{NAS}_cpu_usage") == STATE_UNAVAILABLE
+    assert nz.state(f"{NAS}_last_boot") == boot
+    assert nz.state(f"{NAS}_last_seen") not in (STATE_UNAVAILABLE, STATE_UNKNOWN)
+    await nz.tick(5)
+    nz.sim.set_online(NAS, True)
+    await nz.tick(3)
+    assert nz.online(NAS) == STATE_ON
+    assert float(nz.state(f"{NAS}_cpu_usage")) >= 0
+    info = [r for r in caplog.records if "is now" in r.getMessage()]
+    assert [(r.levelno, r.getMessage()) for r in info] == [
+        (logging.INFO, "Server nas (id 4) is now offline"),
+        (logging.INFO, "Server nas (id 4) is now online"),
+    ]
+
+
+@pytest.mark.parametrize("skew", [420, -420])
+async def test_clock_skew(nz: Harness, skew: int) -> None:
+    """The dashboard's own clock (Date header) decides, not Home Assistant's."""
+    nz.sim.shift_clock(skew)
+    await nz.tick(3)
+    assert {nz.online(sid) for sid in nz.sim.fleet.servers} == {STATE_ON}
+    assert nz.state("servers_offline") == "0"
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_never_reported_server(nz: Harness) -> None:
+    """Go's zero time is offline at once, with metrics unavailable."""
+    device = nz.device(NAS)
+    nz.sim.set_never_reported(NAS)
+    await nz.tick()
+    assert nz.online(NAS) == STATE_OFF
+    assert nz.state(f"{NAS}_cpu_usage") == STATE_UNAVAILABLE
+    assert nz.state(f"{NAS}_last_seen") == STATE_UNKNOWN
+    assert nz.state(f"{NAS}_last_boot") == STATE_UNKNOWN
+    # The zeroed host of a restarted dashboard does not wipe the device facts.
+    after = nz.device(NAS)
+    assert after is not None and device is not None
+    facts = ("model", "sw_version", "hw_version")
+    assert [getattr(after, f) for f in facts] == [getattr(device, f) for f in facts]

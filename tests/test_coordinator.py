@@ -1,0 +1,407 @@
+"""Tests of polling, availability and the device lifecycle, against the simulator."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import replace
+from datetime import timedelta
+from itertools import pairwise
+import logging
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.const import EVENT_STATE_CHANGED, STATE_ON, STATE_UNAVAILABLE
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.nezha.const import DOMAIN
+from tests.conftest import setup_integration
+from tests.helpers import (
+    DETAILS,
+    FROZEN_AT,
+    MONITOR,
+    POLL,
+    Harness,
+    paths,
+    server_entity_count,
+    wait_for,
+)
+from tests.simulator import Fault, NezhaSimulator
+
+HK, FRA, GPU_BOX, NAS, TOKYO = 1, 2, 3, 4, 5
+PRODUCTION = {HK, FRA, TOKYO}  # servers tagged "Production" in the default fleet
+
+
+@pytest.fixture(autouse=True)
+def frozen(freezer: FrozenDateTimeFactory) -> FrozenDateTimeFactory:
+    """Freeze time before the simulator is created so its values are fixed."""
+    freezer.move_to(FROZEN_AT)
+    return freezer
+
+
+@pytest.fixture
+def nz(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: NezhaSimulator,
+    frozen: FrozenDateTimeFactory,
+) -> Harness:
+    """The integration set up against the five-server simulator."""
+    return Harness(hass, init_integration, simulator, frozen)
+
+
+@pytest.fixture
+async def production(
+    hass: HomeAssistant,
+    simulator: NezhaSimulator,
+    config_entry: MockConfigEntry,
+    frozen: FrozenDateTimeFactory,
+) -> Harness:
+    """The integration set up with the "Production" group filter."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=config_entry.title,
+        data=config_entry.data,
+        options={"server_group": "tag:Production"},
+    )
+    await setup_integration(hass, entry)
+    return Harness(hass, entry, simulator, frozen)
+
+
+def _messages(caplog: pytest.LogCaptureFixture, text: str) -> list[str]:
+    return [r.getMessage() for r in caplog.records if text in r.getMessage()]
+
+
+# -- requests --------------------------------------------------------------------
+
+
+async def test_one_details_request_per_poll(nz: Harness) -> None:
+    """One /server/details per poll, whether the fleet has 5 servers or 45."""
+    nz.sim.reset_requests()
+    await nz.tick(3)
+    assert paths(nz.sim) == [DETAILS] * 3
+    for index in range(40):
+        nz.sim.add_server(f"extra-{index}")
+    nz.sim.reset_requests()
+    await nz.tick(3)
+    assert paths(nz.sim) == [DETAILS] * 3
+    assert all(r.query == {} for r in nz.sim.requests)
+    assert len(nz.devices()) == 45
+
+
+async def test_tag_filter_is_sent(production: Harness) -> None:
+    """With a group filter every details request carries ``tag``."""
+    details = [r for r in production.sim.requests if r.path == DETAILS]
+    assert details and all(r.query == {"tag": "Production"} for r in details)
+    assert production.devices() == PRODUCTION
+    # Ping history is fetched only for the servers in the group.
+    assert sorted(paths(production.sim, MONITOR)) == [
+        f"{MONITOR}{i}" for i in (1, 2, 5)
+    ]
+
+
+async def test_ping_history_rate_and_targets(nz: Harness) -> None:
+    """At most one /monitor request per online server per ping interval (300 s)."""
+    assert sorted(paths(nz.sim, MONITOR)) == [f"{MONITOR}{i}" for i in range(1, 6)]
+    nz.sim.set_online(NAS, False)
+    nz.sim.reset_requests()
+    await nz.tick(40)  # 20 min 40 s
+    monitor = [r for r in nz.sim.requests if r.path.startswith(MONITOR)]
+    per_server = Counter(r.path for r in monitor)
+    assert set(per_server) == {f"{MONITOR}{i}" for i in (1, 2, 3, 5)}  # not offline 4
+    assert set(per_server.values()) == {4}  # rounds at 310, 620, 930 and 1240 s
+    for path in per_server:
+        times = [r.time for r in monitor if r.path == path]
+        assert all(b - a >= 300 for a, b in pairwise(times))
+    assert len(paths(nz.sim, DETAILS)) == 40
+
+
+async def test_ping_concurrency_is_bounded(nz: Harness) -> None:
+    """Never more than two ping-history requests at once, even with 20 servers."""
+    for index in range(15):
+        nz.sim.add_server(f"extra-{index}", monitors=(2,))
+    seen = {"now": 0, "max": 0, "calls": 0}
+    client = nz.entry.runtime_data.client
+    original = client.async_get_ping_monitors
+
+    async def counting(server_id: int) -> Any:  # instrumentation: the real call runs
+        seen["now"] += 1
+        seen["calls"] += 1
+        seen["max"] = max(seen["max"], seen["now"])
+        try:
+            return await original(server_id)
+        finally:
+            seen["now"] -= 1
+
+    client.async_get_ping_monitors = counting
+    await nz.tick(10)  # past the ping interval
+    assert seen["calls"] == 20
+    assert seen["max"] == 2
+    assert len(paths(nz.sim, MONITOR)) == 5 + 20
+
+
+async def test_slow_ping_history_does_not_delay_metrics(nz: Harness) -> None:
+    """Monitor requests that hang (then time out) leave the server metrics alone."""
+    coordinator = nz.entry.runtime_data
+    nz.sim.inject_fault(Fault.SLOW, count=None, path=MONITOR)
+    await nz.tick(9)
+    nz.sim.reset_requests()
+    await nz.tick(background=False)  # starts the ping round, which hangs
+    await wait_for(lambda: len(paths(nz.sim, MONITOR)) == 2, "two pings")
+    for _ in range(50):
+        await asyncio.sleep(0)
+    assert len(paths(nz.sim, MONITOR)) == 2  # bounded, and the rest wait
+    assert paths(nz.sim, DETAILS) == [DETAILS]
+    assert coordinator.last_update_success
+    for polls in range(2, 5):  # polls go on every 30 s while the pings time out
+        cpu = nz.state(f"{HK}_cpu_usage")
+        await nz.tick(background=False)
+        await wait_for(lambda n=polls: len(paths(nz.sim, DETAILS)) == n, "poll")
+        await wait_for(lambda c=cpu: nz.state(f"{HK}_cpu_usage") != c, "new value")
+        assert coordinator.last_update_success
+        assert coordinator.data.server_time.timestamp() == pytest.approx(
+            FROZEN_AT.timestamp() + 31 * (9 + polls), abs=1
+        )
+    nz.sim.clear_faults()
+    await nz.tick(3)
+    assert len(paths(nz.sim, DETAILS)) == 7
+    assert not nz.unavailable()
+
+
+async def test_failing_ping_history_does_not_fail_metrics(
+    nz: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A broken /monitor endpoint is logged at debug level only."""
+    nz.sim.inject_fault(Fault.HTML_502, count=None, path=MONITOR)
+    caplog.clear()
+    await nz.tick(11)
+    assert len(paths(nz.sim, MONITOR)) == 10  # the initial round and one more
+    assert nz.entry.runtime_data.last_update_success
+    assert not nz.unavailable()
+    ours = [r for r in caplog.records if r.name.startswith("custom_components")]
+    assert not [r for r in ours if r.levelno >= logging.WARNING]
+    assert len([r for r in ours if "Ping history of server" in r.getMessage()]) == 5
+
+
+# -- failures --------------------------------------------------------------------
+
+
+async def test_auth_failure_starts_reauth_and_stops_requests(nz: Harness) -> None:
+    """A revoked token starts reauth; nothing is requested until a new one is given."""
+    coordinator = nz.entry.runtime_data
+    await nz.tick(9)  # the next poll would also start a ping round
+    nz.sim.revoke_token()
+    await nz.tick()
+    assert len(list(nz.entry.async_get_active_flows(nz.hass, {SOURCE_REAUTH}))) == 1
+    assert nz.entry.state is ConfigEntryState.LOADED
+    assert nz.entry.runtime_data is coordinator  # not reloaded
+    nz.sim.reset_requests()
+    await nz.tick(20)  # over 10 minutes, two ping intervals
+    assert nz.sim.requests == []
+    assert nz.unavailable() == nz.entity_ids()
+
+
+async def test_auth_failure_during_a_ping_round(nz: Harness) -> None:
+    """The ping round in flight stops too: no request at all after the failure."""
+    nz.sim.inject_fault(Fault.SLOW, count=None, path=MONITOR)
+    await nz.tick(9)
+    await nz.tick(background=False)  # the ping round starts and hangs
+    await wait_for(lambda: len(paths(nz.sim, MONITOR)) == 5 + 2, "ping round")
+    nz.sim.revoke_token()
+    await nz.entry.runtime_data.async_refresh()
+    assert len(list(nz.entry.async_get_active_flows(nz.hass, {SOURCE_REAUTH}))) == 1
+    nz.sim.reset_requests()
+    for _ in range(20):  # without waiting on a ping round that must be gone
+        await nz.tick(background=False)
+        for _ in range(20):
+            await asyncio.sleep(0)
+    assert nz.sim.requests == []
+
+
+async def test_timeout_is_an_outage(
+    nz: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A dashboard that stops answering times out after 10 s, then recovers."""
+    nz.sim.inject_fault(Fault.SLOW, count=None, path=DETAILS)
+    nz.sim.reset_requests()
+    await nz.tick(background=False)
+    await wait_for(lambda: paths(nz.sim) == [DETAILS], "a hanging poll")
+    await nz.tick(delta=timedelta(seconds=11), background=False)
+    await wait_for(lambda: not nz.entry.runtime_data.last_update_success, "timeout")
+    assert nz.unavailable() == nz.entity_ids()
+    assert len(_messages(caplog, "did not answer in time")) == 1
+    nz.sim.clear_faults()
+    await nz.tick(2)
+    assert not nz.unavailable()
+
+
+# Every failure mode of the simulator; SLOW is the timeout test above.
+@pytest.mark.parametrize("fault", [f for f in Fault if f is not Fault.SLOW])
+async def test_outage_and_recovery(
+    nz: Harness, caplog: pytest.LogCaptureFixture, fault: Fault
+) -> None:
+    """Dashboard down: all unavailable, logged once; back with no reload."""
+    coordinator = nz.entry.runtime_data
+    ids = nz.entity_ids()
+    nz.sim.inject_fault(fault, count=None)
+    caplog.clear()
+    await nz.tick(4)
+    assert nz.unavailable() == ids
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1
+    assert errors == _messages(caplog, "Error fetching Nezha")
+    nz.sim.clear_faults()
+    await nz.tick(2)
+    assert not nz.unavailable()
+    assert nz.entity_ids() == ids
+    assert len(_messages(caplog, "data recovered")) == 1
+    assert nz.entry.runtime_data is coordinator
+
+
+async def test_malformed_record_leaves_others_intact(nz: Harness) -> None:
+    """One unreadable server is unavailable; its device stays; the rest work."""
+    ids = nz.entity_ids()
+    fra = {i for i in ids if i.startswith(("sensor.fra_db_02", "binary_sensor.fra"))}
+    nz.sim.set_malformed(FRA, "status", "oops")
+    await nz.tick(3)
+    assert nz.unavailable() == fra
+    assert nz.device(FRA) is not None
+    nz.sim.clear_malformed(FRA)
+    await nz.tick()
+    assert not nz.unavailable()
+
+
+# -- devices ---------------------------------------------------------------------
+
+
+async def test_server_added_without_reload(nz: Harness) -> None:
+    """A new server gets its device and entities on the next poll."""
+    coordinator = nz.entry.runtime_data
+    sid = nz.sim.add_server("new-node", "Lab", monitors=(2, 4))
+    await nz.tick()
+    device = nz.device(sid)
+    assert device is not None and device.name == "new-node"
+    assert float(nz.state(f"{sid}_cpu_usage")) >= 0
+    assert nz.online(sid) == STATE_ON
+    assert nz.state("servers_total") == "6"
+    await nz.tick(9)  # its ping sensors come with the next round
+    assert float(nz.state(f"{sid}_ping_4")) > 0
+    assert nz.entry.runtime_data is coordinator
+
+
+async def test_server_removed(nz: Harness) -> None:
+    """A server gone from a good answer loses its device, but not on a failed one."""
+    ids = nz.entity_ids()
+    assert server_entity_count(nz.hass, nz.entry, TOKYO) > 0
+    nz.sim.remove_server(TOKYO)
+    nz.sim.inject_fault(Fault.HTML_502, count=1)
+    await nz.tick()
+    assert nz.device(TOKYO) is not None
+    await nz.tick()
+    assert nz.device(TOKYO) is None
+    assert server_entity_count(nz.hass, nz.entry, TOKYO) == 0
+    gone = {i for i in ids if "dong_jing_web_03" in i}
+    assert gone and nz.entity_ids() == ids - gone
+    assert nz.devices() == {HK, FRA, GPU_BOX, NAS}
+
+
+async def test_empty_answer_removes_nothing(nz: Harness) -> None:
+    """An empty fleet is more likely a dashboard mishap than a deliberate wipe."""
+    for sid in list(nz.sim.fleet.servers):
+        nz.sim.remove_server(sid)
+    await nz.tick(2)
+    assert nz.devices() == {1, 2, 3, 4, 5}
+    assert nz.online(HK) == STATE_UNAVAILABLE
+    assert nz.state("servers_total") == "0"
+
+
+async def test_changing_the_tag_filter_removes_devices(nz: Harness) -> None:
+    """Devices outside a newly chosen group are removed on reload."""
+    assert nz.devices() == {1, 2, 3, 4, 5}
+    nz.sim.reset_requests()
+    nz.hass.config_entries.async_update_entry(
+        nz.entry, options={"server_group": "tag:Production"}
+    )
+    await nz.hass.config_entries.async_reload(nz.entry.entry_id)
+    await nz.hass.async_block_till_done(wait_background_tasks=True)
+    assert nz.devices() == PRODUCTION
+    assert server_entity_count(nz.hass, nz.entry, GPU_BOX) == 0
+    details = [r for r in nz.sim.requests if r.path == DETAILS]
+    assert details and all(r.query == {"tag": "Production"} for r in details)
+
+
+async def test_server_leaving_and_rejoining_the_group(production: Harness) -> None:
+    """A server moved out of the filtered group and back gets its entities again."""
+    count = server_entity_count(production.hass, production.entry, HK)
+    production.sim.fleet.servers[HK].tag = "Lab"
+    await production.tick()
+    assert production.device(HK) is None
+    production.sim.fleet.servers[HK].tag = "Production"
+    await production.tick()
+    assert production.device(HK) is not None
+    assert production.online(HK) == STATE_ON
+    await production.tick(9)  # ping sensors return with the next round
+    assert server_entity_count(production.hass, production.entry, HK) == count
+
+
+async def test_deleted_device_returns_with_its_server(nz: Harness) -> None:
+    """A device deleted while its record was unreadable comes back with it."""
+    count = server_entity_count(nz.hass, nz.entry, FRA)
+    nz.sim.set_malformed(FRA, "status", "oops")
+    await nz.tick()
+    device = nz.device(FRA)
+    assert device is not None
+    dr.async_get(nz.hass).async_remove_device(device.id)  # as the UI would
+    await nz.hass.async_block_till_done()
+    assert server_entity_count(nz.hass, nz.entry, FRA) == 0
+    nz.sim.clear_malformed(FRA)
+    await nz.tick(10)  # the next poll, then the next ping round
+    assert nz.device(FRA) is not None
+    assert float(nz.state(f"{FRA}_cpu_usage")) >= 0
+    assert server_entity_count(nz.hass, nz.entry, FRA) == count
+
+
+async def test_device_facts_follow_the_agent(nz: Harness) -> None:
+    """An agent upgrade or a rename updates the device in the registry."""
+    server = nz.sim.fleet.servers[HK]
+    server.host = replace(server.host, version="0.20.6", platform_version="13.0")
+    server.name = "hk-edge-01b"
+    await nz.tick()
+    device = nz.device(HK)
+    assert device is not None
+    assert (device.name, device.model, device.sw_version) == (
+        "hk-edge-01b",
+        "debian 13.0",
+        "0.20.6",
+    )
+
+
+async def test_no_churn_on_identical_polls(nz: Harness) -> None:
+    """Polls that return the same payload write no new state (pings included)."""
+    ids = nz.entity_ids()
+    changed: list[Event[Any]] = []
+
+    @callback
+    def listener(event: Event[Any]) -> None:
+        if event.data["entity_id"] in ids:
+            changed.append(event)
+
+    unsub = nz.hass.bus.async_listen(EVENT_STATE_CHANGED, listener)
+    for _ in range(11):  # 341 s: eleven polls and a ping round
+        nz.sim.shift_clock(-POLL.total_seconds())  # the dashboard's clock stands still
+        await nz.tick()
+    await nz.entry.runtime_data.async_refresh()
+    await nz.hass.async_block_till_done()
+    unsub()
+    assert len(paths(nz.sim, DETAILS)) == 13
+    assert len(paths(nz.sim, MONITOR)) == 10
+    assert changed == []
+    # A real change does write states.
+    unsub = nz.hass.bus.async_listen(EVENT_STATE_CHANGED, listener)
+    await nz.tick()
+    unsub()
+    assert changed

@@ -1,0 +1,248 @@
+"""Tests of the sensor platform, against the simulated dashboard."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+import math
+from unittest.mock import patch
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
+from homeassistant.const import (
+    ATTR_DEVICE_CLASS,
+    ATTR_UNIT_OF_MEASUREMENT,
+    STATE_UNAVAILABLE,
+    STATE_UNKNOWN,
+    Platform,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    snapshot_platform,
+)
+from syrupy.assertion import SnapshotAssertion
+
+from tests.conftest import setup_integration
+from tests.helpers import FROZEN_AT, entity_id, state, tick
+from tests.simulator import NezhaSimulator
+from tests.simulator.metrics import CH_PING_LOSS, unit
+
+GIB = 1024**3
+# Servers of the default fleet (seed 1): see tests/simulator/catalog.py.
+HK, FRA, GPU_BOX, NAS, TOKYO = 1, 2, 3, 4, 5
+
+
+@pytest.fixture(autouse=True)
+def frozen(freezer: FrozenDateTimeFactory) -> FrozenDateTimeFactory:
+    """Freeze time before the simulator is created so its values are fixed."""
+    freezer.move_to(FROZEN_AT)
+    return freezer
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_sensor_snapshot(
+    hass: HomeAssistant,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+    config_entry: MockConfigEntry,
+) -> None:
+    """Every sensor of the five-server fleet, its registry entry and its state."""
+    with patch("custom_components.nezha.PLATFORMS", [Platform.SENSOR]):
+        await setup_integration(hass, config_entry)
+    await snapshot_platform(hass, entity_registry, snapshot, config_entry.entry_id)
+
+
+async def test_units_and_device_classes(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Native units as Nezha reports them, converted to units for humans."""
+    expected = {
+        "cpu_usage": (None, "%", SensorStateClass.MEASUREMENT),
+        "memory_usage": (None, "%", SensorStateClass.MEASUREMENT),
+        "disk_usage": (None, "%", SensorStateClass.MEASUREMENT),
+        "download_speed": (SensorDeviceClass.DATA_RATE, "Mbit/s", "measurement"),
+        "upload_speed": (SensorDeviceClass.DATA_RATE, "Mbit/s", "measurement"),
+        "downloaded": (SensorDeviceClass.DATA_SIZE, "GiB", "total_increasing"),
+        "uploaded": (SensorDeviceClass.DATA_SIZE, "GiB", "total_increasing"),
+        "load_1": (None, None, SensorStateClass.MEASUREMENT),
+        "gpu_usage": (None, "%", SensorStateClass.MEASUREMENT),
+        "highest_temperature": (SensorDeviceClass.TEMPERATURE, "°C", "measurement"),
+        "last_boot": (SensorDeviceClass.UPTIME, None, None),
+        "ping_4": (SensorDeviceClass.DURATION, "ms", SensorStateClass.MEASUREMENT),
+    }
+    for key, (device_class, unit_, state_class) in expected.items():
+        attrs = state(hass, init_integration, f"{GPU_BOX}_{key}").attributes
+        assert attrs.get(ATTR_DEVICE_CLASS) == device_class, key
+        assert attrs.get(ATTR_UNIT_OF_MEASUREMENT) == unit_, key
+        assert attrs.get("state_class") == state_class, key
+    registry = er.async_get(hass)
+    for key, category in (("last_boot", "diagnostic"), ("cpu_usage", None)):
+        entry = registry.async_get(entity_id(hass, init_integration, f"1_{key}") or "")
+        assert entry is not None
+        assert entry.entity_category == category
+    counts = {"servers_total": "5", "servers_online": "5", "servers_offline": "0"}
+    for key, count in counts.items():
+        assert state(hass, init_integration, key).state == count
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_values_match_the_raw_report(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: NezhaSimulator
+) -> None:
+    """Percentages of the totals, and conversions, computed from the raw figures."""
+    fleet = simulator.fleet
+    for sid in fleet.servers:
+        raw, host = fleet.status(sid), fleet.servers[sid].host
+        assert raw is not None
+
+        def value(key: str, sid: int = sid) -> float:
+            return float(state(hass, init_integration, f"{sid}_{key}").state)
+
+        assert value("cpu_usage") == pytest.approx(raw.cpu)
+        assert value("memory_usage") == pytest.approx(
+            100 * raw.mem_used / host.mem_total
+        )
+        assert value("disk_usage") == pytest.approx(
+            100 * raw.disk_used / host.disk_total
+        )
+        assert value("memory_used") == pytest.approx(raw.mem_used / GIB)
+        assert value("download_speed") == pytest.approx(raw.net_in_speed * 8 / 1e6)
+        assert value("downloaded") == pytest.approx(raw.net_in_transfer / GIB)
+        assert value("load_1") == pytest.approx(raw.load1)
+        assert value("processes") == raw.process_count
+        if host.swap_total:
+            assert value("swap_usage") == pytest.approx(
+                100 * raw.swap_used / host.swap_total
+            )
+        else:  # no swap: unknown, never a division by zero or 0 %
+            assert state(hass, init_integration, f"{sid}_swap_usage").state == (
+                STATE_UNKNOWN
+            )
+    # Beyond 2^53 the counter is exact only as an integer; the sensor keeps it.
+    assert fleet.status(FRA).net_in_transfer > 2**53  # type: ignore[union-attr]
+
+
+async def test_gpu_and_temperatures_only_when_reported(
+    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: NezhaSimulator
+) -> None:
+    """GPU and temperature sensors exist only for servers that report them."""
+    for sid, server in simulator.fleet.servers.items():
+        has_gpu = bool(server.host.gpu)
+        sensors = server.profile.sensors or ()
+        assert (entity_id(hass, init_integration, f"{sid}_gpu_usage") is not None) is (
+            has_gpu
+        )
+        highest = entity_id(hass, init_integration, f"{sid}_highest_temperature")
+        assert (highest is not None) is bool(sensors)
+        for name, _ in sensors:
+            assert entity_id(hass, init_integration, f"{sid}_temperature_{name}")
+    status = simulator.fleet.status(GPU_BOX)
+    assert status is not None and status.temperatures
+    assert float(
+        state(hass, init_integration, f"{GPU_BOX}_highest_temperature").state
+    ) == max(t.temperature for t in status.temperatures)
+    assert float(state(hass, init_integration, f"{GPU_BOX}_gpu_usage").state) == (
+        status.gpu
+    )
+    # Per-sensor temperatures are disabled by default, the highest one is not.
+    registry = er.async_get(hass)
+    one = registry.async_get(
+        entity_id(hass, init_integration, f"{NAS}_temperature_acpitz") or ""
+    )
+    assert one is not None and one.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_temperature_sensor_created_when_first_seen(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: NezhaSimulator,
+    frozen: FrozenDateTimeFactory,
+) -> None:
+    """A sensor the agent starts reporting gets its entity on the next poll."""
+    assert entity_id(hass, init_integration, f"{HK}_temperature_cpu_thermal") is None
+    assert entity_id(hass, init_integration, f"{HK}_highest_temperature") is None
+    reading = [{"Name": "cpu_thermal", "Temperature": 51.5}]
+    simulator.set_malformed(HK, "status.Temperatures", reading)
+    await tick(hass, frozen)
+    assert state(hass, init_integration, f"{HK}_temperature_cpu_thermal").state == (
+        "51.5"
+    )
+    assert state(hass, init_integration, f"{HK}_highest_temperature").state == "51.5"
+    # It stops reporting it: unknown, not removed and not stale.
+    simulator.clear_malformed(HK)
+    await tick(hass, frozen)
+    assert state(hass, init_integration, f"{HK}_temperature_cpu_thermal").state == (
+        STATE_UNKNOWN
+    )
+
+
+async def test_bad_metric_is_unknown_not_a_string(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: NezhaSimulator,
+    frozen: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A metric of the wrong type is unknown; the rest of the record still works."""
+    simulator.set_malformed(HK, "status.CPU", "oops")
+    simulator.set_malformed(HK, "host.MemTotal", 0)
+    await tick(hass, frozen, times=2)
+    assert state(hass, init_integration, f"{HK}_cpu_usage").state == STATE_UNKNOWN
+    assert state(hass, init_integration, f"{HK}_memory_usage").state == STATE_UNKNOWN
+    disk = state(hass, init_integration, f"{HK}_disk_usage").state
+    assert 0 < float(disk) < 100
+    warnings = [r for r in caplog.records if "status.CPU" in r.getMessage()]
+    assert len(warnings) == 1  # logged once, not on every poll
+
+
+def _next_lost_minute(sim: NezhaSimulator, sid: int, mid: int, after: float) -> int:
+    """The first minute after ``after`` whose ping point the simulator loses."""
+    loss = sim.fleet.servers[sid].ping[mid].loss
+    minute = math.floor(after / 60) + 1
+    while unit(sim.fleet.seed, sid, mid, CH_PING_LOSS, minute) >= loss:
+        minute += 1
+    return minute
+
+
+async def test_lost_ping_probe_is_unknown(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: NezhaSimulator,
+    frozen: FrozenDateTimeFactory,
+) -> None:
+    """Nezha stores a lost probe as 0 ms; the sensor shows unknown instead."""
+    ping = f"{HK}_ping_2"
+    assert float(state(hass, init_integration, ping).state) > 0
+    now = FROZEN_AT.timestamp()
+    minute = _next_lost_minute(simulator, HK, 2, now + 600)  # past the ping interval
+    await tick(hass, frozen, delta=timedelta(seconds=minute * 60 + 5 - now))
+    series = {s.monitor.id: s for s in simulator.fleet.ping_history(HK)}
+    assert series[2].created_at[-1] == minute * 60_000
+    assert series[2].avg_delay[-1] == 0.0  # the newest point is a lost probe
+    assert state(hass, init_integration, ping).state == STATE_UNKNOWN
+    # The other monitor of that server still has a latency.
+    other = state(hass, init_integration, f"{HK}_ping_5").state
+    assert float(other) == series[5].avg_delay[-1]
+
+
+async def test_offline_server_keeps_boot_time(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: NezhaSimulator,
+    frozen: FrozenDateTimeFactory,
+) -> None:
+    """Metrics and pings go unavailable while the agent is away; boot time stays."""
+    boot = state(hass, init_integration, f"{TOKYO}_last_boot").state
+    simulator.set_online(TOKYO, False)
+    await tick(hass, frozen, times=3)
+    for key in ("cpu_usage", "download_speed", "downloaded", "ping_2"):
+        assert state(hass, init_integration, f"{TOKYO}_{key}").state == (
+            STATE_UNAVAILABLE
+        )
+    assert state(hass, init_integration, f"{TOKYO}_last_boot").state == boot
+    assert state(hass, init_integration, "servers_offline").state == "1"
+    assert state(hass, init_integration, "servers_online").state == "4"
+    assert state(hass, init_integration, "servers_total").state == "5"
