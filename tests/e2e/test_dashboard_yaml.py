@@ -1,0 +1,43 @@
+"""The README's "Example dashboard" is the dashboard that scripts/develop creates."""
+
+from __future__ import annotations
+
+import re
+
+from scripts.provision_demo import (
+    DASHBOARD_YAML,
+    dashboard_config,
+    dashboard_entity_ids,
+)
+from tests.e2e.stack import REPO
+
+
+def readme_dashboard_yaml() -> str:
+    """The YAML block of README.md's "Example dashboard" section."""
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("\n## Example dashboard\n", 1)[1].split("\n## ", 1)[0]
+    match = re.search(r"^```yaml\n(.*?)^```$", section, re.MULTILINE | re.DOTALL)
+    assert match, "no ```yaml block in the Example dashboard section"
+    return match.group(1)
+
+
+def test_readme_shows_the_demo_dashboard() -> None:
+    """Same text, so that what users paste is what the demo and screenshots show."""
+    assert readme_dashboard_yaml() == DASHBOARD_YAML
+
+
+def test_dashboard_uses_built_in_cards_only() -> None:
+    """No custom: cards, and entity ids of the five simulated servers."""
+    types: list[str] = []
+
+    def walk(cards: list[dict[str, object]]) -> None:
+        for card in cards:
+            types.append(str(card["type"]))
+            walk(card.get("cards", []))  # type: ignore[arg-type]
+
+    for view in dashboard_config()["views"]:
+        walk(view["cards"])
+    assert set(types) == {"glance", "grid", "gauge", "entities", "history-graph"}
+    servers = {"hk_edge_01", "fra_db_02", "gpu_box", "nas", "dong_jing_web_03"}
+    for entity_id in dashboard_entity_ids():
+        assert entity_id.split(".")[1].startswith(tuple(servers)), entity_id

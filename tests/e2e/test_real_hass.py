@@ -1,0 +1,569 @@
+"""A real Home Assistant process, driven through HTTP and WebSocket only.
+
+The tests run in file order and build on each other, like a person's session:
+onboarding and the config flow first, then what the simulator changes, then a
+restart. The durations of the phases are in the "e2e phases" section of
+pytest's summary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+import contextlib
+import math
+from pathlib import Path
+import re
+import time
+from typing import Any
+
+import aiohttp
+import pytest
+
+from scripts.provision_demo import (
+    DASHBOARD_URL_PATH,
+    ONBOARDING_DOMAINS,
+    HomeAssistantAPIError,
+    HomeAssistantClient,
+    dashboard_config,
+    dashboard_entity_ids,
+    provision,
+)
+from tests.e2e.browser import (
+    WARNINGS_SHOWN_JS,
+    card_tags,
+    dashboard_ready_js,
+    log_in,
+    new_page,
+    open_browser,
+)
+from tests.e2e.conftest import E2EState
+from tests.e2e.stack import E2E_TOKEN, Phases
+
+pytestmark = pytest.mark.e2e
+
+SCAN_INTERVAL = 10
+OFFLINE_THRESHOLD = 10
+# HTTP round trips, the agents' 1-2 s report jitter and the reload after options.
+SLACK = 8
+NEW_TOKEN = "e2eNewNezhaToken9876543210zyxwVU"
+OFFLINE_SERVER = 2  # fra-db-02
+REMOVED_SERVER = 5  # 东京-web-03
+GIB = 1024**3
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+async def wait_until[T](
+    what: str,
+    fetch: Callable[[], Awaitable[T]],
+    done: Callable[[T], bool],
+    within: float,
+    *,
+    phases: Phases | None = None,
+    interval: float = 0.5,
+) -> tuple[T, float]:
+    """Poll ``fetch`` until ``done``; return the last value and the seconds taken.
+
+    Fails the test after ``within`` seconds. With ``phases``, the time taken is
+    recorded as a detail of the current phase.
+    """
+    started = time.monotonic()
+    while True:
+        value = await fetch()
+        elapsed = time.monotonic() - started
+        if done(value):
+            if phases is not None:
+                phases.detail(what, elapsed)
+            return value, elapsed
+        if elapsed > within:
+            pytest.fail(f"timed out after {within} s waiting for {what}; last: {value}")
+        await asyncio.sleep(interval)
+
+
+class Simulator:
+    """The simulator's own API (with the token) and its ``/_sim/`` admin API."""
+
+    def __init__(self, session: aiohttp.ClientSession, url: str, token: str) -> None:
+        """Talk to the simulator at ``url``."""
+        self.session = session
+        self.url = url
+        self.token = token
+
+    async def admin(self, method: str, path: str, payload: Any = None) -> Any:
+        """Call ``/_sim/...``; raises on an error status."""
+        async with self.session.request(
+            method, f"{self.url}/_sim/{path}", json=payload
+        ) as response:
+            response.raise_for_status()
+            return await response.json()
+
+    async def api(self, path: str) -> Any:
+        """GET a v0 API path with the token; return ``result``."""
+        async with self.session.get(
+            f"{self.url}/api/v1/{path}", headers={"Authorization": self.token}
+        ) as response:
+            response.raise_for_status()
+            body = await response.json()
+        assert body["code"] == 0, body
+        return body["result"]
+
+    @contextlib.asynccontextmanager
+    async def frozen_clock(self) -> AsyncIterator[None]:
+        """Stop the dashboard clock for the body (tests/e2e/simserver.py)."""
+        await self.admin("POST", "e2e/clock", {"frozen": True})
+        try:
+            yield
+        finally:
+            await self.admin("POST", "e2e/clock", {"frozen": False})
+
+
+@contextlib.asynccontextmanager
+async def simulator(e2e: E2EState) -> AsyncIterator[Simulator]:
+    """A :class:`Simulator` client for the running stack."""
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as s:
+        yield Simulator(s, e2e.stack.sim.url, e2e.stack.token)
+
+
+async def entry_state(ha: HomeAssistantClient, entry_id: str) -> str:
+    """The state of a config entry (``loaded``, ``setup_error``, ...)."""
+    entries = await ha.request("GET", "/api/config/config_entries/entry?domain=nezha")
+    return next(str(e["state"]) for e in entries if e["entry_id"] == entry_id)
+
+
+async def registry(ha: HomeAssistantClient, kind: str) -> list[dict[str, Any]]:
+    """``config/{kind}_registry/list`` over the WebSocket API."""
+    async with ha.websocket() as ws:
+        items: list[dict[str, Any]] = await ws.call(f"config/{kind}_registry/list")
+    return items
+
+
+async def nezha_entities(ha: HomeAssistantClient, entry_id: str) -> dict[str, str]:
+    """Unique id -> entity id of the entry's entities."""
+    return {
+        e["unique_id"]: e["entity_id"]
+        for e in await registry(ha, "entity")
+        if e["config_entry_id"] == entry_id
+    }
+
+
+async def nezha_devices(ha: HomeAssistantClient, entry_id: str) -> list[dict[str, Any]]:
+    """The entry's devices."""
+    return [d for d in await registry(ha, "device") if entry_id in d["config_entries"]]
+
+
+def device_of_server(devices: list[dict[str, Any]], entry_id: str, sid: int) -> bool:
+    """Whether a device of server ``sid`` is among ``devices``."""
+    return any(["nezha", f"{entry_id}_{sid}"] in d["identifiers"] for d in devices)
+
+
+async def reload_entry(ha: HomeAssistantClient, entry_id: str) -> None:
+    """Reload the entry and wait until it is loaded again."""
+    await ha.request("POST", f"/api/config/config_entries/entry/{entry_id}/reload")
+    await wait_until(
+        "the entry to be loaded",
+        lambda: entry_state(ha, entry_id),
+        lambda state: state == "loaded",
+        within=30,
+    )
+
+
+async def expected_states(
+    sim: Simulator, entry_id: str, unique_to_entity: dict[str, str]
+) -> dict[str, float | str]:
+    """Entity id -> the value the simulator's own API gives for it right now."""
+    expected: dict[str, float | str] = {}
+
+    def put(sid: int, key: str, value: float | str) -> None:
+        expected[unique_to_entity[f"{entry_id}_{sid}_{key}"]] = value
+
+    for server in await sim.api("server/details"):
+        sid, host, status = server["id"], server["host"], server["status"]
+        put(sid, "cpu_usage", status["CPU"])
+        put(sid, "memory_usage", 100 * status["MemUsed"] / host["MemTotal"])
+        put(sid, "disk_usage", 100 * status["DiskUsed"] / host["DiskTotal"])
+        put(sid, "download_speed", status["NetInSpeed"] * 8 / 1e6)  # Mbit/s
+        put(sid, "upload_speed", status["NetOutSpeed"] * 8 / 1e6)
+        put(sid, "downloaded", status["NetInTransfer"] / GIB)
+        put(sid, "uploaded", status["NetOutTransfer"] / GIB)
+        for series in await sim.api(f"monitor/{sid}") or []:
+            delay = series["avg_delay"][-1]
+            put(sid, f"ping_{series['monitor_id']}", delay if delay > 0 else "unknown")
+    return expected
+
+
+def mismatches(
+    expected: dict[str, float | str], states: dict[str, dict[str, Any]]
+) -> dict[str, tuple[float | str, str | None]]:
+    """Entity id -> (expected, actual) for every state that does not match."""
+    wrong: dict[str, tuple[float | str, str | None]] = {}
+    for entity_id, want in expected.items():
+        got = states.get(entity_id, {}).get("state")
+        if isinstance(want, str):
+            ok = got == want
+        else:
+            try:
+                ok = math.isclose(float(got or "nan"), want, rel_tol=1e-6, abs_tol=1e-6)
+            except ValueError:
+                ok = False
+        if not ok:
+            wrong[entity_id] = (want, got)
+    return wrong
+
+
+# ------------------------------------------------------------------------ tests
+
+
+async def test_onboarding_and_config_flow(e2e: E2EState) -> None:
+    """Onboarding, the config flow (also with a wrong token) and the options flow."""
+    hass_url, sim_url = e2e.stack.hass.url, e2e.stack.sim.url
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as s:
+        fresh = HomeAssistantClient(s, hass_url)
+        assert not any((await fresh.onboarding_done()).values())
+
+        # What scripts/develop does on a fresh config dir.
+        e2e.password = "e2e-demo-password"
+        result = await provision(
+            s,
+            hass_url,
+            sim_url,
+            e2e.stack.token,
+            password=e2e.password,
+            config_dir=e2e.stack.hass.config_dir,
+            options={
+                "scan_interval": SCAN_INTERVAL,
+                "offline_threshold": OFFLINE_THRESHOLD,
+            },
+        )
+        assert result.created and result.client and result.client.tokens
+        assert result.entry_id
+        e2e.entry_id = result.entry_id
+        e2e.tokens = result.client.tokens
+        ha = result.client
+        assert all((await ha.onboarding_done()).values())
+
+        # The demo user can log in like on the login page; a wrong password cannot.
+        assert await HomeAssistantClient(s, hass_url).login("demo", e2e.password)
+        with pytest.raises(HomeAssistantAPIError, match="login failed"):
+            await HomeAssistantClient(s, hass_url).login("demo", "wrong")
+
+        entries = await ha.request("GET", "/api/config/config_entries/entry")
+        nezha = [e for e in entries if e["domain"] == "nezha"]
+        assert [(e["entry_id"], e["state"]) for e in nezha] == [
+            (e2e.entry_id, "loaded")
+        ]
+        assert nezha[0]["title"] == sim_url.removeprefix("http://")
+        # The entries onboarding creates by itself were removed again.
+        assert not {e["domain"] for e in entries} & set(ONBOARDING_DOMAINS)
+
+        # Options set through the options flow REST API.
+        form = await ha.request(
+            "POST", "/api/config/config_entries/options/flow", {"handler": e2e.entry_id}
+        )
+        defaults = {f["name"]: f.get("default") for f in form["data_schema"]}
+        assert defaults["scan_interval"] == SCAN_INTERVAL
+        assert defaults["offline_threshold"] == OFFLINE_THRESHOLD
+        await ha.request(
+            "DELETE", f"/api/config/config_entries/options/flow/{form['flow_id']}"
+        )
+
+        # The error path: the same dashboard under another name (so that it is not
+        # "already configured"), with a wrong token.
+        other_name = sim_url.replace("127.0.0.1", "localhost")
+        flow = await ha.start_flow("nezha")
+        assert (flow["type"], flow["step_id"]) == ("form", "user")
+        step = await ha.flow_step(
+            flow["flow_id"],
+            {"url": other_name, "api_token": "x" * 32, "verify_ssl": True},
+        )
+        assert step["type"] == "form"
+        assert step["errors"] == {"base": "invalid_auth"}
+        # The same URL as the entry's aborts before any request.
+        step = await ha.flow_step(
+            flow["flow_id"],
+            {"url": sim_url + "/", "api_token": "x" * 32, "verify_ssl": True},
+        )
+        assert (step["type"], step["reason"]) == ("abort", "already_configured")
+
+        # A second provisioning leaves the onboarded instance alone.
+        again = await provision(
+            s, hass_url, sim_url, e2e.stack.token, config_dir=e2e.stack.hass.config_dir
+        )
+        assert not again.created
+        assert again.login and again.login.password == e2e.password
+        entries_after = await ha.request("GET", "/api/config/config_entries/entry")
+        assert [e["entry_id"] for e in entries_after] == [
+            e["entry_id"] for e in entries
+        ]
+
+        async with ha.websocket() as ws:
+            saved = await ws.call("lovelace/config", url_path=DASHBOARD_URL_PATH)
+        assert saved == dashboard_config()
+
+
+async def test_states_match_simulator(e2e: E2EState) -> None:
+    """CPU, memory, disk, traffic and ping states equal the simulator's numbers."""
+    async with e2e.client() as ha, simulator(e2e) as sim, sim.frozen_clock():
+        # With the clock stopped, a reload makes Home Assistant read the same
+        # instant the test reads below (metrics and ping history alike).
+        await reload_entry(ha, e2e.entry_id)
+        entities = await nezha_entities(ha, e2e.entry_id)
+        expected = await expected_states(sim, e2e.entry_id, entities)
+        keys = {"cpu_usage", "memory_usage", "downloaded", "download_speed", "ping"}
+        covered = {
+            key
+            for key in keys
+            if any(key in uid for uid in entities if entities[uid] in expected)
+        }
+        assert covered == keys
+        assert len(expected) >= 5 * 7 + 8  # 7 metrics per server, 8+ ping monitors
+        _, seconds = await wait_until(
+            "the states to match the simulator",
+            ha.states,
+            lambda states: not mismatches(expected, states),
+            within=30,
+            phases=e2e.phases,
+        )
+        states = await ha.states()
+        assert mismatches(expected, states) == {}, f"after {seconds:.1f} s"
+        # Units as the README documents them.
+        cpu = entities[f"{e2e.entry_id}_1_cpu_usage"]
+        speed = entities[f"{e2e.entry_id}_1_download_speed"]
+        traffic = entities[f"{e2e.entry_id}_1_downloaded"]
+        assert states[cpu]["attributes"]["unit_of_measurement"] == "%"
+        assert states[speed]["attributes"]["unit_of_measurement"] == "Mbit/s"
+        assert states[traffic]["attributes"]["unit_of_measurement"] == "GiB"
+
+
+async def test_dashboard_renders(e2e: E2EState, tmp_path: Path) -> None:
+    """The fleet dashboard shows every card, without "Entity not available"."""
+    hass_url = e2e.stack.hass.url
+    async with e2e.client() as ha:
+        states = await ha.states()
+        assert dashboard_entity_ids() <= set(states)
+        # A frontend login of its own: tokens for the frontend's client id.
+        tokens = await HomeAssistantClient(ha.session, hass_url).login(
+            "demo", e2e.password
+        )
+        async with ha.websocket() as ws:
+            # A negative control: the same check must see a missing entity.
+            await ws.call(
+                "lovelace/dashboards/create",
+                url_path="e2e-control",
+                title="e2e control",
+                show_in_sidebar=False,
+            )
+            await ws.call(
+                "lovelace/config/save",
+                url_path="e2e-control",
+                config={
+                    "views": [
+                        {
+                            "path": "v",
+                            "cards": [
+                                {"type": "entities", "entities": ["sensor.e2e_missing"]}
+                            ],
+                        }
+                    ]
+                },
+            )
+        async with open_browser(ha.session, tmp_path) as cdp:
+            page = await new_page(cdp)
+            await log_in(page, hass_url, tokens.local_storage(hass_url))
+
+            await page.navigate(f"{hass_url}/{DASHBOARD_URL_PATH}/fleet")
+            config = dashboard_config()
+            rendered = await page.wait_for("the dashboard", dashboard_ready_js(config))
+            for tag, count in card_tags(config).items():
+                assert rendered.get(tag) == count, tag
+            info = await page.inspect()
+            assert not info["login"], info["url"]
+            assert info["warnings"] == []
+
+            await page.navigate(f"{hass_url}/e2e-control/v")
+            await page.wait_for("the control's warning", WARNINGS_SHOWN_JS, 30)
+            control = await page.inspect()
+            # The frontend's wording differs by card ("Entity not found",
+            # "Entity not available: ..."); the demo dashboard must have none.
+            assert any("Entity not" in w for w in control["warnings"]), control
+        async with ha.websocket() as ws:
+            dashboards = await ws.call("lovelace/dashboards/list")
+            control_id = next(
+                d["id"] for d in dashboards if d["url_path"] == "e2e-control"
+            )
+            await ws.call("lovelace/dashboards/delete", dashboard_id=control_id)
+
+
+async def test_agent_offline(e2e: E2EState) -> None:
+    """An agent that stops reporting turns its server offline, and back online."""
+    async with e2e.client() as ha, simulator(e2e) as sim:
+        entities = await nezha_entities(ha, e2e.entry_id)
+        online = entities[f"{e2e.entry_id}_{OFFLINE_SERVER}_online"]
+        cpu = entities[f"{e2e.entry_id}_{OFFLINE_SERVER}_cpu_usage"]
+        offline_count = entities[f"{e2e.entry_id}_servers_offline"]
+        assert (await ha.states())[online]["state"] == "on"
+
+        await sim.admin("POST", f"servers/{OFFLINE_SERVER}/offline")
+        limit = OFFLINE_THRESHOLD + SCAN_INTERVAL + SLACK
+        states, seconds = await wait_until(
+            f"{online} to turn off",
+            ha.states,
+            lambda states: states[online]["state"] == "off",
+            within=limit,
+            phases=e2e.phases,
+        )
+        assert seconds <= limit
+        assert states[cpu]["state"] == "unavailable"  # no frozen numbers
+        assert states[offline_count]["state"] == "1"
+
+        await sim.admin("POST", f"servers/{OFFLINE_SERVER}/online")
+        states, _ = await wait_until(
+            f"{online} to turn on again",
+            ha.states,
+            lambda states: states[online]["state"] == "on",
+            within=SCAN_INTERVAL + SLACK,
+            phases=e2e.phases,
+        )
+        assert states[cpu]["state"] not in ("unavailable", "unknown")
+
+
+async def test_server_removed(e2e: E2EState) -> None:
+    """A server deleted on the dashboard loses its device in Home Assistant."""
+    async with e2e.client() as ha, simulator(e2e) as sim:
+        devices = await nezha_devices(ha, e2e.entry_id)
+        assert device_of_server(devices, e2e.entry_id, REMOVED_SERVER)
+        before = len(devices)
+
+        await sim.admin("DELETE", f"servers/{REMOVED_SERVER}")
+        devices, _ = await wait_until(
+            "the device to be removed",
+            lambda: nezha_devices(ha, e2e.entry_id),
+            lambda devices: not device_of_server(devices, e2e.entry_id, REMOVED_SERVER),
+            within=SCAN_INTERVAL + SLACK,
+            phases=e2e.phases,
+        )
+        assert len(devices) == before - 1
+        prefix = f"{e2e.entry_id}_{REMOVED_SERVER}_"
+        assert not [
+            u for u in await nezha_entities(ha, e2e.entry_id) if u.startswith(prefix)
+        ]
+
+
+async def test_token_revoked_then_reauth(e2e: E2EState) -> None:
+    """A revoked token starts reauth; a new token through the reauth flow heals it."""
+    async with e2e.client() as ha, simulator(e2e) as sim:
+        await sim.admin("POST", "token", {"revoke": True})
+
+        async def reauth_flows() -> list[dict[str, Any]]:
+            async with ha.websocket() as ws:
+                flows: list[dict[str, Any]] = await ws.call(
+                    "config_entries/flow/progress"
+                )
+            return [
+                f
+                for f in flows
+                if f["handler"] == "nezha" and f["context"].get("source") == "reauth"
+            ]
+
+        flows, _ = await wait_until(
+            "a reauth flow",
+            reauth_flows,
+            bool,
+            within=SCAN_INTERVAL + SLACK,
+            phases=e2e.phases,
+        )
+        assert len(flows) == 1
+        assert flows[0]["context"]["entry_id"] == e2e.entry_id
+        assert flows[0]["step_id"] == "reauth_confirm"
+        # The entry stays loaded with its entities unavailable (HA's behaviour for
+        # ConfigEntryAuthFailed after setup), or failed setup: both need reauth.
+        assert await entry_state(ha, e2e.entry_id) in ("loaded", "setup_error")
+        entities = await nezha_entities(ha, e2e.entry_id)
+        cpu = entities[f"{e2e.entry_id}_1_cpu_usage"]
+        assert (await ha.states())[cpu]["state"] == "unavailable"
+
+        # The user creates a new token on the dashboard and enters it.
+        await sim.admin("POST", "token", {"token": NEW_TOKEN})
+        step = await ha.flow_step(flows[0]["flow_id"], {"api_token": "x" * 32})
+        assert step["errors"] == {"base": "invalid_auth"}
+        step = await ha.flow_step(flows[0]["flow_id"], {"api_token": NEW_TOKEN})
+        assert (step["type"], step["reason"]) == ("abort", "reauth_successful")
+        e2e.stack.token = NEW_TOKEN
+        await wait_until(
+            "the entities to come back",
+            ha.states,
+            lambda states: states[cpu]["state"] not in ("unavailable", "unknown"),
+            within=SCAN_INTERVAL + SLACK,
+        )
+        assert await entry_state(ha, e2e.entry_id) == "loaded"
+        assert await reauth_flows() == []
+
+
+async def test_restart_keeps_entities(e2e: E2EState) -> None:
+    """After a restart the same entity ids and states return, no device twice."""
+    async with simulator(e2e) as sim, sim.frozen_clock():
+        async with e2e.client() as ha:
+            await reload_entry(ha, e2e.entry_id)
+            entities = await nezha_entities(ha, e2e.entry_id)
+            expected = await expected_states(sim, e2e.entry_id, entities)
+            await wait_until(
+                "the states to settle",
+                ha.states,
+                lambda states: not mismatches(expected, states),
+                within=30,
+            )
+            before = {
+                e: s["state"]
+                for e, s in (await ha.states()).items()
+                if e in entities.values()
+            }
+            assert (
+                sum(v not in ("unknown", "unavailable") for v in before.values()) > 30
+            )
+            devices_before = await nezha_devices(ha, e2e.entry_id)
+
+        await asyncio.to_thread(e2e.stack.restart_hass)
+
+        async with e2e.client() as ha:
+            await wait_until(
+                "the entry to be loaded",
+                lambda: entry_state(ha, e2e.entry_id),
+                lambda state: state == "loaded",
+                within=60,
+            )
+            assert await nezha_entities(ha, e2e.entry_id) == entities
+            await wait_until(
+                "the same states",
+                ha.states,
+                lambda states: (
+                    {e: states.get(e, {}).get("state") for e in before} == before
+                ),
+                within=30,
+                phases=e2e.phases,
+            )
+            devices = await nezha_devices(ha, e2e.entry_id)
+    assert sorted(d["id"] for d in devices) == sorted(d["id"] for d in devices_before)
+    identifiers = [tuple(map(tuple, d["identifiers"])) for d in devices]
+    assert len(identifiers) == len(set(identifiers))
+    assert len(devices) == 5  # 4 servers left + the dashboard itself
+
+
+def test_ha_log_is_clean(e2e: E2EState) -> None:
+    """No token in home-assistant.log, and no error from the integration.
+
+    The log has the integration's debug messages of both starts. The one error
+    expected is the coordinator's report of the revoked token.
+    """
+    log = e2e.stack.hass.ha_log()
+    assert "DEBUG (MainThread) [custom_components.nezha]" in log
+    assert log.count("Setting up nezha") >= 2  # both starts
+    for token in (E2E_TOKEN, NEW_TOKEN):
+        assert token not in log
+    errors = [
+        line
+        for line in log.splitlines()
+        if re.match(r"\S+ \S+ (ERROR|CRITICAL) .*custom_components\.nezha", line)
+        and "Authentication failed while fetching" not in line
+    ]
+    assert errors == []
