@@ -1,4 +1,4 @@
-"""Property tests: arbitrary JSON never makes the v0 client raise a foreign error.
+"""Property tests: arbitrary JSON never makes a client raise a foreign error.
 
 Whatever a dashboard (or whatever sits at its URL) answers, the client returns a
 model, None (skipped record) or raises its own ``NezhaError`` subclass; never a
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Coroutine
 from dataclasses import fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 import json
 import math
 from typing import Any
@@ -23,11 +23,14 @@ from custom_components.nezha.client import (
     NezhaError,
     NezhaResponseError,
     NezhaV0Client,
+    NezhaV1Client,
     PingMonitor,
     Server,
     ServerSummary,
+    ServiceStatus,
     State,
     Temperature,
+    looks_like_personal_token,
 )
 from custom_components.nezha.client.parse import (
     UINT64_MAX,
@@ -36,8 +39,17 @@ from custom_components.nezha.client.parse import (
     unix_millis,
 )
 from custom_components.nezha.client.transport import RawResponse
-from custom_components.nezha.client.v0 import _parse_monitor, _parse_server
-from tests.conftest import TOKEN
+from custom_components.nezha.client.v0 import _parse_server, parse_monitor
+from custom_components.nezha.client.v1 import (
+    StreamFrame,
+    _parse_service,
+    check_envelope,
+    parse_server as parse_v1_server,
+    parse_time,
+    parse_ws_frame,
+)
+from tests.client.common import assert_secret_free
+from tests.conftest import TOKEN, register_secret
 
 FUZZ = settings(
     max_examples=300,
@@ -267,8 +279,11 @@ def assert_valid_number(value: object, *, integral: bool) -> None:
         assert math.isfinite(value)
 
 
-def assert_valid_server(server: Server) -> None:
-    """Every field of a parsed server has the type the model promises."""
+def assert_valid_server(server: Server, *, gpu_list: bool = False) -> None:
+    """Every field of a parsed server has the type the model promises.
+
+    v0 reports one GPU figure (only with a GPU model); v1 a list of them.
+    """
     assert type(server.id) is int and 0 <= server.id <= UINT64_MAX
     assert type(server.display_index) is int
     for text in (server.name, server.tag, server.ipv4, server.ipv6, server.valid_ip):
@@ -289,7 +304,7 @@ def assert_valid_server(server: Server) -> None:
             )
             assert len({t.name for t in value}) == len(value)
         elif item.name == "gpu":
-            assert len(value) <= 1 and (not value or server.host.gpu)
+            assert gpu_list or (len(value) <= 1 and (not value or server.host.gpu))
             for figure in value:
                 assert_valid_number(figure, integral=False)
         else:
@@ -351,7 +366,7 @@ def test_parse_server_returns_model_or_none(record: Any) -> None:
 @FUZZ
 @given(record=monitor_records, server_id=uints)
 def test_parse_monitor_returns_model_or_none(record: Any, server_id: int) -> None:
-    monitor = _parse_monitor(record, server_id)
+    monitor = parse_monitor(record, server_id)
     if monitor is not None:
         assert isinstance(monitor, PingMonitor)
         assert monitor.server_id == server_id
@@ -447,3 +462,344 @@ def test_moderately_nested_values_are_just_wrong_types() -> None:
     assert server is not None and server_id == 1
     assert (server.name, server.host.cpu, server.state.cpu) == ("", (), None)
     assert sorted(problems) == ["host.CPU", "server.name", "status.CPU"]
+
+
+# -- v1 ------------------------------------------------------------------------------
+
+V1_FUZZ = settings(FUZZ, max_examples=150)
+V1_PAT = register_secret("nzp_" + TOKEN)
+V1_TOP_KEYS = (
+    *("id", "name", "display_index", "public_note", "hide_for_guest", "host"),
+    *("state", "geoip", "country_code", "last_active", "created_at", "owner"),
+)
+V1_HOST_KEYS = (
+    *("platform", "platform_version", "cpu", "mem_total", "disk_total"),
+    *("swap_total", "arch", "virtualization", "boot_time", "version", "gpu"),
+)
+V1_STATE_KEYS = (
+    *("cpu", "mem_used", "swap_used", "disk_used", "net_in_transfer"),
+    *("net_out_transfer", "net_in_speed", "net_out_speed", "uptime", "load_1"),
+    *("load_5", "load_15", "tcp_conn_count", "udp_conn_count", "process_count"),
+    *("temperatures", "gpu"),
+)
+SERVICE_KEYS = (
+    *("service_name", "current_up", "current_down", "total_up", "total_down"),
+    *("delay", "up", "down"),
+)
+V1_ERRORS = (
+    *("ApiErrorUnauthorized", "ApiErrorUnauthorized: invalid api token"),
+    "ApiErrorForbidden: api token lacks scope nezha:inventory:read",
+    *("ApiErrorForbidden", "real ip header not found", "404 Not Found", "未找到服务器"),
+)
+
+offsets = st.timedeltas(
+    min_value=-timedelta(hours=23, minutes=59),
+    max_value=timedelta(hours=23, minutes=59),
+).map(lambda delta: timezone(timedelta(minutes=delta // timedelta(minutes=1))))
+
+
+def go_rfc3339(moment: datetime, nanos: int) -> str:
+    """A time as Go's RFC3339Nano prints it (years 1-9999, any fixed offset)."""
+    text = (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
+        f"T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}"
+    )
+    if nanos:
+        text += f".{nanos:09d}".rstrip("0")
+    offset = moment.utcoffset() or timedelta(0)
+    if not offset:
+        return text + "Z"
+    minutes = int(abs(offset) / timedelta(minutes=1))
+    sign = "-" if offset < timedelta(0) else "+"
+    return f"{text}{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+rfc3339 = st.builds(
+    go_rfc3339,
+    st.datetimes(timezones=offsets),
+    st.integers(min_value=0, max_value=999_999_999),
+)
+times = (
+    rfc3339
+    | st.sampled_from(
+        [
+            *("0001-01-01T00:00:00Z", "0001-01-01T00:00:00-05:00"),
+            *("9999-12-31T23:59:59-05:00", "0001-01-01T04:00:00+05:00"),
+            *("2026-08-17T12:00:01.234567891+08:00", "2026-08-17T12:00:01"),
+            *("2026-13-01T00:00:00Z", "", "0001-", "now"),
+        ]
+    )
+    | json_values
+)
+v1_hosts = shaped(
+    V1_HOST_KEYS,
+    **dict.fromkeys(("mem_total", "disk_total", "swap_total", "boot_time"), uints),
+    cpu=string_lists,
+    gpu=string_lists,
+)
+v1_temperatures = st.lists(
+    shaped(("Name", "Temperature"), Name=st.text(max_size=6), Temperature=numbers),
+    max_size=4,
+)
+v1_states = shaped(
+    V1_STATE_KEYS,
+    **{
+        **dict.fromkeys(V1_STATE_KEYS, uints),
+        **dict.fromkeys(("cpu", "load_1", "load_5", "load_15"), numbers),
+        "temperatures": v1_temperatures,
+        "gpu": st.lists(numbers, max_size=3),
+    },
+)
+geoips = shaped(
+    ("ip", "country_code"),
+    ip=shaped(("ipv4_addr", "ipv6_addr"), ipv4_addr=st.text(max_size=8)),
+    country_code=st.sampled_from(["de", "hk", ""]),
+)
+v1_records = shaped(
+    V1_TOP_KEYS,
+    id=st.integers(min_value=0, max_value=6) | uints,
+    display_index=st.integers(min_value=-3, max_value=3),
+    host=st.just({}) | v1_hosts,
+    state=st.just({}) | v1_states,
+    geoip=geoips,
+    last_active=times,
+)
+PREVIOUS = Server(
+    id=1,
+    name="known",
+    tag="Lab",
+    ipv4="192.0.2.1",
+    valid_ip="192.0.2.1",
+    host=Host(platform="debian", platform_version="12", agent_version="1.14.1"),
+)
+previous_servers = st.none() | st.just(PREVIOUS)
+frames = loose(
+    ("now", "online", "servers"),
+    {
+        "now": st.integers(min_value=0, max_value=2**50) | special_ints,
+        "servers": st.lists(v1_records, max_size=4),
+    },
+)
+frame_texts = (
+    frames.map(dumps)
+    | frames.map(lambda f: dumps(f).decode())
+    | json_values.map(dumps)
+    | st.binary(max_size=30)
+    | st.text(max_size=30)
+    | st.sampled_from([b"", "[" * 3000, "{", b"\xff"])
+)
+counters = st.integers(min_value=-2, max_value=3000) | special_ints | json_values
+day_lists = st.lists(usually(st.integers(min_value=0, max_value=3000)), max_size=31)
+services = shaped(
+    SERVICE_KEYS,
+    service_name=st.text(max_size=8),
+    current_up=counters,
+    current_down=counters,
+    delay=st.lists(numbers, max_size=31),
+    up=day_lists,
+    down=day_lists,
+)
+service_keys = (
+    st.integers(min_value=0, max_value=2**64).map(str)
+    | st.sampled_from(["", "x", "0", "007", "\u00b2", "\u0661", "9" * 5000, "-1"])
+    | st.text(max_size=4)
+)
+group_items = shaped(
+    ("group", "servers"),
+    group=shaped(("id", "name"), name=st.text(max_size=6)),
+    servers=st.lists(usually(st.integers(min_value=0, max_value=6)), max_size=4),
+)
+v1_data = (
+    st.lists(v1_records, max_size=4)
+    | st.lists(group_items, max_size=3)
+    | st.lists(monitor_records, max_size=3)
+    | st.fixed_dictionaries(
+        {"services": st.dictionaries(service_keys, services, max_size=4)}
+    )
+    | json_values
+)
+# Mostly well-formed answers (so the parsers behind the envelope run), some not.
+v1_envelopes = st.fixed_dictionaries(
+    {"success": st.just(True)}, optional={"data": v1_data}
+)
+v1_bodies = st.one_of(
+    v1_envelopes.map(dumps),
+    v1_envelopes.map(dumps),
+    st.fixed_dictionaries({"success": st.just(True), "data": scalars}).map(dumps),
+    st.fixed_dictionaries(
+        {"error": st.sampled_from(V1_ERRORS) | st.text(max_size=10)}
+    ).map(dumps),
+    bodies,
+    st.just(b"<h1>Blocked</h1><p>you were blocked by nezha WAF</p>"),
+)
+v1_statuses = st.sampled_from([200] * 6 + [401, 403, 404, 500, 502])
+v1_content_types = st.sampled_from(["application/json"] * 4 + ["text/html", ""])
+
+
+def fake_v1_client(status: int, content_type: str, body: bytes) -> NezhaV1Client:
+    """A v1 client whose transport returns one canned answer for every path."""
+    client = NezhaV1Client(None, "http://dashboard.invalid", V1_PAT)  # type: ignore[arg-type]
+
+    async def get(
+        path: str,
+        *,
+        headers: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
+    ) -> RawResponse:
+        return RawResponse(
+            path=path,
+            status=status,
+            content_type=content_type,
+            body=body,
+            date=datetime(2026, 1, 1, tzinfo=UTC),
+        )
+
+    client._transport.get = get  # type: ignore[method-assign]
+    return client
+
+
+def assert_valid_service(service: ServiceStatus) -> None:
+    """A service summary is internally consistent."""
+    assert type(service.id) is int and service.id >= 0
+    assert type(service.name) is str and service.name
+    assert service.is_up is None or type(service.is_up) is bool
+    if service.availability_today is not None:
+        assert 0 <= service.availability_today <= 100
+    if service.delay_today is not None:
+        assert math.isfinite(service.delay_today)
+
+
+@FUZZ
+@given(value=times)
+def test_parse_time_gives_utc_or_none(value: Any) -> None:
+    moment = parse_time(value)
+    assert moment is None or moment.tzinfo is UTC
+    if isinstance(value, str) and value.startswith("0001-"):
+        assert moment is None
+
+
+@FUZZ
+@given(token=st.text(max_size=40) | st.just(V1_PAT))
+def test_looks_like_personal_token_never_raises(token: str) -> None:
+    if looks_like_personal_token(token):
+        assert len(token) == 36 and token.startswith("nzp_")
+        assert token[4:].isascii() and token[4:].isalnum()
+
+
+@V1_FUZZ
+@given(record=v1_records, previous=previous_servers)
+def test_v1_parse_server_returns_model_or_none(
+    record: Any, previous: Server | None
+) -> None:
+    server, server_id, problems = parse_v1_server(record, previous)
+    assert all(type(problem) is str for problem in problems)
+    if server is None:
+        assert server_id is None or type(server_id) is int
+        assert problems or server_id is not None
+        return
+    assert server.id == server_id
+    assert_valid_server(server, gpu_list=True)
+    assert server.tag == (previous.tag if previous else "")
+    assert server.valid_ip == (server.ipv4 or server.ipv6)
+    if previous is not None and "geoip" not in record:
+        assert (server.ipv4, server.ipv6) == (previous.ipv4, previous.ipv6)
+
+
+@V1_FUZZ
+@given(text=frame_texts, with_inventory=st.booleans())
+def test_v1_frames_give_a_fleet_or_a_response_error(
+    text: str | bytes, with_inventory: bool
+) -> None:
+    inventory = {PREVIOUS.id: PREVIOUS} if with_inventory else {}
+    try:
+        fleet = parse_ws_frame(text, inventory)
+    except NezhaResponseError:
+        pass
+    else:
+        assert isinstance(fleet, Fleet) and fleet.server_time.tzinfo is not None
+        for server in fleet.servers.values():
+            assert_valid_server(server, gpu_list=True)
+    client = fake_v1_client(200, "application/json", b"")
+    client.inventory = dict(inventory)
+    try:
+        frame = client.parse_frame(text)
+    except NezhaResponseError:
+        return
+    assert isinstance(frame, StreamFrame)
+    assert set(frame.fleet.servers) <= set(inventory)
+    assert not frame.unknown_ids & set(inventory)
+    assert frame.missing_ids <= set(inventory)
+
+
+@V1_FUZZ
+@given(key=service_keys, record=services)
+def test_v1_parse_service_returns_model_or_none(key: str, record: Any) -> None:
+    service = _parse_service(key, record)
+    if service is not None:
+        assert isinstance(service, ServiceStatus)
+        assert str(service.id) == key.lstrip("0") or service.id == 0
+        assert_valid_service(service)
+
+
+@V1_FUZZ
+@given(status=v1_statuses, content_type=v1_content_types, body=v1_bodies)
+def test_v1_check_envelope_gives_data_or_a_nezha_error(
+    status: int, content_type: str, body: bytes
+) -> None:
+    raw = RawResponse(
+        path="/api/v1/server",
+        status=status,
+        content_type=content_type,
+        body=body,
+        date=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    error: NezhaError | None = None
+    try:
+        check_envelope(raw)
+    except NezhaError as err:
+        error = err
+    assert_secret_free(error)
+
+
+@V1_FUZZ
+@given(
+    status=v1_statuses,
+    content_type=v1_content_types,
+    body=v1_bodies,
+    server_id=st.integers(min_value=1, max_value=6),
+)
+def test_v1_any_answer_gives_models_or_a_nezha_error(
+    status: int, content_type: str, body: bytes, server_id: int
+) -> None:
+    client = fake_v1_client(status, content_type, body)
+    try:
+        fleet = run_sync(client.async_get_fleet("Lab"))
+    except NezhaError:
+        pass
+    else:
+        assert all(s.tag == "Lab" for s in fleet.servers.values())
+        for server in client.inventory.values():
+            assert_valid_server(server, gpu_list=True)
+    try:
+        groups = run_sync(client.async_get_groups())
+    except NezhaError:
+        pass
+    else:
+        assert all(type(name) is str and name for name in groups)
+        assert all(type(m) is int for ids in groups.values() for m in ids)
+    try:
+        found = run_sync(client.async_get_services())
+    except NezhaError:
+        pass
+    else:
+        assert [s.id for s in found] == sorted({s.id for s in found})
+        for service in found:
+            assert_valid_service(service)
+    try:
+        monitors = run_sync(client.async_get_ping_monitors(server_id))
+    except NezhaError:
+        pass
+    else:
+        for monitor in monitors:
+            assert monitor.server_id == server_id
+            assert_valid_monitor(monitor)

@@ -3,16 +3,20 @@
 Free of Home Assistant imports: it needs only an ``aiohttp.ClientSession``.
 """
 
+from .detect import Detection, async_detect_generation
 from .errors import (
     NezhaAuthError,
     NezhaConnectionError,
     NezhaError,
     NezhaNotFoundError,
+    NezhaPatUnsupportedError,
     NezhaRedirectError,
     NezhaResponseError,
+    NezhaScopeError,
     NezhaTimeoutError,
     NezhaTLSError,
     NezhaUnsupportedError,
+    NezhaWafBlockedError,
 )
 from .models import (
     ApiGeneration,
@@ -21,28 +25,38 @@ from .models import (
     PingMonitor,
     Server,
     ServerSummary,
+    ServiceStatus,
     State,
     Temperature,
 )
 from .v0 import NezhaV0Client
+from .v1 import NezhaV1Client, looks_like_personal_token
 
 __all__ = [
     "ApiGeneration",
+    "Detection",
     "Fleet",
     "Host",
     "NezhaAuthError",
     "NezhaConnectionError",
     "NezhaError",
     "NezhaNotFoundError",
+    "NezhaPatUnsupportedError",
     "NezhaRedirectError",
     "NezhaResponseError",
+    "NezhaScopeError",
     "NezhaTLSError",
     "NezhaTimeoutError",
     "NezhaUnsupportedError",
     "NezhaV0Client",
+    "NezhaV1Client",
+    "NezhaWafBlockedError",
     "PingMonitor",
     "Server",
     "ServerSummary",
+    "ServiceStatus",
     "State",
     "Temperature",
+    "async_detect_generation",
+    "looks_like_personal_token",
 ]

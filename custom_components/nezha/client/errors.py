@@ -49,3 +49,24 @@ class NezhaUnsupportedError(NezhaResponseError):
 
 class NezhaNotFoundError(NezhaError):
     """The dashboard does not know the requested server."""
+
+
+class NezhaScopeError(NezhaAuthError):
+    """A v1 personal token lacks a scope the integration needs."""
+
+    def __init__(self, message: str, scope: str | None) -> None:
+        """Keep the missing scope (e.g. ``nezha:inventory:read``) for the user."""
+        super().__init__(message)
+        self.scope = scope
+
+
+class NezhaWafBlockedError(NezhaAuthError):
+    """The v1 dashboard's WAF has banned this IP after failed authentications.
+
+    Every further request extends nothing but also achieves nothing; an admin has
+    to clear the ban (Settings → WAF) or the user must wait it out.
+    """
+
+
+class NezhaPatUnsupportedError(NezhaAuthError):
+    """The v1 dashboard predates personal API tokens (v2.1.0) and refused ours."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -142,4 +142,15 @@ class PingMonitor:
         return round(100 * self.lost / self.points, 2)
 
 
-NEVER = datetime(1, 1, 1, tzinfo=UTC)
+@dataclass(frozen=True, slots=True)
+class ServiceStatus:
+    """A v1 service monitor as the dashboard summarises it."""
+
+    id: int
+    name: str
+    is_up: bool | None
+    """Majority of the latest checks; None before any check."""
+    availability_today: float | None
+    """Percent of today's checks that succeeded (the dashboard's local day)."""
+    delay_today: float | None
+    """Average delay today in ms."""

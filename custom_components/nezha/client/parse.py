@@ -113,6 +113,16 @@ class FieldReader:
             return None
         return value
 
+    def raw_list(self, key: str) -> list[Any]:
+        """Read a list as is; ``null`` or absent is empty, other types are noted."""
+        value = self._data.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self._bad(key)
+            return []
+        return value
+
     def obj_list(self, key: str) -> list[dict[str, Any]]:
         """Read a list of objects; ``null`` is empty, other items are dropped."""
         value = self._data.get(key)

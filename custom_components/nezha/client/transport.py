@@ -46,6 +46,11 @@ class RawResponse:
         """Return True for HTML pages (error pages, proxies, WAF block page)."""
         return self.content_type == "text/html"
 
+    @property
+    def is_waf_block(self) -> bool:
+        """Return True for the v1 WAF's "you were blocked" page (HTTP 403, HTML)."""
+        return self.status == 403 and self.is_html and self.text_contains("nezha WAF")
+
     def text_contains(self, needle: str) -> bool:
         """Search the body as text without failing on bad encodings."""
         return needle in self.body.decode("utf-8", "replace")

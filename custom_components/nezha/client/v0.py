@@ -144,7 +144,7 @@ class NezhaV0Client:
             raise NezhaResponseError(f"{raw.path}: 'result' is not a list")
         monitors: dict[int, PingMonitor] = {}
         for record in result:
-            monitor = _parse_monitor(record, server_id)
+            monitor = parse_monitor(record, server_id)
             if monitor is not None:
                 monitors.setdefault(monitor.monitor_id, monitor)
         return sorted(monitors.values(), key=lambda monitor: monitor.monitor_id)
@@ -304,7 +304,8 @@ def parse_temperatures(reader: FieldReader, key: str) -> tuple[Temperature, ...]
     return tuple(seen.values())
 
 
-def _parse_monitor(record: Any, server_id: int) -> PingMonitor | None:
+def parse_monitor(record: Any, server_id: int) -> PingMonitor | None:
+    """Parse a ping history entry; v1's ServiceInfos uses the same keys."""
     if not isinstance(record, dict):
         return None
     reader = FieldReader(record, "monitor", [])

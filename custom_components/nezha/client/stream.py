@@ -1,0 +1,135 @@
+"""Keeps the v1 server-state WebSocket open: reconnects with backoff, never on auth.
+
+HA-free: the caller passes callbacks. The dashboard pushes a frame every 2 s and
+never reads the socket (so it cannot answer pings); silence longer than
+``silence_timeout`` therefore means the connection is dead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+import contextlib
+from dataclasses import dataclass
+import logging
+import random
+
+import aiohttp
+
+from .errors import NezhaAuthError, NezhaError, NezhaResponseError
+from .v1 import CLOSE_TIMEOUT, NezhaV1Client, StreamFrame
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Exponential backoff with jitter, capped at ``cap`` seconds.
+
+    Attempt ``n`` waits between half and all of ``min(cap, base * 2**n)``.
+    """
+
+    base: float = 1.0
+    cap: float = 300.0
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        """Return the wait before reconnect attempt ``attempt`` (1-based)."""
+        ceiling = min(self.cap, self.base * 2 ** min(attempt, 30))
+        return rng.uniform(ceiling / 2, ceiling)
+
+
+class StreamRunner:
+    """Runs until cancelled or until the dashboard refuses the token."""
+
+    def __init__(
+        self,
+        client: NezhaV1Client,
+        *,
+        on_frame: Callable[[StreamFrame], None],
+        on_down: Callable[[NezhaError], None],
+        on_auth_failure: Callable[[NezhaAuthError], None],
+        tag: str | None = None,
+        silence_timeout: float = 10.0,
+        backoff: Backoff | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        """Bind callbacks; nothing runs until :meth:`run` is awaited."""
+        self._client = client
+        self._on_frame = on_frame
+        self._on_down = on_down
+        self._on_auth_failure = on_auth_failure
+        self._tag = tag
+        self._silence = silence_timeout
+        self._backoff = backoff or Backoff()
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
+        self.connected = False
+        self.attempts = 0
+
+    async def run(self) -> None:
+        """Connect, read frames, reconnect after failures; return on auth failure."""
+        while True:
+            refused: NezhaAuthError | None = None
+            try:
+                await self._session()
+            except NezhaAuthError as err:
+                refused = err
+            except NezhaError as err:
+                self.connected = False
+                self.attempts += 1
+                self._on_down(err)
+            if refused is not None:
+                # Called outside the except block so that whatever the callback
+                # raises is not chained to this error.
+                self.connected = False
+                self._on_auth_failure(refused)
+                return
+            delay = self._backoff.delay(max(self.attempts, 1), self._rng)
+            _LOGGER.debug("Stream reconnect in %.1f s", delay)
+            await asyncio.sleep(delay)
+
+    async def _session(self) -> None:
+        ws = await self._client.async_connect_stream()
+        try:
+            while True:
+                try:
+                    message = await ws.receive(timeout=self._silence)
+                except TimeoutError as err:
+                    raise _StreamDownError(
+                        f"no frame for {self._silence:g} s; reconnecting"
+                    ) from err
+                if message.type is aiohttp.WSMsgType.TEXT:
+                    try:
+                        frame = self._client.parse_frame(message.data, self._tag)
+                    except NezhaResponseError as err:
+                        # One unreadable frame is no reason to drop the stream.
+                        _LOGGER.debug("Skipping a stream frame: %s", err)
+                        continue
+                    if not self.connected:
+                        self.connected = True
+                        self.attempts = 0
+                    self._on_frame(frame)
+                elif message.type in (
+                    aiohttp.WSMsgType.CLOSE,
+                    aiohttp.WSMsgType.CLOSED,
+                    aiohttp.WSMsgType.CLOSING,
+                    aiohttp.WSMsgType.ERROR,
+                ):
+                    raise _StreamDownError(f"stream closed ({message.type.name})")
+        finally:
+            await _hang_up(ws)
+
+
+async def _hang_up(ws: aiohttp.ClientWebSocketResponse) -> None:
+    """Close without waiting for the close frame the dashboard never sends.
+
+    After a timed-out or cancelled receive aiohttp closes at once; otherwise (a
+    callback raised) it waits for the peer's close frame and restarts that wait
+    with every frame still arriving, so the wait is bounded here.
+    """
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(CLOSE_TIMEOUT):
+            await ws.close()
+
+
+class _StreamDownError(NezhaError):
+    """The stream ended or went silent."""

@@ -1,0 +1,576 @@
+"""Client for the v1/v2 dashboard API (``nezhahq/nezha`` ≥ 1.0).
+
+Quirks handled here:
+* personal API tokens ``nzp_…`` go in ``Authorization: Bearer``;
+* the envelope is ``{"success", "data", "error"}`` with ``omitempty``: errors have
+  no ``success`` key and an empty list has no ``data`` key;
+* handler errors are HTTP 200 with a *localised* message; only the literal
+  prefixes ``ApiErrorUnauthorized``/``ApiErrorForbidden`` are stable;
+* every numeric state key is omitted when zero;
+* ``temperatures`` keep Go's PascalCase keys, ``gpu`` is a list;
+* ``last_active`` is RFC 3339 and ``0001-01-01T00:00:00Z`` means "not connected";
+* the WAF answers a banned IP with a 403 HTML page mentioning "nezha WAF".
+
+Every authentication failure costs the user's IP a WAF strike, so callers must
+never retry one on their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+import json
+import logging
+import re
+from typing import Any
+
+import aiohttp
+
+from .errors import (
+    NezhaAuthError,
+    NezhaConnectionError,
+    NezhaError,
+    NezhaNotFoundError,
+    NezhaPatUnsupportedError,
+    NezhaResponseError,
+    NezhaScopeError,
+    NezhaTimeoutError,
+    NezhaWafBlockedError,
+)
+from .models import (
+    ApiGeneration,
+    Fleet,
+    Host,
+    PingMonitor,
+    Server,
+    ServerSummary,
+    ServiceStatus,
+    State,
+)
+from .parse import FieldReader, finite_float, unix_millis
+from .transport import DEFAULT_TIMEOUT, RawResponse, Transport
+from .v0 import parse_monitor, parse_temperatures
+
+_LOGGER = logging.getLogger(__name__)
+
+SERVERS_PATH = "/api/v1/server"
+GROUPS_PATH = "/api/v1/server-group"
+SERVICES_PATH = "/api/v1/service"
+WS_PATH = "/api/v1/ws/server"
+# Per-server monitor history (v2.0+; personal tokens need v2.1+ anyway).
+SERVER_SERVICE_PATH = "/api/v1/server/{server_id}/service"
+
+MAX_FRAME_BYTES = 32 * 1024 * 1024
+TOKEN_PATTERN = re.compile(r"nzp_[0-9A-Za-z]{32}")
+# "ApiErrorForbidden: api token lacks scope nezha:inventory:read"; only the scope
+# itself is looked for, in case the rest of the text ever gets translated.
+_SCOPE = re.compile(r"\bnezha:[\w*]+(?::[\w*]+)*")
+_DECIMAL = re.compile(r"[0-9]{1,20}")
+# Characters aiohttp refuses to put in a header (it raises ValueError).
+_UNSENDABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# The dashboard never reads the stream, so it never answers a close frame.
+CLOSE_TIMEOUT = 0.25
+REQUIRED_SCOPES = ("nezha:inventory:read", "nezha:service:read", "nezha:server:read")
+
+
+def looks_like_personal_token(token: str) -> bool:
+    """Return True for the ``nzp_`` + 32 alphanumerics format of v2.1+ tokens."""
+    return TOKEN_PATTERN.fullmatch(token) is not None
+
+
+def parse_time(value: Any) -> datetime | None:
+    """Parse an RFC 3339 time; Go's zero time and anything unusable are None.
+
+    The zero time is recognised before any conversion: turning year 1 into a
+    zone with a negative offset would overflow. Go prints up to nine fractional
+    digits; ``fromisoformat`` truncates them to microseconds.
+    """
+    if not isinstance(value, str) or value.startswith("0001-"):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return None
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # year 9999 with a negative offset
+        return None
+
+
+def check_envelope(raw: RawResponse) -> Any:
+    """Validate a v1 answer and return its ``data`` (None when omitted).
+
+    Raises the typed error for every failure mode of spec §B.8.
+    """
+    if raw.is_waf_block:
+        raise NezhaWafBlockedError(
+            f"{raw.path}: the dashboard's WAF has blocked this IP address"
+        )
+    if raw.status >= 500:
+        raise NezhaConnectionError(
+            f"{raw.path}: the dashboard answered HTTP {raw.status}"
+        )
+    if not raw.is_json:
+        raise NezhaResponseError(
+            f"{raw.path}: expected JSON, got '{raw.content_type or 'no type'}' "
+            f"(HTTP {raw.status})"
+        )
+    body = raw.json()
+    if not isinstance(body, dict):
+        raise NezhaResponseError(f"{raw.path}: JSON is not an object")
+    error = body.get("error")
+    if raw.status == 200 and error == "ApiErrorUnauthorized":
+        # The bare JWT-middleware answer: the dashboard took the personal token for
+        # a session token, i.e. it predates personal tokens (v2.1.0).
+        raise NezhaPatUnsupportedError(
+            f"{raw.path}: the dashboard does not accept personal API tokens"
+        )
+    if raw.status == 401 or (
+        isinstance(error, str) and error.startswith("ApiErrorUnauthorized")
+    ):
+        raise NezhaAuthError(f"{raw.path}: the dashboard rejected the API token")
+    if isinstance(error, str) and error.startswith("ApiErrorForbidden"):
+        scope = _SCOPE.search(error)
+        raise NezhaScopeError(
+            f"{raw.path}: the API token is not allowed to read this",
+            scope[0] if scope else None,
+        )
+    if raw.status == 404:
+        raise NezhaNotFoundError(f"{raw.path}: not found on this dashboard")
+    if error is not None:
+        if error == "real ip header not found":
+            raise NezhaResponseError(
+                f"{raw.path}: the dashboard expects a real-IP header from a reverse "
+                "proxy; connect through that proxy"
+            )
+        raise NezhaResponseError(f"{raw.path}: the dashboard reported an error")
+    if body.get("success") is not True:
+        raise NezhaResponseError(f"{raw.path}: JSON is not a Nezha v1 answer")
+    return body.get("data")
+
+
+def _parse_host(reader: FieldReader) -> Host:
+    return Host(
+        platform=reader.text("platform"),
+        platform_version=reader.text("platform_version"),
+        cpu=reader.str_tuple("cpu"),
+        mem_total=reader.uint("mem_total", missing_is_zero=True),
+        disk_total=reader.uint("disk_total", missing_is_zero=True),
+        swap_total=reader.uint("swap_total", missing_is_zero=True),
+        arch=reader.text("arch"),
+        virtualization=reader.text("virtualization"),
+        boot_time=reader.unix_seconds("boot_time"),
+        agent_version=reader.text("version"),
+        gpu=reader.str_tuple("gpu"),
+    )
+
+
+def _parse_state(reader: FieldReader) -> State:
+    # omitempty: an absent key is a zero, not an unknown.
+    def uint(key: str) -> int | None:
+        return reader.uint(key, missing_is_zero=True)
+
+    def number(key: str) -> float | None:
+        return reader.number(key, missing_is_zero=True)
+
+    gpu_values = reader.raw_list("gpu")
+    return State(
+        cpu=number("cpu"),
+        mem_used=uint("mem_used"),
+        swap_used=uint("swap_used"),
+        disk_used=uint("disk_used"),
+        net_in_transfer=uint("net_in_transfer"),
+        net_out_transfer=uint("net_out_transfer"),
+        net_in_speed=uint("net_in_speed"),
+        net_out_speed=uint("net_out_speed"),
+        uptime=uint("uptime"),
+        load_1=number("load_1"),
+        load_5=number("load_5"),
+        load_15=number("load_15"),
+        tcp_conn_count=uint("tcp_conn_count"),
+        udp_conn_count=uint("udp_conn_count"),
+        process_count=uint("process_count"),
+        temperatures=parse_temperatures(reader, "temperatures"),
+        gpu=tuple(v for v in (finite_float(g) for g in gpu_values) if v is not None),
+    )
+
+
+def parse_server(
+    record: Any, previous: Server | None = None
+) -> tuple[Server | None, int | None, list[str]]:
+    """Parse one server of ``/server`` or of a WebSocket frame.
+
+    WebSocket frames carry no addresses and, for non-admins, a filtered host;
+    ``previous`` supplies what the frame leaves out.
+    """
+    if not isinstance(record, dict):
+        return None, None, ["record"]
+    problems: list[str] = []
+    top = FieldReader(record, "server", problems)
+    server_id = top.uint("id")
+    if server_id is None or server_id == 0:
+        return None, None, problems or ["server.id"]
+    host_data = top.obj("host")
+    state_data = top.obj("state")
+    geoip = top.obj("geoip")
+    if host_data is None or state_data is None or geoip is None:
+        return None, server_id, problems
+    # ``{}`` is what a server that has not reported since the dashboard started
+    # (or whose agent just restarted) shows: unknown, not a machine full of zeros.
+    host = (
+        _parse_host(FieldReader(host_data, "host", problems)) if host_data else Host()
+    )
+    state = (
+        _parse_state(FieldReader(state_data, "state", problems))
+        if state_data
+        else State()
+    )
+    ip_data = FieldReader(geoip, "geoip", problems).obj("ip") or {}
+    ips = FieldReader(ip_data, "geoip.ip", problems)
+    ipv4, ipv6 = ips.text("ipv4_addr"), ips.text("ipv6_addr")
+    if previous is not None:
+        if not host_data:
+            host = previous.host  # static facts outlive a dashboard restart
+        elif "geoip" not in record:
+            host = _unfiltered(host, previous.host)
+        if "geoip" not in record:  # a stream record: it never carries addresses
+            ipv4, ipv6 = previous.ipv4, previous.ipv6
+    country = top.text("country_code") or FieldReader(geoip, "geoip", problems).text(
+        "country_code"
+    )
+    if country and country != host.country_code:
+        host = _with_country(host, country)
+    server = Server(
+        id=server_id,
+        name=top.text("name"),
+        tag=previous.tag if previous else "",
+        last_active=parse_time(record.get("last_active")),
+        ipv4=ipv4,
+        ipv6=ipv6,
+        valid_ip=ipv4 or ipv6,
+        display_index=top.integer("display_index"),
+        host=host,
+        state=state,
+    )
+    return server, server_id, problems
+
+
+def _with_country(host: Host, country: str) -> Host:
+    return replace(host, country_code=country)
+
+
+def _unfiltered(host: Host, previous: Host) -> Host:
+    """Refill what ``Host.Filter()`` strips from stream frames for non-admins."""
+    return replace(
+        host,
+        platform_version=host.platform_version or previous.platform_version,
+        agent_version=host.agent_version or previous.agent_version,
+    )
+
+
+def parse_servers(
+    records: Any,
+    server_time: datetime,
+    *,
+    previous: dict[int, Server] | None = None,
+    report: Any = None,
+) -> Fleet:
+    """Turn a list of v1 server objects into a Fleet."""
+    if records is None:
+        records = []
+    if not isinstance(records, list):
+        raise NezhaResponseError("servers: not a list")
+    servers: dict[int, Server] = {}
+    skipped: set[int] = set()
+    complete = True
+    for index, record in enumerate(records):
+        server_id_hint = record.get("id") if isinstance(record, dict) else None
+        prior = (
+            (previous or {}).get(server_id_hint)
+            if isinstance(server_id_hint, int)
+            else None
+        )
+        server, server_id, problems = parse_server(record, prior)
+        if problems and report is not None:
+            report(server_id if server_id is not None else f"#{index}", problems)
+        if server is not None:
+            servers.setdefault(server.id, server)
+        elif server_id is not None:
+            skipped.add(server_id)
+        else:
+            complete = False
+    ordered = dict(
+        sorted(servers.items(), key=lambda item: (-item[1].display_index, item[0]))
+    )
+    return Fleet(
+        servers=ordered,
+        server_time=server_time,
+        skipped_ids=frozenset(skipped),
+        complete=complete,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StreamFrame:
+    """One WebSocket frame, reconciled with the REST inventory."""
+
+    fleet: Fleet
+    unknown_ids: frozenset[int]
+    """Servers in the frame that the inventory lacks (new, or not ours)."""
+    missing_ids: frozenset[int]
+    """Inventory servers absent from the frame (deleted, or hidden now)."""
+
+
+def parse_ws_frame(
+    text: str | bytes, previous: dict[int, Server], report: Any = None
+) -> Fleet:
+    """Parse one ``/ws/server`` frame; ``now`` (ms) is the dashboard clock."""
+    try:
+        frame = json.loads(text)
+    except (ValueError, RecursionError) as err:
+        raise NezhaResponseError("ws frame: not valid JSON") from err
+    if not isinstance(frame, dict):
+        raise NezhaResponseError("ws frame: not an object")
+    now = unix_millis(frame.get("now")) or datetime.now(UTC)
+    return parse_servers(frame.get("servers"), now, previous=previous, report=report)
+
+
+def _today(values: list[Any]) -> Any:
+    """The last of the 30 daily buckets (index 29, today), or None."""
+    return values[-1] if values else None
+
+
+def _count(value: Any) -> int:
+    """A check counter: a non-negative integer, anything else counts as 0."""
+    return value if type(value) is int and value > 0 else 0
+
+
+def _parse_service(service_id: str, record: Any) -> ServiceStatus | None:
+    if not _DECIMAL.fullmatch(service_id) or not isinstance(record, dict):
+        return None
+    reader = FieldReader(record, "service", [])
+    today_up = _count(_today(reader.raw_list("up")))
+    today_down = _count(_today(reader.raw_list("down")))
+    current_up = _count(record.get("current_up"))
+    current_down = _count(record.get("current_down"))
+    total_today = today_up + today_down
+    checks = current_up + current_down
+    # The delay is averaged over today's successful checks; without one it is 0.
+    delay = finite_float(_today(reader.raw_list("delay"))) if today_up else None
+    return ServiceStatus(
+        id=int(service_id),
+        name=reader.text("service_name") or f"Service {service_id}",
+        is_up=None if not checks else current_up >= current_down,
+        availability_today=round(100 * today_up / total_today, 3)
+        if total_today
+        else None,
+        delay_today=delay,
+    )
+
+
+class NezhaV1Client:
+    """Reads a v1/v2 dashboard with a personal API token."""
+
+    generation = ApiGeneration.V1
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        token: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        """Create a client; ``base_url`` must already be normalised."""
+        self._session = session
+        self._transport = Transport(session, base_url, timeout=timeout)
+        self._headers = {
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/json",
+        }
+        self._timeout = timeout
+        self._token_sendable = _UNSENDABLE.search(token) is None
+        self._reported: set[tuple[str, ...]] = set()
+        self.inventory: dict[int, Server] = {}
+        """Every server the token may see, with its group as tag."""
+
+    @property
+    def base_url(self) -> str:
+        """Return the dashboard's normalised base URL."""
+        return self._transport.base_url
+
+    def __repr__(self) -> str:
+        """Describe the client without the token."""
+        return f"NezhaV1Client({self._transport.base_url!r})"
+
+    async def _get(
+        self, path: str, params: dict[str, str] | None = None
+    ) -> tuple[Any, datetime]:
+        self._check_token(path)
+        raw = await self._transport.get(path, headers=self._headers, params=params)
+        return check_envelope(raw), raw.date
+
+    def _check_token(self, path: str) -> None:
+        if not self._token_sendable:
+            # A pasted line break: no request, so no WAF strike either.
+            raise NezhaAuthError(f"{path}: the API token contains control characters")
+
+    async def async_get_groups(self) -> dict[str, frozenset[int]]:
+        """Return group name → member server ids."""
+        data, _ = await self._get(GROUPS_PATH)
+        groups: dict[str, frozenset[int]] = {}
+        for item in _data_list(GROUPS_PATH, data):
+            if not isinstance(item, dict):
+                continue
+            group = item.get("group")
+            name = group.get("name") if isinstance(group, dict) else None
+            members = item.get("servers") or []  # null for a group without servers
+            if isinstance(name, str) and name and isinstance(members, list):
+                groups[name] = frozenset(m for m in members if type(m) is int)
+        return groups
+
+    async def async_list_servers(self, tag: str | None = None) -> list[ServerSummary]:
+        """Return id, name and group of every server the token may see."""
+        fleet = await self.async_get_fleet(tag)
+        return [
+            ServerSummary(id=server.id, name=server.name, tag=server.tag)
+            for server in fleet.servers.values()
+        ]
+
+    async def async_get_fleet(self, tag: str | None = None) -> Fleet:
+        """Return the inventory with the latest state (two requests).
+
+        Servers have no tag in v1; a server's group from ``/server-group`` stands
+        in for it, and the group filter is applied here.
+        """
+        data, date = await self._get(SERVERS_PATH)
+        groups = await self.async_get_groups()
+        fleet = parse_servers(
+            data, date, previous=self.inventory, report=self._report_once
+        )
+        membership = {sid: name for name, ids in sorted(groups.items()) for sid in ids}
+        self.inventory = {
+            sid: _with_tag(server, membership.get(sid, ""))
+            for sid, server in fleet.servers.items()
+        }
+        return _only_group(replace(fleet, servers=self.inventory), tag)
+
+    async def async_get_ping_monitors(self, server_id: int) -> list[PingMonitor]:
+        """Return the latency monitors run by one server."""
+        path = SERVER_SERVICE_PATH.format(server_id=server_id)
+        data, _ = await self._get(path, {"period": "1d"})
+        monitors: dict[int, PingMonitor] = {}
+        for record in _data_list(path, data):
+            monitor = parse_monitor(record, server_id)
+            if monitor is not None:
+                monitors.setdefault(monitor.monitor_id, monitor)
+        return sorted(monitors.values(), key=lambda m: m.monitor_id)
+
+    async def async_get_services(self) -> list[ServiceStatus]:
+        """Return each service's current status and today's availability."""
+        data, _ = await self._get(SERVICES_PATH)
+        services = data.get("services") if isinstance(data, dict) else None
+        if not isinstance(services, dict):
+            return []
+        parsed = (_parse_service(key, value) for key, value in services.items())
+        return sorted((s for s in parsed if s is not None), key=lambda s: s.id)
+
+    async def async_connect_stream(self) -> aiohttp.ClientWebSocketResponse:
+        """Open the server-state WebSocket.
+
+        No Origin header (the dashboard's same-origin check would refuse a
+        mismatch) and no client heartbeat (the dashboard never reads the socket).
+        Handshake failures are mapped like REST errors.
+        """
+        self._check_token(WS_PATH)
+        url = self.base_url + WS_PATH
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await self._session.ws_connect(
+                    url,
+                    headers=self._headers,
+                    autoping=True,
+                    heartbeat=None,
+                    max_msg_size=MAX_FRAME_BYTES,
+                    # close() may wait for a close frame, which never comes.
+                    timeout=aiohttp.ClientWSTimeout(
+                        ws_receive=None, ws_close=CLOSE_TIMEOUT
+                    ),
+                )
+        except TimeoutError as err:
+            raise NezhaTimeoutError(
+                f"{WS_PATH}: no handshake within {self._timeout:g} s"
+            ) from err
+        except aiohttp.ClientResponseError as err:
+            status = err.status
+        except aiohttp.ClientError as err:
+            raise NezhaConnectionError(f"{WS_PATH}: {err.__class__.__name__}") from err
+        # Raised outside the handler on purpose: the repr of the aiohttp error shows
+        # the request headers, the token among them, so it must not be the context.
+        raise _handshake_error(status)
+
+    def parse_frame(self, text: str | bytes, tag: str | None = None) -> StreamFrame:
+        """Parse a stream frame against the inventory of the last REST answer.
+
+        Frames carry no addresses and may show servers the inventory does not
+        (a member's token streams every visible server but lists only its own);
+        those are reported as ``unknown_ids`` and left out.
+        """
+        fleet = parse_ws_frame(text, self.inventory, self._report_once)
+        known = {sid: s for sid, s in fleet.servers.items() if sid in self.inventory}
+        return StreamFrame(
+            fleet=_only_group(replace(fleet, servers=known), tag),
+            unknown_ids=frozenset(fleet.servers) - frozenset(self.inventory),
+            missing_ids=frozenset(self.inventory)
+            - frozenset(fleet.servers)
+            - fleet.skipped_ids,
+        )
+
+    def _report_once(self, server: object, problems: list[str]) -> None:
+        key = (str(server), *problems)
+        if key in self._reported:
+            return
+        self._reported.add(key)
+        _LOGGER.warning(
+            "Server %s in the dashboard answer has unexpected values in %s; "
+            "those values are shown as unknown",
+            server,
+            ", ".join(problems),
+        )
+
+
+def _handshake_error(status: int) -> NezhaError:
+    """Map the HTTP status of a refused WebSocket upgrade."""
+    if status >= 500:
+        return NezhaConnectionError(f"{WS_PATH}: the dashboard answered HTTP {status}")
+    if status in (200, 401, 403):
+        # 200 (session-token middleware), 401 (bad token) and 403 (scope, WAF
+        # block) all mean: do not try again without the user.
+        return NezhaAuthError(
+            f"{WS_PATH}: the dashboard refused the stream (HTTP {status})"
+        )
+    return NezhaResponseError(f"{WS_PATH}: handshake failed (HTTP {status})")
+
+
+def _data_list(path: str, data: Any) -> list[Any]:
+    """``data`` of a list answer: omitted when empty, an error when not a list."""
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise NezhaResponseError(f"{path}: 'data' is not a list")
+    return data
+
+
+def _only_group(fleet: Fleet, tag: str | None) -> Fleet:
+    if tag is None:
+        return fleet
+    return replace(
+        fleet, servers={sid: s for sid, s in fleet.servers.items() if s.tag == tag}
+    )
+
+
+def _with_tag(server: Server, tag: str) -> Server:
+    return replace(server, tag=tag)

@@ -1,0 +1,396 @@
+"""Tests of the v1 StreamRunner and its Backoff, against the simulated dashboard.
+
+Streams run for real on 127.0.0.1 with short timings: frames every 50 ms, a
+0.5 s silence timeout and ``Backoff(base=0.05, cap=0.2)`` with a seeded random
+generator, so the delays the runner draws can be replayed in the assertions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+import contextlib
+import inspect
+import json
+import random
+import time
+
+import aiohttp
+from aiohttp import web
+import pytest
+
+from custom_components.nezha.client import (
+    NezhaAuthError,
+    NezhaConnectionError,
+    NezhaError,
+    NezhaV1Client,
+)
+from custom_components.nezha.client.stream import Backoff, StreamRunner
+from custom_components.nezha.client.v1 import (
+    GROUPS_PATH,
+    SERVERS_PATH,
+    WS_PATH,
+    StreamFrame,
+)
+from tests.client.common import assert_secret_free, json_app, serve
+from tests.conftest import register_secret
+from tests.simulator import Fault, NezhaSimulator
+
+PAT = register_secret("nzp_Q7w8E9r0T1y2U3i4O5p6A7s8D9f0G1h2")
+SILENCE = 0.5
+BACKOFF = Backoff(base=0.05, cap=0.2)
+SEED = 3
+
+pytestmark = pytest.mark.usefixtures("socket_enabled")
+
+
+class Recorder:
+    """Collects what the runner reports through its callbacks."""
+
+    def __init__(self) -> None:
+        self.frames: list[StreamFrame] = []
+        self.downs: list[NezhaError] = []
+        self.auth_failures: list[NezhaAuthError] = []
+
+    def runner(self, client: NezhaV1Client, tag: str | None = None) -> StreamRunner:
+        """A runner with the test timings that reports here."""
+        return StreamRunner(
+            client,
+            on_frame=self.frames.append,
+            on_down=self.downs.append,
+            on_auth_failure=self.auth_failures.append,
+            tag=tag,
+            silence_timeout=SILENCE,
+            backoff=BACKOFF,
+            rng=random.Random(SEED),
+        )
+
+
+@pytest.fixture
+async def sim(socket_enabled: None) -> AsyncIterator[NezhaSimulator]:
+    """A v2.3.7 dashboard streaming every 50 ms."""
+    async with NezhaSimulator(generation="v1", servers=5, seed=1, token=PAT) as dash:
+        dash.ws_interval = 0.05
+        yield dash
+
+
+@pytest.fixture
+async def api(session: aiohttp.ClientSession, sim: NezhaSimulator) -> NezhaV1Client:
+    """A client whose inventory is loaded, as the coordinator does first."""
+    client = NezhaV1Client(session, sim.url, PAT)
+    await client.async_get_fleet()
+    sim.reset_requests()
+    return client
+
+
+@contextlib.asynccontextmanager
+async def running(runner: StreamRunner) -> AsyncIterator[asyncio.Task[None]]:
+    """Run the runner in a task; cancel it (and wait for it) afterwards."""
+    task = asyncio.create_task(runner.run())
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def until(condition: Callable[[], bool], limit: float = 5.0) -> None:
+    """Wait until ``condition()`` holds (fails the test after ``limit`` seconds)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"still not true after {limit:g} s")
+
+
+def handshakes(sim: NezhaSimulator) -> list[float]:
+    """Simulator-clock times of the stream handshakes received."""
+    return [r.time for r in sim.requests if r.kind == "ws"]
+
+
+# -- Backoff ---------------------------------------------------------------------------
+
+
+def test_backoff_grows_exponentially_with_jitter_up_to_the_cap() -> None:
+    backoff = Backoff(base=1.0, cap=300.0)
+    rng = random.Random(SEED)
+    previous_ceiling = 0.0
+    for attempt in range(1, 12):
+        ceiling = min(300.0, 2.0**attempt)
+        draws = [backoff.delay(attempt, rng) for _ in range(40)]
+        assert all(ceiling / 2 <= d <= ceiling for d in draws)
+        assert len(set(draws)) == len(draws)  # jitter: no two clients in lockstep
+        if ceiling < 300:
+            # Uncapped, an attempt never waits less than the previous one could.
+            assert min(draws) >= previous_ceiling
+        previous_ceiling = ceiling
+    # Capped, also for attempts whose 2**n would not even fit in a float.
+    for attempt in (9, 100, 10_000):
+        assert 150.0 <= backoff.delay(attempt, rng) <= 300.0
+
+
+def test_backoff_is_reproducible_and_has_sane_defaults() -> None:
+    first = [BACKOFF.delay(n, random.Random(SEED)) for n in range(1, 6)]
+    second = [BACKOFF.delay(n, random.Random(SEED)) for n in range(1, 6)]
+    assert first == second
+    assert 0.05 <= first[0] <= 0.1
+    assert all(0.1 <= d <= 0.2 for d in first[2:])
+    default = Backoff()
+    assert default.base >= 1 and default.cap >= 60
+    # Spec §C v1.10: treat 10-15 s without a frame as a dead stream.
+    silence = inspect.signature(StreamRunner).parameters["silence_timeout"].default
+    assert 10 <= silence <= 15
+
+
+# -- the runner against the simulated dashboard ---------------------------------------------
+
+
+async def test_frames_are_delivered(sim: NezhaSimulator, api: NezhaV1Client) -> None:
+    seen = Recorder()
+    runner = seen.runner(api)
+    assert (runner.connected, runner.attempts) == (False, 0)
+    async with running(runner):
+        await until(lambda: len(seen.frames) >= 3)
+        assert (runner.connected, runner.attempts) == (True, 0)
+        assert sim.ws_connections == 1
+    for frame in seen.frames:
+        assert set(frame.fleet.servers) == set(api.inventory)
+        assert frame.unknown_ids == frame.missing_ids == frozenset()
+        for sid, server in frame.fleet.servers.items():
+            assert server.tag == sim.fleet.servers[sid].tag
+            assert (server.ipv4, server.ipv6) == (
+                api.inventory[sid].ipv4,
+                api.inventory[sid].ipv6,
+            )
+    assert seen.downs == [] and seen.auth_failures == []
+    assert len(handshakes(sim)) == 1
+    (request,) = sim.requests
+    assert request.headers["Authorization"] == f"Bearer {PAT}"
+    assert "Origin" not in request.headers
+
+
+async def test_tag_filter_applies_to_frames(
+    sim: NezhaSimulator, api: NezhaV1Client
+) -> None:
+    seen = Recorder()
+    async with running(seen.runner(api, tag="Lab")):
+        await until(lambda: len(seen.frames) >= 2)
+    lab = {sid for sid, s in sim.fleet.servers.items() if s.tag == "Lab"}
+    assert lab
+    assert all(set(f.fleet.servers) == lab for f in seen.frames)
+
+
+async def test_silent_stream_is_reconnected(
+    sim: NezhaSimulator, api: NezhaV1Client
+) -> None:
+    seen = Recorder()
+    runner = seen.runner(api)
+    async with running(runner):
+        await until(lambda: len(seen.frames) >= 1)
+        sim.pause_ws(True)
+        paused_at = time.monotonic()
+        await until(lambda: len(seen.downs) >= 1)
+        assert time.monotonic() - paused_at >= SILENCE - 0.1
+        (down,) = seen.downs
+        assert not isinstance(down, NezhaAuthError)
+        assert "no frame for 0.5 s" in str(down)
+        assert (runner.connected, runner.attempts) == (False, 1)
+        before = len(seen.frames)
+        sim.pause_ws(False)
+        await until(lambda: len(seen.frames) > before)
+        await until(lambda: sim.ws_connections == 1)
+        assert (runner.connected, runner.attempts) == (True, 0)
+    assert len(handshakes(sim)) == 2
+    assert seen.auth_failures == []
+
+
+async def test_dropped_stream_reconnects_with_growing_backoff(
+    sim: NezhaSimulator, api: NezhaV1Client
+) -> None:
+    seen = Recorder()
+    runner = seen.runner(api)
+    replay = random.Random(SEED)
+    expected = [BACKOFF.delay(attempt, replay) for attempt in range(1, 5)]
+    async with running(runner):
+        await until(lambda: len(seen.frames) >= 1)
+        # The next three reconnects are refused by a dead upstream.
+        sim.inject_fault(Fault.HTML_502, count=3, path=WS_PATH)
+        dropped_at = sim.now()
+        assert await sim.drop_websockets() == 1
+        before = len(seen.frames)
+        await until(lambda: len(seen.frames) > before)
+        assert (runner.connected, runner.attempts) == (True, 0)
+    assert "stream closed" in str(seen.downs[0])
+    assert [type(e) for e in seen.downs[1:]] == [NezhaConnectionError] * 3
+    times = handshakes(sim)
+    assert len(times) == 5
+    gaps = [b - a for a, b in zip([dropped_at, *times[1:]], times[1:], strict=False)]
+    for gap, delay in zip(gaps, expected, strict=True):
+        assert delay - 0.001 <= gap < delay + 1.0
+    assert expected[0] < expected[-1]  # 2 ** attempt grows faster than the jitter
+    assert seen.auth_failures == []
+
+
+@pytest.mark.parametrize("how", ["revoke", "waf_block"])
+async def test_refused_reconnect_stops_the_runner_for_good(
+    sim: NezhaSimulator, api: NezhaV1Client, how: str
+) -> None:
+    seen = Recorder()
+    runner = seen.runner(api)
+    task = asyncio.create_task(runner.run())
+    try:
+        await until(lambda: len(seen.frames) >= 1)
+        if how == "revoke":
+            sim.revoke_token()  # also closes the token's live streams
+            strikes = 1
+        else:
+            sim.block_ip()
+            strikes = sim.waf_strikes()
+            await sim.drop_websockets()
+        async with asyncio.timeout(5):
+            await task  # run() returns by itself
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    (failure,) = seen.auth_failures
+    assert type(failure) is NezhaAuthError
+    assert_secret_free(failure, *seen.downs)
+    assert runner.connected is False
+    assert sim.waf_strikes() == strikes
+    # WAF safety: not a single request more, whatever the backoff would allow.
+    requests = len(sim.requests)
+    await asyncio.sleep(max(1.0, 4 * BACKOFF.cap))
+    assert len(sim.requests) == requests
+    assert len(handshakes(sim)) == 2
+
+
+async def test_refused_first_handshake_makes_one_request(
+    sim: NezhaSimulator, api: NezhaV1Client
+) -> None:
+    sim.revoke_token()
+    seen = Recorder()
+    async with asyncio.timeout(5):
+        await seen.runner(api).run()
+    assert len(seen.auth_failures) == 1
+    assert seen.frames == [] and seen.downs == []
+    assert len(sim.requests) == 1 and sim.waf_strikes() == 1
+
+
+async def test_cancel_while_frames_keep_coming_is_prompt(
+    sim: NezhaSimulator, api: NezhaV1Client
+) -> None:
+    """The dashboard never answers a close frame; leaving must not wait for one."""
+    sim.ws_interval = 0.01
+    seen = Recorder()
+    task = asyncio.create_task(seen.runner(api).run())
+    await until(lambda: len(seen.frames) >= 3)
+    started = time.monotonic()
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=3)
+    assert done == {task} and task.cancelled()
+    assert time.monotonic() - started < 1.0
+    await until(lambda: sim.ws_connections == 0)
+
+
+async def test_failing_callback_ends_the_runner_promptly(
+    sim: NezhaSimulator, api: NezhaV1Client
+) -> None:
+    """A bug in on_frame surfaces at once instead of hanging in close().
+
+    aiohttp's close() waits for the peer's close frame, restarting its wait with
+    every frame that still arrives; the dashboard never sends one.
+    """
+    sim.ws_interval = 0.01
+
+    def broken(frame: StreamFrame) -> None:
+        raise RuntimeError("bug in the caller")
+
+    seen = Recorder()
+    runner = StreamRunner(
+        api,
+        on_frame=broken,
+        on_down=seen.downs.append,
+        on_auth_failure=seen.auth_failures.append,
+        silence_timeout=SILENCE,
+    )
+    started = time.monotonic()
+    async with asyncio.timeout(3):
+        with pytest.raises(RuntimeError, match="bug in the caller"):
+            await runner.run()
+    assert time.monotonic() - started < 1.0
+    assert seen.downs == [] and seen.auth_failures == []
+    await until(lambda: sim.ws_connections == 0)
+
+
+# -- unreadable frames (the simulator cannot send any: Go skips what it cannot marshal) ---
+
+
+RECORD = {
+    "id": 7,
+    "name": "box",
+    "display_index": 0,
+    "host": {"platform": "debian", "mem_total": 1024},
+    "state": {"cpu": 1.5, "mem_used": 512},
+    "geoip": {"ip": {"ipv4_addr": "192.0.2.7"}, "country_code": "de"},
+    "last_active": "2026-08-17T12:00:01.123456789+08:00",
+}
+GOOD_FRAME = {
+    "now": 1786939202000,
+    "servers": [
+        {
+            "id": 7,
+            "name": "box",
+            "host": {"platform": "debian", "mem_total": 1024},
+            "state": {"cpu": 42.5, "mem_used": 600},
+            "country_code": "de",
+            "last_active": "2026-08-17T12:00:02+08:00",
+        }
+    ],
+}
+
+
+async def test_unreadable_frames_are_skipped_without_reconnecting(
+    socket_enabled: None, session: aiohttp.ClientSession
+) -> None:
+    connections: list[web.Request] = []
+
+    async def stream(request: web.Request) -> web.WebSocketResponse:
+        connections.append(request)
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_str("this is not JSON")
+        await ws.send_bytes(b"\x00\x01binary")
+        await ws.send_str("[1, 2, 3]")
+        await ws.send_str('{"servers": {"7": {}}}')
+        await ws.send_str(json.dumps(GOOD_FRAME))
+        async for _ in ws:  # unlike the dashboard, this one answers a close
+            pass
+        return ws
+
+    app = json_app(
+        {
+            SERVERS_PATH: {"success": True, "data": [RECORD]},
+            GROUPS_PATH: {"success": True},
+        }
+    )
+    app.router.add_get(WS_PATH, stream)
+    async with serve(app) as url:
+        client = NezhaV1Client(session, url, PAT)
+        await client.async_get_fleet()
+        seen = Recorder()
+        runner = seen.runner(client)
+        async with running(runner):
+            await until(lambda: len(seen.frames) >= 1)
+            await asyncio.sleep(SILENCE / 5)
+            assert runner.connected
+    (frame,) = seen.frames
+    assert seen.downs == [] and seen.auth_failures == []
+    assert len(connections) == 1
+    server = frame.fleet.servers[7]
+    assert (server.state.cpu, server.state.mem_used) == (42.5, 600)
+    assert server.ipv4 == "192.0.2.7"
+    assert server.host == client.inventory[7].host
+    assert frame.unknown_ids == frame.missing_ids == frozenset()

@@ -1,0 +1,1225 @@
+"""Tests of the v1 client against the simulated v1/v2 dashboard, over real HTTP.
+
+Expected values are read from the simulator's own fleet state. Where a value
+depends on the clock the test freezes it (``freezer``): the simulator then computes
+the same numbers for the answer and for the assertions. A frozen clock also
+freezes the event loop's clock, so frozen tests read only the first frame of a
+stream (it is sent at once) and hang up after ``sim.drop_websockets()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+import json
+import logging
+import math
+import re
+from typing import Any
+from unittest.mock import patch
+
+import aiohttp
+from aiohttp import WSMsgType, web
+from freezegun.api import FrozenDateTimeFactory
+import pytest
+
+from custom_components.nezha.client import (
+    ApiGeneration,
+    Fleet,
+    Host,
+    NezhaAuthError,
+    NezhaConnectionError,
+    NezhaError,
+    NezhaNotFoundError,
+    NezhaPatUnsupportedError,
+    NezhaResponseError,
+    NezhaScopeError,
+    NezhaTimeoutError,
+    NezhaV1Client,
+    NezhaWafBlockedError,
+    PingMonitor,
+    Server,
+    ServerSummary,
+    ServiceStatus,
+    State,
+    Temperature,
+    looks_like_personal_token,
+)
+from custom_components.nezha.client.transport import RawResponse
+from custom_components.nezha.client.v1 import (
+    GROUPS_PATH,
+    SERVERS_PATH,
+    SERVICES_PATH,
+    WS_PATH,
+    StreamFrame,
+    check_envelope,
+    parse_server,
+    parse_servers,
+    parse_time,
+    parse_ws_frame,
+)
+from tests.client.common import assert_secret_free, expect, json_app, serve
+from tests.conftest import register_secret
+from tests.simulator import MISSING, Fault, NezhaSimulator
+from tests.simulator.encoding import go_time
+from tests.simulator.services import services_json
+from tests.simulator.tokens import (
+    SCOPE_INVENTORY_READ,
+    SCOPE_SERVER_READ,
+    SCOPE_SERVICE_READ,
+)
+from tests.simulator.v0 import split_ip
+from tests.simulator.v1_render import agent_version, last_active_nanos, sorted_ids
+
+PAT = register_secret("nzp_Q7w8E9r0T1y2U3i4O5p6A7s8D9f0G1h2")
+V1_LOGGER = "custom_components.nezha.client.v1"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+FROZEN_AT = "2026-08-17T04:00:07.5+00:00"
+
+pytestmark = pytest.mark.usefixtures("socket_enabled")
+
+
+# -- fixtures and helpers ------------------------------------------------------------
+
+
+def v1_sim(**kwargs: Any) -> NezhaSimulator:
+    """A v1 simulator with the test PAT; frames every 50 ms."""
+    kwargs.setdefault("servers", 5)
+    kwargs.setdefault("seed", 1)
+    kwargs.setdefault("token", PAT)
+    sim = NezhaSimulator(generation="v1", **kwargs)
+    sim.ws_interval = 0.05
+    return sim
+
+
+@pytest.fixture
+async def sim(socket_enabled: None) -> AsyncIterator[NezhaSimulator]:
+    """A running v2.3.7 dashboard with five servers."""
+    async with v1_sim() as simulator:
+        yield simulator
+
+
+@pytest.fixture
+async def frozen(
+    socket_enabled: None, freezer: FrozenDateTimeFactory
+) -> AsyncIterator[NezhaSimulator]:
+    """The same dashboard with a frozen clock, at noon of its (+08:00) day."""
+    freezer.move_to(FROZEN_AT)
+    async with v1_sim() as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def api(session: aiohttp.ClientSession, sim: NezhaSimulator) -> NezhaV1Client:
+    """A client with the main PAT."""
+    return NezhaV1Client(session, sim.url, PAT)
+
+
+@pytest.fixture
+def frozen_api(session: aiohttp.ClientSession, frozen: NezhaSimulator) -> NezhaV1Client:
+    """A client of the frozen dashboard."""
+    return NezhaV1Client(session, frozen.url, PAT)
+
+
+def new_token(sim: NezhaSimulator, **kwargs: Any) -> str:
+    """Create a PAT on the simulator that the leak check knows about."""
+    return register_secret(sim.add_token(**kwargs))
+
+
+def as_utc(nanos: int | None) -> datetime | None:
+    """Go time (ns) as the client sees it: microseconds, truncated; zero is None."""
+    if nanos is None:
+        return None
+    return EPOCH + timedelta(microseconds=nanos // 1000)
+
+
+def expected_server(sim: NezhaSimulator, sid: int) -> Server:
+    """The server as the v1 client must present it, built from simulator state."""
+    fleet = sim.fleet
+    server = fleet.servers[sid]
+    host = fleet.reported_host(sid)
+    status = fleet.status(sid)
+    last_active = as_utc(last_active_nanos(fleet, sid, sim.now()))
+    if host is None:
+        return Server(
+            id=sid,
+            name=server.name,
+            tag=server.tag,
+            last_active=last_active,
+            display_index=server.display_index,
+        )
+    ipv4, ipv6, _ = split_ip(host.ip)
+    state = State()
+    if status is not None:
+        state = State(
+            cpu=status.cpu,
+            mem_used=status.mem_used,
+            swap_used=status.swap_used,
+            disk_used=status.disk_used,
+            net_in_transfer=status.net_in_transfer,
+            net_out_transfer=status.net_out_transfer,
+            net_in_speed=status.net_in_speed,
+            net_out_speed=status.net_out_speed,
+            uptime=status.uptime,
+            load_1=status.load1,
+            load_5=status.load5,
+            load_15=status.load15,
+            tcp_conn_count=status.tcp_conn_count,
+            udp_conn_count=status.udp_conn_count,
+            process_count=status.process_count,
+            temperatures=tuple(
+                Temperature(name=t.name, celsius=t.temperature)
+                for t in status.temperatures or ()
+            ),
+            gpu=(status.gpu,) if host.gpu else (),
+        )
+    return Server(
+        id=sid,
+        name=server.name,
+        tag=server.tag,
+        last_active=last_active,
+        ipv4=ipv4,
+        ipv6=ipv6,
+        valid_ip=ipv4 or ipv6,
+        display_index=server.display_index,
+        host=Host(
+            platform=host.platform,
+            platform_version=host.platform_version,
+            cpu=host.cpu or (),
+            mem_total=host.mem_total,
+            disk_total=host.disk_total,
+            swap_total=host.swap_total,
+            arch=host.arch,
+            virtualization=host.virtualization,
+            boot_time=datetime.fromtimestamp(host.boot_time, UTC),
+            country_code=host.country_code,
+            agent_version=agent_version(host.version),
+            gpu=host.gpu or (),
+        ),
+        state=state,
+    )
+
+
+def expected_services(sim: NezhaSimulator) -> list[ServiceStatus]:
+    """Service summaries from the simulator's daily arrays (index 29 = today)."""
+    result = []
+    raw = services_json(sim.fleet, sim.now(), sim.v1.failing)
+    for key, service in raw.items():
+        up, down = service["up"][29], service["down"][29]
+        current = (service["current_up"], service["current_down"])
+        result.append(
+            ServiceStatus(
+                id=int(key),
+                name=sim.fleet.monitors[int(key)].name,
+                is_up=current[0] >= current[1] if sum(current) else None,
+                availability_today=round(100 * up / (up + down), 3)
+                if up + down
+                else None,
+                delay_today=service["delay"][29] if up else None,
+            )
+        )
+    return sorted(result, key=lambda s: s.id)
+
+
+def raw_response(
+    status: int = 200,
+    body: Any = None,
+    *,
+    content_type: str = "application/json",
+    text: bytes | None = None,
+) -> RawResponse:
+    """A canned answer for :func:`check_envelope`."""
+    return RawResponse(
+        path=SERVERS_PATH,
+        status=status,
+        content_type=content_type,
+        body=json.dumps(body).encode() if text is None else text,
+        date=NOW,
+    )
+
+
+async def hang_up(ws: aiohttp.ClientWebSocketResponse, sim: NezhaSimulator) -> None:
+    """End a stream: the dashboard never answers a close frame, so cut it first."""
+    await sim.drop_websockets()
+    await ws.close()
+
+
+async def first_frame(api: NezhaV1Client, sim: NezhaSimulator) -> str:
+    """Open a stream and return its first frame (sent at once, even when frozen)."""
+    ws = await api.async_connect_stream()
+    try:
+        message = await ws.receive()
+        assert message.type is WSMsgType.TEXT
+        return str(message.data)
+    finally:
+        await hang_up(ws, sim)
+
+
+async def frames(
+    api: NezhaV1Client, sim: NezhaSimulator, count: int
+) -> list[dict[str, Any]]:
+    """The first ``count`` frames of one stream, as raw JSON (real clock only)."""
+    ws = await api.async_connect_stream()
+    texts: list[str] = []
+    try:
+        async with asyncio.timeout(5):
+            while len(texts) < count:
+                message = await ws.receive()
+                assert message.type is WSMsgType.TEXT
+                texts.append(message.data)
+    finally:
+        await hang_up(ws, sim)
+    return [json.loads(text) for text in texts]
+
+
+def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """Warnings the v1 client logged so far."""
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == V1_LOGGER and r.levelno == logging.WARNING
+    ]
+
+
+def paths(sim: NezhaSimulator) -> list[str]:
+    """Paths of the requests the dashboard received."""
+    return [r.path for r in sim.requests]
+
+
+# -- fleet ---------------------------------------------------------------------------
+
+
+async def test_fleet_matches_simulator_state(
+    frozen: NezhaSimulator,
+    frozen_api: NezhaV1Client,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fleet = await frozen_api.async_get_fleet()
+
+    assert isinstance(fleet, Fleet)
+    assert list(fleet.servers) == sorted_ids(frozen.fleet)
+    for sid, server in fleet.servers.items():
+        assert server == expected_server(frozen, sid)
+    assert fleet.complete and fleet.skipped_ids == frozenset()
+    assert fleet.server_time == datetime.fromtimestamp(math.floor(frozen.now()), UTC)
+    assert frozen_api.inventory == fleet.servers
+    assert warnings_of(caplog) == []
+    # Two requests with the PAT as a bearer token, nothing else.
+    assert paths(frozen) == [SERVERS_PATH, GROUPS_PATH]
+    for request in frozen.requests:
+        assert request.headers["Authorization"] == f"Bearer {PAT}"
+        assert request.headers["Accept"] == "application/json"
+        assert request.query == {}
+
+    # The shapes the comparison relies on are really present.
+    servers = fleet.servers.values()
+    assert any(s.ipv4 and s.ipv6 for s in servers)
+    assert any(s.ipv4 and not s.ipv6 for s in servers)
+    assert any(s.ipv6 and not s.ipv4 for s in servers)
+    assert any(s.state.temperatures for s in servers)
+    assert any(s.host.gpu and s.state.gpu for s in servers)
+    assert {s.tag for s in servers} >= {"Production", "Lab", ""}
+    assert all(s.host.agent_version for s in servers)
+
+
+async def test_second_fetch_keeps_values(
+    frozen: NezhaSimulator, frozen_api: NezhaV1Client
+) -> None:
+    first = await frozen_api.async_get_fleet()
+    second = await frozen_api.async_get_fleet()
+    assert second.servers == first.servers
+
+
+async def test_groups_become_tags(sim: NezhaSimulator, api: NezhaV1Client) -> None:
+    groups = await api.async_get_groups()
+    tags = {s.tag for s in sim.fleet.servers.values() if s.tag}
+    assert groups == {
+        tag: frozenset(
+            sid for sid, server in sim.fleet.servers.items() if server.tag == tag
+        )
+        for tag in tags
+    }
+    fleet = await api.async_get_fleet()
+    assert {sid: s.tag for sid, s in fleet.servers.items()} == {
+        sid: s.tag for sid, s in sim.fleet.servers.items()
+    }
+
+
+async def test_tag_filter_is_applied_locally(
+    sim: NezhaSimulator, api: NezhaV1Client
+) -> None:
+    tags = {s.tag for s in sim.fleet.servers.values()}
+    for tag in (*sorted(tags), "no-such-group"):
+        sim.reset_requests()
+        fleet = await api.async_get_fleet(tag)
+        assert list(fleet.servers) == [
+            sid for sid in sorted_ids(sim.fleet) if sim.fleet.servers[sid].tag == tag
+        ]
+        # The inventory keeps every server; the dashboard never sees the filter.
+        assert set(api.inventory) == set(sim.fleet.servers)
+        assert all(r.query == {} for r in sim.requests)
+        summaries = await api.async_list_servers(tag)
+        assert summaries == [
+            ServerSummary(id=s.id, name=s.name, tag=tag) for s in fleet.servers.values()
+        ]
+    assert len(await api.async_list_servers()) == len(sim.fleet.servers)
+
+
+async def test_parse_frame_equals_inventory(
+    frozen: NezhaSimulator, frozen_api: NezhaV1Client
+) -> None:
+    """A frame has no IPs and no groups: both come from the REST inventory."""
+    await frozen_api.async_get_fleet()
+    frame = frozen_api.parse_frame(await first_frame(frozen_api, frozen))
+
+    assert isinstance(frame, StreamFrame)
+    assert frame.fleet.servers == frozen_api.inventory
+    assert list(frame.fleet.servers) == sorted_ids(frozen.fleet)
+    assert frame.fleet.server_time == datetime.fromtimestamp(
+        math.floor(frozen.now()), UTC
+    )
+    assert frame.unknown_ids == frame.missing_ids == frozenset()
+    assert any(s.ipv4 for s in frame.fleet.servers.values())
+
+    lab = frozen_api.parse_frame(await first_frame(frozen_api, frozen), tag="Lab")
+    assert set(lab.fleet.servers) == {
+        sid for sid, s in frozen.fleet.servers.items() if s.tag == "Lab"
+    }
+    assert lab.unknown_ids == lab.missing_ids == frozenset()
+
+
+async def test_parse_frame_reports_unknown_and_missing_servers(
+    sim: NezhaSimulator, api: NezhaV1Client
+) -> None:
+    await api.async_get_fleet()
+    added = sim.add_server("late-box", "Lab")
+    removed = next(iter(sim.fleet.servers))
+    sim.remove_server(removed)
+
+    frame = api.parse_frame(await first_frame(api, sim))
+    assert frame.unknown_ids == {added}
+    assert frame.missing_ids == {removed}
+    assert set(frame.fleet.servers) == set(api.inventory) - {removed}
+
+    # The next REST fetch learns about both changes.
+    await api.async_get_fleet()
+    frame = api.parse_frame(await first_frame(api, sim))
+    assert frame.unknown_ids == frame.missing_ids == frozenset()
+    assert frame.fleet.servers[added].tag == "Lab"
+
+
+def test_parse_frame_refills_what_the_member_filter_strips() -> None:
+    """Members get ``Host.Filter()``-ed frames: no platform_version, no version."""
+    record = {
+        "id": 1,
+        "name": "box",
+        "geoip": {"ip": {"ipv4_addr": "192.0.2.1"}, "country_code": "de"},
+        "host": {"platform": "debian", "platform_version": "12", "version": "1.14.1"},
+        "state": {"cpu": 5},
+        "last_active": "2026-01-01T08:00:00+08:00",
+    }
+    inventory, _, _ = parse_server(record)
+    assert inventory is not None
+    frame = json.dumps(
+        {
+            "now": 1767225600000,
+            "servers": [
+                {
+                    "id": 1,
+                    "name": "box",
+                    "host": {"platform": "debian"},
+                    "state": {"cpu": 7},
+                    "country_code": "de",
+                    "last_active": "2026-01-01T08:00:02+08:00",
+                }
+            ],
+        }
+    )
+    fleet = parse_ws_frame(frame, {1: inventory})
+    server = fleet.servers[1]
+    assert server.host == inventory.host
+    assert (server.ipv4, server.valid_ip) == ("192.0.2.1", "192.0.2.1")
+    assert server.state.cpu == 7
+    assert server.last_active == datetime(2026, 1, 1, 0, 0, 2, tzinfo=UTC)
+    assert fleet.server_time == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_parse_servers_edge_shapes() -> None:
+    """Duplicates keep the first, unreadable records are skipped or incomplete."""
+    reported: list[tuple[object, list[str]]] = []
+    fleet = parse_servers(
+        [
+            {"id": 2, "name": "first", "host": {}, "state": {}, "geoip": {}},
+            {"id": 2, "name": "duplicate", "host": {}, "state": {}, "geoip": {}},
+            {"id": 3, "name": "bad host", "host": [], "state": {}},
+            {"id": 0, "name": "zero id"},
+            "not an object",
+        ],
+        NOW,
+        report=lambda sid, problems: reported.append((sid, problems)),
+    )
+    assert {sid: s.name for sid, s in fleet.servers.items()} == {2: "first"}
+    assert fleet.skipped_ids == {3}
+    assert not fleet.complete
+    assert reported == [(3, ["server.host"]), ("#3", ["server.id"]), ("#4", ["record"])]
+    assert parse_servers(None, NOW).servers == {}
+    with pytest.raises(NezhaResponseError, match="not a list"):
+        parse_servers({"id": 1}, NOW)
+
+
+async def test_problems_are_logged_once(
+    sim: NezhaSimulator, api: NezhaV1Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    sim.set_malformed(2, "state.cpu", "busy")
+    for _ in range(2):
+        fleet = await api.async_get_fleet()
+    assert fleet.servers[2].state.cpu is None
+    (warning,) = warnings_of(caplog)
+    assert "Server 2" in warning and "state.cpu" in warning
+
+
+def test_repr_and_identity(session: aiohttp.ClientSession) -> None:
+    client = NezhaV1Client(session, "http://dash.example:8008/", PAT)
+    assert client.base_url == "http://dash.example:8008"
+    assert repr(client) == "NezhaV1Client('http://dash.example:8008')"
+    assert client.generation is ApiGeneration.V1
+    assert client.inventory == {}
+    assert_secret_free(client)
+
+
+@pytest.mark.parametrize(
+    ("token", "expected"),
+    [
+        (PAT, True),
+        ("nzp_" + "a" * 32, True),
+        ("nzp_" + "a" * 31, False),
+        ("nzp_" + "a" * 33, False),
+        (PAT + "\n", False),
+        (" " + PAT, False),
+        ("NZP_" + "a" * 32, False),
+        ("nzp_" + "-" * 32, False),
+        ("a" * 32, False),
+        ("", False),
+    ],
+)
+def test_looks_like_personal_token(token: str, expected: bool) -> None:
+    assert looks_like_personal_token(token) is expected
+
+
+# -- ping monitors and services --------------------------------------------------------
+
+
+async def test_ping_monitors_match_simulator_history(
+    frozen: NezhaSimulator, frozen_api: NezhaV1Client
+) -> None:
+    seen = 0
+    for sid in frozen.fleet.servers:
+        frozen.reset_requests()
+        monitors = await frozen_api.async_get_ping_monitors(sid)
+        (request,) = frozen.requests
+        assert request.path == f"/api/v1/server/{sid}/service"
+        assert request.query == {"period": "1d"}
+        history = frozen.fleet.ping_history(sid)
+        assert monitors == [
+            PingMonitor(
+                monitor_id=series.monitor.id,
+                server_id=sid,
+                name=series.monitor.name,
+                latest_at=datetime.fromtimestamp(series.created_at[-1] / 1000, UTC),
+                latest_delay=series.avg_delay[-1] or None,
+                points=len(series.created_at),
+                lost=sum(1 for delay in series.avg_delay if delay <= 0),
+            )
+            for series in history
+        ]
+        seen += len(monitors)
+    assert seen > 0
+    # A server without monitors: {"success":true} without data.
+    assert await frozen_api.async_get_ping_monitors(frozen.add_server("bare")) == []
+
+
+async def test_services_match_simulator(
+    frozen: NezhaSimulator, frozen_api: NezhaV1Client
+) -> None:
+    services = await frozen_api.async_get_services()
+    assert services == expected_services(frozen)
+    assert [s.id for s in services] == sorted(frozen.fleet.monitors)
+    assert all(s.is_up is not None for s in services)
+    assert paths(frozen) == [SERVICES_PATH]
+
+
+async def test_service_down_flips_is_up(
+    frozen: NezhaSimulator, frozen_api: NezhaV1Client
+) -> None:
+    before = {s.id: s for s in await frozen_api.async_get_services()}
+    assert before[1].is_up is True
+    frozen.set_service_down(1)
+    after = {s.id: s for s in await frozen_api.async_get_services()}
+    assert after[1].is_up is False
+    assert after[1].availability_today is not None
+    assert before[1].availability_today is not None
+    assert after[1].availability_today < before[1].availability_today
+    assert list(after.values()) == expected_services(frozen)
+    assert {sid: s for sid, s in after.items() if sid != 1} == {
+        sid: s for sid, s in before.items() if sid != 1
+    }
+
+
+async def test_no_services_is_empty(session: aiohttp.ClientSession) -> None:
+    async with v1_sim(monitors=False) as sim:
+        client = NezhaV1Client(session, sim.url, PAT)
+        assert await client.async_get_services() == []
+        assert await client.async_get_ping_monitors(1) == []
+
+
+async def test_service_status_edge_values() -> None:
+    """No check yet, no check today, a tie, and keys that are not decimal ids."""
+    services = {
+        "1": {"service_name": "never checked"},
+        "2": {
+            "current_up": 15,
+            "current_down": 15,
+            "up": [0] * 30,
+            "down": [0] * 29 + [3],
+            "delay": [0] * 30,
+        },
+        "3": {"current_up": -1, "current_down": True, "up": [True], "down": ["x"]},
+        "x": {"service_name": "not an id"},
+        "²": {"service_name": "a digit, but not a decimal one"},
+        "9" * 30: {"service_name": "beyond uint64"},
+        "4": "not an object",
+    }
+    body = {"success": True, "data": {"services": services}}
+    async with (
+        serve(json_app({SERVICES_PATH: body})) as url,
+        aiohttp.ClientSession() as http,
+    ):
+        result = await NezhaV1Client(http, url, PAT).async_get_services()
+    assert result == [
+        ServiceStatus(1, "never checked", None, None, None),
+        ServiceStatus(2, "Service 2", True, 0.0, None),
+        ServiceStatus(3, "Service 3", None, None, None),
+    ]
+
+
+# -- stream handshake ----------------------------------------------------------------
+
+
+async def test_edge_v1_c10_no_origin_and_no_client_heartbeat(
+    sim: NezhaSimulator, api: NezhaV1Client
+) -> None:
+    with patch.object(
+        aiohttp.ClientSession,
+        "ws_connect",
+        autospec=True,
+        side_effect=aiohttp.ClientSession.ws_connect,
+    ) as spy:
+        ws = await api.async_connect_stream()
+    try:
+        assert spy.call_args.kwargs["heartbeat"] is None
+        async with asyncio.timeout(5):
+            message = await ws.receive()
+        assert message.type is WSMsgType.TEXT
+        assert api.parse_frame(message.data).unknown_ids == set(sim.fleet.servers)
+    finally:
+        await hang_up(ws, sim)
+    (request,) = sim.requests
+    assert (request.kind, request.path) == ("ws", WS_PATH)
+    assert "Origin" not in request.headers
+    assert request.headers["Authorization"] == f"Bearer {PAT}"
+
+
+async def test_stream_revoked_token_is_auth_error(
+    sim: NezhaSimulator, api: NezhaV1Client
+) -> None:
+    sim.revoke_token()
+    err = await expect(NezhaAuthError, api.async_connect_stream())
+    assert "HTTP 401" in str(err)
+    assert sim.waf_strikes() == 1
+    # The aiohttp error's repr shows the request headers: not kept anywhere.
+    assert err.__cause__ is None and err.__context__ is None
+
+
+async def test_stream_waf_block_is_auth_error(
+    sim: NezhaSimulator, api: NezhaV1Client
+) -> None:
+    sim.block_ip()
+    before = sim.waf_strikes()
+    err = await expect(NezhaAuthError, api.async_connect_stream())
+    assert "HTTP 403" in str(err)
+    assert sim.waf_strikes() == before
+
+
+async def test_stream_scope_403_is_auth_error(
+    sim: NezhaSimulator, session: aiohttp.ClientSession
+) -> None:
+    token = new_token(sim, scopes=(SCOPE_SERVICE_READ,))
+    client = NezhaV1Client(session, sim.url, token)
+    await expect(NezhaAuthError, client.async_connect_stream())
+    assert sim.waf_strikes() == 0
+
+
+@pytest.mark.parametrize("fault", [Fault.HTML_502, Fault.SERVER_500_EMPTY])
+async def test_stream_server_error_is_connection_error(
+    sim: NezhaSimulator, api: NezhaV1Client, fault: Fault
+) -> None:
+    sim.inject_fault(fault, path=WS_PATH)
+    err = await expect(NezhaConnectionError, api.async_connect_stream())
+    assert "HTTP 5" in str(err)
+
+
+async def test_stream_unexpected_status_is_response_error(
+    sim: NezhaSimulator, session: aiohttp.ClientSession
+) -> None:
+    client = NezhaV1Client(session, sim.url + "/nezha", PAT)  # a wrong base path
+    err = await expect(NezhaResponseError, client.async_connect_stream())
+    assert "HTTP 404" in str(err)
+
+
+async def test_stream_unreachable_is_connection_error(
+    sim: NezhaSimulator, session: aiohttp.ClientSession
+) -> None:
+    url = sim.url
+    await sim.stop()
+    client = NezhaV1Client(session, url, PAT)
+    await expect(NezhaConnectionError, client.async_connect_stream())
+
+
+async def test_stream_handshake_timeout(
+    sim: NezhaSimulator, session: aiohttp.ClientSession
+) -> None:
+    sim.inject_fault(Fault.SLOW, path=WS_PATH)
+    client = NezhaV1Client(session, sim.url, PAT, timeout=0.2)
+    err = await expect(NezhaTimeoutError, client.async_connect_stream())
+    assert "0.2 s" in str(err)
+
+
+async def test_unsendable_token_makes_no_request(
+    sim: NezhaSimulator, session: aiohttp.ClientSession
+) -> None:
+    client = NezhaV1Client(session, sim.url, register_secret(PAT + "\n"))
+    for call in (
+        client.async_get_fleet(),
+        client.async_get_services(),
+        client.async_get_ping_monitors(1),
+        client.async_connect_stream(),
+    ):
+        await expect(NezhaAuthError, call)
+    assert sim.requests == []
+    assert sim.waf_strikes() == 0
+
+
+# -- check_envelope branches that the simulator has no reason to produce ----------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "error"),
+    [
+        (raw_response(500, text=b""), NezhaConnectionError),
+        (raw_response(text=b"<html>", content_type="text/html"), NezhaResponseError),
+        (
+            raw_response(403, text=b"<h1>Forbidden</h1>", content_type="text/html"),
+            NezhaResponseError,
+        ),
+        (raw_response(body=[1, 2]), NezhaResponseError),
+        (raw_response(text=b""), NezhaResponseError),
+        (raw_response(body={"success": False}), NezhaResponseError),
+        (raw_response(body={"data": []}), NezhaResponseError),
+        (raw_response(404, {"error": "404 Not Found"}), NezhaNotFoundError),
+        (raw_response(body={"error": "404 Not Found"}), NezhaResponseError),
+        (raw_response(401, {}), NezhaAuthError),
+        (
+            raw_response(body={"error": "ApiErrorUnauthorized: 令牌无效"}),
+            NezhaAuthError,
+        ),
+    ],
+)
+def test_check_envelope_errors(raw: RawResponse, error: type[NezhaError]) -> None:
+    with pytest.raises(NezhaError) as caught:
+        check_envelope(raw)
+    assert type(caught.value) is error
+    assert caught.value.args[0].startswith(SERVERS_PATH)
+
+
+def test_check_envelope_scope_without_name() -> None:
+    raw = raw_response(
+        403,
+        {"error": "ApiErrorForbidden: this endpoint is not accessible by api token"},
+    )
+    with pytest.raises(NezhaScopeError) as caught:
+        check_envelope(raw)
+    assert caught.value.scope is None
+
+
+def test_check_envelope_data() -> None:
+    assert check_envelope(raw_response(body={"success": True})) is None
+    assert check_envelope(raw_response(body={"success": True, "data": [1]})) == [1]
+
+
+# -- §C v1 edge cases ------------------------------------------------------------------
+
+
+async def test_edge_v1_c1_empty_lists_have_no_data_key(
+    session: aiohttp.ClientSession, socket_enabled: None
+) -> None:
+    async with v1_sim(servers=0) as sim:
+        client = NezhaV1Client(session, sim.url, PAT)
+        fleet = await client.async_get_fleet()
+        assert fleet.servers == {} and fleet.complete
+        assert await client.async_get_groups() == {}
+        assert await client.async_list_servers() == []
+        frame = client.parse_frame(await first_frame(client, sim))
+        assert frame.fleet.servers == {}
+
+
+async def test_edge_v1_c1_zero_state_keys_are_zero_not_unknown(
+    frozen: NezhaSimulator, frozen_api: NezhaV1Client
+) -> None:
+    # Naturally idle values the dashboard omits (no swap, Windows without load).
+    fleet = await frozen_api.async_get_fleet()
+    zero_fields = [
+        (sid, name)
+        for sid in fleet.servers
+        if (status := frozen.fleet.status(sid)) is not None
+        for name, sim_name in (("swap_used", "swap_used"), ("load_1", "load1"))
+        if getattr(status, sim_name) == 0
+    ]
+    assert zero_fields
+    for sid, name in zero_fields:
+        assert getattr(fleet.servers[sid].state, name) == 0
+
+    # A completely idle machine: only the uptime is left in "state".
+    for key in ("cpu", "mem_used", "disk_used", "net_in_speed", "process_count"):
+        frozen.set_malformed(2, f"state.{key}", MISSING)
+    state = (await frozen_api.async_get_fleet()).servers[2].state
+    assert (state.cpu, state.mem_used, state.disk_used) == (0.0, 0, 0)
+    assert (state.net_in_speed, state.process_count) == (0, 0)
+    assert state == replace(
+        expected_server(frozen, 2).state,
+        cpu=0.0,
+        mem_used=0,
+        disk_used=0,
+        net_in_speed=0,
+        process_count=0,
+    )
+
+
+async def test_edge_v1_c1_error_envelope_has_no_success_key(
+    sim: NezhaSimulator, api: NezhaV1Client
+) -> None:
+    # {"error": "..."} (HTTP 200): a handler error, not a JSON shape problem.
+    err = await expect(NezhaResponseError, api.async_get_ping_monitors(99))
+    assert "reported an error" in str(err)
+
+
+async def test_edge_v1_c2_localised_handler_errors() -> None:
+    routes = {
+        "/api/v1/server/7/service": {"error": "未找到服务器"},
+        SERVICES_PATH: {"error": "数据库错误"},
+        SERVERS_PATH: {"error": "ApiErrorForbidden: 令牌缺少范围 nezha:inventory:read"},
+    }
+    async with serve(json_app(routes)) as url, aiohttp.ClientSession() as http:
+        client = NezhaV1Client(http, url, PAT)
+        await expect(NezhaResponseError, client.async_get_ping_monitors(7))
+        await expect(NezhaResponseError, client.async_get_services())
+        # Only the literal prefix counts; the localised rest is just passed on.
+        err = await expect(NezhaScopeError, client.async_get_fleet())
+        assert err.scope == SCOPE_INVENTORY_READ
+
+
+async def test_edge_v1_c3_waf_block_page_is_detected_before_json(
+    sim: NezhaSimulator, api: NezhaV1Client
+) -> None:
+    sim.block_ip()
+    strikes = sim.waf_strikes()
+    for call in (
+        api.async_get_fleet(),
+        api.async_get_groups(),
+        api.async_get_services(),
+        api.async_get_ping_monitors(1),
+    ):
+        err = await expect(NezhaWafBlockedError, call)
+        assert "WAF" in str(err)
+    assert sim.waf_strikes() == strikes  # requests while blocked add none
+    sim.clear_waf()
+    assert len((await api.async_get_fleet()).servers) == len(sim.fleet.servers)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0001-01-01T00:00:00Z",
+        "0001-01-01T00:00:00-05:00",  # to UTC would be fine, but to -05:00 not
+        "0001-01-01T00:00:00+08:00",
+        "0001-01-01T00:00:00.000000001-12:00",
+    ],
+)
+def test_edge_v1_c4_zero_time_is_none(text: str) -> None:
+    assert parse_time(text) is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        "",
+        0,
+        1786939202,
+        "yesterday",
+        "2026-08-17T12:00:00",
+        "9999-12-31T23:59:59-05:00",
+    ],
+)
+def test_edge_v1_c4_unusable_time_is_none(value: object) -> None:
+    assert parse_time(value) is None
+
+
+def test_edge_v1_c4_nine_digit_fraction_with_offset() -> None:
+    assert parse_time("2026-08-17T12:00:01.234567891+08:00") == datetime(
+        2026, 8, 17, 4, 0, 1, 234567, tzinfo=UTC
+    )
+    assert parse_time("2026-08-17T12:00:02.001+08:00") == datetime(
+        2026, 8, 17, 4, 0, 2, 1000, tzinfo=UTC
+    )
+    assert parse_time("2026-08-17T04:00:02Z") == datetime(
+        2026, 8, 17, 4, 0, 2, tzinfo=UTC
+    )
+    assert parse_time("0002-01-01T00:00:00+05:00") == datetime(
+        1, 12, 31, 19, 0, tzinfo=UTC
+    )
+
+
+async def test_edge_v1_c4_zero_and_offset_times_from_the_dashboard(
+    frozen: NezhaSimulator, frozen_api: NezhaV1Client
+) -> None:
+    frozen.set_online(1, False)
+    frozen.set_malformed(2, "last_active", "0001-01-01T00:00:00-05:00")
+    stamps = {
+        sid: last_active_nanos(frozen.fleet, sid, frozen.now()) for sid in (3, 4, 5)
+    }
+    fleet = await frozen_api.async_get_fleet()
+    assert fleet.servers[1].last_active is None
+    assert fleet.servers[2].last_active is None
+    # Nine fraction digits in +08:00: truncated to microseconds, converted to UTC.
+    nine_digits = [
+        sid for sid, nanos in stamps.items() if nanos is not None and nanos % 1000
+    ]
+    assert nine_digits
+    for sid in nine_digits:
+        assert re.search(r"\.\d{9}\+08:00$", go_time(stamps[sid]))
+        assert fleet.servers[sid].last_active == as_utc(stamps[sid])
+
+
+async def test_edge_v1_c5_pascal_case_temperatures_and_gpu_list(
+    frozen: NezhaSimulator, frozen_api: NezhaV1Client
+) -> None:
+    fleet = await frozen_api.async_get_fleet()
+    with_both = [
+        sid
+        for sid, s in frozen.fleet.servers.items()
+        if s.host.gpu and (status := frozen.fleet.status(sid)) and status.temperatures
+    ]
+    assert with_both
+    for sid in with_both:
+        status = frozen.fleet.status(sid)
+        assert status is not None and status.temperatures
+        state = fleet.servers[sid].state
+        assert state.temperatures == tuple(
+            Temperature(t.name, t.temperature) for t in status.temperatures
+        )
+        assert state.gpu == (status.gpu,)
+    # More than one GPU: one usage figure each.
+    frozen.set_malformed(3, "state.gpu", [12.5, 99])
+    assert (await frozen_api.async_get_fleet()).servers[3].state.gpu == (12.5, 99.0)
+
+
+async def test_edge_v1_c6_display_index_absent_and_public_note_once(
+    sim: NezhaSimulator, api: NezhaV1Client
+) -> None:
+    await api.async_get_fleet()
+    first, second = await frames(api, sim, 2)
+    noted = {s["id"] for s in first["servers"] if "public_note" in s}
+    assert noted and not any("public_note" in s for s in second["servers"])
+    for raw in (first, second):
+        for record in raw["servers"]:
+            index = sim.fleet.servers[record["id"]].display_index
+            assert ("display_index" in record) is (index != 0)
+        frame = api.parse_frame(json.dumps(raw))
+        assert {sid: s.display_index for sid, s in frame.fleet.servers.items()} == {
+            sid: s.display_index for sid, s in sim.fleet.servers.items()
+        }
+        assert list(frame.fleet.servers) == sorted_ids(sim.fleet)
+        assert frame.unknown_ids == frame.missing_ids == frozenset()
+
+
+async def test_edge_v1_c7_frame_without_servers(
+    sim: NezhaSimulator, api: NezhaV1Client
+) -> None:
+    await api.async_get_fleet()
+    for sid in list(sim.fleet.servers):
+        sim.remove_server(sid)
+    text = await first_frame(api, sim)
+    assert "servers" not in json.loads(text)
+    frame = api.parse_frame(text)
+    assert frame.fleet.servers == {} and frame.fleet.complete
+    assert frame.missing_ids == set(api.inventory)
+
+
+async def test_edge_v1_c7_group_without_servers_is_null(
+    sim: NezhaSimulator, api: NezhaV1Client
+) -> None:
+    sim.add_server_group("Empty")
+    groups = await api.async_get_groups()
+    assert groups["Empty"] == frozenset()
+    fleet = await api.async_get_fleet("Empty")
+    assert fleet.servers == {}
+
+
+async def test_edge_v1_c8_service_map_has_string_keys(
+    frozen: NezhaSimulator, frozen_api: NezhaV1Client
+) -> None:
+    services = await frozen_api.async_get_services()
+    assert all(type(s.id) is int for s in services)
+    assert {s.id: s.name for s in services} == {
+        mid: m.name for mid, m in frozen.fleet.monitors.items()
+    }
+
+
+async def test_edge_v1_c9_never_asks_the_dashboard_to_filter(
+    sim: NezhaSimulator, api: NezhaV1Client
+) -> None:
+    await api.async_get_fleet("Lab")
+    await api.async_list_servers("Production")
+    assert {r.path for r in sim.requests} == {SERVERS_PATH, GROUPS_PATH}
+    assert all(r.query == {} for r in sim.requests)
+
+
+async def test_edge_v1_c10_handshake_200_json_is_auth_error(
+    session: aiohttp.ClientSession, socket_enabled: None
+) -> None:
+    # v2.0.5 has no PATs: ours goes to JWT handling, which force_auth refuses
+    # with {"error":"ApiErrorUnauthorized"} and HTTP 200 instead of a 101.
+    async with v1_sim(version="2.0.5") as sim:
+        sim.force_auth = True
+        client = NezhaV1Client(session, sim.url, PAT)
+        err = await expect(NezhaAuthError, client.async_connect_stream())
+        assert "HTTP 200" in str(err)
+        assert sim.waf_strikes() == 0
+
+
+async def test_edge_v1_c11_disconnected_agent_keeps_state(
+    frozen: NezhaSimulator, frozen_api: NezhaV1Client
+) -> None:
+    frozen.set_online(2, False)
+    frozen.set_never_reported(4)
+    fleet = await frozen_api.async_get_fleet()
+
+    offline = fleet.servers[2]
+    assert offline.last_active is None
+    assert offline.seconds_since_report(fleet.server_time) is None
+    assert offline.state == expected_server(frozen, 2).state != State()
+    assert offline.host.platform
+
+    # Never reported since the dashboard started: {} objects mean unknown, not 0.
+    fresh = fleet.servers[4]
+    assert (fresh.host, fresh.state, fresh.last_active) == (Host(), State(), None)
+    assert fresh == expected_server(frozen, 4)
+
+
+async def test_edge_v1_c11_restarted_dashboard_keeps_known_host(
+    frozen: NezhaSimulator, frozen_api: NezhaV1Client
+) -> None:
+    known = (await frozen_api.async_get_fleet()).servers[4]
+    frozen.set_never_reported(4)
+    again = (await frozen_api.async_get_fleet()).servers[4]
+    assert again.host == known.host  # static facts are kept
+    assert again.state == State()
+    assert again.last_active is None
+
+
+async def test_edge_v1_c12_today_is_index_29(
+    frozen: NezhaSimulator, frozen_api: NezhaV1Client
+) -> None:
+    raw = services_json(frozen.fleet, frozen.now(), frozen.v1.failing)
+    assert all(len(s["up"]) == len(s["down"]) == 30 for s in raw.values())
+    for service in await frozen_api.async_get_services():
+        day = raw[str(service.id)]
+        up, down = day["up"][29], day["down"][29]
+        assert service.availability_today == round(100 * up / (up + down), 3)
+        assert service.delay_today == day["delay"][29]
+
+
+async def test_edge_v1_c13_history_period_is_always_1d(
+    sim: NezhaSimulator, api: NezhaV1Client
+) -> None:
+    for sid in sim.fleet.servers:
+        await api.async_get_ping_monitors(sid)
+    assert {r.query.get("period") for r in sim.requests} == {"1d"}
+
+
+async def test_edge_v1_c14_revoked_token_costs_one_strike_and_no_retry(
+    sim: NezhaSimulator, api: NezhaV1Client
+) -> None:
+    await api.async_get_fleet()
+    sim.revoke_token()
+    sim.reset_requests()
+    err = await expect(NezhaAuthError, api.async_get_fleet())
+    assert "rejected the API token" in str(err)
+    assert sim.waf_strikes() == 1
+    assert paths(sim) == [SERVERS_PATH]
+
+
+async def test_edge_v1_c14_expired_token_is_auth_error(
+    sim: NezhaSimulator, session: aiohttp.ClientSession
+) -> None:
+    token = new_token(sim, expires_in=60)
+    client = NezhaV1Client(session, sim.url, token)
+    assert len((await client.async_get_fleet()).servers) == len(sim.fleet.servers)
+    sim.shift_clock(120)
+    await expect(NezhaAuthError, client.async_get_services())
+    assert sim.waf_strikes() == 1
+
+
+@pytest.mark.parametrize(
+    ("scopes", "missing"),
+    [
+        ((SCOPE_SERVICE_READ, SCOPE_SERVER_READ), SCOPE_INVENTORY_READ),
+        ((SCOPE_INVENTORY_READ,), SCOPE_SERVICE_READ),
+    ],
+)
+async def test_edge_v1_c14_missing_scope_names_it_and_costs_no_strike(
+    sim: NezhaSimulator,
+    session: aiohttp.ClientSession,
+    scopes: tuple[str, ...],
+    missing: str,
+) -> None:
+    client = NezhaV1Client(session, sim.url, new_token(sim, scopes=scopes))
+    call = (
+        client.async_get_fleet()
+        if missing == SCOPE_INVENTORY_READ
+        else client.async_get_services()
+    )
+    err = await expect(NezhaScopeError, call)
+    assert err.scope == missing
+    assert sim.waf_strikes() == 0
+
+
+@pytest.mark.parametrize("version", ["2.0.5", "1.14.14"])
+async def test_edge_v1_c14_dashboard_without_pats(
+    session: aiohttp.ClientSession, socket_enabled: None, version: str
+) -> None:
+    async with v1_sim(version=version) as sim:
+        client = NezhaV1Client(session, sim.url, PAT)
+        err = await expect(NezhaPatUnsupportedError, client.async_get_fleet())
+        assert "personal API tokens" in str(err)
+        assert sim.waf_strikes() == 0
+        assert paths(sim) == [SERVERS_PATH]
+
+
+async def test_edge_v1_c15_nan_makes_an_empty_body(
+    sim: NezhaSimulator, api: NezhaV1Client
+) -> None:
+    sim.set_malformed(1, "state.cpu", float("nan"))
+    err = await expect(NezhaResponseError, api.async_get_fleet())
+    assert "empty response" in str(err)
+
+
+async def test_edge_v1_real_ip_header_missing(
+    sim: NezhaSimulator, api: NezhaV1Client
+) -> None:
+    sim.real_ip_header = "CF-Connecting-IP"
+    err = await expect(NezhaResponseError, api.async_get_fleet())
+    assert "reverse proxy" in str(err)
+
+
+# -- odd answers from something that is not quite the dashboard ---------------------
+
+
+@pytest.mark.parametrize(
+    "path", [GROUPS_PATH, "/api/v1/server/1/service"], ids=["groups", "monitors"]
+)
+async def test_data_that_is_not_a_list(path: str) -> None:
+    routes = {path: {"success": True, "data": 5}}
+    async with serve(json_app(routes)) as url, aiohttp.ClientSession() as http:
+        client = NezhaV1Client(http, url, PAT)
+        call = (
+            client.async_get_groups()
+            if path == GROUPS_PATH
+            else client.async_get_ping_monitors(1)
+        )
+        err = await expect(NezhaResponseError, call)
+        assert "'data' is not a list" in str(err)
+
+
+async def test_odd_but_readable_lists() -> None:
+    group_items: list[Any] = [
+        "not an object",
+        {"group": "no object", "servers": [1]},
+        {"group": {"name": ""}, "servers": [1]},
+        {"group": {"name": "Mixed"}, "servers": [1, True, "2", 3]},
+        {"group": {"name": "Odd"}, "servers": {"1": 1}},
+    ]
+    monitor = {"monitor_id": 2, "created_at": [1786852800000], "avg_delay": [5.0]}
+    routes = {
+        GROUPS_PATH: {"success": True, "data": group_items},
+        "/api/v1/server/1/service": {
+            "success": True,
+            "data": ["x", monitor, {**monitor, "avg_delay": [9.0]}, {"monitor_id": 1}],
+        },
+        SERVICES_PATH: {"success": True, "data": []},
+    }
+    async with serve(json_app(routes)) as url, aiohttp.ClientSession() as http:
+        client = NezhaV1Client(http, url, PAT)
+        assert await client.async_get_groups() == {"Mixed": frozenset({1, 3})}
+        monitors = await client.async_get_ping_monitors(1)
+        assert [(m.monitor_id, m.latest_delay) for m in monitors] == [
+            (1, None),
+            (2, 5.0),
+        ]
+        assert await client.async_get_services() == []
+
+
+async def test_no_error_or_repr_contains_the_token(
+    sim: NezhaSimulator, api: NezhaV1Client
+) -> None:
+    errors: list[BaseException] = []
+
+    async def collect(call: Awaitable[Any]) -> None:
+        try:
+            await call
+        except NezhaError as err:
+            errors.append(err)
+
+    sim.revoke_token()
+    await collect(api.async_get_fleet())
+    await collect(api.async_connect_stream())  # now blocked by the WAF
+    sim.clear_waf()
+    await collect(api.async_connect_stream())
+    await sim.stop()
+    await collect(api.async_get_services())
+    await collect(api.async_connect_stream())
+    assert [type(e) for e in errors] == [
+        NezhaAuthError,
+        NezhaAuthError,
+        NezhaAuthError,
+        NezhaConnectionError,
+        NezhaConnectionError,
+    ]
+    assert_secret_free(api, *errors)
+
+
+async def test_local_server_handshake_answers(socket_enabled: None) -> None:
+    """A 400 from something that does not speak WebSocket is a response error."""
+
+    async def plain(request: web.Request) -> web.Response:
+        return web.Response(status=400, text="Bad Request")
+
+    app = web.Application()
+    app.router.add_get(WS_PATH, plain)
+    async with serve(app) as url, aiohttp.ClientSession() as http:
+        client = NezhaV1Client(http, url, PAT)
+        err = await expect(NezhaResponseError, client.async_connect_stream())
+        assert "HTTP 400" in str(err)
