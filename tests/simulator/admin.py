@@ -30,11 +30,11 @@ class AdminError(Exception):
         self.status = status
 
 
-def _error(message: str, status: int) -> web.Response:
+def admin_error(message: str, status: int) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
-def _guard(handler: AdminHandler) -> AdminHandler:
+def guard(handler: AdminHandler) -> AdminHandler:
     """Turn :class:`AdminError` into a JSON answer.
 
     Raising aiohttp's HTTPNotFound instead would be turned into the dashboard's
@@ -45,12 +45,12 @@ def _guard(handler: AdminHandler) -> AdminHandler:
         try:
             return await handler(request)
         except AdminError as err:
-            return _error(str(err), err.status)
+            return admin_error(str(err), err.status)
 
     return guarded
 
 
-async def _body(request: web.Request) -> dict[str, Any]:
+async def admin_body(request: web.Request) -> dict[str, Any]:
     """The JSON object body; an empty body counts as ``{}``."""
     raw = await request.read()
     if not raw.strip():
@@ -86,7 +86,11 @@ class AdminRoutes:
             ("DELETE", "/_sim/fault", self.clear_faults),
             ("POST", "/_sim/view_password", self.view_password),
         ):
-            app.router.add_route(method, path, _guard(handler))
+            app.router.add_route(method, path, guard(handler))
+        if self._sim.version is not None:
+            from .admin_v1 import V1AdminRoutes  # local: admin_v1 imports this module
+
+            V1AdminRoutes(self._sim).register(app)
 
     def _sid(self, request: web.Request) -> int:
         text = request.match_info["id"]
@@ -112,8 +116,14 @@ class AdminRoutes:
             }
             for sid, s in fleet.servers.items()
         ]
+        extra: dict[str, Any] = {}
+        if sim.version is not None:
+            from .admin_v1 import V1AdminRoutes  # local: admin_v1 imports this module
+
+            extra["v1"] = V1AdminRoutes(sim).summary()
         return web.json_response(
             {
+                **extra,
                 "generation": sim.generation,
                 "token": sim.token,
                 "now": sim.now(),
@@ -131,10 +141,10 @@ class AdminRoutes:
 
     async def add_server(self, request: web.Request) -> web.Response:
         """``POST /_sim/servers`` ``{"name", "tag", ...}`` -> ``{"id"}``."""
-        body = await _body(request)
+        body = await admin_body(request)
         name = body.get("name")
         if not isinstance(name, str):
-            return _error("name (string) is required", 400)
+            return admin_error("name (string) is required", 400)
         options: dict[str, Any] = {}
         for key, kind in (
             ("ip", str),
@@ -145,14 +155,14 @@ class AdminRoutes:
         ):
             if key in body:
                 if not isinstance(body[key], kind):
-                    return _error(f"{key} must be {kind.__name__}", 400)
+                    return admin_error(f"{key} must be {kind.__name__}", 400)
                 options[key] = body[key]
         if "monitors" in body:
             monitors = body["monitors"]
             if not isinstance(monitors, list) or not all(
                 isinstance(m, int) and not isinstance(m, bool) for m in monitors
             ):
-                return _error("monitors must be a list of monitor ids", 400)
+                return admin_error("monitors must be a list of monitor ids", 400)
             options["monitors"] = monitors
         sid = self._sim.add_server(name, str(body.get("tag", "")), **options)
         return web.json_response({"id": sid}, status=201)
@@ -179,38 +189,41 @@ class AdminRoutes:
 
     async def token(self, request: web.Request) -> web.Response:
         """``POST /_sim/token`` ``{"token": "..."}`` or ``{"revoke": true}``."""
-        body = await _body(request)
+        body = await admin_body(request)
         if body.get("revoke") is True:
             self._sim.revoke_token()
         elif isinstance(body.get("token"), str) and body["token"]:
-            self._sim.set_token(body["token"])
+            try:
+                self._sim.set_token(body["token"])
+            except ValueError as err:  # v1: not an nzp_ token, or already in use
+                return admin_error(str(err), 400)
         else:
-            return _error('expected {"token": "..."} or {"revoke": true}', 400)
+            return admin_error('expected {"token": "..."} or {"revoke": true}', 400)
         return web.json_response({"token": self._sim.token})
 
     async def clock(self, request: web.Request) -> web.Response:
         """``POST /_sim/clock`` ``{"shift": seconds}`` (cumulative)."""
-        body = await _body(request)
+        body = await admin_body(request)
         shift = body.get("shift")
         if not isinstance(shift, (int, float)) or isinstance(shift, bool):
-            return _error("shift (number of seconds) is required", 400)
+            return admin_error("shift (number of seconds) is required", 400)
         self._sim.shift_clock(float(shift))
         return web.json_response({"clock_offset": self._sim.clock_offset})
 
     async def add_fault(self, request: web.Request) -> web.Response:
         """``POST /_sim/fault`` ``{"kind": "html_502", "count": 1, "path": null}``."""
-        body = await _body(request)
+        body = await admin_body(request)
         try:
             kind = Fault(str(body.get("kind", "")).lower())
         except ValueError:
             kinds = ", ".join(f.value for f in Fault)
-            return _error(f"kind must be one of: {kinds}", 400)
+            return admin_error(f"kind must be one of: {kinds}", 400)
         count = body.get("count", 1)
         path = body.get("path")
         if count is not None and (not isinstance(count, int) or count < 1):
-            return _error("count must be a positive integer or null", 400)
+            return admin_error("count must be a positive integer or null", 400)
         if path is not None and not isinstance(path, str):
-            return _error("path must be a string", 400)
+            return admin_error("path must be a string", 400)
         self._sim.inject_fault(kind, count=count, path=path)
         return web.json_response({"ok": True})
 
@@ -221,9 +234,9 @@ class AdminRoutes:
 
     async def view_password(self, request: web.Request) -> web.Response:
         """``POST /_sim/view_password`` ``{"enabled": true}``."""
-        body = await _body(request)
+        body = await admin_body(request)
         enabled = body.get("enabled")
         if not isinstance(enabled, bool):
-            return _error("enabled (bool) is required", 400)
+            return admin_error("enabled (bool) is required", 400)
         self._sim.set_view_password(enabled)
         return web.json_response({"view_password": enabled})

@@ -6,8 +6,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from email.utils import formatdate
 import random
-import secrets
-import string
 import time
 from types import TracebackType
 from typing import Any, Final, Self
@@ -17,21 +15,16 @@ from aiohttp import web
 from .admin import AdminRoutes
 from .faults import Fault, FaultInjector, Handler
 from .fleet import Fleet
+from .malform import MISSING, apply_overrides
+from .tokens import DEFAULT_SCOPES, generate_pat, generate_token
 from .v0 import V0Routes, gin_fallback
+from .v1 import V1Routes
+from .v1_controls import LATEST_VERSION, V1Controls, V1State
+
+__all__ = ["MISSING", "NezhaSimulator", "RecordedRequest", "generate_token"]
 
 ADMIN_PREFIX: Final = "/_sim/"
-TOKEN_ALPHABET: Final = string.digits + string.ascii_letters
-
-
-class _Missing:
-    """Type of :data:`MISSING`."""
-
-    def __repr__(self) -> str:
-        return "MISSING"
-
-
-MISSING: Final = _Missing()
-"""Pass as the value to :meth:`NezhaSimulator.set_malformed` to delete a key."""
+GENERATIONS: Final = ("v0", "v1", "v2")  # "v1" = the current v2.x line too
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,11 +36,11 @@ class RecordedRequest:
     query: dict[str, str]
     headers: dict[str, str]
     time: float  # simulator clock
+    kind: str = "http"  # "ws" for a WebSocket handshake
 
 
-def generate_token() -> str:
-    """A random v0-style API token: 32 characters of ``[0-9A-Za-z]``."""
-    return "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(32))
+def _is_upgrade(request: web.Request) -> bool:
+    return request.headers.get("Upgrade", "").lower() == "websocket"
 
 
 def _first_values(items: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -58,8 +51,8 @@ def _first_values(items: Iterable[tuple[str, str]]) -> dict[str, str]:
     return result
 
 
-class NezhaSimulator:
-    """A simulated Nezha dashboard speaking the v0 API over real HTTP.
+class NezhaSimulator(V1Controls):
+    """A simulated Nezha dashboard speaking the v0 or the v1 API over real HTTP.
 
     Example:
         ```python
@@ -68,6 +61,10 @@ class NezhaSimulator:
         ...
         await sim.stop()
         ```
+
+    ``generation="v1"`` (alias ``"v2"``) serves the v1/v2 REST API and stream of
+    dashboard ``version`` (default 2.3.7); the v1-only controls come from
+    :class:`~tests.simulator.v1_controls.V1Controls`.
     """
 
     def __init__(
@@ -81,26 +78,45 @@ class NezhaSimulator:
         admin: bool = True,
         view_password: bool = False,
         slow_seconds: float = 30.0,
+        version: str | None = None,
+        scopes: Iterable[str] | None = None,
     ) -> None:
         """Create the simulator (not listening yet, see :meth:`start`).
 
         Args:
             servers: Number of servers in the initial fleet.
-            token: The valid API token; a random 32-char one when omitted.
+            token: The valid API token; a random 32-char one when omitted. In v1
+                mode the main PAT (``nzp_`` + 32 chars, random when omitted).
             seed: Seed for the fleet's numbers and the random response order.
             monitors: Whether any service monitors (ping history) exist.
-            generation: API generation; only ``"v0"`` exists so far.
+            generation: ``"v0"``, or ``"v1"``/``"v2"`` (same thing: the v1 API).
             admin: Serve the ``/_sim/`` admin API (not recorded, never faulted).
-            view_password: Start with a view password configured.
+            view_password: Start with a view password configured (v0 only).
             slow_seconds: Delay of the :attr:`Fault.SLOW` fault.
+            version: v1 dashboard version: ``"2.3.7"`` (default), ``"2.0.5"``,
+                ``"1.14.14"``, ... (features follow the spec's B.0 table).
+            scopes: Scopes of the main PAT (v1; default inventory/service/server
+                read).
         """
-        if generation != "v0":
-            raise ValueError(f"unsupported generation {generation!r} (only 'v0')")
+        if generation not in GENERATIONS:
+            raise ValueError(f"unsupported generation {generation!r} (v0, v1, v2)")
+        if generation == "v0" and (version is not None or scopes is not None):
+            raise ValueError("version and scopes only apply to generation 'v1'")
         self.generation = generation
         self.slow_seconds = slow_seconds
         self.requests: list[RecordedRequest] = []
         self._offset = 0.0
-        self._token: str | None = generate_token() if token is None else token
+        self._v1_state: V1State | None = None
+        if generation == "v0":
+            self._token: str | None = generate_token() if token is None else token
+        else:
+            self._v1_state = V1State(self.now, version or LATEST_VERSION)
+            self._token = self._v1_state.tokens.add(
+                scopes=DEFAULT_SCOPES if scopes is None else scopes,
+                expires_at=None,
+                server_ids=None,
+                token=generate_pat() if token is None else token,
+            ).token
         self._rng = random.Random(seed)
         self._view_password = view_password
         self._malformed: dict[int, dict[str, object]] = {}
@@ -130,18 +146,34 @@ class NezhaSimulator:
 
     @property
     def token(self) -> str | None:
-        """The currently valid API token (``None`` after :meth:`revoke_token`)."""
+        """The main API token / PAT (``None`` after :meth:`revoke_token`)."""
         return self._token
 
     def set_token(self, token: str) -> None:
-        """Replace the valid API token (old one stops working)."""
+        """Replace the main token (old one stops working; v1: same scopes)."""
         if not token:
             raise ValueError("token must not be empty")
+        if self._v1_state is not None:
+            tokens = self._v1_state.tokens
+            old = tokens.get(self._token) if self._token else None
+            tokens.add(
+                scopes=DEFAULT_SCOPES if old is None else old.scopes,
+                expires_at=None if old is None else old.expires_at,
+                server_ids=None if old is None else old.server_ids,
+                token=token,
+            )
+            if old is not None:
+                self.revoke_token(old.token)
         self._token = token
 
-    def revoke_token(self) -> None:
-        """Delete the API token: no Authorization value is valid any more."""
-        self._token = None
+    def revoke_token(self, token: str | None = None) -> None:
+        """Delete a token (default: the main one); v1 also closes its streams."""
+        token = self._token if token is None else token
+        if token == self._token:
+            self._token = None
+        if self._v1_state is not None and token is not None:
+            self._v1_state.tokens.revoke(token)
+            self._v1_state.hub.close_token(token)
 
     def token_valid(self, header: str | None) -> bool:
         """Verbatim comparison, like v0's ``ApiTokenList[header]`` map lookup."""
@@ -247,19 +279,11 @@ class NezhaSimulator:
             self._malformed.pop(sid, None)
 
     def malform(self, sid: int, element: dict[str, Any]) -> dict[str, Any]:
-        """Apply :meth:`set_malformed` overrides to a rendered element."""
-        for dotted, value in self._malformed.get(sid, {}).items():
-            *parents, key = dotted.split(".")
-            target: Any = element
-            for parent in parents:
-                target = target.get(parent) if isinstance(target, dict) else None
-            if not isinstance(target, dict):
-                continue  # parent was itself overridden with a non-object
-            if value is MISSING:
-                target.pop(key, None)
-            else:
-                target[key] = value
-        return element
+        """Apply :meth:`set_malformed` overrides to a rendered element.
+
+        v1: applies to ``/server`` elements and to the servers of stream frames.
+        """
+        return apply_overrides(self._malformed.get(sid, {}), element)
 
     def reset_requests(self) -> None:
         """Forget the recorded requests."""
@@ -300,6 +324,9 @@ class NezhaSimulator:
         if self._runner is None:
             return
         self._faults.wake_sleepers()
+        if self._v1_state is not None:  # streams never end on their own
+            hub = self._v1_state.hub
+            await hub.wait_closed(hub.kill_all())
         runner, self._runner, self._url = self._runner, None, None
         await runner.cleanup()
 
@@ -318,9 +345,20 @@ class NezhaSimulator:
         await self.stop()
 
     def _build_app(self) -> web.Application:
-        app = web.Application(middlewares=[self._record_and_fault, gin_fallback])
+        if self._v1_state is None:
+            app = web.Application(middlewares=[self._record_and_fault, gin_fallback])
+            V0Routes(self).register(app)
+        else:
+            routes = V1Routes(self, self._is_admin)
+            app = web.Application(
+                middlewares=[
+                    self._record_and_fault,
+                    routes.waf_middleware,
+                    routes.no_route,
+                ]
+            )
+            routes.register(app)
         app.on_response_prepare.append(self._set_date)
-        V0Routes(self).register(app)
         if self._admin:
             AdminRoutes(self).register(app)
         return app
@@ -341,6 +379,7 @@ class NezhaSimulator:
                 query=_first_values(request.query.items()),
                 headers=_first_values(request.headers.items()),
                 time=self.now(),
+                kind="ws" if _is_upgrade(request) else "http",
             )
         )
         fault = self._faults.take(request.path)

@@ -115,6 +115,14 @@ class FaultInjector:
 
     @staticmethod
     async def _truncated(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            # Running a stream handler would upgrade the connection; a proxy that
+            # cuts the handshake answer short never lets it get that far.
+            return web.Response(
+                status=200,
+                body=b'{"error":"ApiErrorUnauth',
+                headers={"Content-Type": JSON_CONTENT_TYPE},
+            )
         response = await handler(request)
         body = response.body if isinstance(response, web.Response) else None
         if not isinstance(body, bytes) or len(body) < 2:

@@ -24,9 +24,14 @@ SCOPE_SERVICE_READ: Final = "nezha:service:read"
 DEFAULT_SCOPES: Final = (SCOPE_INVENTORY_READ, SCOPE_SERVICE_READ, SCOPE_SERVER_READ)
 
 
+def generate_token() -> str:
+    """A random v0-style API token: 32 characters of ``[0-9A-Za-z]``."""
+    return "".join(secrets.choice(PAT_ALPHABET) for _ in range(32))
+
+
 def generate_pat() -> str:
     """A random token in the dashboard's format: ``nzp_`` + 32 of ``[0-9A-Za-z]``."""
-    return PAT_PREFIX + "".join(secrets.choice(PAT_ALPHABET) for _ in range(32))
+    return PAT_PREFIX + generate_token()
 
 
 def scope_matches(owned: str, wanted: str) -> bool:
@@ -88,9 +93,9 @@ class TokenStore:
             raise ValueError(f"a personal access token starts with {PAT_PREFIX!r}")
         if plaintext in self._tokens:
             raise ValueError("token already exists")
-        scope_tuple = tuple(scopes)
-        if isinstance(scopes, str) or not all(isinstance(s, str) for s in scope_tuple):
+        if isinstance(scopes, str):
             raise TypeError("scopes must be an iterable of scope strings")
+        scope_tuple = tuple(scopes)
         entry = ApiToken(
             id=self._next_id,
             token=plaintext,

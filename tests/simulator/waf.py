@@ -77,7 +77,9 @@ class Waf:
             return
         now = math.floor(self._clock())
         row = self._rows.setdefault(ip, {}).setdefault(identifier, _Row(0, now))
-        row.count = MANUAL_BLOCK_COUNT if identifier == BLOCK_ID_MANUAL else row.count + 1
+        row.count = (
+            MANUAL_BLOCK_COUNT if identifier == BLOCK_ID_MANUAL else row.count + 1
+        )
         row.timestamp = now
 
     def unblock(self, ip: str, identifier: int) -> None:
