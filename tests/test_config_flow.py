@@ -61,6 +61,13 @@ from tests.simulator import Fault, NezhaSimulator
 NEW_TOKEN = register_secret("n3wT0kenQ7w9E1r3T5y7U9i1O3p5A7s9")
 WRONG_TOKEN = register_secret("wr0ngT0kenZ2x4C6v8B0n2M4l6K8j0H2")
 LIST_PATH = "/api/v1/server/list"
+# The anonymous generation probe that starts every validation.
+PROBE_PATH = "/api/v1/setting"
+# What every form shows: the example URL and the scopes a v1 token needs.
+PLACEHOLDERS = {
+    "example_url": EXAMPLE_URL,
+    "scopes": "nezha:inventory:read, nezha:service:read, nezha:server:read",
+}
 
 type ConfigResult = ConfigFlowResult
 type Serve = Callable[[web.Application], Awaitable[str]]
@@ -132,6 +139,13 @@ def select_options(result: ConfigResult, key: str) -> list[str]:
     """The values a select selector offers."""
     selector = result["data_schema"].schema[schema_field(result, key)]
     return [option["value"] for option in selector.config["options"]]
+
+
+def anonymous_probes(simulator: NezhaSimulator) -> int:
+    """Count the probe requests; fails if any of them carried a credential."""
+    probes = [r for r in simulator.requests if r.path == PROBE_PATH]
+    assert all("Authorization" not in r.headers for r in probes)
+    return len(probes)
 
 
 def list_requests(simulator: NezhaSimulator) -> list[str | None]:
@@ -399,7 +413,7 @@ async def test_user_flow_creates_working_entry(
     """The happy path stores the normalised URL and really sets up the entry."""
     result = await start_user_flow(hass)
     assert default(result, CONF_VERIFY_SSL) is True
-    assert result["description_placeholders"] == {"example_url": EXAMPLE_URL}
+    assert result["description_placeholders"] == PLACEHOLDERS
 
     raw_url = " " + simulator.url.replace("http://", "HTTP://") + "/ "
     result = await submit(hass, result, user_input(raw_url, f" {TOKEN} "))
@@ -409,7 +423,10 @@ async def test_user_flow_creates_working_entry(
     port = simulator.url.rsplit(":", 1)[1]
     assert result["title"] == f"127.0.0.1:{port}"
     assert result["data"] == entry_data(simulator.url)
-    # Tested before creating, with the raw token as Authorization value.
+    # Detected anonymously first, then tested with the raw token as Authorization.
+    assert simulator.requests[0].path == PROBE_PATH
+    assert anonymous_probes(simulator) == 1
+    assert simulator.requests[1].path == LIST_PATH
     assert list_requests(simulator)[0] == TOKEN
     entry = result["result"]
     assert entry.state is ConfigEntryState.LOADED
@@ -429,7 +446,11 @@ async def test_user_flow_keeps_sub_path(
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_URL] == f"{base}/nezha"
-    assert dashboard.seen == [(f"/nezha{LIST_PATH}", TOKEN)]
+    # The probe goes below the sub-path too, without a token.
+    assert dashboard.seen == [
+        (f"/nezha{PROBE_PATH}", None),
+        (f"/nezha{LIST_PATH}", TOKEN),
+    ]
     assert len(mock_setup_entry.mock_calls) == 1
 
 
@@ -445,10 +466,10 @@ async def _recover(
 @pytest.mark.parametrize(
     ("url", "placeholders"),
     [
-        ("nezha.example.com", {"example_url": EXAMPLE_URL}),
-        ("ftp://nezha.example.com", {"example_url": EXAMPLE_URL}),
-        ("http://user:pw@nezha.example.com", {"example_url": EXAMPLE_URL}),
-        ("http://nezha example.com", {"example_url": EXAMPLE_URL}),
+        ("nezha.example.com", PLACEHOLDERS),
+        ("ftp://nezha.example.com", PLACEHOLDERS),
+        ("http://user:pw@nezha.example.com", PLACEHOLDERS),
+        ("http://nezha example.com", PLACEHOLDERS),
     ],
 )
 @pytest.mark.usefixtures("mock_setup_entry")
@@ -490,6 +511,7 @@ async def test_user_flow_invalid_auth(
     result = await submit(hass, result, user_input(simulator.url, WRONG_TOKEN))
     assert_form_error(result, "user", "invalid_auth")
     assert list_requests(simulator) == [WRONG_TOKEN]
+    assert anonymous_probes(simulator) == 1
     await _recover(hass, result, simulator)
 
 
@@ -530,7 +552,8 @@ def _html_page() -> web.Response:
 
 
 def _v1_not_found() -> web.Response:
-    # A v1 dashboard does not know the v0 list route and answers like this.
+    # v1's answer to an unknown API route, here for every path, the probe too: it
+    # looks like v1 but is no dashboard the probe recognises.
     return web.json_response({"error": "404 Not Found"}, status=404)
 
 
@@ -545,7 +568,7 @@ def _json_not_nezha() -> web.Response:
         (_json_not_nezha, "not_nezha"),
         (_v1_not_found, "unsupported_version"),
     ],
-    ids=["html_site", "other_json_api", "v1_dashboard"],
+    ids=["html_site", "other_json_api", "v1_style_404s"],
 )
 @pytest.mark.usefixtures("mock_setup_entry")
 async def test_user_flow_not_a_v0_dashboard(
@@ -583,8 +606,10 @@ async def test_user_flow_redirect_is_not_followed(
     result = await start_user_flow(hass)
     result = await submit(hass, result, user_input(proxy))
     assert_form_error(result, "user", "redirected")
+    # Already the anonymous probe is redirected: nothing follows it, not even
+    # the authenticated request to the proxy itself.
     assert result["description_placeholders"] == {
-        "example_url": EXAMPLE_URL,
+        **PLACEHOLDERS,
         "location": f"{target}{LIST_PATH}",
     }
     assert elsewhere.seen == []
@@ -606,7 +631,7 @@ async def test_user_flow_tls_verification_failed(
     result = await submit(hass, result, user_input(url, verify_ssl=False))
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"] == entry_data(url, verify_ssl=False)
-    assert tls_dashboard.seen == [(LIST_PATH, TOKEN)]
+    assert tls_dashboard.seen == [(PROBE_PATH, None), (LIST_PATH, TOKEN)]
 
 
 @pytest.mark.usefixtures("mock_setup_entry")
@@ -716,7 +741,7 @@ async def test_reauth_form_sends_nothing_until_submitted(
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "reauth_confirm"
     assert result["description_placeholders"] == {
-        "example_url": EXAMPLE_URL,
+        **PLACEHOLDERS,
         "name": init_integration.title,
     }
     assert [str(marker) for marker in result["data_schema"].schema] == [CONF_API_TOKEN]
@@ -784,7 +809,14 @@ async def test_reconfigure_to_another_dashboard(
         assert entry.title == title_for(moved.url)
         assert entry.state is ConfigEntryState.LOADED
         assert entry.runtime_data.client.base_url == moved.url
-        assert {r.headers.get("Authorization") for r in moved.requests} == {NEW_TOKEN}
+        # Re-detected anonymously; the token only went with the real requests.
+        assert moved.requests[0].path == PROBE_PATH
+        assert anonymous_probes(moved) == 1
+        assert {
+            r.headers.get("Authorization")
+            for r in moved.requests
+            if r.path != PROBE_PATH
+        } == {NEW_TOKEN}
         assert unique_ids == {
             e.unique_id
             for e in er.async_entries_for_config_entry(registry, entry.entry_id)
@@ -817,6 +849,7 @@ async def test_reconfigure_keeps_token_and_custom_title(
         assert entry.state is ConfigEntryState.LOADED
         assert entry.runtime_data is not old_coordinator
     assert set(list_requests(simulator)) == {TOKEN}
+    assert anonymous_probes(simulator) == 3  # re-detected on every reconfigure
 
 
 @pytest.mark.usefixtures("mock_setup_entry")
@@ -870,7 +903,7 @@ async def test_reconfigure_error_then_recovery(
     assert suggested(result, CONF_URL) == data[CONF_URL]
     assert suggested(result, CONF_VERIFY_SSL) is False
     assert suggested(result, CONF_API_TOKEN) is None
-    assert result["description_placeholders"] == {"example_url": EXAMPLE_URL}
+    assert result["description_placeholders"] == PLACEHOLDERS
     assert entry.data == entry_data(simulator.url)
 
     result = await submit(

@@ -2,27 +2,37 @@
 
 from __future__ import annotations
 
+from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.const import CONF_API_TOKEN, CONF_URL, CONF_VERIFY_SSL, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
-from .client import NezhaError, NezhaV0Client
-from .const import LOGGER
-from .coordinator import NezhaConfigEntry, NezhaCoordinator
+from .client import ApiGeneration, NezhaError, NezhaV0Client, NezhaV1Client
+from .const import CONF_API_GENERATION, LOGGER
+from .coordinator import NezhaClient, NezhaConfigEntry, NezhaCoordinator
+from .coordinator_v1 import NezhaStreamCoordinator
 from .device import server_id_of
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
 
 
-def _client(hass: HomeAssistant, entry: NezhaConfigEntry) -> NezhaV0Client:
+def _client(hass: HomeAssistant, entry: NezhaConfigEntry) -> NezhaClient:
     session = async_get_clientsession(hass, verify_ssl=entry.data[CONF_VERIFY_SSL])
-    return NezhaV0Client(session, entry.data[CONF_URL], entry.data[CONF_API_TOKEN])
+    url, token = entry.data[CONF_URL], entry.data[CONF_API_TOKEN]
+    if entry.data.get(CONF_API_GENERATION) == ApiGeneration.V1:
+        return NezhaV1Client(session, url, token)
+    return NezhaV0Client(session, url, token)
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> bool:
     """Connect to the dashboard, fetch the fleet once, then set up the platforms."""
-    coordinator = NezhaCoordinator(hass, entry, _client(hass, entry))
+    client = _client(hass, entry)
+    coordinator = (
+        NezhaStreamCoordinator(hass, entry, client)
+        if isinstance(client, NezhaV1Client)
+        else NezhaCoordinator(hass, entry, client)
+    )
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = coordinator
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
@@ -47,6 +57,16 @@ async def async_remove_config_entry_device(
     server_id = server_id_of(device, entry.entry_id)
     if server_id is None:
         return False  # the dashboard device lives as long as the entry
+    coordinator = getattr(entry, "runtime_data", None)
+    if any(entry.async_get_active_flows(hass, {SOURCE_REAUTH})) or (
+        isinstance(coordinator, NezhaCoordinator) and coordinator.auth_failed
+    ):
+        # The stored token was refused: sending it again would cost a v1
+        # dashboard's WAF strike. Keep the device until a new token works.
+        LOGGER.warning(
+            "Keeping device %s: the dashboard refused the API token", device.name
+        )
+        return False
     try:
         fleet = await _client(hass, entry).async_get_fleet()
     except NezhaError as err:

@@ -12,12 +12,14 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .client import Server
+from .client import Server, ServiceStatus
 from .coordinator import NezhaConfigEntry, NezhaCoordinator
 from .entity import (
     NezhaDashboardEntity,
     NezhaServerEntity,
+    NezhaServiceEntity,
     add_entities_for_new_servers,
+    add_entities_for_new_services,
 )
 
 PARALLEL_UPDATES = 0
@@ -31,6 +33,7 @@ async def async_setup_entry(
     """Create the fleet problem sensor, then one online sensor per server."""
     async_add_entities([NezhaAnyOfflineSensor(entry.runtime_data)])
     add_entities_for_new_servers(entry, async_add_entities, _server_entities)
+    add_entities_for_new_services(entry, async_add_entities, NezhaServiceUpSensor)
 
 
 def _server_entities(
@@ -75,3 +78,20 @@ class NezhaAnyOfflineSensor(NezhaDashboardEntity, BinarySensorEntity):
     def is_on(self) -> bool:
         """Return True when any server is offline."""
         return not all(self.coordinator.data.online.values())
+
+
+class NezhaServiceUpSensor(NezhaServiceEntity, BinarySensorEntity):
+    """On while most of a v1 service's latest checks succeed."""
+
+    _attr_translation_key = "service_up"
+    _attr_device_class = BinarySensorDeviceClass.CONNECTIVITY
+
+    def __init__(self, coordinator: NezhaCoordinator, service: ServiceStatus) -> None:
+        """Create the sensor for one service."""
+        super().__init__(coordinator, service, "up")
+
+    @property
+    def is_on(self) -> bool | None:
+        """Return the majority of the latest checks; None before any check."""
+        service = self.service
+        return None if service is None else service.is_up

@@ -28,15 +28,23 @@ from homeassistant.helpers.selector import (
 from yarl import URL
 
 from .client import (
+    ApiGeneration,
     NezhaAuthError,
     NezhaConnectionError,
     NezhaError,
+    NezhaPatUnsupportedError,
     NezhaRedirectError,
     NezhaResponseError,
+    NezhaScopeError,
     NezhaTLSError,
     NezhaUnsupportedError,
     NezhaV0Client,
+    NezhaV1Client,
+    NezhaWafBlockedError,
+    async_detect_generation,
+    looks_like_personal_token,
 )
+from .client.v1 import REQUIRED_SCOPES
 from .const import (
     ALL_GROUPS,
     CONF_API_GENERATION,
@@ -57,7 +65,7 @@ from .const import (
     MIN_PING_INTERVAL,
     MIN_SCAN_INTERVAL,
 )
-from .coordinator import NezhaConfigEntry
+from .coordinator import REAUTH_REASON, NezhaConfigEntry
 
 if TYPE_CHECKING:
     # Home Assistant 2026.10 types its flows with probatio, which it also installs
@@ -69,6 +77,7 @@ else:
 URL_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
 TOKEN_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 EXAMPLE_URL = "https://nezha.example.com"
+PLACEHOLDERS = {"example_url": EXAMPLE_URL, "scopes": ", ".join(REQUIRED_SCOPES)}
 
 
 class InvalidUrlError(ValueError):
@@ -120,10 +129,39 @@ def title_for(url: str) -> str:
     return host if parsed.is_default_port() else f"{host}:{parsed.port}"
 
 
-async def validate(hass: HomeAssistant, url: str, token: str, verify_ssl: bool) -> None:
-    """Make the cheapest authenticated request; raises a client error on failure."""
+class TokenMismatchError(Exception):
+    """The token cannot work with this dashboard; found without sending it."""
+
+    def __init__(self, reason: str) -> None:
+        """Keep the form error key."""
+        super().__init__(reason)
+        self.reason = reason
+
+
+async def validate(
+    hass: HomeAssistant, url: str, token: str, verify_ssl: bool
+) -> ApiGeneration:
+    """Detect the API generation, then make the cheapest authenticated requests.
+
+    The probe is anonymous. The token is only sent once it fits the generation, so
+    a v0 token never costs a v1 dashboard's WAF strike.
+    """
     session = async_get_clientsession(hass, verify_ssl=verify_ssl)
-    await NezhaV0Client(session, url, token).async_list_servers()
+    detection = await async_detect_generation(session, url)
+    personal = looks_like_personal_token(token)
+    if detection.generation is ApiGeneration.V0:
+        if personal:
+            raise TokenMismatchError("personal_token_on_v0")
+        await NezhaV0Client(session, url, token).async_list_servers()
+        return ApiGeneration.V0
+    if not detection.tsdb:
+        raise TokenMismatchError("dashboard_too_old")
+    if not personal:
+        raise TokenMismatchError("token_not_personal")
+    client = NezhaV1Client(session, url, token)
+    await client.async_list_servers()  # nezha:inventory:read
+    await client.async_get_services()  # nezha:service:read
+    return ApiGeneration.V1
 
 
 def error_key(err: Exception) -> str:
@@ -131,6 +169,14 @@ def error_key(err: Exception) -> str:
     match err:
         case InvalidUrlError():
             return "invalid_url"
+        case TokenMismatchError(reason=reason):
+            return reason
+        case NezhaWafBlockedError():
+            return "waf_blocked"
+        case NezhaScopeError():
+            return "missing_scope"
+        case NezhaPatUnsupportedError():
+            return "dashboard_too_old"
         case NezhaAuthError():
             return "invalid_auth"
         case NezhaTLSError():
@@ -152,6 +198,8 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
     """Add a Nezha dashboard with its URL and API token."""
 
     VERSION = 1
+    _generation = ApiGeneration.V0
+    _reauth_reason: str | None = None
 
     @staticmethod
     @callback
@@ -162,14 +210,21 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
     async def _async_check(
         self, user_input: dict[str, Any], token: str
     ) -> tuple[str | None, dict[str, str], dict[str, str]]:
-        """Validate input; return the normalised URL and form errors/placeholders."""
-        placeholders = {"example_url": EXAMPLE_URL}
+        """Validate input; return the normalised URL and form errors/placeholders.
+
+        The detected generation is kept in ``self._generation``.
+        """
+        placeholders = dict(PLACEHOLDERS)
         try:
             url = normalize_url(user_input[CONF_URL])
-            await validate(self.hass, url, token, user_input[CONF_VERIFY_SSL])
-        except (InvalidUrlError, NezhaError) as err:
+            self._generation = await validate(
+                self.hass, url, token, user_input[CONF_VERIFY_SSL]
+            )
+        except (InvalidUrlError, TokenMismatchError, NezhaError) as err:
             if isinstance(err, NezhaRedirectError):
                 placeholders["location"] = err.location
+            if isinstance(err, NezhaScopeError):
+                placeholders["scope"] = err.scope or ", ".join(REQUIRED_SCOPES)
             return None, {"base": error_key(err)}, placeholders
         except Exception as err:  # noqa: BLE001 - shown to the user as "unknown"
             return None, {"base": error_key(err)}, placeholders
@@ -180,7 +235,7 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Ask for URL, token and TLS verification, and test them."""
         errors: dict[str, str] = {}
-        placeholders = {"example_url": EXAMPLE_URL}
+        placeholders = dict(PLACEHOLDERS)
         if user_input is not None:
             self._async_abort_entries_match(
                 {CONF_URL: _normalized_or_raw(user_input[CONF_URL])}
@@ -194,7 +249,7 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
                         CONF_URL: url,
                         CONF_API_TOKEN: token,
                         CONF_VERIFY_SSL: user_input[CONF_VERIFY_SSL],
-                        CONF_API_GENERATION: NezhaV0Client.generation.value,
+                        CONF_API_GENERATION: self._generation.value,
                     },
                 )
         return self.async_show_form(
@@ -216,7 +271,8 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reauth(
         self, entry_data: Mapping[str, Any]
     ) -> ConfigFlowResult:
-        """Start reauth after the dashboard rejected the token."""
+        """Start reauth after the dashboard rejected the token (or banned us)."""
+        self._reauth_reason = entry_data.get(REAUTH_REASON)
         return await self.async_step_reauth_confirm()
 
     async def async_step_reauth_confirm(
@@ -224,8 +280,9 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Ask only for a new token and verify it against the stored URL."""
         entry = self._get_reauth_entry()
-        errors: dict[str, str] = {}
-        placeholders = {"example_url": EXAMPLE_URL}
+        # Opened because of a WAF ban: explain it before anything is entered.
+        errors = {"base": self._reauth_reason} if self._reauth_reason else {}
+        placeholders = dict(PLACEHOLDERS)
         if user_input is not None:
             token = user_input[CONF_API_TOKEN].strip()
             _, errors, placeholders = await self._async_check({**entry.data}, token)
@@ -246,7 +303,7 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
         """Change URL, token or TLS verification; entities and history stay."""
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
-        placeholders = {"example_url": EXAMPLE_URL}
+        placeholders = dict(PLACEHOLDERS)
         if user_input is not None:
             new_url = _normalized_or_raw(user_input[CONF_URL])
             if new_url != entry.data[CONF_URL]:
@@ -265,7 +322,7 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
                         CONF_URL: url,
                         CONF_API_TOKEN: token,
                         CONF_VERIFY_SSL: user_input[CONF_VERIFY_SSL],
-                        CONF_API_GENERATION: NezhaV0Client.generation.value,
+                        CONF_API_GENERATION: self._generation.value,
                     },
                 )
         return self.async_show_form(
@@ -368,7 +425,8 @@ class NezhaOptionsFlow(OptionsFlowWithReload):
     async def _async_groups(self) -> list[str]:
         """Return the dashboard's server groups (tags); empty when unreachable."""
         coordinator = getattr(self.config_entry, "runtime_data", None)
-        if coordinator is None:
+        if coordinator is None or coordinator.auth_failed:
+            # A refused token is not sent again (on v1 each try is a WAF strike).
             return []
         try:
             servers = await coordinator.client.async_list_servers()

@@ -20,8 +20,11 @@ from .client import (
     NezhaError,
     NezhaTimeoutError,
     NezhaV0Client,
+    NezhaV1Client,
+    NezhaWafBlockedError,
     PingMonitor,
     Server,
+    ServiceStatus,
 )
 from .const import (
     ALL_GROUPS,
@@ -40,6 +43,10 @@ from .const import (
 from .device import server_device_fields, server_id_in, server_id_of
 
 type NezhaConfigEntry = ConfigEntry[NezhaCoordinator]
+
+# Passed to the reauth flow (never stored) when the failure has its own message.
+REAUTH_REASON = "reauth_reason"
+type NezhaClient = NezhaV0Client | NezhaV1Client
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +69,11 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
     """Polls one dashboard and keeps the device registry in step with it."""
 
     config_entry: NezhaConfigEntry
+    # Ping-history requests in flight at once.
+    ping_concurrency = PING_CONCURRENCY
 
     def __init__(
-        self, hass: HomeAssistant, entry: NezhaConfigEntry, client: NezhaV0Client
+        self, hass: HomeAssistant, entry: NezhaConfigEntry, client: NezhaClient
     ) -> None:
         """Set up from the entry's options."""
         options = entry.options
@@ -86,12 +95,20 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
             options.get(CONF_PING_INTERVAL, DEFAULT_PING_INTERVAL)
         )
         self.pings: dict[int, dict[int, PingMonitor]] = {}
+        self.services: dict[int, ServiceStatus] = {}
         # How often each server's device was removed (by us or by the user); the
         # platforms compare it to recreate the entities of a server that returns.
         self.device_removals: dict[int, int] = {}
         self._next_ping_at = 0.0
         self._ping_task: asyncio.Task[None] | None = None
         self._auth_failed = False
+        # The translation key of the auth failure: the WAF ban has its own.
+        self._auth_reason = "auth_failed"
+
+    @property
+    def auth_failed(self) -> bool:
+        """Return True once the dashboard refused the token (nothing is sent then)."""
+        return self._auth_failed
 
     async def _async_setup(self) -> None:
         """Follow device removals, whoever makes them."""
@@ -114,12 +131,18 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
             self.device_removals[server_id] = self.device_removals.get(server_id, 0) + 1
 
     async def _async_update_data(self) -> NezhaData:
-        try:
-            fleet = await self.client.async_get_fleet(self.tag)
-        except NezhaAuthError as err:
-            self._stop_side_requests()
+        if self._auth_failed:
+            # After a rejected token nothing is sent until the user acts (on v1
+            # every failed authentication is a WAF strike against this IP).
             raise ConfigEntryAuthFailed(
-                translation_domain=DOMAIN, translation_key="auth_failed"
+                translation_domain=DOMAIN, translation_key=self._auth_reason
+            )
+        try:
+            fleet = await self._async_fetch()
+        except NezhaAuthError as err:
+            self._stop_side_requests(err)
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN, translation_key=self._auth_reason
             ) from err
         except NezhaTimeoutError as err:
             raise UpdateFailed(
@@ -139,7 +162,13 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
                 translation_key="invalid_response",
                 translation_placeholders={"error": str(err)},
             ) from err
+        return self._build(fleet)
 
+    async def _async_fetch(self) -> Fleet:
+        """Fetch the fleet: one request on v0."""
+        return await self.client.async_get_fleet(self.tag)
+
+    def _build(self, fleet: Fleet) -> NezhaData:
         data = NezhaData(
             servers=fleet.servers,
             online=self._online_states(fleet),
@@ -149,14 +178,17 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
         self._schedule_pings(data)
         return data
 
+    def _is_online(self, server: Server, now: datetime) -> bool:
+        # Compare against the dashboard's own clock (its Date header or the
+        # stream's timestamp), so a skewed Home Assistant clock cannot flip it.
+        age = server.seconds_since_report(now)
+        return age is not None and age <= self.offline_threshold
+
     def _online_states(self, fleet: Fleet) -> dict[int, bool]:
         previous = self.data.online if self.data else {}
         online: dict[int, bool] = {}
         for server_id, server in fleet.servers.items():
-            age = server.seconds_since_report(fleet.server_time)
-            # Compare against the dashboard's own clock (its Date header), so a
-            # skewed Home Assistant clock cannot flip servers offline.
-            is_online = age is not None and age <= self.offline_threshold
+            is_online = self._is_online(server, fleet.server_time)
             online[server_id] = is_online
             was = previous.get(server_id)
             if was is not None and was != is_online:
@@ -218,7 +250,7 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
         )
 
     async def _async_refresh_pings(self, server_ids: list[int]) -> None:
-        limit = asyncio.Semaphore(PING_CONCURRENCY)
+        limit = asyncio.Semaphore(self.ping_concurrency)
 
         async def fetch(server_id: int) -> None:
             async with limit:
@@ -226,6 +258,9 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
                     return
                 try:
                     monitors = await self.client.async_get_ping_monitors(server_id)
+                except NezhaAuthError as err:
+                    self._handle_auth_failure(err)
+                    return
                 except NezhaError as err:
                     LOGGER.debug(
                         "Ping history of server %s unavailable: %s", server_id, err
@@ -233,11 +268,46 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
                     return
                 self.pings[server_id] = {m.monitor_id: m for m in monitors}
 
+        # On v1 the services request goes first and alone: a token revoked or
+        # expired since the last round then costs one WAF strike, not one per
+        # request in flight.
+        await self._async_services()
         await asyncio.gather(*(fetch(server_id) for server_id in server_ids))
         if not self._auth_failed:
             self.async_update_listeners()
 
-    def _stop_side_requests(self) -> None:
+    async def _async_services(self) -> None:
+        """Refresh the dashboard's service monitors (v1 only; one request)."""
+        if not isinstance(self.client, NezhaV1Client) or self._auth_failed:
+            return
+        try:
+            services = await self.client.async_get_services()
+        except NezhaAuthError as err:
+            self._handle_auth_failure(err)
+            return
+        except NezhaError as err:
+            LOGGER.debug("Service status unavailable: %s", err)
+            return
+        self.services = {service.id: service for service in services}
+
+    @callback
+    def _handle_auth_failure(self, err: NezhaAuthError) -> None:
+        """Stop everything and let a refresh raise ConfigEntryAuthFailed (no request)."""
+        if self._auth_failed:
+            return
+        self._stop_side_requests(err)
+        self.config_entry.async_create_task(
+            self.hass, self.async_refresh(), f"{self.name} auth failure"
+        )
+
+    def _stop_side_requests(self, err: NezhaAuthError) -> None:
         self._auth_failed = True
+        if isinstance(err, NezhaWafBlockedError):
+            # The reauth form opens with the ban explained. Started here, the
+            # flow gets the reason; the coordinator's own start is then a no-op.
+            self._auth_reason = "waf_blocked"
+            self.config_entry.async_start_reauth(
+                self.hass, data={REAUTH_REASON: self._auth_reason}
+            )
         if self._ping_task and not self._ping_task.done():
             self._ping_task.cancel()

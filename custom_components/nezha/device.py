@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 
-from .client import Server
+from .client import ApiGeneration, Server
 from .const import DOMAIN, MANUFACTURER
 
 
@@ -51,8 +51,21 @@ def server_device_fields(server: Server) -> dict[str, str | None]:
     }
 
 
-def server_device_info(entry_id: str, base_url: str, server: Server) -> DeviceInfo:
-    """Describe a server as a device; v0 links to its network (ping) page."""
+def server_page(base_url: str, generation: ApiGeneration, server_id: int) -> str:
+    """Return the dashboard page of one server.
+
+    v0 has no per-server status page; its per-server network (ping) page is the
+    closest. v1 frontends have a server detail page.
+    """
+    if generation is ApiGeneration.V1:
+        return f"{base_url}/server/{server_id}"
+    return f"{base_url}/network/{server_id}"
+
+
+def server_device_info(
+    entry_id: str, base_url: str, generation: ApiGeneration, server: Server
+) -> DeviceInfo:
+    """Describe a server as a device, linking to its page on the dashboard."""
     fields = server_device_fields(server)
     return DeviceInfo(
         identifiers={(DOMAIN, server_identifier(entry_id, server.id))},
@@ -61,7 +74,7 @@ def server_device_info(entry_id: str, base_url: str, server: Server) -> DeviceIn
         model=fields["model"],
         sw_version=fields["sw_version"],
         hw_version=fields["hw_version"],
-        configuration_url=f"{base_url}/network/{server.id}",
+        configuration_url=server_page(base_url, generation, server.id),
     )
 
 

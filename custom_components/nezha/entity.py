@@ -9,7 +9,7 @@ from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .client import Server
+from .client import Server, ServiceStatus
 from .coordinator import NezhaConfigEntry, NezhaCoordinator
 from .device import dashboard_device_info, server_device_info
 
@@ -33,6 +33,7 @@ class NezhaServerEntity(CoordinatorEntity[NezhaCoordinator]):
         self._attr_device_info = server_device_info(
             entry.entry_id,
             coordinator.client.base_url,
+            coordinator.client.generation,
             coordinator.data.servers[server_id],
         )
 
@@ -49,9 +50,14 @@ class NezhaServerEntity(CoordinatorEntity[NezhaCoordinator]):
     @property
     def available(self) -> bool:
         """Unavailable when the dashboard is unreachable or the server is unknown."""
-        if not super().available or self.server is None:
+        if not super().available:
             return False
-        return self.server_online or not self.requires_online
+        # Read once per state write of every entity: the same as ``server`` and
+        # ``server_online``, without their property calls.
+        data = self.coordinator.data
+        if self.server_id not in data.servers:
+            return False
+        return not self.requires_online or data.online.get(self.server_id, False)
 
 
 class NezhaDashboardEntity(CoordinatorEntity[NezhaCoordinator]):
@@ -96,6 +102,52 @@ def add_entities_for_new_servers(
                 removals_seen[server.id] = removals
                 known.pop(server.id, None)
             new.extend(build(coordinator, server, known.setdefault(server.id, set())))
+        if new:
+            async_add_entities(new)
+
+    add_new()
+    entry.async_on_unload(coordinator.async_add_listener(add_new))
+
+
+class NezhaServiceEntity(NezhaDashboardEntity):
+    """A v1 service monitor, shown on the dashboard device."""
+
+    def __init__(
+        self, coordinator: NezhaCoordinator, service: ServiceStatus, key: str
+    ) -> None:
+        """Bind to the service id; its name only feeds the entity name."""
+        super().__init__(coordinator, f"service_{service.id}_{key}")
+        self.service_id = service.id
+        self._attr_translation_placeholders = {"service": service.name}
+
+    @property
+    def service(self) -> ServiceStatus | None:
+        """Return the latest status, or None when the dashboard stopped listing it."""
+        return self.coordinator.services.get(self.service_id)
+
+    @property
+    def available(self) -> bool:
+        """Unavailable while the dashboard is unreachable or the service is gone."""
+        return super().available and self.service is not None
+
+
+def add_entities_for_new_services(
+    entry: NezhaConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    build: Callable[[NezhaCoordinator, ServiceStatus], Entity],
+) -> None:
+    """Add one entity per service as services first appear (v1 dashboards)."""
+    coordinator = entry.runtime_data
+    known: set[int] = set()
+
+    @callback
+    def add_new() -> None:
+        new = [
+            build(coordinator, service)
+            for service_id, service in coordinator.services.items()
+            if service_id not in known
+        ]
+        known.update(coordinator.services)
         if new:
             async_add_entities(new)
 

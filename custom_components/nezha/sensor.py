@@ -25,12 +25,14 @@ from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
-from .client import PingMonitor, Server
+from .client import PingMonitor, Server, ServiceStatus
 from .coordinator import NezhaConfigEntry, NezhaCoordinator, NezhaData
 from .entity import (
     NezhaDashboardEntity,
     NezhaServerEntity,
+    NezhaServiceEntity,
     add_entities_for_new_servers,
+    add_entities_for_new_services,
 )
 
 PARALLEL_UPDATES = 0
@@ -252,26 +254,30 @@ async def async_setup_entry(
         for description in DASHBOARD_SENSORS
     )
     add_entities_for_new_servers(entry, async_add_entities, _server_entities)
+    add_entities_for_new_services(
+        entry, async_add_entities, NezhaServiceAvailabilitySensor
+    )
 
 
 def _server_entities(
     coordinator: NezhaCoordinator, server: Server, known: set[str]
 ) -> Iterable[Entity]:
-    def is_new(key: str) -> bool:
-        full = f"{server.id}_{key}"
-        if full in known:
-            return False
-        known.add(full)
-        return True
-
+    # This runs for every server on every update, so the common case (nothing
+    # new) is kept to a set lookup per key; ``known`` belongs to this server.
     for description in SERVER_SENSORS:
-        if description.exists_fn(server) and is_new(description.key):
+        key = description.key
+        if key not in known and description.exists_fn(server):
+            known.add(key)
             yield NezhaServerSensor(coordinator, server.id, description)
     for temperature in server.state.temperatures:
-        if is_new(f"temperature_{temperature.name}"):
+        key = f"temperature_{temperature.name}"
+        if key not in known:
+            known.add(key)
             yield NezhaTemperatureSensor(coordinator, server.id, temperature.name)
     for monitor_id, monitor in coordinator.pings.get(server.id, {}).items():
-        if is_new(f"ping_{monitor_id}"):
+        key = f"ping_{monitor_id}"
+        if key not in known:
+            known.add(key)
             yield NezhaPingSensor(coordinator, server.id, monitor)
 
 
@@ -371,3 +377,22 @@ class NezhaDashboardSensor(NezhaDashboardEntity, SensorEntity):
     def native_value(self) -> int:
         """Return the count."""
         return self.entity_description.value_fn(self.coordinator.data)
+
+
+class NezhaServiceAvailabilitySensor(NezhaServiceEntity, SensorEntity):
+    """Share of a v1 service's checks that succeeded today (dashboard's local day)."""
+
+    _attr_translation_key = "service_availability"
+    _attr_native_unit_of_measurement = PERCENTAGE
+    _attr_state_class = SensorStateClass.MEASUREMENT
+    _attr_suggested_display_precision = 2
+
+    def __init__(self, coordinator: NezhaCoordinator, service: ServiceStatus) -> None:
+        """Create the sensor for one service."""
+        super().__init__(coordinator, service, "availability")
+
+    @property
+    def native_value(self) -> float | None:
+        """Return today's availability, or None before the first check today."""
+        service = self.service
+        return None if service is None else service.availability_today

@@ -28,6 +28,8 @@ class FieldReader:
     def uint(self, key: str, *, missing_is_zero: bool = False) -> int | None:
         """Read an unsigned 64-bit integer."""
         value = self._data.get(key)
+        if type(value) is int and 0 <= value <= UINT64_MAX:
+            return value  # the common case, without the checks below
         if value is None:
             if key in self._data:
                 self._bad(key)
@@ -44,6 +46,8 @@ class FieldReader:
     def integer(self, key: str, default: int = 0) -> int:
         """Read a signed integer, falling back to ``default``."""
         value = self._data.get(key, default)
+        if type(value) is int and -UINT64_MAX <= value <= UINT64_MAX:
+            return value  # the common case, without the checks below
         if (
             isinstance(value, bool)
             or not isinstance(value, int)
@@ -56,6 +60,8 @@ class FieldReader:
     def number(self, key: str, *, missing_is_zero: bool = False) -> float | None:
         """Read a finite number."""
         value = self._data.get(key)
+        if type(value) is float and math.isfinite(value):
+            return value  # the common case, without the checks below
         if value is None:
             if key in self._data:
                 self._bad(key)
@@ -75,6 +81,8 @@ class FieldReader:
     def text(self, key: str) -> str:
         """Read a string; anything else becomes ``""``."""
         value = self._data.get(key, "")
+        if type(value) is str:
+            return value  # the common case, without the checks below
         if value is None:
             return ""
         if not isinstance(value, str):

@@ -1,0 +1,376 @@
+"""The v1 stream coordinator against the simulated v2.3 dashboard, in real time.
+
+The WebSocket loop runs on real asyncio time, so these tests use short frame and
+update intervals (options are built directly, below the form's minimums) and
+measure what the simulator and Home Assistant's state machine saw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from datetime import timedelta
+from itertools import pairwise
+import time
+
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
+
+from custom_components.nezha.const import DOMAIN
+from tests.helpers import entity_ids, server_device
+from tests.helpers_v1 import (
+    GROUPS,
+    PAT,
+    SERVERS,
+    SERVICES,
+    WS,
+    Live,
+    StateLog,
+    start_live,
+    until,
+)
+from tests.simulator import Fault, NezhaSimulator
+
+FRAME = 0.2  # seconds between stream frames in these tests
+HK, FRA, GPU_BOX, NAS, TOKYO = 1, 2, 3, 4, 5
+METRICS = ("cpu_usage", "memory_usage", "download_speed", "upload_speed", "uploaded")
+
+type MakeLive = Callable[..., Awaitable[Live]]
+
+
+@pytest.fixture
+async def sim(socket_enabled: None) -> AsyncGenerator[NezhaSimulator]:
+    """A v2.3.7 dashboard with five servers, streaming every 0.2 s."""
+    sim = NezhaSimulator(generation="v1", servers=5, seed=1, token=PAT)
+    sim.ws_interval = FRAME
+    await sim.start()
+    yield sim
+    await sim.stop()
+
+
+@pytest.fixture
+async def make_live(
+    hass: HomeAssistant, sim: NezhaSimulator
+) -> AsyncGenerator[MakeLive]:
+    """Set up v1 entries with the given options; unloaded after the test."""
+    lives: list[Live] = []
+
+    async def make(token: str = PAT, **options: float | str) -> Live:
+        live = await start_live(hass, sim, token, **options)
+        lives.append(live)
+        return live
+
+    yield make
+    for live in lives:
+        await live.unload()
+
+
+async def simulated_minutes(live: Live, minutes: int) -> None:
+    """Fire every timer due within ``minutes`` (HA's and aiohttp's), minute by minute."""
+    for minute in range(1, minutes + 1):
+        async_fire_time_changed(live.hass, dt_util.utcnow() + timedelta(minutes=minute))
+        await live.hass.async_block_till_done()
+
+
+# -- setup and live data -----------------------------------------------------------
+
+
+async def test_setup_inventory_then_stream(make_live: MakeLive) -> None:
+    """REST inventory once, one stream; devices and facts match the simulator."""
+    live = await make_live(scan_interval=1)
+    assert live.paths()[:3] == [SERVERS, GROUPS, WS]
+    assert live.count(SERVERS) == live.count(GROUPS) == live.count(WS) == 1
+    handshake = next(r for r in live.sim.requests if r.path == WS)
+    assert handshake.kind == "ws"
+    assert handshake.headers["Authorization"] == f"Bearer {PAT}"
+    assert "Origin" not in handshake.headers
+    assert live.sim.ws_connections == 1
+
+    assert live.devices() == {HK, FRA, GPU_BOX, NAS, TOKYO}
+    for sid, server in live.sim.fleet.servers.items():
+        device = server_device(live.hass, live.entry, sid)
+        assert device is not None
+        assert device.name == server.name
+        assert device.configuration_url == f"{live.sim.url}/server/{sid}"
+        assert live.online(sid) == STATE_ON
+        boot = dt_util.utc_from_timestamp(server.host.boot_time)
+        assert live.state(f"{sid}_last_boot") == boot.isoformat()
+    assert live.state("servers_total") == "5"
+    assert live.state("servers_online") == "5"
+    assert live.state("any_offline", "binary_sensor") == STATE_OFF
+
+
+async def test_frames_keep_data_fresh_without_rest(make_live: MakeLive) -> None:
+    """Over five update intervals: values move, and no REST inventory is asked for."""
+    live = await make_live(scan_interval=1)
+    cpu = live.entity_id(f"{FRA}_cpu_usage")
+    log = StateLog(live.hass, {cpu})
+    before = len(live.sim.requests)
+    frames = live.coordinator.frames_received
+    started = time.monotonic()
+    while time.monotonic() - started < 5.5:
+        await live.frames(1)
+    log.stop()
+    assert live.count(SERVERS, since=before) == 0
+    assert live.count(GROUPS, since=before) == 0
+    assert live.count(WS, since=before) == 0
+    assert live.coordinator.frames_received - frames >= 20
+    assert len(log.of(cpu)) >= 3  # written on the 1 s schedule from frame data
+    assert live.coordinator.last_update_success
+
+
+async def test_coalescing_and_instant_transitions(make_live: MakeLive) -> None:
+    """Metrics change at most once per interval; online/offline shows at once.
+
+    Server 5 flaps twice inside one interval: that is written at once, without
+    writing (or postponing) the other servers' metrics.
+    """
+    interval = 3.0
+    live = await make_live(scan_interval=interval)
+    metric_ids = {
+        live.entity_id(f"{sid}_{key}") for sid in (HK, FRA, GPU_BOX) for key in METRICS
+    }
+    online_id = live.entity_id(f"{TOKYO}_online", "binary_sensor")
+    log = StateLog(live.hass, metric_ids | {online_id})
+    seen: list[float | None] = []  # FRA's CPU in every frame, for comparison
+    latencies: list[float] = []
+
+    async def watch(seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            await live.frames(1)
+            latest = live.coordinator._latest  # measurement only
+            assert latest is not None
+            seen.append(latest.servers[FRA].state.cpu)
+
+    async def flip(online: bool) -> None:
+        live.sim.set_online(TOKYO, online)
+        wanted = STATE_ON if online else STATE_OFF
+        latencies.append(
+            await until(lambda: live.online(TOKYO) == wanted, f"Tokyo {wanted}")
+        )
+
+    started = time.monotonic()
+    await watch(interval * 0.6)
+    await flip(False)
+    await watch(interval * 0.2)
+    await flip(True)
+    await watch(interval * 2.5)
+    await flip(False)
+    await watch(interval * 1.0)
+    elapsed = time.monotonic() - started
+    log.stop()
+
+    assert [s for _, s in log.of(online_id)] == [STATE_OFF, STATE_ON, STATE_OFF]
+    assert max(latencies) <= 2 * FRAME + 0.3, latencies
+    for eid in metric_ids:
+        times = [t for t, _ in log.of(eid)]
+        gaps = [b - a for a, b in pairwise(times)]
+        assert all(gap >= interval - 0.1 for gap in gaps), (eid, gaps)
+        assert len(times) <= elapsed / interval + 1, (eid, len(times))
+    fra_cpu = live.entity_id(f"{FRA}_cpu_usage")
+    written = len(log.of(fra_cpu))
+    per_frame = sum(1 for a, b in pairwise(seen) if a != b)
+    assert written >= 2  # the regular schedule kept running despite the flaps
+    assert per_frame >= 2 * written  # what writing every frame would have cost
+    print(  # noqa: T201 - the measured numbers for the report
+        f"\ncoalescing: {len(seen)} frames in {elapsed:.1f} s, FRA cpu changed in "
+        f"{per_frame} frames, written {written} times; offline/online latencies "
+        f"{', '.join(f'{x * 1000:.0f} ms' for x in latencies)}"
+    )
+
+
+async def test_offline_latency_at_dashboard_pace(
+    make_live: MakeLive, sim: NezhaSimulator
+) -> None:
+    """With the dashboard's real 2 s frames, a disconnect shows within one frame."""
+    sim.ws_interval = 2.0
+    live = await make_live()  # default 30 s update interval
+    await live.frames(1)
+    sim.set_online(NAS, False)
+    latency = await until(lambda: live.online(NAS) == STATE_OFF, "NAS offline")
+    assert latency <= 2.0 + 0.5
+    assert live.state(f"{NAS}_cpu_usage") == STATE_UNAVAILABLE
+    assert live.state("servers_offline") == "1"
+    assert live.state("any_offline", "binary_sensor") == STATE_ON
+    print(f"\noffline latency at 2 s frames: {latency * 1000:.0f} ms")  # noqa: T201
+
+
+# -- stream failures -------------------------------------------------------------------
+
+
+async def test_stream_drop_reconnects(make_live: MakeLive, sim: NezhaSimulator) -> None:
+    """A dropped stream comes back after a short backoff, with one handshake."""
+    live = await make_live(scan_interval=1)
+    ids = entity_ids(live.hass, live.entry)
+    log = StateLog(live.hass, ids)
+    before = len(sim.requests)
+    dropped_at = time.monotonic()
+    assert await sim.drop_websockets() == 1
+    await until(lambda: sim.ws_connections == 1, "the stream back", limit=5)
+    reconnect = time.monotonic() - dropped_at
+    await live.frames(3)
+    log.stop()
+    assert live.count(WS, since=before) == 1
+    assert 1.0 <= reconnect <= 2.5  # first backoff step: 1-2 s plus the handshake
+    assert all(s != STATE_UNAVAILABLE for _, _, s in log.changes)
+    assert live.coordinator.last_update_success
+
+
+async def test_outage_backoff_and_rest_fallback(
+    make_live: MakeLive, sim: NezhaSimulator
+) -> None:
+    """Handshakes keep failing: they back off, REST polls keep entities fresh."""
+    live = await make_live(scan_interval=1)
+    sim.inject_fault(Fault.HTML_502, count=None, path=WS)
+    before = len(sim.requests)
+    await sim.drop_websockets()
+    await until(lambda: live.count(WS, since=before) >= 2, "two handshakes", 8)
+    times = [r.time for r in sim.requests[before:] if r.path == WS]
+    gaps = [b - a for a, b in pairwise(times)]
+    polls = live.count(SERVERS, since=before)
+    assert live.count(WS, since=before) == 2
+    assert all(gap >= 2.0 for gap in gaps)  # second backoff step: 2-4 s
+    assert polls >= 2  # the 1 s schedule polled REST meanwhile
+    assert live.online(HK) == STATE_ON
+    assert live.state(f"{HK}_cpu_usage") != STATE_UNAVAILABLE
+
+    sim.clear_faults()
+    await until(lambda: sim.ws_connections == 1, "the stream back", limit=10)
+    await live.frames(2)
+    after = len(sim.requests)
+    await live.frames(10)  # two more update intervals
+    assert live.count(SERVERS, since=after) == 0
+
+
+async def test_silent_stream_falls_back_to_rest(
+    make_live: MakeLive, sim: NezhaSimulator
+) -> None:
+    """No frame for 10 s means dead: REST keeps entities available until frames return."""
+    live = await make_live(scan_interval=1)
+    ids = entity_ids(live.hass, live.entry)
+    log = StateLog(live.hass, ids)
+    before = len(sim.requests)
+    paused_at = time.monotonic()
+    sim.pause_ws()
+    await until(lambda: live.count(SERVERS, since=before) > 0, "a REST poll", 13)
+    silence = time.monotonic() - paused_at
+    assert 10.0 <= silence <= 11.5
+    assert live.count(WS, since=before) <= 1  # at most one reconnect so far
+    await until(lambda: live.count(SERVERS, since=before) >= 2, "a second poll", 3)
+    assert all(s != STATE_UNAVAILABLE for _, _, s in log.changes)
+    assert live.coordinator.last_update_success
+
+    sim.pause_ws(False)
+    await live.frames(2)
+    after = len(sim.requests)
+    await live.frames(10)
+    log.stop()
+    assert live.count(SERVERS, since=after) == 0
+    print(f"\nsilence detected after {silence:.1f} s")  # noqa: T201
+
+
+async def test_dashboard_down_then_back(
+    make_live: MakeLive, sim: NezhaSimulator
+) -> None:
+    """Stream and REST both fail: unavailable like v0; all back once it answers."""
+    live = await make_live(scan_interval=1)
+    sim.inject_fault(Fault.HTML_502, count=None)
+    before = len(sim.requests)
+    await sim.drop_websockets()
+    await until(lambda: live.online(HK) == STATE_UNAVAILABLE, "unavailable", 3)
+    assert live.state(f"{HK}_cpu_usage") == STATE_UNAVAILABLE
+    assert live.state("servers_total") == STATE_UNAVAILABLE
+    assert live.count(SERVERS, since=before) >= 1
+
+    sim.clear_faults()
+    await until(lambda: live.online(HK) == STATE_ON, "available again", 3)
+    await until(lambda: sim.ws_connections == 1, "the stream back", 10)
+    await live.frames(2)
+    assert live.coordinator.last_update_success
+
+
+# -- inventory and services ----------------------------------------------------------
+
+
+async def test_server_added_and_removed(
+    make_live: MakeLive, sim: NezhaSimulator
+) -> None:
+    """New and deleted servers reach the device registry within a second or so."""
+    live = await make_live(scan_interval=1)
+    await asyncio.sleep(1.1)  # one update interval since the last inventory
+    before = len(sim.requests)
+    new = sim.add_server("edge-new", "Lab")
+    added = await until(lambda: new in live.devices(), "the new device", 3)
+    await live.hass.async_block_till_done()
+    assert live.online(new) == STATE_ON
+    assert live.state("servers_total") == "6"
+    assert live.count(SERVERS, since=before) == 1
+
+    await asyncio.sleep(1.1)  # one update interval since the last inventory
+    sim.remove_server(FRA)
+    removed = await until(lambda: FRA not in live.devices(), "FRA removed", 3)
+    assert live.state("servers_total") == "5"
+    assert live.count(SERVERS, since=before) == 2
+    assert added < 1.5 and removed < 1.5
+
+
+async def test_failed_inventory_keeps_live_data(
+    make_live: MakeLive, sim: NezhaSimulator
+) -> None:
+    """The inventory request fails: frames keep entities fresh, it is asked again."""
+    live = await make_live(scan_interval=1)
+    ids = entity_ids(live.hass, live.entry)
+    log = StateLog(live.hass, ids)
+    await asyncio.sleep(1.1)
+    sim.inject_fault(Fault.HTML_502, count=1, path=SERVERS)
+    before = len(sim.requests)
+    new = sim.add_server("edge-new")
+    await until(lambda: new in live.devices(), "the new device", 4)
+    log.stop()
+    assert live.count(SERVERS, since=before) == 2  # refused once, then asked again
+    assert all(s != STATE_UNAVAILABLE for _, _, s in log.changes)
+    assert live.coordinator.last_update_success
+
+
+async def test_services_on_dashboard_device(
+    make_live: MakeLive, sim: NezhaSimulator
+) -> None:
+    """Each service gets an up/down and an availability entity; down shows next round."""
+    live = await make_live(scan_interval=1, ping_interval=1)
+    monitors = sorted(sim.fleet.monitors)
+    await until(lambda: set(live.coordinator.services) == set(monitors), "services")
+    await live.hass.async_block_till_done()
+    registry = dr.async_get(live.hass)
+    dashboard = registry.async_get_device_by_identifier(
+        (DOMAIN, live.entry.entry_id), live.entry.entry_id
+    )
+    assert dashboard is not None
+    for mid in monitors:
+        up_id = live.entity_id(f"service_{mid}_up", "binary_sensor")
+        entity = live.hass.states.get(up_id)
+        assert entity is not None
+        assert entity.state == STATE_ON, (
+            mid,
+            entity.state,
+            live.coordinator.services[mid],
+        )
+        avail = float(live.state(f"service_{mid}_availability"))
+        assert 90 <= avail <= 100
+        reg_entry = er.async_get(live.hass).async_get(up_id)
+        assert reg_entry is not None and reg_entry.device_id == dashboard.id
+
+    target = monitors[0]
+    before = len(sim.requests)
+    sim.set_service_down(target)
+    latency = await until(
+        lambda: live.state(f"service_{target}_up", "binary_sensor") == STATE_OFF,
+        "the service down",
+        limit=5,
+    )
+    assert live.count(SERVICES, since=before) >= 1
+    assert latency <= 1 + 1 + 0.5  # next ping round: ping interval + update interval

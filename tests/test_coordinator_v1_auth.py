@@ -1,0 +1,207 @@
+"""WAF safety of the v1 coordinator: one refused request, then nothing at all.
+
+Every refused token is a strike against Home Assistant's IP on a v1 dashboard
+(banned for max(3, n**4) s after n strikes), so after the first refusal the
+integration must stop the stream, the polls and the side requests until the user
+enters a new token. Real time for the stream, then simulated minutes for timers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from datetime import timedelta
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
+
+from custom_components.nezha import async_remove_config_entry_device
+from tests.conftest import register_secret
+from tests.helpers import server_device
+from tests.helpers_v1 import GROUPS, PAT, SERVERS, SERVICES, WS, Live, start_live, until
+from tests.simulator import Fault, NezhaSimulator
+
+FRAME = 0.2  # seconds between stream frames in these tests
+HK = 1
+NEW_PAT = register_secret("nzp_N3wV1T0kenB2c3D4e5F6g7H8i9J0k1L2")
+
+type MakeLive = Callable[..., Awaitable[Live]]
+
+
+@pytest.fixture
+async def sim(socket_enabled: None) -> AsyncGenerator[NezhaSimulator]:
+    """A v2.3.7 dashboard with five servers, streaming every 0.2 s."""
+    sim = NezhaSimulator(generation="v1", servers=5, seed=1, token=PAT)
+    sim.ws_interval = FRAME
+    await sim.start()
+    yield sim
+    await sim.stop()
+
+
+@pytest.fixture
+async def make_live(
+    hass: HomeAssistant, sim: NezhaSimulator
+) -> AsyncGenerator[MakeLive]:
+    """Set up v1 entries with the given options; unloaded after the test."""
+    lives: list[Live] = []
+
+    async def make(token: str = PAT, **options: float | str) -> Live:
+        live = await start_live(hass, sim, token, **options)
+        lives.append(live)
+        return live
+
+    yield make
+    for live in lives:
+        await live.unload()
+
+
+async def simulated_minutes(live: Live, minutes: int) -> None:
+    """Fire every timer due within ``minutes`` (HA's and aiohttp's), minute by minute."""
+    for minute in range(1, minutes + 1):
+        async_fire_time_changed(live.hass, dt_util.utcnow() + timedelta(minutes=minute))
+        await live.hass.async_block_till_done()
+
+
+def assert_one_rest_refusal(sent: list[str]) -> None:
+    """One REST request of a poll was refused (the poll may have been half done);
+    the handshakes around it only ever got the injected 502, and none followed.
+    """
+    assert len([p for p in sent if p != WS]) == 1, sent
+    assert sent[-1] in (SERVERS, GROUPS), sent
+
+
+async def assert_silence(live: Live, since: int, sent: list[str]) -> None:
+    """Nothing more reaches the dashboard, in real time and over simulated minutes."""
+    await asyncio.sleep(2)  # two update intervals of the fast tests, in real time
+    await simulated_minutes(live, 10)
+    assert live.paths(since=since) == sent
+    assert live.sim.ws_connections == 0
+    assert len(live.reauth_flows()) == 1
+
+
+async def test_revoked_token_refused_at_handshake(
+    make_live: MakeLive, sim: NezhaSimulator
+) -> None:
+    """Revoking closes the stream; its reconnect is refused once, then silence."""
+    live = await make_live(scan_interval=30)
+    before = len(sim.requests)
+    sim.revoke_token()
+    await until(lambda: bool(live.reauth_flows()), "a reauth flow", limit=5)
+    assert live.paths(since=before) == [WS]
+    assert sim.waf_strikes() == 1
+    assert live.entry.state is ConfigEntryState.LOADED
+    assert live.state(f"{HK}_cpu_usage") == STATE_UNAVAILABLE
+    assert live.online(HK) == STATE_UNAVAILABLE
+    await assert_silence(live, before, [WS])
+    assert sim.waf_strikes() == 1
+
+    # Neither the options form (server groups) nor deleting a device asks the
+    # dashboard with the refused token.
+    result = await live.hass.config_entries.options.async_init(live.entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    live.hass.config_entries.options.async_abort(result["flow_id"])
+    device = server_device(live.hass, live.entry, HK)
+    assert device is not None
+    assert not await async_remove_config_entry_device(live.hass, live.entry, device)
+    assert live.paths(since=before) == [WS]
+
+    # The user enters a new token: the entry reloads and streams again.
+    sim.add_token(token=NEW_PAT)
+    sim.shift_clock(4)  # past the 3 s ban of the one strike
+    flow_id = live.reauth_flows()[0]["flow_id"]
+    result = await live.hass.config_entries.flow.async_configure(
+        flow_id, {"api_token": NEW_PAT}
+    )
+    assert result["reason"] == "reauth_successful"
+    await live.hass.async_block_till_done()
+    assert live.entry.state is ConfigEntryState.LOADED
+    await live.frames(2)
+    assert live.online(HK) == "on"
+    assert sim.waf_strikes() == 0
+
+
+async def test_revoked_token_refused_on_rest_poll(
+    make_live: MakeLive, sim: NezhaSimulator
+) -> None:
+    """While the stream is down, the REST poll is the one refused request."""
+    live = await make_live(scan_interval=1)
+    sim.inject_fault(Fault.HTML_502, count=None, path=WS)  # handshakes never auth
+    await sim.drop_websockets()
+    before = len(sim.requests)
+    await until(lambda: live.count(SERVERS, since=before) > 0, "REST fallback", 3)
+
+    revoked = len(sim.requests)
+    sim.revoke_token()
+    await until(lambda: bool(live.reauth_flows()), "a reauth flow", limit=5)
+    sent = live.paths(since=revoked)
+    assert_one_rest_refusal(sent)
+    assert sim.waf_strikes() == 1
+    await assert_silence(live, revoked, sent)
+
+
+async def test_expired_token_one_request_in_ping_round(
+    make_live: MakeLive, sim: NezhaSimulator
+) -> None:
+    """The stream outlives the token; the next side request alone is refused."""
+    expiring = register_secret(sim.add_token(expires_in=3600))
+    live = await make_live(expiring, scan_interval=1, ping_interval=1)
+    await until(lambda: live.count(SERVICES) >= 2, "a second ping round")
+    sim.shift_clock(3601)
+    expired = len(sim.requests)
+    await until(lambda: bool(live.reauth_flows()), "a reauth flow", limit=5)
+    # Side requests go one at a time (services first): one refusal, one strike.
+    sent = live.paths(since=expired)
+    assert len(sent) == 1
+    assert sent[0] == SERVICES or sent[0].endswith("/service"), sent
+    assert sim.waf_strikes() == 1
+    await assert_silence(live, expired, sent)
+
+
+async def test_waf_block_during_rest_fallback(
+    make_live: MakeLive, sim: NezhaSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The block page on a REST poll: reauth opens with the ban explained, then silence."""
+    live = await make_live(scan_interval=1)
+    sim.inject_fault(Fault.HTML_502, count=None, path=WS)  # the stream stays down
+    before = len(sim.requests)
+    await sim.drop_websockets()
+    await until(lambda: live.count(SERVERS, since=before) > 0, "REST fallback", 3)
+
+    sim.block_ip()
+    blocked = len(sim.requests)
+    await until(lambda: bool(live.reauth_flows()), "a reauth flow", limit=5)
+    sent = live.paths(since=blocked)  # handshakes only ever get the 502 here
+    assert_one_rest_refusal(sent)
+    assert "WAF" in caplog.text
+
+    flow_id = live.reauth_flows()[0]["flow_id"]
+    result = await live.hass.config_entries.flow.async_configure(flow_id)
+    assert result["step_id"] == "reauth_confirm"
+    assert result["errors"] == {"base": "waf_blocked"}
+
+    await assert_silence(live, blocked, sent)
+
+
+async def test_waf_block_in_ping_round(
+    make_live: MakeLive, sim: NezhaSimulator
+) -> None:
+    """A block page on the side requests stops the stream and all polling too."""
+    live = await make_live(scan_interval=1, ping_interval=1)
+    sim.block_ip()
+    blocked = len(sim.requests)
+    await until(lambda: bool(live.reauth_flows()), "a reauth flow", limit=5)
+    # One side request, alone, got the block page.
+    sent = live.paths(since=blocked)
+    assert len(sent) == 1
+    assert sent[0].endswith("/service"), sent
+    flow_id = live.reauth_flows()[0]["flow_id"]
+    result = await live.hass.config_entries.flow.async_configure(flow_id)
+    assert result["errors"] == {"base": "waf_blocked"}
+    await until(lambda: sim.ws_connections == 0, "the stream closed", limit=2)
+    await assert_silence(live, blocked, sent)
+    assert sim.waf_strikes() == 99999  # the manual block; we added nothing

@@ -1,0 +1,139 @@
+"""The v1 coordinator on a frozen clock: frames and timers advance only when fired.
+
+Each ``tick`` moves the clock 2 s and fires the due timers, so the simulator sends
+exactly one frame (the dashboard's pace) and scheduled updates run when due.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from datetime import timedelta
+from itertools import pairwise
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import STATE_OFF
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
+
+from custom_components.nezha.client import Fleet
+from custom_components.nezha.coordinator_v1 import NezhaStreamCoordinator
+from custom_components.nezha.sensor import SERVER_SENSORS
+from tests.helpers import FROZEN_AT, entity_ids, state, wait_for
+from tests.helpers_v1 import PAT, SERVERS, StateLog, setup_frozen, v1_entry
+from tests.simulator import NezhaSimulator
+
+TOKYO = 5
+
+
+@pytest.fixture(autouse=True)
+def frozen(freezer: FrozenDateTimeFactory) -> FrozenDateTimeFactory:
+    """Freeze time before any simulator is created so its values are fixed."""
+    freezer.move_to(FROZEN_AT)
+    return freezer
+
+
+async def tick(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    coordinator: NezhaStreamCoordinator,
+) -> None:
+    """Two seconds on: one frame arrives, and whatever timer was due has run."""
+    frames = coordinator.frames_received
+    freezer.tick(timedelta(seconds=2))
+    async_fire_time_changed(hass)
+    await wait_for(lambda: coordinator.frames_received > frames, "a frame")
+    await hass.async_block_till_done()
+
+
+@pytest.fixture
+async def sim(socket_enabled: None) -> AsyncGenerator[NezhaSimulator]:
+    """The five-server fleet of seed 1 as a v2.3.7 dashboard (2 s frames)."""
+    sim = NezhaSimulator(generation="v1", servers=5, seed=1, token=PAT)
+    await sim.start()
+    yield sim
+    await sim.stop()
+
+
+async def test_inventory_at_most_once_per_interval(
+    hass: HomeAssistant, frozen: FrozenDateTimeFactory, sim: NezhaSimulator
+) -> None:
+    """A new server waits for the interval; transitions meanwhile do not."""
+    entry = v1_entry(sim)  # default 30 s update interval
+    coordinator = await setup_frozen(hass, entry)
+    before = len(sim.requests)
+    new = sim.add_server("edge-new")
+    await tick(hass, frozen, coordinator)
+    sim.set_online(TOKYO, False)
+    await tick(hass, frozen, coordinator)
+    assert state(hass, entry, f"{TOKYO}_online", "binary_sensor").state == STATE_OFF
+    assert new not in coordinator.data.servers
+    assert [r.path for r in sim.requests[before:]] == []
+
+    for _ in range(14):  # up to 32 s after the setup's inventory
+        await tick(hass, frozen, coordinator)
+    assert new in coordinator.data.servers
+    assert state(hass, entry, f"{new}_online", "binary_sensor").state == "on"
+    assert [r.path for r in sim.requests[before:]].count(SERVERS) == 1
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+def _metric_changes(frames: list[Fleet], keys: set[tuple[int, str]]) -> int:
+    """State writes a design that wrote every frame would make for these entities."""
+    described = {d.key: d for d in SERVER_SENSORS}
+    changes = 0
+    for before, after in pairwise(frames):
+        for sid, key in keys:
+            old, new = before.servers.get(sid), after.servers.get(sid)
+            if old is None or new is None:
+                continue
+            value_fn = described[key].value_fn
+            changes += value_fn(old) != value_fn(new)
+    return changes
+
+
+async def test_state_write_rate_50_servers(
+    hass: HomeAssistant, frozen: FrozenDateTimeFactory, socket_enabled: None
+) -> None:
+    """50 servers, frames every 2 s, default 30 s interval: writes over one minute."""
+    sim = NezhaSimulator(servers=50, generation="v1", seed=1, token=PAT)
+    await sim.start()
+    entry = v1_entry(sim)
+    coordinator = await setup_frozen(hass, entry)
+    ids = entity_ids(hass, entry)
+    registry = er.async_get(hass)
+    metric_keys = set()
+    described = {d.key for d in SERVER_SENSORS}
+    for item in er.async_entries_for_config_entry(registry, entry.entry_id):
+        sid, _, key = item.unique_id.removeprefix(f"{entry.entry_id}_").partition("_")
+        if sid.isdigit() and key in described and item.entity_id in ids:
+            metric_keys.add((int(sid), key))
+    metric_ids = {
+        registry.async_get_entity_id("sensor", "nezha", f"{entry.entry_id}_{s}_{k}")
+        for s, k in metric_keys
+    }
+    log = StateLog(hass, ids)
+    frames: list[Fleet] = []
+    for _ in range(30):  # 60 s at the dashboard's 2 s pace
+        await tick(hass, frozen, coordinator)
+        latest = coordinator._latest  # measurement only
+        assert latest is not None
+        frames.append(latest)
+    log.stop()
+
+    writes = len(log.changes)
+    metric_writes = sum(1 for _, eid, _ in log.changes if eid in metric_ids)
+    per_frame = _metric_changes(frames, metric_keys)
+    assert coordinator.frames_received == 31
+    assert metric_writes <= 2 * len(metric_keys)  # two scheduled updates, no more
+    assert per_frame >= 10 * metric_writes
+    print(  # noqa: T201 - the measured numbers for the report
+        f"\n50 servers, 60 s: {len(ids)} entities ({len(metric_keys)} metrics), "
+        f"{writes} state writes ({metric_writes} metric); writing every frame "
+        f"would have made {per_frame} metric writes"
+    )
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    await sim.stop()
