@@ -24,6 +24,7 @@ from custom_components.nezha.client import (
     NezhaConnectionError,
     NezhaError,
     NezhaV1Client,
+    NezhaWafBlockedError,
 )
 from custom_components.nezha.client.stream import Backoff, StreamRunner
 from custom_components.nezha.client.v1 import (
@@ -256,7 +257,8 @@ async def test_refused_reconnect_stops_the_runner_for_good(
         with contextlib.suppress(asyncio.CancelledError):
             await task
     (failure,) = seen.auth_failures
-    assert type(failure) is NezhaAuthError
+    expected = NezhaAuthError if how == "revoke" else NezhaWafBlockedError
+    assert type(failure) is expected
     assert_secret_free(failure, *seen.downs)
     assert runner.connected is False
     assert sim.waf_strikes() == strikes

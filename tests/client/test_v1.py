@@ -643,13 +643,14 @@ async def test_stream_revoked_token_is_auth_error(
     assert err.__cause__ is None and err.__context__ is None
 
 
-async def test_stream_waf_block_is_auth_error(
+async def test_stream_waf_block_is_waf_error(
     sim: NezhaSimulator, api: NezhaV1Client
 ) -> None:
     sim.block_ip()
     before = sim.waf_strikes()
-    err = await expect(NezhaAuthError, api.async_connect_stream())
-    assert "HTTP 403" in str(err)
+    err = await expect(NezhaWafBlockedError, api.async_connect_stream())
+    assert isinstance(err, NezhaAuthError)
+    assert "WAF" in str(err)
     assert sim.waf_strikes() == before
 
 
@@ -1203,7 +1204,7 @@ async def test_no_error_or_repr_contains_the_token(
     await collect(api.async_connect_stream())
     assert [type(e) for e in errors] == [
         NezhaAuthError,
-        NezhaAuthError,
+        NezhaWafBlockedError,
         NezhaAuthError,
         NezhaConnectionError,
         NezhaConnectionError,

@@ -506,11 +506,12 @@ class NezhaV1Client:
             ) from err
         except aiohttp.ClientResponseError as err:
             status = err.status
+            content_type = err.headers.get("Content-Type", "") if err.headers else ""
         except aiohttp.ClientError as err:
             raise NezhaConnectionError(f"{WS_PATH}: {err.__class__.__name__}") from err
         # Raised outside the handler on purpose: the repr of the aiohttp error shows
         # the request headers, the token among them, so it must not be the context.
-        raise _handshake_error(status)
+        raise _handshake_error(status, is_html=content_type.startswith("text/html"))
 
     def parse_frame(self, text: str | bytes, tag: str | None = None) -> StreamFrame:
         """Parse a stream frame against the inventory of the last REST answer.
@@ -542,8 +543,13 @@ class NezhaV1Client:
         )
 
 
-def _handshake_error(status: int) -> NezhaError:
+def _handshake_error(status: int, *, is_html: bool) -> NezhaError:
     """Map the HTTP status of a refused WebSocket upgrade."""
+    if status == 403 and is_html:
+        # The WAF's block page; a missing scope is a JSON 403.
+        return NezhaWafBlockedError(
+            f"{WS_PATH}: the dashboard's WAF has blocked this IP address"
+        )
     if status >= 500:
         return NezhaConnectionError(f"{WS_PATH}: the dashboard answered HTTP {status}")
     if status in (200, 401, 403):
