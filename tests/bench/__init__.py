@@ -1,0 +1,1 @@
+"""The performance benchmark behind ``scripts/bench`` (not part of the test suite)."""
