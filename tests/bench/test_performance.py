@@ -1,7 +1,8 @@
 """Performance benchmark of the v0 integration in an in-process Home Assistant.
 
-Run by ``scripts/bench`` (``NEZHA_BENCH=1 pytest tests/bench -p no:cacheprovider -s``);
-ignored by the normal suite. For N = 10, 100 and 1000 simulated servers it measures
+Run by ``scripts/bench`` (``NEZHA_BENCH=1 pytest tests/bench -p no:cacheprovider
+-p no:logging -s``); the normal suite does not collect it. For N = 10, 100 and
+1000 simulated servers (with ping monitors) it measures
 
 1. event-loop time per refresh with the fetch excluded: two real ``/server/details``
    bodies, captured from the simulator at different clock times, are returned
@@ -9,13 +10,17 @@ ignored by the normal suite. For N = 10, 100 and 1000 simulated servers it measu
    network, nothing else), and ``coordinator.async_refresh()`` plus
    ``hass.async_block_till_done()`` is timed;
 2. the floor: ``json.loads`` of the same body plus a new value written by as many
-   trivial ``SensorEntity`` objects as the integration wrote states, timed
-   interleaved with (1) so that machine noise hits both alike;
+   trivial ``SensorEntity`` objects as the integration wrote states; and a
+   same-kind floor: the same, written by twins of our entities (same device
+   classes, units, state classes; the values ours showed; no integration logic).
+   The three are timed interleaved, in rotating order, so machine noise hits all
+   alike;
 3. HTTP requests and response-body bytes per poll and per ping interval, over real
    HTTP against the simulator;
 4. state and attribute changes caused by a refresh with an identical payload;
-5. memory per server (tracemalloc, in a fresh Home Assistant);
-6. setup time until the entities exist.
+5. memory per server (tracemalloc; fresh Home Assistant, simulator in a process of
+   its own);
+6. setup time until the entities exist (likewise).
 
 The last test prints the table and writes it into ``docs/performance.md`` between
 the ``bench:start``/``bench:end`` markers, keeping the rest of that file.
@@ -31,6 +36,7 @@ import cProfile
 from dataclasses import dataclass, field
 import gc
 import json
+import logging
 import math
 import os
 from pathlib import Path
@@ -104,6 +110,7 @@ class Result:
     floor_gc: list[float] = field(default_factory=list)
     twin_gc: list[float] = field(default_factory=list)
     twins: int = 0
+    capped: bool = False  # Home Assistant refused entities (per-entry maximum)
     ours_cpu: list[float] = field(default_factory=list)  # event-loop thread CPU time
     floor_cpu: list[float] = field(default_factory=list)
     twin_cpu: list[float] = field(default_factory=list)
@@ -273,6 +280,24 @@ def counting_transport() -> Iterator[Traffic]:
 
 
 @contextmanager
+def logged_warnings() -> Iterator[list[str]]:
+    """Collect the messages of WARNING (and worse) records logged meanwhile."""
+    messages: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            messages.append(record.getMessage())
+
+    handler = Collect(logging.WARNING)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield messages
+    finally:
+        root.removeHandler(handler)
+
+
+@contextmanager
 def replayed_details(responses: list[RawResponse]) -> Iterator[None]:
     """Answer ``/server/details`` with the captured bodies in turn: no network."""
     turn = iter(range(1 << 62))
@@ -420,9 +445,12 @@ async def test_refresh(hass: HomeAssistant, socket_enabled: None, servers: int) 
     entry = _entry(sim.url)
     try:
         with counting_transport() as traffic:
-            entry.add_to_hass(hass)
-            assert await hass.config_entries.async_setup(entry.entry_id)
-            await hass.async_block_till_done(wait_background_tasks=True)
+            with logged_warnings() as warnings:
+                entry.add_to_hass(hass)
+                assert await hass.config_entries.async_setup(entry.entry_id)
+                await hass.async_block_till_done(wait_background_tasks=True)
+            # Home Assistant refuses entities beyond a per-entry maximum (it warns).
+            result.capped = any("maximum of" in text for text in warnings)
 
             coordinator: NezhaCoordinator = entry.runtime_data
             ours = _our_entity_ids(hass, entry)
@@ -716,6 +744,10 @@ def _table(results: list[Result]) -> list[str]:
         (
             "enabled entities (states written per refresh)",
             lambda r: f"{r.entities} ({r.writes})",
+        ),
+        (
+            "Home Assistant's per-entry entity maximum reached (entities refused)",
+            lambda r: "**yes**" if r.capped else "no",
         ),
         (
             "entity registry entries (incl. disabled by default)",
