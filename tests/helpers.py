@@ -7,9 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from awesomeversion import AwesomeVersion
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.const import STATE_UNAVAILABLE, __version__
 from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from pytest_homeassistant_custom_component.common import (
@@ -99,9 +100,26 @@ def server_device(
     hass: HomeAssistant, entry: ConfigEntry, server_id: int
 ) -> dr.DeviceEntry | None:
     """The registry device of a server, or None."""
-    return dr.async_get(hass).async_get_device_by_identifier(
-        (DOMAIN, f"{entry.entry_id}_{server_id}"), entry.entry_id
-    )
+    return entry_device(hass, entry.entry_id, f"{entry.entry_id}_{server_id}")
+
+
+def entry_device(
+    hass: HomeAssistant, entry_id: str, identifier: str
+) -> dr.DeviceEntry | None:
+    """The device of a config entry with this identifier, or None.
+
+    Iterates the entry's devices: ``async_get_device_by_identifier`` only exists
+    from Home Assistant 2026.8 on, and ``async_get_device`` is deprecated there.
+    """
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry_id)
+    matches = [d for d in devices if (DOMAIN, identifier) in d.identifiers]
+    assert len(matches) <= 1
+    return matches[0] if matches else None
+
+
+def ha_at_least(version: str) -> bool:
+    """Whether the Home Assistant under test is this release or newer."""
+    return AwesomeVersion(__version__) >= AwesomeVersion(version)
 
 
 def server_ids_with_devices(hass: HomeAssistant, entry: ConfigEntry) -> set[int]:

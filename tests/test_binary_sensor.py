@@ -25,9 +25,8 @@ from pytest_homeassistant_custom_component.common import (
 )
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.nezha.const import DOMAIN
 from tests.conftest import setup_integration
-from tests.helpers import FROZEN_AT, Harness, server_device, state, tick
+from tests.helpers import FROZEN_AT, Harness, entry_device, server_device, state, tick
 from tests.simulator import NezhaSimulator
 
 NAS = 4
@@ -148,9 +147,7 @@ async def test_devices(
         assert device.entry_type is None
 
     registry = dr.async_get(hass)
-    dashboard = registry.async_get_device_by_identifier(
-        (DOMAIN, init_integration.entry_id), init_integration.entry_id
-    )
+    dashboard = entry_device(hass, init_integration.entry_id, init_integration.entry_id)
     assert dashboard is not None
     assert dashboard.entry_type is dr.DeviceEntryType.SERVICE
     assert dashboard.name == init_integration.title

@@ -15,13 +15,12 @@ import time
 
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
-from custom_components.nezha.const import DOMAIN
-from tests.helpers import entity_ids, server_device
+from tests.helpers import entity_ids, entry_device, server_device
 from tests.helpers_v1 import (
     GROUPS,
     PAT,
@@ -345,10 +344,7 @@ async def test_services_on_dashboard_device(
     monitors = sorted(sim.fleet.monitors)
     await until(lambda: set(live.coordinator.services) == set(monitors), "services")
     await live.hass.async_block_till_done()
-    registry = dr.async_get(live.hass)
-    dashboard = registry.async_get_device_by_identifier(
-        (DOMAIN, live.entry.entry_id), live.entry.entry_id
-    )
+    dashboard = entry_device(live.hass, live.entry.entry_id, live.entry.entry_id)
     assert dashboard is not None
     for mid in monitors:
         up_id = live.entity_id(f"service_{mid}_up", "binary_sensor")

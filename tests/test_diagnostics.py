@@ -7,7 +7,6 @@ from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
@@ -17,10 +16,9 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.nezha.const import DOMAIN
 from custom_components.nezha.diagnostics import redact_text
 from tests.conftest import TOKEN
-from tests.helpers import FROZEN_AT, server_device, tick
+from tests.helpers import FROZEN_AT, entry_device, server_device, tick
 from tests.simulator import NezhaSimulator
 
 GPU_BOX = 3
@@ -76,9 +74,7 @@ async def test_device_diagnostics(
     assert server["online"] is True  # type: ignore[index,call-overload]
     assert server == snapshot(name="server")
 
-    dashboard = dr.async_get(hass).async_get_device_by_identifier(
-        (DOMAIN, init_integration.entry_id), init_integration.entry_id
-    )
+    dashboard = entry_device(hass, init_integration.entry_id, init_integration.entry_id)
     assert dashboard is not None
     fleet = await get_diagnostics_for_device(
         hass, hass_client, init_integration, dashboard

@@ -22,6 +22,7 @@ from custom_components.nezha.const import DOMAIN
 from custom_components.nezha.coordinator import NezhaCoordinator
 from custom_components.nezha.device import dashboard_identifier, server_identifier
 from tests.conftest import ENTRY_ID, register_secret, setup_integration
+from tests.helpers import entry_device, ha_at_least
 from tests.simulator import Fault, NezhaSimulator
 
 ROTATED_TOKEN = register_secret("r0tatedT0kenP1o2I3u4Y5t6R7e8W9q0")
@@ -29,10 +30,9 @@ ROTATED_TOKEN = register_secret("r0tatedT0kenP1o2I3u4Y5t6R7e8W9q0")
 
 def find_device(hass: HomeAssistant, identifier: str) -> dr.DeviceEntry:
     """The registry device of the test entry with this identifier."""
-    devices = dr.async_entries_for_config_entry(dr.async_get(hass), ENTRY_ID)
-    matches = [d for d in devices if (DOMAIN, identifier) in d.identifiers]
-    assert len(matches) == 1
-    return matches[0]
+    device = entry_device(hass, ENTRY_ID, identifier)
+    assert device is not None
+    return device
 
 
 def server_device(hass: HomeAssistant, server_id: int) -> dr.DeviceEntry:
@@ -51,9 +51,15 @@ async def remove_device(
     """Ask for a device's removal the way the UI does; return the answer."""
     assert await async_setup_component(hass, "config", {})
     client = await hass_ws_client(hass)
-    await client.send_json_auto_id(
-        {"type": "config/device_registry/remove", "device_id": device_id}
-    )
+    if ha_at_least("2026.8"):
+        command = {"type": "config/device_registry/remove", "device_id": device_id}
+    else:  # the per-entry command, deprecated since devices have a single entry
+        command = {
+            "type": "config/device_registry/remove_config_entry",
+            "device_id": device_id,
+            "config_entry_id": ENTRY_ID,
+        }
+    await client.send_json_auto_id(command)
     response: dict[str, Any] = await client.receive_json()
     return response
 

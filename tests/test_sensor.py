@@ -25,7 +25,7 @@ from pytest_homeassistant_custom_component.common import (
 from syrupy.assertion import SnapshotAssertion
 
 from tests.conftest import setup_integration
-from tests.helpers import FROZEN_AT, entity_id, state, tick
+from tests.helpers import FROZEN_AT, entity_id, ha_at_least, state, tick
 from tests.simulator import NezhaSimulator
 from tests.simulator.metrics import CH_PING_LOSS, unit
 
@@ -69,7 +69,8 @@ async def test_units_and_device_classes(
         "load_1": (None, None, SensorStateClass.MEASUREMENT),
         "gpu_usage": (None, "%", SensorStateClass.MEASUREMENT),
         "highest_temperature": (SensorDeviceClass.TEMPERATURE, "°C", "measurement"),
-        "last_boot": (SensorDeviceClass.UPTIME, None, None),
+        # Home Assistant 2026.5 added the uptime class; before it, a timestamp.
+        "last_boot": ("uptime" if ha_at_least("2026.5") else "timestamp", None, None),
         "ping_4": (SensorDeviceClass.DURATION, "ms", SensorStateClass.MEASUREMENT),
     }
     for key, (device_class, unit_, state_class) in expected.items():

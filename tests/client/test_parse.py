@@ -285,3 +285,22 @@ def test_finite_float(value: float, expected: float) -> None:
 )
 def test_finite_float_rejects(value: object) -> None:
     assert finite_float(value) is None
+
+
+def test_int_and_str_subclasses_read_like_their_base_types() -> None:
+    """Only exact ``int``/``str`` take the fast path; subclasses pass the full checks.
+
+    JSON never produces them, but a caller may hand over enums or other subclasses.
+    """
+
+    class Count(int):
+        pass
+
+    class Name(str):
+        __slots__ = ()
+
+    fields = reader({"u": Count(7), "i": Count(-7), "s": Name("web-01")})
+    assert fields.uint("u") == 7
+    assert fields.integer("i") == -7
+    assert fields.text("s") == "web-01"
+    assert fields.problems == []

@@ -181,6 +181,10 @@ async def tls_server(tmp_path: Path) -> AsyncIterator[tuple[str, asyncio.Event]]
             previous(loop, context)
 
     loop.set_exception_handler(handler)
+    # asyncio reports a failed server-side handshake only in debug mode, which not
+    # every pytest-homeassistant-custom-component release turns on.
+    debug = loop.get_debug()
+    loop.set_debug(True)
     runner = web.AppRunner(json_app({LIST: LIST_BODY}), access_log=None)
     await runner.setup()
     try:
@@ -192,6 +196,7 @@ async def tls_server(tmp_path: Path) -> AsyncIterator[tuple[str, asyncio.Event]]
     finally:
         await runner.cleanup()
         loop.set_exception_handler(previous)
+        loop.set_debug(debug)
 
 
 def free_port() -> int:

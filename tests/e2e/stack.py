@@ -22,6 +22,7 @@ from typing import IO, Self
 import urllib.error
 import urllib.request
 
+from homeassistant.components.http import const as http_const
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
@@ -219,6 +220,19 @@ def write_config(config_dir: Path) -> None:
         link.symlink_to(REPO / "custom_components")
 
 
+# Recent Home Assistant reads SETUP_PORT; 2026.3 (the minimum we test) does not
+# and needs ``http: server_port`` in YAML, which it applies without a trial.
+SETUP_PORT_SUPPORTED = hasattr(http_const, "ENV_SETUP_PORT")
+
+
+def pin_port(config_dir: Path, port: int) -> None:
+    """Put ``http: server_port: PORT`` into the config dir's configuration.yaml."""
+    path = config_dir / "configuration.yaml"
+    config = yaml.safe_load(path.read_text())
+    config["http"] = {"server_port": port}
+    path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
+
+
 class HassProcess(ManagedProcess):
     """``hass -c CONFIG --skip-pip``, its HTTP server on ``port``.
 
@@ -251,6 +265,8 @@ class HassProcess(ManagedProcess):
         if self.port is None:
             self.port = free_port()
         self.env["SETUP_PORT"] = str(self.port)
+        if not SETUP_PORT_SUPPORTED:
+            pin_port(self.config_dir, self.port)
         self.start()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
