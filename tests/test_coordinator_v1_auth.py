@@ -21,6 +21,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.nezha import async_remove_config_entry_device
+from custom_components.nezha.client.v1 import StreamFrame
 from tests.conftest import register_secret
 from tests.helpers import server_device
 from tests.helpers_v1 import GROUPS, PAT, SERVERS, SERVICES, WS, Live, start_live, until
@@ -99,6 +100,15 @@ async def test_revoked_token_refused_at_handshake(
     assert live.online(HK) == STATE_UNAVAILABLE
     await assert_silence(live, before, [WS])
     assert sim.waf_strikes() == 1
+
+    # A frame still in flight when the token was refused changes nothing and
+    # asks for nothing (no recovery refresh).
+    coordinator = live.coordinator
+    assert coordinator._latest is not None
+    coordinator._on_frame(StreamFrame(coordinator._latest, frozenset(), frozenset()))
+    await live.hass.async_block_till_done()
+    assert live.paths(since=before) == [WS]
+    assert live.online(HK) == STATE_UNAVAILABLE
 
     # Neither the options form (server groups) nor deleting a device asks the
     # dashboard with the refused token.

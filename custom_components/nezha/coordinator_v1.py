@@ -81,6 +81,10 @@ class NezhaStreamCoordinator(NezhaCoordinator):
             LOGGER.debug("Inventory refresh failed, keeping the live data: %s", err)
             return latest
         self._ignored_unknown, self._ignored_missing = self._asked
+        if not self.last_update_success and self.stream is not None:
+            # The dashboard answers again after an outage; the stream need not
+            # sit out the rest of its backoff (up to 5 minutes).
+            self.stream.reconnect_now()
         self._start_stream()
         return fleet
 
@@ -109,7 +113,14 @@ class NezhaStreamCoordinator(NezhaCoordinator):
             LOGGER.info("Live updates from %s are back", self.config_entry.title)
         if self._inventory_changed(frame, now):
             return
-        if self.data is None or not self.last_update_success:
+        if self.data is None or self._auth_failed:
+            return
+        if not self.last_update_success:
+            # Back before the next scheduled update: recover from this frame now
+            # (the refresh takes the live data; the debouncer coalesces frames).
+            self.config_entry.async_create_task(
+                self.hass, self.async_request_refresh(), f"{self.name} recovery"
+            )
             return
         self._write_transitions(frame)
 

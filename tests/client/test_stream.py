@@ -234,6 +234,56 @@ async def test_dropped_stream_reconnects_with_growing_backoff(
     assert seen.auth_failures == []
 
 
+async def test_reconnect_now_cuts_a_long_backoff_short(
+    sim: NezhaSimulator, api: NezhaV1Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The owner says the dashboard is back: the runner stops waiting at once."""
+    seen = Recorder()
+    runner = StreamRunner(
+        api,
+        on_frame=seen.frames.append,
+        on_down=seen.downs.append,
+        on_auth_failure=seen.auth_failures.append,
+        silence_timeout=SILENCE,
+        backoff=Backoff(base=60.0, cap=60.0),  # 30 to 60 s: longer than the test
+        rng=random.Random(SEED),
+    )
+    runner.reconnect_now()  # no wait in progress: ignored, as after a connect
+    async with running(runner):
+        await until(lambda: len(seen.frames) >= 1)
+        assert await sim.drop_websockets() == 1
+        await until(lambda: len(seen.downs) == 1)
+        await asyncio.sleep(0.2)
+        assert len(handshakes(sim)) == 1  # still waiting out the backoff
+        runner.reconnect_now()
+        before = len(seen.frames)
+        await until(lambda: len(seen.frames) > before, limit=2)
+        assert len(handshakes(sim)) == 2
+        assert runner.connected
+
+        # Asked while a reconnect attempt is under way: honoured once it fails.
+        connect = api.async_connect_stream
+        attempt_started = asyncio.Event()
+
+        async def slow_connect() -> aiohttp.ClientWebSocketResponse:
+            attempt_started.set()
+            await asyncio.sleep(0.2)
+            return await connect()
+
+        monkeypatch.setattr(api, "async_connect_stream", slow_connect)
+        sim.inject_fault(Fault.HTML_502, count=1, path=WS_PATH)
+        assert await sim.drop_websockets() == 1
+        await until(lambda: len(seen.downs) == 2)
+        runner.reconnect_now()  # cuts the wait; the next attempt gets the 502
+        await asyncio.wait_for(attempt_started.wait(), 2)
+        runner.reconnect_now()  # during that attempt
+        await until(lambda: len(seen.downs) == 3, limit=2)
+        before = len(seen.frames)
+        await until(lambda: len(seen.frames) > before, limit=2)
+        assert len(handshakes(sim)) == 4
+    assert seen.auth_failures == []
+
+
 @pytest.mark.parametrize("how", ["revoke", "waf_block"])
 async def test_refused_reconnect_stops_the_runner_for_good(
     sim: NezhaSimulator, api: NezhaV1Client, how: str

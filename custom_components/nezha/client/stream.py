@@ -64,11 +64,22 @@ class StreamRunner:
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
         self.connected = False
         self.attempts = 0
+        self._wake = asyncio.Event()
+
+    def reconnect_now(self) -> None:
+        """Cut short the wait before the next reconnect (the dashboard is back).
+
+        Asked during a connection attempt, it cuts the wait after that attempt if
+        it fails. The backoff itself keeps growing, so a stream that keeps
+        failing still slows down.
+        """
+        self._wake.set()
 
     async def run(self) -> None:
         """Connect, read frames, reconnect after failures; return on auth failure."""
         while True:
             refused: NezhaAuthError | None = None
+            self._wake.clear()
             try:
                 await self._session()
             except NezhaAuthError as err:
@@ -85,7 +96,9 @@ class StreamRunner:
                 return
             delay = self._backoff.delay(max(self.attempts, 1), self._rng)
             _LOGGER.debug("Stream reconnect in %.1f s", delay)
-            await asyncio.sleep(delay)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
 
     async def _session(self) -> None:
         ws = await self._client.async_connect_stream()

@@ -1,0 +1,1 @@
+"""Reliability suite: outages, slow answers, a large filtered fleet, restarts."""

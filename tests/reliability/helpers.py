@@ -1,0 +1,227 @@
+"""Shared constants and observation helpers of the reliability tests.
+
+Everything runs on the frozen clock (see ``tests/helpers.py``) against the
+simulated dashboard; failures are the simulator's own faults, or the simulator
+stopped outright (connection refused). The v1 tests step time one second at a
+time and wait, after each step, until the entry's background work is at rest
+(see :func:`settle_v1`), since the stream task never ends by itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+import logging
+import time
+from typing import Any
+
+import attr
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
+
+from custom_components.nezha.const import DOMAIN
+from custom_components.nezha.coordinator_v1 import NezhaStreamCoordinator
+from tests.helpers import wait_for
+from tests.simulator import Fault, NezhaSimulator
+
+SCAN = timedelta(seconds=30)  # the default scan interval
+OUTAGE_SECONDS = 300
+OUTAGE_POLLS = 10  # 300 s at the default 30 s interval
+# "refused": the simulator stopped, so nothing listens on its port.
+OUTAGES = ("html_502", "reset", "refused")
+COORDINATOR = "Nezha Nezha test dashboard"  # the coordinator's name in HA's logs
+TITLE = "Nezha test dashboard"
+
+
+async def unload_all(hass: HomeAssistant) -> None:
+    """Unload every loaded entry of the integration."""
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        if entry.state is ConfigEntryState.LOADED:
+            assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+def wall() -> float:
+    """Real elapsed seconds; freezegun patches time.monotonic and perf_counter."""
+    return time.clock_gettime(time.CLOCK_MONOTONIC)
+
+
+# -- observation helpers -------------------------------------------------------------
+
+
+def registry_entries(hass: HomeAssistant, entry_id: str) -> dict[str, er.RegistryEntry]:
+    """The entry's entity registry entries (every field), by unique id."""
+    return {
+        e.unique_id: e
+        for e in er.async_entries_for_config_entry(er.async_get(hass), entry_id)
+    }
+
+
+def registry_devices(hass: HomeAssistant, entry_id: str) -> dict[str, dr.DeviceEntry]:
+    """The entry's devices (every field), by registry id."""
+    return {
+        d.id: d for d in dr.async_entries_for_config_entry(dr.async_get(hass), entry_id)
+    }
+
+
+def changes(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Field-level differences between two registry snapshots (empty when equal)."""
+    diff: list[tuple[Any, ...]] = [
+        (key, "added" if key in after else "removed")
+        for key in before.keys() ^ after.keys()
+    ]
+    for key in before.keys() & after.keys():
+        old = attr.asdict(before[key], recurse=False)
+        new = attr.asdict(after[key], recurse=False)
+        diff.extend(
+            (key, name, old[name], new[name])
+            for name in old
+            if name != "_cache" and old[name] != new[name]
+        )
+    return sorted(diff, key=str)
+
+
+def states_of(hass: HomeAssistant, ids: set[str]) -> dict[str, str]:
+    """The current state strings of ``ids``."""
+    return {i: hass.states.get(i).state for i in ids}  # type: ignore[union-attr]
+
+
+def assert_values_back(before: dict[str, str], after: dict[str, str]) -> None:
+    """Every entity has a state again, and one with a value before has one now."""
+    assert after.keys() == before.keys()
+    assert not [i for i, s in after.items() if s == STATE_UNAVAILABLE]
+    assert {i for i, s in after.items() if s == STATE_UNKNOWN} == {
+        i for i, s in before.items() if s == STATE_UNKNOWN
+    }
+
+
+def _clock_artifact(record: logging.LogRecord) -> bool:
+    # asyncio's debug mode reports the test task as a slow callback whenever the
+    # frozen clock is moved forward inside it ("Executing <Task ...> took 30 s").
+    return record.name == "asyncio" and record.getMessage().startswith("Executing ")
+
+
+def loud(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """Every record at WARNING or above (minus the frozen clock's artifacts)."""
+    return [
+        f"{r.levelname} {r.getMessage()}"
+        for r in caplog.records
+        if r.levelno >= logging.WARNING and not _clock_artifact(r)
+    ]
+
+
+def ours(caplog: pytest.LogCaptureFixture, level: int = logging.INFO) -> list[str]:
+    """The integration's records (its logger is also the coordinator's) at ``level``+."""
+    return [
+        f"{r.levelname} {r.getMessage()}"
+        for r in caplog.records
+        if r.name.startswith("custom_components.nezha") and r.levelno >= level
+    ]
+
+
+def failed_polls(caplog: pytest.LogCaptureFixture) -> int:
+    """Updates that ended in failure, from the coordinator's own debug line."""
+    return sum(
+        1
+        for r in caplog.records
+        if r.getMessage().startswith(f"Finished fetching {COORDINATOR} data")
+        and r.getMessage().endswith("(success: False)")
+    )
+
+
+def watch_entry_state(
+    entry: MockConfigEntry,
+) -> tuple[list[ConfigEntryState], Callable[[], None]]:
+    """Record every state the entry passes through (a reload would show here)."""
+    seen: list[ConfigEntryState] = []
+    unsub = entry.async_on_state_change(lambda: seen.append(entry.state))
+    return seen, unsub
+
+
+def port_of(sim: NezhaSimulator) -> int:
+    """The simulator's port, to restart it where the entry expects it."""
+    return int(sim.url.rsplit(":", 1)[1])
+
+
+async def go_down(sim: NezhaSimulator, outage: str) -> None:
+    """Take the dashboard down: every request fails, or nothing listens."""
+    if outage == "refused":
+        await sim.stop()  # also cuts v1 streams
+        return
+    sim.inject_fault(Fault(outage), count=None)
+    if sim.generation != "v0":
+        await sim.drop_websockets()  # what a dashboard restart does to streams
+
+
+async def come_back(sim: NezhaSimulator, outage: str, port: int) -> None:
+    """Bring the dashboard back on the same address."""
+    if outage == "refused":
+        await sim.start(port=port)
+    else:
+        sim.clear_faults()
+
+
+def per_request(outage: str) -> int:
+    """Requests the dashboard sees per attempt of the integration.
+
+    aiohttp retries an idempotent request once when the connection is reset
+    (``ClientSession._request``: ``except (ClientOSError, ServerDisconnectedError)``
+    with ``retry_persistent_connection``), so a reset costs two requests, both
+    silent; a refused connection is never retried, and never reaches the simulator.
+    """
+    return {"html_502": 1, "reset": 2, "refused": 0}[outage]
+
+
+def stream_at_rest(coordinator: NezhaStreamCoordinator) -> bool:
+    """The stream is connected, or waits on its reconnect timer (no I/O in flight)."""
+    runner, task = coordinator.stream, coordinator._stream_task
+    assert runner is not None and task is not None and not task.done()
+    if runner.connected:
+        return True
+    awaited = task.get_coro().cr_await  # type: ignore[union-attr]
+    # Waiting out the backoff: StreamRunner.run awaits its wake-up event.
+    return getattr(getattr(awaited, "cr_code", None), "co_name", None) == "wait"
+
+
+async def settle_v1(hass: HomeAssistant, coordinator: NezhaStreamCoordinator) -> None:
+    """Wait until the timers that fired have done their work, requests included.
+
+    ``async_block_till_done(wait_background_tasks=True)`` would wait for the
+    stream task forever; instead wait for the entry's other background tasks
+    (scheduled refreshes, ping rounds) and for the stream to be at rest.
+    """
+    entry = coordinator.config_entry
+    stream = coordinator._stream_task
+
+    def quiet() -> bool:
+        busy = [t for t in entry._background_tasks if t is not stream]
+        return not busy and stream_at_rest(coordinator)
+
+    await hass.async_block_till_done()
+    await wait_for(quiet, "the entry's background work")
+    await hass.async_block_till_done()
+
+
+async def step_v1(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    coordinator: NezhaStreamCoordinator,
+    seconds: float = 1,
+) -> None:
+    """Move the clock on, fire what is due and let it finish."""
+    freezer.tick(timedelta(seconds=seconds))
+    async_fire_time_changed(hass)
+    await settle_v1(hass, coordinator)
+
+
+def count(sim: NezhaSimulator, path: str) -> int:
+    """Requests the simulator received for exactly ``path``."""
+    return sum(1 for r in sim.requests if r.path == path)
