@@ -1,0 +1,1 @@
+"""Tests of config_flow.py: user, reauth, reconfigure and options flows."""

@@ -1,0 +1,196 @@
+"""Shared inputs, assertions and stand-in servers of the config-flow tests."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import json
+import socket
+from typing import Any
+
+from aiohttp import web
+from homeassistant.config_entries import SOURCE_USER, ConfigFlowResult
+from homeassistant.const import CONF_API_TOKEN, CONF_URL, CONF_VERIFY_SSL
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+
+from custom_components.nezha.config_flow import EXAMPLE_URL
+from custom_components.nezha.const import CONF_API_GENERATION, DOMAIN
+from tests.conftest import TOKEN, register_secret
+from tests.simulator import NezhaSimulator
+
+NEW_TOKEN = register_secret("n3wT0kenQ7w9E1r3T5y7U9i1O3p5A7s9")
+WRONG_TOKEN = register_secret("wr0ngT0kenZ2x4C6v8B0n2M4l6K8j0H2")
+LIST_PATH = "/api/v1/server/list"
+# The anonymous generation probe that starts every validation.
+PROBE_PATH = "/api/v1/setting"
+# What every form shows: the example URL and the scopes a v1 token needs.
+PLACEHOLDERS = {
+    "example_url": EXAMPLE_URL,
+    "scopes": "nezha:inventory:read, nezha:service:read, nezha:server:read",
+}
+
+type ConfigResult = ConfigFlowResult
+type Serve = Callable[[web.Application], Awaitable[str]]
+
+
+# --------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------
+
+
+def user_input(
+    url: str, token: str = TOKEN, *, verify_ssl: bool = True
+) -> dict[str, Any]:
+    """Form data of the user step."""
+    return {CONF_URL: url, CONF_API_TOKEN: token, CONF_VERIFY_SSL: verify_ssl}
+
+
+def entry_data(
+    url: str, token: str = TOKEN, *, verify_ssl: bool = True
+) -> dict[str, Any]:
+    """What a config entry stores for a v0 dashboard."""
+    return {**user_input(url, token, verify_ssl=verify_ssl), CONF_API_GENERATION: "v0"}
+
+
+async def start_user_flow(hass: HomeAssistant) -> ConfigResult:
+    """Open the user step and check it starts clean."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    assert result["errors"] == {}
+    return result
+
+
+async def submit(
+    hass: HomeAssistant, result: ConfigResult, data: dict[str, Any]
+) -> ConfigResult:
+    """Submit a config-flow form."""
+    return await hass.config_entries.flow.async_configure(result["flow_id"], data)
+
+
+def assert_form_error(result: ConfigResult, step_id: str, error: str) -> None:
+    """The form is shown again with one base error."""
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == step_id
+    assert result["errors"] == {"base": error}
+
+
+def schema_field(result: ConfigResult, key: str) -> Any:
+    """Return the schema marker of ``key`` in a form result."""
+    for marker in result["data_schema"].schema:
+        if marker == key:
+            return marker
+    raise AssertionError(f"{key} not in the form")
+
+
+def suggested(result: ConfigResult, key: str) -> Any:
+    """The suggested value of a form field (None when there is none)."""
+    return (schema_field(result, key).description or {}).get("suggested_value")
+
+
+def default(result: ConfigResult, key: str) -> Any:
+    """The default value of a form field."""
+    return schema_field(result, key).default()
+
+
+def select_options(result: ConfigResult, key: str) -> list[str]:
+    """The values a select selector offers."""
+    selector = result["data_schema"].schema[schema_field(result, key)]
+    return [option["value"] for option in selector.config["options"]]
+
+
+def anonymous_probes(simulator: NezhaSimulator) -> int:
+    """Count the probe requests; fails if any of them carried a credential."""
+    probes = [r for r in simulator.requests if r.path == PROBE_PATH]
+    assert all("Authorization" not in r.headers for r in probes)
+    return len(probes)
+
+
+def list_requests(simulator: NezhaSimulator) -> list[str | None]:
+    """Authorization headers of the server-list requests the simulator received."""
+    return [
+        r.headers.get("Authorization")
+        for r in simulator.requests
+        if r.path == LIST_PATH
+    ]
+
+
+def closed_port_url() -> str:
+    """A URL on 127.0.0.1 where nothing listens (connection refused)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@dataclass
+class FakeDashboard:
+    """A minimal v0 list endpoint (optionally below a sub-path); records requests."""
+
+    prefix: str = ""
+    token: str = TOKEN
+    seen: list[tuple[str, str | None]] = field(default_factory=list)
+
+    def app(self) -> web.Application:
+        """Build the aiohttp app."""
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        return app
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        self.seen.append((request.path, request.headers.get("Authorization")))
+        if request.path != self.prefix + LIST_PATH:
+            return web.Response(status=404, text="404 page not found")
+        if request.headers.get("Authorization") != self.token:
+            return web.json_response({"code": 403, "message": "访问此接口需要认证"})
+        return web.json_response(
+            {
+                "code": 0,
+                "message": "success",
+                "result": [{"id": 1, "name": "a", "tag": ""}],
+            }
+        )
+
+
+def static_app(response: Callable[[], web.StreamResponse]) -> web.Application:
+    """An app answering every request with ``response()``."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        return response()
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    return app
+
+
+class TLSDashboardHandler(BaseHTTPRequestHandler):
+    """The v0 list endpoint over HTTPS (HTTP/1.0: one request per connection)."""
+
+    server: TLSDashboard
+
+    def do_GET(self) -> None:
+        token = self.headers.get("Authorization")
+        self.server.seen.append((self.path, token))
+        answer = (
+            {"code": 0, "message": "success", "result": []}
+            if token == TOKEN
+            else {"code": 403, "message": "访问此接口需要认证"}
+        )
+        body = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        """Keep the test output quiet."""
+
+
+class TLSDashboard(ThreadingHTTPServer):
+    daemon_threads = False  # server_close() joins the request threads
+    seen: list[tuple[str, str | None]]

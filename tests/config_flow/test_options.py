@@ -1,0 +1,200 @@
+"""The options flow: intervals, offline threshold and the server group."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.nezha.const import (
+    ALL_GROUPS,
+    CONF_OFFLINE_THRESHOLD,
+    CONF_PING_INTERVAL,
+    CONF_SCAN_INTERVAL,
+    CONF_SERVER_GROUP,
+    DOMAIN,
+)
+from tests.config_flow.helpers import (
+    LIST_PATH,
+    default,
+    entry_data,
+    list_requests,
+    select_options,
+)
+from tests.conftest import TOKEN
+from tests.simulator import Fault, NezhaSimulator
+
+# --------------------------------------------------------------------------------
+# Options
+# --------------------------------------------------------------------------------
+
+
+async def test_options_flow_defaults_and_groups(
+    hass: HomeAssistant, simulator: NezhaSimulator, init_integration: MockConfigEntry
+) -> None:
+    """Defaults are shown and the group dropdown lists the dashboard's tags."""
+    simulator.reset_requests()
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "init"
+    assert default(result, CONF_SCAN_INTERVAL) == 30
+    assert default(result, CONF_OFFLINE_THRESHOLD) == 60
+    assert default(result, CONF_PING_INTERVAL) == 300
+    assert default(result, CONF_SERVER_GROUP) == ALL_GROUPS
+    assert select_options(result, CONF_SERVER_GROUP) == [
+        ALL_GROUPS,
+        "tag:Lab",
+        "tag:Production",
+    ]
+    assert list_requests(simulator) == [TOKEN]
+
+
+async def test_options_flow_saves_and_reloads(
+    hass: HomeAssistant, simulator: NezhaSimulator, init_integration: MockConfigEntry
+) -> None:
+    """New options reload the entry; the coordinator polls with them."""
+    entry = init_integration
+    old_coordinator = entry.runtime_data
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    simulator.reset_requests()
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_SCAN_INTERVAL: 15.0,
+            CONF_OFFLINE_THRESHOLD: 120.0,
+            CONF_PING_INTERVAL: 600.0,
+            CONF_SERVER_GROUP: "tag:Lab",
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    expected = {
+        CONF_SCAN_INTERVAL: 15,
+        CONF_OFFLINE_THRESHOLD: 120,
+        CONF_PING_INTERVAL: 600,
+        CONF_SERVER_GROUP: "tag:Lab",
+    }
+    assert result["data"] == expected
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert entry.options == expected
+    coordinator = entry.runtime_data
+    assert coordinator is not old_coordinator
+    assert coordinator.update_interval == timedelta(seconds=15)
+    assert coordinator.offline_threshold == 120
+    assert coordinator.ping_interval == 600
+    assert coordinator.tag == "Lab"
+    assert [
+        r.query for r in simulator.requests if r.path == "/api/v1/server/details"
+    ] == [{"tag": "Lab"}]
+    assert set(coordinator.data.servers) == {3}  # gpu-box is the only Lab server
+
+    # The next options form preselects the stored values.
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert default(result, CONF_SCAN_INTERVAL) == 15
+    assert default(result, CONF_SERVER_GROUP) == "tag:Lab"
+    assert select_options(result, CONF_SERVER_GROUP) == [
+        ALL_GROUPS,
+        "tag:Lab",
+        "tag:Production",
+    ]
+
+
+async def test_options_flow_unchanged_does_not_reload(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Saving the options again as they are keeps the running coordinator."""
+    entry = init_integration
+    options = {
+        CONF_SCAN_INTERVAL: 30,
+        CONF_OFFLINE_THRESHOLD: 60,
+        CONF_PING_INTERVAL: 300,
+        CONF_SERVER_GROUP: ALL_GROUPS,
+    }
+    coordinators = [entry.runtime_data]
+    for _ in range(2):
+        result = await hass.config_entries.options.async_init(entry.entry_id)
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], options
+        )
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        await hass.async_block_till_done(wait_background_tasks=True)
+        assert entry.state is ConfigEntryState.LOADED
+        coordinators.append(entry.runtime_data)
+    assert entry.options == options
+    # The first save stored explicit values (a change from none): one reload.
+    assert coordinators[1] is not coordinators[0]
+    assert coordinators[2] is coordinators[1]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        (CONF_SCAN_INTERVAL, 5),
+        (CONF_OFFLINE_THRESHOLD, 5),
+        (CONF_PING_INTERVAL, 30),
+        (CONF_SERVER_GROUP, "tag:Nonexistent"),
+    ],
+)
+async def test_options_flow_rejects_out_of_range(
+    hass: HomeAssistant, init_integration: MockConfigEntry, key: str, value: Any
+) -> None:
+    """Values below the minimum or groups not offered are refused by the schema."""
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    data = {
+        CONF_SCAN_INTERVAL: 30,
+        CONF_OFFLINE_THRESHOLD: 60,
+        CONF_PING_INTERVAL: 300,
+        CONF_SERVER_GROUP: ALL_GROUPS,
+        key: value,
+    }
+    with pytest.raises(InvalidData):
+        await hass.config_entries.options.async_configure(result["flow_id"], data)
+    assert init_integration.options == {}
+
+
+@pytest.mark.parametrize(
+    ("options", "offered"),
+    [
+        ({}, [ALL_GROUPS]),
+        ({CONF_SERVER_GROUP: "tag:Lab"}, [ALL_GROUPS, "tag:Lab"]),
+    ],
+)
+async def test_options_flow_entry_not_loaded(
+    hass: HomeAssistant,
+    simulator: NezhaSimulator,
+    options: dict[str, str],
+    offered: list[str],
+) -> None:
+    """Without a loaded entry no request is made: only "all" and the current group."""
+    entry = MockConfigEntry(
+        domain=DOMAIN, data=entry_data(simulator.url), options=options
+    )
+    entry.add_to_hass(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert select_options(result, CONF_SERVER_GROUP) == offered
+    assert default(result, CONF_SERVER_GROUP) == offered[-1]
+    assert simulator.requests == []
+
+
+@pytest.mark.parametrize("fault", [Fault.RESET, Fault.HTML_502, Fault.HTML_200])
+async def test_options_flow_dashboard_unreachable(
+    hass: HomeAssistant,
+    simulator: NezhaSimulator,
+    init_integration: MockConfigEntry,
+    fault: Fault,
+) -> None:
+    """Groups cannot be listed: "all" and the current group are still offered."""
+    entry = init_integration
+    hass.config_entries.async_update_entry(
+        entry, options={CONF_SERVER_GROUP: "tag:Gone"}
+    )
+    simulator.inject_fault(fault, count=None, path=LIST_PATH)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    assert select_options(result, CONF_SERVER_GROUP) == [ALL_GROUPS, "tag:Gone"]
+    assert default(result, CONF_SERVER_GROUP) == "tag:Gone"
