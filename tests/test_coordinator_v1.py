@@ -293,6 +293,24 @@ async def test_dashboard_down_then_back(
     assert live.coordinator.last_update_success
 
 
+async def test_proxy_header_required_later_is_explained(
+    make_live: MakeLive, sim: NezhaSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The dashboard starts wanting its proxy's real-IP header: the error says so."""
+    live = await make_live(scan_interval=1)
+    sim.real_ip_header = "X-Real-IP"
+    await sim.drop_websockets()
+    await until(lambda: live.online(HK) == STATE_UNAVAILABLE, "unavailable", 3)
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1
+    assert "do not come through its reverse proxy (no real-IP header)" in errors[0]
+    assert sim.waf_strikes() == 0  # not an authentication failure
+
+    sim.waf_enabled = True  # the admin switches back to the peer address
+    await until(lambda: live.online(HK) == STATE_ON, "available again", 3)
+    await until(lambda: sim.ws_connections == 1, "the stream back", 10)
+
+
 # -- inventory and services ----------------------------------------------------------
 
 

@@ -33,6 +33,7 @@ from .client import (
     NezhaConnectionError,
     NezhaError,
     NezhaPatUnsupportedError,
+    NezhaProxyHeaderError,
     NezhaRedirectError,
     NezhaResponseError,
     NezhaScopeError,
@@ -187,6 +188,8 @@ def error_key(err: Exception) -> str:
             return "redirected"
         case NezhaUnsupportedError():
             return "unsupported_version"
+        case NezhaProxyHeaderError():
+            return "real_ip_header"
         case NezhaResponseError():
             return "not_nezha"
         case _:

@@ -18,6 +18,7 @@ from .client import (
     NezhaAuthError,
     NezhaConnectionError,
     NezhaError,
+    NezhaProxyHeaderError,
     NezhaTimeoutError,
     NezhaV0Client,
     NezhaV1Client,
@@ -63,6 +64,19 @@ def group_filter(option: str | None) -> str | None:
     if option and option != ALL_GROUPS and option.startswith(GROUP_PREFIX):
         return option.removeprefix(GROUP_PREFIX) or None
     return None
+
+
+def failure_key(err: NezhaError) -> str:
+    """The translation key of a failed update (other than a refused token)."""
+    match err:
+        case NezhaTimeoutError():
+            return "timeout"
+        case NezhaConnectionError():
+            return "cannot_connect"
+        case NezhaProxyHeaderError():
+            return "real_ip_header"
+        case _:
+            return "invalid_response"
 
 
 class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
@@ -144,22 +158,10 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN, translation_key=self._auth_reason
             ) from err
-        except NezhaTimeoutError as err:
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="timeout",
-                translation_placeholders={"error": str(err)},
-            ) from err
-        except NezhaConnectionError as err:
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="cannot_connect",
-                translation_placeholders={"error": str(err)},
-            ) from err
         except NezhaError as err:
             raise UpdateFailed(
                 translation_domain=DOMAIN,
-                translation_key="invalid_response",
+                translation_key=failure_key(err),
                 translation_placeholders={"error": str(err)},
             ) from err
         return self._build(fleet)

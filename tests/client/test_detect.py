@@ -12,6 +12,7 @@ from custom_components.nezha.client import (
     ApiGeneration,
     Detection,
     NezhaConnectionError,
+    NezhaProxyHeaderError,
     NezhaResponseError,
     NezhaTimeoutError,
     NezhaWafBlockedError,
@@ -103,13 +104,13 @@ async def test_waf_block_page_is_waf_blocked_error(
         assert_anonymous_probe(sim)
 
 
-async def test_missing_real_ip_header_is_response_error(
+async def test_missing_real_ip_header_is_proxy_header_error(
     session: aiohttp.ClientSession, sim: NezhaSimulator
 ) -> None:
     sim.real_ip_header = "X-Real-IP"
     async with sim:
         err = await expect(
-            NezhaResponseError, async_detect_generation(session, sim.url)
+            NezhaProxyHeaderError, async_detect_generation(session, sim.url)
         )
         assert "reverse proxy" in str(err)
         assert_anonymous_probe(sim)

@@ -34,6 +34,7 @@ from custom_components.nezha.client import (
     NezhaError,
     NezhaNotFoundError,
     NezhaPatUnsupportedError,
+    NezhaProxyHeaderError,
     NezhaResponseError,
     NezhaScopeError,
     NezhaTimeoutError,
@@ -1132,7 +1133,24 @@ async def test_edge_v1_real_ip_header_missing(
     sim: NezhaSimulator, api: NezhaV1Client
 ) -> None:
     sim.real_ip_header = "CF-Connecting-IP"
-    err = await expect(NezhaResponseError, api.async_get_fleet())
+    err = await expect(NezhaProxyHeaderError, api.async_get_fleet())
+    assert "reverse proxy" in str(err)
+
+
+@pytest.mark.parametrize(
+    "error",
+    ["real ip header not found", 'ParseAddr("10.0.0.x"): unable to parse IP'],
+    ids=["missing", "not_an_ip"],
+)
+async def test_edge_v1_real_ip_header_unusable(error: str) -> None:
+    """``waf.RealIp`` refuses a missing header and one that is not an IP alike."""
+    async with (
+        serve(json_app({SERVERS_PATH: {"error": error}})) as url,
+        aiohttp.ClientSession() as http,
+    ):
+        err = await expect(
+            NezhaProxyHeaderError, NezhaV1Client(http, url, PAT).async_list_servers()
+        )
     assert "reverse proxy" in str(err)
 
 

@@ -300,7 +300,7 @@ async def test_real_ip_header_missing(hass: HomeAssistant, v1: NezhaSimulator) -
     """A dashboard that expects a proxy header answers even the probe with an error."""
     v1.real_ip_header = "X-Real-IP"
     result = await submit(hass, await start(hass), form(v1.url, PAT))
-    assert_error(result, "user", "not_nezha")
+    assert_error(result, "user", "real_ip_header")
     assert_probe_only(v1)
 
     v1.waf_enabled = True  # back to the peer address

@@ -7,9 +7,10 @@ from typing import Any
 
 import aiohttp
 
-from .errors import NezhaResponseError, NezhaWafBlockedError
+from .errors import NezhaProxyHeaderError, NezhaResponseError, NezhaWafBlockedError
 from .models import ApiGeneration
 from .transport import DEFAULT_TIMEOUT, RawResponse, Transport
+from .v1 import is_real_ip_error
 
 SETTING_PATH = "/api/v1/setting"
 
@@ -44,8 +45,8 @@ async def async_detect_generation(
         data = body.get("data")
         tsdb = isinstance(data, dict) and "tsdb_enabled" in data
         return Detection(ApiGeneration.V1, tsdb=tsdb)
-    if body.get("error") == "real ip header not found":
-        raise NezhaResponseError(
+    if is_real_ip_error(body.get("error")):
+        raise NezhaProxyHeaderError(
             f"{SETTING_PATH}: the dashboard expects a real-IP header from a "
             "reverse proxy; connect through that proxy"
         )

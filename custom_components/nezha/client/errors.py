@@ -43,6 +43,14 @@ class NezhaRedirectError(NezhaResponseError):
         self.location = location
 
 
+class NezhaProxyHeaderError(NezhaResponseError):
+    """A v1 dashboard wants its reverse proxy's real-IP header; the request had none.
+
+    The dashboard's ``web_real_ip_header`` is set, so requests that bypass the
+    proxy (or carry a header that is not an IP) are refused, every one of them.
+    """
+
+
 class NezhaUnsupportedError(NezhaResponseError):
     """The URL is a Nezha dashboard of a generation this client does not speak."""
 

@@ -33,6 +33,7 @@ from .errors import (
     NezhaError,
     NezhaNotFoundError,
     NezhaPatUnsupportedError,
+    NezhaProxyHeaderError,
     NezhaResponseError,
     NezhaScopeError,
     NezhaTimeoutError,
@@ -100,6 +101,17 @@ def parse_time(value: Any) -> datetime | None:
         return None
 
 
+def is_real_ip_error(error: object) -> bool:
+    """Whether ``error`` is the WAF's refusal of a request without a real-IP header.
+
+    ``waf.RealIp`` refuses a missing header and one that is not an IP address.
+    """
+    return isinstance(error, str) and (
+        error == "real ip header not found"
+        or (error.startswith("ParseAddr(") and error.endswith("unable to parse IP"))
+    )
+
+
 def check_envelope(raw: RawResponse) -> Any:
     """Validate a v1 answer and return its ``data`` (None when omitted).
 
@@ -141,8 +153,8 @@ def check_envelope(raw: RawResponse) -> Any:
     if raw.status == 404:
         raise NezhaNotFoundError(f"{raw.path}: not found on this dashboard")
     if error is not None:
-        if error == "real ip header not found":
-            raise NezhaResponseError(
+        if is_real_ip_error(error):
+            raise NezhaProxyHeaderError(
                 f"{raw.path}: the dashboard expects a real-IP header from a reverse "
                 "proxy; connect through that proxy"
             )
