@@ -14,7 +14,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import EVENT_STATE_CHANGED, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import Event, HomeAssistant, callback
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -118,6 +118,33 @@ async def test_ping_history_rate_and_targets(nz: Harness) -> None:
         times = [r.time for r in monitor if r.path == path]
         assert all(b - a >= 300 for a, b in pairwise(times))
     assert len(paths(nz.sim, DETAILS)) == 40
+
+
+async def test_ping_history_skipped_when_all_its_sensors_are_disabled(
+    nz: Harness,
+) -> None:
+    """Disabling every ping sensor of a server stops its ping-history requests."""
+    registry = er.async_get(nz.hass)
+    pings = {
+        sid: [
+            e.entity_id
+            for e in er.async_entries_for_config_entry(registry, nz.entry.entry_id)
+            if e.unique_id.startswith(f"{nz.entry.entry_id}_{sid}_ping_")
+        ]
+        for sid in (HK, FRA)
+    }
+    assert len(pings[HK]) == 2 and pings[FRA]
+    for entity_id in pings[FRA]:  # all of FRA's, one of HK's two
+        registry.async_update_entity(
+            entity_id, disabled_by=er.RegistryEntryDisabler.USER
+        )
+    registry.async_update_entity(
+        pings[HK][0], disabled_by=er.RegistryEntryDisabler.USER
+    )
+    await nz.hass.async_block_till_done()
+    nz.sim.reset_requests()
+    await nz.tick(10)  # past the ping interval
+    assert sorted(paths(nz.sim, MONITOR)) == [f"{MONITOR}{i}" for i in (1, 3, 4, 5)]
 
 
 async def test_ping_concurrency_is_bounded(nz: Harness) -> None:
