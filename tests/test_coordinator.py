@@ -146,6 +146,16 @@ async def test_ping_history_skipped_when_all_its_sensors_are_disabled(
     await nz.tick(10)  # past the ping interval
     assert sorted(paths(nz.sim, MONITOR)) == [f"{MONITOR}{i}" for i in (1, 3, 4, 5)]
 
+    # The first round after a (re)start asks every server, so that monitors added
+    # on the dashboard meanwhile are found; later rounds skip FRA again.
+    nz.sim.reset_requests()
+    await nz.hass.config_entries.async_reload(nz.entry.entry_id)
+    await nz.hass.async_block_till_done(wait_background_tasks=True)
+    assert sorted(paths(nz.sim, MONITOR)) == [f"{MONITOR}{i}" for i in range(1, 6)]
+    nz.sim.reset_requests()
+    await nz.tick(10)
+    assert sorted(paths(nz.sim, MONITOR)) == [f"{MONITOR}{i}" for i in (1, 3, 4, 5)]
+
 
 async def test_ping_concurrency_is_bounded(nz: Harness) -> None:
     """Never more than two ping-history requests at once, even with 20 servers."""

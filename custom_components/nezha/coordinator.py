@@ -116,6 +116,7 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
         self._next_ping_at = 0.0
         self._ping_task: asyncio.Task[None] | None = None
         self._auth_failed = False
+        self._pinged_once = False
         # The translation key of the auth failure: the WAF ban has its own.
         self._auth_reason = "auth_failed"
 
@@ -256,22 +257,23 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
 
         A server whose ping sensors all exist and are all disabled is skipped: its
         history costs a request of about 60 KiB per round on v0. Servers without
-        ping sensors yet are asked, since their sensors come from the answer.
+        ping sensors yet are asked, since their sensors come from the answer, and
+        the first round after setup asks every server, to find new monitors.
         """
+        online = [sid for sid, is_online in data.online.items() if is_online]
+        if not self._pinged_once:
+            self._pinged_once = True
+            return online
         entry_id = self.config_entry.entry_id
         wanted: dict[int, bool] = {}
         registry = er.async_get(self.hass)
         for entity in er.async_entries_for_config_entry(registry, entry_id):
             rest = entity.unique_id.removeprefix(f"{entry_id}_")
             server, ping, _ = rest.partition("_ping_")
-            if ping and server.isdigit():
+            if ping and server.isdecimal():
                 sid = int(server)
                 wanted[sid] = wanted.get(sid, False) or entity.disabled_by is None
-        return [
-            sid
-            for sid, online in data.online.items()
-            if online and wanted.get(sid, True)
-        ]
+        return [sid for sid in online if wanted.get(sid, True)]
 
     async def _async_refresh_pings(self, server_ids: list[int]) -> None:
         limit = asyncio.Semaphore(self.ping_concurrency)

@@ -260,6 +260,7 @@ async def test_reconnect_now_cuts_a_long_backoff_short(
         await until(lambda: len(seen.frames) > before, limit=2)
         assert len(handshakes(sim)) == 2
         assert runner.connected
+        runner.reconnect_now()  # while connected: nothing to cut short, forgotten
 
         # Asked while a reconnect attempt is under way: honoured once it fails.
         connect = api.async_connect_stream
@@ -274,6 +275,9 @@ async def test_reconnect_now_cuts_a_long_backoff_short(
         sim.inject_fault(Fault.HTML_502, count=1, path=WS_PATH)
         assert await sim.drop_websockets() == 1
         await until(lambda: len(seen.downs) == 2)
+        await asyncio.sleep(0.5)
+        assert not attempt_started.is_set()  # waiting out the 30-60 s backoff
+        assert len(handshakes(sim)) == 2
         runner.reconnect_now()  # cuts the wait; the next attempt gets the 502
         await asyncio.wait_for(attempt_started.wait(), 2)
         runner.reconnect_now()  # during that attempt

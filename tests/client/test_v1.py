@@ -999,17 +999,30 @@ async def test_edge_v1_c9_never_asks_the_dashboard_to_filter(
     assert all(r.query == {} for r in sim.requests)
 
 
-async def test_edge_v1_c10_handshake_200_json_is_auth_error(
+async def test_edge_v1_c10_handshake_200_json_is_not_an_auth_error(
     session: aiohttp.ClientSession, socket_enabled: None
 ) -> None:
     # v2.0.5 has no PATs: ours goes to JWT handling, which force_auth refuses
-    # with {"error":"ApiErrorUnauthorized"} and HTTP 200 instead of a 101.
+    # with {"error":"ApiErrorUnauthorized"} and HTTP 200 instead of a 101. A
+    # personal token is refused with 401/403; a 200 is about something else
+    # (JWT handling, or the WAF's real-IP check), and the REST poll names it.
     async with v1_sim(version="2.0.5") as sim:
         sim.force_auth = True
         client = NezhaV1Client(session, sim.url, PAT)
-        err = await expect(NezhaAuthError, client.async_connect_stream())
+        err = await expect(NezhaResponseError, client.async_connect_stream())
+        assert not isinstance(err, NezhaAuthError)
         assert "HTTP 200" in str(err)
         assert sim.waf_strikes() == 0
+
+
+async def test_edge_v1_c10_handshake_without_real_ip_header(
+    session: aiohttp.ClientSession, sim: NezhaSimulator
+) -> None:
+    sim.real_ip_header = "X-Real-IP"
+    client = NezhaV1Client(session, sim.url, PAT)
+    err = await expect(NezhaResponseError, client.async_connect_stream())
+    assert not isinstance(err, NezhaAuthError)
+    assert sim.waf_strikes() == 0
 
 
 async def test_edge_v1_c11_disconnected_agent_keeps_state(
@@ -1139,8 +1152,12 @@ async def test_edge_v1_real_ip_header_missing(
 
 @pytest.mark.parametrize(
     "error",
-    ["real ip header not found", 'ParseAddr("10.0.0.x"): unable to parse IP'],
-    ids=["missing", "not_an_ip"],
+    [
+        "real ip header not found",
+        'ParseAddr("10.0.0.x"): unable to parse IP',
+        'ParseAddr("203.0.113.7:5678"): unexpected character (at ":5678")',
+    ],
+    ids=["missing", "not_an_ip", "ip_and_port"],
 )
 async def test_edge_v1_real_ip_header_unusable(error: str) -> None:
     """``waf.RealIp`` refuses a missing header and one that is not an IP alike."""

@@ -70,10 +70,11 @@ class StreamRunner:
         """Cut short the wait before the next reconnect (the dashboard is back).
 
         Asked during a connection attempt, it cuts the wait after that attempt if
-        it fails. The backoff itself keeps growing, so a stream that keeps
-        failing still slows down.
+        it fails; asked while connected, it is ignored. The backoff itself keeps
+        growing, so a stream that keeps failing still slows down.
         """
-        self._wake.set()
+        if not self.connected:
+            self._wake.set()
 
     async def run(self) -> None:
         """Connect, read frames, reconnect after failures; return on auth failure."""
@@ -120,6 +121,7 @@ class StreamRunner:
                     if not self.connected:
                         self.connected = True
                         self.attempts = 0
+                        self._wake.clear()  # asked before this worked: stale now
                     self._on_frame(frame)
                 elif message.type in (
                     aiohttp.WSMsgType.CLOSE,

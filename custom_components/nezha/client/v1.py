@@ -104,11 +104,11 @@ def parse_time(value: Any) -> datetime | None:
 def is_real_ip_error(error: object) -> bool:
     """Whether ``error`` is the WAF's refusal of a request without a real-IP header.
 
-    ``waf.RealIp`` refuses a missing header and one that is not an IP address.
+    ``waf.RealIp`` refuses a missing header, and with Go's ``netip.ParseAddr`` error
+    one that is not a bare IP address (``ip:port``, a host name, ...).
     """
     return isinstance(error, str) and (
-        error == "real ip header not found"
-        or (error.startswith("ParseAddr(") and error.endswith("unable to parse IP"))
+        error == "real ip header not found" or error.startswith("ParseAddr(")
     )
 
 
@@ -564,11 +564,18 @@ def _handshake_error(status: int, *, is_html: bool) -> NezhaError:
         )
     if status >= 500:
         return NezhaConnectionError(f"{WS_PATH}: the dashboard answered HTTP {status}")
-    if status in (200, 401, 403):
-        # 200 (session-token middleware), 401 (bad token) and 403 (scope, WAF
-        # block) all mean: do not try again without the user.
+    if status in (401, 403):
+        # A rejected personal token, or a missing scope: do not try again
+        # without the user (each refused token is a WAF strike).
         return NezhaAuthError(
             f"{WS_PATH}: the dashboard refused the stream (HTTP {status})"
+        )
+    if status == 200:
+        # A JSON error before the upgrade that is not about our token: the WAF's
+        # real-IP check, or JWT handling on a dashboard without personal tokens.
+        # Neither costs a strike; the REST poll meanwhile names the cause.
+        return NezhaResponseError(
+            f"{WS_PATH}: the dashboard refused the stream (HTTP 200)"
         )
     return NezhaResponseError(f"{WS_PATH}: handshake failed (HTTP {status})")
 
