@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 import time
 from typing import Any
 
@@ -17,7 +18,11 @@ from homeassistant.const import (
 )
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 
 from custom_components.nezha.const import DOMAIN
 from custom_components.nezha.coordinator_v1 import NezhaStreamCoordinator
@@ -191,3 +196,15 @@ async def setup_frozen(
     await wait_for(lambda: ping_round_done(coordinator), "the ping round")
     await hass.async_block_till_done()
     return coordinator
+
+
+FRAME = 0.2  # seconds between stream frames in the v1 coordinator tests
+
+type MakeLive = Callable[..., Awaitable[Live]]
+
+
+async def simulated_minutes(live: Live, minutes: int) -> None:
+    """Fire every timer due within ``minutes`` (HA's and aiohttp's), minute by minute."""
+    for minute in range(1, minutes + 1):
+        async_fire_time_changed(live.hass, dt_util.utcnow() + timedelta(minutes=minute))
+        await live.hass.async_block_till_done()

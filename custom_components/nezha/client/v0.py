@@ -22,6 +22,7 @@ from .errors import (
     NezhaResponseError,
     NezhaUnsupportedError,
 )
+from .fleet import collect_fleet
 from .models import (
     ApiGeneration,
     Fleet,
@@ -101,30 +102,7 @@ class NezhaV0Client:
         params = {"tag": tag} if tag else None
         raw = await self._get(DETAILS_PATH, params)
         result = _result_list(_envelope(raw, auth_checked=True), raw.path)
-        servers: dict[int, Server] = {}
-        skipped: set[int] = set()
-        complete = True
-        for index, record in enumerate(result):
-            server, server_id, problems = _parse_server(record)
-            if problems:
-                self._report_once(
-                    server_id if server_id is not None else f"#{index}", problems
-                )
-            if server is not None:
-                servers.setdefault(server.id, server)
-            elif server_id is not None:
-                skipped.add(server_id)
-            else:
-                complete = False
-        ordered = dict(
-            sorted(servers.items(), key=lambda item: (-item[1].display_index, item[0]))
-        )
-        return Fleet(
-            servers=ordered,
-            server_time=raw.date,
-            skipped_ids=frozenset(skipped),
-            complete=complete,
-        )
+        return collect_fleet(result, _parse_server, raw.date, self._report_once)
 
     async def async_get_ping_monitors(self, server_id: int) -> list[PingMonitor]:
         """Return the ICMP/TCP ping monitors of one server with their newest point."""

@@ -39,6 +39,7 @@ from .errors import (
     NezhaTimeoutError,
     NezhaWafBlockedError,
 )
+from .fleet import collect_fleet
 from .models import (
     ApiGeneration,
     Fleet,
@@ -295,34 +296,13 @@ def parse_servers(
         records = []
     if not isinstance(records, list):
         raise NezhaResponseError("servers: not a list")
-    servers: dict[int, Server] = {}
-    skipped: set[int] = set()
-    complete = True
-    for index, record in enumerate(records):
-        server_id_hint = record.get("id") if isinstance(record, dict) else None
-        prior = (
-            (previous or {}).get(server_id_hint)
-            if isinstance(server_id_hint, int)
-            else None
-        )
-        server, server_id, problems = parse_server(record, prior)
-        if problems and report is not None:
-            report(server_id if server_id is not None else f"#{index}", problems)
-        if server is not None:
-            servers.setdefault(server.id, server)
-        elif server_id is not None:
-            skipped.add(server_id)
-        else:
-            complete = False
-    ordered = dict(
-        sorted(servers.items(), key=lambda item: (-item[1].display_index, item[0]))
-    )
-    return Fleet(
-        servers=ordered,
-        server_time=server_time,
-        skipped_ids=frozenset(skipped),
-        complete=complete,
-    )
+    known = previous or {}
+
+    def parse(record: Any) -> tuple[Server | None, int | None, list[str]]:
+        hint = record.get("id") if isinstance(record, dict) else None
+        return parse_server(record, known.get(hint) if isinstance(hint, int) else None)
+
+    return collect_fleet(records, parse, server_time, report)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,63 +9,30 @@ enters a new token. Real time for the stream, then simulated minutes for timers.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Awaitable, Callable
-from datetime import timedelta
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
-from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.nezha import async_remove_config_entry_device
 from custom_components.nezha.client.v1 import StreamFrame
 from tests.conftest import register_secret
 from tests.helpers import server_device
-from tests.helpers_v1 import GROUPS, PAT, SERVERS, SERVICES, WS, Live, start_live, until
+from tests.helpers_v1 import (
+    GROUPS,
+    SERVERS,
+    SERVICES,
+    WS,
+    Live,
+    MakeLive,
+    simulated_minutes,
+    until,
+)
 from tests.simulator import Fault, NezhaSimulator
 
-FRAME = 0.2  # seconds between stream frames in these tests
 HK = 1
 NEW_PAT = register_secret("nzp_N3wV1T0kenB2c3D4e5F6g7H8i9J0k1L2")
-
-type MakeLive = Callable[..., Awaitable[Live]]
-
-
-@pytest.fixture
-async def sim(socket_enabled: None) -> AsyncGenerator[NezhaSimulator]:
-    """A v2.3.7 dashboard with five servers, streaming every 0.2 s."""
-    sim = NezhaSimulator(generation="v1", servers=5, seed=1, token=PAT)
-    sim.ws_interval = FRAME
-    await sim.start()
-    yield sim
-    await sim.stop()
-
-
-@pytest.fixture
-async def make_live(
-    hass: HomeAssistant, sim: NezhaSimulator
-) -> AsyncGenerator[MakeLive]:
-    """Set up v1 entries with the given options; unloaded after the test."""
-    lives: list[Live] = []
-
-    async def make(token: str = PAT, **options: float | str) -> Live:
-        live = await start_live(hass, sim, token, **options)
-        lives.append(live)
-        return live
-
-    yield make
-    for live in lives:
-        await live.unload()
-
-
-async def simulated_minutes(live: Live, minutes: int) -> None:
-    """Fire every timer due within ``minutes`` (HA's and aiohttp's), minute by minute."""
-    for minute in range(1, minutes + 1):
-        async_fire_time_changed(live.hass, dt_util.utcnow() + timedelta(minutes=minute))
-        await live.hass.async_block_till_done()
 
 
 def assert_one_rest_refusal(sent: list[str]) -> None:

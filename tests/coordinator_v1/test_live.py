@@ -8,71 +8,30 @@ measure what the simulator and Home Assistant's state machine saw.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Awaitable, Callable
-from datetime import timedelta
 from itertools import pairwise
 import time
 
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
-from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from tests.helpers import entity_ids, entry_device, server_device
 from tests.helpers_v1 import (
+    FRAME,
     GROUPS,
     PAT,
     SERVERS,
     SERVICES,
     WS,
-    Live,
+    MakeLive,
     StateLog,
-    start_live,
     until,
 )
 from tests.simulator import Fault, NezhaSimulator
 
-FRAME = 0.2  # seconds between stream frames in these tests
 HK, FRA, GPU_BOX, NAS, TOKYO = 1, 2, 3, 4, 5
 METRICS = ("cpu_usage", "memory_usage", "download_speed", "upload_speed", "uploaded")
-
-type MakeLive = Callable[..., Awaitable[Live]]
-
-
-@pytest.fixture
-async def sim(socket_enabled: None) -> AsyncGenerator[NezhaSimulator]:
-    """A v2.3.7 dashboard with five servers, streaming every 0.2 s."""
-    sim = NezhaSimulator(generation="v1", servers=5, seed=1, token=PAT)
-    sim.ws_interval = FRAME
-    await sim.start()
-    yield sim
-    await sim.stop()
-
-
-@pytest.fixture
-async def make_live(
-    hass: HomeAssistant, sim: NezhaSimulator
-) -> AsyncGenerator[MakeLive]:
-    """Set up v1 entries with the given options; unloaded after the test."""
-    lives: list[Live] = []
-
-    async def make(token: str = PAT, **options: float | str) -> Live:
-        live = await start_live(hass, sim, token, **options)
-        lives.append(live)
-        return live
-
-    yield make
-    for live in lives:
-        await live.unload()
-
-
-async def simulated_minutes(live: Live, minutes: int) -> None:
-    """Fire every timer due within ``minutes`` (HA's and aiohttp's), minute by minute."""
-    for minute in range(1, minutes + 1):
-        async_fire_time_changed(live.hass, dt_util.utcnow() + timedelta(minutes=minute))
-        await live.hass.async_block_till_done()
 
 
 # -- setup and live data -----------------------------------------------------------

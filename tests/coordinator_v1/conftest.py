@@ -1,0 +1,38 @@
+"""Fixtures of the v1 coordinator tests: a streaming dashboard and live entries."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+from homeassistant.core import HomeAssistant
+import pytest
+
+from tests.helpers_v1 import FRAME, PAT, Live, MakeLive, start_live
+from tests.simulator import NezhaSimulator
+
+
+@pytest.fixture
+async def sim(socket_enabled: None) -> AsyncGenerator[NezhaSimulator]:
+    """A v2.3.7 dashboard with five servers, streaming every 0.2 s."""
+    sim = NezhaSimulator(generation="v1", servers=5, seed=1, token=PAT)
+    sim.ws_interval = FRAME
+    await sim.start()
+    yield sim
+    await sim.stop()
+
+
+@pytest.fixture
+async def make_live(
+    hass: HomeAssistant, sim: NezhaSimulator
+) -> AsyncGenerator[MakeLive]:
+    """Set up v1 entries with the given options; unloaded after the test."""
+    lives: list[Live] = []
+
+    async def make(token: str = PAT, **options: float | str) -> Live:
+        live = await start_live(hass, sim, token, **options)
+        lives.append(live)
+        return live
+
+    yield make
+    for live in lives:
+        await live.unload()
