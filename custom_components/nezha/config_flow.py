@@ -436,4 +436,4 @@ class NezhaOptionsFlow(OptionsFlowWithReload):
         except NezhaError as err:
             LOGGER.debug("Could not list server groups: %s", err)
             return []
-        return sorted({server.tag for server in servers if server.tag})
+        return sorted({group for server in servers for group in server.groups})

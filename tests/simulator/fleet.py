@@ -77,6 +77,8 @@ class SimServer:
     offline_windows: list[tuple[float, float]] = field(default_factory=list)
     note: str = ""  # only the v1 API shows notes
     public_note: str = ""
+    # v1: the user whose agent secret registered it; 0 = the global secret.
+    owner_id: int = 0
 
     @property
     def monitor_ids(self) -> tuple[int, ...]:

@@ -55,6 +55,7 @@ class ApiToken:
     scopes: tuple[str, ...]
     expires_at: float | None  # simulator clock; None = never
     server_ids: frozenset[int] | None  # allow-list; None (or empty) = all servers
+    member: bool = False  # issued by a member (non-admin) user
 
     def has_scope(self, scope: str) -> bool:
         """Whether any granted scope covers ``scope``."""
@@ -84,6 +85,7 @@ class TokenStore:
         expires_at: float | None,
         server_ids: Iterable[int] | None,
         token: str | None = None,
+        member: bool = False,
     ) -> ApiToken:
         """Store a token (random plaintext unless given) and return it."""
         plaintext = generate_pat() if token is None else token
@@ -102,6 +104,7 @@ class TokenStore:
             scopes=scope_tuple,
             expires_at=expires_at,
             server_ids=None if server_ids is None else frozenset(server_ids),
+            member=member,
         )
         self._next_id += 1
         self._tokens[plaintext] = entry

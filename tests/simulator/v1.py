@@ -23,7 +23,7 @@ from .pages import V1_INDEX_PAGE
 from .services import cycle_transfer_json, servers_with_services, services_json
 from .tokens import PAT_PREFIX, SCOPE_SERVICE_READ
 from .v0 import MAX_UINT64, go_parse_uint
-from .v1_render import Viewer, server_json, sorted_ids, stream_frame
+from .v1_render import MEMBER_ID, Viewer, server_json, sorted_ids, stream_frame
 from .waf import BLOCK_ID_TOKEN, block_page
 
 if TYPE_CHECKING:
@@ -250,6 +250,8 @@ class V1Routes:
             return viewer
         fleet = self._sim.fleet
         ids = [sid for sid in sorted_ids(fleet) if viewer.sees(fleet.servers[sid])]
+        if viewer.member_user:  # a member lists only its own servers
+            ids = [sid for sid in ids if fleet.servers[sid].owner_id == MEMBER_ID]
         display = {sid: fleet.servers[sid].display_index for sid in ids}
         ids = search_by_id(request.query.get("id", ""), ids, display)
         now = self._sim.now()
@@ -272,7 +274,10 @@ class V1Routes:
         services = services_json(fleet, now, self._state.failing)
         if services:
             data["services"] = services
-        cycle = cycle_transfer_json(fleet, viewer, now)
+        # A member's token gets the guest's view here (seen on a real v2.3.7).
+        cycle = cycle_transfer_json(
+            fleet, Viewer() if viewer.member_user else viewer, now
+        )
         if cycle:
             data["cycle_transfer_stats"] = cycle
         # A struct, not a list: "data":{} stays even when both maps are empty.

@@ -105,6 +105,7 @@ class V1Controls:
         server_ids: Iterable[int] | None = None,
         *,
         token: str | None = None,
+        member: bool = False,
     ) -> str:
         """Create a PAT and return its plaintext (``nzp_…``).
 
@@ -113,6 +114,9 @@ class V1Controls:
             expires_in: Seconds until it expires (simulator clock); ``None`` never.
             server_ids: Allow-list of server ids; ``None`` = all servers.
             token: Use this plaintext instead of a random one.
+            member: Issued by a member user (user id 2): ``/server`` lists only
+                the servers it owns (``SimServer.owner_id``), no groups, guest
+                views of services and the stream.
 
         Dashboards before 2.1.0 store it too but never accept it.
         """
@@ -121,7 +125,11 @@ class V1Controls:
             raise ValueError("expires_in must be positive or None")
         expires_at = None if expires_in is None else state.clock() + expires_in
         entry = state.tokens.add(
-            scopes=scopes, expires_at=expires_at, server_ids=server_ids, token=token
+            scopes=scopes,
+            expires_at=expires_at,
+            server_ids=server_ids,
+            token=token,
+            member=member,
         )
         return entry.token
 

@@ -21,7 +21,10 @@ from .metrics import CH_CREATED, CH_REPORT_NANOS, CH_UUID, DAY, LiveStatus, fold
 from .tokens import ApiToken
 from .v0 import split_ip
 
-OWNER: Final = {"id": 1, "username": "admin"}
+MEMBER_ID: Final = 2
+# Seen on a real v2.3.7: a server registered with the global agent secret is
+# owned by nobody ({"id": 0}); one registered with a user's secret names them.
+USERNAMES: Final = {1: "admin", MEMBER_ID: "member"}
 # A v1 dashboard only talks to v1 agents, so the catalogue's v0 agent versions
 # are shown as the v1 release of the same era.
 _AGENT_VERSIONS: Final = {"0.20.5": "1.14.1", "0.20.3": "1.12.4"}
@@ -48,6 +51,22 @@ class Viewer:
     def member(self) -> bool:
         """Authenticated (every simulated credential belongs to the admin)."""
         return self.token is not None
+
+    @property
+    def admin(self) -> bool:
+        """A PAT of the admin user (members and guests get filtered views)."""
+        return self.token is not None and not self.token.member
+
+    def sees_unfiltered(self, sid: int, fleet: Fleet) -> bool:
+        """The stream's full host: the admin's, and a member's own servers."""
+        if self.member_user:
+            return fleet.servers[sid].owner_id == MEMBER_ID
+        return self.admin
+
+    @property
+    def member_user(self) -> bool:
+        """A PAT of a member user."""
+        return self.token is not None and self.token.member
 
     @property
     def limited(self) -> bool:
@@ -175,6 +194,12 @@ def last_active_nanos(fleet: Fleet, sid: int, now: float) -> int | None:
     return min(report * NANOS + fraction, math.floor(now * NANOS))
 
 
+def owner_json(owner_id: int) -> dict[str, Any]:
+    """``Server.Owner``: the username is omitted for nobody."""
+    name = USERNAMES.get(owner_id)
+    return {"id": owner_id, "username": name} if name else {"id": owner_id}
+
+
 def server_json(fleet: Fleet, sid: int, now: float) -> dict[str, Any]:
     """One element of ``GET /api/v1/server`` (admin view, ``Server.MarshalJSON``)."""
     server = fleet.servers[sid]
@@ -198,7 +223,7 @@ def server_json(fleet: Fleet, sid: int, now: float) -> dict[str, Any]:
         "state": state_json(fleet.status(sid), host),
         "geoip": geoip_json(host),
         "last_active": go_time(last_active_nanos(fleet, sid, now)),
-        "owner": dict(OWNER),  # a copy: set_malformed edits elements in place
+        "owner": owner_json(server.owner_id),
     }
 
 
@@ -237,7 +262,9 @@ def stream_frame(
     servers = [
         malform(
             sid,
-            stream_server_json(fleet, sid, now, first=first, member=viewer.member),
+            stream_server_json(
+                fleet, sid, now, first=first, member=viewer.sees_unfiltered(sid, fleet)
+            ),
         )
         for sid in sorted_ids(fleet)
         if viewer.sees(fleet.servers[sid])
@@ -282,6 +309,8 @@ class GroupTable:
 
     def json(self, fleet: Fleet, viewer: Viewer) -> list[dict[str, Any]]:
         """``listServerGroup`` for ``viewer``; ``servers`` is null when empty."""
+        if viewer.member_user:
+            return []  # a real v2.3.7 shows a member no group of the admin's
         result = []
         for group in self.sync(fleet):
             ids = [

@@ -95,6 +95,8 @@ class ServerSummary:
     id: int
     name: str
     tag: str
+    groups: tuple[str, ...] = ()
+    """Every group the server is in (v1/v2 groups are many-to-many; v0: its tag)."""
 
 
 @dataclass(frozen=True, slots=True)

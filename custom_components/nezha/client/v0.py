@@ -90,9 +90,13 @@ class NezhaV0Client:
             server_id = reader.uint("id")
             if server_id is None:
                 continue
+            tag = reader.text("tag")
             summaries.append(
                 ServerSummary(
-                    id=server_id, name=reader.text("name"), tag=reader.text("tag")
+                    id=server_id,
+                    name=reader.text("name"),
+                    tag=tag,
+                    groups=(tag,) if tag else (),
                 )
             )
         return summaries

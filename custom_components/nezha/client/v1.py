@@ -387,7 +387,9 @@ class NezhaV1Client:
         self._token_sendable = _UNSENDABLE.search(token) is None
         self._reported: set[tuple[str, ...]] = set()
         self.inventory: dict[int, Server] = {}
-        """Every server the token may see, with its group as tag."""
+        """Every server the token may see, with its first group as tag."""
+        self.groups: dict[str, frozenset[int]] = {}
+        """Group name → member ids, as of the last inventory."""
 
     @property
     def base_url(self) -> str:
@@ -411,7 +413,12 @@ class NezhaV1Client:
             raise NezhaAuthError(f"{path}: the API token contains control characters")
 
     async def async_get_groups(self) -> dict[str, frozenset[int]]:
-        """Return group name → member server ids."""
+        """Return group name → member server ids.
+
+        Groups are many-to-many and their names need not be unique (both seen on
+        a real v2.3.7): groups of the same name are one group here, as the
+        group option selects by name.
+        """
         data, _ = await self._get(GROUPS_PATH)
         groups: dict[str, frozenset[int]] = {}
         for item in _data_list(GROUPS_PATH, data):
@@ -421,34 +428,49 @@ class NezhaV1Client:
             name = group.get("name") if isinstance(group, dict) else None
             members = item.get("servers") or []  # null for a group without servers
             if isinstance(name, str) and name and isinstance(members, list):
-                groups[name] = frozenset(m for m in members if type(m) is int)
+                ids = frozenset(m for m in members if type(m) is int)
+                groups[name] = groups.get(name, frozenset()) | ids
         return groups
 
     async def async_list_servers(self, tag: str | None = None) -> list[ServerSummary]:
         """Return id, name and group of every server the token may see."""
         fleet = await self.async_get_fleet(tag)
         return [
-            ServerSummary(id=server.id, name=server.name, tag=server.tag)
+            ServerSummary(
+                id=server.id,
+                name=server.name,
+                tag=server.tag,
+                groups=tuple(
+                    name
+                    for name, ids in sorted(self.groups.items())
+                    if server.id in ids
+                ),
+            )
             for server in fleet.servers.values()
         ]
 
     async def async_get_fleet(self, tag: str | None = None) -> Fleet:
         """Return the inventory with the latest state (two requests).
 
-        Servers have no tag in v1; a server's group from ``/server-group`` stands
-        in for it, and the group filter is applied here.
+        Servers have no tag in v1; the first of a server's groups from
+        ``/server-group`` stands in for it. The group filter keeps every member
+        of the chosen group, whatever other groups they are in.
         """
         data, date = await self._get(SERVERS_PATH)
         groups = await self.async_get_groups()
         fleet = parse_servers(
             data, date, previous=self.inventory, report=self._report_once
         )
-        membership = {sid: name for name, ids in sorted(groups.items()) for sid in ids}
+        membership: dict[int, str] = {}
+        for name, ids in sorted(groups.items()):
+            for sid in ids:
+                membership.setdefault(sid, name)
+        self.groups = groups
         self.inventory = {
             sid: _with_tag(server, membership.get(sid, ""))
             for sid, server in fleet.servers.items()
         }
-        return _only_group(replace(fleet, servers=self.inventory), tag)
+        return _only_group(replace(fleet, servers=self.inventory), self.groups, tag)
 
     async def async_get_ping_monitors(self, server_id: int) -> list[PingMonitor]:
         """Return the latency monitors run by one server."""
@@ -515,7 +537,7 @@ class NezhaV1Client:
         fleet = parse_ws_frame(text, self.inventory, self._report_once)
         known = {sid: s for sid, s in fleet.servers.items() if sid in self.inventory}
         return StreamFrame(
-            fleet=_only_group(replace(fleet, servers=known), tag),
+            fleet=_only_group(replace(fleet, servers=known), self.groups, tag),
             unknown_ids=frozenset(fleet.servers) - frozenset(self.inventory),
             missing_ids=frozenset(self.inventory)
             - frozenset(fleet.servers)
@@ -569,11 +591,14 @@ def _data_list(path: str, data: Any) -> list[Any]:
     return data
 
 
-def _only_group(fleet: Fleet, tag: str | None) -> Fleet:
+def _only_group(
+    fleet: Fleet, groups: dict[str, frozenset[int]], tag: str | None
+) -> Fleet:
     if tag is None:
         return fleet
+    members = groups.get(tag, frozenset())
     return replace(
-        fleet, servers={sid: s for sid, s in fleet.servers.items() if s.tag == tag}
+        fleet, servers={sid: s for sid, s in fleet.servers.items() if sid in members}
     )
 
 
