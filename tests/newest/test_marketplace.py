@@ -250,8 +250,12 @@ def files_below(directory: Path) -> list[Path]:
 
 
 @pytest.fixture
-async def hass(tmp_path: Path) -> AsyncIterator[HomeAssistant]:
-    """A bare Home Assistant on an empty config dir (no integration set up)."""
+async def bare_hass(tmp_path: Path) -> AsyncIterator[HomeAssistant]:
+    """A bare Home Assistant on an empty config dir (no integration set up).
+
+    Not PHCC's ``hass`` (this environment has no PHCC): the loader, the issue
+    registry and the dashboards' resource mode are all the Marketplace needs.
+    """
     config_dir = tmp_path / "config"
     config_dir.mkdir()
     instance = HomeAssistant(str(config_dir))
@@ -276,7 +280,7 @@ async def github(tmp_path: Path) -> AsyncIterator[FakeGitHub]:
 
 @pytest.fixture
 async def marketplace(
-    hass: HomeAssistant, github: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+    bare_hass: HomeAssistant, github: FakeGitHub, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[MarketplaceManager]:
     """The real MarketplaceManager, its download profile pointing at ``github``.
 
@@ -288,7 +292,7 @@ async def marketplace(
     session = aiohttp.ClientSession()
     monkeypatch.setattr(marketplace_base, "async_get_clientsession", lambda _: session)
     entry = SimpleNamespace(options={CONF_PROFILE: profile.id}, data={})
-    manager = MarketplaceManager(hass, entry)  # type: ignore[arg-type]
+    manager = MarketplaceManager(bare_hass, entry)  # type: ignore[arg-type]
     assert manager.configuration.profile is profile
     manager.enable_category(RepositoryCategory.INTEGRATION)
     manager.status.startup = False  # log validation errors, as after startup
@@ -299,7 +303,7 @@ async def marketplace(
 
 
 async def test_marketplace_adds_and_installs_a_release(
-    hass: HomeAssistant,
+    bare_hass: HomeAssistant,
     marketplace: MarketplaceManager,
     github: FakeGitHub,
     caplog: pytest.LogCaptureFixture,
@@ -334,7 +338,7 @@ async def test_marketplace_adds_and_installs_a_release(
     # The release, as the Marketplace installs it: the ZIP asset hacs.json names,
     # extracted into custom_components/nezha, then checked to be loadable.
     await repository.async_install_repository(ref=TAG)
-    installed = Path(hass.config.path("custom_components", "nezha"))
+    installed = Path(bare_hass.config.path("custom_components", "nezha"))
     assert repository.data.installed
     assert repository.data.installed_version == TAG
     # A first install of a config-flow integration needs no restart.
@@ -387,7 +391,7 @@ async def test_marketplace_refuses_an_older_home_assistant(
 
 
 async def test_marketplace_refuses_a_repository_without_hacs_json(
-    hass: HomeAssistant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    bare_hass: HomeAssistant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The checks that pass above do fail a broken layout (negative control)."""
     fake = FakeGitHub(release.build(tmp_path / "dist", ROOT), frozenset({"hacs.json"}))
@@ -399,7 +403,7 @@ async def test_marketplace_refuses_a_repository_without_hacs_json(
                 marketplace_base, "async_get_clientsession", lambda _: session
             )
             entry = SimpleNamespace(options={CONF_PROFILE: profile.id}, data={})
-            manager = MarketplaceManager(hass, entry)  # type: ignore[arg-type]
+            manager = MarketplaceManager(bare_hass, entry)  # type: ignore[arg-type]
             manager.enable_category(RepositoryCategory.INTEGRATION)
             errors = await manager.async_register_repository(
                 REPOSITORY, RepositoryCategory.INTEGRATION
@@ -411,7 +415,7 @@ async def test_marketplace_refuses_a_repository_without_hacs_json(
 
 
 async def test_marketplace_refuses_an_asset_without_a_version(
-    hass: HomeAssistant,
+    bare_hass: HomeAssistant,
     marketplace: MarketplaceManager,
     github: FakeGitHub,
     tmp_path: Path,
@@ -435,4 +439,4 @@ async def test_marketplace_refuses_an_asset_without_a_version(
         await repository.async_install_repository(ref=TAG)
     assert raised.value.translation_key == "installed_manifest_without_version"
     assert not repository.data.installed
-    assert files_below(Path(hass.config.path("custom_components"))) == []
+    assert files_below(Path(bare_hass.config.path("custom_components"))) == []
