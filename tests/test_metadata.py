@@ -83,7 +83,7 @@ def test_translation_strings() -> None:
 
 
 def test_translation_key_sets_match_english() -> None:
-    """Every translation file has the same keys as translations/en.json."""
+    """Every translation file has en.json's keys and placeholders, and no empty string."""
     _report(check_translation_key_sets(INTEGRATION_DIR), "translation key sets")
 
 
@@ -117,3 +117,15 @@ def test_config_schema() -> None:
 def test_services() -> None:
     """Services registered in code have a valid services.yaml."""
     _report(check_services(INTEGRATION_DIR), "services")
+
+
+# The languages shipped, by the name the README gives them.
+LANGUAGES = {"en": "English", "zh-Hans": "简体中文", "zh-Hant": "繁體中文"}
+
+
+def test_readme_names_every_language() -> None:
+    """The README lists exactly the translations the integration ships."""
+    shipped = {path.stem for path in (INTEGRATION_DIR / "translations").glob("*.json")}
+    assert shipped == set(LANGUAGES)
+    readme = (REPO_ROOT / "README.md").read_text()
+    assert [name for name in LANGUAGES.values() if name not in readme] == []

@@ -323,6 +323,46 @@ BROKEN_CASES: dict[str, Cases] = {
             pop(EN, "exceptions", "update_failed"),
             "exceptions.update_failed is not in en.json",
         ),
+        "translations-placeholder-renamed": (
+            write(
+                "translations/de.json",
+                json.dumps(
+                    {
+                        **SAMPLE_STRINGS,
+                        "exceptions": {
+                            "update_failed": {"message": "Fehlgeschlagen: {fehler}"}
+                        },
+                    }
+                ),
+            ),
+            "update_failed.message has placeholders ['fehler'], en.json has ['error']",
+        ),
+        "translations-placeholder-dropped": (
+            write(
+                "translations/de.json",
+                json.dumps(
+                    {
+                        **SAMPLE_STRINGS,
+                        "exceptions": {
+                            "update_failed": {"message": "Aktualisierung gescheitert"}
+                        },
+                    }
+                ),
+            ),
+            "has placeholders [], en.json has ['error']",
+        ),
+        "translations-empty-string": (
+            write(
+                "translations/de.json",
+                json.dumps(
+                    {
+                        **SAMPLE_STRINGS,
+                        "selector": {"server_group": {"options": {"all": " "}}},
+                    }
+                ),
+            ),
+            "translations/de.json: selector.server_group.options.all is empty",
+        ),
     },
     "icons": ICONS_CASES,
     "keys_used": KEYS_USED_CASES,

@@ -1,20 +1,32 @@
-"""The declared minimum Home Assistant is the one the matrix tests.
+"""The Home Assistant releases the project declares are the ones it tests.
 
-hacs.json tells HACS which release the integration needs; requirements_test_min.txt
-installs the release scripts/test runs the suite against a second time. They must
-name the same release, and the running suite must be one of the two tested ones.
+Three environments run the tests (scripts/test):
+
+* .venv from requirements_test.txt: the release its pytest-homeassistant-custom-component
+  (PHCC) pins; the full suite, lint, types and coverage.
+* .venv-min from requirements_test_min.txt: the oldest supported release, which
+  hacs.json declares as the minimum; the full suite.
+* .venv-new from requirements_test_new.txt: the newest release on PyPI, which no PHCC
+  pins yet; the e2e suite and tests/newest/.
+
+The release of .venv is read from the installed PHCC's own requirement, so that moving
+.venv to a newer PHCC stays a one-line change of requirements_test.txt; this file then
+says what else has to follow (the README's table, requirements_test_new.txt).
 """
 
 from __future__ import annotations
 
+from importlib.metadata import requires, version
 import json
 from pathlib import Path
 import re
 
 from awesomeversion import AwesomeVersion
 from homeassistant.const import __version__
+import pytest
 
 ROOT = Path(__file__).parent.parent
+PHCC = "pytest-homeassistant-custom-component"
 
 
 def pinned(requirements: str, package: str) -> str:
@@ -26,18 +38,76 @@ def pinned(requirements: str, package: str) -> str:
     return match.group(1)
 
 
+def requirements(name: str) -> str:
+    """The text of a requirements file at the repository root."""
+    return (ROOT / name).read_text()
+
+
+MINIMUM = pinned(requirements("requirements_test_min.txt"), "homeassistant")
+NEWEST = pinned(requirements("requirements_test_new.txt"), "homeassistant")
+MAIN_PHCC = pinned(requirements("requirements_test.txt"), PHCC)
+MIN_PHCC = pinned(requirements("requirements_test_min.txt"), PHCC)
+
+
+def installed_phcc_release() -> str:
+    """The Home Assistant release the installed PHCC pins."""
+    for requirement in requires(PHCC) or []:
+        if match := re.fullmatch(r"homeassistant==(\S+)", requirement.strip()):
+            return match.group(1)
+    raise AssertionError(f"{PHCC} {version(PHCC)} pins no homeassistant")
+
+
+def running_main_environment() -> bool:
+    """Whether this run uses .venv (requirements_test.txt), not .venv-min."""
+    return version(PHCC) == MAIN_PHCC
+
+
+def readme_table() -> list[str]:
+    """The rows of the README's table of supported Home Assistant releases."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### Supported Home Assistant versions\n", 1)[1]
+    table = section.split("\n#", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("|")]
+    return rows[2:]  # after the header and the separator
+
+
 def test_hacs_minimum_is_the_tested_minimum() -> None:
     """hacs.json names the release (x.y.0) of the oldest Home Assistant tested."""
     declared = json.loads((ROOT / "hacs.json").read_text())["homeassistant"]
-    tested = AwesomeVersion(
-        pinned((ROOT / "requirements_test_min.txt").read_text(), "homeassistant")
-    )
+    tested = AwesomeVersion(MINIMUM)
     assert declared == f"{tested.major}.{tested.minor}.0"
 
 
 def test_suite_runs_on_a_tested_release() -> None:
-    """This run uses the newest release (PHCC 0.13.375) or the declared minimum."""
-    newest = (ROOT / "requirements_test.txt").read_text()
-    minimum = (ROOT / "requirements_test_min.txt").read_text()
-    assert pinned(newest, "pytest-homeassistant-custom-component") == "0.13.375"
-    assert __version__ in {"2026.10.4", pinned(minimum, "homeassistant")}
+    """This run's PHCC is one of the two pinned ones, with the release it pins."""
+    assert version(PHCC) in {MAIN_PHCC, MIN_PHCC}
+    assert __version__ == installed_phcc_release()
+    if not running_main_environment():
+        assert __version__ == MINIMUM  # the "# pins:" comment tells the truth
+
+
+def test_newest_is_newer_than_the_main_release() -> None:
+    """.venv-new tests a release that the other two do not."""
+    if not running_main_environment():
+        pytest.skip("the main release is known in .venv only")
+    main = AwesomeVersion(installed_phcc_release())
+    assert AwesomeVersion(NEWEST) > main > AwesomeVersion(MINIMUM), (
+        f"requirements_test_new.txt pins {NEWEST}, not newer than the main "
+        f"environment's {main}: raise it to the newest release on PyPI"
+    )
+
+
+def test_readme_names_the_tested_releases() -> None:
+    """The README's table lists exactly the releases the three environments run."""
+    rows = readme_table()
+    listed = [re.findall(r"\b20\d\d\.\d+\.\d+\b", row) for row in rows]
+    found = [versions[0] for versions in listed if versions]
+    expected = [MINIMUM, NEWEST]
+    if running_main_environment():
+        expected.insert(1, installed_phcc_release())
+        assert found == expected, rows
+    else:
+        assert [found[0], found[-1]] == expected, rows
+    minimum = AwesomeVersion(MINIMUM)
+    readme = (ROOT / "README.md").read_text()
+    assert f"Home Assistant {minimum.major}.{minimum.minor} or newer" in readme

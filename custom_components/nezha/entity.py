@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable
 
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity import Entity
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.entity_platform import (
+    AddConfigEntryEntitiesCallback,
+    EntityPlatform,
+)
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
+from homeassistant.util import slugify
 
 from .client import Server, ServiceStatus
+from .const import DOMAIN
 from .coordinator import NezhaConfigEntry, NezhaCoordinator
 from .device import dashboard_device_info, server_device_info
 
@@ -61,7 +67,15 @@ class NezhaServerEntity(CoordinatorEntity[NezhaCoordinator]):
 
 
 class NezhaDashboardEntity(CoordinatorEntity[NezhaCoordinator]):
-    """An entity of the dashboard (service) device: fleet-wide figures."""
+    """An entity of the dashboard (service) device: fleet-wide figures.
+
+    The device is named after the entry title, the dashboard's host and port, so
+    Home Assistant would derive entity ids such as
+    ``sensor.127_0_0_1_8008_servers_online`` from it. A new entity suggests
+    ``nezha_`` + its English name instead (``sensor.nezha_servers_online``;
+    Home Assistant appends ``_2`` for a second dashboard). An entity already in the
+    entity registry keeps its entity id: the registry's wins over a suggested one.
+    """
 
     _attr_has_entity_name = True
 
@@ -73,6 +87,19 @@ class NezhaDashboardEntity(CoordinatorEntity[NezhaCoordinator]):
         self._attr_device_info = dashboard_device_info(
             entry.entry_id, entry.title, coordinator.client.base_url
         )
+
+    def add_to_platform_start(
+        self,
+        hass: HomeAssistant,
+        platform: EntityPlatform,
+        parallel_updates: asyncio.Semaphore | None,
+    ) -> None:
+        """Suggest the entity id once the platform's English names are known."""
+        super().add_to_platform_start(hass, platform, parallel_updates)
+        # suggested_object_id is the entity's name in English (placeholders
+        # filled in), which Home Assistant would otherwise prefix with the device's.
+        if name := self.suggested_object_id:
+            self.entity_id = f"{platform.domain}.{slugify(f'{DOMAIN} {name}')}"
 
 
 def add_entities_for_new_servers(

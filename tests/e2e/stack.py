@@ -212,6 +212,9 @@ def write_config(config_dir: Path) -> None:
     config_dir.mkdir(parents=True, exist_ok=True)
     config = yaml.safe_load((REPO / "config" / "configuration.yaml").read_text())
     config.pop("http", None)
+    # Everything Home Assistant says, so that the deprecation check
+    # (tests/e2e/logscan.py) also sees reports made at debug level.
+    config["logger"]["default"] = "debug"
     (config_dir / "configuration.yaml").write_text(
         yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
     )
@@ -233,6 +236,9 @@ def pin_port(config_dir: Path, port: int) -> None:
     path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
 
 
+PYTHON_WARNINGS = "default::DeprecationWarning,default::PendingDeprecationWarning"
+
+
 class HassProcess(ManagedProcess):
     """``hass -c CONFIG --skip-pip``, its HTTP server on ``port``.
 
@@ -249,7 +255,13 @@ class HassProcess(ManagedProcess):
         argv = (
             [str(HASS)] if HASS.exists() else [str(PYTHON), "-m", "homeassistant"]
         ) + ["-c", str(config_dir), "--skip-pip"]
-        super().__init__("hass", argv, config_dir.parent / f"{config_dir.name}.out")
+        super().__init__(
+            "hass",
+            argv,
+            config_dir.parent / f"{config_dir.name}.out",
+            # Python hides DeprecationWarning outside __main__; show each once.
+            env={"PYTHONWARNINGS": PYTHON_WARNINGS},
+        )
         self.config_dir = config_dir
         self.port = port
 
@@ -283,6 +295,13 @@ class HassProcess(ManagedProcess):
                 pass
             time.sleep(0.25)
         raise RuntimeError(f"Home Assistant did not come up:\n{self.log_tail()}")
+
+    def stderr_log(self) -> str:
+        """What hass wrote to stdout/stderr (warnings before its logging starts)."""
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
 
     def ha_log(self) -> str:
         """home-assistant.log of every start so far (each start renames the last

@@ -38,6 +38,7 @@ from tests.e2e.browser import (
     open_browser,
 )
 from tests.e2e.conftest import E2EState
+from tests.e2e.logscan import deprecations
 from tests.e2e.stack import E2E_TOKEN, Phases
 
 pytestmark = pytest.mark.e2e
@@ -402,6 +403,12 @@ async def test_agent_offline(e2e: E2EState) -> None:
         online = entities[f"{e2e.entry_id}_{OFFLINE_SERVER}_online"]
         cpu = entities[f"{e2e.entry_id}_{OFFLINE_SERVER}_cpu_usage"]
         offline_count = entities[f"{e2e.entry_id}_servers_offline"]
+        # The dashboard device is named after the simulator's host and port; its
+        # entities' ids are not (tests/test_entity_ids.py).
+        assert offline_count == "sensor.nezha_servers_offline"
+        assert entities[f"{e2e.entry_id}_any_offline"] == (
+            "binary_sensor.nezha_any_server_offline"
+        )
         assert (await ha.states())[online]["state"] == "on"
 
         await sim.admin("POST", f"servers/{OFFLINE_SERVER}/offline")
@@ -547,6 +554,61 @@ async def test_restart_keeps_entities(e2e: E2EState) -> None:
     identifiers = [tuple(map(tuple, d["identifiers"])) for d in devices]
     assert len(identifiers) == len(set(identifiers))
     assert len(devices) == 5  # 4 servers left + the dashboard itself
+
+
+async def test_unload_and_set_up_again(e2e: E2EState) -> None:
+    """Disabling the entry unloads it cleanly; enabling it sets it up again."""
+    async with e2e.client() as ha:
+        entities = await nezha_entities(ha, e2e.entry_id)
+        async with ha.websocket() as ws:
+            result = await ws.call(
+                "config_entries/disable", entry_id=e2e.entry_id, disabled_by="user"
+            )
+        assert result == {"require_restart": False}
+        assert await entry_state(ha, e2e.entry_id) == "not_loaded"
+        # Gone (2026.11), or unavailable while the registry catches up (2026.10).
+        states = await ha.states()
+        assert [
+            e
+            for e in entities.values()
+            if states.get(e, {}).get("state", "unavailable") != "unavailable"
+        ] == []
+
+        async with ha.websocket() as ws:
+            await ws.call(
+                "config_entries/disable", entry_id=e2e.entry_id, disabled_by=None
+            )
+        await wait_until(
+            "the entry to be loaded again",
+            lambda: entry_state(ha, e2e.entry_id),
+            lambda state: state == "loaded",
+            within=60,
+            phases=e2e.phases,
+        )
+        cpu = entities[f"{e2e.entry_id}_1_cpu_usage"]
+        await wait_until(
+            "the states to come back",
+            ha.states,
+            lambda states: (
+                states.get(cpu, {}).get("state") not in (None, "unavailable", "unknown")
+            ),
+            within=SCAN_INTERVAL + SLACK,
+        )
+
+
+def test_no_deprecation_reported(e2e: E2EState) -> None:
+    """Nothing in the session reports a deprecation of the integration.
+
+    The session covers setup through the config flow, polls, reloads, the options
+    and reauth flows, a device removal, a restart, an unload and a second setup;
+    hass runs with ``logger: default: debug`` and Python's deprecation warnings on.
+    """
+    hass = e2e.stack.hass
+    log = hass.ha_log()
+    assert "DEBUG (MainThread) [homeassistant" in log  # debug for everything
+    assert log.count("Setting up nezha") >= 3  # both starts and the re-enable
+    assert deprecations(log) == []
+    assert deprecations(hass.stderr_log()) == []
 
 
 def test_ha_log_is_clean(e2e: E2EState) -> None:

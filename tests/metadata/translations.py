@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+import string
 from typing import Any
 
 from .common import Problems, _load_json, _load_manifest, _rel
@@ -323,28 +324,66 @@ def check_translation_strings(integration: Path) -> Problems:
     return problems
 
 
+def _leaf_strings(data: Any, prefix: str = "") -> dict[str, Any]:
+    """Key path -> value of every leaf (non-object value) in a translation file."""
+    leaves: dict[str, Any] = {}
+    if isinstance(data, dict):
+        for key, value in data.items():
+            child = f"{prefix}.{key}" if prefix else key
+            if isinstance(value, dict):
+                leaves |= _leaf_strings(value, child)
+            else:
+                leaves[child] = value
+    return leaves
+
+
+def _placeholders(value: Any) -> set[str] | None:
+    """The {placeholders} of a string, or None when it is not a format string."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return {field for _, field, _, _ in string.Formatter().parse(value) if field}
+    except ValueError:
+        return None
+
+
 def check_translation_key_sets(integration: Path) -> Problems:
-    """Every translation file has exactly the key set of translations/en.json."""
+    """Every translation file has exactly the keys of translations/en.json.
+
+    Custom integrations have no strings.json; en.json is the reference. Besides the
+    key set, each string must be non-empty and use the same {placeholders} as its
+    English original (Home Assistant fills in the English ones; a missing or renamed
+    one shows as a literal "{name}" or fails to format).
+    """
     problems: Problems = []
     reference = _load_json(integration / "translations" / "en.json", problems)
     if reference is None:
         return problems
     expected = _key_paths(reference)
+    english = _leaf_strings(reference)
     for path in _translation_files(integration):
         if path.name == "en.json":
             continue
         data = _load_json(path, problems)
         if data is None:
             continue
+        label = f"translations/{path.name}"
         keys = _key_paths(data)
+        problems.extend(f"{label}: missing {key}" for key in sorted(expected - keys))
         problems.extend(
-            f"translations/{path.name}: missing {key}"
-            for key in sorted(expected - keys)
+            f"{label}: {key} is not in en.json" for key in sorted(keys - expected)
         )
-        problems.extend(
-            f"translations/{path.name}: {key} is not in en.json"
-            for key in sorted(keys - expected)
-        )
+        for key, value in sorted(_leaf_strings(data).items()):
+            if key not in english:
+                continue
+            if isinstance(value, str) and not value.strip():
+                problems.append(f"{label}: {key} is empty")
+            want, got = _placeholders(english[key]), _placeholders(value)
+            if want is not None and got is not None and want != got:
+                problems.append(
+                    f"{label}: {key} has placeholders {sorted(got)}, "
+                    f"en.json has {sorted(want)}"
+                )
     return problems
 
 

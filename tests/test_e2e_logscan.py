@@ -1,0 +1,87 @@
+"""tests/e2e/logscan.py finds Home Assistant's real deprecation reports.
+
+The e2e suite fails on any deprecation report about the integration; these tests
+show that its scanner recognises the reports as Home Assistant writes them (the
+frame helper's message, formatted as home-assistant.log formats records, and a
+Python warning on stderr), and that it leaves other integrations' reports alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import frame
+import pytest
+
+from tests.e2e.logscan import deprecations, records
+
+# Home Assistant's format of home-assistant.log records (homeassistant/bootstrap.py).
+HA_FORMAT = (
+    "%(asctime)s.%(msecs)03d %(levelname)s (%(threadName)s) [%(name)s] %(message)s"
+)
+
+
+def as_logged(caplog: pytest.LogCaptureFixture) -> str:
+    """The captured records as lines of home-assistant.log."""
+    formatter = logging.Formatter(HA_FORMAT, datefmt="%Y-%m-%d %H:%M:%S")
+    return "\n".join(formatter.format(record) for record in caplog.records)
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_frame_helper_report_is_found(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
+) -> None:
+    """report_usage for the nezha integration is one finding, in context."""
+    caplog.clear()
+    frame.report_usage(
+        "calls `device_registry.async_get_device`, which is deprecated",
+        breaks_in_ha_version="2027.8.0",
+        integration_domain="nezha",
+    )
+    logged = "2026-12-03 09:00:00.000 INFO (MainThread) [x] before\n" + as_logged(
+        caplog
+    )
+    found = deprecations(logged)
+    assert len(found) == 1
+    assert "custom integration 'nezha'" in found[0]
+    assert "will stop working in Home Assistant 2027.8.0" in found[0]
+    assert deprecations(logged.replace("nezha", "other_integration")) == []
+
+
+def test_python_warning_on_stderr_is_found() -> None:
+    """A DeprecationWarning raised in the integration's code, as stderr shows it."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.warn_explicit(
+            "'asyncio.iscoroutinefunction' is deprecated",
+            DeprecationWarning,
+            "/srv/config/custom_components/nezha/coordinator.py",
+            123,
+        )
+    text = warnings.formatwarning(
+        caught[0].message,
+        caught[0].category,
+        caught[0].filename,
+        caught[0].lineno,
+        "        if asyncio.iscoroutinefunction(target):",
+    )
+    other = text.replace("custom_components/nezha", "site-packages/backoff")
+    stderr = f"{other}{text}"
+    assert len(records(stderr)) == 2
+    assert deprecations(stderr) == [text.rstrip("\n")]
+
+
+def test_other_records_are_not_findings() -> None:
+    """Ordinary lines that mention nezha, or a deprecation of something else."""
+    log = (
+        "2026-12-03 09:16:09.151+00:00 INFO (MainThread) [homeassistant.setup] "
+        "Setting up nezha\n"
+        "2026-12-03 09:16:09.357+00:00 INFO (MainThread) "
+        "[homeassistant.helpers.entity_registry] Registered new sensor.nezha entity\n"
+        "2026-12-03 09:16:10.000+00:00 WARNING (MainThread) [homeassistant.helpers"
+        ".frame] Detected that integration 'hue' uses a deprecated call\n"
+    )
+    assert len(records(log)) == 3
+    assert deprecations(log) == []

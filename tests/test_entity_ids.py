@@ -1,0 +1,115 @@
+"""Entity ids of the dashboard device: stable for new entities, kept for old ones.
+
+The dashboard device is named after the entry title (the dashboard's host and
+port). New entities of that device get ids that do not depend on it
+(``sensor.nezha_servers_online``, ``_2`` for a second dashboard); entities that
+are already in the entity registry keep the ids users automate with.
+"""
+
+from __future__ import annotations
+
+from homeassistant.const import CONF_API_TOKEN, CONF_URL, CONF_VERIFY_SSL
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from homeassistant.util import slugify
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.nezha.const import DOMAIN
+from tests.conftest import ENTRY_TITLE, TOKEN, setup_integration
+from tests.helpers import entity_id
+from tests.simulator import NezhaSimulator
+
+# Unique-id suffix -> platform and the entity id a new installation gets.
+DASHBOARD_ENTITIES = {
+    "servers_total": ("sensor", "sensor.nezha_servers"),
+    "servers_online": ("sensor", "sensor.nezha_servers_online"),
+    "servers_offline": ("sensor", "sensor.nezha_servers_offline"),
+    "any_offline": ("binary_sensor", "binary_sensor.nezha_any_server_offline"),
+}
+
+
+def dashboard_entity_ids(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, str]:
+    """Unique-id suffix -> entity id of the entry's dashboard entities."""
+    return {
+        key: entity_id(hass, entry, key, platform) or ""
+        for key, (platform, _) in DASHBOARD_ENTITIES.items()
+    }
+
+
+async def test_new_installation_ids_do_not_depend_on_the_address(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """A fresh entry gets nezha_* ids, not ids made of its title (the device name)."""
+    assert dashboard_entity_ids(hass, init_integration) == {
+        key: expected for key, (_, expected) in DASHBOARD_ENTITIES.items()
+    }
+    for _, expected in DASHBOARD_ENTITIES.values():
+        assert hass.states.get(expected) is not None
+    # Server entities keep naming by their device (the server's name).
+    assert entity_id(hass, init_integration, "1_cpu_usage") == (
+        "sensor.hk_edge_01_cpu_usage"
+    )
+
+
+async def test_second_dashboard_is_suffixed(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """A second dashboard's entities get Home Assistant's _2 suffix."""
+    other = NezhaSimulator(servers=2, token=TOKEN, seed=2)
+    await other.start()
+    try:
+        second = MockConfigEntry(
+            domain=DOMAIN,
+            title=other.url.removeprefix("http://"),
+            entry_id="01NEZHATESTENTRY000000000B",
+            data={
+                CONF_URL: other.url,
+                CONF_API_TOKEN: TOKEN,
+                CONF_VERIFY_SSL: True,
+                "api_generation": "v0",
+            },
+        )
+        await setup_integration(hass, second)
+        assert dashboard_entity_ids(hass, second) == {
+            key: f"{expected}_2" for key, (_, expected) in DASHBOARD_ENTITIES.items()
+        }
+        assert dashboard_entity_ids(hass, init_integration) == {
+            key: expected for key, (_, expected) in DASHBOARD_ENTITIES.items()
+        }
+        assert await hass.config_entries.async_unload(second.entry_id)
+    finally:
+        await other.stop()
+
+
+async def test_existing_installation_keeps_its_ids(
+    hass: HomeAssistant, config_entry: MockConfigEntry
+) -> None:
+    """Entities registered with the old device-name ids keep them after setup."""
+    registry = er.async_get(hass)
+    config_entry.add_to_hass(hass)
+    old_ids = {}
+    for key, (platform, expected) in DASHBOARD_ENTITIES.items():
+        # What earlier versions got: the device name (the title) as prefix.
+        old = f"{platform}.{slugify(ENTRY_TITLE)}_{expected.split('.nezha_')[1]}"
+        entry = registry.async_get_or_create(
+            platform,
+            DOMAIN,
+            f"{config_entry.entry_id}_{key}",
+            config_entry=config_entry,
+            suggested_object_id=old.split(".")[1],
+            has_entity_name=True,
+        )
+        assert entry.entity_id == old
+        old_ids[key] = old
+    assert old_ids["servers_online"] == "sensor.nezha_test_dashboard_servers_online"
+
+    await setup_integration(hass, config_entry)
+    assert dashboard_entity_ids(hass, config_entry) == old_ids
+    for old in old_ids.values():
+        assert hass.states.get(old) is not None
+    assert hass.states.get("sensor.nezha_servers_online") is None
+
+    # And across a reload, which adds the entities again.
+    assert await hass.config_entries.async_reload(config_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert dashboard_entity_ids(hass, config_entry) == old_ids
