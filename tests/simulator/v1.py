@@ -272,7 +272,13 @@ class V1Routes:
         services = services_json(fleet, now, self._state.failing)
         if services:
             data["services"] = services
-        cycle = cycle_transfer_json(fleet, viewer, now)
+        cycle = cycle_transfer_json(
+            fleet,
+            viewer,
+            now,
+            rules=self._state.cycle_rules,
+            filtered=self._state.version >= (2, 1, 0),
+        )
         if cycle:
             data["cycle_transfer_stats"] = cycle
         # A struct, not a list: "data":{} stays even when both maps are empty.
