@@ -5,6 +5,7 @@ server facts: the entities of a v1 entry against the simulator, time frozen.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from dataclasses import replace
 from datetime import datetime, timedelta
 import json
 from typing import Any
@@ -30,7 +31,9 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.nezha.client import TransferQuota
 from custom_components.nezha.const import CONF_PING_INTERVAL
+from custom_components.nezha.sensor import QUOTA_SENSORS
 from tests.helpers import FROZEN_AT, entity_id, state, wait_for
 from tests.helpers_v1 import PAT, ping_round_done, setup_frozen, v1_entry as make_entry
 from tests.simulator import NezhaSimulator
@@ -212,6 +215,33 @@ async def test_quota_changes_and_a_deleted_rule(
     assert state(hass, entry, f"{FRA}_quota_2_used").state != STATE_UNAVAILABLE
 
 
+async def test_server_leaves_a_rule(
+    hass: HomeAssistant,
+    frozen: FrozenDateTimeFactory,
+    sim: NezhaSimulator,
+    entry: MockConfigEntry,
+) -> None:
+    """A rule that stops covering a server: that server's figures go unavailable."""
+    sim.v1.cycle_rules = [
+        replace(rule, covers=lambda s: s.tag == "Production" and s.id != FRA)
+        if rule.id == 1
+        else rule
+        for rule in sim.v1.cycle_rules
+    ]
+    await next_ping_round(hass, frozen, entry)
+    assert state(hass, entry, f"{FRA}_quota_1_used").state == STATE_UNAVAILABLE
+    assert state(hass, entry, f"{FRA}_quota_1_usage").state == STATE_UNAVAILABLE
+    assert state(hass, entry, f"{HK}_quota_1_used").state != STATE_UNAVAILABLE
+
+
+def test_quota_usage_of_no_traffic_and_of_no_limit() -> None:
+    """0 bytes is 0 %, not unknown; without a limit or a figure there is none."""
+    usage = next(d for d in QUOTA_SENSORS if d.key == "usage").value_fn
+    quota = TransferQuota(1, "q", None, None, 10 * GIB, {FRA: 0, HK: GIB})
+    assert (usage(quota, FRA), usage(quota, HK), usage(quota, NAS)) == (0.0, 10.0, None)
+    assert usage(replace(quota, limit=None), HK) is None
+
+
 # -- public note: expiry and plan ----------------------------------------------------
 
 
@@ -287,6 +317,23 @@ async def test_plan_from_the_public_note(
     assert {key: fra.attributes.get(key) for key in facts} == facts
     assert state(hass, entry, f"{LAX}_plan").state == "1Gbps · 3TB · IPv4"
     assert state(hass, entry, f"{LAX}_plan").attributes["traffic_type"] == "inbound"
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_note_removed_on_the_dashboard(
+    hass: HomeAssistant,
+    frozen: FrozenDateTimeFactory,
+    sim: NezhaSimulator,
+    entry: MockConfigEntry,
+) -> None:
+    """Expiry and plan turn unknown, without attributes, when the note goes."""
+    sim.set_public_note(FRA, "")
+    await next_ping_round(hass, frozen, entry)  # the stale frozen stream polls REST
+    for key in ("expiry", "plan"):
+        gone = state(hass, entry, f"{FRA}_{key}")
+        assert gone.state == STATE_UNKNOWN
+        assert "auto_renewal" not in gone.attributes
+        assert "bandwidth" not in gone.attributes
 
 
 async def test_plan_disabled_by_default(

@@ -726,9 +726,11 @@ class NezhaQuotaSensor(NezhaServerEntity, SensorEntity):
     def native_value(self) -> StateType | datetime:
         """Return the figure, or None when the dashboard no longer reports it."""
         quota = self.quota
-        if quota is None:
-            return None
-        return self.entity_description.value_fn(quota, self.server_id)
+        return (
+            None
+            if quota is None
+            else self.entity_description.value_fn(quota, self.server_id)
+        )
 
     @property
     def last_reset(self) -> datetime | None:

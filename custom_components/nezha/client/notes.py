@@ -90,8 +90,6 @@ def parse_public_note(value: Any) -> PublicNote | None:
     """Read billing and plan data from a note, or None when it holds neither."""
     if not isinstance(value, str) or not value or len(value) > MAX_NOTE_LENGTH:
         return None
-    if not value.lstrip().startswith("{"):
-        return None  # free text: not worth a parse attempt
     try:
         data = json.loads(value)
     except ValueError, RecursionError:
