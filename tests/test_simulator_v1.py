@@ -497,8 +497,9 @@ async def test_server_list_order_and_omitempty(
     assert list(servers) == [2, 3, 5, 1, 4, 6, 7]  # display_index desc, id asc
     gpu = servers[3]
     assert list(gpu) == [
-        "id", "created_at", "updated_at", "name", "uuid", "note", "display_index",
-        "hide_for_guest", "host", "state", "geoip", "last_active", "owner",
+        "id", "created_at", "updated_at", "name", "uuid", "note", "public_note",
+        "display_index", "hide_for_guest", "host", "state", "geoip", "last_active",
+        "owner",
     ]  # fmt: skip
     assert gpu["note"] == "lab machine <GPU> & co"
     assert b"lab machine \\u003cGPU\\u003e \\u0026 co" in reply.body  # Go escapes
@@ -775,6 +776,7 @@ async def test_ws_guest_view(http: ClientSession, sim: NezhaSimulator) -> None:
             assert "geoip" not in server and "ip" not in json.dumps(server["host"])
         assert servers[1]["country_code"] == "hk"
         assert servers[4] == {"id": 4, "name": "nas", "host": {}, "state": {},
+                              "public_note": sim.fleet.servers[4].public_note,
                               "last_active": ZERO}  # fmt: skip
         for sid in list(sim.fleet.servers):
             if sid != 3:

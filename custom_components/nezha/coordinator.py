@@ -26,6 +26,7 @@ from .client import (
     PingMonitor,
     Server,
     ServiceStatus,
+    TransferQuota,
 )
 from .const import (
     ALL_GROUPS,
@@ -110,6 +111,8 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
         )
         self.pings: dict[int, dict[int, PingMonitor]] = {}
         self.services: dict[int, ServiceStatus] = {}
+        # Traffic quotas by alert rule id (v1 only), from the same request.
+        self.quotas: dict[int, TransferQuota] = {}
         # How often each server's device was removed (by us or by the user); the
         # platforms compare it to recreate the entities of a server that returns.
         self.device_removals: dict[int, int] = {}
@@ -303,18 +306,19 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
             self.async_update_listeners()
 
     async def _async_services(self) -> None:
-        """Refresh the dashboard's service monitors (v1 only; one request)."""
+        """Refresh the dashboard's service monitors and quotas (v1 only; one request)."""
         if not isinstance(self.client, NezhaV1Client) or self._auth_failed:
             return
         try:
-            services = await self.client.async_get_services()
+            overview = await self.client.async_get_service_overview()
         except NezhaAuthError as err:
             self._handle_auth_failure(err)
             return
         except NezhaError as err:
             LOGGER.debug("Service status unavailable: %s", err)
             return
-        self.services = {service.id: service for service in services}
+        self.services = {service.id: service for service in overview.services}
+        self.quotas = overview.quotas
 
     @callback
     def _handle_auth_failure(self, err: NezhaAuthError) -> None:

@@ -27,6 +27,9 @@ from .coordinator import NezhaConfigEntry, NezhaCoordinator, NezhaData
 
 # A frame arrives every 2 s; after this long without one the stream is stale.
 STREAM_FRESH_SECONDS = 15.0
+# Frames after the first carry no public note (billing data), so an edited note
+# would wait for the next reconnect; the inventory is read again this often.
+INVENTORY_MAX_AGE_SECONDS = 3600.0
 
 
 class NezhaStreamCoordinator(NezhaCoordinator):
@@ -65,7 +68,11 @@ class NezhaStreamCoordinator(NezhaCoordinator):
 
     async def _async_fetch(self) -> Fleet:
         latest = self._latest if self.stream_live else None
-        if latest is not None and not self._inventory_due:
+        if (
+            latest is not None
+            and not self._inventory_due
+            and time.monotonic() - self._inventory_at < INVENTORY_MAX_AGE_SECONDS
+        ):
             return latest
         self._inventory_due = False
         self._inventory_at = time.monotonic()

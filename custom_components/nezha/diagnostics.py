@@ -15,7 +15,18 @@ from homeassistant.helpers import device_registry as dr
 from .coordinator import NezhaConfigEntry, NezhaCoordinator
 from .device import server_id_of
 
-TO_REDACT = {CONF_API_TOKEN, CONF_URL, "title", "ipv4", "ipv6", "valid_ip"}
+TO_REDACT = {
+    CONF_API_TOKEN,
+    CONF_URL,
+    "title",
+    "ipv4",
+    "ipv6",
+    "valid_ip",
+    # Free text of the public note (prices, routes, remarks).
+    "amount",
+    "network_routes",
+    "extra",
+}
 REDACTED = "**REDACTED**"
 
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.])")
@@ -93,6 +104,7 @@ async def async_get_config_entry_diagnostics(
             str(server_id): _server(coordinator, server_id)
             for server_id in coordinator.data.servers
         },
+        "traffic_quotas": [asdict(quota) for quota in coordinator.quotas.values()],
     }
 
 

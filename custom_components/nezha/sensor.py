@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
+from typing import Any
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -24,8 +26,17 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
+from homeassistant.util import dt as dt_util
 
-from .client import PingMonitor, Server, ServiceStatus
+from .client import (
+    Billing,
+    PingMonitor,
+    Plan,
+    Server,
+    ServiceStatus,
+    TransferQuota,
+    next_expiry,
+)
 from .coordinator import NezhaConfigEntry, NezhaCoordinator, NezhaData
 from .entity import (
     NezhaDashboardEntity,
@@ -142,6 +153,21 @@ def _load(
     )
 
 
+def _fact(
+    key: str, value_fn: Callable[[Server], str | None]
+) -> NezhaServerSensorDescription:
+    """A static fact of the machine, created once the agent reported it."""
+    return NezhaServerSensorDescription(
+        key=key,
+        translation_key=key,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        requires_online=False,
+        value_fn=value_fn,
+        exists_fn=lambda s: value_fn(s) is not None,
+    )
+
+
 def _highest_temperature(server: Server) -> float | None:
     temps = server.state.temperatures
     return max(t.celsius for t in temps) if temps else None
@@ -210,6 +236,9 @@ SERVER_SENSORS: tuple[NezhaServerSensorDescription, ...] = (
         requires_online=False,
         value_fn=lambda s: s.valid_ip or None,
     ),
+    _fact("architecture", lambda s: s.host.arch or None),
+    _fact("virtualization", lambda s: s.host.virtualization or None),
+    _fact("country", lambda s: s.host.country_code.upper() or None),
 )
 
 
@@ -257,6 +286,12 @@ async def async_setup_entry(
     add_entities_for_new_services(
         entry, async_add_entities, NezhaServiceAvailabilitySensor
     )
+    for service_description in SERVICE_SENSORS:
+        add_entities_for_new_services(
+            entry,
+            async_add_entities,
+            partial(NezhaServiceSensor, description=service_description),
+        )
 
 
 def _server_entities(
@@ -279,6 +314,34 @@ def _server_entities(
         if key not in known:
             known.add(key)
             yield NezhaPingSensor(coordinator, server.id, monitor)
+    yield from _extra_server_entities(coordinator, server, known)
+
+
+def _extra_server_entities(
+    coordinator: NezhaCoordinator, server: Server, known: set[str]
+) -> Iterable[Entity]:
+    """Public-note, ping statistics and traffic-quota sensors of one server."""
+    for description in NOTE_SENSORS:
+        key = description.key
+        if key not in known and description.exists_fn(server):
+            known.add(key)
+            yield NezhaNoteSensor(coordinator, server.id, description)
+    for monitor_id, monitor in coordinator.pings.get(server.id, {}).items():
+        for ping_description in PING_STAT_SENSORS:
+            key = f"{ping_description.key}_{monitor_id}"
+            if key not in known:
+                known.add(key)
+                yield NezhaPingStatSensor(
+                    coordinator, server.id, monitor, ping_description
+                )
+    for quota in coordinator.quotas.values():
+        if server.id not in quota.used:
+            continue  # a rule that covers other servers, or none
+        for quota_description in QUOTA_SENSORS:
+            key = f"quota_{quota.id}_{quota_description.key}"
+            if key not in known and quota_description.exists_fn(quota):
+                known.add(key)
+                yield NezhaQuotaSensor(coordinator, server.id, quota, quota_description)
 
 
 class NezhaServerSensor(NezhaServerEntity, SensorEntity):
@@ -396,3 +459,337 @@ class NezhaServiceAvailabilitySensor(NezhaServiceEntity, SensorEntity):
         """Return today's availability, or None before the first check today."""
         service = self.service
         return None if service is None else service.availability_today
+
+
+# -- Billing and plan data from the public note (v1/v2) -----------------------------
+
+
+def _billing(server: Server) -> Billing | None:
+    note = server.public_note
+    return None if note is None else note.billing
+
+
+def _plan(server: Server) -> Plan | None:
+    note = server.public_note
+    return None if note is None else note.plan
+
+
+def _local_iso(moment: datetime | None) -> str | None:
+    """A note's date as ISO 8601; a date without offset is local time."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt_util.get_default_time_zone())
+    return moment.isoformat()
+
+
+def _expiry(server: Server) -> datetime | None:
+    billing = _billing(server)
+    if billing is None:
+        return None
+    return next_expiry(billing, dt_util.now(), dt_util.get_default_time_zone())
+
+
+def _billing_attributes(server: Server) -> dict[str, Any] | None:
+    billing = _billing(server)
+    if billing is None:
+        return None
+    return {
+        "never_expires": billing.never_expires,
+        "auto_renewal": billing.auto_renewal,
+        "billing_cycle": billing.cycle or None,
+        "amount": billing.amount or None,
+        "start_date": _local_iso(billing.start),
+        "end_date": _local_iso(billing.end),
+    }
+
+
+def _plan_summary(server: Server) -> str | None:
+    """The plan's badges as the user frontend shows them, in one line."""
+    plan = _plan(server)
+    if plan is None:
+        return None
+    parts = [plan.bandwidth, plan.traffic_volume]
+    parts += [name for name, has in (("IPv4", plan.ipv4), ("IPv6", plan.ipv6)) if has]
+    summary = " · ".join(part for part in parts if part)
+    return summary[:255] or None
+
+
+def _plan_attributes(server: Server) -> dict[str, Any] | None:
+    plan = _plan(server)
+    if plan is None:
+        return None
+    return {
+        "bandwidth": plan.bandwidth or None,
+        "traffic_volume": plan.traffic_volume or None,
+        "traffic_type": plan.traffic_type or None,
+        "ipv4": plan.ipv4,
+        "ipv6": plan.ipv6,
+        "network_routes": list(plan.network_routes),
+        "extra": list(plan.extra),
+    }
+
+
+@dataclass(frozen=True, kw_only=True)
+class NezhaNoteSensorDescription(NezhaServerSensorDescription):
+    """A sensor read from the public note; its other facts are attributes."""
+
+    attributes_fn: Callable[[Server], dict[str, Any] | None]
+
+
+NOTE_SENSORS: tuple[NezhaNoteSensorDescription, ...] = (
+    NezhaNoteSensorDescription(
+        key="expiry",
+        translation_key="expiry",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        requires_online=False,
+        value_fn=_expiry,
+        exists_fn=lambda s: _billing(s) is not None,
+        attributes_fn=_billing_attributes,
+    ),
+    NezhaNoteSensorDescription(
+        key="plan",
+        translation_key="plan",
+        entity_registry_enabled_default=False,
+        requires_online=False,
+        value_fn=_plan_summary,
+        exists_fn=lambda s: _plan(s) is not None,
+        attributes_fn=_plan_attributes,
+    ),
+)
+
+
+class NezhaNoteSensor(NezhaServerSensor):
+    """Expiry or plan of a server, from the billing data of its public note."""
+
+    entity_description: NezhaNoteSensorDescription
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """The other facts of the note (they change only when the note does)."""
+        server = self.server
+        return None if server is None else self.entity_description.attributes_fn(server)
+
+
+# -- Ping statistics over the fetched window (24 h) ---------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class NezhaPingStatSensorDescription(SensorEntityDescription):
+    """A statistic of one ping monitor's history from one server."""
+
+    value_fn: Callable[[PingMonitor], float | None]
+
+
+PING_STAT_SENSORS: tuple[NezhaPingStatSensorDescription, ...] = (
+    NezhaPingStatSensorDescription(
+        key="ping_average",
+        translation_key="ping_average",
+        device_class=SensorDeviceClass.DURATION,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfTime.MILLISECONDS,
+        suggested_display_precision=1,
+        entity_registry_enabled_default=False,
+        value_fn=lambda m: m.average_delay,
+    ),
+    NezhaPingStatSensorDescription(
+        key="ping_loss",
+        translation_key="ping_loss",
+        native_unit_of_measurement=PERCENTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=1,
+        entity_registry_enabled_default=False,
+        value_fn=lambda m: m.loss_percent,
+    ),
+)
+
+
+class NezhaPingStatSensor(NezhaServerEntity, SensorEntity):
+    """Average latency or loss of a ping monitor over the last 24 hours."""
+
+    entity_description: NezhaPingStatSensorDescription
+
+    def __init__(
+        self,
+        coordinator: NezhaCoordinator,
+        server_id: int,
+        monitor: PingMonitor,
+        description: NezhaPingStatSensorDescription,
+    ) -> None:
+        """Bind to the monitor id; the name only feeds the entity name."""
+        super().__init__(
+            coordinator, server_id, f"{description.key}_{monitor.monitor_id}"
+        )
+        self.entity_description = description
+        self._monitor_id = monitor.monitor_id
+        self._attr_translation_placeholders = {"monitor": monitor.name}
+
+    @property
+    def native_value(self) -> float | None:
+        """Return the statistic, or None without history."""
+        monitor = self.coordinator.pings.get(self.server_id, {}).get(self._monitor_id)
+        return None if monitor is None else self.entity_description.value_fn(monitor)
+
+
+# -- Traffic quotas: cycle-transfer alert rules (v1/v2) -----------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class NezhaQuotaSensorDescription(SensorEntityDescription):
+    """One figure of a traffic quota for one of the servers it covers."""
+
+    value_fn: Callable[[TransferQuota, int], StateType | datetime]
+    exists_fn: Callable[[TransferQuota], bool] = lambda _: True
+
+
+def _quota_usage(quota: TransferQuota, server_id: int) -> float | None:
+    used = quota.used.get(server_id)
+    if used is None or not quota.limit:
+        return None
+    return round(100 * used / quota.limit, 2)
+
+
+QUOTA_SENSORS: tuple[NezhaQuotaSensorDescription, ...] = (
+    NezhaQuotaSensorDescription(
+        key="used",
+        translation_key="quota_used",
+        device_class=SensorDeviceClass.DATA_SIZE,
+        # The count restarts with each cycle, which last_reset tells.
+        state_class=SensorStateClass.TOTAL,
+        native_unit_of_measurement=UnitOfInformation.BYTES,
+        suggested_unit_of_measurement=UnitOfInformation.GIBIBYTES,
+        suggested_display_precision=2,
+        value_fn=lambda quota, sid: quota.used.get(sid),
+    ),
+    NezhaQuotaSensorDescription(
+        key="usage",
+        translation_key="quota_usage",
+        native_unit_of_measurement=PERCENTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=1,
+        value_fn=_quota_usage,
+        exists_fn=lambda quota: quota.limit is not None,
+    ),
+    NezhaQuotaSensorDescription(
+        key="limit",
+        translation_key="quota_limit",
+        device_class=SensorDeviceClass.DATA_SIZE,
+        native_unit_of_measurement=UnitOfInformation.BYTES,
+        suggested_unit_of_measurement=UnitOfInformation.GIBIBYTES,
+        suggested_display_precision=0,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda quota, _: quota.limit,
+        exists_fn=lambda quota: quota.limit is not None,
+    ),
+    NezhaQuotaSensorDescription(
+        key="cycle_end",
+        translation_key="quota_cycle_end",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        entity_registry_enabled_default=False,
+        value_fn=lambda quota, _: quota.cycle_end,
+    ),
+)
+
+
+class NezhaQuotaSensor(NezhaServerEntity, SensorEntity):
+    """Traffic used by one server under one quota rule, keyed by the rule's id."""
+
+    entity_description: NezhaQuotaSensorDescription
+    requires_online = False  # the dashboard keeps counting for offline servers
+
+    def __init__(
+        self,
+        coordinator: NezhaCoordinator,
+        server_id: int,
+        quota: TransferQuota,
+        description: NezhaQuotaSensorDescription,
+    ) -> None:
+        """Bind to the rule id; its name only feeds the entity name."""
+        super().__init__(coordinator, server_id, f"quota_{quota.id}_{description.key}")
+        self.entity_description = description
+        self.rule_id = quota.id
+        self._attr_translation_placeholders = {"rule": quota.name}
+
+    @property
+    def quota(self) -> TransferQuota | None:
+        """Return the rule's latest figures, or None when the rule is gone."""
+        return self.coordinator.quotas.get(self.rule_id)
+
+    @property
+    def available(self) -> bool:
+        """Unavailable once the rule no longer covers the server (or is deleted)."""
+        quota = self.quota
+        return super().available and quota is not None and self.server_id in quota.used
+
+    @property
+    def native_value(self) -> StateType | datetime:
+        """Return the figure, or None when the dashboard no longer reports it."""
+        quota = self.quota
+        return (
+            None
+            if quota is None
+            else self.entity_description.value_fn(quota, self.server_id)
+        )
+
+    @property
+    def last_reset(self) -> datetime | None:
+        """The start of the current cycle, for the total of traffic used."""
+        if self.entity_description.state_class is not SensorStateClass.TOTAL:
+            return None
+        quota = self.quota
+        return None if quota is None else quota.cycle_start
+
+
+# -- Service monitors over the dashboard's 30 days (v1/v2) --------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class NezhaServiceSensorDescription(SensorEntityDescription):
+    """A figure of one service monitor."""
+
+    value_fn: Callable[[ServiceStatus], float | None]
+
+
+SERVICE_SENSORS: tuple[NezhaServiceSensorDescription, ...] = (
+    NezhaServiceSensorDescription(
+        key="availability_30d",
+        translation_key="service_availability_30d",
+        native_unit_of_measurement=PERCENTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=2,
+        value_fn=lambda s: s.availability_30d,
+    ),
+    NezhaServiceSensorDescription(
+        key="latency_30d",
+        translation_key="service_latency_30d",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.MILLISECONDS,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=1,
+        value_fn=lambda s: s.delay_30d,
+    ),
+)
+
+
+class NezhaServiceSensor(NezhaServiceEntity, SensorEntity):
+    """Availability or average latency of a service over the last 30 days."""
+
+    entity_description: NezhaServiceSensorDescription
+
+    def __init__(
+        self,
+        coordinator: NezhaCoordinator,
+        service: ServiceStatus,
+        *,
+        description: NezhaServiceSensorDescription,
+    ) -> None:
+        """Create the sensor for one service."""
+        super().__init__(coordinator, service, description.key)
+        self.entity_description = description
+
+    @property
+    def native_value(self) -> float | None:
+        """Return the figure, or None before the first check."""
+        service = self.service
+        return None if service is None else self.entity_description.value_fn(service)

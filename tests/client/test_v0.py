@@ -206,6 +206,9 @@ async def test_ping_monitors_match_simulator_history(
                 latest_delay=series.avg_delay[-1] or None,
                 points=len(series.created_at),
                 lost=lost,
+                average_delay=round(
+                    sum(series.avg_delay) / (len(series.avg_delay) - lost), 2
+                ),
             )
             assert monitor.loss_percent == round(100 * lost / monitor.points, 2)
     assert with_history > 0

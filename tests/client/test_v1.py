@@ -47,6 +47,7 @@ from custom_components.nezha.client import (
     State,
     Temperature,
     looks_like_personal_token,
+    parse_public_note,
 )
 from custom_components.nezha.client.transport import RawResponse
 from custom_components.nezha.client.v1 import (
@@ -144,6 +145,8 @@ def expected_server(sim: NezhaSimulator, sid: int) -> Server:
     host = fleet.reported_host(sid)
     status = fleet.status(sid)
     last_active = as_utc(last_active_nanos(fleet, sid, sim.now()))
+    # Parsed by the code under test; tests/client/test_notes.py checks the parser.
+    note = parse_public_note(server.public_note)
     if host is None:
         return Server(
             id=sid,
@@ -151,6 +154,7 @@ def expected_server(sim: NezhaSimulator, sid: int) -> Server:
             tag=server.tag,
             last_active=last_active,
             display_index=server.display_index,
+            public_note=note,
         )
     ipv4, ipv6, _ = split_ip(host.ip)
     state = State()
@@ -201,6 +205,25 @@ def expected_server(sim: NezhaSimulator, sid: int) -> Server:
             gpu=host.gpu or (),
         ),
         state=state,
+        public_note=note,
+    )
+
+
+def mean_of_received(delays: list[float]) -> float | None:
+    """Mean delay of the probes that came back (a lost one is stored as 0)."""
+    received = [delay for delay in delays if delay > 0]
+    return round(sum(received) / len(received), 2) if received else None
+
+
+def thirty_days(service: dict[str, Any]) -> tuple[float | None, float | None]:
+    """Availability and check-weighted mean delay over the 30 daily buckets."""
+    up, down = sum(service["up"]), sum(service["down"])
+    days = zip(service["delay"], service["up"], strict=True)
+    pairs = [(d, u) for d, u in days if u and d > 0]
+    weight = sum(u for _, u in pairs)
+    return (
+        round(100 * up / (up + down), 3) if up + down else None,
+        round(sum(d * u for d, u in pairs) / weight, 2) if weight else None,
     )
 
 
@@ -220,6 +243,8 @@ def expected_services(sim: NezhaSimulator) -> list[ServiceStatus]:
                 if up + down
                 else None,
                 delay_today=service["delay"][29] if up else None,
+                availability_30d=thirty_days(service)[0],
+                delay_30d=thirty_days(service)[1],
             )
         )
     return sorted(result, key=lambda s: s.id)
@@ -534,6 +559,7 @@ async def test_ping_monitors_match_simulator_history(
                 latest_delay=series.avg_delay[-1] or None,
                 points=len(series.created_at),
                 lost=sum(1 for delay in series.avg_delay if delay <= 0),
+                average_delay=mean_of_received(series.avg_delay),
             )
             for series in history
         ]
@@ -602,7 +628,8 @@ async def test_service_status_edge_values() -> None:
         result = await NezhaV1Client(http, url, PAT).async_get_services()
     assert result == [
         ServiceStatus(1, "never checked", None, None, None),
-        ServiceStatus(2, "Service 2", True, 0.0, None),
+        # Three checks in 30 days, all failed: 0 % over 30 days, no delay.
+        ServiceStatus(2, "Service 2", True, 0.0, None, 0.0, None),
         ServiceStatus(3, "Service 3", None, None, None),
     ]
 

@@ -60,7 +60,11 @@ def assert_reloaded_like_before(
         assert found is not None and not found.attributes.get("restored"), eid
         assert found.state != STATE_UNAVAILABLE, eid
     assert float(hass.states.get(enabled).state) >= 0  # type: ignore[union-attr]
-    pings = [e for e in entities.values() if "_ping_" in e.unique_id]
+    pings = [
+        e
+        for e in entities.values()
+        if "_ping_" in e.unique_id and e.entity_id in expected
+    ]
     assert pings, "no ping sensors to check"
     for item in pings:
         assert float(hass.states.get(item.entity_id).state) > 0  # type: ignore[union-attr]

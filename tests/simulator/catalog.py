@@ -126,6 +126,12 @@ TEMPLATES: tuple[Template, ...] = (
         net_mean=40_000_000,
         # A long-lived busy box whose counter is past 2^53 (exact only as uint64).
         transfer0=9_007_199_254_740_993 + 123_456_789_012,
+        # As the admin frontend writes it (toISOString dates), renewed monthly.
+        public_note='{"billingDataMod":{"startDate":"2025-01-14T16:00:00.000Z",'
+        '"endDate":"2026-01-14T16:00:00.000Z","autoRenewal":"1","cycle":"Month",'
+        '"amount":"200EUR"},"planDataMod":{"bandwidth":"10Gbps",'
+        '"trafficVol":"20TB/Month","trafficType":"2","IPv4":"1","IPv6":"1",'
+        '"networkRoute":"CN2 GIA,CMI","extra":"NVMe,DDoS protection"}}',
     ),
     Template(
         "gpu-box",
@@ -157,6 +163,7 @@ TEMPLATES: tuple[Template, ...] = (
         net_mean=130_000,
         transfer0=98_765_432_109,
         note="lab machine <GPU> & co",
+        public_note="Rented from a friend; pay him in beer.",  # free text
     ),
     Template(
         "nas",
@@ -183,6 +190,10 @@ TEMPLATES: tuple[Template, ...] = (
         cpu_base=3,
         net_mean=60_000,
         transfer0=45_035_996_273,
+        # The admin frontend's "no expiry" date, free of charge.
+        public_note='{"billingDataMod":{"startDate":"2024-03-01T00:00:00.000Z",'
+        '"endDate":"0000-00-00T23:59:59+08:00","autoRenewal":"0","cycle":"Year",'
+        '"amount":"0"}}',
     ),
     Template(
         "东京-web-03",
@@ -205,6 +216,7 @@ TEMPLATES: tuple[Template, ...] = (
         cpu_base=15,
         net_mean=500_000,
         load_zero=True,
+        public_note='{"billingDataMod":{"endDate":"2026-07-01"',  # cut short
     ),
     Template(
         "sgp-cache-03",
@@ -224,6 +236,9 @@ TEMPLATES: tuple[Template, ...] = (
         monitors=(2, 4),
         uptime_days=45,
         cpu_base=6,
+        # Expired in May 2026 and not renewed automatically.
+        public_note='{"billingDataMod":{"startDate":"2025-05-20","endDate":'
+        '"2026-05-20","autoRenewal":"0","cycle":"Year","amount":"-1"}}',
     ),
     Template(
         "lax-backup-04",
@@ -244,6 +259,9 @@ TEMPLATES: tuple[Template, ...] = (
         monitors=(5,),
         uptime_days=30,
         cpu_base=5,
+        public_note='{"planDataMod":{"bandwidth":"1Gbps","trafficVol":"3TB",'
+        '"trafficType":"1","IPv4":"1","IPv6":"0","networkRoute":"",'
+        '"extra":""}}',  # plan only
     ),
     Template(
         "pi-home",
@@ -265,6 +283,7 @@ TEMPLATES: tuple[Template, ...] = (
         uptime_days=21,
         cpu_base=9,
         net_mean=20_000,
+        public_note='{"customData":{"orderLink":"https://example.com/order"}}',
     ),
     Template(
         "mac-mini",

@@ -10,7 +10,8 @@ frozen clock gives identical answers and past days do not change as time passes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 import math
 from typing import Any, Final
@@ -29,12 +30,48 @@ from .v1_render import Viewer
 
 SAMPLE_SECONDS: Final = 30
 DAYS: Final = 30
+GIB: Final = 1024**3
 TIB: Final = 1024**4
 UTC_OFFSET: Final = 8 * 3600
-# The one cycle-transfer alert rule: 1 TiB a month over the "Production" servers.
+# The first cycle-transfer alert rule: 1 TiB a month over the "Production" servers.
 CYCLE_RULE_ID: Final = 1
 CYCLE_RULE_NAME: Final = "Monthly 1 TiB"
 CYCLE_RULE_TAG: Final = "Production"
+
+
+@dataclass(frozen=True, slots=True)
+class CycleRule:
+    """An enabled alert rule with a ``transfer_*_cycle`` rule (``model/rule.go``)."""
+
+    id: int
+    name: str
+    directions: tuple[str, ...]  # "in", "out": transfer_in/out/all_cycle
+    max: int  # bytes; 0 when the rule sets no maximum
+    weekly: bool  # cycle_unit "week" from a Monday; else "month" from the 1st
+    covers: Callable[[SimServer], bool]
+
+
+CYCLE_RULES: Final = (
+    CycleRule(
+        CYCLE_RULE_ID,
+        CYCLE_RULE_NAME,
+        ("in", "out"),
+        TIB,
+        weekly=False,
+        covers=lambda s: s.tag == CYCLE_RULE_TAG,
+    ),
+    # No maximum (only counts), and a second rule for fra-db-02.
+    CycleRule(
+        2,
+        "Weekly egress",
+        ("out",),
+        0,
+        weekly=True,
+        covers=lambda s: s.tag == "Lab" or s.name == "fra-db-02",
+    ),
+    # Covers no server (cover "ignore all" with no exception).
+    CycleRule(3, "Spare quota", ("in", "out"), 500 * GIB, False, lambda _: False),
+)
 
 Window = tuple[float, float]
 
@@ -157,54 +194,96 @@ def _month(now: float) -> tuple[int, int]:
     return int(first.timestamp()), int(following.timestamp())
 
 
-def cycle_transfer_json(fleet: Fleet, viewer: Viewer, now: float) -> dict[str, Any]:
-    """``cycle_transfer_stats``: one monthly rule, filtered for the viewer."""
-    covered = [
-        sid
-        for sid, server in sorted(fleet.servers.items(), key=lambda i: str(i[0]))
-        if server.tag == CYCLE_RULE_TAG and viewer.sees(server)
-    ]
-    if not covered:
-        return {}
-    start, end = _month(now)
+def _week(now: float) -> tuple[int, int]:
+    """Unix seconds of this and the next local Monday's midnight."""
+    today = local_midnight(now)
+    weekday = datetime.fromtimestamp(today, DASHBOARD_TZ).weekday()
+    start = today - weekday * DAY
+    return start, start + 7 * DAY
+
+
+def _used(fleet: Fleet, sid: int, rule: CycleRule, start: int) -> int | None:
+    """Bytes moved since the cycle started; None before the rule checked it."""
+    state = fleet.status(sid)
+    if state is None:
+        return None  # Snapshot returns early for a server without state
+    host = fleet.servers[sid].host
+    base = live_status(
+        fleet.seed,
+        sid,
+        fleet.servers[sid].profile,
+        t=max(start, host.boot_time),
+        boot_time=host.boot_time,
+        mem_total=host.mem_total,
+        swap_total=host.swap_total,
+        disk_total=host.disk_total,
+    )
+    used = 0
+    if "in" in rule.directions:
+        used += state.net_in_transfer - base.net_in_transfer
+    if "out" in rule.directions:
+        used += state.net_out_transfer - base.net_out_transfer
+    return max(0, used)
+
+
+def _rule_json(
+    fleet: Fleet, viewer: Viewer, now: float, rule: CycleRule
+) -> dict[str, Any]:
+    start, end = _week(now) if rule.weekly else _month(now)
     names: dict[str, str] = {}
     transfer: dict[str, int] = {}
     next_update: dict[str, str] = {}
-    for sid in covered:
-        server = fleet.servers[sid]
+    for sid, server in sorted(fleet.servers.items(), key=lambda i: str(i[0])):
+        if not rule.covers(server) or not viewer.sees(server):
+            continue
+        used = _used(fleet, sid, rule, start)
+        if used is None:
+            continue
+        # The three maps are written together when the rule checks a server.
         names[str(sid)] = server.name
-        state = fleet.status(sid)
-        if state is None:
-            continue  # the rule has not been checked for it yet
-        host = server.host
-        base = live_status(
-            fleet.seed,
-            sid,
-            server.profile,
-            t=max(start, host.boot_time),
-            boot_time=host.boot_time,
-            mem_total=host.mem_total,
-            swap_total=host.swap_total,
-            disk_total=host.disk_total,
-        )
-        used = state.net_in_transfer + state.net_out_transfer
-        transfer[str(sid)] = max(0, used - base.net_in_transfer - base.net_out_transfer)
+        transfer[str(sid)] = used
         # Checked once a minute, a little after the minute starts.
         next_update[str(sid)] = go_time(
             (math.floor(now / 60) + 1) * 60 * NANOS + 123_000_000
         )
-    rule: dict[str, Any] = {
-        "name": CYCLE_RULE_NAME,
+    return {
+        "name": rule.name,
         "from": go_time(start * NANOS),
         "to": go_time(end * NANOS),
-        "max": TIB,
+        "max": rule.max,
         "min": 0,
-        "server_name": names,
+    } | {  # omitempty: an empty map is left out
+        key: value
+        for key, value in (
+            ("server_name", names),
+            ("transfer", transfer),
+            ("next_update", next_update),
+        )
+        if value
     }
-    if transfer:
-        rule["transfer"] = transfer
-        rule["next_update"] = next_update
-    return {str(CYCLE_RULE_ID): rule}
+
+
+def cycle_transfer_json(
+    fleet: Fleet,
+    viewer: Viewer,
+    now: float,
+    *,
+    rules: Iterable[CycleRule] = CYCLE_RULES,
+    filtered: bool = True,
+) -> dict[str, Any]:
+    """``cycle_transfer_stats``, keyed by alert rule id.
+
+    From v2.1 the dashboard drops the servers the viewer may not see and then
+    every rule left without one (``filterCycleTransferStatsForViewer``);
+    ``filtered=False`` is the older answer, which lists every rule.
+    """
+    result: dict[str, Any] = {}
+    for rule in sorted(rules, key=lambda r: str(r.id)):
+        item = _rule_json(fleet, viewer, now, rule)
+        if filtered and "server_name" not in item:
+            continue
+        result[str(rule.id)] = item
+    return result
 
 
 def servers_with_services(fleet: Fleet, viewer: Viewer) -> list[int]:

@@ -276,7 +276,11 @@ class V1Routes:
             data["services"] = services
         # A member's token gets the guest's view here (seen on a real v2.3.7).
         cycle = cycle_transfer_json(
-            fleet, Viewer() if viewer.member_user else viewer, now
+            fleet,
+            Viewer() if viewer.member_user else viewer,
+            now,
+            rules=self._state.cycle_rules,
+            filtered=self._state.version >= (2, 1, 0),
         )
         if cycle:
             data["cycle_transfer_stats"] = cycle

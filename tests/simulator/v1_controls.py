@@ -14,7 +14,7 @@ from typing import Final
 
 from .encoding import NANOS
 from .fleet import Fleet
-from .services import SAMPLE_SECONDS, Window
+from .services import CYCLE_RULES, SAMPLE_SECONDS, CycleRule, Window
 from .tokens import (
     DEFAULT_SCOPES,
     SCOPE_INVENTORY_READ,
@@ -52,6 +52,8 @@ class V1State:
         self.groups = GroupTable()
         self.hub = WsHub()
         self.failing: dict[int, list[Window]] = {}  # service id -> down periods
+        # Enabled alert rules with a cycle-transfer rule; tests edit this list.
+        self.cycle_rules: list[CycleRule] = list(CYCLE_RULES)
         self.force_auth = False
         self.tsdb_enabled = True
         self.language = "en-US"
@@ -213,6 +215,15 @@ class V1Controls:
             )
         elif not down and is_down:
             windows[-1] = (windows[-1][0], now)
+
+    def set_public_note(self, server_id: int, note: str) -> None:
+        """Edit a server's public note (``PATCH /api/v1/server/:id``).
+
+        ``/server`` shows it at once; the stream only in the first frame of the
+        next connection.
+        """
+        self.v1  # noqa: B018 - only a v1 dashboard has public notes
+        self.fleet.servers[server_id].public_note = note
 
     def add_server_group(self, name: str) -> int:
         """Create a server group (members are the servers tagged ``name``)."""

@@ -26,15 +26,19 @@ from .models import (
     PingMonitor,
     Server,
     ServerSummary,
+    ServiceOverview,
     ServiceStatus,
     State,
     Temperature,
+    TransferQuota,
 )
+from .notes import Billing, Plan, PublicNote, next_expiry, parse_public_note
 from .v0 import NezhaV0Client
 from .v1 import NezhaV1Client, looks_like_personal_token
 
 __all__ = [
     "ApiGeneration",
+    "Billing",
     "Detection",
     "Fleet",
     "Host",
@@ -54,11 +58,17 @@ __all__ = [
     "NezhaV1Client",
     "NezhaWafBlockedError",
     "PingMonitor",
+    "Plan",
+    "PublicNote",
     "Server",
     "ServerSummary",
+    "ServiceOverview",
     "ServiceStatus",
     "State",
     "Temperature",
+    "TransferQuota",
     "async_detect_generation",
     "looks_like_personal_token",
+    "next_expiry",
+    "parse_public_note",
 ]

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from .notes import PublicNote
+
 
 class ApiGeneration(StrEnum):
     """Which dashboard API a URL speaks."""
@@ -80,6 +82,8 @@ class Server:
     display_index: int = 0
     host: Host = field(default_factory=Host)
     state: State = field(default_factory=State)
+    public_note: PublicNote | None = None
+    """Billing and plan data of the public note (v1/v2 only), None without any."""
 
     def seconds_since_report(self, now: datetime) -> float | None:
         """Return how long ago the agent last reported, or None if it never did."""
@@ -135,6 +139,8 @@ class PingMonitor:
     """Milliseconds of the newest point; None when that probe was lost (Nezha stores 0)."""
     points: int = 0
     lost: int = 0
+    average_delay: float | None = None
+    """Mean delay in ms of the probes that were not lost, over the returned window."""
 
     @property
     def loss_percent(self) -> float | None:
@@ -156,3 +162,32 @@ class ServiceStatus:
     """Percent of today's checks that succeeded (the dashboard's local day)."""
     delay_today: float | None
     """Average delay today in ms."""
+    availability_30d: float | None = None
+    """Percent of the checks of the dashboard's 30 daily buckets that succeeded."""
+    delay_30d: float | None = None
+    """Average delay in ms over those 30 days, weighted by successful checks."""
+
+
+@dataclass(frozen=True, slots=True)
+class TransferQuota:
+    """A cycle-transfer alert rule of a v1 dashboard: its traffic quota.
+
+    ``used`` holds the bytes each covered server transferred in the current
+    cycle, for the servers the dashboard has checked since it started.
+    """
+
+    id: int
+    name: str
+    cycle_start: datetime | None
+    cycle_end: datetime | None
+    limit: int | None
+    """Bytes allowed per cycle; None when the rule sets no maximum."""
+    used: dict[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceOverview:
+    """What ``/api/v1/service`` tells: service monitors and traffic quotas."""
+
+    services: list[ServiceStatus]
+    quotas: dict[int, TransferQuota]

@@ -325,4 +325,9 @@ def parse_monitor(record: Any, server_id: int) -> PingMonitor | None:
         latest_delay=latest_delay,
         points=len(points),
         lost=sum(1 for _, delay in points if delay <= 0),
+        average_delay=_average([delay for _, delay in points if delay > 0]),
     )
+
+
+def _average(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 2) if values else None

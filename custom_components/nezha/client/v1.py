@@ -47,10 +47,13 @@ from .models import (
     PingMonitor,
     Server,
     ServerSummary,
+    ServiceOverview,
     ServiceStatus,
     State,
 )
+from .notes import PublicNote, parse_public_note
 from .parse import FieldReader, finite_float, unix_millis
+from .quota import parse_quotas
 from .transport import DEFAULT_TIMEOUT, RawResponse, Transport
 from .v0 import parse_monitor, parse_temperatures
 
@@ -256,6 +259,7 @@ def parse_server(
     )
     if country and country != host.country_code:
         host = _with_country(host, country)
+    note = _public_note(record, previous)
     server = Server(
         id=server_id,
         name=top.text("name"),
@@ -267,8 +271,22 @@ def parse_server(
         display_index=top.integer("display_index"),
         host=host,
         state=state,
+        public_note=note,
     )
     return server, server_id, problems
+
+
+def _public_note(record: dict[str, Any], previous: Server | None) -> PublicNote | None:
+    """The note of a record; a stream frame sends it only in the first frame.
+
+    ``/server`` omits an empty note, so there its absence means "no note"; a
+    stream record (no ``geoip``) without one keeps the last known note.
+    """
+    if "public_note" in record:
+        return parse_public_note(record["public_note"])
+    if previous is not None and "geoip" not in record:
+        return previous.public_note
+    return None
 
 
 def _with_country(host: Host, country: str) -> Host:
@@ -352,6 +370,7 @@ def _parse_service(service_id: str, record: Any) -> ServiceStatus | None:
     checks = current_up + current_down
     # The delay is averaged over today's successful checks; without one it is 0.
     delay = finite_float(_today(reader.raw_list("delay"))) if today_up else None
+    availability_30d, delay_30d = _thirty_days(reader)
     return ServiceStatus(
         id=int(service_id),
         name=reader.text("service_name") or f"Service {service_id}",
@@ -360,7 +379,31 @@ def _parse_service(service_id: str, record: Any) -> ServiceStatus | None:
         if total_today
         else None,
         delay_today=delay,
+        availability_30d=availability_30d,
+        delay_30d=delay_30d,
     )
+
+
+def _thirty_days(reader: FieldReader) -> tuple[float | None, float | None]:
+    """Availability and mean delay over the 30 daily buckets.
+
+    Each day's delay is the mean over that day's successful checks, so the mean
+    over 30 days weighs each day by them (the user frontend averages the 30
+    numbers as they are, counting days without checks as 0 ms).
+    """
+    ups = [_count(value) for value in reader.raw_list("up")]
+    downs = [_count(value) for value in reader.raw_list("down")]
+    total = sum(ups) + sum(downs)
+    availability = round(100 * sum(ups) / total, 3) if total else None
+    weighted = 0.0
+    weight = 0
+    for delay, up in zip(
+        (finite_float(d) for d in reader.raw_list("delay")), ups, strict=False
+    ):
+        if up and delay is not None and delay > 0:
+            weighted += delay * up
+            weight += up
+    return availability, round(weighted / weight, 2) if weight else None
 
 
 class NezhaV1Client:
@@ -485,12 +528,23 @@ class NezhaV1Client:
 
     async def async_get_services(self) -> list[ServiceStatus]:
         """Return each service's current status and today's availability."""
+        return (await self.async_get_service_overview()).services
+
+    async def async_get_service_overview(self) -> ServiceOverview:
+        """Return the service monitors and the traffic quotas (one request)."""
         data, _ = await self._get(SERVICES_PATH)
-        services = data.get("services") if isinstance(data, dict) else None
-        if not isinstance(services, dict):
-            return []
-        parsed = (_parse_service(key, value) for key, value in services.items())
-        return sorted((s for s in parsed if s is not None), key=lambda s: s.id)
+        if not isinstance(data, dict):
+            return ServiceOverview(services=[], quotas={})
+        services = data.get("services")
+        parsed = (
+            (_parse_service(key, value) for key, value in services.items())
+            if isinstance(services, dict)
+            else ()
+        )
+        return ServiceOverview(
+            services=sorted((s for s in parsed if s is not None), key=lambda s: s.id),
+            quotas=parse_quotas(data.get("cycle_transfer_stats"), parse_time),
+        )
 
     async def async_connect_stream(self) -> aiohttp.ClientWebSocketResponse:
         """Open the server-state WebSocket.
@@ -536,6 +590,13 @@ class NezhaV1Client:
         """
         fleet = parse_ws_frame(text, self.inventory, self._report_once)
         known = {sid: s for sid, s in fleet.servers.items() if sid in self.inventory}
+        for sid, server in known.items():
+            # A first frame may bring a note newer than the inventory's; later
+            # frames carry none and would fall back to the older one.
+            if server.public_note is not self.inventory[sid].public_note:
+                self.inventory[sid] = replace(
+                    self.inventory[sid], public_note=server.public_note
+                )
         return StreamFrame(
             fleet=_only_group(replace(fleet, servers=known), self.groups, tag),
             unknown_ids=frozenset(fleet.servers) - frozenset(self.inventory),

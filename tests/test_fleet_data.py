@@ -1,0 +1,442 @@
+"""Traffic quotas, expiry and plan, services over 30 days, ping statistics and
+server facts: the entities of a v1 entry against the simulator, time frozen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from dataclasses import replace
+from datetime import datetime, timedelta
+import json
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.sensor import ATTR_LAST_RESET, SensorStateClass
+from homeassistant.const import (
+    ATTR_DEVICE_CLASS,
+    ATTR_UNIT_OF_MEASUREMENT,
+    STATE_UNAVAILABLE,
+    STATE_UNKNOWN,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.nezha.client import TransferQuota
+from custom_components.nezha.const import CONF_PING_INTERVAL
+from custom_components.nezha.sensor import QUOTA_SENSORS
+from tests.helpers import FROZEN_AT, entity_id, state, wait_for
+from tests.helpers_v1 import PAT, ping_round_done, setup_frozen, v1_entry as make_entry
+from tests.simulator import NezhaSimulator
+from tests.simulator.services import cycle_transfer_json, services_json
+from tests.simulator.v1_render import Viewer
+
+GIB = 1024**3
+TIB = 1024**4
+HK, FRA, GPU_BOX, NAS, TOKYO, SGP, LAX = range(1, 8)
+ENTRY_ID = "01NEZHATESTENTRYFLEETDATA0"
+
+
+@pytest.fixture(autouse=True)
+def frozen(freezer: FrozenDateTimeFactory) -> FrozenDateTimeFactory:
+    """Freeze time before the simulator is created so its values are fixed."""
+    freezer.move_to(FROZEN_AT)
+    return freezer
+
+
+@pytest.fixture
+async def sim(socket_enabled: None) -> AsyncGenerator[NezhaSimulator]:
+    """Seven servers of seed 1 as a v2.3.7 dashboard: every kind of note."""
+    sim = NezhaSimulator(generation="v1", servers=7, seed=1, token=PAT)
+    await sim.start()
+    yield sim
+    await sim.stop()
+
+
+@pytest.fixture
+async def entry(
+    hass: HomeAssistant, sim: NezhaSimulator
+) -> AsyncGenerator[MockConfigEntry]:
+    """A v1 entry set up from one frame and one ping round."""
+    entry = make_entry(sim, entry_id=ENTRY_ID, **{CONF_PING_INTERVAL: 60})
+    await setup_frozen(hass, entry)
+    yield entry
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+def registry_entry(hass: HomeAssistant, key: str) -> er.RegistryEntry:
+    """The registry entry behind a unique-id suffix."""
+    eid = entity_id(hass, _entry(hass), key)
+    assert eid is not None, key
+    found = er.async_get(hass).async_get(eid)
+    assert found is not None
+    return found
+
+
+def _entry(hass: HomeAssistant) -> MockConfigEntry:
+    found = hass.config_entries.async_get_entry(ENTRY_ID)
+    assert isinstance(found, MockConfigEntry)
+    return found
+
+
+def keys(hass: HomeAssistant, entry: MockConfigEntry) -> set[str]:
+    """Unique-id suffixes of the entry's entities."""
+    registry = er.async_get(hass)
+    return {
+        item.unique_id.removeprefix(f"{entry.entry_id}_")
+        for item in er.async_entries_for_config_entry(registry, entry.entry_id)
+    }
+
+
+async def next_ping_round(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    entry: MockConfigEntry,
+    *,
+    move: bool = True,
+) -> None:
+    """Let the next update start a ping round (services included) and finish it.
+
+    ``move=False`` keeps the simulator's clock (its answers stay the same) and
+    runs the round by hand.
+    """
+    coordinator = entry.runtime_data
+    if not move:
+        await coordinator._async_refresh_pings([])
+        await hass.async_block_till_done()
+        return
+    previous = coordinator._ping_task
+    freezer.tick(timedelta(seconds=61))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    # The update polls REST first (the frozen stream is stale), then starts it.
+    await wait_for(
+        lambda: coordinator._ping_task is not previous and ping_round_done(coordinator),
+        "the next ping round",
+    )
+    await hass.async_block_till_done()
+
+
+# -- traffic quotas ------------------------------------------------------------------
+
+
+async def test_quota_entities_per_server_and_rule(
+    hass: HomeAssistant, sim: NezhaSimulator, entry: MockConfigEntry
+) -> None:
+    """Used and usage by default; no limit without a maximum; none for rule 3."""
+    quota_keys = {key for key in keys(hass, entry) if "_quota_" in key}
+    monthly = {HK, FRA, TOKYO, SGP}  # the Production servers
+    weekly = {FRA, GPU_BOX, LAX}  # Lab and fra-db-02, no maximum
+    assert quota_keys == {
+        f"{sid}_quota_1_{kind}"
+        for sid in monthly
+        for kind in ("used", "usage", "limit", "cycle_end")
+    } | {f"{sid}_quota_2_{kind}" for sid in weekly for kind in ("used", "cycle_end")}
+    enabled = {
+        key for key in quota_keys if registry_entry(hass, key).disabled_by is None
+    }
+    assert enabled == {key for key in quota_keys if key.endswith(("_used", "_usage"))}
+
+
+def rules(sim: NezhaSimulator) -> dict[str, Any]:
+    """``cycle_transfer_stats`` as the simulator serves it to the admin token."""
+    return cycle_transfer_json(
+        sim.fleet, Viewer(sim.get_token(PAT)), sim.now(), rules=sim.v1.cycle_rules
+    )
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_quota_values(
+    hass: HomeAssistant, sim: NezhaSimulator, entry: MockConfigEntry
+) -> None:
+    """GiB used, percent of the limit, the limit, and the cycle's end and start."""
+    checked = 0
+    for rule_id, rule in rules(sim).items():
+        start = datetime.fromisoformat(rule["from"])
+        end = datetime.fromisoformat(rule["to"])
+        for sid, used in rule["transfer"].items():
+            checked += 1
+            prefix = f"{sid}_quota_{rule_id}"
+            used_state = state(hass, entry, f"{prefix}_used")
+            assert float(used_state.state) == pytest.approx(used / GIB)
+            assert used_state.attributes[ATTR_UNIT_OF_MEASUREMENT] == "GiB"
+            assert used_state.attributes[ATTR_DEVICE_CLASS] == "data_size"
+            assert used_state.attributes["state_class"] == SensorStateClass.TOTAL
+            assert used_state.attributes[ATTR_LAST_RESET] == (
+                dt_util.as_utc(start).isoformat()
+            )
+            cycle_end = state(hass, entry, f"{prefix}_cycle_end").state
+            assert datetime.fromisoformat(cycle_end) == end
+            if rule["max"]:
+                usage = float(state(hass, entry, f"{prefix}_usage").state)
+                assert usage == round(100 * used / rule["max"], 2)
+                limit = state(hass, entry, f"{prefix}_limit")
+                assert float(limit.state) == rule["max"] / GIB == TIB / GIB
+    assert checked == 7
+    # 1 July 2026, midnight on the dashboard's clock (+08:00).
+    assert state(hass, entry, f"{FRA}_quota_1_cycle_end").state == (
+        "2026-06-30T16:00:00+00:00"
+    )
+
+
+async def test_quota_changes_and_a_deleted_rule(
+    hass: HomeAssistant,
+    frozen: FrozenDateTimeFactory,
+    sim: NezhaSimulator,
+    entry: MockConfigEntry,
+) -> None:
+    """Unchanged figures write no new state; a deleted rule turns unavailable."""
+    used_key = f"{FRA}_quota_1_used"
+    quiet = [used_key, f"{FRA}_quota_1_usage", f"{HK}_expiry", f"{FRA}_expiry"]
+    before = {key: state(hass, entry, key) for key in quiet}
+    # The same answer again (the simulator's clock is frozen): nothing written.
+    await next_ping_round(hass, frozen, entry, move=False)
+    for key, old in before.items():
+        assert state(hass, entry, key).last_updated == old.last_updated, key
+    # A minute on, the dashboard counted more traffic; the dates stay put.
+    await next_ping_round(hass, frozen, entry)
+    assert float(state(hass, entry, used_key).state) > float(before[used_key].state)
+    for key in quiet[2:]:
+        assert state(hass, entry, key).last_updated == before[key].last_updated
+
+    sim.v1.cycle_rules = [rule for rule in sim.v1.cycle_rules if rule.id != 1]
+    await next_ping_round(hass, frozen, entry)
+    assert state(hass, entry, used_key).state == STATE_UNAVAILABLE
+    assert state(hass, entry, f"{FRA}_quota_2_used").state != STATE_UNAVAILABLE
+
+
+async def test_server_leaves_a_rule(
+    hass: HomeAssistant,
+    frozen: FrozenDateTimeFactory,
+    sim: NezhaSimulator,
+    entry: MockConfigEntry,
+) -> None:
+    """A rule that stops covering a server: that server's figures go unavailable."""
+    sim.v1.cycle_rules = [
+        replace(rule, covers=lambda s: s.tag == "Production" and s.id != FRA)
+        if rule.id == 1
+        else rule
+        for rule in sim.v1.cycle_rules
+    ]
+    await next_ping_round(hass, frozen, entry)
+    assert state(hass, entry, f"{FRA}_quota_1_used").state == STATE_UNAVAILABLE
+    assert state(hass, entry, f"{FRA}_quota_1_usage").state == STATE_UNAVAILABLE
+    assert state(hass, entry, f"{HK}_quota_1_used").state != STATE_UNAVAILABLE
+
+
+def test_quota_usage_of_no_traffic_and_of_no_limit() -> None:
+    """0 bytes is 0 %, not unknown; without a limit or a figure there is none."""
+    usage = next(d for d in QUOTA_SENSORS if d.key == "usage").value_fn
+    quota = TransferQuota(1, "q", None, None, 10 * GIB, {FRA: 0, HK: GIB})
+    assert (usage(quota, FRA), usage(quota, HK), usage(quota, NAS)) == (0.0, 10.0, None)
+    assert usage(replace(quota, limit=None), HK) is None
+
+
+# -- public note: expiry and plan ----------------------------------------------------
+
+
+async def test_expiry_from_the_public_note(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> None:
+    """Only servers whose note has billing data get one; values as the frontend."""
+    found = {key for key in keys(hass, entry) if key.endswith("_expiry")}
+    # 3: free text, 5: malformed JSON, 7: plan data only.
+    assert found == {f"{sid}_expiry" for sid in (HK, FRA, NAS, SGP)}
+    assert hass.config.time_zone == "US/Pacific"
+
+    hk = state(hass, entry, f"{HK}_expiry")
+    assert hk.state == "2026-08-31T16:00:00+00:00"  # 1 September, +08:00
+    assert hk.attributes[ATTR_DEVICE_CLASS] == "timestamp"
+    assert (hk.attributes["auto_renewal"], hk.attributes["never_expires"]) == (
+        False,
+        False,
+    )
+    assert hk.attributes["amount"] == "$5"
+    # Renewed monthly since 15 January (local midnight in Shanghai, written as
+    # UTC): months are counted on Home Assistant's calendar, US/Pacific here.
+    fra = state(hass, entry, f"{FRA}_expiry")
+    assert fra.state == "2026-06-14T15:00:00+00:00"
+    billing = {
+        "never_expires": False,
+        "auto_renewal": True,
+        "billing_cycle": "Month",
+        "amount": "200EUR",
+        "start_date": "2025-01-14T16:00:00+00:00",
+        "end_date": "2026-01-14T16:00:00+00:00",
+    }
+    assert {key: fra.attributes.get(key) for key in billing} == billing
+    nas = state(hass, entry, f"{NAS}_expiry")
+    assert nas.state == STATE_UNKNOWN
+    assert nas.attributes["never_expires"] is True
+    assert nas.attributes["amount"] == "0"  # free, as the admin frontend writes it
+    # Expired in May without auto-renewal: the date stays in the past. A date
+    # without offset is local time.
+    assert state(hass, entry, f"{SGP}_expiry").state == "2026-05-20T07:00:00+00:00"
+
+
+async def test_expiry_needs_no_online_agent(
+    hass: HomeAssistant, sim: NezhaSimulator
+) -> None:
+    """A server that never reported still has its renewal date."""
+    sim.set_never_reported(HK)
+    entry = make_entry(sim, entry_id=ENTRY_ID)
+    await setup_frozen(hass, entry)
+    assert state(hass, entry, f"{HK}_expiry").state == "2026-08-31T16:00:00+00:00"
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_plan_from_the_public_note(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> None:
+    """The plan's badges as state, the facts as attributes; disabled by default."""
+    assert {key for key in keys(hass, entry) if key.endswith("_plan")} == {
+        f"{sid}_plan" for sid in (HK, FRA, LAX)
+    }
+    fra = state(hass, entry, f"{FRA}_plan")
+    assert fra.state == "10Gbps · 20TB/Month · IPv4 · IPv6"
+    facts = {
+        "bandwidth": "10Gbps",
+        "traffic_volume": "20TB/Month",
+        "traffic_type": "both",
+        "ipv4": True,
+        "ipv6": True,
+        "network_routes": ["CN2 GIA", "CMI"],
+        "extra": ["NVMe", "DDoS protection"],
+    }
+    assert {key: fra.attributes.get(key) for key in facts} == facts
+    assert state(hass, entry, f"{LAX}_plan").state == "1Gbps · 3TB · IPv4"
+    assert state(hass, entry, f"{LAX}_plan").attributes["traffic_type"] == "inbound"
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_note_removed_on_the_dashboard(
+    hass: HomeAssistant,
+    frozen: FrozenDateTimeFactory,
+    sim: NezhaSimulator,
+    entry: MockConfigEntry,
+) -> None:
+    """Expiry and plan turn unknown, without attributes, when the note goes."""
+    sim.set_public_note(FRA, "")
+    await next_ping_round(hass, frozen, entry)  # the stale frozen stream polls REST
+    for key in ("expiry", "plan"):
+        gone = state(hass, entry, f"{FRA}_{key}")
+        assert gone.state == STATE_UNKNOWN
+        assert "auto_renewal" not in gone.attributes
+        assert "bandwidth" not in gone.attributes
+
+
+async def test_plan_disabled_by_default(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> None:
+    assert registry_entry(hass, f"{FRA}_plan").disabled_by is not None
+    assert registry_entry(hass, f"{FRA}_expiry").disabled_by is None
+
+
+# -- services and pings ----------------------------------------------------------------
+
+
+async def test_services_over_thirty_days(
+    hass: HomeAssistant, sim: NezhaSimulator, entry: MockConfigEntry
+) -> None:
+    """Availability over the 30 buckets and the check-weighted mean delay."""
+    services = services_json(sim.fleet, sim.now(), sim.v1.failing)
+    assert services
+    for key, service in services.items():
+        up, down = sum(service["up"]), sum(service["down"])
+        days = zip(service["delay"], service["up"], strict=True)
+        weighted = [(delay * count, count) for delay, count in days if count]
+        availability = state(hass, entry, f"service_{key}_availability_30d")
+        assert float(availability.state) == round(100 * up / (up + down), 3)
+        latency = state(hass, entry, f"service_{key}_latency_30d")
+        assert float(latency.state) == round(
+            sum(w for w, _ in weighted) / sum(c for _, c in weighted), 2
+        )
+        assert latency.attributes[ATTR_UNIT_OF_MEASUREMENT] == "ms"
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_ping_statistics_per_server(
+    hass: HomeAssistant, sim: NezhaSimulator, entry: MockConfigEntry
+) -> None:
+    """Mean delay of the probes that came back, and the share that did not."""
+    seen = 0
+    for sid in sim.fleet.servers:
+        for series in sim.fleet.ping_history(sid):
+            seen += 1
+            received = [delay for delay in series.avg_delay if delay > 0]
+            lost = len(series.avg_delay) - len(received)
+            mid = series.monitor.id
+            average = float(state(hass, entry, f"{sid}_ping_average_{mid}").state)
+            assert average == round(sum(received) / len(received), 2)
+            loss = float(state(hass, entry, f"{sid}_ping_loss_{mid}").state)
+            assert loss == round(100 * lost / len(series.avg_delay), 2)
+    assert seen > 5
+
+
+async def test_ping_statistics_disabled_by_default(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> None:
+    for key in keys(hass, entry):
+        if "_ping_average_" in key or "_ping_loss_" in key:
+            assert registry_entry(hass, key).disabled_by is not None
+
+
+# -- server facts ----------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_server_facts(
+    hass: HomeAssistant, sim: NezhaSimulator, entry: MockConfigEntry
+) -> None:
+    """Architecture, virtualization (where reported) and the country code."""
+    for sid, server in sim.fleet.servers.items():
+        host = server.host
+        assert state(hass, entry, f"{sid}_architecture").state == host.arch
+        assert state(hass, entry, f"{sid}_country").state == host.country_code.upper()
+        virtualization = entity_id(hass, entry, f"{sid}_virtualization")
+        if host.virtualization:
+            assert virtualization is not None
+            assert hass.states.get(virtualization).state == host.virtualization  # type: ignore[union-attr]
+        else:
+            assert virtualization is None
+    fact = registry_entry(hass, f"{FRA}_country")
+    assert fact.entity_category == "diagnostic"
+
+
+async def test_server_facts_disabled_by_default(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> None:
+    for key in ("architecture", "virtualization", "country"):
+        assert registry_entry(hass, f"{FRA}_{key}").disabled_by is not None
+
+
+# -- diagnostics -----------------------------------------------------------------------
+
+
+async def test_diagnostics_redact_the_free_text_of_notes(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    entry: MockConfigEntry,
+) -> None:
+    """Prices, routes and remarks are redacted; dates and quotas are kept."""
+    data = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    dump = json.dumps(data, ensure_ascii=False)
+    for secret in ("200EUR", "$5", "CN2 GIA", "DDoS protection", "pay him in beer"):
+        assert secret not in dump
+    fra = data["servers"][str(FRA)]["server"]["public_note"]
+    assert fra["billing"]["amount"] == fra["plan"]["extra"] == "**REDACTED**"
+    assert fra["billing"]["end"] == "2026-01-14T16:00:00+00:00"
+    assert fra["plan"]["bandwidth"] == "10Gbps"
+    quotas = {quota["id"]: quota for quota in data["traffic_quotas"]}
+    assert sorted(quotas) == [1, 2] and quotas[2]["limit"] is None
