@@ -17,6 +17,7 @@ from .webhook import async_setup_alerts
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
+    Platform.BUTTON,
     Platform.EVENT,
     Platform.SENSOR,
 ]

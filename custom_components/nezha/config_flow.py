@@ -47,6 +47,7 @@ from .client import (
     looks_like_personal_token,
 )
 from .client.alerts import ALERT_TEMPLATE
+from .client.cron import SCOPE_CRON_EXEC, SCOPE_CRON_READ
 from .client.v1 import REQUIRED_SCOPES
 from .const import (
     ALL_GROUPS,
@@ -84,7 +85,11 @@ else:
 URL_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
 TOKEN_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 EXAMPLE_URL = "https://nezha.example.com"
-PLACEHOLDERS = {"example_url": EXAMPLE_URL, "scopes": ", ".join(REQUIRED_SCOPES)}
+PLACEHOLDERS = {
+    "example_url": EXAMPLE_URL,
+    "scopes": ", ".join(REQUIRED_SCOPES),
+    "cron_scopes": f"{SCOPE_CRON_READ}, {SCOPE_CRON_EXEC}",
+}
 
 
 class InvalidUrlError(ValueError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import aiohttp
+from aiohttp import web
 import pytest
 
 from custom_components.nezha.client import (
@@ -17,7 +18,7 @@ from custom_components.nezha.client import (
     NezhaWafBlockedError,
 )
 from custom_components.nezha.client.cron import CronTask, parse_cron
-from tests.client.common import expect
+from tests.client.common import expect, serve
 from tests.conftest import register_secret
 from tests.simulator import Fault, NezhaSimulator
 
@@ -118,3 +119,28 @@ async def test_trigger_failures(
     await expect(NezhaAuthError, v1(session, sim, "nzp_x\nyz").async_trigger_cron(1))
     assert len(sim.requests) == before
     assert sim.cron_runs == []
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_odd_answers(session: aiohttp.ClientSession) -> None:
+    """A refusal needs a reason; other odd answers stay generic errors."""
+    answers = iter(
+        [
+            web.json_response({"success": True}),  # a dashboard with a task 0
+            web.json_response({"error": "  "}),
+            web.Response(status=400, text="<html>bad</html>", content_type="text/html"),
+        ]
+    )
+
+    async def manual(request: web.Request) -> web.Response:
+        return next(answers)
+
+    app = web.Application()
+    app.router.add_post("/api/v1/cron/{id}/manual", manual)
+    async with serve(app) as url:
+        client = NezhaV1Client(session, url, PAT)
+        assert await client.async_can_trigger_crons()
+        for _ in range(2):
+            with pytest.raises(NezhaResponseError) as info:
+                await client.async_trigger_cron(1)
+            assert not isinstance(info.value, NezhaRefusedError)
