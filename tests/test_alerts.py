@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 from unittest.mock import patch
 
 from aiohttp import ClientResponse
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.components.webhook import _HANDLERS as WEBHOOKS
 from homeassistant.const import (
     CONF_API_TOKEN,
     CONF_URL,
@@ -119,6 +119,14 @@ async def post(hass_client_no_auth: ClientSessionGenerator) -> Post:
         )
 
     return send
+
+
+def webhooks(hass: HomeAssistant) -> dict[str, dict[str, Any]]:
+    """Registered webhooks by id (2026.3 keeps dicts, newer releases dataclasses)."""
+    return {
+        webhook_id: value if isinstance(value, dict) else asdict(value)
+        for webhook_id, value in hass.data.get("webhook", {}).items()
+    }
 
 
 def event(hass: HomeAssistant, entry: MockConfigEntry, key: str) -> dict[str, Any]:
@@ -404,13 +412,13 @@ async def test_bad_bodies_change_nothing(
 
 async def test_registration(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     """POST only, local only as stored; gone when the entry unloads."""
-    registered = hass.data[WEBHOOKS][WEBHOOK_ID]
-    assert registered.domain == DOMAIN
-    assert registered.local_only is True
-    assert registered.allowed_methods == frozenset({"POST"})
+    registered = webhooks(hass)[WEBHOOK_ID]
+    assert registered["domain"] == DOMAIN
+    assert registered["local_only"] is True
+    assert registered["allowed_methods"] == frozenset({"POST"})
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
-    assert WEBHOOK_ID not in hass.data[WEBHOOKS]
+    assert WEBHOOK_ID not in webhooks(hass)
 
 
 async def test_same_webhook_id_twice(
@@ -425,7 +433,7 @@ async def test_same_webhook_id_twice(
     assert await hass.config_entries.async_setup(other.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert "already in use" in caplog.text
-    assert hass.data[WEBHOOKS][WEBHOOK_ID].name == f"Nezha {ENTRY_TITLE}"
+    assert webhooks(hass)[WEBHOOK_ID]["name"] == f"Nezha {ENTRY_TITLE}"
 
 
 async def test_diagnostics_hide_the_webhook_id(
@@ -482,7 +490,7 @@ async def test_options_enable_keep_and_disable(
         CONF_WEBHOOK_LOCAL_ONLY: False,
     }
     await hass.async_block_till_done(wait_background_tasks=True)
-    assert hass.data[WEBHOOKS][webhook_id].local_only is False
+    assert webhooks(hass)[webhook_id]["local_only"] is False
     registry = er.async_get(hass)
     events = {
         e.unique_id
@@ -520,7 +528,7 @@ async def test_options_enable_keep_and_disable(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options == base
     await hass.async_block_till_done(wait_background_tasks=True)
-    assert webhook_id not in hass.data[WEBHOOKS]
+    assert webhook_id not in webhooks(hass)
     assert not [
         e
         for e in er.async_entries_for_config_entry(registry, entry.entry_id)
@@ -556,11 +564,7 @@ async def test_disabled_by_default(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
     """Without the option there is no webhook and no event entity."""
-    assert not [
-        handler
-        for handler in hass.data.get(WEBHOOKS, {}).values()
-        if handler.domain == DOMAIN
-    ]
+    assert not [h for h in webhooks(hass).values() if h["domain"] == DOMAIN]
     registry = er.async_get(hass)
     assert not [
         e
