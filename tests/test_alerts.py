@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import timedelta
 from typing import Any
 from unittest.mock import patch
@@ -124,7 +124,9 @@ async def post(hass_client_no_auth: ClientSessionGenerator) -> Post:
 def webhooks(hass: HomeAssistant) -> dict[str, dict[str, Any]]:
     """Registered webhooks by id (2026.3 keeps dicts, newer releases dataclasses)."""
     return {
-        webhook_id: value if isinstance(value, dict) else asdict(value)
+        webhook_id: value
+        if isinstance(value, dict)
+        else {f.name: getattr(value, f.name) for f in fields(value)}
         for webhook_id, value in hass.data.get("webhook", {}).items()
     }
 
