@@ -13,8 +13,14 @@ from .const import CONF_API_GENERATION, LOGGER
 from .coordinator import NezhaClient, NezhaConfigEntry, NezhaCoordinator
 from .coordinator_v1 import NezhaStreamCoordinator
 from .device import server_id_of
+from .webhook import async_setup_alerts
 
-PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.EVENT,
+    Platform.SENSOR,
+]
 
 
 def _client(hass: HomeAssistant, entry: NezhaConfigEntry) -> NezhaClient:
@@ -36,6 +42,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> boo
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = coordinator
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    async_setup_alerts(hass, entry)
     return True
 
 

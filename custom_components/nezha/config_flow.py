@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from homeassistant.components import webhook
 from homeassistant.config_entries import (
     ConfigFlow,
     ConfigFlowResult,
@@ -45,14 +46,19 @@ from .client import (
     async_detect_generation,
     looks_like_personal_token,
 )
+from .client.alerts import ALERT_TEMPLATE
+from .client.cron import SCOPE_CRON_EXEC, SCOPE_CRON_READ
 from .client.v1 import REQUIRED_SCOPES
 from .const import (
     ALL_GROUPS,
+    CONF_ALERTS_WEBHOOK,
     CONF_API_GENERATION,
     CONF_OFFLINE_THRESHOLD,
     CONF_PING_INTERVAL,
     CONF_SCAN_INTERVAL,
     CONF_SERVER_GROUP,
+    CONF_WEBHOOK_ID,
+    CONF_WEBHOOK_LOCAL_ONLY,
     DEFAULT_OFFLINE_THRESHOLD,
     DEFAULT_PING_INTERVAL,
     DEFAULT_SCAN_INTERVAL,
@@ -67,6 +73,7 @@ from .const import (
     MIN_SCAN_INTERVAL,
 )
 from .coordinator import REAUTH_REASON, NezhaConfigEntry
+from .webhook import webhook_id_of, webhook_url
 
 if TYPE_CHECKING:
     # Home Assistant 2026.10 types its flows with probatio, which it also installs
@@ -78,7 +85,11 @@ else:
 URL_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
 TOKEN_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 EXAMPLE_URL = "https://nezha.example.com"
-PLACEHOLDERS = {"example_url": EXAMPLE_URL, "scopes": ", ".join(REQUIRED_SCOPES)}
+PLACEHOLDERS = {
+    "example_url": EXAMPLE_URL,
+    "scopes": ", ".join(REQUIRED_SCOPES),
+    "cron_scopes": f"{SCOPE_CRON_READ}, {SCOPE_CRON_EXEC}",
+}
 
 
 class InvalidUrlError(ValueError):
@@ -370,21 +381,25 @@ def _seconds(minimum: int, maximum: int, step: int) -> NumberSelector:
 
 
 class NezhaOptionsFlow(OptionsFlowWithReload):
-    """Polling, offline threshold, ping interval and the server-group filter."""
+    """Polling, offline threshold, ping interval, server group and the alerts webhook."""
+
+    _options: dict[str, Any]
+    _webhook_id: str | None = None
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Show the options; the entry reloads when they change."""
         if user_input is not None:
-            return self.async_create_entry(
-                data={
-                    CONF_SCAN_INTERVAL: int(user_input[CONF_SCAN_INTERVAL]),
-                    CONF_OFFLINE_THRESHOLD: int(user_input[CONF_OFFLINE_THRESHOLD]),
-                    CONF_PING_INTERVAL: int(user_input[CONF_PING_INTERVAL]),
-                    CONF_SERVER_GROUP: user_input[CONF_SERVER_GROUP],
-                }
-            )
+            self._options = {
+                CONF_SCAN_INTERVAL: int(user_input[CONF_SCAN_INTERVAL]),
+                CONF_OFFLINE_THRESHOLD: int(user_input[CONF_OFFLINE_THRESHOLD]),
+                CONF_PING_INTERVAL: int(user_input[CONF_PING_INTERVAL]),
+                CONF_SERVER_GROUP: user_input[CONF_SERVER_GROUP],
+            }
+            if user_input[CONF_ALERTS_WEBHOOK]:
+                return await self.async_step_alerts()
+            return self.async_create_entry(data=self._options)
         options = self.config_entry.options
         current_group = options.get(CONF_SERVER_GROUP, ALL_GROUPS)
         groups = await self._async_groups()
@@ -421,9 +436,46 @@ class NezhaOptionsFlow(OptionsFlowWithReload):
                         translation_key=CONF_SERVER_GROUP,
                     )
                 ),
+                vol.Required(
+                    CONF_ALERTS_WEBHOOK,
+                    default=webhook_id_of(self.config_entry) is not None,
+                ): bool,
             }
         )
         return self.async_show_form(step_id="init", data_schema=schema)
+
+    async def async_step_alerts(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show the webhook URL and the body template to paste into Nezha.
+
+        The webhook id is kept while alerts stay enabled; turning them off and on
+        again makes a new one (the old URL then stops working).
+        """
+        if self._webhook_id is None:
+            self._webhook_id = (
+                webhook_id_of(self.config_entry) or webhook.async_generate_id()
+            )
+        if user_input is not None:
+            return self.async_create_entry(
+                data={
+                    **self._options,
+                    CONF_ALERTS_WEBHOOK: True,
+                    CONF_WEBHOOK_ID: self._webhook_id,
+                    CONF_WEBHOOK_LOCAL_ONLY: user_input[CONF_WEBHOOK_LOCAL_ONLY],
+                }
+            )
+        local_only = self.config_entry.options.get(CONF_WEBHOOK_LOCAL_ONLY, True)
+        return self.async_show_form(
+            step_id="alerts",
+            data_schema=vol.Schema(
+                {vol.Required(CONF_WEBHOOK_LOCAL_ONLY, default=local_only): bool}
+            ),
+            description_placeholders={
+                "url": webhook_url(self.hass, self._webhook_id),
+                "template": ALERT_TEMPLATE,
+            },
+        )
 
     async def _async_groups(self) -> list[str]:
         """Return the dashboard's server groups (tags); empty when unreachable."""

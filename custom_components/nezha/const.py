@@ -32,3 +32,8 @@ ALL_GROUPS: Final = "all"
 GROUP_PREFIX: Final = "tag:"
 
 MANUFACTURER: Final = "Nezha"
+
+# Alerts pushed by the dashboard to a Home Assistant webhook (entry options).
+CONF_ALERTS_WEBHOOK: Final = "alerts_webhook"
+CONF_WEBHOOK_ID: Final = "webhook_id"
+CONF_WEBHOOK_LOCAL_ONLY: Final = "webhook_local_only"

@@ -28,6 +28,7 @@ from .client import (
     ServiceStatus,
     TransferQuota,
 )
+from .client.alerts import SilencedServers
 from .const import (
     ALL_GROUPS,
     CONF_OFFLINE_THRESHOLD,
@@ -116,6 +117,8 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
         # How often each server's device was removed (by us or by the user); the
         # platforms compare it to recreate the entities of a server that returns.
         self.device_removals: dict[int, int] = {}
+        # Servers an alert found silent, shown offline before the threshold is up.
+        self.silenced = SilencedServers()
         self._next_ping_at = 0.0
         self._ping_task: asyncio.Task[None] | None = None
         self._auth_failed = False
@@ -194,7 +197,9 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
         previous = self.data.online if self.data else {}
         online: dict[int, bool] = {}
         for server_id, server in fleet.servers.items():
-            is_online = self._is_online(server, fleet.server_time)
+            is_online = self.silenced.apply(
+                server, self._is_online(server, fleet.server_time)
+            )
             online[server_id] = is_online
             was = previous.get(server_id)
             if was is not None and was != is_online:

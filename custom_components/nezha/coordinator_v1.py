@@ -18,11 +18,21 @@ from datetime import timedelta
 import time
 
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 
-from .client import Fleet, NezhaAuthError, NezhaError, NezhaV1Client
+from .client import (
+    Fleet,
+    NezhaAuthError,
+    NezhaError,
+    NezhaNotFoundError,
+    NezhaRefusedError,
+    NezhaScopeError,
+    NezhaV1Client,
+)
+from .client.cron import CronTask
 from .client.stream import StreamRunner
 from .client.v1 import StreamFrame
-from .const import LOGGER
+from .const import DOMAIN, LOGGER
 from .coordinator import NezhaConfigEntry, NezhaCoordinator, NezhaData
 
 # A frame arrives every 2 s; after this long without one the stream is stale.
@@ -57,6 +67,9 @@ class NezhaStreamCoordinator(NezhaCoordinator):
         self._interval = (self.update_interval or timedelta()).total_seconds()
         self._stream_down_logged = False
         self.frames_received = 0
+        # Tasks a button may run; None until the token's scopes are known.
+        self.crons: dict[int, CronTask] = {}
+        self.cron_access: bool | None = None
 
     @property
     def stream_live(self) -> bool:
@@ -199,3 +212,69 @@ class NezhaStreamCoordinator(NezhaCoordinator):
         super()._stop_side_requests(err)
         if self._stream_task is not None and not self._stream_task.done():
             self._stream_task.cancel()
+
+    # -- scheduled tasks (optional scopes nezha:cron:read and nezha:cron:exec) ----
+
+    async def _async_services(self) -> None:
+        """Refresh the services, then the tasks, one request after the other."""
+        await super()._async_services()
+        await self._async_crons()
+
+    async def _async_crons(self) -> None:
+        """Refresh the tasks; the first time, find out whether the token may run them.
+
+        Without either scope the dashboard answers HTTP 403 (no WAF strike) and
+        the tasks are not asked for again until the entry reloads.
+        """
+        if self.cron_access is False or self._auth_failed:
+            return
+        try:
+            tasks = await self.client.async_get_crons()
+            if self.cron_access is None:
+                self.cron_access = await self.client.async_can_trigger_crons()
+        except NezhaScopeError, NezhaNotFoundError:
+            self.cron_access = False
+        except NezhaAuthError as err:
+            self._handle_auth_failure(err)
+            return
+        except NezhaError as err:
+            LOGGER.debug("Scheduled tasks unavailable: %s", err)
+            return
+        if not self.cron_access:
+            LOGGER.debug("The API token may not list and run tasks: no task buttons")
+            return
+        self.crons = {task.id: task for task in tasks if task.runs_on_demand}
+
+    async def async_trigger_cron(self, cron_id: int) -> None:
+        """Run a task once; every failure is a translated error, never retried."""
+        if self._auth_failed:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN, translation_key=self._auth_reason
+            )
+        task = self.crons.get(cron_id)
+        name = task.name if task else str(cron_id)
+        try:
+            await self.client.async_trigger_cron(cron_id)
+        except NezhaScopeError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="cron_not_allowed",
+                translation_placeholders={"task": name},
+            ) from err
+        except NezhaAuthError as err:
+            self._handle_auth_failure(err)
+            raise HomeAssistantError(
+                translation_domain=DOMAIN, translation_key=self._auth_reason
+            ) from err
+        except NezhaRefusedError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="cron_refused",
+                translation_placeholders={"task": name, "reason": err.reason},
+            ) from err
+        except NezhaError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="cron_failed",
+                translation_placeholders={"task": name, "error": str(err)},
+            ) from err

@@ -12,12 +12,15 @@ from homeassistant.const import CONF_API_TOKEN, CONF_URL
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 
+from .const import CONF_WEBHOOK_ID
 from .coordinator import NezhaConfigEntry, NezhaCoordinator
 from .device import server_id_of
 
+# The webhook id is the secret part of the alerts webhook's URL.
 TO_REDACT = {
     CONF_API_TOKEN,
     CONF_URL,
+    CONF_WEBHOOK_ID,
     "title",
     "ipv4",
     "ipv6",

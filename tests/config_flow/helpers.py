@@ -25,10 +25,12 @@ WRONG_TOKEN = register_secret("wr0ngT0kenZ2x4C6v8B0n2M4l6K8j0H2")
 LIST_PATH = "/api/v1/server/list"
 # The anonymous generation probe that starts every validation.
 PROBE_PATH = "/api/v1/setting"
-# What every form shows: the example URL and the scopes a v1 token needs.
+# What every form shows: the example URL, the scopes a v1 token needs, and the
+# optional ones that add the task buttons.
 PLACEHOLDERS = {
     "example_url": EXAMPLE_URL,
     "scopes": "nezha:inventory:read, nezha:service:read, nezha:server:read",
+    "cron_scopes": "nezha:cron:read, nezha:cron:exec",
 }
 
 type ConfigResult = ConfigFlowResult

@@ -41,6 +41,8 @@ PROBE = "/api/v1/setting"
 PLACEHOLDERS = {
     "example_url": "https://nezha.example.com",
     "scopes": f"{INVENTORY}, {SERVICE}, {SERVER}",
+    # Optional: only the task buttons need them; never checked by the flow.
+    "cron_scopes": "nezha:cron:read, nezha:cron:exec",
 }
 
 type MakeSim = Callable[..., Awaitable[NezhaSimulator]]

@@ -49,6 +49,7 @@ class V1AdminRoutes:
             ("POST", "/_sim/services/{id}/down", self.service_down),
             ("POST", "/_sim/ws", self.websockets),
             ("POST", "/_sim/force_auth", self.force_auth),
+            ("POST", "/_sim/crons", self.add_cron),
         ):
             app.router.add_route(method, path, guard(handler))
 
@@ -74,6 +75,8 @@ class V1AdminRoutes:
             "ws_connections": sim.ws_connections,
             "ws_interval": sim.ws_interval,
             "ws_paused": sim.v1.hub.paused,
+            "crons": [task.json() for task in sim.v1.crons.tasks.values()],
+            "cron_runs": sim.cron_runs,
             "services_down": sorted(
                 mid for mid, w in sim.v1.failing.items() if w and w[-1][1] > sim.now()
             ),
@@ -149,3 +152,32 @@ class V1AdminRoutes:
         """``POST /_sim/force_auth`` ``{"enabled": true}``."""
         self._sim.force_auth = _flag(await admin_body(request), "enabled")
         return web.json_response({"force_auth": self._sim.force_auth})
+
+    async def add_cron(self, request: web.Request) -> web.Response:
+        """``POST /_sim/crons`` ``{"name", "task_type", "servers", "cover", ...}``."""
+        body = await admin_body(request)
+        name = body.get("name")
+        if not isinstance(name, str) or not name:
+            return admin_error("name (string) is required", 400)
+        options: dict[str, Any] = {}
+        for key, kind in (
+            ("task_type", int),
+            ("cover", int),
+            ("scheduler", str),
+            ("command", str),
+        ):
+            if key in body:
+                value = body[key]
+                if not isinstance(value, kind) or isinstance(value, bool):
+                    return admin_error(f"{key} must be a {kind.__name__}", 400)
+                options[key] = value
+        servers = body.get("servers", [])
+        if not isinstance(servers, list) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in servers
+        ):
+            return admin_error("servers must be a list of int", 400)
+        try:
+            cron_id = self._sim.add_cron(name, servers=servers, **options)
+        except ValueError as err:
+            return admin_error(str(err), 400)
+        return web.json_response({"id": cron_id}, status=201)

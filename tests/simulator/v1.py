@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
 
+from .cron import routes as cron_routes
 from .encoding import HTML_CONTENT_TYPE, go_json, html_response, json_response
 from .faults import Handler
 from .pages import V1_INDEX_PAGE
@@ -125,11 +126,20 @@ class V1Routes:
             routes.append(("/api/v1/service/{id}", self.server_service))
         for path, handler in routes:
             app.router.add_get(path, handler, allow_head=False)
+        for method, path, handler in cron_routes(
+            auth=self._auth,
+            table=self._state.crons,
+            fleet=lambda: self._sim.fleet,
+            parse_uint_error=parse_uint_error,
+            ok=ok,
+            fail=fail,
+        ):
+            app.router.add_route(method, path, handler)
 
     def _route_pattern(self) -> re.Pattern[str]:
         extra = r"server/[^/]+/service" if self._state.has_tsdb else r"service/[^/]+"
         return re.compile(
-            rf"/api/v1/(setting|server|server-group|service|ws/server|{extra})"
+            rf"/api/v1/(setting|server|server-group|service|ws/server|cron|{extra})"
         )
 
     def _redirect(self, request: web.Request) -> web.Response | None:

@@ -12,6 +12,7 @@ import math
 import re
 from typing import Final
 
+from .cron import COVER_ONLY, CronTable
 from .encoding import NANOS
 from .fleet import Fleet
 from .services import CYCLE_RULES, SAMPLE_SECONDS, CycleRule, Window
@@ -54,6 +55,7 @@ class V1State:
         self.failing: dict[int, list[Window]] = {}  # service id -> down periods
         # Enabled alert rules with a cycle-transfer rule; tests edit this list.
         self.cycle_rules: list[CycleRule] = list(CYCLE_RULES)
+        self.crons = CronTable(clock)
         self.force_auth = False
         self.tsdb_enabled = True
         self.language = "en-US"
@@ -259,3 +261,38 @@ class V1Controls:
         victims = hub.kill_all()
         await hub.wait_closed(victims)
         return len(victims)
+
+    # -- scheduled tasks ---------------------------------------------------------------
+
+    def add_cron(
+        self,
+        name: str,
+        *,
+        task_type: int = 0,
+        scheduler: str | None = None,
+        command: str = "",
+        servers: Iterable[int] = (),
+        cover: int = COVER_ONLY,
+    ) -> int:
+        """Create a scheduled (``task_type=0``) or trigger task; returns its id.
+
+        ``cover``: 0 runs on ``servers``, 1 on every server but ``servers``, 2 on
+        the server that triggered an alert (trigger tasks only).
+        """
+        return self.v1.crons.add(
+            name,
+            task_type=task_type,
+            scheduler=scheduler,
+            command=command,
+            servers=servers,
+            cover=cover,
+        )
+
+    def remove_cron(self, cron_id: int) -> None:
+        """Delete a task."""
+        self.v1.crons.remove(cron_id)
+
+    @property
+    def cron_runs(self) -> list[int]:
+        """Ids of the tasks that manual triggers dispatched, in order."""
+        return list(self.v1.crons.runs)

@@ -78,3 +78,15 @@ class NezhaWafBlockedError(NezhaAuthError):
 
 class NezhaPatUnsupportedError(NezhaAuthError):
     """The v1 dashboard predates personal API tokens (v2.1.0) and refused ours."""
+
+
+class NezhaRefusedError(NezhaResponseError):
+    """The dashboard refused an action with its own (localised) reason.
+
+    For example ``task id 9 does not exist`` or ``permission denied``.
+    """
+
+    def __init__(self, message: str, reason: str) -> None:
+        """Keep the dashboard's reason for the user-facing message."""
+        super().__init__(message)
+        self.reason = reason

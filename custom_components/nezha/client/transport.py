@@ -110,13 +110,15 @@ class Transport:
         *,
         headers: dict[str, str] | None = None,
         params: dict[str, str] | None = None,
+        method: str = "GET",
     ) -> RawResponse:
-        """GET ``path`` below the base URL and read the whole body."""
+        """GET (or ``method``, without a body) ``path`` and read the whole answer."""
         try:
             url = URL(self._base + path, encoded=False)
             if params:
                 url = url.with_query(params)
-            async with self._session.get(
+            async with self._session.request(
+                method,
                 url,
                 headers=headers,
                 allow_redirects=False,

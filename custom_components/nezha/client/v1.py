@@ -27,6 +27,7 @@ from typing import Any
 
 import aiohttp
 
+from .cron import CRON_PATH, CRON_TRIGGER_PATH, PROBE_CRON_ID, CronTask, parse_cron
 from .errors import (
     NezhaAuthError,
     NezhaConnectionError,
@@ -34,6 +35,7 @@ from .errors import (
     NezhaNotFoundError,
     NezhaPatUnsupportedError,
     NezhaProxyHeaderError,
+    NezhaRefusedError,
     NezhaResponseError,
     NezhaScopeError,
     NezhaTimeoutError,
@@ -605,6 +607,47 @@ class NezhaV1Client:
             - fleet.skipped_ids,
         )
 
+    async def async_get_crons(self) -> list[CronTask]:
+        """Return the scheduled and trigger tasks (scope ``nezha:cron:read``)."""
+        data, _ = await self._get(CRON_PATH)
+        parsed = (parse_cron(record) for record in _data_list(CRON_PATH, data))
+        tasks = {task.id: task for task in parsed if task is not None}
+        return sorted(tasks.values(), key=lambda task: task.id)
+
+    async def async_trigger_cron(self, cron_id: int) -> None:
+        """Run a task once now (scope ``nezha:cron:exec``); never retried.
+
+        A refusal with the dashboard's reason raises :class:`NezhaRefusedError`.
+        """
+        path = CRON_TRIGGER_PATH.format(cron_id=cron_id)
+        self._check_token(path)
+        raw = await self._transport.get(path, headers=self._headers, method="POST")
+        try:
+            check_envelope(raw)
+        except NezhaProxyHeaderError:
+            raise
+        except NezhaResponseError as err:
+            reason = _error_text(raw)
+            if reason is None:
+                raise
+            raise NezhaRefusedError(
+                f"{path}: the dashboard refused to run the task", reason
+            ) from err
+
+    async def async_can_trigger_crons(self) -> bool:
+        """Whether the token has ``nezha:cron:exec``, without running anything.
+
+        Task 0 never exists: with the scope the dashboard answers "task id 0 does
+        not exist", without it HTTP 403 (no WAF strike either way).
+        """
+        try:
+            await self.async_trigger_cron(PROBE_CRON_ID)
+        except NezhaScopeError:
+            return False
+        except NezhaRefusedError:
+            return True
+        return True
+
     def _report_once(self, server: object, problems: list[str]) -> None:
         key = (str(server), *problems)
         if key in self._reported:
@@ -665,3 +708,17 @@ def _only_group(
 
 def _with_tag(server: Server, tag: str) -> Server:
     return replace(server, tag=tag)
+
+
+def _error_text(raw: RawResponse) -> str | None:
+    """The ``error`` text of a JSON answer (HTTP 200), shortened; None otherwise."""
+    if raw.status != 200 or not raw.is_json:
+        return None
+    try:
+        body = raw.json()
+    except NezhaResponseError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, str) or not error.strip():
+        return None
+    return error.strip()[:200]

@@ -1,0 +1,223 @@
+"""Alert bodies as a dashboard fills the template, and the "silent server" rule."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+import json
+
+import pytest
+
+from custom_components.nezha.client import Server
+from custom_components.nezha.client.alerts import (
+    ALERT_TEMPLATE,
+    MAX_ALERT_BYTES,
+    MAX_MESSAGE_CHARS,
+    AlertKind,
+    AlertPayloadError,
+    NezhaAlert,
+    SilencedServers,
+    classify,
+    parse_alert,
+)
+from tests.simulator.notify import (
+    FORM,
+    JSON,
+    TEMPLATE,
+    AlertServer,
+    alert_message,
+    render,
+)
+
+TRICKY_NAMES = [
+    'web "prod" \\ 01',
+    "东京-web-03",
+    "<script>&amp;</script>",
+    "line\nbreak\ttab",
+    "a\u2028b",
+    "#NEZHA#",
+    "paren) (x",
+    "emoji 🚀",
+]
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def test_template_is_the_one_documented() -> None:
+    """The simulator's sender uses the integration's template."""
+    assert TEMPLATE == ALERT_TEMPLATE
+    assert json.loads(ALERT_TEMPLATE) == {
+        "message": "#NEZHA#",
+        "server_id": "#SERVER.ID#",
+        "server_name": "#SERVER.NAME#",
+    }
+
+
+@pytest.mark.parametrize("generation", ["v0", "v2"])
+@pytest.mark.parametrize("request_type", [JSON, FORM])
+@pytest.mark.parametrize("name", TRICKY_NAMES)
+def test_any_server_name_survives(
+    name: str, request_type: int, generation: str
+) -> None:
+    """Quotes, escapes, HTML, control and non-ASCII characters come through intact."""
+    message = alert_message("Incident", name, "1.2.*.*", "CPU > 90%")
+    body, content_type = render(
+        message,
+        AlertServer(7, name),
+        request_type=request_type,
+        generation=generation,
+    )
+    assert parse_alert(body, content_type) == NezhaAlert(
+        kind=AlertKind.INCIDENT,
+        message=message,
+        server_id=7,
+        server_name=name,
+        rule="CPU > 90%",
+    )
+
+
+@pytest.mark.parametrize("request_type", [JSON, FORM])
+def test_message_without_server(request_type: int) -> None:
+    """Service, IP-change and test messages leave #SERVER.*# as they are."""
+    body, content_type = render("a test message", None, request_type=request_type)
+    assert b"SERVER.ID" in body  # left as it is (form-encoded: %23SERVER.ID%23)
+    assert parse_alert(body, content_type) == NezhaAlert(
+        AlertKind.TEST, "a test message", None, None, None
+    )
+    body, content_type = render("[Down] HTTP Reporter: hk, Error: timeout", None)
+    assert parse_alert(body, content_type).kind is AlertKind.OTHER
+
+
+def test_v2_server_without_runtime_state() -> None:
+    """v2 replaces nothing for a server that has not reported since the restart."""
+    body, content_type = render(
+        "[Incident] new(…) Offline", AlertServer(9, "new", reported=False)
+    )
+    assert body == ALERT_TEMPLATE.encode()
+    assert parse_alert(body, content_type) == NezhaAlert(
+        AlertKind.OTHER, None, None, None, None
+    )
+    # v0 has no such case: it replaces what it can.
+    body, content_type = render(
+        "[Incident] new() Offline",
+        AlertServer(9, "new", reported=False),
+        generation="v0",
+    )
+    assert parse_alert(body, content_type).server_id == 9
+
+
+@pytest.mark.parametrize(
+    ("word", "kind"),
+    [
+        ("Incident", AlertKind.INCIDENT),
+        ("Vorfall", AlertKind.INCIDENT),
+        ("Incidente", AlertKind.INCIDENT),
+        ("Инцидент", AlertKind.INCIDENT),
+        ("事件", AlertKind.INCIDENT),
+        ("Resolved", AlertKind.RESOLVED),
+        ("Gelöst", AlertKind.RESOLVED),
+        ("Resolvido", AlertKind.RESOLVED),
+        ("恢复", AlertKind.RESOLVED),
+        ("恢復", AlertKind.RESOLVED),
+        ("IP Changed", AlertKind.OTHER),
+        ("Latency", AlertKind.OTHER),
+    ],
+)
+def test_languages(word: str, kind: AlertKind) -> None:
+    """The bracketed word in every language the dashboards ship."""
+    message = alert_message(word, "hk-01", "1.2.*.*", "Offline 30s")
+    found_kind, rule = classify(message, "hk-01")
+    assert found_kind is kind
+    assert rule == ("Offline 30s" if kind is not AlertKind.OTHER else None)
+
+
+def test_rule_name() -> None:
+    """The rule follows the known server name; without it, no guess is made."""
+    assert classify("[Incident] a(b) (1.*) rule (x)", "a(b) ") == (
+        AlertKind.INCIDENT,
+        "rule (x)",
+    )
+    assert classify("[Resolved] hk(1.*) rule", None) == (AlertKind.RESOLVED, None)
+    assert classify("[Resolved] hk(1.*) rule", "other") == (AlertKind.RESOLVED, None)
+    assert classify("[Resolved] hk(1.*)", "hk") == (AlertKind.RESOLVED, None)
+    assert classify("[Resolved] hk(1.*) ", "hk") == (AlertKind.RESOLVED, None)
+    assert classify("这是测试消息", None) == (AlertKind.TEST, None)
+    assert classify(None, None) == (AlertKind.OTHER, None)
+
+
+def test_long_message_is_cut() -> None:
+    """A task's output can be long; the event keeps the start of it."""
+    body, content_type = render("[Task] " + "x" * 10_000)
+    message = parse_alert(body, content_type).message
+    assert message is not None
+    assert len(message) == MAX_MESSAGE_CHARS
+    assert message.endswith("…")
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"", "application/json"),
+        (b"not json", "application/json"),
+        (b"[1, 2]", "application/json"),
+        (b'{"server_id": "1"}', "application/json"),
+        (b'{"message": 5}', "application/json"),
+        (b'{"message": "x", "server_id": "12a"}', "application/json"),
+        (b'{"message": "x", "server_id": 3}', "application/json"),
+        (b'{"message": "x", "server_id": "0"}', "application/json"),
+        (b'{"message": "x", "server_name": ["a"]}', "application/json"),
+        (b'{"message": "\xff"}', "application/json"),
+        (b"message", "application/x-www-form-urlencoded"),
+        (b"server_id=1", "application/x-www-form-urlencoded"),
+        (b'{"message": "x' + b"x" * MAX_ALERT_BYTES + b'"}', "application/json"),
+        (b"[" * 100_000 + b"]" * 100_000, "application/json"),
+    ],
+)
+def test_bad_bodies(body: bytes, content_type: str) -> None:
+    """Whatever the template cannot produce is refused."""
+    with pytest.raises(AlertPayloadError):
+        parse_alert(body, content_type)
+
+
+def test_extra_fields_are_ignored() -> None:
+    """A template with more placeholders still works; the first form value wins."""
+    alert = parse_alert(
+        b'{"message": "m", "server_id": "3", "cpu": "12.5", "extra": {"a": 1}}'
+    )
+    assert (alert.message, alert.server_id) == ("m", 3)
+    alert = parse_alert(
+        b"message=first&message=second&server_id=",
+        "application/x-www-form-urlencoded",
+    )
+    assert (alert.message, alert.server_id) == ("first", None)
+
+
+def server(last_active: datetime | None) -> Server:
+    """A server record with only the report time set."""
+    return Server(id=1, name="hk", last_active=last_active)
+
+
+def test_silence_rule() -> None:
+    """Silent for more than 6 s: offline until a newer report or the threshold."""
+    silenced = SilencedServers()
+    fresh = server(NOW - timedelta(seconds=6))
+    assert not silenced.mark(fresh, NOW)
+    assert 1 not in silenced
+    assert silenced.apply(fresh, True)
+
+    stale = server(NOW - timedelta(seconds=7))
+    assert silenced.mark(stale, NOW)
+    assert 1 in silenced
+    assert not silenced.apply(stale, True)  # held offline, the threshold says online
+    assert 1 in silenced
+    assert not silenced.apply(stale, False)  # the threshold caught up: released
+    assert 1 not in silenced
+
+    assert silenced.mark(stale, NOW)
+    back = server(NOW + timedelta(seconds=1))
+    assert silenced.apply(back, True)  # a newer report: online again
+    assert 1 not in silenced
+
+    never = server(None)
+    assert silenced.mark(never, NOW)
+    assert not silenced.apply(never, True)
+    assert silenced.apply(back, True)
+    assert 1 not in silenced

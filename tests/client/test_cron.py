@@ -1,0 +1,146 @@
+"""The v1 client's scheduled tasks against the simulator: list, run, probe the scope."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+import pytest
+
+from custom_components.nezha.client import (
+    NezhaAuthError,
+    NezhaProxyHeaderError,
+    NezhaRefusedError,
+    NezhaResponseError,
+    NezhaScopeError,
+    NezhaV1Client,
+    NezhaWafBlockedError,
+)
+from custom_components.nezha.client.cron import CronTask, parse_cron
+from tests.client.common import expect, serve
+from tests.conftest import register_secret
+from tests.simulator import Fault, NezhaSimulator
+
+PAT = register_secret("nzp_Cr0nT0kenA1b2C3d4E5f6G7h8I9j0K1L2")
+READ = ("nezha:inventory:read", "nezha:service:read", "nezha:server:read")
+CRON = (*READ, "nezha:cron:read", "nezha:cron:exec")
+
+
+@pytest.fixture
+async def sim(socket_enabled: None) -> AsyncIterator[NezhaSimulator]:
+    """A v2.3.7 dashboard whose main token may list and run tasks."""
+    simulator = NezhaSimulator(generation="v1", servers=3, token=PAT, scopes=CRON)
+    await simulator.start()
+    yield simulator
+    await simulator.stop()
+
+
+def v1(
+    session: aiohttp.ClientSession, sim: NezhaSimulator, token: str
+) -> NezhaV1Client:
+    """A client for the simulator with ``token``."""
+    return NezhaV1Client(session, sim.url, token)
+
+
+async def test_list(session: aiohttp.ClientSession, sim: NezhaSimulator) -> None:
+    """Tasks in id order with name, type, schedule and cover."""
+    client = v1(session, sim, PAT)
+    assert await client.async_get_crons() == []
+    backup = sim.add_cron('Backup "db"', servers=[1, 2])
+    alert = sim.add_cron("Restart on alert", task_type=1, cover=2)
+    tasks = await client.async_get_crons()
+    assert tasks == [
+        CronTask(backup, 'Backup "db"', 0, "0 0 3 * * *", 0),
+        CronTask(alert, "Restart on alert", 1, "", 2),
+    ]
+    assert [task.runs_on_demand for task in tasks] == [True, False]
+
+
+def test_parse_cron_is_lenient() -> None:
+    """Records without an id are skipped; a missing name gets a fallback."""
+    assert parse_cron(None) is None
+    assert parse_cron({"id": 0, "name": "x"}) is None
+    assert parse_cron({"id": "7"}) is None
+    assert parse_cron({"id": 7, "name": None}) == CronTask(7, "Task 7", 0, "", 0)
+
+
+async def test_trigger(session: aiohttp.ClientSession, sim: NezhaSimulator) -> None:
+    """A run is one POST; the dashboard's refusal keeps its reason."""
+    client = v1(session, sim, PAT)
+    backup = sim.add_cron("Backup", servers=[1])
+    await client.async_trigger_cron(backup)
+    assert sim.cron_runs == [backup]
+    assert [(r.method, r.path) for r in sim.requests][-1] == (
+        "POST",
+        f"/api/v1/cron/{backup}/manual",
+    )
+    err = await expect(NezhaRefusedError, client.async_trigger_cron(99))
+    assert err.reason == "task id 99 does not exist"
+    assert sim.cron_runs == [backup]
+
+
+async def test_scope_probe(session: aiohttp.ClientSession, sim: NezhaSimulator) -> None:
+    """Task 0 tells whether the token may run tasks, and runs nothing."""
+    assert await v1(session, sim, PAT).async_can_trigger_crons()
+    reader = sim.add_token(scopes=(*READ, "nezha:cron:read"))
+    client = v1(session, sim, reader)
+    assert not await client.async_can_trigger_crons()
+    await expect(NezhaScopeError, client.async_trigger_cron(1))
+    runner = sim.add_token(scopes=("nezha:cron:exec",))
+    assert await v1(session, sim, runner).async_can_trigger_crons()
+    await expect(NezhaScopeError, v1(session, sim, runner).async_get_crons())
+    assert sim.cron_runs == []
+    assert sim.waf_strikes() == 0
+
+
+async def test_trigger_failures(
+    session: aiohttp.ClientSession, sim: NezhaSimulator
+) -> None:
+    """Auth, WAF and proxy failures keep their types; a bad answer stays generic."""
+    backup = sim.add_cron("Backup")
+    wrong = register_secret("nzp_Wr0ngT0kenA1b2C3d4E5f6G7h8I9j0K1L")
+    sim.waf_enabled = True
+    await expect(NezhaAuthError, v1(session, sim, wrong).async_trigger_cron(backup))
+    assert sim.waf_strikes() == 1
+    await expect(NezhaWafBlockedError, v1(session, sim, PAT).async_trigger_cron(backup))
+    sim.clear_waf()
+    sim.real_ip_header = "X-Real-IP"
+    await expect(
+        NezhaProxyHeaderError, v1(session, sim, PAT).async_trigger_cron(backup)
+    )
+    sim.waf_enabled = False
+    sim.inject_fault(Fault.NOT_JSON, path=f"/api/v1/cron/{backup}/manual")
+    with pytest.raises(NezhaResponseError) as info:
+        await v1(session, sim, PAT).async_trigger_cron(backup)
+    assert not isinstance(info.value, NezhaRefusedError)
+    # A token with a line break is refused before anything is sent.
+    before = len(sim.requests)
+    await expect(NezhaAuthError, v1(session, sim, "nzp_x\nyz").async_trigger_cron(1))
+    assert len(sim.requests) == before
+    assert sim.cron_runs == []
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_odd_answers(session: aiohttp.ClientSession) -> None:
+    """A refusal needs a reason; other odd answers stay generic errors."""
+    answers = iter(
+        [
+            web.json_response({"success": True}),  # a dashboard with a task 0
+            web.json_response({"error": "  "}),
+            web.Response(status=400, text="<html>bad</html>", content_type="text/html"),
+        ]
+    )
+
+    async def manual(request: web.Request) -> web.Response:
+        return next(answers)
+
+    app = web.Application()
+    app.router.add_post("/api/v1/cron/{id}/manual", manual)
+    async with serve(app) as url:
+        client = NezhaV1Client(session, url, PAT)
+        assert await client.async_can_trigger_crons()
+        for _ in range(2):
+            with pytest.raises(NezhaResponseError) as info:
+                await client.async_trigger_cron(1)
+            assert not isinstance(info.value, NezhaRefusedError)

@@ -1,0 +1,314 @@
+"""Task buttons of a v1/v2 entry: only with the optional scopes, one request a press."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from unittest.mock import patch
+
+from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN, SERVICE_PRESS
+from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    snapshot_platform,
+)
+from syrupy.assertion import SnapshotAssertion
+
+from custom_components.nezha.coordinator_v1 import NezhaStreamCoordinator
+from tests.conftest import register_secret
+from tests.helpers import wait_for
+from tests.helpers_v1 import PAT, ping_round_done, setup_frozen, v1_entry
+from tests.simulator import Fault, NezhaSimulator
+
+READ = ("nezha:inventory:read", "nezha:service:read", "nezha:server:read")
+CRON = (*READ, "nezha:cron:read", "nezha:cron:exec")
+CRON_LIST = "/api/v1/cron"
+PROBE = "/api/v1/cron/0/manual"
+ENTRY_ID = "01NEZHAV1BUTTONENTRY00000A"
+
+
+@pytest.fixture
+async def sim(socket_enabled: None) -> AsyncGenerator[NezhaSimulator]:
+    """A v2.3.7 dashboard with three tasks; the main token may run them."""
+    simulator = NezhaSimulator(
+        generation="v1", servers=5, seed=1, token=PAT, scopes=CRON
+    )
+    simulator.add_cron('Backup "db"', servers=[1, 2], command="backup.sh")
+    simulator.add_cron("Rotate logs", servers=[3], cover=1)
+    simulator.add_cron("Restart on alert", task_type=1, cover=2)
+    await simulator.start()
+    yield simulator
+    await simulator.stop()
+
+
+async def load(hass: HomeAssistant, entry: MockConfigEntry) -> NezhaStreamCoordinator:
+    """Set up with a frozen clock and wait for the first ping round's buttons."""
+    coordinator = await setup_frozen(hass, entry)
+    await wait_for(lambda: ping_round_done(coordinator), "the ping round")
+    await hass.async_block_till_done()
+    return coordinator
+
+
+def buttons(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, er.RegistryEntry]:
+    """The entry's button registry entries by unique id."""
+    return {
+        e.unique_id: e
+        for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+        if e.domain == BUTTON_DOMAIN
+    }
+
+
+def requests(
+    sim: NezhaSimulator, prefix: str = "/api/v1/cron"
+) -> list[tuple[str, str]]:
+    """Method and path of the task requests the dashboard got."""
+    return [(r.method, r.path) for r in sim.requests if r.path.startswith(prefix)]
+
+
+async def press(hass: HomeAssistant, entity_id: str) -> None:
+    """Press a button through the service, like the UI does."""
+    await hass.services.async_call(
+        BUTTON_DOMAIN, SERVICE_PRESS, {ATTR_ENTITY_ID: entity_id}, blocking=True
+    )
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_button_snapshot(
+    hass: HomeAssistant,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+    sim: NezhaSimulator,
+) -> None:
+    """One button per task that a press can run, on the dashboard device."""
+    entry = v1_entry(sim, entry_id=ENTRY_ID)
+    with patch("custom_components.nezha.PLATFORMS", [Platform.BUTTON]):
+        await load(hass, entry)
+    await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_buttons_are_disabled_by_default(
+    hass: HomeAssistant, sim: NezhaSimulator
+) -> None:
+    """Two buttons (not the alert-trigger task), disabled; the scope probed once."""
+    entry = v1_entry(sim, entry_id=ENTRY_ID)
+    coordinator = await load(hass, entry)
+    found = buttons(hass, entry)
+    assert set(found) == {f"{ENTRY_ID}_cron_1", f"{ENTRY_ID}_cron_2"}
+    assert all(
+        e.disabled_by is er.RegistryEntryDisabler.INTEGRATION for e in found.values()
+    )
+    assert coordinator.cron_access is True
+    assert requests(sim) == [("GET", CRON_LIST), ("POST", PROBE)]
+    assert sim.cron_runs == []  # the probe ran nothing
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_press_runs_the_task_once(
+    hass: HomeAssistant, sim: NezhaSimulator
+) -> None:
+    """A press is one POST; refusals are translated errors and never retried."""
+    entry = v1_entry(sim, entry_id=ENTRY_ID)
+    coordinator = await load(hass, entry)
+    registry = er.async_get(hass)
+    backup = registry.async_get_entity_id(BUTTON_DOMAIN, "nezha", f"{ENTRY_ID}_cron_1")
+    assert backup is not None
+    state = hass.states.get(backup)
+    assert state is not None
+    assert state.attributes["friendly_name"] == 'Nezha test dashboard Run Backup "db"'
+
+    before = len(requests(sim))
+    await press(hass, backup)
+    assert sim.cron_runs == [1]
+    assert requests(sim)[before:] == [("POST", "/api/v1/cron/1/manual")]
+
+    # Deleted on the dashboard since the last list: refused with its reason.
+    sim.remove_cron(1)
+    before = len(requests(sim))
+    with pytest.raises(HomeAssistantError) as info:
+        await press(hass, backup)
+    assert info.value.translation_key == "cron_refused"
+    assert info.value.translation_placeholders == {
+        "task": 'Backup "db"',
+        "reason": "task id 1 does not exist",
+    }
+    assert len(requests(sim)) == before + 1
+
+    # The scope taken away on the dashboard: refused, not a reauth.
+    token = sim.get_token(PAT)
+    assert token is not None
+    token.scopes = (*READ, "nezha:cron:read")
+    rotate = registry.async_get_entity_id(BUTTON_DOMAIN, "nezha", f"{ENTRY_ID}_cron_2")
+    assert rotate is not None
+    with pytest.raises(HomeAssistantError) as info:
+        await press(hass, rotate)
+    assert info.value.translation_key == "cron_not_allowed"
+    assert len(requests(sim)) == before + 2
+    assert not coordinator.auth_failed
+
+    # The dashboard unreachable for this one request.
+    token.scopes = CRON
+    sim.inject_fault(Fault.RESET, path="/api/v1/cron/2/manual")
+    with pytest.raises(HomeAssistantError) as info:
+        await press(hass, rotate)
+    assert info.value.translation_key == "cron_failed"
+    assert len(requests(sim)) == before + 3
+    assert sim.cron_runs == [1]
+    assert sim.waf_strikes() == 0
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_revoked_token_press(hass: HomeAssistant, sim: NezhaSimulator) -> None:
+    """A revoked token: one refusal starts reauth, the next press sends nothing."""
+    entry = v1_entry(sim, entry_id=ENTRY_ID)
+    coordinator = await load(hass, entry)
+    rotate = er.async_get(hass).async_get_entity_id(
+        BUTTON_DOMAIN, "nezha", f"{ENTRY_ID}_cron_2"
+    )
+    assert rotate is not None
+    sim.waf_enabled = True
+    sim.revoke_token()
+    before = len(sim.requests)
+    with pytest.raises(HomeAssistantError) as info:
+        await press(hass, rotate)
+    assert info.value.translation_key == "auth_failed"
+    assert coordinator.auth_failed
+    await hass.async_block_till_done()
+    sent = len(sim.requests)
+    assert sent - before >= 1
+    # The button is unavailable now; the coordinator would refuse anyway.
+    assert hass.states.get(rotate).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
+    await press(hass, rotate)
+    with pytest.raises(HomeAssistantError) as info:
+        await coordinator.async_trigger_cron(2)
+    assert info.value.translation_key == "auth_failed"
+    assert len(sim.requests) == sent  # nothing sent with a refused token
+    assert sim.waf_strikes() == 1
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+@pytest.mark.parametrize(
+    ("scopes", "asked"),
+    [
+        (READ, [("GET", CRON_LIST)]),
+        ((*READ, "nezha:cron:read"), [("GET", CRON_LIST), ("POST", PROBE)]),
+        ((*READ, "nezha:cron:exec"), [("GET", CRON_LIST)]),
+    ],
+    ids=["read-only", "cron-read", "cron-exec"],
+)
+async def test_no_buttons_without_both_scopes(
+    hass: HomeAssistant,
+    sim: NezhaSimulator,
+    scopes: tuple[str, ...],
+    asked: list[tuple[str, str]],
+) -> None:
+    """The default token gets no buttons; the tasks are not asked for again."""
+    token = register_secret(sim.add_token(scopes=scopes))
+    entry = v1_entry(sim, token, entry_id=ENTRY_ID, ping_interval=0.01)
+    coordinator = await load(hass, entry)
+    assert coordinator.cron_access is False
+    assert buttons(hass, entry) == {}
+    assert requests(sim) == asked
+    # Later rounds leave the tasks alone.
+    services = len([r for r in sim.requests if r.path == "/api/v1/service"])
+    await coordinator._async_services()
+    assert len([r for r in sim.requests if r.path == "/api/v1/service"]) == services + 1
+    assert requests(sim) == asked
+    assert sim.waf_strikes() == 0
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_buttons_removed_when_the_scope_is_gone(
+    hass: HomeAssistant, sim: NezhaSimulator
+) -> None:
+    """After a reload with a token that may not run tasks, the buttons are removed."""
+    entry = v1_entry(sim, entry_id=ENTRY_ID)
+    await load(hass, entry)
+    assert len(buttons(hass, entry)) == 2
+    token = sim.get_token(PAT)
+    assert token is not None
+    token.scopes = READ
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    coordinator = entry.runtime_data
+    await wait_for(lambda: coordinator.cron_access is False, "the scope probe")
+    await wait_for(lambda: ping_round_done(coordinator), "the ping round")
+    await hass.async_block_till_done()
+    assert buttons(hass, entry) == {}
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_task_deleted_on_the_dashboard(
+    hass: HomeAssistant, sim: NezhaSimulator
+) -> None:
+    """A task the next list lacks leaves its button unavailable."""
+    entry = v1_entry(sim, entry_id=ENTRY_ID)
+    coordinator = await load(hass, entry)
+    sim.remove_cron(2)
+    await coordinator._async_services()
+    coordinator.async_update_listeners()
+    await hass.async_block_till_done()
+    rotate = er.async_get(hass).async_get_entity_id(
+        BUTTON_DOMAIN, "nezha", f"{ENTRY_ID}_cron_2"
+    )
+    assert rotate is not None
+    assert hass.states.get(rotate).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_config_flow_never_asks_for_tasks(
+    hass: HomeAssistant, sim: NezhaSimulator
+) -> None:
+    """The flow checks the three read scopes only, whatever else the token has."""
+    result = await hass.config_entries.flow.async_init(
+        "nezha", context={"source": "user"}
+    )
+    # The form names them as optional (data_description of the token).
+    assert result["description_placeholders"]["cron_scopes"] == (
+        "nezha:cron:read, nezha:cron:exec"
+    )
+    with patch("custom_components.nezha.async_setup_entry", return_value=True):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"],
+            {"url": sim.url, "api_token": PAT, "verify_ssl": True},
+        )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert requests(sim) == []
+
+
+async def test_task_list_failures(hass: HomeAssistant, sim: NezhaSimulator) -> None:
+    """A failed list is asked again next round; a refused token stops everything."""
+    sim.inject_fault(Fault.HTML_502, path=CRON_LIST)
+    entry = v1_entry(sim, entry_id=ENTRY_ID)
+    coordinator = await load(hass, entry)
+    assert coordinator.cron_access is None
+    assert buttons(hass, entry) == {}
+    await coordinator._async_crons()  # the next round's task request
+    coordinator.async_update_listeners()
+    await hass.async_block_till_done()
+    assert coordinator.cron_access is True
+    assert len(buttons(hass, entry)) == 2
+
+    sim.revoke_token()
+    await coordinator._async_crons()
+    await hass.async_block_till_done()
+    assert coordinator.auth_failed
+    before = len(sim.requests)
+    await coordinator._async_crons()
+    assert len(sim.requests) == before
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
