@@ -328,3 +328,47 @@ async def test_v0_refusals(served: Any) -> None:
             await client.async_get_fleet()
     bearer = _recording.exchange("server-details.bearer")
     assert (bearer.status, bearer.body["code"]) == (200, 403)
+
+
+async def test_v1_quotas_and_notes_on_a_real_dashboard(socket_enabled: None) -> None:
+    """Traffic rules and the admin frontend's notes, as the real D1 sent them."""
+    recording = next(r for r in V1 if r.directory.name == "v2-2.3.7-tsdb-off")
+    server = ReplayServer(recording)
+    await server.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            client = NezhaV1Client(session, server.url, role_token("full", "v1"))
+            overview = await client.async_get_service_overview()
+            fleet = await client.async_get_fleet()
+            limited = NezhaV1Client(session, server.url, role_token("limited", "v1"))
+            limited_quotas = (await limited.async_get_service_overview()).quotas
+    finally:
+        await server.stop()
+    stats = recording.exchange("service.full").body["data"]["cycle_transfer_stats"]
+    assert set(overview.quotas) == {1, 2}
+    for rule_id, quota in overview.quotas.items():
+        record = stats[str(rule_id)]
+        assert quota.name == record["name"]
+        assert quota.limit == record["max"] == 10 * 1024**3
+        assert quota.cycle_start == datetime.fromisoformat(record["from"])
+        assert quota.cycle_end == datetime.fromisoformat(record["to"])
+        assert quota.used == {int(k): v for k, v in record["transfer"].items()}
+    # Server 2 is under both rules; the limited token sees only rule 1.
+    assert 2 in overview.quotas[1].used
+    assert list(overview.quotas[2].used) == [2]
+    assert set(limited_quotas) == {1}
+    # Notes: billing + plan (auto-renewal, monthly), never expires, free text, none.
+    one = fleet.servers[1].public_note
+    assert one is not None
+    assert one.billing is not None
+    assert one.plan is not None
+    assert one.billing.auto_renewal
+    assert one.billing.cycle == "Month"
+    assert one.billing.end == datetime(2026, 12, 23, 9, 18, 38, tzinfo=UTC)
+    assert one.plan.network_routes == ("CN2 GIA",)
+    two = fleet.servers[2].public_note
+    assert two is not None
+    assert two.billing is not None
+    assert two.billing.never_expires
+    assert fleet.servers[3].public_note is None  # free text: ignored quietly
+    assert fleet.servers[4].public_note is None
