@@ -603,6 +603,7 @@ async def provision(
     config_dir: Path | None = None,
     public_url: str | None = None,
     options: Mapping[str, Any] | None = None,
+    dashboard: bool = True,
 ) -> Provisioned:
     """Provision the demo unless Home Assistant is onboarded already.
 
@@ -615,6 +616,7 @@ async def provision(
         config_dir: Where to save the login (``CREDENTIALS_FILE``), if anywhere.
         public_url: The URL to print for people (default ``ha_url``).
         options: Integration options to set after adding it (e.g. scan_interval).
+        dashboard: Create the fleet dashboard (its entity ids are the simulator's).
     """
     client = HomeAssistantClient(session, ha_url)
     await client.wait_until_up()
@@ -629,17 +631,21 @@ async def provision(
     entry = await client.add_nezha(nezha_url, token)
     if options:
         await client.set_options(entry["entry_id"], **options)
-    await client.create_dashboard(dashboard_config())
+    if dashboard:
+        await client.create_dashboard(dashboard_config())
     await client.remove_entries(ONBOARDING_DOMAINS)
     return Provisioned(
         login=login, created=True, entry_id=entry["entry_id"], client=client
     )
 
 
-def _print_banner(result: Provisioned, url: str, seconds: float) -> None:
+def _print_banner(
+    result: Provisioned, url: str, seconds: float, dashboard: bool = True
+) -> None:
     """Print the URL and the login, aligned with scripts/develop's banner."""
     login = result.login
-    lines = [f"  Home Assistant  : {url}/{DASHBOARD_URL_PATH}"]
+    path = f"/{DASHBOARD_URL_PATH}" if dashboard else ""
+    lines = [f"  Home Assistant  : {url}{path}"]
     if login is None:
         lines.append("  Log in          : with the account created in onboarding")
     else:
@@ -647,7 +653,7 @@ def _print_banner(result: Provisioned, url: str, seconds: float) -> None:
     if result.created:
         lines.append(
             f"  Demo            : provisioned in {seconds:.1f} s (onboarding, "
-            "Nezha integration, fleet dashboard)"
+            f"Nezha integration{', fleet dashboard' if dashboard else ''})"
         )
     else:
         lines.append(
@@ -665,13 +671,25 @@ def main(argv: list[str] | None = None) -> int:
         "--public-url", help="URL to print for people (default: --ha-url)"
     )
     parser.add_argument("--nezha-url", required=True)
-    parser.add_argument("--token", required=True, help="the Nezha API token")
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("NEZHA_TOKEN"),
+        help="the Nezha API token (default: the environment variable NEZHA_TOKEN)",
+    )
+    parser.add_argument(
+        "--no-dashboard",
+        dest="dashboard",
+        action="store_false",
+        help="do not create the fleet dashboard (for a real Nezha dashboard)",
+    )
     parser.add_argument(
         "--config-dir",
         type=Path,
         help="Home Assistant's config directory (the demo login is saved there)",
     )
     args = parser.parse_args(argv)
+    if not args.token:
+        parser.error("the API token is needed: --token or NEZHA_TOKEN")
 
     async def run() -> Provisioned:
         timeout = aiohttp.ClientTimeout(total=120)
@@ -683,6 +701,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.token,
                 config_dir=args.config_dir,
                 public_url=args.public_url,
+                dashboard=args.dashboard,
             )
 
     started = time.monotonic()
@@ -692,7 +711,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"provision_demo: {err}", file=sys.stderr)
         return 1
     url = (args.public_url or args.ha_url).rstrip("/")
-    _print_banner(result, url, time.monotonic() - started)
+    _print_banner(result, url, time.monotonic() - started, args.dashboard)
     return 0
 
 
