@@ -16,6 +16,8 @@ import re
 import aiohttp
 import pytest
 
+from tests.simulator import v1, v1_render
+
 from .mirror import Mirror, mirror
 from .recording import Exchange, Recording, StreamRecording, all_recordings
 from .shape import Shape, differences, merge, shape
@@ -172,3 +174,25 @@ def test_recordings_exist() -> None:
     """Both API generations have a recording of a real dashboard."""
     generations = {r.generation for r in RECORDINGS}
     assert generations == {"v0", "v1"}, generations
+
+
+async def test_a_renamed_simulator_field_is_caught(
+    monkeypatch: pytest.MonkeyPatch, socket_enabled: None
+) -> None:
+    """The comparison is not vacuous: renaming one key in the simulator fails it."""
+    original = v1_render.server_json
+
+    def renamed(*args: object, **kwargs: object) -> dict[str, object]:
+        record = original(*args, **kwargs)  # type: ignore[arg-type]
+        record["lastActive"] = record.pop("last_active")
+        return record
+
+    monkeypatch.setattr(v1, "server_json", renamed)
+    recording = next(r for r in RECORDINGS if r.directory.name == "v2-2.3.7-tsdb-on")
+    problems = await compare(recording)
+    assert any(
+        "$.data[].last_active: real ['time'], simulator lacks it" in p for p in problems
+    )
+    assert any(
+        "$.data[].lastActive: simulator ['time'], real lacks it" in p for p in problems
+    )
