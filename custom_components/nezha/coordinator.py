@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 import time
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import Event, HomeAssistant, callback
@@ -115,6 +117,9 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
         self.device_removals: dict[int, int] = {}
         self._next_ping_at = 0.0
         self._ping_task: asyncio.Task[None] | None = None
+        # Every task this coordinator starts; all are cancelled at unload.
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closing = False
         self._auth_failed = False
         self._pinged_once = False
         # The translation key of the auth failure: the WAF ban has its own.
@@ -145,6 +150,34 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
             self.pings.pop(server_id, None)
             self.device_removals[server_id] = self.device_removals.get(server_id, 0) + 1
 
+    @property
+    def closing(self) -> bool:
+        """Return True once the entry is unloading: nothing new is started then."""
+        return self._closing
+
+    def _start_task(
+        self, coro: Coroutine[Any, Any, Any], name: str
+    ) -> asyncio.Task[Any] | None:
+        """Run ``coro`` as an entry background task, cancelled at unload.
+
+        Home Assistant waits up to 10 s at unload for the entry's plain tasks but
+        cancels its background tasks; none of ours is worth waiting for.
+        """
+        if self._closing:
+            coro.close()
+            return None
+        task = self.config_entry.async_create_background_task(self.hass, coro, name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def async_shutdown(self) -> None:
+        """Stop for good: cancel every task and start nothing after this."""
+        self._closing = True
+        for task in list(self._tasks):
+            task.cancel()
+        await super().async_shutdown()
+
     async def _async_update_data(self) -> NezhaData:
         if self._auth_failed:
             # After a rejected token nothing is sent until the user acts (on v1
@@ -155,17 +188,30 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
         try:
             fleet = await self._async_fetch()
         except NezhaAuthError as err:
+            self._drop_if_closing()
             self._stop_side_requests(err)
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN, translation_key=self._auth_reason
             ) from err
         except NezhaError as err:
+            self._drop_if_closing()
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key=failure_key(err),
                 translation_placeholders={"error": str(err)},
             ) from err
+        self._drop_if_closing()
         return self._build(fleet)
+
+    def _drop_if_closing(self) -> None:
+        """End a refresh whose answer came after the unload, quietly.
+
+        Its result would sync devices, start a ping round or open a reauth flow
+        for an entry that is gone; a cancelled refresh is a silent no-op for
+        the coordinator. (A refresh a service call started is not ours to cancel.)
+        """
+        if self._closing:
+            raise asyncio.CancelledError
 
     async def _async_fetch(self) -> Fleet:
         """Fetch the fleet: one request on v0."""
@@ -241,15 +287,19 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
         )
 
     def _schedule_pings(self, data: NezhaData) -> None:
-        if self._auth_failed or (self._ping_task and not self._ping_task.done()):
+        if (
+            self._closing
+            or self._auth_failed
+            or (self._ping_task and not self._ping_task.done())
+        ):
             return
         now = time.monotonic()
         if now < self._next_ping_at:
             return
         self._next_ping_at = now + self.ping_interval
         targets = self._ping_targets(data)
-        self._ping_task = self.config_entry.async_create_background_task(
-            self.hass, self._async_refresh_pings(targets), f"{self.name} ping history"
+        self._ping_task = self._start_task(
+            self._async_refresh_pings(targets), f"{self.name} ping history"
         )
 
     def _ping_targets(self, data: NezhaData) -> list[int]:
@@ -322,9 +372,7 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
         if self._auth_failed:
             return
         self._stop_side_requests(err)
-        self.config_entry.async_create_task(
-            self.hass, self.async_refresh(), f"{self.name} auth failure"
-        )
+        self._start_task(self.async_refresh(), f"{self.name} auth failure")
 
     def _stop_side_requests(self, err: NezhaAuthError) -> None:
         self._auth_failed = True

@@ -89,7 +89,7 @@ class NezhaStreamCoordinator(NezhaCoordinator):
         return fleet
 
     def _start_stream(self) -> None:
-        if self._auth_failed or self._stream_task is not None:
+        if self._closing or self._auth_failed or self._stream_task is not None:
             return
         self.stream = StreamRunner(
             self.client,
@@ -98,8 +98,8 @@ class NezhaStreamCoordinator(NezhaCoordinator):
             on_auth_failure=self._on_auth_failure,
             tag=self.tag,
         )
-        self._stream_task = self.config_entry.async_create_background_task(
-            self.hass, self.stream.run(), f"{self.name} live stream"
+        self._stream_task = self._start_task(
+            self.stream.run(), f"{self.name} live stream"
         )
 
     @callback
@@ -118,9 +118,7 @@ class NezhaStreamCoordinator(NezhaCoordinator):
         if not self.last_update_success:
             # Back before the next scheduled update: recover from this frame now
             # (the refresh takes the live data; the debouncer coalesces frames).
-            self.config_entry.async_create_task(
-                self.hass, self.async_request_refresh(), f"{self.name} recovery"
-            )
+            self._start_task(self.async_request_refresh(), f"{self.name} recovery")
             return
         self._write_transitions(frame)
 
@@ -140,9 +138,7 @@ class NezhaStreamCoordinator(NezhaCoordinator):
             return False
         self._asked = (frame.unknown_ids, frame.missing_ids)
         self._inventory_due = True
-        self.config_entry.async_create_task(
-            self.hass, self.async_refresh(), f"{self.name} inventory"
-        )
+        self._start_task(self.async_refresh(), f"{self.name} inventory")
         return True
 
     def _write_transitions(self, frame: StreamFrame) -> None:
