@@ -22,6 +22,7 @@ from .client import (
     NezhaError,
     NezhaProxyHeaderError,
     NezhaTimeoutError,
+    NezhaTLSError,
     NezhaV0Client,
     NezhaV1Client,
     NezhaWafBlockedError,
@@ -73,6 +74,8 @@ def failure_key(err: NezhaError) -> str:
     match err:
         case NezhaTimeoutError():
             return "timeout"
+        case NezhaTLSError():
+            return "tls_failed"
         case NezhaConnectionError():
             return "cannot_connect"
         case NezhaProxyHeaderError():

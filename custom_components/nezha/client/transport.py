@@ -123,7 +123,7 @@ class Transport:
                 timeout=self._timeout,
             ) as resp:
                 if resp.status in _REDIRECTS:
-                    target = _redirect_target(url, resp.headers.get("Location", ""))
+                    target = redirect_target(url, resp.headers.get("Location", ""))
                     raise NezhaRedirectError(
                         f"{path}: the dashboard redirects (HTTP {resp.status}) to {target}",
                         target,
@@ -170,7 +170,7 @@ class Transport:
             ) from err
 
 
-def _redirect_target(url: URL, location: str) -> str:
+def redirect_target(url: URL, location: str) -> str:
     """Resolve a ``Location`` against the request URL.
 
     Credentials, query and fragment are dropped: the result is shown to the user.

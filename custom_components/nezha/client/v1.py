@@ -34,9 +34,11 @@ from .errors import (
     NezhaNotFoundError,
     NezhaPatUnsupportedError,
     NezhaProxyHeaderError,
+    NezhaRedirectError,
     NezhaResponseError,
     NezhaScopeError,
     NezhaTimeoutError,
+    NezhaTLSError,
     NezhaWafBlockedError,
 )
 from .fleet import collect_fleet
@@ -51,7 +53,7 @@ from .models import (
     State,
 )
 from .parse import FieldReader, finite_float, unix_millis
-from .transport import DEFAULT_TIMEOUT, RawResponse, Transport
+from .transport import DEFAULT_TIMEOUT, RawResponse, Transport, redirect_target
 from .v0 import parse_monitor, parse_temperatures
 
 _LOGGER = logging.getLogger(__name__)
@@ -74,6 +76,38 @@ _UNSENDABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # The dashboard never reads the stream, so it never answers a close frame.
 CLOSE_TIMEOUT = 0.25
 REQUIRED_SCOPES = ("nezha:inventory:read", "nezha:service:read", "nezha:server:read")
+
+
+class _RedirectRefusedError(Exception):
+    """Raised from the trace of a redirect, before aiohttp follows it."""
+
+    def __init__(self, status: int, location: str) -> None:
+        super().__init__(status)
+        self.status = status
+        self.location = location
+
+
+async def _refuse_redirect(
+    session: aiohttp.ClientSession,
+    context: Any,
+    params: aiohttp.TraceRequestRedirectParams,
+) -> None:
+    location = redirect_target(params.url, params.response.headers.get("Location", ""))
+    params.response.close()
+    raise _RedirectRefusedError(params.response.status, location)
+
+
+def refuse_redirects() -> aiohttp.TraceConfig:
+    """A trace that stops a session's redirects before they are followed.
+
+    ``ws_connect`` has no ``allow_redirects``: it follows up to ten, so the stream
+    would take another server's frames as the dashboard's. Give the session
+    for the stream (``stream_session``) this trace; every redirect then fails
+    with NezhaRedirectError, and the target never sees a request.
+    """
+    trace = aiohttp.TraceConfig()
+    trace.on_request_redirect.append(_refuse_redirect)
+    return trace
 
 
 def looks_like_personal_token(token: str) -> bool:
@@ -375,9 +409,15 @@ class NezhaV1Client:
         token: str,
         *,
         timeout: float = DEFAULT_TIMEOUT,
+        stream_session: aiohttp.ClientSession | None = None,
     ) -> None:
-        """Create a client; ``base_url`` must already be normalised."""
+        """Create a client; ``base_url`` must already be normalised.
+
+        ``stream_session`` opens the WebSocket; it should carry
+        :func:`refuse_redirects` (REST requests never follow a redirect anyway).
+        """
         self._session = session
+        self._stream_session = stream_session or session
         self._transport = Transport(session, base_url, timeout=timeout)
         self._headers = {
             "Authorization": f"Bearer {token}",
@@ -481,7 +521,7 @@ class NezhaV1Client:
         url = self.base_url + WS_PATH
         try:
             async with asyncio.timeout(self._timeout):
-                return await self._session.ws_connect(
+                return await self._stream_session.ws_connect(
                     url,
                     headers=self._headers,
                     autoping=True,
@@ -496,9 +536,20 @@ class NezhaV1Client:
             raise NezhaTimeoutError(
                 f"{WS_PATH}: no handshake within {self._timeout:g} s"
             ) from err
+        except _RedirectRefusedError as err:
+            raise NezhaRedirectError(
+                f"{WS_PATH}: the dashboard redirects (HTTP {err.status}) to "
+                f"{err.location}",
+                err.location,
+            ) from None
         except aiohttp.ClientResponseError as err:
             status = err.status
             content_type = err.headers.get("Content-Type", "") if err.headers else ""
+        except (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError) as err:
+            # The same error as REST, so the user reads the same advice.
+            raise NezhaTLSError(
+                f"{WS_PATH}: TLS handshake failed ({err.__class__.__name__})"
+            ) from err
         except aiohttp.ClientError as err:
             raise NezhaConnectionError(f"{WS_PATH}: {err.__class__.__name__}") from err
         # Raised outside the handler on purpose: the repr of the aiohttp error shows
