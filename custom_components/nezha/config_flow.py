@@ -38,6 +38,7 @@ from .client import (
     NezhaResponseError,
     NezhaScopeError,
     NezhaTLSError,
+    NezhaTokenError,
     NezhaUnsupportedError,
     NezhaV0Client,
     NezhaV1Client,
@@ -45,6 +46,7 @@ from .client import (
     async_detect_generation,
     looks_like_personal_token,
 )
+from .client.transport import token_problem
 from .client.v1 import REQUIRED_SCOPES
 from .const import (
     ALL_GROUPS,
@@ -147,6 +149,8 @@ async def validate(
     The probe is anonymous. The token is only sent once it fits the generation, so
     a v0 token never costs a v1 dashboard's WAF strike.
     """
+    if problem := token_problem(token):
+        raise NezhaTokenError(problem)  # before any request, even the anonymous one
     session = async_get_clientsession(hass, verify_ssl=verify_ssl)
     detection = await async_detect_generation(session, url)
     personal = looks_like_personal_token(token)
@@ -178,6 +182,8 @@ def error_key(err: Exception) -> str:
             return "missing_scope"
         case NezhaPatUnsupportedError():
             return "dashboard_too_old"
+        case NezhaTokenError():
+            return "invalid_token"
         case NezhaAuthError():
             return "invalid_auth"
         case NezhaTLSError():

@@ -25,6 +25,7 @@ from custom_components.nezha.client import (
     NezhaResponseError,
     NezhaTimeoutError,
     NezhaTLSError,
+    NezhaTokenError,
     NezhaUnsupportedError,
     NezhaV0Client,
     transport as transport_module,
@@ -557,6 +558,7 @@ async def test_no_error_or_repr_contains_the_token(
     produced = {type(err) for err in errors}
     assert produced == {
         NezhaAuthError,
+        NezhaTokenError,
         NezhaConnectionError,
         NezhaTimeoutError,
         NezhaTLSError,

@@ -38,6 +38,7 @@ from custom_components.nezha.client import (
     NezhaResponseError,
     NezhaScopeError,
     NezhaTimeoutError,
+    NezhaTokenError,
     NezhaV1Client,
     NezhaWafBlockedError,
     PingMonitor,
@@ -709,7 +710,7 @@ async def test_unsendable_token_makes_no_request(
         client.async_get_ping_monitors(1),
         client.async_connect_stream(),
     ):
-        await expect(NezhaAuthError, call)
+        await expect(NezhaTokenError, call)
     assert sim.requests == []
     assert sim.waf_strikes() == 0
 

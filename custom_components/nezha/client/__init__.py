@@ -16,6 +16,7 @@ from .errors import (
     NezhaScopeError,
     NezhaTimeoutError,
     NezhaTLSError,
+    NezhaTokenError,
     NezhaUnsupportedError,
     NezhaWafBlockedError,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "NezhaScopeError",
     "NezhaTLSError",
     "NezhaTimeoutError",
+    "NezhaTokenError",
     "NezhaUnsupportedError",
     "NezhaV0Client",
     "NezhaV1Client",

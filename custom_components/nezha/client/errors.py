@@ -27,6 +27,13 @@ class NezhaAuthError(NezhaError):
     """The dashboard rejected the token."""
 
 
+class NezhaTokenError(NezhaAuthError):
+    """The token cannot be valid (empty, far too long, control characters).
+
+    Found before anything is sent: no request, so no WAF strike either.
+    """
+
+
 class NezhaResponseError(NezhaError):
     """The answer is not what a Nezha dashboard sends (HTML page, bad JSON, wrong shape)."""
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 import json
+import re
 from typing import Any
 
 import aiohttp
@@ -23,6 +24,29 @@ DEFAULT_TIMEOUT = 10.0
 # A dashboard with a thousand servers answers /server/details with about 2 MB.
 MAX_BODY_BYTES = 32 * 1024 * 1024
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# Nezha's tokens have 32 (v0) or 36 (v1 personal tokens) characters.
+MAX_TOKEN_LENGTH = 256
+# Characters aiohttp refuses to put in a header (it raises ValueError).
+_UNSENDABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def token_problem(token: str) -> str | None:
+    """Why ``token`` must not be sent, or None when it may be.
+
+    An empty token would go out as an empty header; a huge one is refused by
+    the dashboard's HTTP server with an answer that reads like "not Nezha".
+    """
+    if not token.strip():
+        return "the API token is empty"
+    if len(token) > MAX_TOKEN_LENGTH:
+        return (
+            f"the API token is too long ({len(token)} characters; "
+            f"at most {MAX_TOKEN_LENGTH})"
+        )
+    if _UNSENDABLE.search(token):
+        # A pasted line break, most likely.
+        return "the API token contains control characters"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +201,10 @@ def redirect_target(url: URL, location: str) -> str:
     """
     try:
         target = url.join(URL(location))
+        if target.scheme not in ("http", "https") or not target.host:
+            # javascript:, data:, mailto: ... never a dashboard, and the rest may
+            # be a script: name the scheme only.
+            return f"{target.scheme}:…"
+        return str(target.with_user(None).with_query(None).with_fragment(None))
     except ValueError:
         return location.split("?", 1)[0].split("#", 1)[0]
-    return str(target.with_user(None).with_query(None).with_fragment(None))

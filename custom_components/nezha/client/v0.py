@@ -12,7 +12,6 @@ Quirks handled here (see the API notes in the README):
 from __future__ import annotations
 
 import logging
-import re
 from typing import TYPE_CHECKING, Any
 
 from .errors import (
@@ -20,6 +19,7 @@ from .errors import (
     NezhaConnectionError,
     NezhaNotFoundError,
     NezhaResponseError,
+    NezhaTokenError,
     NezhaUnsupportedError,
 )
 from .fleet import collect_fleet
@@ -34,7 +34,7 @@ from .models import (
     Temperature,
 )
 from .parse import FieldReader, finite_float, unix_millis
-from .transport import DEFAULT_TIMEOUT, RawResponse, Transport
+from .transport import DEFAULT_TIMEOUT, RawResponse, Transport, token_problem
 
 if TYPE_CHECKING:
     import aiohttp
@@ -44,9 +44,6 @@ _LOGGER = logging.getLogger(__name__)
 LIST_PATH = "/api/v1/server/list"
 DETAILS_PATH = "/api/v1/server/details"
 MONITOR_PATH = "/api/v1/monitor/{server_id}"
-# Characters aiohttp refuses to put in a header (it raises ValueError). No valid
-# token contains them; a pasted token with a line break must read as a bad token.
-_UNSENDABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 class NezhaV0Client:
@@ -65,7 +62,7 @@ class NezhaV0Client:
         """Create a client; ``base_url`` must already be normalised."""
         self._transport = Transport(session, base_url, timeout=timeout)
         self._headers = {"Authorization": token, "Accept": "application/json"}
-        self._token_sendable = _UNSENDABLE.search(token) is None
+        self._token_problem = token_problem(token)
         self._reported: set[tuple[str, ...]] = set()
 
     @property
@@ -130,8 +127,8 @@ class NezhaV0Client:
     async def _get(
         self, path: str, params: dict[str, str] | None = None
     ) -> RawResponse:
-        if not self._token_sendable:
-            raise NezhaAuthError(f"{path}: the API token contains control characters")
+        if self._token_problem:
+            raise NezhaTokenError(f"{path}: {self._token_problem}")
         return await self._transport.get(path, headers=self._headers, params=params)
 
     def _report_once(self, server: object, problems: list[str]) -> None:

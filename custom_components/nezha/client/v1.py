@@ -39,6 +39,7 @@ from .errors import (
     NezhaScopeError,
     NezhaTimeoutError,
     NezhaTLSError,
+    NezhaTokenError,
     NezhaWafBlockedError,
 )
 from .fleet import collect_fleet
@@ -53,7 +54,13 @@ from .models import (
     State,
 )
 from .parse import FieldReader, finite_float, unix_millis
-from .transport import DEFAULT_TIMEOUT, RawResponse, Transport, redirect_target
+from .transport import (
+    DEFAULT_TIMEOUT,
+    RawResponse,
+    Transport,
+    redirect_target,
+    token_problem,
+)
 from .v0 import parse_monitor, parse_temperatures
 
 _LOGGER = logging.getLogger(__name__)
@@ -71,8 +78,6 @@ TOKEN_PATTERN = re.compile(r"nzp_[0-9A-Za-z]{32}")
 # itself is looked for, in case the rest of the text ever gets translated.
 _SCOPE = re.compile(r"\bnezha:[\w*]+(?::[\w*]+)*")
 _DECIMAL = re.compile(r"[0-9]{1,20}")
-# Characters aiohttp refuses to put in a header (it raises ValueError).
-_UNSENDABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # The dashboard never reads the stream, so it never answers a close frame.
 CLOSE_TIMEOUT = 0.25
 REQUIRED_SCOPES = ("nezha:inventory:read", "nezha:service:read", "nezha:server:read")
@@ -424,7 +429,7 @@ class NezhaV1Client:
             "Accept": "application/json",
         }
         self._timeout = timeout
-        self._token_sendable = _UNSENDABLE.search(token) is None
+        self._token_problem = token_problem(token)
         self._reported: set[tuple[str, ...]] = set()
         self.inventory: dict[int, Server] = {}
         """Every server the token may see, with its group as tag."""
@@ -446,9 +451,9 @@ class NezhaV1Client:
         return check_envelope(raw), raw.date
 
     def _check_token(self, path: str) -> None:
-        if not self._token_sendable:
-            # A pasted line break: no request, so no WAF strike either.
-            raise NezhaAuthError(f"{path}: the API token contains control characters")
+        if self._token_problem:
+            # No request, so no WAF strike either.
+            raise NezhaTokenError(f"{path}: {self._token_problem}")
 
     async def async_get_groups(self) -> dict[str, frozenset[int]]:
         """Return group name → member server ids."""
