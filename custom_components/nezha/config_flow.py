@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,7 @@ from .client import (
     NezhaRedirectError,
     NezhaResponseError,
     NezhaScopeError,
+    NezhaTimeoutError,
     NezhaTLSError,
     NezhaTokenError,
     NezhaUnsupportedError,
@@ -67,6 +69,7 @@ from .const import (
     MIN_OFFLINE_THRESHOLD,
     MIN_PING_INTERVAL,
     MIN_SCAN_INTERVAL,
+    VALIDATE_DEADLINE,
 )
 from .coordinator import REAUTH_REASON, NezhaConfigEntry
 
@@ -186,6 +189,8 @@ def error_key(err: Exception) -> str:
             return "invalid_token"
         case NezhaAuthError():
             return "invalid_auth"
+        case NezhaTimeoutError():
+            return "timeout"
         case NezhaTLSError():
             return "tls_failed"
         case NezhaConnectionError():
@@ -226,9 +231,14 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
         placeholders = dict(PLACEHOLDERS)
         try:
             url = normalize_url(user_input[CONF_URL])
-            self._generation = await validate(
-                self.hass, url, token, user_input[CONF_VERIFY_SSL]
-            )
+            async with asyncio.timeout(VALIDATE_DEADLINE):
+                self._generation = await validate(
+                    self.hass, url, token, user_input[CONF_VERIFY_SSL]
+                )
+        except TimeoutError:
+            # Every request stayed within its own timeout, but not all of them
+            # together within the deadline.
+            return None, {"base": "timeout"}, placeholders
         except (InvalidUrlError, TokenMismatchError, NezhaError) as err:
             if isinstance(err, NezhaRedirectError):
                 placeholders["location"] = err.location

@@ -43,6 +43,7 @@ from .const import (
     GROUP_PREFIX,
     LOGGER,
     PING_CONCURRENCY,
+    UPDATE_DEADLINE,
 )
 from .device import server_device_fields, server_id_in, server_id_of
 
@@ -218,7 +219,17 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
 
     async def _async_fetch(self) -> Fleet:
         """Fetch the fleet: one request on v0."""
-        return await self.client.async_get_fleet(self.tag)
+        return await self._async_get_fleet()
+
+    async def _async_get_fleet(self) -> Fleet:
+        """Ask the dashboard for the fleet, all its requests within one deadline."""
+        try:
+            async with asyncio.timeout(UPDATE_DEADLINE):
+                return await self.client.async_get_fleet(self.tag)
+        except TimeoutError as err:
+            raise NezhaTimeoutError(
+                f"no complete answer within {UPDATE_DEADLINE:g} s"
+            ) from err
 
     def _build(self, fleet: Fleet) -> NezhaData:
         data = NezhaData(

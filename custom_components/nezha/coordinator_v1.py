@@ -70,7 +70,7 @@ class NezhaStreamCoordinator(NezhaCoordinator):
         self._inventory_due = False
         self._inventory_at = time.monotonic()
         try:
-            fleet = await self.client.async_get_fleet(self.tag)
+            fleet = await self._async_get_fleet()
         except NezhaAuthError:
             raise
         except NezhaError as err:
