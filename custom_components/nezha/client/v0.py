@@ -33,7 +33,7 @@ from .models import (
     State,
     Temperature,
 )
-from .parse import FieldReader, finite_float, unix_millis
+from .parse import FieldReader, clean_text, finite_float, unix_millis
 from .transport import DEFAULT_TIMEOUT, RawResponse, Transport, token_problem
 
 if TYPE_CHECKING:
@@ -274,6 +274,8 @@ def parse_temperatures(reader: FieldReader, key: str) -> tuple[Temperature, ...]
     for item in raw:
         name = item.get("Name")
         celsius = finite_float(item.get("Temperature"))
+        if isinstance(name, str):
+            name = clean_text(name)
         if isinstance(name, str) and name and celsius is not None:
             seen.setdefault(name, Temperature(name=name, celsius=celsius))
     return tuple(seen.values())

@@ -53,7 +53,7 @@ from .models import (
     ServiceStatus,
     State,
 )
-from .parse import FieldReader, finite_float, unix_millis
+from .parse import FieldReader, clean_text, finite_float, unix_millis
 from .transport import (
     DEFAULT_TIMEOUT,
     RawResponse,
@@ -466,7 +466,9 @@ class NezhaV1Client:
             name = group.get("name") if isinstance(group, dict) else None
             members = item.get("servers") or []  # null for a group without servers
             if isinstance(name, str) and name and isinstance(members, list):
-                groups[name] = frozenset(m for m in members if type(m) is int)
+                groups[clean_text(name)] = frozenset(
+                    m for m in members if type(m) is int
+                )
         return groups
 
     async def async_list_servers(self, tag: str | None = None) -> list[ServerSummary]:
