@@ -22,7 +22,7 @@ from .errors import (
     NezhaTokenError,
     NezhaUnsupportedError,
 )
-from .fleet import collect_fleet
+from .fleet import ProblemLog, collect_fleet
 from .models import (
     ApiGeneration,
     Fleet,
@@ -63,7 +63,7 @@ class NezhaV0Client:
         self._transport = Transport(session, base_url, timeout=timeout)
         self._headers = {"Authorization": token, "Accept": "application/json"}
         self._token_problem = token_problem(token)
-        self._reported: set[tuple[str, ...]] = set()
+        self._problems = ProblemLog(_LOGGER)
 
     @property
     def base_url(self) -> str:
@@ -99,7 +99,7 @@ class NezhaV0Client:
         params = {"tag": tag} if tag else None
         raw = await self._get(DETAILS_PATH, params)
         result = _result_list(_envelope(raw, auth_checked=True), raw.path)
-        return collect_fleet(result, _parse_server, raw.date, self._report_once)
+        return collect_fleet(result, _parse_server, raw.date, self._problems.report)
 
     async def async_get_ping_monitors(self, server_id: int) -> list[PingMonitor]:
         """Return the ICMP/TCP ping monitors of one server with their newest point."""
@@ -130,18 +130,6 @@ class NezhaV0Client:
         if self._token_problem:
             raise NezhaTokenError(f"{path}: {self._token_problem}")
         return await self._transport.get(path, headers=self._headers, params=params)
-
-    def _report_once(self, server: object, problems: list[str]) -> None:
-        key = (str(server), *problems)
-        if key in self._reported:
-            return
-        self._reported.add(key)
-        _LOGGER.warning(
-            "Server %s in the dashboard answer has unexpected values in %s; "
-            "those values are shown as unknown",
-            server,
-            ", ".join(problems),
-        )
 
 
 def _envelope(raw: RawResponse, *, auth_checked: bool) -> dict[str, Any]:

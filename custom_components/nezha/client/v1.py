@@ -42,7 +42,7 @@ from .errors import (
     NezhaTokenError,
     NezhaWafBlockedError,
 )
-from .fleet import collect_fleet
+from .fleet import ProblemLog, Report, collect_fleet
 from .models import (
     ApiGeneration,
     Fleet,
@@ -328,7 +328,7 @@ def parse_servers(
     server_time: datetime,
     *,
     previous: dict[int, Server] | None = None,
-    report: Any = None,
+    report: Report | None = None,
 ) -> Fleet:
     """Turn a list of v1 server objects into a Fleet."""
     if records is None:
@@ -356,7 +356,7 @@ class StreamFrame:
 
 
 def parse_ws_frame(
-    text: str | bytes, previous: dict[int, Server], report: Any = None
+    text: str | bytes, previous: dict[int, Server], report: Report | None = None
 ) -> Fleet:
     """Parse one ``/ws/server`` frame; ``now`` (ms) is the dashboard clock."""
     try:
@@ -430,7 +430,7 @@ class NezhaV1Client:
         }
         self._timeout = timeout
         self._token_problem = token_problem(token)
-        self._reported: set[tuple[str, ...]] = set()
+        self._problems = ProblemLog(_LOGGER)
         self.inventory: dict[int, Server] = {}
         """Every server the token may see, with its group as tag."""
 
@@ -488,7 +488,7 @@ class NezhaV1Client:
         data, date = await self._get(SERVERS_PATH)
         groups = await self.async_get_groups()
         fleet = parse_servers(
-            data, date, previous=self.inventory, report=self._report_once
+            data, date, previous=self.inventory, report=self._problems.report
         )
         membership = {sid: name for name, ids in sorted(groups.items()) for sid in ids}
         self.inventory = {
@@ -570,7 +570,7 @@ class NezhaV1Client:
         (a member's token streams every visible server but lists only its own);
         those are reported as ``unknown_ids`` and left out.
         """
-        fleet = parse_ws_frame(text, self.inventory, self._report_once)
+        fleet = parse_ws_frame(text, self.inventory, self._problems.report)
         known = {sid: s for sid, s in fleet.servers.items() if sid in self.inventory}
         return StreamFrame(
             fleet=_only_group(replace(fleet, servers=known), tag),
@@ -578,18 +578,6 @@ class NezhaV1Client:
             missing_ids=frozenset(self.inventory)
             - frozenset(fleet.servers)
             - fleet.skipped_ids,
-        )
-
-    def _report_once(self, server: object, problems: list[str]) -> None:
-        key = (str(server), *problems)
-        if key in self._reported:
-            return
-        self._reported.add(key)
-        _LOGGER.warning(
-            "Server %s in the dashboard answer has unexpected values in %s; "
-            "those values are shown as unknown",
-            server,
-            ", ".join(problems),
         )
 
 
