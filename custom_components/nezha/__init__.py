@@ -14,7 +14,12 @@ from homeassistant.helpers.aiohttp_client import (
 from .client import ApiGeneration, NezhaError, NezhaV0Client, NezhaV1Client
 from .client.v1 import refuse_redirects
 from .const import CONF_API_GENERATION, LOGGER
-from .coordinator import NezhaClient, NezhaConfigEntry, NezhaCoordinator
+from .coordinator import (
+    NezhaClient,
+    NezhaConfigEntry,
+    NezhaCoordinator,
+    async_delete_issues,
+)
 from .coordinator_v1 import NezhaStreamCoordinator
 from .device import server_id_of
 
@@ -58,7 +63,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> boo
 
 async def async_unload_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> bool:
     """Unload the platforms; background ping fetching stops with the entry."""
-    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded := await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
+        async_delete_issues(hass, entry.entry_id)
+    return unloaded
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> None:
+    """Remove the entry's repair issues (it may never have loaded)."""
+    async_delete_issues(hass, entry.entry_id)
 
 
 async def async_remove_config_entry_device(

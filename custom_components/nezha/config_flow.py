@@ -41,6 +41,7 @@ from .client import (
     NezhaTimeoutError,
     NezhaTLSError,
     NezhaTokenError,
+    NezhaTooLargeError,
     NezhaUnsupportedError,
     NezhaV0Client,
     NezhaV1Client,
@@ -201,6 +202,8 @@ def error_key(err: Exception) -> str:
             return "unsupported_version"
         case NezhaProxyHeaderError():
             return "real_ip_header"
+        case NezhaTooLargeError():
+            return "too_large"
         case NezhaResponseError():
             return "not_nezha"
         case _:

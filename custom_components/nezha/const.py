@@ -30,6 +30,9 @@ MAX_PING_INTERVAL: Final = 3600
 # validating the form makes up to four.
 UPDATE_DEADLINE: Final = 15.0
 VALIDATE_DEADLINE: Final = 20.0
+# A temperature sensor an online agent has not reported for this long (while it
+# reports others) loses its entity; it is created again if it comes back.
+TEMPERATURE_GRACE: Final = 24 * 3600
 # At most this many ping-history requests are in flight at once.
 PING_CONCURRENCY: Final = 2
 

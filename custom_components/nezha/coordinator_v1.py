@@ -108,6 +108,8 @@ class NezhaStreamCoordinator(NezhaCoordinator):
         self.frames_received += 1
         self._latest = frame.fleet
         self._frame_at = now
+        if "stream" in self._too_large:
+            self._note_too_large("stream", None)
         if self._stream_down_logged:
             self._stream_down_logged = False
             LOGGER.info("Live updates from %s are back", self.config_entry.title)
@@ -171,6 +173,7 @@ class NezhaStreamCoordinator(NezhaCoordinator):
     def _on_down(self, err: NezhaError) -> None:
         # The last frame is stale now: the next scheduled update polls REST.
         self._frame_at = -float("inf")
+        self._note_too_large("stream", err)
         if not self._stream_down_logged:
             self._stream_down_logged = True
             LOGGER.info(

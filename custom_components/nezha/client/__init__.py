@@ -17,6 +17,7 @@ from .errors import (
     NezhaTimeoutError,
     NezhaTLSError,
     NezhaTokenError,
+    NezhaTooLargeError,
     NezhaUnsupportedError,
     NezhaWafBlockedError,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "NezhaTLSError",
     "NezhaTimeoutError",
     "NezhaTokenError",
+    "NezhaTooLargeError",
     "NezhaUnsupportedError",
     "NezhaV0Client",
     "NezhaV1Client",

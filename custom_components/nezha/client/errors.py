@@ -64,6 +64,15 @@ class NezhaResponseError(NezhaError):
     """The answer is not what a Nezha dashboard sends (HTML page, bad JSON, wrong shape)."""
 
 
+class NezhaTooLargeError(NezhaResponseError):
+    """The answer is larger than any this endpoint sends (see ``limits``); not read."""
+
+    def __init__(self, message: str, limit: int) -> None:
+        """Keep the cap in bytes."""
+        super().__init__(message)
+        self.limit = limit
+
+
 class NezhaRedirectError(NezhaResponseError):
     """The dashboard answered with a redirect; the client never follows one.
 

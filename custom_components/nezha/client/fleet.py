@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime
 import logging
 from typing import Any
 
+from .limits import MAX_SERVERS
 from .models import Fleet, Server
 
 type ParsedRecord = tuple[Server | None, int | None, list[str]]
@@ -69,7 +70,7 @@ class ProblemLog:
 
 
 def collect_fleet(
-    records: Iterable[Any],
+    records: list[Any],
     parse: Callable[[Any], ParsedRecord],
     server_time: datetime,
     report: Report | None = None,
@@ -78,11 +79,15 @@ def collect_fleet(
 
     A record whose id is readable but whose body is not is skipped by id (its
     device stays); one without even an id makes the answer incomplete, so no
-    device is removed on its strength. The first of duplicate ids wins.
+    device is removed on its strength. The first of duplicate ids wins. Only the
+    first ``MAX_SERVERS`` records are read; the answer is then incomplete too.
     """
+    left_out = max(0, len(records) - MAX_SERVERS)
+    if left_out:
+        records = records[:MAX_SERVERS]
     servers: dict[int, Server] = {}
     skipped: set[int] = set()
-    complete = True
+    complete = not left_out
     found: Problems = []
     for index, record in enumerate(records):
         server, server_id, problems = parse(record)
@@ -106,4 +111,5 @@ def collect_fleet(
         server_time=server_time,
         skipped_ids=frozenset(skipped),
         complete=complete,
+        left_out=left_out,
     )

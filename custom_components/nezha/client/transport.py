@@ -18,11 +18,13 @@ from .errors import (
     NezhaResponseError,
     NezhaTimeoutError,
     NezhaTLSError,
+    NezhaTooLargeError,
 )
+from .limits import SMALL_BODY_BYTES
 
 DEFAULT_TIMEOUT = 10.0
-# A dashboard with a thousand servers answers /server/details with about 2 MB.
-MAX_BODY_BYTES = 32 * 1024 * 1024
+# The cap of a request that names none; each endpoint has its own (limits.py).
+MAX_BODY_BYTES = SMALL_BODY_BYTES
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # Nezha's tokens have 32 (v0) or 36 (v1 personal tokens) characters.
 MAX_TOKEN_LENGTH = 256
@@ -134,8 +136,15 @@ class Transport:
         *,
         headers: dict[str, str] | None = None,
         params: dict[str, str] | None = None,
+        max_bytes: int | None = None,
     ) -> RawResponse:
-        """GET ``path`` below the base URL and read the whole body."""
+        """GET ``path`` below the base URL and read the whole body.
+
+        A body larger than ``max_bytes`` (default ``MAX_BODY_BYTES``) is refused
+        with NezhaTooLargeError before it is all read.
+        """
+        limit = MAX_BODY_BYTES if max_bytes is None else max_bytes
+        too_large = f"{path}: the answer is larger than {_size(limit)}"
         try:
             url = URL(self._base + path, encoded=False)
             if params:
@@ -152,11 +161,8 @@ class Transport:
                         f"{path}: the dashboard redirects (HTTP {resp.status}) to {target}",
                         target,
                     )
-                if (
-                    resp.content_length is not None
-                    and resp.content_length > MAX_BODY_BYTES
-                ):
-                    raise NezhaResponseError(f"{path}: response too large")
+                if resp.content_length is not None and resp.content_length > limit:
+                    raise NezhaTooLargeError(too_large, limit)
                 # StreamReader.read(n) returns only what is buffered, so read
                 # chunk by chunk until the end, enforcing the cap as data arrives
                 # (the length header may be absent or describe compressed data).
@@ -164,8 +170,8 @@ class Transport:
                 size = 0
                 async for chunk in resp.content.iter_any():
                     size += len(chunk)
-                    if size > MAX_BODY_BYTES:
-                        raise NezhaResponseError(f"{path}: response too large")
+                    if size > limit:
+                        raise NezhaTooLargeError(too_large, limit)
                     chunks.append(chunk)
                 return RawResponse(
                     path=path,
@@ -192,6 +198,13 @@ class Transport:
             raise NezhaConnectionError(
                 f"{path}: the request could not be built ({err.__class__.__name__})"
             ) from err
+
+
+def _size(limit: int) -> str:
+    for unit, factor in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if limit >= factor:
+            return f"{limit / factor:g} {unit}"
+    return f"{limit} bytes"
 
 
 def redirect_target(url: URL, location: str) -> str:

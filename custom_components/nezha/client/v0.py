@@ -23,6 +23,12 @@ from .errors import (
     NezhaUnsupportedError,
 )
 from .fleet import ProblemLog, collect_fleet
+from .limits import (
+    FLEET_BODY_BYTES,
+    LIST_BODY_BYTES,
+    MAX_POINTS_PER_MONITOR,
+    MONITOR_BODY_BYTES,
+)
 from .models import (
     ApiGeneration,
     Fleet,
@@ -77,7 +83,7 @@ class NezhaV0Client:
     async def async_list_servers(self, tag: str | None = None) -> list[ServerSummary]:
         """Return the light server list; the cheapest authenticated call."""
         params = {"tag": tag} if tag else None
-        raw = await self._get(LIST_PATH, params)
+        raw = await self._get(LIST_PATH, params, LIST_BODY_BYTES)
         result = _result_list(_envelope(raw, auth_checked=True), raw.path)
         summaries = []
         for record in result:
@@ -97,14 +103,14 @@ class NezhaV0Client:
     async def async_get_fleet(self, tag: str | None = None) -> Fleet:
         """Return every server with host facts and the latest state, in one request."""
         params = {"tag": tag} if tag else None
-        raw = await self._get(DETAILS_PATH, params)
+        raw = await self._get(DETAILS_PATH, params, FLEET_BODY_BYTES)
         result = _result_list(_envelope(raw, auth_checked=True), raw.path)
         return collect_fleet(result, _parse_server, raw.date, self._problems.report)
 
     async def async_get_ping_monitors(self, server_id: int) -> list[PingMonitor]:
         """Return the ICMP/TCP ping monitors of one server with their newest point."""
         path = MONITOR_PATH.format(server_id=server_id)
-        raw = await self._get(path)
+        raw = await self._get(path, None, MONITOR_BODY_BYTES)
         # Only the dashboard's own JSON answers mean "unknown" or "hidden server";
         # an HTML 404/403 comes from a wrong URL, a proxy or a WAF.
         if raw.is_json and raw.status == 404:
@@ -125,11 +131,13 @@ class NezhaV0Client:
         return sorted(monitors.values(), key=lambda monitor: monitor.monitor_id)
 
     async def _get(
-        self, path: str, params: dict[str, str] | None = None
+        self, path: str, params: dict[str, str] | None, max_bytes: int
     ) -> RawResponse:
         if self._token_problem:
             raise NezhaTokenError(f"{path}: {self._token_problem}")
-        return await self._transport.get(path, headers=self._headers, params=params)
+        return await self._transport.get(
+            path, headers=self._headers, params=params, max_bytes=max_bytes
+        )
 
 
 def _envelope(raw: RawResponse, *, auth_checked: bool) -> dict[str, Any]:
@@ -283,6 +291,10 @@ def parse_monitor(record: Any, server_id: int) -> PingMonitor | None:
         stamps = []
     if not isinstance(delays, list):
         delays = []
+    # Pairs go by position; only the newest points are read (a day is 1,440).
+    count = min(len(stamps), len(delays))
+    first = max(0, count - MAX_POINTS_PER_MONITOR)
+    stamps, delays = stamps[first:count], delays[first:count]
     points = [
         (when, delay)
         for when, delay in zip(

@@ -43,6 +43,12 @@ from .errors import (
     NezhaWafBlockedError,
 )
 from .fleet import ProblemLog, Report, collect_fleet
+from .limits import (
+    FLEET_BODY_BYTES,
+    MONITOR_BODY_BYTES,
+    SERVICES_BODY_BYTES,
+    SMALL_BODY_BYTES,
+)
 from .models import (
     ApiGeneration,
     Fleet,
@@ -72,7 +78,6 @@ WS_PATH = "/api/v1/ws/server"
 # Per-server monitor history (v2.0+; personal tokens need v2.1+ anyway).
 SERVER_SERVICE_PATH = "/api/v1/server/{server_id}/service"
 
-MAX_FRAME_BYTES = 32 * 1024 * 1024
 TOKEN_PATTERN = re.compile(r"nzp_[0-9A-Za-z]{32}")
 # "ApiErrorForbidden: api token lacks scope nezha:inventory:read"; only the scope
 # itself is looked for, in case the rest of the text ever gets translated.
@@ -355,18 +360,32 @@ class StreamFrame:
     """Inventory servers absent from the frame (deleted, or hidden now)."""
 
 
-def parse_ws_frame(
-    text: str | bytes, previous: dict[int, Server], report: Report | None = None
-) -> Fleet:
-    """Parse one ``/ws/server`` frame; ``now`` (ms) is the dashboard clock."""
+def _frame_records(text: str | bytes) -> tuple[Any, datetime]:
+    """The server records of a ``/ws/server`` frame and the dashboard clock."""
     try:
         frame = json.loads(text)
     except (ValueError, RecursionError) as err:
         raise NezhaResponseError("ws frame: not valid JSON") from err
     if not isinstance(frame, dict):
         raise NezhaResponseError("ws frame: not an object")
-    now = unix_millis(frame.get("now")) or datetime.now(UTC)
-    return parse_servers(frame.get("servers"), now, previous=previous, report=report)
+    records = frame.get("servers")
+    if records is not None and not isinstance(records, list):
+        raise NezhaResponseError("servers: not a list")
+    return records or [], unix_millis(frame.get("now")) or datetime.now(UTC)
+
+
+def parse_ws_frame(
+    text: str | bytes, previous: dict[int, Server], report: Report | None = None
+) -> Fleet:
+    """Parse one ``/ws/server`` frame; ``now`` (ms) is the dashboard clock."""
+    records, now = _frame_records(text)
+    return parse_servers(records, now, previous=previous, report=report)
+
+
+def _record_id(record: Any) -> int | None:
+    """The id of a raw server record, read without parsing it."""
+    sid = record.get("id") if isinstance(record, dict) else None
+    return sid if type(sid) is int else None
 
 
 def _today(values: list[Any]) -> Any:
@@ -432,7 +451,9 @@ class NezhaV1Client:
         self._token_problem = token_problem(token)
         self._problems = ProblemLog(_LOGGER)
         self.inventory: dict[int, Server] = {}
-        """Every server the token may see, with its group as tag."""
+        """The servers of the last REST answer (of the group asked for), tagged."""
+        self._listed: frozenset[int] | None = None
+        self._left_out = 0
 
     @property
     def base_url(self) -> str:
@@ -444,10 +465,15 @@ class NezhaV1Client:
         return f"NezhaV1Client({self._transport.base_url!r})"
 
     async def _get(
-        self, path: str, params: dict[str, str] | None = None
+        self,
+        path: str,
+        params: dict[str, str] | None = None,
+        max_bytes: int = SMALL_BODY_BYTES,
     ) -> tuple[Any, datetime]:
         self._check_token(path)
-        raw = await self._transport.get(path, headers=self._headers, params=params)
+        raw = await self._transport.get(
+            path, headers=self._headers, params=params, max_bytes=max_bytes
+        )
         return check_envelope(raw), raw.date
 
     def _check_token(self, path: str) -> None:
@@ -483,24 +509,39 @@ class NezhaV1Client:
         """Return the inventory with the latest state (two requests).
 
         Servers have no tag in v1; a server's group from ``/server-group`` stands
-        in for it, and the group filter is applied here.
+        in for it, and the group filter is applied here, before the records are
+        read: only the group's count against ``MAX_SERVERS`` and cost parsing.
         """
-        data, date = await self._get(SERVERS_PATH)
+        data, date = await self._get(SERVERS_PATH, max_bytes=FLEET_BODY_BYTES)
         groups = await self.async_get_groups()
-        fleet = parse_servers(
-            data, date, previous=self.inventory, report=self._problems.report
+        if data is not None and not isinstance(data, list):
+            raise NezhaResponseError("servers: not a list")
+        records = data or []
+        self._listed = frozenset(
+            sid for sid in map(_record_id, records) if sid is not None
         )
         membership = {sid: name for name, ids in sorted(groups.items()) for sid in ids}
+        if tag is not None:
+            # A record without a readable id stays: it makes the answer incomplete.
+            records = [
+                r
+                for r, sid in zip(records, map(_record_id, records), strict=True)
+                if sid is None or membership.get(sid, "") == tag
+            ]
+        fleet = parse_servers(
+            records, date, previous=self.inventory, report=self._problems.report
+        )
         self.inventory = {
             sid: _with_tag(server, membership.get(sid, ""))
             for sid, server in fleet.servers.items()
         }
+        self._left_out = fleet.left_out
         return _only_group(replace(fleet, servers=self.inventory), tag)
 
     async def async_get_ping_monitors(self, server_id: int) -> list[PingMonitor]:
         """Return the latency monitors run by one server."""
         path = SERVER_SERVICE_PATH.format(server_id=server_id)
-        data, _ = await self._get(path, {"period": "1d"})
+        data, _ = await self._get(path, {"period": "1d"}, MONITOR_BODY_BYTES)
         monitors: dict[int, PingMonitor] = {}
         for record in _data_list(path, data):
             monitor = parse_monitor(record, server_id)
@@ -510,7 +551,7 @@ class NezhaV1Client:
 
     async def async_get_services(self) -> list[ServiceStatus]:
         """Return each service's current status and today's availability."""
-        data, _ = await self._get(SERVICES_PATH)
+        data, _ = await self._get(SERVICES_PATH, max_bytes=SERVICES_BODY_BYTES)
         services = data.get("services") if isinstance(data, dict) else None
         if not isinstance(services, dict):
             return []
@@ -533,7 +574,7 @@ class NezhaV1Client:
                     headers=self._headers,
                     autoping=True,
                     heartbeat=None,
-                    max_msg_size=MAX_FRAME_BYTES,
+                    max_msg_size=FLEET_BODY_BYTES,
                     # close() may wait for a close frame, which never comes.
                     timeout=aiohttp.ClientWSTimeout(
                         ws_receive=None, ws_close=CLOSE_TIMEOUT
@@ -568,16 +609,26 @@ class NezhaV1Client:
 
         Frames carry no addresses and may show servers the inventory does not
         (a member's token streams every visible server but lists only its own);
-        those are reported as ``unknown_ids`` and left out.
+        those are reported as ``unknown_ids`` and left out. Only the records of
+        inventory servers are read (those of the group, when one is chosen);
+        the others are told apart by their ids alone.
         """
-        fleet = parse_ws_frame(text, self.inventory, self._problems.report)
-        known = {sid: s for sid, s in fleet.servers.items() if sid in self.inventory}
+        records, now = _frame_records(text)
+        ids = [_record_id(record) for record in records]
+        wanted = [
+            record
+            for record, sid in zip(records, ids, strict=True)
+            if sid is None or sid in self.inventory
+        ]
+        fleet = parse_servers(
+            wanted, now, previous=self.inventory, report=self._problems.report
+        )
+        present = frozenset(sid for sid in ids if sid is not None)
+        listed = frozenset(self.inventory) if self._listed is None else self._listed
         return StreamFrame(
-            fleet=_only_group(replace(fleet, servers=known), tag),
-            unknown_ids=frozenset(fleet.servers) - frozenset(self.inventory),
-            missing_ids=frozenset(self.inventory)
-            - frozenset(fleet.servers)
-            - fleet.skipped_ids,
+            fleet=_only_group(replace(fleet, left_out=self._left_out), tag),
+            unknown_ids=present - listed,
+            missing_ids=frozenset(self.inventory) - present,
         )
 
 
