@@ -6,11 +6,20 @@ from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.const import CONF_API_TOKEN, CONF_URL, CONF_VERIFY_SSL, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.aiohttp_client import (
+    async_create_clientsession,
+    async_get_clientsession,
+)
 
 from .client import ApiGeneration, NezhaError, NezhaV0Client, NezhaV1Client
+from .client.v1 import refuse_redirects
 from .const import CONF_API_GENERATION, LOGGER
-from .coordinator import NezhaClient, NezhaConfigEntry, NezhaCoordinator
+from .coordinator import (
+    NezhaClient,
+    NezhaConfigEntry,
+    NezhaCoordinator,
+    async_delete_issues,
+)
 from .coordinator_v1 import NezhaStreamCoordinator
 from .device import server_id_of
 from .webhook import async_setup_alerts
@@ -23,17 +32,30 @@ PLATFORMS: list[Platform] = [
 ]
 
 
-def _client(hass: HomeAssistant, entry: NezhaConfigEntry) -> NezhaClient:
-    session = async_get_clientsession(hass, verify_ssl=entry.data[CONF_VERIFY_SSL])
+def _client(
+    hass: HomeAssistant, entry: NezhaConfigEntry, *, stream: bool = False
+) -> NezhaClient:
+    verify_ssl = entry.data[CONF_VERIFY_SSL]
+    session = async_get_clientsession(hass, verify_ssl=verify_ssl)
     url, token = entry.data[CONF_URL], entry.data[CONF_API_TOKEN]
     if entry.data.get(CONF_API_GENERATION) == ApiGeneration.V1:
-        return NezhaV1Client(session, url, token)
+        # The WebSocket handshake cannot be told not to follow redirects, so
+        # the stream gets a session of its own that refuses them. Created during
+        # setup, Home Assistant detaches it when the entry unloads.
+        stream_session = (
+            async_create_clientsession(
+                hass, verify_ssl=verify_ssl, trace_configs=[refuse_redirects()]
+            )
+            if stream
+            else None
+        )
+        return NezhaV1Client(session, url, token, stream_session=stream_session)
     return NezhaV0Client(session, url, token)
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> bool:
     """Connect to the dashboard, fetch the fleet once, then set up the platforms."""
-    client = _client(hass, entry)
+    client = _client(hass, entry, stream=True)
     coordinator = (
         NezhaStreamCoordinator(hass, entry, client)
         if isinstance(client, NezhaV1Client)
@@ -48,7 +70,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> boo
 
 async def async_unload_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> bool:
     """Unload the platforms; background ping fetching stops with the entry."""
-    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded := await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
+        async_delete_issues(hass, entry.entry_id)
+    return unloaded
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> None:
+    """Remove the entry's repair issues (it may never have loaded)."""
+    async_delete_issues(hass, entry.entry_id)
 
 
 async def async_remove_config_entry_device(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +39,10 @@ from .client import (
     NezhaRedirectError,
     NezhaResponseError,
     NezhaScopeError,
+    NezhaTimeoutError,
     NezhaTLSError,
+    NezhaTokenError,
+    NezhaTooLargeError,
     NezhaUnsupportedError,
     NezhaV0Client,
     NezhaV1Client,
@@ -48,6 +52,7 @@ from .client import (
 )
 from .client.alerts import ALERT_TEMPLATE
 from .client.cron import SCOPE_CRON_EXEC, SCOPE_CRON_READ
+from .client.transport import token_problem
 from .client.v1 import REQUIRED_SCOPES
 from .const import (
     ALL_GROUPS,
@@ -71,6 +76,7 @@ from .const import (
     MIN_OFFLINE_THRESHOLD,
     MIN_PING_INTERVAL,
     MIN_SCAN_INTERVAL,
+    VALIDATE_DEADLINE,
 )
 from .coordinator import REAUTH_REASON, NezhaConfigEntry
 from .webhook import webhook_id_of, webhook_url
@@ -158,6 +164,8 @@ async def validate(
     The probe is anonymous. The token is only sent once it fits the generation, so
     a v0 token never costs a v1 dashboard's WAF strike.
     """
+    if problem := token_problem(token):
+        raise NezhaTokenError(problem)  # before any request, even the anonymous one
     session = async_get_clientsession(hass, verify_ssl=verify_ssl)
     detection = await async_detect_generation(session, url)
     personal = looks_like_personal_token(token)
@@ -189,8 +197,12 @@ def error_key(err: Exception) -> str:
             return "missing_scope"
         case NezhaPatUnsupportedError():
             return "dashboard_too_old"
+        case NezhaTokenError():
+            return "invalid_token"
         case NezhaAuthError():
             return "invalid_auth"
+        case NezhaTimeoutError():
+            return "timeout"
         case NezhaTLSError():
             return "tls_failed"
         case NezhaConnectionError():
@@ -201,6 +213,8 @@ def error_key(err: Exception) -> str:
             return "unsupported_version"
         case NezhaProxyHeaderError():
             return "real_ip_header"
+        case NezhaTooLargeError():
+            return "too_large"
         case NezhaResponseError():
             return "not_nezha"
         case _:
@@ -231,9 +245,14 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
         placeholders = dict(PLACEHOLDERS)
         try:
             url = normalize_url(user_input[CONF_URL])
-            self._generation = await validate(
-                self.hass, url, token, user_input[CONF_VERIFY_SSL]
-            )
+            async with asyncio.timeout(VALIDATE_DEADLINE):
+                self._generation = await validate(
+                    self.hass, url, token, user_input[CONF_VERIFY_SSL]
+                )
+        except TimeoutError:
+            # Every request stayed within its own timeout, but not all of them
+            # together within the deadline.
+            return None, {"base": "timeout"}, placeholders
         except (InvalidUrlError, TokenMismatchError, NezhaError) as err:
             if isinstance(err, NezhaRedirectError):
                 placeholders["location"] = err.location

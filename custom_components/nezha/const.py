@@ -25,6 +25,14 @@ MAX_OFFLINE_THRESHOLD: Final = 3600
 DEFAULT_PING_INTERVAL: Final = 300
 MIN_PING_INTERVAL: Final = 60
 MAX_PING_INTERVAL: Final = 3600
+# Each request gives up after 10 s; these bound a whole sequence of them. An
+# update (setup's first one included) makes one request on v0 and two on v1;
+# validating the form makes up to four.
+UPDATE_DEADLINE: Final = 15.0
+VALIDATE_DEADLINE: Final = 20.0
+# A temperature sensor an online agent has not reported for this long (while it
+# reports others) loses its entity; it is created again if it comes back.
+TEMPERATURE_GRACE: Final = 24 * 3600
 # At most this many ping-history requests are in flight at once.
 PING_CONCURRENCY: Final = 2
 

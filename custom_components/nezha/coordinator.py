@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 import time
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from .client import (
@@ -20,6 +26,8 @@ from .client import (
     NezhaError,
     NezhaProxyHeaderError,
     NezhaTimeoutError,
+    NezhaTLSError,
+    NezhaTooLargeError,
     NezhaV0Client,
     NezhaV1Client,
     NezhaWafBlockedError,
@@ -29,6 +37,11 @@ from .client import (
     TransferQuota,
 )
 from .client.alerts import SilencedServers
+from .client.limits import (
+    MAX_MONITORS_PER_SERVER,
+    MAX_SERVERS,
+    MAX_TEMPERATURES_PER_SERVER,
+)
 from .const import (
     ALL_GROUPS,
     CONF_OFFLINE_THRESHOLD,
@@ -42,6 +55,8 @@ from .const import (
     GROUP_PREFIX,
     LOGGER,
     PING_CONCURRENCY,
+    TEMPERATURE_GRACE,
+    UPDATE_DEADLINE,
 )
 from .device import server_device_fields, server_id_in, server_id_of
 
@@ -68,15 +83,34 @@ def group_filter(option: str | None) -> str | None:
     return None
 
 
+ISSUES = (
+    "too_many_servers",
+    "too_many_monitors",
+    "too_many_temperatures",
+    "response_too_large",
+)
+
+
+@callback
+def async_delete_issues(hass: HomeAssistant, entry_id: str) -> None:
+    """Remove the repair issues of an entry (unloaded or removed)."""
+    for kind in ISSUES:
+        ir.async_delete_issue(hass, DOMAIN, f"{kind}_{entry_id}")
+
+
 def failure_key(err: NezhaError) -> str:
     """The translation key of a failed update (other than a refused token)."""
     match err:
         case NezhaTimeoutError():
             return "timeout"
+        case NezhaTLSError():
+            return "tls_failed"
         case NezhaConnectionError():
             return "cannot_connect"
         case NezhaProxyHeaderError():
             return "real_ip_header"
+        case NezhaTooLargeError():
+            return "too_large"
         case _:
             return "invalid_response"
 
@@ -121,6 +155,18 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
         self.silenced = SilencedServers()
         self._next_ping_at = 0.0
         self._ping_task: asyncio.Task[None] | None = None
+        # Every task this coordinator starts; all are cancelled at unload.
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closing = False
+        # Temperature sensors with an entity (or allowed one): name -> when the
+        # agent last reported it (monotonic); see _track_temperatures.
+        self.temperatures: dict[int, dict[str, float]] = {}
+        # Names whose entity was removed, for the sensor platform to forget.
+        self.removed_temperatures: dict[int, set[str]] = {}
+        self._temperatures_seeded = False
+        # Open repair issues: kind -> placeholders; answers refused as too large.
+        self._issues: dict[str, dict[str, str]] = {}
+        self._too_large: dict[str, str] = {}
         self._auth_failed = False
         self._pinged_once = False
         # The translation key of the auth failure: the WAF ban has its own.
@@ -149,7 +195,74 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
         server_id = server_id_in(identifiers, self.config_entry.entry_id)
         if server_id is not None:
             self.pings.pop(server_id, None)
+            self.temperatures.pop(server_id, None)
+            self.removed_temperatures.pop(server_id, None)
             self.device_removals[server_id] = self.device_removals.get(server_id, 0) + 1
+
+    @property
+    def closing(self) -> bool:
+        """Return True once the entry is unloading: nothing new is started then."""
+        return self._closing
+
+    def _start_task(
+        self, coro: Coroutine[Any, Any, Any], name: str
+    ) -> asyncio.Task[Any] | None:
+        """Run ``coro`` as an entry background task, cancelled at unload.
+
+        Home Assistant waits up to 10 s at unload for the entry's plain tasks but
+        cancels its background tasks; none of ours is worth waiting for.
+        """
+        if self._closing:
+            coro.close()
+            return None
+        task = self.config_entry.async_create_background_task(self.hass, coro, name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def async_shutdown(self) -> None:
+        """Stop for good: cancel every task and start nothing after this."""
+        self._closing = True
+        for task in list(self._tasks):
+            task.cancel()
+        await super().async_shutdown()
+
+    @callback
+    def _set_issue(self, kind: str, placeholders: dict[str, str] | None) -> None:
+        """Raise the entry's repair issue of this kind, or clear it (None)."""
+        issue_id = f"{kind}_{self.config_entry.entry_id}"
+        if placeholders is None:
+            # Also one an earlier setup attempt raised (a cheap no-op otherwise).
+            self._issues.pop(kind, None)
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            return
+        placeholders = {"title": self.config_entry.title, **placeholders}
+        if self._issues.get(kind) == placeholders:
+            return
+        self._issues[kind] = placeholders
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=kind,
+            translation_placeholders=placeholders,
+        )
+
+    @callback
+    def _note_too_large(self, source: str, err: NezhaError | None) -> None:
+        """Track which requests were refused as too large; one issue for all."""
+        if isinstance(err, NezhaTooLargeError):
+            self._too_large[source] = str(err)
+        else:
+            self._too_large.pop(source, None)
+        self._set_issue(
+            "response_too_large",
+            {"error": next(iter(self._too_large.values()))}
+            if self._too_large
+            else None,
+        )
 
     async def _async_update_data(self) -> NezhaData:
         if self._auth_failed:
@@ -161,21 +274,46 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
         try:
             fleet = await self._async_fetch()
         except NezhaAuthError as err:
+            self._drop_if_closing()
             self._stop_side_requests(err)
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN, translation_key=self._auth_reason
             ) from err
         except NezhaError as err:
+            self._drop_if_closing()
+            self._note_too_large("fleet", err)
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key=failure_key(err),
                 translation_placeholders={"error": str(err)},
             ) from err
+        self._drop_if_closing()
+        self._note_too_large("fleet", None)
         return self._build(fleet)
+
+    def _drop_if_closing(self) -> None:
+        """End a refresh whose answer came after the unload, quietly.
+
+        Its result would sync devices, start a ping round or open a reauth flow
+        for an entry that is gone; a cancelled refresh is a silent no-op for
+        the coordinator. (A refresh a service call started is not ours to cancel.)
+        """
+        if self._closing:
+            raise asyncio.CancelledError
 
     async def _async_fetch(self) -> Fleet:
         """Fetch the fleet: one request on v0."""
-        return await self.client.async_get_fleet(self.tag)
+        return await self._async_get_fleet()
+
+    async def _async_get_fleet(self) -> Fleet:
+        """Ask the dashboard for the fleet, all its requests within one deadline."""
+        try:
+            async with asyncio.timeout(UPDATE_DEADLINE):
+                return await self.client.async_get_fleet(self.tag)
+        except TimeoutError as err:
+            raise NezhaTimeoutError(
+                f"no complete answer within {UPDATE_DEADLINE:g} s"
+            ) from err
 
     def _build(self, fleet: Fleet) -> NezhaData:
         data = NezhaData(
@@ -184,8 +322,88 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
             server_time=fleet.server_time,
         )
         self._sync_devices(fleet)
+        self._set_issue(
+            "too_many_servers",
+            {"count": str(MAX_SERVERS + fleet.left_out), "limit": str(MAX_SERVERS)}
+            if fleet.left_out
+            else None,
+        )
+        self._track_temperatures(data)
         self._schedule_pings(data)
         return data
+
+    @callback
+    def _track_temperatures(self, data: NezhaData) -> None:
+        """Bound the temperature sensors of each server, forget those long gone.
+
+        An agent names its sensors itself, so a broken one could add new names
+        with every report. Each server gets at most MAX_TEMPERATURES_PER_SERVER
+        sensor entities; a sensor its online agent has not reported for
+        TEMPERATURE_GRACE (while reporting others) loses its entity, and gets a
+        new one if it comes back. Names beyond the limit get no entity (a
+        repair issue says so) until old ones are gone.
+        """
+        now = time.monotonic()
+        if not self._temperatures_seeded:
+            self._temperatures_seeded = True
+            self._seed_temperatures(now)
+        refused: list[str] = []
+        for sid, server in data.servers.items():
+            reported = server.state.temperatures
+            if not reported:
+                continue  # no sensors, or none in this answer: nothing is gone
+            names = self.temperatures.setdefault(sid, {})
+            for temperature in reported:
+                if (
+                    temperature.name in names
+                    or len(names) < MAX_TEMPERATURES_PER_SERVER
+                ):
+                    names[temperature.name] = now
+                elif not refused or refused[-1] != server.name:
+                    refused.append(server.name or f"Server {sid}")
+            if data.online.get(sid):  # an offline server's sensors are not gone
+                self._forget_temperatures(sid, names, now)
+        self._set_issue(
+            "too_many_temperatures",
+            {
+                "count": str(len(refused)),
+                "servers": ", ".join(refused[:3]),
+                "limit": str(MAX_TEMPERATURES_PER_SERVER),
+            }
+            if refused
+            else None,
+        )
+
+    def _seed_temperatures(self, now: float) -> None:
+        """Start the clock of the sensor entities left from before a restart."""
+        entry_id = self.config_entry.entry_id
+        registry = er.async_get(self.hass)
+        for entity in er.async_entries_for_config_entry(registry, entry_id):
+            server, found, name = entity.unique_id.removeprefix(
+                f"{entry_id}_"
+            ).partition("_temperature_")
+            if found and server.isdecimal():
+                self.temperatures.setdefault(int(server), {})[name] = now
+
+    def _forget_temperatures(
+        self, sid: int, names: dict[str, float], now: float
+    ) -> None:
+        gone = [name for name, seen in names.items() if now - seen > TEMPERATURE_GRACE]
+        if not gone:
+            return
+        registry = er.async_get(self.hass)
+        entry_id = self.config_entry.entry_id
+        for name in gone:
+            del names[name]
+            self.removed_temperatures.setdefault(sid, set()).add(name)
+            unique_id = f"{entry_id}_{sid}_temperature_{name}"
+            if entity_id := registry.async_get_entity_id("sensor", DOMAIN, unique_id):
+                LOGGER.info(
+                    "Removing %s: not reported for %d hours",
+                    entity_id,
+                    TEMPERATURE_GRACE // 3600,
+                )
+                registry.async_remove(entity_id)
 
     def _is_online(self, server: Server, now: datetime) -> bool:
         # Compare against the dashboard's own clock (its Date header or the
@@ -249,15 +467,19 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
         )
 
     def _schedule_pings(self, data: NezhaData) -> None:
-        if self._auth_failed or (self._ping_task and not self._ping_task.done()):
+        if (
+            self._closing
+            or self._auth_failed
+            or (self._ping_task and not self._ping_task.done())
+        ):
             return
         now = time.monotonic()
         if now < self._next_ping_at:
             return
         self._next_ping_at = now + self.ping_interval
         targets = self._ping_targets(data)
-        self._ping_task = self.config_entry.async_create_background_task(
-            self.hass, self._async_refresh_pings(targets), f"{self.name} ping history"
+        self._ping_task = self._start_task(
+            self._async_refresh_pings(targets), f"{self.name} ping history"
         )
 
     def _ping_targets(self, data: NezhaData) -> list[int]:
@@ -285,6 +507,8 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
 
     async def _async_refresh_pings(self, server_ids: list[int]) -> None:
         limit = asyncio.Semaphore(self.ping_concurrency)
+        too_large: list[NezhaError] = []
+        too_many: dict[int, int] = {}
 
         async def fetch(server_id: int) -> None:
             async with limit:
@@ -296,10 +520,15 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
                     self._handle_auth_failure(err)
                     return
                 except NezhaError as err:
+                    if isinstance(err, NezhaTooLargeError):
+                        too_large.append(err)
                     LOGGER.debug(
                         "Ping history of server %s unavailable: %s", server_id, err
                     )
                     return
+                if len(monitors) > MAX_MONITORS_PER_SERVER:
+                    too_many[server_id] = len(monitors)
+                    monitors = monitors[:MAX_MONITORS_PER_SERVER]  # the lowest ids
                 self.pings[server_id] = {m.monitor_id: m for m in monitors}
 
         # On v1 the services request goes first and alone: a token revoked or
@@ -307,8 +536,24 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
         # request in flight.
         await self._async_services()
         await asyncio.gather(*(fetch(server_id) for server_id in server_ids))
-        if not self._auth_failed:
-            self.async_update_listeners()
+        if self._auth_failed:
+            return
+        self._note_too_large("ping", too_large[0] if too_large else None)
+        servers = self.data.servers if self.data else {}
+        self._set_issue(
+            "too_many_monitors",
+            {
+                "count": str(len(too_many)),
+                "servers": ", ".join(
+                    servers[sid].name if sid in servers else f"Server {sid}"
+                    for sid in list(too_many)[:3]
+                ),
+                "limit": str(MAX_MONITORS_PER_SERVER),
+            }
+            if too_many
+            else None,
+        )
+        self.async_update_listeners()
 
     async def _async_services(self) -> None:
         """Refresh the dashboard's service monitors and quotas (v1 only; one request)."""
@@ -320,8 +565,10 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
             self._handle_auth_failure(err)
             return
         except NezhaError as err:
+            self._note_too_large("services", err)
             LOGGER.debug("Service status unavailable: %s", err)
             return
+        self._note_too_large("services", None)
         self.services = {service.id: service for service in overview.services}
         self.quotas = overview.quotas
 
@@ -331,9 +578,7 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
         if self._auth_failed:
             return
         self._stop_side_requests(err)
-        self.config_entry.async_create_task(
-            self.hass, self.async_refresh(), f"{self.name} auth failure"
-        )
+        self._start_task(self.async_refresh(), f"{self.name} auth failure")
 
     def _stop_side_requests(self, err: NezhaAuthError) -> None:
         self._auth_failed = True

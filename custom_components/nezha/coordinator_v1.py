@@ -90,7 +90,7 @@ class NezhaStreamCoordinator(NezhaCoordinator):
         self._inventory_due = False
         self._inventory_at = time.monotonic()
         try:
-            fleet = await self.client.async_get_fleet(self.tag)
+            fleet = await self._async_get_fleet()
         except NezhaAuthError:
             raise
         except NezhaError as err:
@@ -109,7 +109,7 @@ class NezhaStreamCoordinator(NezhaCoordinator):
         return fleet
 
     def _start_stream(self) -> None:
-        if self._auth_failed or self._stream_task is not None:
+        if self._closing or self._auth_failed or self._stream_task is not None:
             return
         self.stream = StreamRunner(
             self.client,
@@ -118,8 +118,8 @@ class NezhaStreamCoordinator(NezhaCoordinator):
             on_auth_failure=self._on_auth_failure,
             tag=self.tag,
         )
-        self._stream_task = self.config_entry.async_create_background_task(
-            self.hass, self.stream.run(), f"{self.name} live stream"
+        self._stream_task = self._start_task(
+            self.stream.run(), f"{self.name} live stream"
         )
 
     @callback
@@ -128,6 +128,8 @@ class NezhaStreamCoordinator(NezhaCoordinator):
         self.frames_received += 1
         self._latest = frame.fleet
         self._frame_at = now
+        if "stream" in self._too_large:
+            self._note_too_large("stream", None)
         if self._stream_down_logged:
             self._stream_down_logged = False
             LOGGER.info("Live updates from %s are back", self.config_entry.title)
@@ -138,9 +140,7 @@ class NezhaStreamCoordinator(NezhaCoordinator):
         if not self.last_update_success:
             # Back before the next scheduled update: recover from this frame now
             # (the refresh takes the live data; the debouncer coalesces frames).
-            self.config_entry.async_create_task(
-                self.hass, self.async_request_refresh(), f"{self.name} recovery"
-            )
+            self._start_task(self.async_request_refresh(), f"{self.name} recovery")
             return
         self._write_transitions(frame)
 
@@ -160,9 +160,7 @@ class NezhaStreamCoordinator(NezhaCoordinator):
             return False
         self._asked = (frame.unknown_ids, frame.missing_ids)
         self._inventory_due = True
-        self.config_entry.async_create_task(
-            self.hass, self.async_refresh(), f"{self.name} inventory"
-        )
+        self._start_task(self.async_refresh(), f"{self.name} inventory")
         return True
 
     def _write_transitions(self, frame: StreamFrame) -> None:
@@ -195,6 +193,7 @@ class NezhaStreamCoordinator(NezhaCoordinator):
     def _on_down(self, err: NezhaError) -> None:
         # The last frame is stale now: the next scheduled update polls REST.
         self._frame_at = -float("inf")
+        self._note_too_large("stream", err)
         if not self._stream_down_logged:
             self._stream_down_logged = True
             LOGGER.info(

@@ -304,9 +304,12 @@ def _server_entities(
         if key not in known and description.exists_fn(server):
             known.add(key)
             yield NezhaServerSensor(coordinator, server.id, description)
+    if removed := coordinator.removed_temperatures.pop(server.id, None):
+        known.difference_update(f"temperature_{name}" for name in removed)
+    allowed = coordinator.temperatures.get(server.id, {})
     for temperature in server.state.temperatures:
         key = f"temperature_{temperature.name}"
-        if key not in known:
+        if key not in known and temperature.name in allowed:
             known.add(key)
             yield NezhaTemperatureSensor(coordinator, server.id, temperature.name)
     for monitor_id, monitor in coordinator.pings.get(server.id, {}).items():

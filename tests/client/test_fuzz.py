@@ -254,6 +254,7 @@ def fake_client(status: int, content_type: str, body: bytes) -> NezhaV0Client:
         *,
         headers: dict[str, str] | None = None,
         params: dict[str, str] | None = None,
+        max_bytes: int | None = None,
     ) -> RawResponse:
         return RawResponse(
             path=path,
@@ -645,6 +646,7 @@ def fake_v1_client(status: int, content_type: str, body: bytes) -> NezhaV1Client
         *,
         headers: dict[str, str] | None = None,
         params: dict[str, str] | None = None,
+        max_bytes: int | None = None,
     ) -> RawResponse:
         return RawResponse(
             path=path,

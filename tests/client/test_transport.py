@@ -25,10 +25,14 @@ from custom_components.nezha.client import (
     NezhaResponseError,
     NezhaTimeoutError,
     NezhaTLSError,
+    NezhaTokenError,
     NezhaUnsupportedError,
     NezhaV0Client,
     transport as transport_module,
+    v0 as v0_module,
 )
+from custom_components.nezha.client.errors import NezhaTooLargeError
+from custom_components.nezha.client.limits import FLEET_BODY_BYTES
 from custom_components.nezha.client.transport import RawResponse, Transport
 from tests.client.common import (
     DETAILS,
@@ -324,7 +328,7 @@ async def test_large_fleet_body_is_read_completely(
     """A body of several hundred KB arrives in many chunks; all must be read."""
     async with NezhaSimulator(servers=400, token=TOKEN) as sim:
         raw = await Transport(session, sim.url).get(
-            DETAILS, headers={"Authorization": TOKEN}
+            DETAILS, headers={"Authorization": TOKEN}, max_bytes=FLEET_BODY_BYTES
         )
         assert len(raw.body) > 256 * 1024
         assert len(raw.json()["result"]) == 400
@@ -338,9 +342,10 @@ async def test_body_over_the_cap_by_content_length(
     simulator: NezhaSimulator,
 ) -> None:
     client = NezhaV0Client(session, simulator.url, TOKEN)
-    monkeypatch.setattr(transport_module, "MAX_BODY_BYTES", 1024)
-    err = await expect(NezhaResponseError, client.async_get_fleet())
-    assert "too large" in str(err)
+    monkeypatch.setattr(v0_module, "FLEET_BODY_BYTES", 1024)
+    err = await expect(NezhaTooLargeError, client.async_get_fleet())
+    assert "larger than 1 KiB" in str(err)
+    assert err.limit == 1024
 
 
 @pytest.mark.parametrize("chunked", [False, True])
@@ -355,8 +360,8 @@ async def test_body_cap_boundary(
         monkeypatch.setattr(transport_module, "MAX_BODY_BYTES", len(body))
         assert (await transport.get(LIST)).body == body
         monkeypatch.setattr(transport_module, "MAX_BODY_BYTES", len(body) - 1)
-        err = await expect(NezhaResponseError, transport.get(LIST))
-    assert "too large" in str(err)
+        err = await expect(NezhaTooLargeError, transport.get(LIST))
+    assert "larger than" in str(err)
 
 
 # -- connection failures -------------------------------------------------------------
@@ -557,6 +562,7 @@ async def test_no_error_or_repr_contains_the_token(
     produced = {type(err) for err in errors}
     assert produced == {
         NezhaAuthError,
+        NezhaTokenError,
         NezhaConnectionError,
         NezhaTimeoutError,
         NezhaTLSError,

@@ -45,6 +45,13 @@ async def tick(
     async_fire_time_changed(hass)
     await wait_for(lambda: coordinator.frames_received > frames, "a frame")
     await hass.async_block_till_done()
+    # Refreshes a frame started run as background tasks, which
+    # async_block_till_done does not wait for (the stream task never ends).
+    stream = coordinator._stream_task
+    await wait_for(
+        lambda: all(t is stream for t in coordinator._tasks), "the refresh it started"
+    )
+    await hass.async_block_till_done()
 
 
 @pytest.fixture

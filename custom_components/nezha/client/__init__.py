@@ -17,6 +17,8 @@ from .errors import (
     NezhaScopeError,
     NezhaTimeoutError,
     NezhaTLSError,
+    NezhaTokenError,
+    NezhaTooLargeError,
     NezhaUnsupportedError,
     NezhaWafBlockedError,
 )
@@ -55,6 +57,8 @@ __all__ = [
     "NezhaScopeError",
     "NezhaTLSError",
     "NezhaTimeoutError",
+    "NezhaTokenError",
+    "NezhaTooLargeError",
     "NezhaUnsupportedError",
     "NezhaV0Client",
     "NezhaV1Client",

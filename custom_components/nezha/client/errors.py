@@ -6,9 +6,35 @@ kind of failure, never from request headers.
 
 from __future__ import annotations
 
+import re
+
+# Messages quote what the dashboard sent (content types, redirect targets, the
+# HTTP stack's errors): shown escaped, so no line break or terminal escape in
+# them can forge a log line, and capped.
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]"
+)
+MAX_MESSAGE_LENGTH = 500
+
+
+def _escape(match: re.Match[str]) -> str:
+    return match.group(0).encode("unicode_escape").decode("ascii")
+
+
+def printable(text: str) -> str:
+    """Return ``text`` with control and bidi characters escaped, capped."""
+    text = _UNSAFE.sub(_escape, text)
+    if len(text) > MAX_MESSAGE_LENGTH:
+        text = text[: MAX_MESSAGE_LENGTH - 1] + "…"
+    return text
+
 
 class NezhaError(Exception):
     """Base class of every error this client raises."""
+
+    def __init__(self, message: str = "") -> None:
+        """Keep the message in a form that is safe to log and to show."""
+        super().__init__(printable(message))
 
 
 class NezhaConnectionError(NezhaError):
@@ -27,8 +53,24 @@ class NezhaAuthError(NezhaError):
     """The dashboard rejected the token."""
 
 
+class NezhaTokenError(NezhaAuthError):
+    """The token cannot be valid (empty, far too long, control characters).
+
+    Found before anything is sent: no request, so no WAF strike either.
+    """
+
+
 class NezhaResponseError(NezhaError):
     """The answer is not what a Nezha dashboard sends (HTML page, bad JSON, wrong shape)."""
+
+
+class NezhaTooLargeError(NezhaResponseError):
+    """The answer is larger than any this endpoint sends (see ``limits``); not read."""
+
+    def __init__(self, message: str, limit: int) -> None:
+        """Keep the cap in bytes."""
+        super().__init__(message)
+        self.limit = limit
 
 
 class NezhaRedirectError(NezhaResponseError):

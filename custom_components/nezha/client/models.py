@@ -109,14 +109,17 @@ class Fleet:
 
     ``skipped_ids`` holds the ids of records that were present but could not be
     parsed; ``complete`` is False when a record was so broken that even its id is
-    unknown. Callers must not treat a server as deleted unless the answer is complete
-    and its id is not among the skipped ones.
+    unknown, or when records beyond the limit were left out. Callers must not treat a
+    server as deleted unless the answer is complete and its id is not among the
+    skipped ones.
     """
 
     servers: dict[int, Server]
     server_time: datetime
     skipped_ids: frozenset[int] = frozenset()
     complete: bool = True
+    left_out: int = 0
+    """Records beyond ``limits.MAX_SERVERS`` that were not read (0: none)."""
 
     def may_have(self, server_id: int) -> bool:
         """Return True if the server might still exist on the dashboard."""

@@ -8,9 +8,32 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 import math
+import re
 from typing import Any
 
 UINT64_MAX = 2**64 - 1
+# Names and other text from the dashboard become device and entity names and
+# appear in logs: longer ones are cut (with "…").
+MAX_TEXT_LENGTH = 100
+# Control characters (C0, DEL, C1), bidi controls (U+202E shows "exe.png" as
+# "gnp.exe") and the line/paragraph separators; the line breaking ones become
+# a space, the rest is dropped.
+UNSAFE_TEXT = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]"
+)
+_BREAKS = frozenset("\t\n\v\f\r\x1c\x1d\x1e\x85\u2028\u2029")
+
+
+def _replace_unsafe(match: re.Match[str]) -> str:
+    return " " if match.group(0) in _BREAKS else ""
+
+
+def clean_text(value: str, limit: int = MAX_TEXT_LENGTH) -> str:
+    """Return ``value`` without control or bidi characters, at most ``limit`` long."""
+    if len(value) <= limit and UNSAFE_TEXT.search(value) is None:
+        return value  # the common case, unchanged
+    text = UNSAFE_TEXT.sub(_replace_unsafe, value).strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 class FieldReader:
@@ -79,16 +102,16 @@ class FieldReader:
         return number
 
     def text(self, key: str) -> str:
-        """Read a string; anything else becomes ``""``."""
+        """Read a string (cleaned, see :func:`clean_text`); others become ``""``."""
         value = self._data.get(key, "")
         if type(value) is str:
-            return value  # the common case, without the checks below
+            return clean_text(value)  # the common case, without the checks below
         if value is None:
             return ""
         if not isinstance(value, str):
             self._bad(key)
             return ""
-        return value
+        return clean_text(value)
 
     def flag(self, key: str) -> bool:
         """Read a boolean; anything else is False."""
@@ -106,7 +129,7 @@ class FieldReader:
         if not isinstance(value, list):
             self._bad(key)
             return ()
-        items = tuple(item for item in value if isinstance(item, str))
+        items = tuple(clean_text(item) for item in value if isinstance(item, str))
         if len(items) != len(value):
             self._bad(key)
         return items

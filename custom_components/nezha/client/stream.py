@@ -16,8 +16,9 @@ import random
 
 import aiohttp
 
-from .errors import NezhaAuthError, NezhaError, NezhaResponseError
-from .v1 import CLOSE_TIMEOUT, NezhaV1Client, StreamFrame
+from .errors import NezhaAuthError, NezhaError, NezhaResponseError, NezhaTooLargeError
+from .limits import FLEET_BODY_BYTES
+from .v1 import CLOSE_TIMEOUT, WS_PATH, NezhaV1Client, StreamFrame
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -123,6 +124,16 @@ class StreamRunner:
                         self.attempts = 0
                         self._wake.clear()  # asked before this worked: stale now
                     self._on_frame(frame)
+                elif (
+                    message.type is aiohttp.WSMsgType.ERROR
+                    and isinstance(message.data, aiohttp.WebSocketError)
+                    and message.data.code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG
+                ):
+                    raise NezhaTooLargeError(
+                        f"{WS_PATH}: a frame is larger than "
+                        f"{FLEET_BODY_BYTES // (1024 * 1024)} MiB",
+                        FLEET_BODY_BYTES,
+                    )
                 elif message.type in (
                     aiohttp.WSMsgType.CLOSE,
                     aiohttp.WSMsgType.CLOSED,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 import json
+import re
 from typing import Any
 
 import aiohttp
@@ -17,12 +18,37 @@ from .errors import (
     NezhaResponseError,
     NezhaTimeoutError,
     NezhaTLSError,
+    NezhaTooLargeError,
 )
+from .limits import SMALL_BODY_BYTES
 
 DEFAULT_TIMEOUT = 10.0
-# A dashboard with a thousand servers answers /server/details with about 2 MB.
-MAX_BODY_BYTES = 32 * 1024 * 1024
+# The cap of a request that names none; each endpoint has its own (limits.py).
+MAX_BODY_BYTES = SMALL_BODY_BYTES
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# Nezha's tokens have 32 (v0) or 36 (v1 personal tokens) characters.
+MAX_TOKEN_LENGTH = 256
+# Characters aiohttp refuses to put in a header (it raises ValueError).
+_UNSENDABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def token_problem(token: str) -> str | None:
+    """Why ``token`` must not be sent, or None when it may be.
+
+    An empty token would go out as an empty header; a huge one is refused by
+    the dashboard's HTTP server with an answer that reads like "not Nezha".
+    """
+    if not token.strip():
+        return "the API token is empty"
+    if len(token) > MAX_TOKEN_LENGTH:
+        return (
+            f"the API token is too long ({len(token)} characters; "
+            f"at most {MAX_TOKEN_LENGTH})"
+        )
+    if _UNSENDABLE.search(token):
+        # A pasted line break, most likely.
+        return "the API token contains control characters"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +137,15 @@ class Transport:
         headers: dict[str, str] | None = None,
         params: dict[str, str] | None = None,
         method: str = "GET",
+        max_bytes: int | None = None,
     ) -> RawResponse:
-        """GET (or ``method``, without a body) ``path`` and read the whole answer."""
+        """GET (or ``method``, without a body) ``path`` and read the whole answer.
+
+        A body larger than ``max_bytes`` (default ``MAX_BODY_BYTES``) is refused
+        with NezhaTooLargeError before it is all read.
+        """
+        limit = MAX_BODY_BYTES if max_bytes is None else max_bytes
+        too_large = f"{path}: the answer is larger than {_size(limit)}"
         try:
             url = URL(self._base + path, encoded=False)
             if params:
@@ -125,16 +158,13 @@ class Transport:
                 timeout=self._timeout,
             ) as resp:
                 if resp.status in _REDIRECTS:
-                    target = _redirect_target(url, resp.headers.get("Location", ""))
+                    target = redirect_target(url, resp.headers.get("Location", ""))
                     raise NezhaRedirectError(
                         f"{path}: the dashboard redirects (HTTP {resp.status}) to {target}",
                         target,
                     )
-                if (
-                    resp.content_length is not None
-                    and resp.content_length > MAX_BODY_BYTES
-                ):
-                    raise NezhaResponseError(f"{path}: response too large")
+                if resp.content_length is not None and resp.content_length > limit:
+                    raise NezhaTooLargeError(too_large, limit)
                 # StreamReader.read(n) returns only what is buffered, so read
                 # chunk by chunk until the end, enforcing the cap as data arrives
                 # (the length header may be absent or describe compressed data).
@@ -142,8 +172,8 @@ class Transport:
                 size = 0
                 async for chunk in resp.content.iter_any():
                     size += len(chunk)
-                    if size > MAX_BODY_BYTES:
-                        raise NezhaResponseError(f"{path}: response too large")
+                    if size > limit:
+                        raise NezhaTooLargeError(too_large, limit)
                     chunks.append(chunk)
                 return RawResponse(
                     path=path,
@@ -172,13 +202,24 @@ class Transport:
             ) from err
 
 
-def _redirect_target(url: URL, location: str) -> str:
+def _size(limit: int) -> str:
+    for unit, factor in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if limit >= factor:
+            return f"{limit / factor:g} {unit}"
+    return f"{limit} bytes"
+
+
+def redirect_target(url: URL, location: str) -> str:
     """Resolve a ``Location`` against the request URL.
 
     Credentials, query and fragment are dropped: the result is shown to the user.
     """
     try:
         target = url.join(URL(location))
+        if target.scheme not in ("http", "https") or not target.host:
+            # javascript:, data:, mailto: ... never a dashboard, and the rest may
+            # be a script: name the scheme only.
+            return f"{target.scheme}:…"
+        return str(target.with_user(None).with_query(None).with_fragment(None))
     except ValueError:
         return location.split("?", 1)[0].split("#", 1)[0]
-    return str(target.with_user(None).with_query(None).with_fragment(None))

@@ -12,7 +12,6 @@ Quirks handled here (see the API notes in the README):
 from __future__ import annotations
 
 import logging
-import re
 from typing import TYPE_CHECKING, Any
 
 from .errors import (
@@ -20,9 +19,16 @@ from .errors import (
     NezhaConnectionError,
     NezhaNotFoundError,
     NezhaResponseError,
+    NezhaTokenError,
     NezhaUnsupportedError,
 )
-from .fleet import collect_fleet
+from .fleet import ProblemLog, collect_fleet
+from .limits import (
+    FLEET_BODY_BYTES,
+    LIST_BODY_BYTES,
+    MAX_POINTS_PER_MONITOR,
+    MONITOR_BODY_BYTES,
+)
 from .models import (
     ApiGeneration,
     Fleet,
@@ -33,8 +39,8 @@ from .models import (
     State,
     Temperature,
 )
-from .parse import FieldReader, finite_float, unix_millis
-from .transport import DEFAULT_TIMEOUT, RawResponse, Transport
+from .parse import FieldReader, clean_text, finite_float, unix_millis
+from .transport import DEFAULT_TIMEOUT, RawResponse, Transport, token_problem
 
 if TYPE_CHECKING:
     import aiohttp
@@ -44,9 +50,6 @@ _LOGGER = logging.getLogger(__name__)
 LIST_PATH = "/api/v1/server/list"
 DETAILS_PATH = "/api/v1/server/details"
 MONITOR_PATH = "/api/v1/monitor/{server_id}"
-# Characters aiohttp refuses to put in a header (it raises ValueError). No valid
-# token contains them; a pasted token with a line break must read as a bad token.
-_UNSENDABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 class NezhaV0Client:
@@ -65,8 +68,8 @@ class NezhaV0Client:
         """Create a client; ``base_url`` must already be normalised."""
         self._transport = Transport(session, base_url, timeout=timeout)
         self._headers = {"Authorization": token, "Accept": "application/json"}
-        self._token_sendable = _UNSENDABLE.search(token) is None
-        self._reported: set[tuple[str, ...]] = set()
+        self._token_problem = token_problem(token)
+        self._problems = ProblemLog(_LOGGER)
 
     @property
     def base_url(self) -> str:
@@ -80,7 +83,7 @@ class NezhaV0Client:
     async def async_list_servers(self, tag: str | None = None) -> list[ServerSummary]:
         """Return the light server list; the cheapest authenticated call."""
         params = {"tag": tag} if tag else None
-        raw = await self._get(LIST_PATH, params)
+        raw = await self._get(LIST_PATH, params, LIST_BODY_BYTES)
         result = _result_list(_envelope(raw, auth_checked=True), raw.path)
         summaries = []
         for record in result:
@@ -104,14 +107,14 @@ class NezhaV0Client:
     async def async_get_fleet(self, tag: str | None = None) -> Fleet:
         """Return every server with host facts and the latest state, in one request."""
         params = {"tag": tag} if tag else None
-        raw = await self._get(DETAILS_PATH, params)
+        raw = await self._get(DETAILS_PATH, params, FLEET_BODY_BYTES)
         result = _result_list(_envelope(raw, auth_checked=True), raw.path)
-        return collect_fleet(result, _parse_server, raw.date, self._report_once)
+        return collect_fleet(result, _parse_server, raw.date, self._problems.report)
 
     async def async_get_ping_monitors(self, server_id: int) -> list[PingMonitor]:
         """Return the ICMP/TCP ping monitors of one server with their newest point."""
         path = MONITOR_PATH.format(server_id=server_id)
-        raw = await self._get(path)
+        raw = await self._get(path, None, MONITOR_BODY_BYTES)
         # Only the dashboard's own JSON answers mean "unknown" or "hidden server";
         # an HTML 404/403 comes from a wrong URL, a proxy or a WAF.
         if raw.is_json and raw.status == 404:
@@ -132,22 +135,12 @@ class NezhaV0Client:
         return sorted(monitors.values(), key=lambda monitor: monitor.monitor_id)
 
     async def _get(
-        self, path: str, params: dict[str, str] | None = None
+        self, path: str, params: dict[str, str] | None, max_bytes: int
     ) -> RawResponse:
-        if not self._token_sendable:
-            raise NezhaAuthError(f"{path}: the API token contains control characters")
-        return await self._transport.get(path, headers=self._headers, params=params)
-
-    def _report_once(self, server: object, problems: list[str]) -> None:
-        key = (str(server), *problems)
-        if key in self._reported:
-            return
-        self._reported.add(key)
-        _LOGGER.warning(
-            "Server %s in the dashboard answer has unexpected values in %s; "
-            "those values are shown as unknown",
-            server,
-            ", ".join(problems),
+        if self._token_problem:
+            raise NezhaTokenError(f"{path}: {self._token_problem}")
+        return await self._transport.get(
+            path, headers=self._headers, params=params, max_bytes=max_bytes
         )
 
 
@@ -281,6 +274,8 @@ def parse_temperatures(reader: FieldReader, key: str) -> tuple[Temperature, ...]
     for item in raw:
         name = item.get("Name")
         celsius = finite_float(item.get("Temperature"))
+        if isinstance(name, str):
+            name = clean_text(name)
         if isinstance(name, str) and name and celsius is not None:
             seen.setdefault(name, Temperature(name=name, celsius=celsius))
     return tuple(seen.values())
@@ -300,6 +295,10 @@ def parse_monitor(record: Any, server_id: int) -> PingMonitor | None:
         stamps = []
     if not isinstance(delays, list):
         delays = []
+    # Pairs go by position; only the newest points are read (a day is 1,440).
+    count = min(len(stamps), len(delays))
+    first = max(0, count - MAX_POINTS_PER_MONITOR)
+    stamps, delays = stamps[first:count], delays[first:count]
     points = [
         (when, delay)
         for when, delay in zip(

@@ -35,13 +35,22 @@ from .errors import (
     NezhaNotFoundError,
     NezhaPatUnsupportedError,
     NezhaProxyHeaderError,
+    NezhaRedirectError,
     NezhaRefusedError,
     NezhaResponseError,
     NezhaScopeError,
     NezhaTimeoutError,
+    NezhaTLSError,
+    NezhaTokenError,
     NezhaWafBlockedError,
 )
-from .fleet import collect_fleet
+from .fleet import ProblemLog, Report, collect_fleet
+from .limits import (
+    FLEET_BODY_BYTES,
+    MONITOR_BODY_BYTES,
+    SERVICES_BODY_BYTES,
+    SMALL_BODY_BYTES,
+)
 from .models import (
     ApiGeneration,
     Fleet,
@@ -54,9 +63,15 @@ from .models import (
     State,
 )
 from .notes import PublicNote, parse_public_note
-from .parse import FieldReader, finite_float, unix_millis
+from .parse import FieldReader, clean_text, finite_float, unix_millis
 from .quota import parse_quotas
-from .transport import DEFAULT_TIMEOUT, RawResponse, Transport
+from .transport import (
+    DEFAULT_TIMEOUT,
+    RawResponse,
+    Transport,
+    redirect_target,
+    token_problem,
+)
 from .v0 import parse_monitor, parse_temperatures
 
 _LOGGER = logging.getLogger(__name__)
@@ -68,17 +83,46 @@ WS_PATH = "/api/v1/ws/server"
 # Per-server monitor history (v2.0+; personal tokens need v2.1+ anyway).
 SERVER_SERVICE_PATH = "/api/v1/server/{server_id}/service"
 
-MAX_FRAME_BYTES = 32 * 1024 * 1024
 TOKEN_PATTERN = re.compile(r"nzp_[0-9A-Za-z]{32}")
 # "ApiErrorForbidden: api token lacks scope nezha:inventory:read"; only the scope
 # itself is looked for, in case the rest of the text ever gets translated.
 _SCOPE = re.compile(r"\bnezha:[\w*]+(?::[\w*]+)*")
 _DECIMAL = re.compile(r"[0-9]{1,20}")
-# Characters aiohttp refuses to put in a header (it raises ValueError).
-_UNSENDABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # The dashboard never reads the stream, so it never answers a close frame.
 CLOSE_TIMEOUT = 0.25
 REQUIRED_SCOPES = ("nezha:inventory:read", "nezha:service:read", "nezha:server:read")
+
+
+class _RedirectRefusedError(Exception):
+    """Raised from the trace of a redirect, before aiohttp follows it."""
+
+    def __init__(self, status: int, location: str) -> None:
+        super().__init__(status)
+        self.status = status
+        self.location = location
+
+
+async def _refuse_redirect(
+    session: aiohttp.ClientSession,
+    context: Any,
+    params: aiohttp.TraceRequestRedirectParams,
+) -> None:
+    location = redirect_target(params.url, params.response.headers.get("Location", ""))
+    params.response.close()
+    raise _RedirectRefusedError(params.response.status, location)
+
+
+def refuse_redirects() -> aiohttp.TraceConfig:
+    """A trace that stops a session's redirects before they are followed.
+
+    ``ws_connect`` has no ``allow_redirects``: it follows up to ten, so the stream
+    would take another server's frames as the dashboard's. Give the session
+    for the stream (``stream_session``) this trace; every redirect then fails
+    with NezhaRedirectError, and the target never sees a request.
+    """
+    trace = aiohttp.TraceConfig()
+    trace.on_request_redirect.append(_refuse_redirect)
+    return trace
 
 
 def looks_like_personal_token(token: str) -> bool:
@@ -309,7 +353,7 @@ def parse_servers(
     server_time: datetime,
     *,
     previous: dict[int, Server] | None = None,
-    report: Any = None,
+    report: Report | None = None,
 ) -> Fleet:
     """Turn a list of v1 server objects into a Fleet."""
     if records is None:
@@ -336,18 +380,32 @@ class StreamFrame:
     """Inventory servers absent from the frame (deleted, or hidden now)."""
 
 
-def parse_ws_frame(
-    text: str | bytes, previous: dict[int, Server], report: Any = None
-) -> Fleet:
-    """Parse one ``/ws/server`` frame; ``now`` (ms) is the dashboard clock."""
+def _frame_records(text: str | bytes) -> tuple[Any, datetime]:
+    """The server records of a ``/ws/server`` frame and the dashboard clock."""
     try:
         frame = json.loads(text)
     except (ValueError, RecursionError) as err:
         raise NezhaResponseError("ws frame: not valid JSON") from err
     if not isinstance(frame, dict):
         raise NezhaResponseError("ws frame: not an object")
-    now = unix_millis(frame.get("now")) or datetime.now(UTC)
-    return parse_servers(frame.get("servers"), now, previous=previous, report=report)
+    records = frame.get("servers")
+    if records is not None and not isinstance(records, list):
+        raise NezhaResponseError("servers: not a list")
+    return records or [], unix_millis(frame.get("now")) or datetime.now(UTC)
+
+
+def parse_ws_frame(
+    text: str | bytes, previous: dict[int, Server], report: Report | None = None
+) -> Fleet:
+    """Parse one ``/ws/server`` frame; ``now`` (ms) is the dashboard clock."""
+    records, now = _frame_records(text)
+    return parse_servers(records, now, previous=previous, report=report)
+
+
+def _record_id(record: Any) -> int | None:
+    """The id of a raw server record, read without parsing it."""
+    sid = record.get("id") if isinstance(record, dict) else None
+    return sid if type(sid) is int else None
 
 
 def _today(values: list[Any]) -> Any:
@@ -420,21 +478,30 @@ class NezhaV1Client:
         token: str,
         *,
         timeout: float = DEFAULT_TIMEOUT,
+        stream_session: aiohttp.ClientSession | None = None,
     ) -> None:
-        """Create a client; ``base_url`` must already be normalised."""
+        """Create a client; ``base_url`` must already be normalised.
+
+        ``stream_session`` opens the WebSocket; it should carry
+        :func:`refuse_redirects` (REST requests never follow a redirect anyway).
+        """
         self._session = session
+        self._stream_session = stream_session or session
         self._transport = Transport(session, base_url, timeout=timeout)
         self._headers = {
             "Authorization": f"Bearer {token}",
             "Accept": "application/json",
         }
         self._timeout = timeout
-        self._token_sendable = _UNSENDABLE.search(token) is None
-        self._reported: set[tuple[str, ...]] = set()
+        self._token_problem = token_problem(token)
+        self._problems = ProblemLog(_LOGGER)
         self.inventory: dict[int, Server] = {}
-        """Every server the token may see, with its first group as tag."""
+        """The servers of the last REST answer (of the group asked for), tagged
+        with their first group."""
         self.groups: dict[str, frozenset[int]] = {}
         """Group name → member ids, as of the last inventory."""
+        self._listed: frozenset[int] | None = None
+        self._left_out = 0
 
     @property
     def base_url(self) -> str:
@@ -446,16 +513,21 @@ class NezhaV1Client:
         return f"NezhaV1Client({self._transport.base_url!r})"
 
     async def _get(
-        self, path: str, params: dict[str, str] | None = None
+        self,
+        path: str,
+        params: dict[str, str] | None = None,
+        max_bytes: int = SMALL_BODY_BYTES,
     ) -> tuple[Any, datetime]:
         self._check_token(path)
-        raw = await self._transport.get(path, headers=self._headers, params=params)
+        raw = await self._transport.get(
+            path, headers=self._headers, params=params, max_bytes=max_bytes
+        )
         return check_envelope(raw), raw.date
 
     def _check_token(self, path: str) -> None:
-        if not self._token_sendable:
-            # A pasted line break: no request, so no WAF strike either.
-            raise NezhaAuthError(f"{path}: the API token contains control characters")
+        if self._token_problem:
+            # No request, so no WAF strike either.
+            raise NezhaTokenError(f"{path}: {self._token_problem}")
 
     async def async_get_groups(self) -> dict[str, frozenset[int]]:
         """Return group name → member server ids.
@@ -474,6 +546,7 @@ class NezhaV1Client:
             members = item.get("servers") or []  # null for a group without servers
             if isinstance(name, str) and name and isinstance(members, list):
                 ids = frozenset(m for m in members if type(m) is int)
+                name = clean_text(name)
                 groups[name] = groups.get(name, frozenset()) | ids
         return groups
 
@@ -499,28 +572,45 @@ class NezhaV1Client:
 
         Servers have no tag in v1; the first of a server's groups from
         ``/server-group`` stands in for it. The group filter keeps every member
-        of the chosen group, whatever other groups they are in.
+        of the chosen group, whatever other groups they are in, and is applied
+        before the records are read: only the group counts against
+        ``MAX_SERVERS`` and costs parsing.
         """
-        data, date = await self._get(SERVERS_PATH)
+        data, date = await self._get(SERVERS_PATH, max_bytes=FLEET_BODY_BYTES)
         groups = await self.async_get_groups()
-        fleet = parse_servers(
-            data, date, previous=self.inventory, report=self._report_once
+        if data is not None and not isinstance(data, list):
+            raise NezhaResponseError("servers: not a list")
+        records = data or []
+        self._listed = frozenset(
+            sid for sid in map(_record_id, records) if sid is not None
         )
         membership: dict[int, str] = {}
         for name, ids in sorted(groups.items()):
             for sid in ids:
                 membership.setdefault(sid, name)
         self.groups = groups
+        if tag is not None:
+            # A record without a readable id stays: it makes the answer incomplete.
+            members = groups.get(tag, frozenset())
+            records = [
+                r
+                for r, sid in zip(records, map(_record_id, records), strict=True)
+                if sid is None or sid in members
+            ]
+        fleet = parse_servers(
+            records, date, previous=self.inventory, report=self._problems.report
+        )
         self.inventory = {
             sid: _with_tag(server, membership.get(sid, ""))
             for sid, server in fleet.servers.items()
         }
+        self._left_out = fleet.left_out
         return _only_group(replace(fleet, servers=self.inventory), self.groups, tag)
 
     async def async_get_ping_monitors(self, server_id: int) -> list[PingMonitor]:
         """Return the latency monitors run by one server."""
         path = SERVER_SERVICE_PATH.format(server_id=server_id)
-        data, _ = await self._get(path, {"period": "1d"})
+        data, _ = await self._get(path, {"period": "1d"}, MONITOR_BODY_BYTES)
         monitors: dict[int, PingMonitor] = {}
         for record in _data_list(path, data):
             monitor = parse_monitor(record, server_id)
@@ -534,7 +624,7 @@ class NezhaV1Client:
 
     async def async_get_service_overview(self) -> ServiceOverview:
         """Return the service monitors and the traffic quotas (one request)."""
-        data, _ = await self._get(SERVICES_PATH)
+        data, _ = await self._get(SERVICES_PATH, max_bytes=SERVICES_BODY_BYTES)
         if not isinstance(data, dict):
             return ServiceOverview(services=[], quotas={})
         services = data.get("services")
@@ -559,12 +649,12 @@ class NezhaV1Client:
         url = self.base_url + WS_PATH
         try:
             async with asyncio.timeout(self._timeout):
-                return await self._session.ws_connect(
+                return await self._stream_session.ws_connect(
                     url,
                     headers=self._headers,
                     autoping=True,
                     heartbeat=None,
-                    max_msg_size=MAX_FRAME_BYTES,
+                    max_msg_size=FLEET_BODY_BYTES,
                     # close() may wait for a close frame, which never comes.
                     timeout=aiohttp.ClientWSTimeout(
                         ws_receive=None, ws_close=CLOSE_TIMEOUT
@@ -574,9 +664,20 @@ class NezhaV1Client:
             raise NezhaTimeoutError(
                 f"{WS_PATH}: no handshake within {self._timeout:g} s"
             ) from err
+        except _RedirectRefusedError as err:
+            raise NezhaRedirectError(
+                f"{WS_PATH}: the dashboard redirects (HTTP {err.status}) to "
+                f"{err.location}",
+                err.location,
+            ) from None
         except aiohttp.ClientResponseError as err:
             status = err.status
             content_type = err.headers.get("Content-Type", "") if err.headers else ""
+        except (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError) as err:
+            # The same error as REST, so the user reads the same advice.
+            raise NezhaTLSError(
+                f"{WS_PATH}: TLS handshake failed ({err.__class__.__name__})"
+            ) from err
         except aiohttp.ClientError as err:
             raise NezhaConnectionError(f"{WS_PATH}: {err.__class__.__name__}") from err
         # Raised outside the handler on purpose: the repr of the aiohttp error shows
@@ -588,23 +689,34 @@ class NezhaV1Client:
 
         Frames carry no addresses and may show servers the inventory does not
         (a member's token streams every visible server but lists only its own);
-        those are reported as ``unknown_ids`` and left out.
+        those are reported as ``unknown_ids`` and left out. Only the records of
+        inventory servers are read (those of the group, when one is chosen);
+        the others are told apart by their ids alone.
         """
-        fleet = parse_ws_frame(text, self.inventory, self._report_once)
-        known = {sid: s for sid, s in fleet.servers.items() if sid in self.inventory}
-        for sid, server in known.items():
+        records, now = _frame_records(text)
+        ids = [_record_id(record) for record in records]
+        wanted = [
+            record
+            for record, sid in zip(records, ids, strict=True)
+            if sid is None or sid in self.inventory
+        ]
+        fleet = parse_servers(
+            wanted, now, previous=self.inventory, report=self._problems.report
+        )
+        for sid, server in fleet.servers.items():
             # A first frame may bring a note newer than the inventory's; later
             # frames carry none and would fall back to the older one.
-            if server.public_note is not self.inventory[sid].public_note:
-                self.inventory[sid] = replace(
-                    self.inventory[sid], public_note=server.public_note
-                )
+            known = self.inventory.get(sid)
+            if known is not None and server.public_note is not known.public_note:
+                self.inventory[sid] = replace(known, public_note=server.public_note)
+        present = frozenset(sid for sid in ids if sid is not None)
+        listed = frozenset(self.inventory) if self._listed is None else self._listed
         return StreamFrame(
-            fleet=_only_group(replace(fleet, servers=known), self.groups, tag),
-            unknown_ids=frozenset(fleet.servers) - frozenset(self.inventory),
-            missing_ids=frozenset(self.inventory)
-            - frozenset(fleet.servers)
-            - fleet.skipped_ids,
+            fleet=_only_group(
+                replace(fleet, left_out=self._left_out), self.groups, tag
+            ),
+            unknown_ids=present - listed,
+            missing_ids=frozenset(self.inventory) - present,
         )
 
     async def async_get_crons(self) -> list[CronTask]:
@@ -647,18 +759,6 @@ class NezhaV1Client:
         except NezhaRefusedError:
             return True
         return True
-
-    def _report_once(self, server: object, problems: list[str]) -> None:
-        key = (str(server), *problems)
-        if key in self._reported:
-            return
-        self._reported.add(key)
-        _LOGGER.warning(
-            "Server %s in the dashboard answer has unexpected values in %s; "
-            "those values are shown as unknown",
-            server,
-            ", ".join(problems),
-        )
 
 
 def _handshake_error(status: int, *, is_html: bool) -> NezhaError:

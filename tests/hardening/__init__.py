@@ -1,0 +1,1 @@
+"""Hardening: a hostile or broken dashboard, flooding agents, a clean shutdown."""

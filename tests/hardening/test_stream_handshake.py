@@ -1,0 +1,155 @@
+"""The stream's handshake: a redirect is refused, a bad certificate is a TLS error."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+import contextlib
+import logging
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import CONF_API_TOKEN, CONF_URL, CONF_VERIFY_SSL
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.nezha.client import (
+    NezhaRedirectError,
+    NezhaTLSError,
+    NezhaV1Client,
+)
+from custom_components.nezha.client.v1 import refuse_redirects
+from custom_components.nezha.const import DOMAIN
+from tests.client.common import expect, serve
+from tests.client.test_transport import tls_server
+from tests.conftest import TOKEN
+from tests.helpers_v1 import PAT, SERVERS, WS, until, v1_entry
+from tests.simulator import NezhaSimulator
+
+pytestmark = pytest.mark.usefixtures("socket_enabled")
+
+
+def v0_entry(url: str) -> MockConfigEntry:
+    """A v0 entry for ``url`` that verifies certificates."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        data={
+            CONF_URL: url,
+            CONF_API_TOKEN: TOKEN,
+            CONF_VERIFY_SSL: True,
+            "api_generation": "v0",
+        },
+    )
+
+
+@contextlib.asynccontextmanager
+async def redirecting_stream(dashboard: str, target: str) -> AsyncIterator[str]:
+    """A reverse proxy to ``dashboard`` whose stream path redirects to ``target``."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.path == WS:
+            raise web.HTTPFound(target + WS)
+        headers = {k: v for k, v in request.headers.items() if k == "Authorization"}
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(dashboard + request.path_qs, headers=headers) as answer,
+        ):
+            return web.Response(
+                status=answer.status,
+                body=await answer.read(),
+                headers={
+                    "Content-Type": answer.headers.get("Content-Type", ""),
+                    "Date": answer.headers.get("Date", ""),
+                },
+            )
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handler)
+    async with serve(app) as url:
+        yield url
+
+
+@pytest.fixture
+async def elsewhere() -> AsyncIterator[NezhaSimulator]:
+    """Another v1 dashboard, which streams to anybody (guests see its servers)."""
+    async with NezhaSimulator(generation="v1", servers=3, seed=7) as other:
+        other.ws_interval = 0.2
+        yield other
+
+
+async def test_client_refuses_a_redirected_stream(
+    v1_sim: NezhaSimulator, elsewhere: NezhaSimulator
+) -> None:
+    """The target of the redirect never sees a request; the error names it."""
+    async with (
+        redirecting_stream(v1_sim.url, elsewhere.url) as url,
+        aiohttp.ClientSession() as session,
+        aiohttp.ClientSession(trace_configs=[refuse_redirects()]) as stream_session,
+    ):
+        client = NezhaV1Client(session, url, PAT, stream_session=stream_session)
+        err = await expect(NezhaRedirectError, client.async_connect_stream())
+    assert err.location == elsewhere.url + WS
+    assert "HTTP 302" in str(err)
+    assert elsewhere.requests == []
+
+
+async def test_entry_never_streams_from_a_redirect_target(
+    hass: HomeAssistant,
+    v1_sim: NezhaSimulator,
+    elsewhere: NezhaSimulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The entry polls REST through the proxy and never takes the other frames."""
+    async with redirecting_stream(v1_sim.url, elsewhere.url) as url:
+        entry = v1_entry(v1_sim, scan_interval=1)
+        entry.add_to_hass(hass)
+        hass.config_entries.async_update_entry(entry, data={**entry.data, "url": url})
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        coordinator = entry.runtime_data
+        polls = len([r for r in v1_sim.requests if r.path == SERVERS])
+        # The handshake is refused and REST keeps the entities fresh meanwhile.
+        await until(
+            lambda: len([r for r in v1_sim.requests if r.path == SERVERS]) > polls,
+            "a REST poll instead of the stream",
+        )
+        await asyncio.sleep(0.5)
+        assert coordinator.frames_received == 0
+        assert elsewhere.requests == []
+        assert set(coordinator.data.servers) == set(v1_sim.fleet.servers)
+        assert any(
+            "redirects (HTTP 302)" in r.getMessage()
+            for r in caplog.records
+            if r.name.startswith("custom_components.nezha")
+            and r.levelno >= logging.INFO
+        )
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+
+
+async def test_stream_certificate_failure_is_a_tls_error(tmp_path: Path) -> None:
+    """The same error (and so the same advice) as a REST request would give."""
+    async with (
+        tls_server(tmp_path) as (url, aborted),
+        aiohttp.ClientSession() as session,
+    ):
+        client = NezhaV1Client(session, url, PAT)
+        err = await expect(NezhaTLSError, client.async_connect_stream())
+        await asyncio.wait_for(aborted.wait(), 5)
+    assert "TLS handshake failed" in str(err)
+
+
+async def test_entry_reports_a_certificate_failure_as_such(
+    hass: HomeAssistant, tmp_path: Path
+) -> None:
+    """The coordinator's error names the certificate, not an unreachable host."""
+    async with tls_server(tmp_path) as (url, aborted):
+        entry = v0_entry(url)
+        entry.add_to_hass(hass)
+        assert not await hass.config_entries.async_setup(entry.entry_id)
+        await asyncio.wait_for(aborted.wait(), 5)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert entry.reason is not None and "TLS certificate" in entry.reason
