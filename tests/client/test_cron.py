@@ -15,6 +15,7 @@ from custom_components.nezha.client import (
     NezhaResponseError,
     NezhaScopeError,
     NezhaV1Client,
+    NezhaTokenError,
     NezhaWafBlockedError,
 )
 from custom_components.nezha.client.cron import CronTask, parse_cron
@@ -116,7 +117,7 @@ async def test_trigger_failures(
     assert not isinstance(info.value, NezhaRefusedError)
     # A token with a line break is refused before anything is sent.
     before = len(sim.requests)
-    await expect(NezhaAuthError, v1(session, sim, "nzp_x\nyz").async_trigger_cron(1))
+    await expect(NezhaTokenError, v1(session, sim, "nzp_x\nyz").async_trigger_cron(1))
     assert len(sim.requests) == before
     assert sim.cron_runs == []
 
