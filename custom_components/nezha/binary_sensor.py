@@ -8,6 +8,7 @@ from homeassistant.components.binary_sensor import (
     BinarySensorDeviceClass,
     BinarySensorEntity,
 )
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -20,6 +21,7 @@ from .entity import (
     NezhaServiceEntity,
     add_entities_for_new_servers,
     add_entities_for_new_services,
+    register_server_entities,
 )
 
 PARALLEL_UPDATES = 0
@@ -31,9 +33,16 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Create the fleet problem sensor, then one online sensor per server."""
-    async_add_entities([NezhaAnyOfflineSensor(entry.runtime_data)])
-    add_entities_for_new_servers(entry, async_add_entities, _server_entities)
-    add_entities_for_new_services(entry, async_add_entities, NezhaServiceUpSensor)
+    dashboard = [NezhaAnyOfflineSensor(entry.runtime_data)]
+    budget = entry.runtime_data.entity_budget  # fleet-wide: first, unconditionally
+    budget.take(Platform.BINARY_SENSOR, budget.cost(Platform.BINARY_SENSOR, dashboard))
+    async_add_entities(dashboard)
+    add_entities_for_new_servers(
+        entry, async_add_entities, _server_entities, Platform.BINARY_SENSOR
+    )
+    add_entities_for_new_services(
+        entry, async_add_entities, NezhaServiceUpSensor, Platform.BINARY_SENSOR
+    )
 
 
 def _server_entities(
@@ -42,6 +51,9 @@ def _server_entities(
     if str(server.id) not in known:
         known.add(str(server.id))
         yield NezhaOnlineSensor(coordinator, server.id)
+
+
+register_server_entities(Platform.BINARY_SENSOR, _server_entities)
 
 
 class NezhaOnlineSensor(NezhaServerEntity, BinarySensorEntity):

@@ -19,6 +19,7 @@ from homeassistant.helpers import (
 )
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
+from .budget import EntityBudget
 from .client import (
     Fleet,
     NezhaAuthError,
@@ -88,6 +89,7 @@ ISSUES = (
     "too_many_monitors",
     "too_many_temperatures",
     "response_too_large",
+    "too_many_entities",
 )
 
 
@@ -167,8 +169,11 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
         # Open repair issues: kind -> placeholders; answers refused as too large.
         self._issues: dict[str, dict[str, str]] = {}
         self._too_large: dict[str, str] = {}
+        self.entity_budget = EntityBudget(hass, entry.entry_id)
         self._auth_failed = False
         self._pinged_once = False
+        # Until then the ping sensors of a large fleet are not known (budget.py).
+        self.first_ping_round_done = False
         # The translation key of the auth failure: the WAF ban has its own.
         self._auth_reason = "auth_failed"
 
@@ -198,6 +203,7 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
             self.temperatures.pop(server_id, None)
             self.removed_temperatures.pop(server_id, None)
             self.device_removals[server_id] = self.device_removals.get(server_id, 0) + 1
+            self.entity_budget.admitted.discard(server_id)  # budgeted anew if back
 
     @property
     def closing(self) -> bool:
@@ -248,6 +254,22 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
             severity=ir.IssueSeverity.WARNING,
             translation_key=kind,
             translation_placeholders=placeholders,
+        )
+
+    @callback
+    def update_entity_issue(self) -> None:
+        """Say how many servers have entities left out (see budget.py)."""
+        budget = self.entity_budget
+        left_out = budget.left_out
+        self._set_issue(
+            "too_many_entities",
+            {
+                "count": str(len(left_out)),
+                "wanted": str(budget.wanted),
+                "limit": str(budget.limit),
+            }
+            if left_out
+            else None,
         )
 
     @callback
@@ -536,6 +558,7 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
         # request in flight.
         await self._async_services()
         await asyncio.gather(*(fetch(server_id) for server_id in server_ids))
+        self.first_ping_round_done = True
         if self._auth_failed:
             return
         self._note_too_large("ping", too_large[0] if too_large else None)

@@ -17,6 +17,7 @@ from homeassistant.components.sensor import (
 from homeassistant.const import (
     PERCENTAGE,
     EntityCategory,
+    Platform,
     UnitOfDataRate,
     UnitOfInformation,
     UnitOfTemperature,
@@ -44,6 +45,7 @@ from .entity import (
     NezhaServiceEntity,
     add_entities_for_new_servers,
     add_entities_for_new_services,
+    register_server_entities,
 )
 
 PARALLEL_UPDATES = 0
@@ -278,13 +280,18 @@ async def async_setup_entry(
 ) -> None:
     """Create the dashboard sensors, then server sensors as servers appear."""
     coordinator = entry.runtime_data
-    async_add_entities(
+    dashboard = [
         NezhaDashboardSensor(coordinator, description)
         for description in DASHBOARD_SENSORS
+    ]
+    budget = coordinator.entity_budget  # fleet-wide ones go first, unconditionally
+    budget.take(Platform.SENSOR, budget.cost(Platform.SENSOR, dashboard))
+    async_add_entities(dashboard)
+    add_entities_for_new_servers(
+        entry, async_add_entities, _server_entities, Platform.SENSOR
     )
-    add_entities_for_new_servers(entry, async_add_entities, _server_entities)
     add_entities_for_new_services(
-        entry, async_add_entities, NezhaServiceAvailabilitySensor
+        entry, async_add_entities, NezhaServiceAvailabilitySensor, Platform.SENSOR
     )
     for service_description in SERVICE_SENSORS:
         add_entities_for_new_services(
@@ -345,6 +352,9 @@ def _extra_server_entities(
             if key not in known and quota_description.exists_fn(quota):
                 known.add(key)
                 yield NezhaQuotaSensor(coordinator, server.id, quota, quota_description)
+
+
+register_server_entities(Platform.SENSOR, _server_entities)
 
 
 class NezhaServerSensor(NezhaServerEntity, SensorEntity):
