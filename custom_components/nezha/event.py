@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from homeassistant.components.event import DOMAIN as EVENT_DOMAIN, EventEntity
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
@@ -42,7 +43,9 @@ async def async_setup_entry(
                 registry.async_remove(entity.entity_id)
         return
     async_add_entities([NezhaDashboardAlerts(entry.runtime_data)])
-    add_entities_for_new_servers(entry, async_add_entities, _server_entities)
+    add_entities_for_new_servers(
+        entry, async_add_entities, _server_entities, Platform.EVENT
+    )
 
 
 def _server_entities(

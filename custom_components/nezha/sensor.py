@@ -298,6 +298,7 @@ async def async_setup_entry(
             entry,
             async_add_entities,
             partial(NezhaServiceSensor, description=service_description),
+            Platform.SENSOR,
         )
 
 

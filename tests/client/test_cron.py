@@ -14,8 +14,8 @@ from custom_components.nezha.client import (
     NezhaRefusedError,
     NezhaResponseError,
     NezhaScopeError,
-    NezhaV1Client,
     NezhaTokenError,
+    NezhaV1Client,
     NezhaWafBlockedError,
 )
 from custom_components.nezha.client.cron import CronTask, parse_cron
