@@ -341,6 +341,26 @@ async def test_v1_group_counts_against_the_limit_not_the_dashboard(
     assert frame.unknown_ids == frame.missing_ids == frozenset()
 
 
+async def test_v1_records_beyond_the_scan_limit_are_left_out(
+    v1_sim: NezhaSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only so many records are even looked at; the rest count as left out."""
+    monkeypatch.setattr(v1_module, "MAX_RECORDS", 4)
+    async with aiohttp.ClientSession() as session:
+        client = NezhaV1Client(session, v1_sim.url, PAT)
+        fleet = await client.async_get_fleet()
+        assert (len(fleet.servers), fleet.left_out, fleet.complete) == (4, 1, False)
+        ws = await client.async_connect_stream()
+        try:
+            frame = client.parse_frame((await ws.receive()).data)
+        finally:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(0.5):
+                    await ws.close()
+    assert frame.fleet.left_out == 1
+    assert frame.missing_ids == frozenset()  # a frame not read to its end
+
+
 async def test_v1_frame_over_the_cap_is_a_too_large_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -45,6 +45,7 @@ from .errors import (
 from .fleet import ProblemLog, Report, collect_fleet
 from .limits import (
     FLEET_BODY_BYTES,
+    MAX_RECORDS,
     MONITOR_BODY_BYTES,
     SERVICES_BODY_BYTES,
     SMALL_BODY_BYTES,
@@ -517,20 +518,25 @@ class NezhaV1Client:
         if data is not None and not isinstance(data, list):
             raise NezhaResponseError("servers: not a list")
         records = data or []
-        self._listed = frozenset(
-            sid for sid in map(_record_id, records) if sid is not None
-        )
-        membership = {sid: name for name, ids in sorted(groups.items()) for sid in ids}
+        unread = max(0, len(records) - MAX_RECORDS)
+        records = records[:MAX_RECORDS]
+        ids = [_record_id(record) for record in records]
+        self._listed = frozenset(sid for sid in ids if sid is not None)
+        membership = {
+            sid: name for name, members in sorted(groups.items()) for sid in members
+        }
         if tag is not None:
             # A record without a readable id stays: it makes the answer incomplete.
             records = [
                 r
-                for r, sid in zip(records, map(_record_id, records), strict=True)
+                for r, sid in zip(records, ids, strict=True)
                 if sid is None or membership.get(sid, "") == tag
             ]
         fleet = parse_servers(
             records, date, previous=self.inventory, report=self._problems.report
         )
+        if unread:
+            fleet = replace(fleet, left_out=fleet.left_out + unread, complete=False)
         self.inventory = {
             sid: _with_tag(server, membership.get(sid, ""))
             for sid, server in fleet.servers.items()
@@ -614,6 +620,8 @@ class NezhaV1Client:
         the others are told apart by their ids alone.
         """
         records, now = _frame_records(text)
+        unread = len(records) > MAX_RECORDS
+        records = records[:MAX_RECORDS]
         ids = [_record_id(record) for record in records]
         wanted = [
             record
@@ -628,7 +636,8 @@ class NezhaV1Client:
         return StreamFrame(
             fleet=_only_group(replace(fleet, left_out=self._left_out), tag),
             unknown_ids=present - listed,
-            missing_ids=frozenset(self.inventory) - present,
+            # Of a frame not read to its end nothing can be called missing.
+            missing_ids=frozenset() if unread else frozenset(self.inventory) - present,
         )
 
 
