@@ -225,6 +225,17 @@ async def test_monitors_beyond_the_limit_get_no_sensor(hass: HomeAssistant) -> N
     assert issue(hass, "too_many_monitors") is None  # gone with the entry
 
 
+async def test_oversized_ping_history_raises_the_issue(hass: HomeAssistant) -> None:
+    """A ping answer over its cap: the metrics carry on, the issue names it."""
+    async with dashboard([record(1)], monitors(1, points=150_000)) as url:
+        entry = await setup(hass, url)
+        assert entry.state is ConfigEntryState.LOADED
+        found = issue(hass, "response_too_large")
+        assert found is not None
+        assert MONITOR in (found.translation_placeholders or {})["error"]
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+
 async def test_only_the_newest_points_are_read() -> None:
     """A monitor with 10,000 points: the newest 2,880 are read."""
     async with (
