@@ -205,11 +205,6 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
             self.device_removals[server_id] = self.device_removals.get(server_id, 0) + 1
             self.entity_budget.admitted.discard(server_id)  # budgeted anew if back
 
-    @property
-    def closing(self) -> bool:
-        """Return True once the entry is unloading: nothing new is started then."""
-        return self._closing
-
     def _start_task(
         self, coro: Coroutine[Any, Any, Any], name: str
     ) -> asyncio.Task[Any] | None:

@@ -30,7 +30,7 @@ from .client import (
     NezhaV1Client,
 )
 from .client.cron import CronTask
-from .client.stream import StreamRunner
+from .client.stream import FRAME_INTERVAL, StreamRunner
 from .client.v1 import StreamFrame
 from .const import DOMAIN, LOGGER
 from .coordinator import NezhaConfigEntry, NezhaCoordinator, NezhaData
@@ -49,6 +49,8 @@ class NezhaStreamCoordinator(NezhaCoordinator):
     # One at a time: every request refused with a revoked or expired token is a
     # WAF strike, so the first refusal must stop the round before the next goes.
     ping_concurrency = 1
+    # Frames are parsed at most this often (the dashboard's pace; see stream.py).
+    frame_interval = FRAME_INTERVAL
 
     def __init__(
         self, hass: HomeAssistant, entry: NezhaConfigEntry, client: NezhaV1Client
@@ -117,6 +119,7 @@ class NezhaStreamCoordinator(NezhaCoordinator):
             on_down=self._on_down,
             on_auth_failure=self._on_auth_failure,
             tag=self.tag,
+            parse_interval=self.frame_interval,
         )
         self._stream_task = self._start_task(
             self.stream.run(), f"{self.name} live stream"

@@ -62,6 +62,7 @@ class Recorder:
             on_auth_failure=self.auth_failures.append,
             tag=tag,
             silence_timeout=SILENCE,
+            parse_interval=0,  # every frame (the throttle has its own tests)
             backoff=BACKOFF,
             rng=random.Random(SEED),
         )

@@ -7,13 +7,21 @@ from collections.abc import AsyncGenerator
 from homeassistant.core import HomeAssistant
 import pytest
 
+from custom_components.nezha.coordinator_v1 import NezhaStreamCoordinator
 from tests.helpers_v1 import FRAME, PAT, Live, MakeLive, start_live
 from tests.simulator import NezhaSimulator
 
 
 @pytest.fixture
-async def sim(socket_enabled: None) -> AsyncGenerator[NezhaSimulator]:
-    """A v2.3.7 dashboard with five servers, streaming every 0.2 s."""
+async def sim(
+    socket_enabled: None, monkeypatch: pytest.MonkeyPatch
+) -> AsyncGenerator[NezhaSimulator]:
+    """A v2.3.7 dashboard with five servers, streaming every 0.2 s.
+
+    The integration parses at most one frame per frame interval; it is told
+    this dashboard's, ten times faster than a real one.
+    """
+    monkeypatch.setattr(NezhaStreamCoordinator, "frame_interval", FRAME)
     sim = NezhaSimulator(generation="v1", servers=5, seed=1, token=PAT)
     sim.ws_interval = FRAME
     await sim.start()

@@ -7,6 +7,7 @@ from collections.abc import AsyncGenerator
 from homeassistant.core import HomeAssistant
 import pytest
 
+from custom_components.nezha.coordinator_v1 import NezhaStreamCoordinator
 from tests.conftest import TOKEN
 from tests.helpers_v1 import FRAME, PAT
 from tests.reliability.helpers import unload_all
@@ -27,9 +28,13 @@ async def v0_sim(
 
 @pytest.fixture
 async def v1_sim(
-    hass: HomeAssistant, socket_enabled: None
+    hass: HomeAssistant, socket_enabled: None, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncGenerator[NezhaSimulator]:
-    """The five-server fleet of seed 1 as a v2.3.7 dashboard, streaming every 0.2 s."""
+    """The five-server fleet of seed 1 as a v2.3.7 dashboard, streaming every 0.2 s.
+
+    The integration is told that frame interval (it parses one frame per interval).
+    """
+    monkeypatch.setattr(NezhaStreamCoordinator, "frame_interval", FRAME)
     sim = NezhaSimulator(generation="v1", servers=5, seed=1, token=PAT)
     sim.ws_interval = FRAME
     await sim.start()

@@ -226,6 +226,17 @@ async def test_monitors_beyond_the_limit_get_no_sensor(hass: HomeAssistant) -> N
     assert issue(hass, "too_many_monitors") is None  # gone with the entry
 
 
+async def test_oversized_ping_history_raises_the_issue(hass: HomeAssistant) -> None:
+    """A ping answer over its cap: the metrics carry on, the issue names it."""
+    async with dashboard([record(1)], monitors(1, points=150_000)) as url:
+        entry = await setup(hass, url)
+        assert entry.state is ConfigEntryState.LOADED
+        found = issue(hass, "response_too_large")
+        assert found is not None
+        assert MONITOR in (found.translation_placeholders or {})["error"]
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+
 async def test_only_the_newest_points_are_read() -> None:
     """A monitor with 10,000 points: the newest 2,880 are read."""
     async with (
@@ -340,6 +351,26 @@ async def test_v1_group_counts_against_the_limit_not_the_dashboard(
                     await ws.close()
     assert set(frame.fleet.servers) == {1, 2, 5}
     assert frame.unknown_ids == frame.missing_ids == frozenset()
+
+
+async def test_v1_records_beyond_the_scan_limit_are_left_out(
+    v1_sim: NezhaSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only so many records are even looked at; the rest count as left out."""
+    monkeypatch.setattr(v1_module, "MAX_RECORDS", 4)
+    async with aiohttp.ClientSession() as session:
+        client = NezhaV1Client(session, v1_sim.url, PAT)
+        fleet = await client.async_get_fleet()
+        assert (len(fleet.servers), fleet.left_out, fleet.complete) == (4, 1, False)
+        ws = await client.async_connect_stream()
+        try:
+            frame = client.parse_frame((await ws.receive()).data)
+        finally:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(0.5):
+                    await ws.close()
+    assert frame.fleet.left_out == 1
+    assert frame.missing_ids == frozenset()  # a frame not read to its end
 
 
 async def test_v1_frame_over_the_cap_is_a_too_large_error(

@@ -17,6 +17,8 @@ MIB: Final = 1024 * KIB
 
 MAX_SERVERS: Final = 3_000
 """Servers parsed per answer (in the dashboard's order); the rest are left out."""
+MAX_RECORDS: Final = 10 * MAX_SERVERS
+"""v1 records whose ids are looked at (group filter, stream frames); beyond: left out."""
 MAX_POINTS_PER_MONITOR: Final = 2_880
 """The newest points of a ping monitor that are read (two days at one a minute)."""
 MAX_MONITORS_PER_SERVER: Final = 50

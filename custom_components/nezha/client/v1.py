@@ -47,6 +47,7 @@ from .errors import (
 from .fleet import ProblemLog, Report, collect_fleet
 from .limits import (
     FLEET_BODY_BYTES,
+    MAX_RECORDS,
     MONITOR_BODY_BYTES,
     SERVICES_BODY_BYTES,
     SMALL_BODY_BYTES,
@@ -581,12 +582,13 @@ class NezhaV1Client:
         if data is not None and not isinstance(data, list):
             raise NezhaResponseError("servers: not a list")
         records = data or []
-        self._listed = frozenset(
-            sid for sid in map(_record_id, records) if sid is not None
-        )
+        unread = max(0, len(records) - MAX_RECORDS)
+        records = records[:MAX_RECORDS]
+        ids = [_record_id(record) for record in records]
+        self._listed = frozenset(sid for sid in ids if sid is not None)
         membership: dict[int, str] = {}
-        for name, ids in sorted(groups.items()):
-            for sid in ids:
+        for name, members in sorted(groups.items()):
+            for sid in members:
                 membership.setdefault(sid, name)
         self.groups = groups
         if tag is not None:
@@ -594,12 +596,14 @@ class NezhaV1Client:
             members = groups.get(tag, frozenset())
             records = [
                 r
-                for r, sid in zip(records, map(_record_id, records), strict=True)
+                for r, sid in zip(records, ids, strict=True)
                 if sid is None or sid in members
             ]
         fleet = parse_servers(
             records, date, previous=self.inventory, report=self._problems.report
         )
+        if unread:
+            fleet = replace(fleet, left_out=fleet.left_out + unread, complete=False)
         self.inventory = {
             sid: _with_tag(server, membership.get(sid, ""))
             for sid, server in fleet.servers.items()
@@ -694,6 +698,8 @@ class NezhaV1Client:
         the others are told apart by their ids alone.
         """
         records, now = _frame_records(text)
+        unread = len(records) > MAX_RECORDS
+        records = records[:MAX_RECORDS]
         ids = [_record_id(record) for record in records]
         wanted = [
             record
@@ -716,7 +722,8 @@ class NezhaV1Client:
                 replace(fleet, left_out=self._left_out), self.groups, tag
             ),
             unknown_ids=present - listed,
-            missing_ids=frozenset(self.inventory) - present,
+            # Of a frame not read to its end nothing can be called missing.
+            missing_ids=frozenset() if unread else frozenset(self.inventory) - present,
         )
 
     async def async_get_crons(self) -> list[CronTask]:

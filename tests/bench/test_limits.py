@@ -1,0 +1,169 @@
+"""Parse time and memory at the bounds of client/limits.py.
+
+Run by ``scripts/bench`` (or ``NEZHA_BENCH=1 pytest tests/bench/test_limits.py
+-p no:cacheprovider -p no:logging -s``). Each answer is handed to the real
+client through its transport (no network): the time is the event loop's cost of
+reading it (``json.loads`` plus the parse), best of three, and the memory is the
+peak traced by ``tracemalloc`` during one more run. Realistic answers come from
+the simulator at the server limit; hostile ones fill the body cap with the
+cheapest records JSON allows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+import gc
+import json
+import time
+import tracemalloc
+from typing import Any
+
+import aiohttp
+import pytest
+
+from custom_components.nezha.client import NezhaV0Client, NezhaV1Client
+from custom_components.nezha.client.limits import (
+    FLEET_BODY_BYTES,
+    MAX_SERVERS,
+    MONITOR_BODY_BYTES,
+)
+from custom_components.nezha.client.transport import RawResponse
+from tests.conftest import TOKEN
+from tests.helpers_v1 import PAT
+from tests.simulator import NezhaSimulator
+
+RESULTS: list[tuple[str, float, str, float, float]] = []
+
+
+def answer(body: bytes) -> Callable[..., Awaitable[RawResponse]]:
+    """A transport ``get`` that returns ``body`` for any path."""
+
+    async def get(path: str, **kwargs: Any) -> RawResponse:
+        return RawResponse(
+            path=path,
+            status=200,
+            content_type="application/json",
+            body=body,
+            date=datetime.now(UTC),
+        )
+
+    return get
+
+
+async def measure(name: str, body: bytes, read: Callable[[], Awaitable[Any]]) -> None:
+    """Time ``read`` (best of three) and trace its peak memory."""
+    timings = []
+    for _ in range(3):
+        gc.collect()
+        started = time.perf_counter()
+        result = await read()
+        timings.append(time.perf_counter() - started)
+        del result
+    gc.collect()
+    tracemalloc.start()
+    result = await read()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    if hasattr(result, "servers"):  # a Fleet: servers read, and the records left out
+        count = f"{len(result.servers)} ({result.left_out} left out)"
+    else:
+        count = f"{len(result)} ({result[0].points} points)"
+    RESULTS.append((name, len(body) / 2**20, count, min(timings), peak / 2**20))
+
+
+async def simulator_body(generation: str, path: str) -> bytes:
+    """A real answer of a simulated dashboard with MAX_SERVERS servers."""
+    token = TOKEN if generation == "v0" else PAT
+    header = token if generation == "v0" else f"Bearer {token}"
+    async with (
+        NezhaSimulator(generation=generation, servers=MAX_SERVERS, token=token) as sim,
+        aiohttp.ClientSession() as session,
+        session.get(sim.url + path, headers={"Authorization": header}) as resp,
+    ):
+        return await resp.read()
+
+
+def filled(prefix: bytes, record: bytes, suffix: bytes, cap: int) -> bytes:
+    """A body of records up to the cap (the largest one accepted).
+
+    ``%d`` in ``record`` becomes a running number (distinct server ids).
+    """
+    records: list[bytes] = []
+    size = len(prefix) + len(suffix)
+    number = 1
+    while True:
+        item = record.replace(b"%d", str(number).encode())
+        if size + len(item) + 1 > cap:
+            break
+        records.append(item)
+        size += len(item) + 1
+        number += 1
+    return prefix + b",".join(records) + suffix
+
+
+async def test_limits(socket_enabled: None) -> None:
+    """Realistic answers at the limits, and hostile ones at the body caps."""
+    async with aiohttp.ClientSession() as session:
+        v0 = NezhaV0Client(session, "http://dashboard.invalid", TOKEN)
+        v1 = NezhaV1Client(session, "http://dashboard.invalid", PAT)
+
+        async def v0_fleet(body: bytes) -> Any:
+            v0._transport.get = answer(body)  # type: ignore[method-assign]
+            return await v0.async_get_fleet()
+
+        async def v1_fleet(body: bytes) -> Any:
+            v1._transport.get = answer(body)  # type: ignore[method-assign]
+            return await v1.async_get_fleet()
+
+        async def v0_pings(body: bytes) -> Any:
+            v0._transport.get = answer(body)  # type: ignore[method-assign]
+            return await v0.async_get_ping_monitors(1)
+
+        real_v0 = await simulator_body("v0", "/api/v1/server/details")
+        real_v1 = await simulator_body("v1", "/api/v1/server")
+        v0_head, v0_tail = b'{"code":0,"message":"success","result":[', b"]}"
+        v1_head, v1_tail = b'{"success":true,"data":[', b"]}"
+        tiny_v0 = filled(v0_head, b'{"id":%d}', v0_tail, FLEET_BODY_BYTES)
+        empty_v1 = filled(v1_head, b"{}", v1_tail, FLEET_BODY_BYTES)
+        now = int(time.time() * 1000)
+        points = (MONITOR_BODY_BYTES - 200) // 2 // 15
+        one_monitor = json.dumps(
+            {
+                "code": 0,
+                "message": "success",
+                "result": [
+                    {
+                        "monitor_id": 1,
+                        "monitor_name": "m",
+                        "created_at": [now] * points,
+                        "avg_delay": [12.5] * points,
+                    }
+                ],
+            }
+        ).encode()[:MONITOR_BODY_BYTES]
+
+        for name, body, read in (
+            (f"v0 details, {MAX_SERVERS} simulated servers", real_v0, v0_fleet),
+            (f"v1 /server, {MAX_SERVERS} simulated servers", real_v1, v1_fleet),
+            ('v0 details at the cap, {"id":N} records', tiny_v0, v0_fleet),
+            ("v1 /server at the cap, {} records", empty_v1, v1_fleet),
+            ("ping history at the cap, one monitor", one_monitor, v0_pings),
+        ):
+            await measure(name, body, lambda b=body, r=read: r(b))
+
+
+def test_report() -> None:
+    """Print the table (Markdown)."""
+    lines = [
+        "| answer | MiB | read | parse time s | peak memory MiB |",
+        "|---|---|---|---|---|",
+    ]
+    lines.extend(
+        f"| {name} | {size:.1f} | {count} | {seconds:.3f} | {peak:.0f} |"
+        for name, size, count, seconds, peak in RESULTS
+    )
+    print("\n" + "\n".join(lines))  # noqa: T201 - the table is the output
+
+
+pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")

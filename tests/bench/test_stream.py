@@ -1,0 +1,212 @@
+"""CPU per minute of the v1 stream, at the dashboard's pace and in a flood.
+
+Run by ``scripts/bench`` (or ``NEZHA_BENCH=1 pytest tests/bench/test_stream.py
+-p no:cacheprovider -p no:logging -s``). For N = 100 and 1000 simulated servers,
+two real frames are captured from the simulator and replayed by a WebSocket
+server in a thread of its own (its CPU is not counted). The event-loop thread
+runs the integration's ``StreamRunner`` with the real client for ``SECONDS``,
+and its CPU time (``time.thread_time``: reading, decoding, parsing) is scaled to
+one minute (with a probe that wakes 20 times a second for the worst loop lag):
+
+- "pace": a frame every 2 s, as the dashboard sends them;
+- "flood": frames as fast as the socket carries them.
+
+"before" parses every frame (``parse_interval=0``, what the code did before
+frames were throttled); "after" is the default, one parse per 2 s. The floor is
+``json.loads`` of the frames the runner parsed, timed the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import threading
+import time
+from typing import Self
+
+import aiohttp
+from aiohttp import web
+import pytest
+
+from custom_components.nezha.client import NezhaV1Client
+from custom_components.nezha.client.stream import FRAME_INTERVAL, StreamRunner
+from tests.helpers_v1 import PAT, WS
+from tests.simulator import NezhaSimulator
+
+SIZES = (100, 1000)
+SECONDS = 12.0
+# Seconds between frames of the flood: 200 a second of 100 servers (the review
+# saw 483), 20 a second of 1000 (14 MB/s over loopback).
+FLOOD = {100: 0.005, 1000: 0.05}
+RESULTS: list[tuple[int, str, str, float, int, int, float, float, float]] = []
+
+
+async def capture(servers: int) -> tuple[dict[int, object], list[str]]:
+    """The inventory and two consecutive frames of an N-server dashboard."""
+    async with (
+        NezhaSimulator(generation="v1", servers=servers, seed=1, token=PAT) as sim,
+        aiohttp.ClientSession() as session,
+    ):
+        sim.ws_interval = 0.05
+        client = NezhaV1Client(session, sim.url, PAT)
+        await client.async_get_fleet()
+        ws = await client.async_connect_stream()
+        frames = [(await ws.receive()).data for _ in range(2)]
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(0.5):
+                await ws.close()
+        return dict(client.inventory), frames
+
+
+class Replay:
+    """A WebSocket server in its own thread, sending the frames in turn."""
+
+    def __init__(self, frames: list[str], interval: float) -> None:
+        """Send ``frames`` alternately, every ``interval`` s (0: back to back)."""
+        self.frames = frames
+        self.interval = interval
+        self.sent = 0
+        self.url = ""
+        self._ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Self:
+        """Start serving."""
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Stop serving."""
+        assert self._loop is not None and self._stop is not None
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        asyncio.run(self._serve())
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+
+        async def handler(request: web.Request) -> web.WebSocketResponse:
+            ws = web.WebSocketResponse()
+            await ws.prepare(request)
+            with contextlib.suppress(ConnectionError):
+                while not ws.closed and not self._stop.is_set():  # type: ignore[union-attr]
+                    await ws.send_str(self.frames[self.sent % len(self.frames)])
+                    self.sent += 1
+                    await asyncio.sleep(self.interval)
+            return ws
+
+        app = web.Application()
+        app.router.add_get(WS, handler)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        self._ready.set()
+        await self._stop.wait()
+        await runner.cleanup()
+
+
+async def run_stream(
+    inventory: dict[int, object], url: str, parse_interval: float
+) -> tuple[float, list[str], float]:
+    """Event-loop CPU seconds over SECONDS, the frames parsed, the worst loop lag."""
+    parsed: list[str] = []
+    lag = 0.0
+
+    async def probe() -> None:
+        nonlocal lag
+        while True:
+            started = time.monotonic()
+            await asyncio.sleep(0.05)
+            lag = max(lag, time.monotonic() - started - 0.05)
+
+    async with aiohttp.ClientSession() as session:
+        client = NezhaV1Client(session, url, PAT)
+        client.inventory = inventory  # type: ignore[assignment]
+        parse = client.parse_frame
+
+        def keeping(text: str | bytes, tag: str | None = None) -> object:
+            parsed.append(str(text))
+            return parse(text, tag)
+
+        client.parse_frame = keeping  # type: ignore[assignment,method-assign]
+        runner = StreamRunner(
+            client,
+            on_frame=lambda frame: None,
+            on_down=lambda err: None,
+            on_auth_failure=lambda err: None,
+            parse_interval=parse_interval,
+        )
+        task = asyncio.create_task(runner.run())
+        await asyncio.sleep(0.5)  # connected, first frame parsed
+        parsed.clear()
+        prober = asyncio.create_task(probe())
+        cpu = time.thread_time()
+        await asyncio.sleep(SECONDS)
+        cpu = time.thread_time() - cpu
+        for running in (task, prober):
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+    return cpu, parsed, lag
+
+
+def floor(frames: list[str]) -> float:
+    """CPU seconds of json.loads of ``frames``."""
+    cpu = time.thread_time()
+    for frame in frames:
+        json.loads(frame)
+    return time.thread_time() - cpu
+
+
+@pytest.mark.parametrize("servers", SIZES)
+async def test_stream_cpu(servers: int, socket_enabled: None) -> None:
+    """Measure pace and flood, before and after the throttle."""
+    inventory, frames = await capture(servers)
+    per_minute = 60 / SECONDS
+    for mode, interval in (("pace", FRAME_INTERVAL), ("flood", FLOOD[servers])):
+        for label, parse_interval in (("before", 0.0), ("after", FRAME_INTERVAL)):
+            with Replay(frames, interval) as replay:
+                sent = replay.sent
+                cpu, parsed, lag = await run_stream(
+                    inventory, replay.url, parse_interval
+                )
+                received = replay.sent - sent
+            RESULTS.append(
+                (
+                    servers,
+                    mode,
+                    label,
+                    len(frames[0]) / 1024,
+                    round(received * per_minute),
+                    round(len(parsed) * per_minute),
+                    cpu * per_minute,
+                    floor(parsed) * per_minute,
+                    lag * 1000,
+                )
+            )
+
+
+def test_report() -> None:
+    """Print the table (Markdown)."""
+    lines = [
+        (
+            "| servers | frames | code | frame KiB | received/min | parsed/min "
+            "| CPU s/min | json.loads floor s/min | worst loop lag ms |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    lines.extend(
+        f"| {servers} | {mode} | {label} | {size:.0f} | {received} | {parsed} "
+        f"| {cpu:.2f} | {low:.2f} | {lag:.0f} |"
+        for servers, mode, label, size, received, parsed, cpu, low, lag in RESULTS
+    )
+    print("\n" + "\n".join(lines))  # noqa: T201 - the table is the output
