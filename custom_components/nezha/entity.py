@@ -210,12 +210,16 @@ def add_entities_for_new_servers(
             if server.id not in budget.admitted:
                 continue
             if prepared := budget.prepared.pop((domain, server.id), None):
-                keys, entities = prepared  # built (and counted) to admit it
+                keys, admitted = prepared  # built (and counted) to admit it
                 known[server.id] = keys
+                new.extend(admitted)
+                budget.refused.pop((domain, server.id), None)
             else:
                 keys = known.setdefault(server.id, _Keys())
-                keys.added.clear()
-                entities = list(build(coordinator, server, keys))
+            # Built afresh even when prepared: the first ping round may have
+            # ended since, before this platform's listener existed.
+            keys.added.clear()
+            entities = list(build(coordinator, server, keys))
             if not entities:
                 continue
             cost = budget.cost(domain, entities)

@@ -29,7 +29,10 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.nezha import coordinator as coordinator_module
+from custom_components.nezha import (
+    coordinator as coordinator_module,
+    sensor as sensor_module,
+)
 from custom_components.nezha.client import (
     NezhaTooLargeError,
     NezhaV0Client,
@@ -96,11 +99,18 @@ def monitors(count: int, points: int = 3) -> list[dict[str, Any]]:
 
 @contextlib.asynccontextmanager
 async def dashboard(
-    details: list[dict[str, Any]] | bytes, monitor_result: list[dict[str, Any]]
+    details: list[dict[str, Any]] | bytes,
+    monitor_result: list[dict[str, Any]],
+    monitors_after: asyncio.Event | None = None,
 ) -> AsyncIterator[str]:
-    """A v0 dashboard with fixed answers (a body may be given as raw bytes)."""
+    """A v0 dashboard with fixed answers (a body may be given as raw bytes).
+
+    With ``monitors_after``, the ping history is answered once that event is set.
+    """
 
     async def handler(request: web.Request) -> web.Response:
+        if request.path == MONITOR and monitors_after is not None:
+            await monitors_after.wait()
         if request.path in (DETAILS, LIST):
             if isinstance(details, bytes):
                 return web.Response(body=details, content_type="application/json")
@@ -224,6 +234,39 @@ async def test_monitors_beyond_the_limit_get_no_sensor(hass: HomeAssistant) -> N
         }
         assert await hass.config_entries.async_unload(entry.entry_id)
     assert issue(hass, "too_many_monitors") is None  # gone with the entry
+
+
+async def test_ping_sensors_of_a_round_that_ends_between_platform_setups(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first ping round ends after the server was admitted with its entities
+    of every platform, but before the sensor platform is set up: its listener
+    missed that round, yet the ping sensors are there at once, not a poll later.
+    """
+    answered = asyncio.Event()
+    real_setup = sensor_module.async_setup_entry
+
+    async def sensor_setup_after_the_round(
+        hass: HomeAssistant, entry: Any, add: Any
+    ) -> None:
+        coordinator = entry.runtime_data
+        await until(lambda: bool(coordinator.entity_budget.admitted), "admission")
+        answered.set()
+        await until(lambda: coordinator.first_ping_round_done, "the ping round")
+        await real_setup(hass, entry, add)
+
+    monkeypatch.setattr(
+        sensor_module, "async_setup_entry", sensor_setup_after_the_round
+    )
+    async with dashboard([record(1)], monitors(3), monitors_after=answered) as url:
+        entry = await setup(hass, url)
+        pings = {
+            e.unique_id
+            for e in er.async_entries_for_config_entry(er.async_get(hass), ENTRY_ID)
+            if re.fullmatch(rf"{ENTRY_ID}_1_ping_\d+", e.unique_id)
+        }
+        assert pings == {f"{ENTRY_ID}_1_ping_{mid}" for mid in (1, 2, 3)}
+        assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_oversized_ping_history_raises_the_issue(hass: HomeAssistant) -> None:
