@@ -36,15 +36,16 @@ from custom_components.nezha.client.parse import (
     UINT64_MAX,
     FieldReader,
     finite_float,
+    parse_monitor,
     unix_millis,
 )
 from custom_components.nezha.client.transport import RawResponse
-from custom_components.nezha.client.v0 import _parse_server, parse_monitor
-from custom_components.nezha.client.v1 import (
+from custom_components.nezha.client.v0 import _parse_server
+from custom_components.nezha.client.v1_parse import (
     StreamFrame,
-    _parse_service,
     check_envelope,
     parse_server as parse_v1_server,
+    parse_service,
     parse_time,
     parse_ws_frame,
 )
@@ -254,6 +255,7 @@ def fake_client(status: int, content_type: str, body: bytes) -> NezhaV0Client:
         *,
         headers: dict[str, str] | None = None,
         params: dict[str, str] | None = None,
+        method: str = "GET",
         max_bytes: int | None = None,
     ) -> RawResponse:
         return RawResponse(
@@ -646,6 +648,7 @@ def fake_v1_client(status: int, content_type: str, body: bytes) -> NezhaV1Client
         *,
         headers: dict[str, str] | None = None,
         params: dict[str, str] | None = None,
+        method: str = "GET",
         max_bytes: int | None = None,
     ) -> RawResponse:
         return RawResponse(
@@ -736,7 +739,7 @@ def test_v1_frames_give_a_fleet_or_a_response_error(
 @V1_FUZZ
 @given(key=service_keys, record=services)
 def test_v1_parse_service_returns_model_or_none(key: str, record: Any) -> None:
-    service = _parse_service(key, record)
+    service = parse_service(key, record)
     if service is not None:
         assert isinstance(service, ServiceStatus)
         assert str(service.id) == key.lstrip("0") or service.id == 0

@@ -14,21 +14,15 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from .base import BaseClient, check_server_error, list_or_empty
 from .errors import (
     NezhaAuthError,
-    NezhaConnectionError,
     NezhaNotFoundError,
     NezhaResponseError,
-    NezhaTokenError,
     NezhaUnsupportedError,
 )
-from .fleet import ProblemLog, collect_fleet
-from .limits import (
-    FLEET_BODY_BYTES,
-    LIST_BODY_BYTES,
-    MAX_POINTS_PER_MONITOR,
-    MONITOR_BODY_BYTES,
-)
+from .fleet import collect_fleet
+from .limits import FLEET_BODY_BYTES, LIST_BODY_BYTES, MONITOR_BODY_BYTES
 from .models import (
     ApiGeneration,
     Fleet,
@@ -36,14 +30,13 @@ from .models import (
     PingMonitor,
     Server,
     ServerSummary,
+    ServiceOverview,
     State,
-    Temperature,
 )
-from .parse import FieldReader, clean_text, finite_float, unix_millis
-from .transport import DEFAULT_TIMEOUT, RawResponse, Transport, token_problem
+from .parse import FieldReader, parse_monitors, parse_temperatures
 
 if TYPE_CHECKING:
-    import aiohttp
+    from .transport import RawResponse
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -52,38 +45,17 @@ DETAILS_PATH = "/api/v1/server/details"
 MONITOR_PATH = "/api/v1/monitor/{server_id}"
 
 
-class NezhaV0Client:
+class NezhaV0Client(BaseClient):
     """Reads servers and ping history from a v0 dashboard."""
 
     generation = ApiGeneration.V0
-
-    def __init__(
-        self,
-        session: aiohttp.ClientSession,
-        base_url: str,
-        token: str,
-        *,
-        timeout: float = DEFAULT_TIMEOUT,
-    ) -> None:
-        """Create a client; ``base_url`` must already be normalised."""
-        self._transport = Transport(session, base_url, timeout=timeout)
-        self._headers = {"Authorization": token, "Accept": "application/json"}
-        self._token_problem = token_problem(token)
-        self._problems = ProblemLog(_LOGGER)
-
-    @property
-    def base_url(self) -> str:
-        """Return the dashboard's normalised base URL."""
-        return self._transport.base_url
-
-    def __repr__(self) -> str:
-        """Describe the client without the token."""
-        return f"NezhaV0Client({self._transport.base_url!r})"
+    auth_scheme = ""  # the raw token; "Bearer" is rejected
+    logger = _LOGGER
 
     async def async_list_servers(self, tag: str | None = None) -> list[ServerSummary]:
         """Return the light server list; the cheapest authenticated call."""
         params = {"tag": tag} if tag else None
-        raw = await self._get(LIST_PATH, params, LIST_BODY_BYTES)
+        raw = await self._request(LIST_PATH, params, LIST_BODY_BYTES)
         result = _result_list(_envelope(raw, auth_checked=True), raw.path)
         summaries = []
         for record in result:
@@ -107,14 +79,14 @@ class NezhaV0Client:
     async def async_get_fleet(self, tag: str | None = None) -> Fleet:
         """Return every server with host facts and the latest state, in one request."""
         params = {"tag": tag} if tag else None
-        raw = await self._get(DETAILS_PATH, params, FLEET_BODY_BYTES)
+        raw = await self._request(DETAILS_PATH, params, FLEET_BODY_BYTES)
         result = _result_list(_envelope(raw, auth_checked=True), raw.path)
         return collect_fleet(result, _parse_server, raw.date, self._problems.report)
 
     async def async_get_ping_monitors(self, server_id: int) -> list[PingMonitor]:
         """Return the ICMP/TCP ping monitors of one server with their newest point."""
         path = MONITOR_PATH.format(server_id=server_id)
-        raw = await self._get(path, None, MONITOR_BODY_BYTES)
+        raw = await self._request(path, None, MONITOR_BODY_BYTES)
         # Only the dashboard's own JSON answers mean "unknown" or "hidden server";
         # an HTML 404/403 comes from a wrong URL, a proxy or a WAF.
         if raw.is_json and raw.status == 404:
@@ -122,35 +94,16 @@ class NezhaV0Client:
         if raw.is_json and raw.status in (401, 403):
             raise NezhaAuthError(f"{raw.path}: access denied (HTTP {raw.status})")
         body = _envelope(raw, auth_checked=False)
-        result = body.get("result")
-        if result is None:
-            return []
-        if not isinstance(result, list):
-            raise NezhaResponseError(f"{raw.path}: 'result' is not a list")
-        monitors: dict[int, PingMonitor] = {}
-        for record in result:
-            monitor = parse_monitor(record, server_id)
-            if monitor is not None:
-                monitors.setdefault(monitor.monitor_id, monitor)
-        return sorted(monitors.values(), key=lambda monitor: monitor.monitor_id)
+        return parse_monitors(_result_list(body, raw.path), server_id)
 
-    async def _get(
-        self, path: str, params: dict[str, str] | None, max_bytes: int
-    ) -> RawResponse:
-        if self._token_problem:
-            raise NezhaTokenError(f"{path}: {self._token_problem}")
-        return await self._transport.get(
-            path, headers=self._headers, params=params, max_bytes=max_bytes
-        )
+    async def async_get_service_overview(self) -> ServiceOverview:
+        """Return no services and no quotas: the v0 API has neither (no request)."""
+        return ServiceOverview(services=[], quotas={})
 
 
 def _envelope(raw: RawResponse, *, auth_checked: bool) -> dict[str, Any]:
     """Validate the v0 envelope ``{"code", "message", "result"}``."""
-    if raw.status >= 500:
-        # gin's panic recovery, or a proxy whose upstream is down: transient.
-        raise NezhaConnectionError(
-            f"{raw.path}: the dashboard answered HTTP {raw.status}"
-        )
+    check_server_error(raw)
     if not raw.is_json:
         kind = "an HTML page" if raw.is_html else f"'{raw.content_type or 'no type'}'"
         raise NezhaResponseError(
@@ -175,12 +128,7 @@ def _envelope(raw: RawResponse, *, auth_checked: bool) -> dict[str, Any]:
 
 
 def _result_list(body: dict[str, Any], path: str) -> list[Any]:
-    result = body.get("result")
-    if result is None:
-        return []
-    if not isinstance(result, list):
-        raise NezhaResponseError(f"{path}: 'result' is not a list")
-    return result
+    return list_or_empty(body.get("result"), path, "result")
 
 
 def _parse_server(record: Any) -> tuple[Server | None, int | None, list[str]]:
@@ -265,68 +213,3 @@ def _parse_state(reader: FieldReader, *, has_gpu: bool) -> State:
         # when the host lists a GPU model.
         gpu=(gpu,) if has_gpu and gpu is not None else (),
     )
-
-
-def parse_temperatures(reader: FieldReader, key: str) -> tuple[Temperature, ...]:
-    """Read ``[{"Name", "Temperature"}]``; both generations use these keys."""
-    raw = reader.obj_list(key)
-    seen: dict[str, Temperature] = {}
-    for item in raw:
-        name = item.get("Name")
-        celsius = finite_float(item.get("Temperature"))
-        if isinstance(name, str):
-            name = clean_text(name)
-        if isinstance(name, str) and name and celsius is not None:
-            seen.setdefault(name, Temperature(name=name, celsius=celsius))
-    return tuple(seen.values())
-
-
-def parse_monitor(record: Any, server_id: int) -> PingMonitor | None:
-    """Parse a ping history entry; v1's ServiceInfos uses the same keys."""
-    if not isinstance(record, dict):
-        return None
-    reader = FieldReader(record, "monitor", [])
-    monitor_id = reader.uint("monitor_id")
-    if monitor_id is None:
-        return None
-    stamps = record.get("created_at")
-    delays = record.get("avg_delay")
-    if not isinstance(stamps, list):
-        stamps = []
-    if not isinstance(delays, list):
-        delays = []
-    # Pairs go by position; only the newest points are read (a day is 1,440).
-    count = min(len(stamps), len(delays))
-    first = max(0, count - MAX_POINTS_PER_MONITOR)
-    stamps, delays = stamps[first:count], delays[first:count]
-    points = [
-        (when, delay)
-        for when, delay in zip(
-            (unix_millis(s) for s in stamps),
-            (finite_float(d) for d in delays),
-            strict=False,
-        )
-        if when is not None and delay is not None
-    ]
-    latest_at = None
-    latest_delay = None
-    if points:
-        # Arrays are chronological, but several points can share a minute; the
-        # newest is the last of the latest timestamp.
-        latest_at = max(when for when, _ in points)
-        latest = [delay for when, delay in points if when == latest_at][-1]
-        latest_delay = latest if latest > 0 else None
-    return PingMonitor(
-        monitor_id=monitor_id,
-        server_id=server_id,
-        name=reader.text("monitor_name") or f"Monitor {monitor_id}",
-        latest_at=latest_at,
-        latest_delay=latest_delay,
-        points=len(points),
-        lost=sum(1 for _, delay in points if delay <= 0),
-        average_delay=_average([delay for _, delay in points if delay > 0]),
-    )
-
-
-def _average(values: list[float]) -> float | None:
-    return round(sum(values) / len(values), 2) if values else None
