@@ -76,15 +76,17 @@ from .const import (
     MIN_OFFLINE_THRESHOLD,
     MIN_PING_INTERVAL,
     MIN_SCAN_INTERVAL,
+    REAUTH_REASON,
     VALIDATE_DEADLINE,
 )
-from .coordinator import REAUTH_REASON, NezhaConfigEntry
 from .webhook import webhook_id_of, webhook_url
 
 if TYPE_CHECKING:
     # Home Assistant 2026.10 types its flows with probatio, which it also installs
     # as the runtime ``voluptuous``; older releases only have voluptuous.
     import probatio as vol
+
+    from .coordinator import NezhaConfigEntry
 else:
     import voluptuous as vol
 
@@ -96,6 +98,26 @@ PLACEHOLDERS = {
     "scopes": ", ".join(REQUIRED_SCOPES),
     "cron_scopes": f"{SCOPE_CRON_READ}, {SCOPE_CRON_EXEC}",
 }
+
+
+def _connection_schema(*, reconfigure: bool) -> vol.Schema:
+    """URL, token and TLS verification, for the user or the reconfigure step.
+
+    Reconfiguring, an empty token keeps the stored one, and TLS verification
+    shows the entry's value (a suggested value), so it needs no default.
+    """
+    token: vol.Marker = vol.Required(CONF_API_TOKEN)
+    verify_ssl: vol.Marker = vol.Required(CONF_VERIFY_SSL, default=True)
+    if reconfigure:
+        token = vol.Optional(CONF_API_TOKEN)
+        verify_ssl = vol.Required(CONF_VERIFY_SSL)
+    return vol.Schema(
+        {vol.Required(CONF_URL): URL_SELECTOR, token: TOKEN_SELECTOR, verify_ssl: bool}
+    )
+
+
+USER_SCHEMA = _connection_schema(reconfigure=False)
+RECONFIGURE_SCHEMA = _connection_schema(reconfigure=True)
 
 
 class InvalidUrlError(ValueError):
@@ -278,27 +300,10 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
             if url is not None:
                 return self.async_create_entry(
                     title=title_for(url),
-                    data={
-                        CONF_URL: url,
-                        CONF_API_TOKEN: token,
-                        CONF_VERIFY_SSL: user_input[CONF_VERIFY_SSL],
-                        CONF_API_GENERATION: self._generation.value,
-                    },
+                    data=self._entry_data(url, token, user_input[CONF_VERIFY_SSL]),
                 )
-        return self.async_show_form(
-            step_id="user",
-            data_schema=self.add_suggested_values_to_schema(
-                vol.Schema(
-                    {
-                        vol.Required(CONF_URL): URL_SELECTOR,
-                        vol.Required(CONF_API_TOKEN): TOKEN_SELECTOR,
-                        vol.Required(CONF_VERIFY_SSL, default=True): bool,
-                    }
-                ),
-                _without_token(user_input),
-            ),
-            errors=errors,
-            description_placeholders=placeholders,
+        return self._async_show_connection_form(
+            "user", USER_SCHEMA, user_input, errors, placeholders
         )
 
     async def async_step_reauth(
@@ -351,25 +356,40 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
                 return self.async_update_reload_and_abort(
                     entry,
                     title=entry.title if renamed else title_for(url),
-                    data_updates={
-                        CONF_URL: url,
-                        CONF_API_TOKEN: token,
-                        CONF_VERIFY_SSL: user_input[CONF_VERIFY_SSL],
-                        CONF_API_GENERATION: self._generation.value,
-                    },
+                    data_updates=self._entry_data(
+                        url, token, user_input[CONF_VERIFY_SSL]
+                    ),
                 )
+        return self._async_show_connection_form(
+            "reconfigure",
+            RECONFIGURE_SCHEMA,
+            user_input or entry.data,
+            errors,
+            placeholders,
+        )
+
+    def _entry_data(self, url: str, token: str, verify_ssl: bool) -> dict[str, Any]:
+        """What a checked connection stores in the entry."""
+        return {
+            CONF_URL: url,
+            CONF_API_TOKEN: token,
+            CONF_VERIFY_SSL: verify_ssl,
+            CONF_API_GENERATION: self._generation.value,
+        }
+
+    def _async_show_connection_form(
+        self,
+        step_id: str,
+        schema: vol.Schema,
+        values: Mapping[str, Any] | None,
+        errors: dict[str, str],
+        placeholders: dict[str, str],
+    ) -> ConfigFlowResult:
+        """Show URL, token and TLS verification; the token is never filled back in."""
         return self.async_show_form(
-            step_id="reconfigure",
+            step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(
-                vol.Schema(
-                    {
-                        vol.Required(CONF_URL): URL_SELECTOR,
-                        # Left empty, the stored token is kept.
-                        vol.Optional(CONF_API_TOKEN): TOKEN_SELECTOR,
-                        vol.Required(CONF_VERIFY_SSL): bool,
-                    }
-                ),
-                _without_token(user_input or dict(entry.data)),
+                schema, _without_token(values)
             ),
             errors=errors,
             description_placeholders=placeholders,
