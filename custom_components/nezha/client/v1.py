@@ -230,7 +230,11 @@ class NezhaV1Client(BaseClient):
         """Open the server-state WebSocket (see :func:`v1_ws.open_stream`)."""
         self._check_token(WS_PATH)
         return await open_stream(
-            self._stream_session, self.base_url, self._headers, self._timeout
+            self._stream_session,
+            self.base_url,
+            self._headers,
+            self._timeout,
+            FLEET_BODY_BYTES,
         )
 
     def parse_frame(self, text: str | bytes, tag: str | None = None) -> StreamFrame:

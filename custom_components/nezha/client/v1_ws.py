@@ -17,7 +17,6 @@ from .errors import (
     NezhaTimeoutError,
     NezhaTLSError,
 )
-from .limits import FLEET_BODY_BYTES
 from .transport import redirect_target
 
 WS_PATH = "/api/v1/ws/server"
@@ -62,6 +61,7 @@ async def open_stream(
     base_url: str,
     headers: dict[str, str],
     handshake_timeout: float,
+    max_frame_bytes: int,
 ) -> aiohttp.ClientWebSocketResponse:
     """Open the server-state WebSocket of the dashboard at ``base_url``.
 
@@ -77,7 +77,7 @@ async def open_stream(
                 headers=headers,
                 autoping=True,
                 heartbeat=None,
-                max_msg_size=FLEET_BODY_BYTES,
+                max_msg_size=max_frame_bytes,
                 # close() may wait for a close frame, which never comes.
                 timeout=aiohttp.ClientWSTimeout(
                     ws_receive=None, ws_close=CLOSE_TIMEOUT
