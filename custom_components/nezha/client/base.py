@@ -103,6 +103,17 @@ def list_or_empty(value: Any, path: str, key: str) -> list[Any]:
     return value
 
 
+def json_object(raw: RawResponse) -> dict[str, Any]:
+    """The body as a JSON object, or an empty one for anything else."""
+    if not raw.is_json:
+        return {}
+    try:
+        body = raw.json()
+    except NezhaResponseError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
 def is_real_ip_error(error: object) -> bool:
     """Whether ``error`` is the WAF's refusal of a request without a real-IP header.
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import aiohttp
 
-from .base import is_real_ip_error, proxy_header_error, waf_blocked_error
-from .errors import NezhaResponseError
+from .base import is_real_ip_error, json_object, proxy_header_error, waf_blocked_error
 from .models import ApiGeneration
-from .transport import DEFAULT_TIMEOUT, RawResponse, Transport
+from .transport import DEFAULT_TIMEOUT, Transport
 
 SETTING_PATH = "/api/v1/setting"
 
@@ -38,7 +36,7 @@ async def async_detect_generation(
     raw = await Transport(session, base_url, timeout=request_timeout).get(SETTING_PATH)
     if raw.is_waf_block:
         raise waf_blocked_error(SETTING_PATH)
-    body = _json_object(raw)
+    body = json_object(raw)
     if body.get("success") is True:
         data = body.get("data")
         tsdb = isinstance(data, dict) and "tsdb_enabled" in data
@@ -48,14 +46,3 @@ async def async_detect_generation(
     # Anything else (v0's HTML 404, a proxy's page, broken JSON) is settled by the
     # v0 request that follows, which knows how to tell "not Nezha" apart.
     return Detection(ApiGeneration.V0)
-
-
-def _json_object(raw: RawResponse) -> dict[str, Any]:
-    """The body as a JSON object, or an empty one for anything else."""
-    if not raw.is_json:
-        return {}
-    try:
-        body = raw.json()
-    except NezhaResponseError:
-        return {}
-    return body if isinstance(body, dict) else {}

@@ -14,7 +14,7 @@ import logging
 import re
 from typing import TYPE_CHECKING, Any
 
-from .base import BaseClient, list_or_empty
+from .base import BaseClient, json_object, list_or_empty
 from .cron import CRON_PATH, CRON_TRIGGER_PATH, PROBE_CRON_ID, CronTask, parse_cron
 from .errors import (
     NezhaProxyHeaderError,
@@ -334,13 +334,9 @@ def _with_tag(server: Server, tag: str) -> Server:
 
 def _error_text(raw: RawResponse) -> str | None:
     """The ``error`` text of a JSON answer (HTTP 200), shortened; None otherwise."""
-    if raw.status != 200 or not raw.is_json:
+    if raw.status != 200:
         return None
-    try:
-        body = raw.json()
-    except NezhaResponseError:
-        return None
-    error = body.get("error") if isinstance(body, dict) else None
+    error = json_object(raw).get("error")
     if not isinstance(error, str) or not error.strip():
         return None
     return error.strip()[:200]
