@@ -11,15 +11,10 @@ from homeassistant.helpers.aiohttp_client import (
     async_get_clientsession,
 )
 
-from .client import ApiGeneration, NezhaError, NezhaV0Client, NezhaV1Client
+from .client import ApiGeneration, NezhaClient, NezhaError, NezhaV0Client, NezhaV1Client
 from .client.v1 import refuse_redirects
 from .const import CONF_API_GENERATION, LOGGER
-from .coordinator import (
-    NezhaClient,
-    NezhaConfigEntry,
-    NezhaCoordinator,
-    async_delete_issues,
-)
+from .coordinator import NezhaConfigEntry, NezhaCoordinator, async_delete_issues
 from .coordinator_v1 import NezhaStreamCoordinator
 from .device import server_id_of
 from .webhook import async_setup_alerts

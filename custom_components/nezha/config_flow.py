@@ -13,8 +13,7 @@ from homeassistant.config_entries import (
     OptionsFlowWithReload,
 )
 from homeassistant.const import CONF_API_TOKEN, CONF_URL, CONF_VERIFY_SSL
-from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.core import callback
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
@@ -27,7 +26,6 @@ from homeassistant.helpers.selector import (
     TextSelectorConfig,
     TextSelectorType,
 )
-from yarl import URL
 
 from .client import (
     ApiGeneration,
@@ -44,15 +42,10 @@ from .client import (
     NezhaTokenError,
     NezhaTooLargeError,
     NezhaUnsupportedError,
-    NezhaV0Client,
-    NezhaV1Client,
     NezhaWafBlockedError,
-    async_detect_generation,
-    looks_like_personal_token,
 )
 from .client.alerts import ALERT_TEMPLATE
 from .client.cron import SCOPE_CRON_EXEC, SCOPE_CRON_READ
-from .client.transport import token_problem
 from .client.v1 import REQUIRED_SCOPES
 from .const import (
     ALL_GROUPS,
@@ -76,15 +69,25 @@ from .const import (
     MIN_OFFLINE_THRESHOLD,
     MIN_PING_INTERVAL,
     MIN_SCAN_INTERVAL,
+    REAUTH_REASON,
     VALIDATE_DEADLINE,
 )
-from .coordinator import REAUTH_REASON, NezhaConfigEntry
+from .validation import (
+    InvalidUrlError,
+    TokenMismatchError,
+    normalize_url,
+    normalized_or_raw,
+    title_for,
+    validate,
+)
 from .webhook import webhook_id_of, webhook_url
 
 if TYPE_CHECKING:
     # Home Assistant 2026.10 types its flows with probatio, which it also installs
     # as the runtime ``voluptuous``; older releases only have voluptuous.
     import probatio as vol
+
+    from .coordinator import NezhaConfigEntry
 else:
     import voluptuous as vol
 
@@ -98,90 +101,24 @@ PLACEHOLDERS = {
 }
 
 
-class InvalidUrlError(ValueError):
-    """The text is not an http(s) URL of a dashboard."""
+def _connection_schema(*, reconfigure: bool) -> vol.Schema:
+    """URL, token and TLS verification, for the user or the reconfigure step.
 
-
-def normalize_url(raw: str) -> str:
-    """Return the canonical form of a dashboard URL.
-
-    Scheme and host are required; the host is lower-cased, a default port, a
-    trailing slash, query and fragment are dropped, a sub-path is kept. Surrounding
-    whitespace is ignored; whitespace inside the address is a typo, not a URL.
+    Reconfiguring, an empty token keeps the stored one, and TLS verification
+    shows the entry's value (a suggested value), so it needs no default.
     """
-    text = raw.strip()
-    if not text or any(char.isspace() for char in text):
-        raise InvalidUrlError
-    try:
-        url = URL(text)
-        port = url.port
-    except (ValueError, TypeError) as err:
-        raise InvalidUrlError from err
-    if (
-        url.scheme not in ("http", "https")
-        or not url.host
-        or url.user is not None
-        or url.password is not None
-        or port == 0
-    ):
-        raise InvalidUrlError
-    try:
-        # yarl checks the host's characters only when building ("exa<mple").
-        normalized = URL.build(
-            scheme=url.scheme,
-            host=url.host.lower(),
-            port=None if url.is_default_port() else port,
-            path=url.path.rstrip("/"),
-        )
-    except ValueError as err:
-        raise InvalidUrlError from err
-    return str(normalized)
+    token: vol.Marker = vol.Required(CONF_API_TOKEN)
+    verify_ssl: vol.Marker = vol.Required(CONF_VERIFY_SSL, default=True)
+    if reconfigure:
+        token = vol.Optional(CONF_API_TOKEN)
+        verify_ssl = vol.Required(CONF_VERIFY_SSL)
+    return vol.Schema(
+        {vol.Required(CONF_URL): URL_SELECTOR, token: TOKEN_SELECTOR, verify_ssl: bool}
+    )
 
 
-def title_for(url: str) -> str:
-    """Name the entry after the dashboard's host (and port, when not the default)."""
-    parsed = URL(url)
-    host = parsed.host or url
-    if ":" in host:  # an IPv6 literal
-        host = f"[{host}]"
-    return host if parsed.is_default_port() else f"{host}:{parsed.port}"
-
-
-class TokenMismatchError(Exception):
-    """The token cannot work with this dashboard; found without sending it."""
-
-    def __init__(self, reason: str) -> None:
-        """Keep the form error key."""
-        super().__init__(reason)
-        self.reason = reason
-
-
-async def validate(
-    hass: HomeAssistant, url: str, token: str, verify_ssl: bool
-) -> ApiGeneration:
-    """Detect the API generation, then make the cheapest authenticated requests.
-
-    The probe is anonymous. The token is only sent once it fits the generation, so
-    a v0 token never costs a v1 dashboard's WAF strike.
-    """
-    if problem := token_problem(token):
-        raise NezhaTokenError(problem)  # before any request, even the anonymous one
-    session = async_get_clientsession(hass, verify_ssl=verify_ssl)
-    detection = await async_detect_generation(session, url)
-    personal = looks_like_personal_token(token)
-    if detection.generation is ApiGeneration.V0:
-        if personal:
-            raise TokenMismatchError("personal_token_on_v0")
-        await NezhaV0Client(session, url, token).async_list_servers()
-        return ApiGeneration.V0
-    if not detection.tsdb:
-        raise TokenMismatchError("dashboard_too_old")
-    if not personal:
-        raise TokenMismatchError("token_not_personal")
-    client = NezhaV1Client(session, url, token)
-    await client.async_list_servers()  # nezha:inventory:read
-    await client.async_get_services()  # nezha:service:read
-    return ApiGeneration.V1
+USER_SCHEMA = _connection_schema(reconfigure=False)
+RECONFIGURE_SCHEMA = _connection_schema(reconfigure=True)
 
 
 def error_key(err: Exception) -> str:
@@ -271,34 +208,17 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
         placeholders = dict(PLACEHOLDERS)
         if user_input is not None:
             self._async_abort_entries_match(
-                {CONF_URL: _normalized_or_raw(user_input[CONF_URL])}
+                {CONF_URL: normalized_or_raw(user_input[CONF_URL])}
             )
             token = user_input[CONF_API_TOKEN].strip()
             url, errors, placeholders = await self._async_check(user_input, token)
             if url is not None:
                 return self.async_create_entry(
                     title=title_for(url),
-                    data={
-                        CONF_URL: url,
-                        CONF_API_TOKEN: token,
-                        CONF_VERIFY_SSL: user_input[CONF_VERIFY_SSL],
-                        CONF_API_GENERATION: self._generation.value,
-                    },
+                    data=self._entry_data(url, token, user_input[CONF_VERIFY_SSL]),
                 )
-        return self.async_show_form(
-            step_id="user",
-            data_schema=self.add_suggested_values_to_schema(
-                vol.Schema(
-                    {
-                        vol.Required(CONF_URL): URL_SELECTOR,
-                        vol.Required(CONF_API_TOKEN): TOKEN_SELECTOR,
-                        vol.Required(CONF_VERIFY_SSL, default=True): bool,
-                    }
-                ),
-                _without_token(user_input),
-            ),
-            errors=errors,
-            description_placeholders=placeholders,
+        return self._async_show_connection_form(
+            "user", USER_SCHEMA, user_input, errors, placeholders
         )
 
     async def async_step_reauth(
@@ -338,7 +258,7 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         placeholders = dict(PLACEHOLDERS)
         if user_input is not None:
-            new_url = _normalized_or_raw(user_input[CONF_URL])
+            new_url = normalized_or_raw(user_input[CONF_URL])
             if new_url != entry.data[CONF_URL]:
                 self._async_abort_entries_match({CONF_URL: new_url})
             # Left empty, the token field keeps the stored token.
@@ -351,36 +271,44 @@ class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):
                 return self.async_update_reload_and_abort(
                     entry,
                     title=entry.title if renamed else title_for(url),
-                    data_updates={
-                        CONF_URL: url,
-                        CONF_API_TOKEN: token,
-                        CONF_VERIFY_SSL: user_input[CONF_VERIFY_SSL],
-                        CONF_API_GENERATION: self._generation.value,
-                    },
+                    data_updates=self._entry_data(
+                        url, token, user_input[CONF_VERIFY_SSL]
+                    ),
                 )
+        return self._async_show_connection_form(
+            "reconfigure",
+            RECONFIGURE_SCHEMA,
+            user_input or entry.data,
+            errors,
+            placeholders,
+        )
+
+    def _entry_data(self, url: str, token: str, verify_ssl: bool) -> dict[str, Any]:
+        """What a checked connection stores in the entry."""
+        return {
+            CONF_URL: url,
+            CONF_API_TOKEN: token,
+            CONF_VERIFY_SSL: verify_ssl,
+            CONF_API_GENERATION: self._generation.value,
+        }
+
+    def _async_show_connection_form(
+        self,
+        step_id: str,
+        schema: vol.Schema,
+        values: Mapping[str, Any] | None,
+        errors: dict[str, str],
+        placeholders: dict[str, str],
+    ) -> ConfigFlowResult:
+        """Show URL, token and TLS verification; the token is never filled back in."""
         return self.async_show_form(
-            step_id="reconfigure",
+            step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(
-                vol.Schema(
-                    {
-                        vol.Required(CONF_URL): URL_SELECTOR,
-                        # Left empty, the stored token is kept.
-                        vol.Optional(CONF_API_TOKEN): TOKEN_SELECTOR,
-                        vol.Required(CONF_VERIFY_SSL): bool,
-                    }
-                ),
-                _without_token(user_input or dict(entry.data)),
+                schema, _without_token(values)
             ),
             errors=errors,
             description_placeholders=placeholders,
         )
-
-
-def _normalized_or_raw(raw: str) -> str:
-    try:
-        return normalize_url(raw)
-    except InvalidUrlError:
-        return raw
 
 
 def _without_token(values: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -36,6 +36,9 @@ TEMPERATURE_GRACE: Final = 24 * 3600
 # At most this many ping-history requests are in flight at once.
 PING_CONCURRENCY: Final = 2
 
+# Passed to the reauth flow (never stored) when the failure has its own message.
+REAUTH_REASON: Final = "reauth_reason"
+
 ALL_GROUPS: Final = "all"
 GROUP_PREFIX: Final = "tag:"
 

@@ -23,13 +23,13 @@ from .budget import EntityBudget
 from .client import (
     Fleet,
     NezhaAuthError,
+    NezhaClient,
     NezhaConnectionError,
     NezhaError,
     NezhaProxyHeaderError,
     NezhaTimeoutError,
     NezhaTLSError,
     NezhaTooLargeError,
-    NezhaV0Client,
     NezhaV1Client,
     NezhaWafBlockedError,
     PingMonitor,
@@ -65,7 +65,6 @@ type NezhaConfigEntry = ConfigEntry[NezhaCoordinator]
 
 # Passed to the reauth flow (never stored) when the failure has its own message.
 REAUTH_REASON = "reauth_reason"
-type NezhaClient = NezhaV0Client | NezhaV1Client
 
 
 @dataclass(frozen=True, slots=True)

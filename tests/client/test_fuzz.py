@@ -36,15 +36,16 @@ from custom_components.nezha.client.parse import (
     UINT64_MAX,
     FieldReader,
     finite_float,
+    parse_monitor,
     unix_millis,
 )
 from custom_components.nezha.client.transport import RawResponse
-from custom_components.nezha.client.v0 import _parse_server, parse_monitor
-from custom_components.nezha.client.v1 import (
+from custom_components.nezha.client.v0_parse import parse_server as parse_v0_server
+from custom_components.nezha.client.v1_parse import (
     StreamFrame,
-    _parse_service,
     check_envelope,
     parse_server as parse_v1_server,
+    parse_service,
     parse_time,
     parse_ws_frame,
 )
@@ -254,6 +255,7 @@ def fake_client(status: int, content_type: str, body: bytes) -> NezhaV0Client:
         *,
         headers: dict[str, str] | None = None,
         params: dict[str, str] | None = None,
+        method: str = "GET",
         max_bytes: int | None = None,
     ) -> RawResponse:
         return RawResponse(
@@ -353,7 +355,7 @@ def test_field_readers_never_raise(value: Any, present: bool) -> None:
 @FUZZ
 @given(record=server_records)
 def test_parse_server_returns_model_or_none(record: Any) -> None:
-    server, server_id, problems = _parse_server(record)
+    server, server_id, problems = parse_v0_server(record)
     assert all(type(problem) is str for problem in problems)
     if server is None:
         # Skipped: either the id is known (a skipped id) or it is not (incomplete).
@@ -421,7 +423,7 @@ def test_fleet_from_any_records(result: list[Any]) -> None:
     for server in fleet.servers.values():
         assert_valid_server(server)
     # A record is either kept, skipped by id, or makes the answer incomplete.
-    parsed = [_parse_server(record) for record in result]
+    parsed = [parse_v0_server(record) for record in result]
     assert set(fleet.servers) == {s.id for s, _, _ in parsed if s is not None}
     assert fleet.skipped_ids == {i for s, i, _ in parsed if s is None and i is not None}
     assert fleet.complete == all(s is not None or i is not None for s, i, _ in parsed)
@@ -459,7 +461,7 @@ def test_moderately_nested_values_are_just_wrong_types() -> None:
     """Nesting the parser can read is not an error: the field is merely unusable."""
     deep = json.loads("[" * 500 + "]" * 500)
     record = {"id": 1, "name": deep, "host": {"CPU": deep}, "status": {"CPU": deep}}
-    server, server_id, problems = _parse_server(record)
+    server, server_id, problems = parse_v0_server(record)
     assert server is not None and server_id == 1
     assert (server.name, server.host.cpu, server.state.cpu) == ("", (), None)
     assert sorted(problems) == ["host.CPU", "server.name", "status.CPU"]
@@ -646,6 +648,7 @@ def fake_v1_client(status: int, content_type: str, body: bytes) -> NezhaV1Client
         *,
         headers: dict[str, str] | None = None,
         params: dict[str, str] | None = None,
+        method: str = "GET",
         max_bytes: int | None = None,
     ) -> RawResponse:
         return RawResponse(
@@ -736,7 +739,7 @@ def test_v1_frames_give_a_fleet_or_a_response_error(
 @V1_FUZZ
 @given(key=service_keys, record=services)
 def test_v1_parse_service_returns_model_or_none(key: str, record: Any) -> None:
-    service = _parse_service(key, record)
+    service = parse_service(key, record)
     if service is not None:
         assert isinstance(service, ServiceStatus)
         assert str(service.id) == key.lstrip("0") or service.id == 0

@@ -27,12 +27,9 @@ from custom_components.nezha.client import (
     NezhaWafBlockedError,
 )
 from custom_components.nezha.client.stream import Backoff, StreamRunner
-from custom_components.nezha.client.v1 import (
-    GROUPS_PATH,
-    SERVERS_PATH,
-    WS_PATH,
-    StreamFrame,
-)
+from custom_components.nezha.client.v1 import GROUPS_PATH, SERVERS_PATH
+from custom_components.nezha.client.v1_parse import StreamFrame
+from custom_components.nezha.client.v1_ws import WS_PATH
 from tests.client.common import assert_secret_free, json_app, serve
 from tests.conftest import register_secret
 from tests.simulator import Fault, NezhaSimulator

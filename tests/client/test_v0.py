@@ -232,6 +232,16 @@ async def test_repr_and_base_url(
     assert_secret_free(client)
 
 
+async def test_service_overview_is_empty_without_a_request(
+    simulator: NezhaSimulator, client: NezhaV0Client
+) -> None:
+    """The v0 API has no services or quotas; asking costs nothing."""
+    overview = await client.async_get_service_overview()
+    assert overview.services == []
+    assert overview.quotas == {}
+    assert simulator.requests == []
+
+
 # -- §C v0 edge cases ----------------------------------------------------------------
 
 

@@ -51,11 +51,8 @@ from custom_components.nezha.client import (
     parse_public_note,
 )
 from custom_components.nezha.client.transport import RawResponse
-from custom_components.nezha.client.v1 import (
-    GROUPS_PATH,
-    SERVERS_PATH,
-    SERVICES_PATH,
-    WS_PATH,
+from custom_components.nezha.client.v1 import GROUPS_PATH, SERVERS_PATH, SERVICES_PATH
+from custom_components.nezha.client.v1_parse import (
     StreamFrame,
     check_envelope,
     parse_server,
@@ -63,6 +60,7 @@ from custom_components.nezha.client.v1 import (
     parse_time,
     parse_ws_frame,
 )
+from custom_components.nezha.client.v1_ws import WS_PATH
 from tests.client.common import assert_secret_free, expect, json_app, serve
 from tests.conftest import register_secret
 from tests.simulator import MISSING, Fault, NezhaSimulator

@@ -19,7 +19,8 @@ from custom_components.nezha.client import (
     parse_public_note,
 )
 from custom_components.nezha.client.quota import parse_quotas
-from custom_components.nezha.client.v1 import SERVICES_PATH, parse_time
+from custom_components.nezha.client.v1 import SERVICES_PATH
+from custom_components.nezha.client.v1_parse import parse_time
 from tests.client.common import json_app, serve
 from tests.helpers_v1 import PAT
 from tests.simulator import NezhaSimulator

@@ -14,8 +14,8 @@ from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.nezha.config_flow import title_for
 from custom_components.nezha.const import DOMAIN
+from custom_components.nezha.validation import title_for
 from tests.config_flow.helpers import (
     NEW_TOKEN,
     PLACEHOLDERS,

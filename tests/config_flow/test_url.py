@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from custom_components.nezha.config_flow import (
-    InvalidUrlError,
-    normalize_url,
-    title_for,
-)
+from custom_components.nezha.validation import InvalidUrlError, normalize_url, title_for
 
 # --------------------------------------------------------------------------------
 # URL normalisation

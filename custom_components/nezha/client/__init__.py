@@ -3,6 +3,7 @@
 Free of Home Assistant imports: it needs only an ``aiohttp.ClientSession``.
 """
 
+from .api import NezhaClient
 from .detect import Detection, async_detect_generation
 from .errors import (
     NezhaAuthError,
@@ -46,6 +47,7 @@ __all__ = [
     "Fleet",
     "Host",
     "NezhaAuthError",
+    "NezhaClient",
     "NezhaConnectionError",
     "NezhaError",
     "NezhaNotFoundError",

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import aiohttp
 
-from .errors import NezhaProxyHeaderError, NezhaResponseError, NezhaWafBlockedError
+from .base import is_real_ip_error, json_object, proxy_header_error, waf_blocked_error
 from .models import ApiGeneration
-from .transport import DEFAULT_TIMEOUT, RawResponse, Transport
-from .v1 import is_real_ip_error
+from .transport import DEFAULT_TIMEOUT, Transport
 
 SETTING_PATH = "/api/v1/setting"
 
@@ -37,30 +35,14 @@ async def async_detect_generation(
     """
     raw = await Transport(session, base_url, timeout=request_timeout).get(SETTING_PATH)
     if raw.is_waf_block:
-        raise NezhaWafBlockedError(
-            f"{SETTING_PATH}: the dashboard's WAF has blocked this IP address"
-        )
-    body = _json_object(raw)
+        raise waf_blocked_error(SETTING_PATH)
+    body = json_object(raw)
     if body.get("success") is True:
         data = body.get("data")
         tsdb = isinstance(data, dict) and "tsdb_enabled" in data
         return Detection(ApiGeneration.V1, tsdb=tsdb)
     if is_real_ip_error(body.get("error")):
-        raise NezhaProxyHeaderError(
-            f"{SETTING_PATH}: the dashboard expects a real-IP header from a "
-            "reverse proxy; connect through that proxy"
-        )
+        raise proxy_header_error(SETTING_PATH)
     # Anything else (v0's HTML 404, a proxy's page, broken JSON) is settled by the
     # v0 request that follows, which knows how to tell "not Nezha" apart.
     return Detection(ApiGeneration.V0)
-
-
-def _json_object(raw: RawResponse) -> dict[str, Any]:
-    """The body as a JSON object, or an empty one for anything else."""
-    if not raw.is_json:
-        return {}
-    try:
-        body = raw.json()
-    except NezhaResponseError:
-        return {}
-    return body if isinstance(body, dict) else {}

@@ -1,4 +1,4 @@
-"""Lenient readers for untrusted JSON values.
+"""Lenient readers for untrusted JSON values, and the parsers both generations share.
 
 Each reader returns None for a value of the wrong type or range and notes the
 field in ``problems`` so the caller can log it once. Nothing here raises.
@@ -10,6 +10,9 @@ from datetime import UTC, datetime
 import math
 import re
 from typing import Any
+
+from .limits import MAX_POINTS_PER_MONITOR
+from .models import PingMonitor, Temperature
 
 UINT64_MAX = 2**64 - 1
 # Names and other text from the dashboard become device and entity names and
@@ -200,3 +203,78 @@ def finite_float(value: Any) -> float | None:
     except OverflowError:
         return None
     return number if math.isfinite(number) else None
+
+
+def parse_temperatures(reader: FieldReader, key: str) -> tuple[Temperature, ...]:
+    """Read ``[{"Name", "Temperature"}]``; both generations use these keys."""
+    raw = reader.obj_list(key)
+    seen: dict[str, Temperature] = {}
+    for item in raw:
+        name = item.get("Name")
+        celsius = finite_float(item.get("Temperature"))
+        if isinstance(name, str):
+            name = clean_text(name)
+        if isinstance(name, str) and name and celsius is not None:
+            seen.setdefault(name, Temperature(name=name, celsius=celsius))
+    return tuple(seen.values())
+
+
+def parse_monitor(record: Any, server_id: int) -> PingMonitor | None:
+    """Parse a ping history entry; v1's ServiceInfos uses the same keys."""
+    if not isinstance(record, dict):
+        return None
+    reader = FieldReader(record, "monitor", [])
+    monitor_id = reader.uint("monitor_id")
+    if monitor_id is None:
+        return None
+    stamps = record.get("created_at")
+    delays = record.get("avg_delay")
+    if not isinstance(stamps, list):
+        stamps = []
+    if not isinstance(delays, list):
+        delays = []
+    # Pairs go by position; only the newest points are read (a day is 1,440).
+    count = min(len(stamps), len(delays))
+    first = max(0, count - MAX_POINTS_PER_MONITOR)
+    stamps, delays = stamps[first:count], delays[first:count]
+    points = [
+        (when, delay)
+        for when, delay in zip(
+            (unix_millis(s) for s in stamps),
+            (finite_float(d) for d in delays),
+            strict=False,
+        )
+        if when is not None and delay is not None
+    ]
+    latest_at = None
+    latest_delay = None
+    if points:
+        # Arrays are chronological, but several points can share a minute; the
+        # newest is the last of the latest timestamp.
+        latest_at = max(when for when, _ in points)
+        latest = [delay for when, delay in points if when == latest_at][-1]
+        latest_delay = latest if latest > 0 else None
+    return PingMonitor(
+        monitor_id=monitor_id,
+        server_id=server_id,
+        name=reader.text("monitor_name") or f"Monitor {monitor_id}",
+        latest_at=latest_at,
+        latest_delay=latest_delay,
+        points=len(points),
+        lost=sum(1 for _, delay in points if delay <= 0),
+        average_delay=_average([delay for _, delay in points if delay > 0]),
+    )
+
+
+def parse_monitors(records: list[Any], server_id: int) -> list[PingMonitor]:
+    """Parse a server's ping histories: one monitor per id (the first), by id."""
+    monitors: dict[int, PingMonitor] = {}
+    for record in records:
+        monitor = parse_monitor(record, server_id)
+        if monitor is not None:
+            monitors.setdefault(monitor.monitor_id, monitor)
+    return sorted(monitors.values(), key=lambda monitor: monitor.monitor_id)
+
+
+def _average(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 2) if values else None

@@ -20,12 +20,17 @@ from dataclasses import dataclass
 import logging
 import math
 import random
+from typing import TYPE_CHECKING
 
 import aiohttp
 
 from .errors import NezhaAuthError, NezhaError, NezhaResponseError, NezhaTooLargeError
 from .limits import FLEET_BODY_BYTES
-from .v1 import CLOSE_TIMEOUT, WS_PATH, NezhaV1Client, StreamFrame
+from .v1_parse import StreamFrame
+from .v1_ws import CLOSE_TIMEOUT, WS_PATH
+
+if TYPE_CHECKING:
+    from .v1 import NezhaV1Client
 
 _LOGGER = logging.getLogger(__name__)
 
