@@ -225,10 +225,18 @@ def _admit_new(coordinator: NezhaCoordinator, servers: dict[int, Server]) -> Non
     ping sensors count too, and servers should come whole, not without them.
     """
     budget = coordinator.entity_budget
-    new = [server for sid, server in servers.items() if sid not in budget.admitted]
+    room = budget.room() - budget.reserve
+    # A server refused before waits until the room reaches what it needed then:
+    # planning builds all of a server's entities, which for every refused server
+    # on every update was most of the refresh of a fleet beyond the limit.
+    refused = budget.refused
+    new = [
+        server
+        for sid, server in servers.items()
+        if sid not in budget.admitted and refused.get((None, sid), 0) <= room
+    ]
     if not new:
         return
-    room = budget.room() - budget.reserve
     first_cost, first_plan = _plan(coordinator, new[0])
     if first_cost * len(new) > room and not coordinator.first_ping_round_done:
         return
