@@ -8,13 +8,16 @@ Run by ``scripts/bench`` (``NEZHA_BENCH=1 pytest tests/bench -p no:cacheprovider
    bodies, captured from the simulator at different clock times, are returned
    alternately by a patched ``Transport.get`` (the only mock; it removes the
    network, nothing else), and ``coordinator.async_refresh()`` plus
-   ``hass.async_block_till_done()`` is timed;
-2. the floor: ``json.loads`` of the same body plus a new value written by as many
-   trivial ``SensorEntity`` objects as the integration wrote states; and a
-   same-kind floor: the same, written by twins of our entities (same device
-   classes, units, state classes; the values ours showed; no integration logic).
-   The three are timed interleaved, in rotating order, so machine noise hits all
-   alike;
+   ``hass.async_block_till_done()`` is timed; and the same for an identical
+   answer (the first body every time), which writes no state;
+2. the floor: ``json.loads`` of the same body plus a new value (for an identical
+   answer, the same value again) written by as many trivial ``SensorEntity``
+   objects as the integration has enabled entities; and a same-kind floor: the
+   same, written by twins of our entities (same device classes, units, state
+   classes; the values ours showed; no integration logic). They run in paired
+   rounds (changing answers: rotating triples; identical: alternating pairs), and
+   ratios are the median of the per-pair ratios, so machine noise hits both sides
+   of a pair alike;
 3. HTTP requests and response-body bytes per poll and per ping interval, over real
    HTTP against the simulator;
 4. state and attribute changes caused by a refresh with an identical payload;
