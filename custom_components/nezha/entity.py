@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
+from typing import Any, Final
 
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.components.binary_sensor import BinarySensorEntity
+from homeassistant.components.sensor import SensorEntity
+from homeassistant.core import HomeAssistant, State, callback
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import (
     AddConfigEntryEntitiesCallback,
@@ -19,8 +22,81 @@ from .const import DOMAIN
 from .coordinator import NezhaConfigEntry, NezhaCoordinator
 from .device import dashboard_device_info, server_device_info
 
+# What an unavailable entity shows: no value and no attributes of its own.
+_UNAVAILABLE: Final = (False,)
 
-class NezhaServerEntity(CoordinatorEntity[NezhaCoordinator]):
+
+class NezhaEntity(CoordinatorEntity[NezhaCoordinator]):
+    """Base of every entity: a coordinator update writes only what changed.
+
+    Much of an answer repeats the last one (online flags, boot times, idle
+    servers' totals), and writing an unchanged state still costs Home Assistant
+    most of a write. So an update compares what the entity would show, cheaply
+    (availability, native value or ``is_on``, attributes), with what its last
+    write showed, and writes only when they differ. Every write, also those
+    Home Assistant makes itself (when added, on registry changes) and an
+    event's trigger, goes through ``_async_write_ha_state``, which records what
+    it showed and the state object it left; if that object is no longer the
+    current state (removed, or set by someone else), the next update writes.
+    Skipped writes leave ``last_reported`` where it was.
+    """
+
+    _shown: tuple[object, ...] | None = None  # what the last write showed
+    _written: State | None = None  # the state object that write left
+    _pending: tuple[object, ...] | None = None  # computed by an update, for the write
+    _value_attr = "state"  # the cheapest property that is the entity's value
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Pick the value property once per class (a sensor's state converts units)."""
+        super().__init_subclass__(**kwargs)
+        if issubclass(cls, SensorEntity):
+            cls._value_attr = "native_value"
+        elif issubclass(cls, BinarySensorEntity):
+            cls._value_attr = "is_on"
+
+    def _showing(self) -> tuple[object, ...]:
+        """What a state write would show now, without building the state."""
+        if not self.available:
+            return _UNAVAILABLE
+        value = getattr(self, self._value_attr)
+        # The type too: 1 and 1.0 are equal but are written as "1" and "1.0".
+        return (
+            value.__class__,
+            value,
+            self.state_attributes,
+            self.extra_state_attributes,
+        )
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        """Write the state if what the entity shows changed since its last write."""
+        shown = self._showing()
+        if (
+            shown == self._shown
+            and (current := self.hass.states.get(self.entity_id)) is not None
+            and current is self._written
+            and not self.force_update
+        ):
+            return
+        self._pending = shown
+        try:
+            self.async_write_ha_state()
+        finally:
+            self._pending = None
+
+    @callback
+    def _async_write_ha_state(self) -> None:
+        """Write the state and remember what it showed."""
+        shown = self._pending
+        self._pending = None
+        if shown is None:
+            shown = self._showing()
+        super()._async_write_ha_state()
+        self._shown = shown
+        self._written = self.hass.states.get(self.entity_id)
+
+
+class NezhaServerEntity(NezhaEntity):
     """An entity of one server device.
 
     Entities that describe live metrics set ``requires_online`` so that they turn
@@ -66,7 +142,7 @@ class NezhaServerEntity(CoordinatorEntity[NezhaCoordinator]):
         return not self.requires_online or data.online.get(self.server_id, False)
 
 
-class NezhaDashboardEntity(CoordinatorEntity[NezhaCoordinator]):
+class NezhaDashboardEntity(NezhaEntity):
     """An entity of the dashboard (service) device: fleet-wide figures.
 
     The device is named after the entry title, the dashboard's host and port, so
@@ -149,10 +225,18 @@ def _admit_new(coordinator: NezhaCoordinator, servers: dict[int, Server]) -> Non
     ping sensors count too, and servers should come whole, not without them.
     """
     budget = coordinator.entity_budget
-    new = [server for sid, server in servers.items() if sid not in budget.admitted]
+    room = budget.room() - budget.reserve
+    # A server refused before waits until the room reaches what it needed then:
+    # planning builds all of a server's entities, which for every refused server
+    # on every update was most of the refresh of a fleet beyond the limit.
+    refused = budget.refused
+    new = [
+        server
+        for sid, server in servers.items()
+        if sid not in budget.admitted and refused.get((None, sid), 0) <= room
+    ]
     if not new:
         return
-    room = budget.room() - budget.reserve
     first_cost, first_plan = _plan(coordinator, new[0])
     if first_cost * len(new) > room and not coordinator.first_ping_round_done:
         return
