@@ -20,7 +20,7 @@ from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.nezha.const import DOMAIN
 from custom_components.nezha.coordinator import NezhaCoordinator
-from custom_components.nezha.device import dashboard_identifier, server_identifier
+from custom_components.nezha.unique_id import dashboard_identifier, server_identifier
 from tests.conftest import ENTRY_ID, register_secret, setup_integration
 from tests.helpers import entry_device, ha_at_least
 from tests.simulator import Fault, NezhaSimulator

@@ -2,39 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 
 from .client import ApiGeneration, Server
 from .const import DOMAIN, MANUFACTURER
-
-
-def server_identifier(entry_id: str, server_id: int) -> str:
-    """Identify a server device by entry and immutable server id, never by name."""
-    return f"{entry_id}_{server_id}"
-
-
-def dashboard_identifier(entry_id: str) -> str:
-    """Identify the dashboard (service) device of an entry."""
-    return entry_id
+from .unique_id import dashboard_identifier, server_id_in, server_identifier
 
 
 def server_id_of(device: dr.DeviceEntry, entry_id: str) -> int | None:
     """Return the server id behind one of our devices, or None for the dashboard."""
     return server_id_in(device.identifiers, entry_id)
-
-
-def server_id_in(identifiers: Iterable[Sequence[str]], entry_id: str) -> int | None:
-    """Return the server id found in device identifiers, or None."""
-    prefix = f"{entry_id}_"
-    for domain, ident in identifiers:
-        if domain == DOMAIN and ident.startswith(prefix):
-            tail = ident.removeprefix(prefix)
-            if tail.isdigit():
-                return int(tail)
-    return None
 
 
 def server_device_fields(server: Server) -> dict[str, str | None]:
