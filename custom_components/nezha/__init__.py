@@ -83,6 +83,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> boo
 async def async_unload_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> bool:
     """Unload the platforms; background ping fetching stops with the entry."""
     if unloaded := await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
+        # A request still in flight must not raise an issue again once deleted.
+        entry.runtime_data.issues.close()
         async_delete_issues(hass, entry.entry_id)
     return unloaded
 

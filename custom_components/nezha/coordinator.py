@@ -47,7 +47,7 @@ from .const import (
     TEMPERATURE_GRACE,
     UPDATE_DEADLINE,
 )
-from .device import server_device_fields, server_id_of
+from .device import async_sync_devices
 from .issues import EntryIssues
 from .side import NezhaSideCoordinator
 from .unique_id import (
@@ -267,7 +267,7 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
             online=self._online_states(fleet),
             server_time=fleet.server_time,
         )
-        self._sync_devices(fleet)
+        async_sync_devices(self.hass, self.config_entry.entry_id, fleet)
         self.issues.set(
             "too_many_servers",
             {"count": str(MAX_SERVERS + fleet.left_out), "limit": str(MAX_SERVERS)}
@@ -371,43 +371,6 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
                     "online" if is_online else "offline",
                 )
         return online
-
-    @callback
-    def _sync_devices(self, fleet: Fleet) -> None:
-        """Remove devices of deleted servers and refresh changed device facts."""
-        registry = dr.async_get(self.hass)
-        entry_id = self.config_entry.entry_id
-        # An empty answer is more likely a renamed group or a dashboard restart
-        # than a fleet that was deleted on purpose; never wipe everything for it.
-        may_remove = fleet.complete and bool(fleet.servers)
-        for device in dr.async_entries_for_config_entry(registry, entry_id):
-            server_id = server_id_of(device, entry_id)
-            if server_id is None:
-                continue
-            if server_id in fleet.servers:
-                self._refresh_device(registry, device, fleet.servers[server_id])
-            elif may_remove and not fleet.may_have(server_id):
-                LOGGER.info("Removing device %s: the server is gone", device.name)
-                registry.async_remove_device(device.id)
-
-    def _refresh_device(
-        self, registry: dr.DeviceRegistry, device: dr.DeviceEntry, server: Server
-    ) -> None:
-        # A server that has not reported since the dashboard restarted comes with
-        # a zeroed host; keep the facts we know rather than wiping them.
-        fields = {
-            key: getattr(device, key) if value is None else value
-            for key, value in server_device_fields(server).items()
-        }
-        if all(getattr(device, key) == value for key, value in fields.items()):
-            return
-        registry.async_update_device(
-            device.id,
-            name=fields["name"],
-            model=fields["model"],
-            sw_version=fields["sw_version"],
-            hw_version=fields["hw_version"],
-        )
 
     @callback
     def handle_auth_failure(self, err: NezhaAuthError) -> None:

@@ -36,6 +36,12 @@ class EntryIssues:
         # Open repair issues: kind -> placeholders; answers refused as too large.
         self._open: dict[str, dict[str, str]] = {}
         self._too_large: dict[str, str] = {}
+        self._closed = False
+
+    @callback
+    def close(self) -> None:
+        """Raise nothing more: the entry unloads (its issues are deleted)."""
+        self._closed = True
 
     @callback
     def set(self, kind: str, placeholders: dict[str, str] | None) -> None:
@@ -47,7 +53,7 @@ class EntryIssues:
             ir.async_delete_issue(self._hass, DOMAIN, issue_id)
             return
         placeholders = {"title": self._entry.title, **placeholders}
-        if self._open.get(kind) == placeholders:
+        if self._closed or self._open.get(kind) == placeholders:
             return
         self._open[kind] = placeholders
         ir.async_create_issue(

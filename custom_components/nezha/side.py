@@ -73,7 +73,7 @@ class NezhaSideCoordinator(DataUpdateCoordinator[SideData]):
             hass,
             LOGGER,
             config_entry=entry,
-            name=f"{fleet.name} side data",
+            name=f"{fleet.name} side",
             update_interval=timedelta(seconds=fleet.ping_interval),
         )
         self.fleet = fleet
