@@ -213,10 +213,14 @@ def add_entities_for_new_servers(
             if prepared := budget.prepared.pop((domain, server.id), None):
                 keys, entities = prepared  # built (and counted) to admit it
                 known[server.id] = keys
+                budget.refused.pop((domain, server.id), None)
+                new.extend(entities)
             else:
                 keys = known.setdefault(server.id, _Keys())
-                keys.added.clear()
-                entities = list(build(coordinator, server, keys))
+            # What came since (a ping round that ended while the platforms of
+            # the entry were set up one by one) is built now, not a poll later.
+            keys.added.clear()
+            entities = list(build(coordinator, server, keys))
             if not entities:
                 continue
             cost = budget.cost(domain, entities)
