@@ -3,9 +3,12 @@
 The fleet coordinator (coordinator.py) polls the servers; this coordinator, one
 per entry, asks on its own interval (the ping interval option) for the ping
 history of the online servers and, on v1/v2 dashboards, first for the service
-monitors with their traffic quotas and for the scheduled tasks. It reads the
-fleet's last answer and shares the fleet coordinator's auth-failure gate: after
-a refused token nothing is sent by either (on v1 each refusal is a WAF strike).
+monitors with their traffic quotas and for the scheduled tasks. When its
+interval is up, the round goes with the fleet's next successful answer: it
+needs the online servers, and a token refused since the last round then costs
+one refusal, not one per request. It shares the fleet coordinator's
+auth-failure gate: after a refused token nothing is sent by either (on v1 each
+refusal is a WAF strike).
 """
 
 from __future__ import annotations
@@ -81,9 +84,10 @@ class NezhaSideCoordinator(DataUpdateCoordinator[SideData]):
         self._pinged_once = False
         # Until then the ping sensors of a large fleet are not known (budget.py).
         self.first_round_done = False
-        # A round is owed: the first one, or one skipped while the fleet failed;
-        # it starts as soon as the fleet has a fresh answer.
+        # A round is owed (the first one, or the interval is up); it starts
+        # with the fleet's next successful answer.
         self._owed = True
+        self._go = False
         self._running = False
         self._requests: asyncio.Future[list[None]] | None = None
         entry.async_on_unload(fleet.async_add_listener(self._fleet_updated))
@@ -93,9 +97,14 @@ class NezhaSideCoordinator(DataUpdateCoordinator[SideData]):
 
     @callback
     def _fleet_updated(self) -> None:
-        if self._owed and not self._running and self.fleet.last_update_success:
+        fleet = self.fleet
+        if self._owed and fleet.last_update_success and not fleet.auth_failed:
             self._owed = False
-            self.fleet.start_task(self.async_refresh(), f"{self.name} round")
+            fleet.start_task(self._async_start_round(), f"{self.name} round")
+
+    async def _async_start_round(self) -> None:
+        self._go = True
+        await self.async_refresh()
 
     @callback
     def _removed(self, event: Event[dr.EventDeviceRegistryUpdatedData]) -> None:
@@ -112,13 +121,15 @@ class NezhaSideCoordinator(DataUpdateCoordinator[SideData]):
             self._requests.cancel()
 
     async def _async_update_data(self) -> SideData:
+        """Run the round the fleet's answer started; on the interval, owe one."""
+        if not self._go:
+            if not self._running:
+                self._owed = True
+            return self.data
+        self._go = False
         fleet = self.fleet
-        if self._running or fleet.auth_failed:
+        if fleet.auth_failed or fleet.data is None:
             return self.data
-        if fleet.data is None or not fleet.last_update_success:
-            self._owed = True  # the dashboard fails: ask when it answers again
-            return self.data
-        self._owed = False
         self._running = True
         try:
             await self._async_round(fleet.data)
