@@ -112,7 +112,7 @@ async def next_ping_round(
     """
     coordinator = entry.runtime_data
     if not move:
-        await coordinator.side.async_refresh()
+        await coordinator.side._async_start_round()
         await hass.async_block_till_done()
         return
     previous = coordinator.side.data.services  # each round's answer is a new dict
