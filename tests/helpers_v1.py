@@ -57,8 +57,7 @@ def v1_entry(
 
 def ping_round_done(coordinator: NezhaStreamCoordinator) -> bool:
     """Whether no ping round is running (it runs as a background task)."""
-    task = coordinator._ping_task  # instrumentation: nothing public tells it
-    return task is None or task.done()
+    return not coordinator.side._running  # instrumentation: nothing public tells it
 
 
 async def until(predicate: Callable[[], bool], what: str, limit: float = 10.0) -> float:

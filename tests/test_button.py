@@ -103,7 +103,7 @@ async def test_buttons_are_disabled_by_default(
     assert all(
         e.disabled_by is er.RegistryEntryDisabler.INTEGRATION for e in found.values()
     )
-    assert coordinator.cron_access is True
+    assert coordinator.side.cron_access is True
     assert requests(sim) == [("GET", CRON_LIST), ("POST", PROBE)]
     assert sim.cron_runs == []  # the probe ran nothing
     assert await hass.config_entries.async_unload(entry.entry_id)
@@ -189,7 +189,7 @@ async def test_revoked_token_press(hass: HomeAssistant, sim: NezhaSimulator) -> 
     assert hass.states.get(rotate).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
     await press(hass, rotate)
     with pytest.raises(HomeAssistantError) as info:
-        await coordinator.async_trigger_cron(2)
+        await coordinator.side.async_trigger_cron(2)
     assert info.value.translation_key == "auth_failed"
     assert len(sim.requests) == sent  # nothing sent with a refused token
     assert sim.waf_strikes() == 1
@@ -214,14 +214,14 @@ async def test_no_buttons_without_both_scopes(
 ) -> None:
     """The default token gets no buttons; the tasks are not asked for again."""
     token = register_secret(sim.add_token(scopes=scopes))
-    entry = v1_entry(sim, token, entry_id=ENTRY_ID, ping_interval=0.01)
+    entry = v1_entry(sim, token, entry_id=ENTRY_ID)
     coordinator = await load(hass, entry)
-    assert coordinator.cron_access is False
+    assert coordinator.side.cron_access is False
     assert buttons(hass, entry) == {}
     assert requests(sim) == asked
     # Later rounds leave the tasks alone.
     services = len([r for r in sim.requests if r.path == "/api/v1/service"])
-    await coordinator._async_services()
+    await coordinator.side._async_before_pings()
     assert len([r for r in sim.requests if r.path == "/api/v1/service"]) == services + 1
     assert requests(sim) == asked
     assert sim.waf_strikes() == 0
@@ -242,7 +242,7 @@ async def test_buttons_removed_when_the_scope_is_gone(
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
     coordinator = entry.runtime_data
-    await wait_for(lambda: coordinator.cron_access is False, "the scope probe")
+    await wait_for(lambda: coordinator.side.cron_access is False, "the scope probe")
     await wait_for(lambda: ping_round_done(coordinator), "the ping round")
     await hass.async_block_till_done()
     assert buttons(hass, entry) == {}
@@ -258,8 +258,8 @@ async def test_task_deleted_on_the_dashboard(
     entry = v1_entry(sim, entry_id=ENTRY_ID)
     coordinator = await load(hass, entry)
     sim.remove_cron(2)
-    await coordinator._async_services()
-    coordinator.async_update_listeners()
+    await coordinator.side._async_before_pings()
+    coordinator.side.async_update_listeners()
     await hass.async_block_till_done()
     rotate = er.async_get(hass).async_get_entity_id(
         BUTTON_DOMAIN, "nezha", f"{ENTRY_ID}_cron_2"
@@ -295,20 +295,20 @@ async def test_task_list_failures(hass: HomeAssistant, sim: NezhaSimulator) -> N
     sim.inject_fault(Fault.HTML_502, path=CRON_LIST)
     entry = v1_entry(sim, entry_id=ENTRY_ID)
     coordinator = await load(hass, entry)
-    assert coordinator.cron_access is None
+    assert coordinator.side.cron_access is None
     assert buttons(hass, entry) == {}
-    await coordinator._async_crons()  # the next round's task request
-    coordinator.async_update_listeners()
+    await coordinator.side._async_crons()  # the next round's task request
+    coordinator.side.async_update_listeners()
     await hass.async_block_till_done()
-    assert coordinator.cron_access is True
+    assert coordinator.side.cron_access is True
     assert len(buttons(hass, entry)) == 2
 
     sim.revoke_token()
-    await coordinator._async_crons()
+    await coordinator.side._async_crons()
     await hass.async_block_till_done()
     assert coordinator.auth_failed
     before = len(sim.requests)
-    await coordinator._async_crons()
+    await coordinator.side._async_crons()
     assert len(sim.requests) == before
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()

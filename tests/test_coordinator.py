@@ -158,6 +158,19 @@ async def test_ping_history_skipped_when_all_its_sensors_are_disabled(
     assert sorted(paths(nz.sim, MONITOR)) == [f"{MONITOR}{i}" for i in (1, 3, 4, 5)]
 
 
+async def test_ping_round_waits_for_the_dashboard(nz: Harness) -> None:
+    """No ping round while the polls fail; the one skipped comes with the next answer."""
+    nz.sim.inject_fault(Fault.HTML_502, count=None, path=DETAILS)
+    nz.sim.reset_requests()
+    await nz.tick(11)  # past the ping interval, every poll failing
+    assert not nz.entry.runtime_data.last_update_success
+    assert paths(nz.sim, MONITOR) == []
+    nz.sim.clear_faults()
+    await nz.tick()  # not a ping interval later: with the first answer
+    assert nz.entry.runtime_data.last_update_success
+    assert sorted(paths(nz.sim, MONITOR)) == [f"{MONITOR}{i}" for i in range(1, 6)]
+
+
 async def test_ping_concurrency_is_bounded(nz: Harness) -> None:
     """Never more than two ping-history requests at once, even with 20 servers."""
     for index in range(15):

@@ -105,23 +105,26 @@ async def next_ping_round(
     *,
     move: bool = True,
 ) -> None:
-    """Let the next update start a ping round (services included) and finish it.
+    """Let the side coordinator run its next round (services first) and finish it.
 
     ``move=False`` keeps the simulator's clock (its answers stay the same) and
     runs the round by hand.
     """
     coordinator = entry.runtime_data
     if not move:
-        await coordinator._async_refresh_pings([])
+        await coordinator.side._async_start_round()
         await hass.async_block_till_done()
         return
-    previous = coordinator._ping_task
+    previous = coordinator.side.data.services  # each round's answer is a new dict
     freezer.tick(timedelta(seconds=61))
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
     # The update polls REST first (the frozen stream is stale), then starts it.
     await wait_for(
-        lambda: coordinator._ping_task is not previous and ping_round_done(coordinator),
+        lambda: (
+            coordinator.side.data.services is not previous
+            and ping_round_done(coordinator)
+        ),
         "the next ping round",
     )
     await hass.async_block_till_done()

@@ -8,7 +8,11 @@ from typing import Any
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
@@ -20,7 +24,7 @@ from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.nezha.const import DOMAIN
 from custom_components.nezha.coordinator import NezhaCoordinator
-from custom_components.nezha.device import dashboard_identifier, server_identifier
+from custom_components.nezha.unique_id import dashboard_identifier, server_identifier
 from tests.conftest import ENTRY_ID, register_secret, setup_integration
 from tests.helpers import entry_device, ha_at_least
 from tests.simulator import Fault, NezhaSimulator
@@ -99,6 +103,17 @@ async def test_setup_and_unload(
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=30))
     await hass.async_block_till_done(wait_background_tasks=True)
     assert simulator.requests == []
+
+
+async def test_no_repair_issue_after_unload(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """A round or poll that ends after the unload cannot raise an issue again."""
+    issues = init_integration.runtime_data.issues
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    issues.set("too_many_monitors", {"count": "1", "servers": "srv", "limit": "50"})
+    registry = ir.async_get(hass)
+    assert registry.async_get_issue(DOMAIN, f"too_many_monitors_{ENTRY_ID}") is None
 
 
 @pytest.mark.parametrize(

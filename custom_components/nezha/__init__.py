@@ -14,9 +14,10 @@ from homeassistant.helpers.aiohttp_client import (
 from .client import ApiGeneration, NezhaClient, NezhaError, NezhaV0Client, NezhaV1Client
 from .client.v1 import refuse_redirects
 from .const import CONF_API_GENERATION, LOGGER
-from .coordinator import NezhaConfigEntry, NezhaCoordinator, async_delete_issues
+from .coordinator import NezhaConfigEntry, NezhaCoordinator
 from .coordinator_v1 import NezhaStreamCoordinator
 from .device import server_id_of
+from .issues import async_delete_issues
 from .webhook import async_setup_alerts
 
 PLATFORMS: list[Platform] = [
@@ -27,34 +28,50 @@ PLATFORMS: list[Platform] = [
 ]
 
 
-def _client(
+def _v1(entry: NezhaConfigEntry) -> bool:
+    return entry.data.get(CONF_API_GENERATION) == ApiGeneration.V1
+
+
+def _v1_client(
     hass: HomeAssistant, entry: NezhaConfigEntry, *, stream: bool = False
-) -> NezhaClient:
+) -> NezhaV1Client:
     verify_ssl = entry.data[CONF_VERIFY_SSL]
-    session = async_get_clientsession(hass, verify_ssl=verify_ssl)
-    url, token = entry.data[CONF_URL], entry.data[CONF_API_TOKEN]
-    if entry.data.get(CONF_API_GENERATION) == ApiGeneration.V1:
-        # The WebSocket handshake cannot be told not to follow redirects, so
-        # the stream gets a session of its own that refuses them. Created during
-        # setup, Home Assistant detaches it when the entry unloads.
-        stream_session = (
-            async_create_clientsession(
-                hass, verify_ssl=verify_ssl, trace_configs=[refuse_redirects()]
-            )
-            if stream
-            else None
+    # The WebSocket handshake cannot be told not to follow redirects, so the
+    # stream gets a session of its own that refuses them. Created during setup,
+    # Home Assistant detaches it when the entry unloads.
+    stream_session = (
+        async_create_clientsession(
+            hass, verify_ssl=verify_ssl, trace_configs=[refuse_redirects()]
         )
-        return NezhaV1Client(session, url, token, stream_session=stream_session)
-    return NezhaV0Client(session, url, token)
+        if stream
+        else None
+    )
+    return NezhaV1Client(
+        async_get_clientsession(hass, verify_ssl=verify_ssl),
+        entry.data[CONF_URL],
+        entry.data[CONF_API_TOKEN],
+        stream_session=stream_session,
+    )
+
+
+def _v0_client(hass: HomeAssistant, entry: NezhaConfigEntry) -> NezhaV0Client:
+    return NezhaV0Client(
+        async_get_clientsession(hass, verify_ssl=entry.data[CONF_VERIFY_SSL]),
+        entry.data[CONF_URL],
+        entry.data[CONF_API_TOKEN],
+    )
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> bool:
-    """Connect to the dashboard, fetch the fleet once, then set up the platforms."""
-    client = _client(hass, entry, stream=True)
+    """Connect to the dashboard, fetch the fleet once, then set up the platforms.
+
+    The entry's API generation picks the coordinators: v1/v2 dashboards stream
+    their servers and have services and tasks beside the ping history.
+    """
     coordinator = (
-        NezhaStreamCoordinator(hass, entry, client)
-        if isinstance(client, NezhaV1Client)
-        else NezhaCoordinator(hass, entry, client)
+        NezhaStreamCoordinator(hass, entry, _v1_client(hass, entry, stream=True))
+        if _v1(entry)
+        else NezhaCoordinator(hass, entry, _v0_client(hass, entry))
     )
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = coordinator
@@ -66,6 +83,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> boo
 async def async_unload_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> bool:
     """Unload the platforms; background ping fetching stops with the entry."""
     if unloaded := await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
+        # A request still in flight must not raise an issue again once deleted.
+        entry.runtime_data.issues.close()
         async_delete_issues(hass, entry.entry_id)
     return unloaded
 
@@ -99,7 +118,10 @@ async def async_remove_config_entry_device(
         )
         return False
     try:
-        fleet = await _client(hass, entry).async_get_fleet()
+        client: NezhaClient = (
+            _v1_client(hass, entry) if _v1(entry) else _v0_client(hass, entry)
+        )
+        fleet = await client.async_get_fleet()
     except NezhaError as err:
         LOGGER.warning(
             "Keeping device %s: could not check that server %s is gone: %s",

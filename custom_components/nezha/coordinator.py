@@ -1,4 +1,4 @@
-"""Data update coordinator: one dashboard request per poll, ping history on the side."""
+"""Fleet coordinator: one dashboard request per poll; side data in side.py."""
 
 from __future__ import annotations
 
@@ -12,11 +12,7 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
-from homeassistant.helpers import (
-    device_registry as dr,
-    entity_registry as er,
-    issue_registry as ir,
-)
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from .budget import EntityBudget
@@ -30,19 +26,11 @@ from .client import (
     NezhaTimeoutError,
     NezhaTLSError,
     NezhaTooLargeError,
-    NezhaV1Client,
     NezhaWafBlockedError,
-    PingMonitor,
     Server,
-    ServiceStatus,
-    TransferQuota,
 )
 from .client.alerts import SilencedServers
-from .client.limits import (
-    MAX_MONITORS_PER_SERVER,
-    MAX_SERVERS,
-    MAX_TEMPERATURES_PER_SERVER,
-)
+from .client.limits import MAX_SERVERS, MAX_TEMPERATURES_PER_SERVER
 from .const import (
     ALL_GROUPS,
     CONF_OFFLINE_THRESHOLD,
@@ -55,16 +43,22 @@ from .const import (
     DOMAIN,
     GROUP_PREFIX,
     LOGGER,
-    PING_CONCURRENCY,
+    REAUTH_REASON,
     TEMPERATURE_GRACE,
     UPDATE_DEADLINE,
 )
-from .device import server_device_fields, server_id_in, server_id_of
+from .device import async_sync_devices
+from .issues import EntryIssues
+from .side import NezhaSideCoordinator
+from .unique_id import (
+    parse_server_unique_id,
+    server_id_in,
+    server_unique_id,
+    temperature_key,
+    temperature_name,
+)
 
 type NezhaConfigEntry = ConfigEntry[NezhaCoordinator]
-
-# Passed to the reauth flow (never stored) when the failure has its own message.
-REAUTH_REASON = "reauth_reason"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,22 +75,6 @@ def group_filter(option: str | None) -> str | None:
     if option and option != ALL_GROUPS and option.startswith(GROUP_PREFIX):
         return option.removeprefix(GROUP_PREFIX) or None
     return None
-
-
-ISSUES = (
-    "too_many_servers",
-    "too_many_monitors",
-    "too_many_temperatures",
-    "response_too_large",
-    "too_many_entities",
-)
-
-
-@callback
-def async_delete_issues(hass: HomeAssistant, entry_id: str) -> None:
-    """Remove the repair issues of an entry (unloaded or removed)."""
-    for kind in ISSUES:
-        ir.async_delete_issue(hass, DOMAIN, f"{kind}_{entry_id}")
 
 
 def failure_key(err: NezhaError) -> str:
@@ -120,8 +98,6 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
     """Polls one dashboard and keeps the device registry in step with it."""
 
     config_entry: NezhaConfigEntry
-    # Ping-history requests in flight at once.
-    ping_concurrency = PING_CONCURRENCY
 
     def __init__(
         self, hass: HomeAssistant, entry: NezhaConfigEntry, client: NezhaClient
@@ -145,17 +121,11 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
         self.ping_interval = float(
             options.get(CONF_PING_INTERVAL, DEFAULT_PING_INTERVAL)
         )
-        self.pings: dict[int, dict[int, PingMonitor]] = {}
-        self.services: dict[int, ServiceStatus] = {}
-        # Traffic quotas by alert rule id (v1 only), from the same request.
-        self.quotas: dict[int, TransferQuota] = {}
         # How often each server's device was removed (by us or by the user); the
         # platforms compare it to recreate the entities of a server that returns.
         self.device_removals: dict[int, int] = {}
         # Servers an alert found silent, shown offline before the threshold is up.
         self.silenced = SilencedServers()
-        self._next_ping_at = 0.0
-        self._ping_task: asyncio.Task[None] | None = None
         # Every task this coordinator starts; all are cancelled at unload.
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
@@ -165,21 +135,26 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
         # Names whose entity was removed, for the sensor platform to forget.
         self.removed_temperatures: dict[int, set[str]] = {}
         self._temperatures_seeded = False
-        # Open repair issues: kind -> placeholders; answers refused as too large.
-        self._issues: dict[str, dict[str, str]] = {}
-        self._too_large: dict[str, str] = {}
+        self.issues = EntryIssues(hass, entry)
         self.entity_budget = EntityBudget(hass, entry.entry_id)
         self._auth_failed = False
-        self._pinged_once = False
-        # Until then the ping sensors of a large fleet are not known (budget.py).
-        self.first_ping_round_done = False
         # The translation key of the auth failure: the WAF ban has its own.
         self._auth_reason = "auth_failed"
+        # Ping history, services, quotas and tasks, on the ping interval.
+        self.side = self._create_side()
+
+    def _create_side(self) -> NezhaSideCoordinator:
+        return NezhaSideCoordinator(self.hass, self)
 
     @property
     def auth_failed(self) -> bool:
         """Return True once the dashboard refused the token (nothing is sent then)."""
         return self._auth_failed
+
+    @property
+    def auth_reason(self) -> str:
+        """Return the translation key of the auth failure (the WAF ban has its own)."""
+        return self._auth_reason
 
     async def _async_setup(self) -> None:
         """Follow device removals, whoever makes them."""
@@ -198,13 +173,12 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
         identifiers = event.data["device"].get("identifiers", ())
         server_id = server_id_in(identifiers, self.config_entry.entry_id)
         if server_id is not None:
-            self.pings.pop(server_id, None)
             self.temperatures.pop(server_id, None)
             self.removed_temperatures.pop(server_id, None)
             self.device_removals[server_id] = self.device_removals.get(server_id, 0) + 1
             self.entity_budget.admitted.discard(server_id)  # budgeted anew if back
 
-    def _start_task(
+    def start_task(
         self, coro: Coroutine[Any, Any, Any], name: str
     ) -> asyncio.Task[Any] | None:
         """Run ``coro`` as an entry background task, cancelled at unload.
@@ -228,57 +202,9 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
         await super().async_shutdown()
 
     @callback
-    def _set_issue(self, kind: str, placeholders: dict[str, str] | None) -> None:
-        """Raise the entry's repair issue of this kind, or clear it (None)."""
-        issue_id = f"{kind}_{self.config_entry.entry_id}"
-        if placeholders is None:
-            # Also one an earlier setup attempt raised (a cheap no-op otherwise).
-            self._issues.pop(kind, None)
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
-            return
-        placeholders = {"title": self.config_entry.title, **placeholders}
-        if self._issues.get(kind) == placeholders:
-            return
-        self._issues[kind] = placeholders
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            issue_id,
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key=kind,
-            translation_placeholders=placeholders,
-        )
-
-    @callback
     def update_entity_issue(self) -> None:
         """Say how many servers have entities left out (see budget.py)."""
-        budget = self.entity_budget
-        left_out = budget.left_out
-        self._set_issue(
-            "too_many_entities",
-            {
-                "count": str(len(left_out)),
-                "wanted": str(budget.wanted),
-                "limit": str(budget.limit),
-            }
-            if left_out
-            else None,
-        )
-
-    @callback
-    def _note_too_large(self, source: str, err: NezhaError | None) -> None:
-        """Track which requests were refused as too large; one issue for all."""
-        if isinstance(err, NezhaTooLargeError):
-            self._too_large[source] = str(err)
-        else:
-            self._too_large.pop(source, None)
-        self._set_issue(
-            "response_too_large",
-            {"error": next(iter(self._too_large.values()))}
-            if self._too_large
-            else None,
-        )
+        self.issues.update_entities(self.entity_budget)
 
     async def _async_update_data(self) -> NezhaData:
         if self._auth_failed:
@@ -297,14 +223,14 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
             ) from err
         except NezhaError as err:
             self._drop_if_closing()
-            self._note_too_large("fleet", err)
+            self.issues.note_too_large("fleet", err)
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key=failure_key(err),
                 translation_placeholders={"error": str(err)},
             ) from err
         self._drop_if_closing()
-        self._note_too_large("fleet", None)
+        self.issues.note_too_large("fleet", None)
         return self._build(fleet)
 
     def _drop_if_closing(self) -> None:
@@ -337,15 +263,14 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
             online=self._online_states(fleet),
             server_time=fleet.server_time,
         )
-        self._sync_devices(fleet)
-        self._set_issue(
+        async_sync_devices(self.hass, self.config_entry.entry_id, fleet)
+        self.issues.set(
             "too_many_servers",
             {"count": str(MAX_SERVERS + fleet.left_out), "limit": str(MAX_SERVERS)}
             if fleet.left_out
             else None,
         )
         self._track_temperatures(data)
-        self._schedule_pings(data)
         return data
 
     @callback
@@ -379,7 +304,7 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
                     refused.append(server.name or f"Server {sid}")
             if data.online.get(sid):  # an offline server's sensors are not gone
                 self._forget_temperatures(sid, names, now)
-        self._set_issue(
+        self.issues.set(
             "too_many_temperatures",
             {
                 "count": str(len(refused)),
@@ -395,11 +320,9 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
         entry_id = self.config_entry.entry_id
         registry = er.async_get(self.hass)
         for entity in er.async_entries_for_config_entry(registry, entry_id):
-            server, found, name = entity.unique_id.removeprefix(
-                f"{entry_id}_"
-            ).partition("_temperature_")
-            if found and server.isdecimal():
-                self.temperatures.setdefault(int(server), {})[name] = now
+            parsed = parse_server_unique_id(entry_id, entity.unique_id)
+            if parsed and (name := temperature_name(parsed[1])) is not None:
+                self.temperatures.setdefault(parsed[0], {})[name] = now
 
     def _forget_temperatures(
         self, sid: int, names: dict[str, float], now: float
@@ -412,7 +335,7 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
         for name in gone:
             del names[name]
             self.removed_temperatures.setdefault(sid, set()).add(name)
-            unique_id = f"{entry_id}_{sid}_temperature_{name}"
+            unique_id = server_unique_id(entry_id, sid, temperature_key(name))
             if entity_id := registry.async_get_entity_id("sensor", DOMAIN, unique_id):
                 LOGGER.info(
                     "Removing %s: not reported for %d hours",
@@ -446,156 +369,12 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
         return online
 
     @callback
-    def _sync_devices(self, fleet: Fleet) -> None:
-        """Remove devices of deleted servers and refresh changed device facts."""
-        registry = dr.async_get(self.hass)
-        entry_id = self.config_entry.entry_id
-        # An empty answer is more likely a renamed group or a dashboard restart
-        # than a fleet that was deleted on purpose; never wipe everything for it.
-        may_remove = fleet.complete and bool(fleet.servers)
-        for device in dr.async_entries_for_config_entry(registry, entry_id):
-            server_id = server_id_of(device, entry_id)
-            if server_id is None:
-                continue
-            if server_id in fleet.servers:
-                self._refresh_device(registry, device, fleet.servers[server_id])
-            elif may_remove and not fleet.may_have(server_id):
-                LOGGER.info("Removing device %s: the server is gone", device.name)
-                registry.async_remove_device(device.id)
-
-    def _refresh_device(
-        self, registry: dr.DeviceRegistry, device: dr.DeviceEntry, server: Server
-    ) -> None:
-        # A server that has not reported since the dashboard restarted comes with
-        # a zeroed host; keep the facts we know rather than wiping them.
-        fields = {
-            key: getattr(device, key) if value is None else value
-            for key, value in server_device_fields(server).items()
-        }
-        if all(getattr(device, key) == value for key, value in fields.items()):
-            return
-        registry.async_update_device(
-            device.id,
-            name=fields["name"],
-            model=fields["model"],
-            sw_version=fields["sw_version"],
-            hw_version=fields["hw_version"],
-        )
-
-    def _schedule_pings(self, data: NezhaData) -> None:
-        if (
-            self._closing
-            or self._auth_failed
-            or (self._ping_task and not self._ping_task.done())
-        ):
-            return
-        now = time.monotonic()
-        if now < self._next_ping_at:
-            return
-        self._next_ping_at = now + self.ping_interval
-        targets = self._ping_targets(data)
-        self._ping_task = self._start_task(
-            self._async_refresh_pings(targets), f"{self.name} ping history"
-        )
-
-    def _ping_targets(self, data: NezhaData) -> list[int]:
-        """Online servers whose ping history is wanted.
-
-        A server whose ping sensors all exist and are all disabled is skipped: its
-        history costs a request of about 60 KiB per round on v0. Servers without
-        ping sensors yet are asked, since their sensors come from the answer, and
-        the first round after setup asks every server, to find new monitors.
-        """
-        online = [sid for sid, is_online in data.online.items() if is_online]
-        if not self._pinged_once:
-            self._pinged_once = True
-            return online
-        entry_id = self.config_entry.entry_id
-        wanted: dict[int, bool] = {}
-        registry = er.async_get(self.hass)
-        for entity in er.async_entries_for_config_entry(registry, entry_id):
-            rest = entity.unique_id.removeprefix(f"{entry_id}_")
-            server, ping, _ = rest.partition("_ping_")
-            if ping and server.isdecimal():
-                sid = int(server)
-                wanted[sid] = wanted.get(sid, False) or entity.disabled_by is None
-        return [sid for sid in online if wanted.get(sid, True)]
-
-    async def _async_refresh_pings(self, server_ids: list[int]) -> None:
-        limit = asyncio.Semaphore(self.ping_concurrency)
-        too_large: list[NezhaError] = []
-        too_many: dict[int, int] = {}
-
-        async def fetch(server_id: int) -> None:
-            async with limit:
-                if self._auth_failed:
-                    return
-                try:
-                    monitors = await self.client.async_get_ping_monitors(server_id)
-                except NezhaAuthError as err:
-                    self._handle_auth_failure(err)
-                    return
-                except NezhaError as err:
-                    if isinstance(err, NezhaTooLargeError):
-                        too_large.append(err)
-                    LOGGER.debug(
-                        "Ping history of server %s unavailable: %s", server_id, err
-                    )
-                    return
-                if len(monitors) > MAX_MONITORS_PER_SERVER:
-                    too_many[server_id] = len(monitors)
-                    monitors = monitors[:MAX_MONITORS_PER_SERVER]  # the lowest ids
-                self.pings[server_id] = {m.monitor_id: m for m in monitors}
-
-        # On v1 the services request goes first and alone: a token revoked or
-        # expired since the last round then costs one WAF strike, not one per
-        # request in flight.
-        await self._async_services()
-        await asyncio.gather(*(fetch(server_id) for server_id in server_ids))
-        self.first_ping_round_done = True
-        if self._auth_failed:
-            return
-        self._note_too_large("ping", too_large[0] if too_large else None)
-        servers = self.data.servers if self.data else {}
-        self._set_issue(
-            "too_many_monitors",
-            {
-                "count": str(len(too_many)),
-                "servers": ", ".join(
-                    servers[sid].name if sid in servers else f"Server {sid}"
-                    for sid in list(too_many)[:3]
-                ),
-                "limit": str(MAX_MONITORS_PER_SERVER),
-            }
-            if too_many
-            else None,
-        )
-        self.async_update_listeners()
-
-    async def _async_services(self) -> None:
-        """Refresh the dashboard's service monitors and quotas (v1 only; one request)."""
-        if not isinstance(self.client, NezhaV1Client) or self._auth_failed:
-            return
-        try:
-            overview = await self.client.async_get_service_overview()
-        except NezhaAuthError as err:
-            self._handle_auth_failure(err)
-            return
-        except NezhaError as err:
-            self._note_too_large("services", err)
-            LOGGER.debug("Service status unavailable: %s", err)
-            return
-        self._note_too_large("services", None)
-        self.services = {service.id: service for service in overview.services}
-        self.quotas = overview.quotas
-
-    @callback
-    def _handle_auth_failure(self, err: NezhaAuthError) -> None:
+    def handle_auth_failure(self, err: NezhaAuthError) -> None:
         """Stop everything and let a refresh raise ConfigEntryAuthFailed (no request)."""
         if self._auth_failed:
             return
         self._stop_side_requests(err)
-        self._start_task(self.async_refresh(), f"{self.name} auth failure")
+        self.start_task(self.async_refresh(), f"{self.name} auth failure")
 
     def _stop_side_requests(self, err: NezhaAuthError) -> None:
         self._auth_failed = True
@@ -606,5 +385,4 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
             self.config_entry.async_start_reauth(
                 self.hass, data={REAUTH_REASON: self._auth_reason}
             )
-        if self._ping_task and not self._ping_task.done():
-            self._ping_task.cancel()
+        self.side.cancel_round()

@@ -18,22 +18,14 @@ from datetime import timedelta
 import time
 
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError
 
-from .client import (
-    Fleet,
-    NezhaAuthError,
-    NezhaError,
-    NezhaNotFoundError,
-    NezhaRefusedError,
-    NezhaScopeError,
-    NezhaV1Client,
-)
-from .client.cron import CronTask
+from .client import Fleet, NezhaAuthError, NezhaError, NezhaV1Client
 from .client.stream import FRAME_INTERVAL, StreamRunner
 from .client.v1 import StreamFrame
-from .const import DOMAIN, LOGGER
+from .const import LOGGER
 from .coordinator import NezhaConfigEntry, NezhaCoordinator, NezhaData
+from .device import async_sync_devices
+from .side import NezhaV1SideCoordinator
 
 # A frame arrives every 2 s; after this long without one the stream is stale.
 STREAM_FRESH_SECONDS = 15.0
@@ -46,9 +38,7 @@ class NezhaStreamCoordinator(NezhaCoordinator):
     """Coordinates a v1/v2 dashboard through its server-state WebSocket."""
 
     client: NezhaV1Client
-    # One at a time: every request refused with a revoked or expired token is a
-    # WAF strike, so the first refusal must stop the round before the next goes.
-    ping_concurrency = 1
+    side: NezhaV1SideCoordinator
     # Frames are parsed at most this often (the dashboard's pace; see stream.py).
     frame_interval = FRAME_INTERVAL
 
@@ -69,9 +59,9 @@ class NezhaStreamCoordinator(NezhaCoordinator):
         self._interval = (self.update_interval or timedelta()).total_seconds()
         self._stream_down_logged = False
         self.frames_received = 0
-        # Tasks a button may run; None until the token's scopes are known.
-        self.crons: dict[int, CronTask] = {}
-        self.cron_access: bool | None = None
+
+    def _create_side(self) -> NezhaV1SideCoordinator:
+        return NezhaV1SideCoordinator(self.hass, self, self.client)
 
     @property
     def stream_live(self) -> bool:
@@ -121,7 +111,7 @@ class NezhaStreamCoordinator(NezhaCoordinator):
             tag=self.tag,
             parse_interval=self.frame_interval,
         )
-        self._stream_task = self._start_task(
+        self._stream_task = self.start_task(
             self.stream.run(), f"{self.name} live stream"
         )
 
@@ -131,8 +121,8 @@ class NezhaStreamCoordinator(NezhaCoordinator):
         self.frames_received += 1
         self._latest = frame.fleet
         self._frame_at = now
-        if "stream" in self._too_large:
-            self._note_too_large("stream", None)
+        if self.issues.too_large("stream"):
+            self.issues.note_too_large("stream", None)
         if self._stream_down_logged:
             self._stream_down_logged = False
             LOGGER.info("Live updates from %s are back", self.config_entry.title)
@@ -143,7 +133,7 @@ class NezhaStreamCoordinator(NezhaCoordinator):
         if not self.last_update_success:
             # Back before the next scheduled update: recover from this frame now
             # (the refresh takes the live data; the debouncer coalesces frames).
-            self._start_task(self.async_request_refresh(), f"{self.name} recovery")
+            self.start_task(self.async_request_refresh(), f"{self.name} recovery")
             return
         self._write_transitions(frame)
 
@@ -163,7 +153,7 @@ class NezhaStreamCoordinator(NezhaCoordinator):
             return False
         self._asked = (frame.unknown_ids, frame.missing_ids)
         self._inventory_due = True
-        self._start_task(self.async_refresh(), f"{self.name} inventory")
+        self.start_task(self.async_refresh(), f"{self.name} inventory")
         return True
 
     def _write_transitions(self, frame: StreamFrame) -> None:
@@ -189,14 +179,14 @@ class NezhaStreamCoordinator(NezhaCoordinator):
         self.data = NezhaData(
             servers=servers, online=online, server_time=fleet.server_time
         )
-        self._sync_devices(merged)
+        async_sync_devices(self.hass, self.config_entry.entry_id, merged)
         self.async_update_listeners()
 
     @callback
     def _on_down(self, err: NezhaError) -> None:
         # The last frame is stale now: the next scheduled update polls REST.
         self._frame_at = -float("inf")
-        self._note_too_large("stream", err)
+        self.issues.note_too_large("stream", err)
         if not self._stream_down_logged:
             self._stream_down_logged = True
             LOGGER.info(
@@ -208,75 +198,9 @@ class NezhaStreamCoordinator(NezhaCoordinator):
     @callback
     def _on_auth_failure(self, err: NezhaAuthError) -> None:
         LOGGER.debug("Stream refused: %s", err)
-        self._handle_auth_failure(err)
+        self.handle_auth_failure(err)
 
     def _stop_side_requests(self, err: NezhaAuthError) -> None:
         super()._stop_side_requests(err)
         if self._stream_task is not None and not self._stream_task.done():
             self._stream_task.cancel()
-
-    # -- scheduled tasks (optional scopes nezha:cron:read and nezha:cron:exec) ----
-
-    async def _async_services(self) -> None:
-        """Refresh the services, then the tasks, one request after the other."""
-        await super()._async_services()
-        await self._async_crons()
-
-    async def _async_crons(self) -> None:
-        """Refresh the tasks; the first time, find out whether the token may run them.
-
-        Without either scope the dashboard answers HTTP 403 (no WAF strike) and
-        the tasks are not asked for again until the entry reloads.
-        """
-        if self.cron_access is False or self._auth_failed:
-            return
-        try:
-            tasks = await self.client.async_get_crons()
-            if self.cron_access is None:
-                self.cron_access = await self.client.async_can_trigger_crons()
-        except NezhaScopeError, NezhaNotFoundError:
-            self.cron_access = False
-        except NezhaAuthError as err:
-            self._handle_auth_failure(err)
-            return
-        except NezhaError as err:
-            LOGGER.debug("Scheduled tasks unavailable: %s", err)
-            return
-        if not self.cron_access:
-            LOGGER.debug("The API token may not list and run tasks: no task buttons")
-            return
-        self.crons = {task.id: task for task in tasks if task.runs_on_demand}
-
-    async def async_trigger_cron(self, cron_id: int) -> None:
-        """Run a task once; every failure is a translated error, never retried."""
-        if self._auth_failed:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN, translation_key=self._auth_reason
-            )
-        task = self.crons.get(cron_id)
-        name = task.name if task else str(cron_id)
-        try:
-            await self.client.async_trigger_cron(cron_id)
-        except NezhaScopeError as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="cron_not_allowed",
-                translation_placeholders={"task": name},
-            ) from err
-        except NezhaAuthError as err:
-            self._handle_auth_failure(err)
-            raise HomeAssistantError(
-                translation_domain=DOMAIN, translation_key=self._auth_reason
-            ) from err
-        except NezhaRefusedError as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="cron_refused",
-                translation_placeholders={"task": name, "reason": err.reason},
-            ) from err
-        except NezhaError as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="cron_failed",
-                translation_placeholders={"task": name, "error": str(err)},
-            ) from err

@@ -1,40 +1,19 @@
-"""Device identity and facts, shared by the coordinator and the entities."""
+"""Device facts and their sync with the fleet, shared by coordinators and entities."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 
-from .client import ApiGeneration, Server
-from .const import DOMAIN, MANUFACTURER
-
-
-def server_identifier(entry_id: str, server_id: int) -> str:
-    """Identify a server device by entry and immutable server id, never by name."""
-    return f"{entry_id}_{server_id}"
-
-
-def dashboard_identifier(entry_id: str) -> str:
-    """Identify the dashboard (service) device of an entry."""
-    return entry_id
+from .client import ApiGeneration, Fleet, Server
+from .const import DOMAIN, LOGGER, MANUFACTURER
+from .unique_id import dashboard_identifier, server_id_in, server_identifier
 
 
 def server_id_of(device: dr.DeviceEntry, entry_id: str) -> int | None:
     """Return the server id behind one of our devices, or None for the dashboard."""
     return server_id_in(device.identifiers, entry_id)
-
-
-def server_id_in(identifiers: Iterable[Sequence[str]], entry_id: str) -> int | None:
-    """Return the server id found in device identifiers, or None."""
-    prefix = f"{entry_id}_"
-    for domain, ident in identifiers:
-        if domain == DOMAIN and ident.startswith(prefix):
-            tail = ident.removeprefix(prefix)
-            if tail.isdigit():
-                return int(tail)
-    return None
 
 
 def server_device_fields(server: Server) -> dict[str, str | None]:
@@ -49,6 +28,44 @@ def server_device_fields(server: Server) -> dict[str, str | None]:
         "sw_version": host.agent_version or None,
         "hw_version": hardware or None,
     }
+
+
+@callback
+def async_sync_devices(hass: HomeAssistant, entry_id: str, fleet: Fleet) -> None:
+    """Remove devices of deleted servers and refresh changed device facts."""
+    registry = dr.async_get(hass)
+    # An empty answer is more likely a renamed group or a dashboard restart
+    # than a fleet that was deleted on purpose; never wipe everything for it.
+    may_remove = fleet.complete and bool(fleet.servers)
+    for device in dr.async_entries_for_config_entry(registry, entry_id):
+        server_id = server_id_of(device, entry_id)
+        if server_id is None:
+            continue
+        if server_id in fleet.servers:
+            _refresh_device(registry, device, fleet.servers[server_id])
+        elif may_remove and not fleet.may_have(server_id):
+            LOGGER.info("Removing device %s: the server is gone", device.name)
+            registry.async_remove_device(device.id)
+
+
+def _refresh_device(
+    registry: dr.DeviceRegistry, device: dr.DeviceEntry, server: Server
+) -> None:
+    # A server that has not reported since the dashboard restarted comes with
+    # a zeroed host; keep the facts we know rather than wiping them.
+    fields = {
+        key: getattr(device, key) if value is None else value
+        for key, value in server_device_fields(server).items()
+    }
+    if all(getattr(device, key) == value for key, value in fields.items()):
+        return
+    registry.async_update_device(
+        device.id,
+        name=fields["name"],
+        model=fields["model"],
+        sw_version=fields["sw_version"],
+        hw_version=fields["hw_version"],
+    )
 
 
 def server_page(base_url: str, generation: ApiGeneration, server_id: int) -> str:

@@ -62,7 +62,8 @@ def _server(coordinator: NezhaCoordinator, server_id: int) -> dict[str, Any]:
         "server": async_redact_data(asdict(server), TO_REDACT) if server else None,
         "online": coordinator.data.online.get(server_id),
         "ping_monitors": [
-            asdict(monitor) for monitor in coordinator.pings.get(server_id, {}).values()
+            asdict(monitor)
+            for monitor in coordinator.side.data.pings.get(server_id, {}).values()
         ],
     }
 
@@ -107,7 +108,9 @@ async def async_get_config_entry_diagnostics(
             str(server_id): _server(coordinator, server_id)
             for server_id in coordinator.data.servers
         },
-        "traffic_quotas": [asdict(quota) for quota in coordinator.quotas.values()],
+        "traffic_quotas": [
+            asdict(quota) for quota in coordinator.side.data.quotas.values()
+        ],
     }
 
 

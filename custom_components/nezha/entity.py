@@ -21,6 +21,7 @@ from .client import Server, ServiceStatus
 from .const import DOMAIN
 from .coordinator import NezhaConfigEntry, NezhaCoordinator
 from .device import dashboard_device_info, server_device_info
+from .unique_id import dashboard_unique_id, server_unique_id, service_key
 
 # What an unavailable entity shows: no value and no attributes of its own.
 _UNAVAILABLE: Final = (False,)
@@ -111,7 +112,7 @@ class NezhaServerEntity(NezhaEntity):
         super().__init__(coordinator)
         self.server_id = server_id
         entry = coordinator.config_entry
-        self._attr_unique_id = f"{entry.entry_id}_{server_id}_{key}"
+        self._attr_unique_id = server_unique_id(entry.entry_id, server_id, key)
         self._attr_device_info = server_device_info(
             entry.entry_id,
             coordinator.client.base_url,
@@ -159,7 +160,7 @@ class NezhaDashboardEntity(NezhaEntity):
         """Bind the entity to the config entry."""
         super().__init__(coordinator)
         entry = coordinator.config_entry
-        self._attr_unique_id = f"{entry.entry_id}_{key}"
+        self._attr_unique_id = dashboard_unique_id(entry.entry_id, key)
         self._attr_device_info = dashboard_device_info(
             entry.entry_id, entry.title, coordinator.client.base_url
         )
@@ -238,7 +239,7 @@ def _admit_new(coordinator: NezhaCoordinator, servers: dict[int, Server]) -> Non
     if not new:
         return
     first_cost, first_plan = _plan(coordinator, new[0])
-    if first_cost * len(new) > room and not coordinator.first_ping_round_done:
+    if first_cost * len(new) > room and not coordinator.side.first_round_done:
         return
     for server in new:
         cost, plan = (
@@ -325,23 +326,35 @@ def add_entities_for_new_servers(
 
     add_new()
     entry.async_on_unload(coordinator.async_add_listener(add_new))
+    entry.async_on_unload(coordinator.side.async_add_listener(add_new))
 
 
-class NezhaServiceEntity(NezhaDashboardEntity):
+class SideDataEntity(CoordinatorEntity[NezhaCoordinator]):
+    """An entity showing side data (side.py): the side coordinator updates it too."""
+
+    async def async_added_to_hass(self) -> None:
+        """Also listen to the side coordinator of the entry."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            self.coordinator.side.async_add_listener(self._handle_coordinator_update)
+        )
+
+
+class NezhaServiceEntity(SideDataEntity, NezhaDashboardEntity):
     """A v1 service monitor, shown on the dashboard device."""
 
     def __init__(
         self, coordinator: NezhaCoordinator, service: ServiceStatus, key: str
     ) -> None:
         """Bind to the service id; its name only feeds the entity name."""
-        super().__init__(coordinator, f"service_{service.id}_{key}")
+        super().__init__(coordinator, service_key(service.id, key))
         self.service_id = service.id
         self._attr_translation_placeholders = {"service": service.name}
 
     @property
     def service(self) -> ServiceStatus | None:
         """Return the latest status, or None when the dashboard stopped listing it."""
-        return self.coordinator.services.get(self.service_id)
+        return self.coordinator.side.data.services.get(self.service_id)
 
     @property
     def available(self) -> bool:
@@ -367,7 +380,7 @@ def add_entities_for_new_services(
     @callback
     def add_new() -> None:
         new: list[Entity] = []
-        for service_id, service in coordinator.services.items():
+        for service_id, service in coordinator.side.data.services.items():
             if service_id in known:
                 continue
             entity = build(coordinator, service)
@@ -385,3 +398,4 @@ def add_entities_for_new_services(
 
     add_new()
     entry.async_on_unload(coordinator.async_add_listener(add_new))
+    entry.async_on_unload(coordinator.side.async_add_listener(add_new))

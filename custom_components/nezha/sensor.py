@@ -43,10 +43,12 @@ from .entity import (
     NezhaDashboardEntity,
     NezhaServerEntity,
     NezhaServiceEntity,
+    SideDataEntity,
     add_entities_for_new_servers,
     add_entities_for_new_services,
     register_server_entities,
 )
+from .unique_id import ping_key, ping_stat_key, quota_key, temperature_key
 
 PARALLEL_UPDATES = 0
 
@@ -313,15 +315,15 @@ def _server_entities(
             known.add(key)
             yield NezhaServerSensor(coordinator, server.id, description)
     if removed := coordinator.removed_temperatures.pop(server.id, None):
-        known.difference_update(f"temperature_{name}" for name in removed)
+        known.difference_update(temperature_key(name) for name in removed)
     allowed = coordinator.temperatures.get(server.id, {})
     for temperature in server.state.temperatures:
-        key = f"temperature_{temperature.name}"
+        key = temperature_key(temperature.name)
         if key not in known and temperature.name in allowed:
             known.add(key)
             yield NezhaTemperatureSensor(coordinator, server.id, temperature.name)
-    for monitor_id, monitor in coordinator.pings.get(server.id, {}).items():
-        key = f"ping_{monitor_id}"
+    for monitor_id, monitor in coordinator.side.data.pings.get(server.id, {}).items():
+        key = ping_key(monitor_id)
         if key not in known:
             known.add(key)
             yield NezhaPingSensor(coordinator, server.id, monitor)
@@ -337,19 +339,19 @@ def _extra_server_entities(
         if key not in known and description.exists_fn(server):
             known.add(key)
             yield NezhaNoteSensor(coordinator, server.id, description)
-    for monitor_id, monitor in coordinator.pings.get(server.id, {}).items():
+    for monitor_id, monitor in coordinator.side.data.pings.get(server.id, {}).items():
         for ping_description in PING_STAT_SENSORS:
-            key = f"{ping_description.key}_{monitor_id}"
+            key = ping_stat_key(ping_description.key, monitor_id)
             if key not in known:
                 known.add(key)
                 yield NezhaPingStatSensor(
                     coordinator, server.id, monitor, ping_description
                 )
-    for quota in coordinator.quotas.values():
+    for quota in coordinator.side.data.quotas.values():
         if server.id not in quota.used:
             continue  # a rule that covers other servers, or none
         for quota_description in QUOTA_SENSORS:
-            key = f"quota_{quota.id}_{quota_description.key}"
+            key = quota_key(quota.id, quota_description.key)
             if key not in known and quota_description.exists_fn(quota):
                 known.add(key)
                 yield NezhaQuotaSensor(coordinator, server.id, quota, quota_description)
@@ -396,7 +398,7 @@ class NezhaTemperatureSensor(NezhaServerEntity, SensorEntity):
         self, coordinator: NezhaCoordinator, server_id: int, name: str
     ) -> None:
         """Bind to the sensor's name as the agent reports it."""
-        super().__init__(coordinator, server_id, f"temperature_{name}")
+        super().__init__(coordinator, server_id, temperature_key(name))
         self._sensor_name = name
         self._attr_translation_placeholders = {"sensor": name}
 
@@ -412,7 +414,7 @@ class NezhaTemperatureSensor(NezhaServerEntity, SensorEntity):
         return None
 
 
-class NezhaPingSensor(NezhaServerEntity, SensorEntity):
+class NezhaPingSensor(SideDataEntity, NezhaServerEntity, SensorEntity):
     """Latency of one ping monitor from this server, from its newest point."""
 
     _attr_translation_key = "ping"
@@ -425,14 +427,15 @@ class NezhaPingSensor(NezhaServerEntity, SensorEntity):
         self, coordinator: NezhaCoordinator, server_id: int, monitor: PingMonitor
     ) -> None:
         """Bind to the monitor id; the name only feeds the entity name."""
-        super().__init__(coordinator, server_id, f"ping_{monitor.monitor_id}")
+        super().__init__(coordinator, server_id, ping_key(monitor.monitor_id))
         self._monitor_id = monitor.monitor_id
         self._attr_translation_placeholders = {"monitor": monitor.name}
 
     @property
     def native_value(self) -> float | None:
         """Return the newest delay; a lost probe (stored as 0) is unknown, not 0 ms."""
-        monitor = self.coordinator.pings.get(self.server_id, {}).get(self._monitor_id)
+        pings = self.coordinator.side.data.pings
+        monitor = pings.get(self.server_id, {}).get(self._monitor_id)
         return None if monitor is None else monitor.latest_delay
 
 
@@ -618,7 +621,7 @@ PING_STAT_SENSORS: tuple[NezhaPingStatSensorDescription, ...] = (
 )
 
 
-class NezhaPingStatSensor(NezhaServerEntity, SensorEntity):
+class NezhaPingStatSensor(SideDataEntity, NezhaServerEntity, SensorEntity):
     """Average latency or loss of a ping monitor over the last 24 hours."""
 
     entity_description: NezhaPingStatSensorDescription
@@ -632,7 +635,7 @@ class NezhaPingStatSensor(NezhaServerEntity, SensorEntity):
     ) -> None:
         """Bind to the monitor id; the name only feeds the entity name."""
         super().__init__(
-            coordinator, server_id, f"{description.key}_{monitor.monitor_id}"
+            coordinator, server_id, ping_stat_key(description.key, monitor.monitor_id)
         )
         self.entity_description = description
         self._monitor_id = monitor.monitor_id
@@ -641,7 +644,8 @@ class NezhaPingStatSensor(NezhaServerEntity, SensorEntity):
     @property
     def native_value(self) -> float | None:
         """Return the statistic, or None without history."""
-        monitor = self.coordinator.pings.get(self.server_id, {}).get(self._monitor_id)
+        pings = self.coordinator.side.data.pings
+        monitor = pings.get(self.server_id, {}).get(self._monitor_id)
         return None if monitor is None else self.entity_description.value_fn(monitor)
 
 
@@ -706,7 +710,7 @@ QUOTA_SENSORS: tuple[NezhaQuotaSensorDescription, ...] = (
 )
 
 
-class NezhaQuotaSensor(NezhaServerEntity, SensorEntity):
+class NezhaQuotaSensor(SideDataEntity, NezhaServerEntity, SensorEntity):
     """Traffic used by one server under one quota rule, keyed by the rule's id."""
 
     entity_description: NezhaQuotaSensorDescription
@@ -720,7 +724,7 @@ class NezhaQuotaSensor(NezhaServerEntity, SensorEntity):
         description: NezhaQuotaSensorDescription,
     ) -> None:
         """Bind to the rule id; its name only feeds the entity name."""
-        super().__init__(coordinator, server_id, f"quota_{quota.id}_{description.key}")
+        super().__init__(coordinator, server_id, quota_key(quota.id, description.key))
         self.entity_description = description
         self.rule_id = quota.id
         self._attr_translation_placeholders = {"rule": quota.name}
@@ -728,7 +732,7 @@ class NezhaQuotaSensor(NezhaServerEntity, SensorEntity):
     @property
     def quota(self) -> TransferQuota | None:
         """Return the rule's latest figures, or None when the rule is gone."""
-        return self.coordinator.quotas.get(self.rule_id)
+        return self.coordinator.side.data.quotas.get(self.rule_id)
 
     @property
     def available(self) -> bool:

@@ -482,7 +482,7 @@ async def test_refresh(hass: HomeAssistant, socket_enabled: None, servers: int) 
             sim.shift_clock(DEFAULT_SCAN_INTERVAL + 1)
             sim.reset_requests()
             traffic.reset()
-            coordinator._next_ping_at = 0.0
+            coordinator.side._owed = True  # the round starts with this answer
             await _refresh(hass, coordinator)
             await hass.async_block_till_done(wait_background_tasks=True)
             result.ping_requests, result.ping_bytes = traffic.count(MONITOR_PREFIX)
@@ -497,7 +497,8 @@ async def test_refresh(hass: HomeAssistant, socket_enabled: None, servers: int) 
             result.payload_bytes = len(first.body)
 
         # Pings stay off from here on: the timing is about the poll alone.
-        coordinator._next_ping_at = math.inf
+        coordinator.side.update_interval = None
+        coordinator.side._owed = False
         ours = _our_entity_ids(hass, entry)
         result.entities = len(ours)
 

@@ -333,7 +333,9 @@ async def test_services_on_dashboard_device(
     """Each service gets an up/down and an availability entity; down shows next round."""
     live = await make_live(scan_interval=1, ping_interval=1)
     monitors = sorted(sim.fleet.monitors)
-    await until(lambda: set(live.coordinator.services) == set(monitors), "services")
+    await until(
+        lambda: set(live.coordinator.side.data.services) == set(monitors), "services"
+    )
     await live.hass.async_block_till_done()
     dashboard = entry_device(live.hass, live.entry.entry_id, live.entry.entry_id)
     assert dashboard is not None
@@ -344,7 +346,7 @@ async def test_services_on_dashboard_device(
         assert entity.state == STATE_ON, (
             mid,
             entity.state,
-            live.coordinator.services[mid],
+            live.coordinator.side.data.services[mid],
         )
         avail = float(live.state(f"service_{mid}_availability"))
         assert 90 <= avail <= 100

@@ -252,7 +252,7 @@ async def test_ping_sensors_of_a_round_that_ends_between_platform_setups(
         coordinator = entry.runtime_data
         await until(lambda: bool(coordinator.entity_budget.admitted), "admission")
         answered.set()
-        await until(lambda: coordinator.first_ping_round_done, "the ping round")
+        await until(lambda: coordinator.side.first_round_done, "the ping round")
         await real_setup(hass, entry, add)
 
     monkeypatch.setattr(
