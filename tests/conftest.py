@@ -6,19 +6,11 @@ from collections.abc import AsyncGenerator, Generator
 import logging
 from unittest.mock import PropertyMock, patch
 
-from homeassistant.const import (
-    CONF_API_TOKEN,
-    CONF_URL,
-    CONF_VERIFY_SSL,
-    MAJOR_VERSION,
-    MINOR_VERSION,
-)
+from homeassistant.const import CONF_API_TOKEN, CONF_URL, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
-from syrupy.location import PyTestLocation
 
 # Import the project's package before any test requests `hass`: that fixture puts
 # PHCC's own testing_config/custom_components on sys.path, which would otherwise
@@ -26,6 +18,7 @@ from syrupy.location import PyTestLocation
 import custom_components.nezha  # noqa: F401
 from custom_components.nezha.const import DOMAIN
 from tests.simulator import NezhaSimulator
+from tests.snapshot import NormalisedSnapshotExtension
 
 
 @pytest.fixture(autouse=True)
@@ -48,29 +41,10 @@ def entity_registry_enabled_by_default() -> Generator[None]:
         yield
 
 
-# The Home Assistant release of requirements_test.txt; its snapshots are in
-# tests/snapshots/. Other releases (the minimum of requirements_test_min.txt)
-# serialise registry entries differently, so theirs live in a sibling directory,
-# tests/snapshots-ha-<release>/ (not a subdirectory: syrupy's --snapshot-update
-# deletes files below its directory that the run did not use).
-SNAPSHOT_RELEASE = "2026.10"
-RELEASE = f"{MAJOR_VERSION}.{MINOR_VERSION}"
-
-
-class ReleaseSnapshotExtension(HomeAssistantSnapshotExtension):
-    """Home Assistant's snapshot format, one directory per tested release."""
-
-    @classmethod
-    def dirname(cls, *, test_location: PyTestLocation) -> str:
-        """tests/snapshots/, or tests/snapshots-ha-<release>/ for other releases."""
-        base = super().dirname(test_location=test_location)
-        return base if RELEASE == SNAPSHOT_RELEASE else f"{base}-ha-{RELEASE}"
-
-
 @pytest.fixture
 def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
-    """Return syrupy's snapshot with Home Assistant's serializer (tests/snapshots/)."""
-    return snapshot.use_extension(ReleaseSnapshotExtension)
+    """Return syrupy's snapshot in the release-neutral notation (tests/snapshots/)."""
+    return snapshot.use_extension(NormalisedSnapshotExtension)
 
 
 # --------------------------------------------------------------- the simulated dashboard
