@@ -6,6 +6,7 @@ from collections.abc import AsyncGenerator, Generator
 import logging
 from unittest.mock import PropertyMock, patch
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import CONF_API_TOKEN, CONF_URL, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
 import pytest
@@ -17,6 +18,17 @@ from syrupy.assertion import SnapshotAssertion
 # shadow ours ("Integration 'nezha' not found").
 import custom_components.nezha  # noqa: F401
 from custom_components.nezha.const import DOMAIN
+from tests.helpers import (
+    ENTRY_ID,
+    ENTRY_TITLE,
+    FROZEN_AT,
+    PAT,
+    SECRETS,
+    TOKEN,
+    Harness,
+    register_secret,
+    unload_all,
+)
 from tests.simulator import NezhaSimulator
 from tests.snapshot import NormalisedSnapshotExtension
 
@@ -48,20 +60,9 @@ def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
 
 
 # --------------------------------------------------------------- the simulated dashboard
-
-
-TOKEN = "hAsS7tokenX9q2W4e6R8t0Y1u3I5o7P9"
-ENTRY_ID = "01NEZHATESTENTRY000000000A"
-ENTRY_TITLE = "Nezha test dashboard"
-
-# Every token a test hands to the integration; the autouse leak check scans for all.
-SECRETS: set[str] = {TOKEN}
-
-
-def register_secret(token: str) -> str:
-    """Add a token to the set the leak check scans for, and return it."""
-    SECRETS.add(token)
-    return token
+# The constants (tokens, entry id, the frozen instant) live in tests/helpers.py;
+# these names stay importable from here for the modules that import them so.
+__all__ = ["ENTRY_ID", "ENTRY_TITLE", "SECRETS", "TOKEN", "register_secret"]
 
 
 @pytest.fixture(autouse=True)
@@ -121,3 +122,40 @@ async def init_integration(
     """Set up the integration against the simulator and return its entry."""
     await setup_integration(hass, config_entry)
     return config_entry
+
+
+@pytest.fixture
+def frozen(freezer: FrozenDateTimeFactory) -> FrozenDateTimeFactory:
+    """Freeze time before any simulator is created, so its values are fixed.
+
+    Modules that run entirely on the frozen clock use
+    ``pytestmark = pytest.mark.usefixtures("frozen")``.
+    """
+    freezer.move_to(FROZEN_AT)
+    return freezer
+
+
+@pytest.fixture
+def nz(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: NezhaSimulator,
+    frozen: FrozenDateTimeFactory,
+) -> Harness:
+    """The integration set up against the five-server v0 simulator, time frozen."""
+    return Harness(hass, init_integration, simulator, frozen)
+
+
+@pytest.fixture
+async def v1_sim(
+    hass: HomeAssistant, socket_enabled: None
+) -> AsyncGenerator[NezhaSimulator]:
+    """The five-server fleet of seed 1 as a v2.3.7 dashboard (2 s frames).
+
+    Entries of the test are unloaded before it stops (their stream never ends).
+    """
+    sim = NezhaSimulator(generation="v1", servers=5, seed=1, token=PAT)
+    await sim.start()
+    yield sim
+    await unload_all(hass)
+    await sim.stop()

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from awesomeversion import AwesomeVersion
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE, __version__
 from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import device_registry as dr, entity_registry as er
@@ -20,6 +20,22 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.nezha.const import DOMAIN
 from tests.simulator import NezhaSimulator
+
+TOKEN = "hAsS7tokenX9q2W4e6R8t0Y1u3I5o7P9"
+ENTRY_ID = "01NEZHATESTENTRY000000000A"
+ENTRY_TITLE = "Nezha test dashboard"
+
+# Every token a test hands to the integration; the autouse leak check scans for all.
+SECRETS: set[str] = {TOKEN}
+
+
+def register_secret(token: str) -> str:
+    """Add a token to the set the leak check scans for, and return it."""
+    SECRETS.add(token)
+    return token
+
+
+PAT = register_secret("nzp_V1s1mT0kenA2b3C4d5E6f7G8h9I0j1K2")  # v1 personal token
 
 # A fixed instant: the simulator derives every value (boot times, metrics, ping
 # points) from its clock, so freezing here before it is created makes them stable.
@@ -55,6 +71,14 @@ async def wait_for(predicate: Callable[[], bool], what: str = "condition") -> No
             return
         await asyncio.sleep(0)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+async def unload_all(hass: HomeAssistant) -> None:
+    """Unload every loaded entry of the integration."""
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        if entry.state is ConfigEntryState.LOADED:
+            assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
 
 
 def paths(sim: NezhaSimulator, prefix: str = "") -> list[str]:

@@ -26,11 +26,17 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.nezha.const import DOMAIN
 from custom_components.nezha.coordinator_v1 import NezhaStreamCoordinator
-from tests.conftest import ENTRY_ID, ENTRY_TITLE, register_secret
-from tests.helpers import server_ids_with_devices, state, wait_for
+from tests.helpers import (
+    ENTRY_ID,
+    ENTRY_TITLE,
+    PAT,
+    server_ids_with_devices,
+    state,
+    wait_for,
+)
 from tests.simulator import NezhaSimulator
 
-PAT = register_secret("nzp_V1s1mT0kenA2b3C4d5E6f7G8h9I0j1K2")
+__all__ = ["PAT"]  # importable from here until the helpers merge
 SERVERS = "/api/v1/server"
 GROUPS = "/api/v1/server-group"
 SERVICES = "/api/v1/service"

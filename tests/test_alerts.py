@@ -48,7 +48,7 @@ from custom_components.nezha.const import (
 )
 from tests.config_flow.helpers import default
 from tests.conftest import ENTRY_ID, ENTRY_TITLE, TOKEN, setup_integration
-from tests.helpers import DETAILS, FROZEN_AT, paths, state, tick
+from tests.helpers import DETAILS, paths, state, tick
 from tests.simulator import Fault, NezhaSimulator
 from tests.simulator.notify import FORM, JSON, AlertServer, alert_message, render
 
@@ -65,11 +65,7 @@ NEZHA_LOGGER = "custom_components.nezha"
 type Post = Callable[..., Awaitable[ClientResponse]]
 
 
-@pytest.fixture(autouse=True)
-def frozen(freezer: FrozenDateTimeFactory) -> FrozenDateTimeFactory:
-    """Freeze time before the simulator is created so its values are fixed."""
-    freezer.move_to(FROZEN_AT)
-    return freezer
+pytestmark = pytest.mark.usefixtures("frozen")
 
 
 def alerts_entry(

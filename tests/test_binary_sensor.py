@@ -26,28 +26,13 @@ from pytest_homeassistant_custom_component.common import (
 from syrupy.assertion import SnapshotAssertion
 
 from tests.conftest import setup_integration
-from tests.helpers import FROZEN_AT, Harness, entry_device, server_device, state, tick
+from tests.helpers import Harness, entry_device, server_device, state, tick
 from tests.simulator import NezhaSimulator
 
 NAS = 4
 
 
-@pytest.fixture(autouse=True)
-def frozen(freezer: FrozenDateTimeFactory) -> FrozenDateTimeFactory:
-    """Freeze time before the simulator is created so its values are fixed."""
-    freezer.move_to(FROZEN_AT)
-    return freezer
-
-
-@pytest.fixture
-def nz(
-    hass: HomeAssistant,
-    init_integration: MockConfigEntry,
-    simulator: NezhaSimulator,
-    frozen: FrozenDateTimeFactory,
-) -> Harness:
-    """The integration set up against the five-server simulator."""
-    return Harness(hass, init_integration, simulator, frozen)
+pytestmark = pytest.mark.usefixtures("frozen")
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")

@@ -34,11 +34,7 @@ GIB = 1024**3
 HK, FRA, GPU_BOX, NAS, TOKYO = 1, 2, 3, 4, 5
 
 
-@pytest.fixture(autouse=True)
-def frozen(freezer: FrozenDateTimeFactory) -> FrozenDateTimeFactory:
-    """Freeze time before the simulator is created so its values are fixed."""
-    freezer.move_to(FROZEN_AT)
-    return freezer
+pytestmark = pytest.mark.usefixtures("frozen")
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from unittest.mock import patch
 
-from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import STATE_ON, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
@@ -22,8 +21,8 @@ from pytest_homeassistant_custom_component.common import (
 from syrupy.assertion import SnapshotAssertion
 
 from tests.conftest import setup_integration
-from tests.helpers import FROZEN_AT, state
-from tests.helpers_v1 import PAT, setup_frozen, v1_entry
+from tests.helpers import state
+from tests.helpers_v1 import setup_frozen, v1_entry
 from tests.simulator import NezhaSimulator
 from tests.simulator.services import services_json
 
@@ -31,20 +30,7 @@ GIB = 1024**3
 V1_ENTRY_ID = "01NEZHATESTENTRYV100000000B"
 
 
-@pytest.fixture(autouse=True)
-def frozen(freezer: FrozenDateTimeFactory) -> FrozenDateTimeFactory:
-    """Freeze time before any simulator is created so its values are fixed."""
-    freezer.move_to(FROZEN_AT)
-    return freezer
-
-
-@pytest.fixture
-async def v1_sim(socket_enabled: None) -> AsyncGenerator[NezhaSimulator]:
-    """The five-server fleet of seed 1 as a v2.3.7 dashboard."""
-    sim = NezhaSimulator(generation="v1", servers=5, seed=1, token=PAT)
-    await sim.start()
-    yield sim
-    await sim.stop()
+pytestmark = pytest.mark.usefixtures("frozen")
 
 
 @pytest.fixture

@@ -43,7 +43,7 @@ from custom_components.nezha.const import DOMAIN
 from tests.client.common import DETAILS, LIST, serve
 from tests.config_flow.helpers import start_user_flow, submit, user_input
 from tests.conftest import ENTRY_ID, TOKEN
-from tests.helpers import FROZEN_AT, server_ids_with_devices
+from tests.helpers import server_ids_with_devices
 from tests.helpers_v1 import PAT, WS, until
 from tests.simulator import NezhaSimulator
 
@@ -249,13 +249,6 @@ async def test_only_the_newest_points_are_read() -> None:
 
 
 # -- temperature sensors ----------------------------------------------------------------
-
-
-@pytest.fixture
-def frozen(freezer: FrozenDateTimeFactory) -> FrozenDateTimeFactory:
-    """Freeze time before the simulator exists, so its values are fixed."""
-    freezer.move_to(FROZEN_AT)
-    return freezer
 
 
 def temperature_ids(hass: HomeAssistant, sid: int) -> set[str]:

@@ -18,6 +18,7 @@ from tests.helpers import (
     Harness,
     paths,
     server_ids_with_devices,
+    unload_all,
     wait_for,
 )
 from tests.helpers_v1 import PAT, SERVERS, setup_frozen, v1_entry
@@ -27,7 +28,6 @@ from tests.reliability.helpers import (
     registry_entries,
     settle_v1,
     step_v1,
-    unload_all,
     wall,
 )
 from tests.simulator import NezhaSimulator
