@@ -25,9 +25,13 @@ from tests.helpers import (
     PAT,
     SECRETS,
     TOKEN,
+    V1_ENTRY_ID,
+    Dashboard,
     Harness,
     register_secret,
+    setup_integration,
     unload_all,
+    v1_entry,
 )
 from tests.simulator import NezhaSimulator
 from tests.snapshot import NormalisedSnapshotExtension
@@ -62,7 +66,14 @@ def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
 # --------------------------------------------------------------- the simulated dashboard
 # The constants (tokens, entry id, the frozen instant) live in tests/helpers.py;
 # these names stay importable from here for the modules that import them so.
-__all__ = ["ENTRY_ID", "ENTRY_TITLE", "SECRETS", "TOKEN", "register_secret"]
+__all__ = [
+    "ENTRY_ID",
+    "ENTRY_TITLE",
+    "SECRETS",
+    "TOKEN",
+    "register_secret",
+    "setup_integration",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -106,13 +117,6 @@ def config_entry(simulator: NezhaSimulator) -> MockConfigEntry:
             "api_generation": "v0",
         },
     )
-
-
-async def setup_integration(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    """Add the entry and set it up, waiting for the first ping fetch too."""
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 @pytest.fixture
@@ -159,3 +163,16 @@ async def v1_sim(
     yield sim
     await unload_all(hass)
     await sim.stop()
+
+
+@pytest.fixture(params=["v0", "v1"])
+def dashboard(request: pytest.FixtureRequest) -> Dashboard:
+    """The five-server fleet of seed 1 as a v0 and as a v1 dashboard (parametrised).
+
+    The entry is not set up yet: ``await dashboard.setup(hass)``.
+    """
+    if request.param == "v0":
+        sim = request.getfixturevalue("simulator")
+        return Dashboard("v0", sim, request.getfixturevalue("config_entry"))
+    sim = request.getfixturevalue("v1_sim")
+    return Dashboard("v1", sim, v1_entry(sim, entry_id=V1_ENTRY_ID))

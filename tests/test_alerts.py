@@ -47,8 +47,16 @@ from custom_components.nezha.const import (
     DOMAIN,
 )
 from tests.config_flow.helpers import default
-from tests.conftest import ENTRY_ID, ENTRY_TITLE, TOKEN, setup_integration
-from tests.helpers import DETAILS, paths, state, tick
+from tests.helpers import (
+    DETAILS,
+    ENTRY_ID,
+    ENTRY_TITLE,
+    TOKEN,
+    paths,
+    setup_integration,
+    state,
+    tick,
+)
 from tests.simulator import Fault, NezhaSimulator
 from tests.simulator.notify import FORM, JSON, AlertServer, alert_message, render
 

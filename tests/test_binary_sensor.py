@@ -25,8 +25,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 from syrupy.assertion import SnapshotAssertion
 
-from tests.conftest import setup_integration
-from tests.helpers import Harness, entry_device, server_device, state, tick
+from tests.helpers import Dashboard, Harness, entry_device, server_device, state, tick
 from tests.simulator import NezhaSimulator
 
 NAS = 4
@@ -40,12 +39,12 @@ async def test_binary_sensor_snapshot(
     hass: HomeAssistant,
     entity_registry: er.EntityRegistry,
     snapshot: SnapshotAssertion,
-    config_entry: MockConfigEntry,
+    dashboard: Dashboard,
 ) -> None:
-    """Every binary sensor, its registry entry and its state."""
+    """Every binary sensor, its registry entry and its state (v1: services too)."""
     with patch("custom_components.nezha.PLATFORMS", [Platform.BINARY_SENSOR]):
-        await setup_integration(hass, config_entry)
-    await snapshot_platform(hass, entity_registry, snapshot, config_entry.entry_id)
+        entry = await dashboard.setup(hass)
+    await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
 
 
 async def test_online_and_problem_sensors(

@@ -15,8 +15,7 @@ from homeassistant.util import slugify
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.nezha.const import DOMAIN
-from tests.conftest import ENTRY_TITLE, TOKEN, setup_integration
-from tests.helpers import entity_id
+from tests.helpers import ENTRY_TITLE, TOKEN, entity_id, setup_integration
 from tests.simulator import NezhaSimulator
 
 # Unique-id suffix -> platform and the entity id a new installation gets.

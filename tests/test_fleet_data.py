@@ -34,8 +34,15 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.nezha.client import TransferQuota
 from custom_components.nezha.const import CONF_PING_INTERVAL
 from custom_components.nezha.sensor import QUOTA_SENSORS
-from tests.helpers import entity_id, state, wait_for
-from tests.helpers_v1 import PAT, ping_round_done, setup_frozen, v1_entry as make_entry
+from tests.helpers import (
+    PAT,
+    entity_id,
+    ping_round_done,
+    setup_frozen,
+    state,
+    v1_entry as make_entry,
+    wait_for,
+)
 from tests.simulator import NezhaSimulator
 from tests.simulator.services import cycle_transfer_json, services_json
 from tests.simulator.v1_render import Viewer

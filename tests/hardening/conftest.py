@@ -8,9 +8,7 @@ from homeassistant.core import HomeAssistant
 import pytest
 
 from custom_components.nezha.coordinator_v1 import NezhaStreamCoordinator
-from tests.conftest import TOKEN
-from tests.helpers import unload_all
-from tests.helpers_v1 import FRAME, PAT
+from tests.helpers import FRAME, PAT, TOKEN, unload_all
 from tests.simulator import NezhaSimulator
 
 

@@ -42,9 +42,7 @@ from custom_components.nezha.client.stream import Backoff, StreamRunner
 from custom_components.nezha.const import DOMAIN
 from tests.client.common import DETAILS, LIST, serve
 from tests.config_flow.helpers import start_user_flow, submit, user_input
-from tests.conftest import ENTRY_ID, TOKEN
-from tests.helpers import server_ids_with_devices
-from tests.helpers_v1 import PAT, WS, until
+from tests.helpers import ENTRY_ID, PAT, TOKEN, WS, server_ids_with_devices, until
 from tests.simulator import NezhaSimulator
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")

@@ -16,7 +16,7 @@ import pytest
 from custom_components.nezha import config_flow, coordinator
 from custom_components.nezha.client import NezhaTimeoutError
 from tests.config_flow.helpers import start_user_flow, submit, user_input
-from tests.helpers_v1 import PAT, SERVERS, v1_entry
+from tests.helpers import PAT, SERVERS, v1_entry
 from tests.simulator import Fault, NezhaSimulator
 
 DEADLINE = 1.0

@@ -18,8 +18,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.nezha import budget as budget_module
 from custom_components.nezha.const import DOMAIN
-from tests.conftest import ENTRY_ID, TOKEN
-from tests.helpers import server_ids_with_devices
+from tests.helpers import ENTRY_ID, TOKEN, server_ids_with_devices
 from tests.simulator import NezhaSimulator
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")

@@ -17,7 +17,7 @@ from tests.config_flow.helpers import (
     submit,
     user_input,
 )
-from tests.helpers_v1 import PAT
+from tests.helpers import PAT
 from tests.simulator import NezhaSimulator
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")

@@ -28,9 +28,16 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.nezha.const import DOMAIN
-from tests.conftest import ENTRY_ID, ENTRY_TITLE, TOKEN, register_secret
-from tests.helpers import DETAILS
-from tests.helpers_v1 import SERVERS, start_live, until
+from tests.helpers import (
+    DETAILS,
+    ENTRY_ID,
+    ENTRY_TITLE,
+    SERVERS,
+    TOKEN,
+    register_secret,
+    start_live,
+    until,
+)
 from tests.simulator import Fault, NezhaSimulator
 
 SLOW = 2.0  # seconds the dashboard takes for the slow answer

@@ -25,8 +25,7 @@ from custom_components.nezha.client.v1 import refuse_redirects
 from custom_components.nezha.const import DOMAIN
 from tests.client.common import expect, serve
 from tests.client.test_transport import tls_server
-from tests.conftest import TOKEN
-from tests.helpers_v1 import PAT, SERVERS, WS, until, v1_entry
+from tests.helpers import PAT, SERVERS, TOKEN, WS, until, v1_entry
 from tests.simulator import NezhaSimulator
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")

@@ -9,14 +9,18 @@ import pytest
 
 from tests.helpers import (
     DETAILS,
+    GROUPS,
     MONITOR,
+    SERVERS,
+    WS,
     Harness,
     entity_ids,
     paths,
+    setup_frozen,
     unavailable,
+    v1_entry,
     wait_for,
 )
-from tests.helpers_v1 import GROUPS, SERVERS, WS, setup_frozen, v1_entry
 from tests.reliability.helpers import (
     COORDINATOR,
     OUTAGE_POLLS,

@@ -20,8 +20,19 @@ from custom_components.nezha.client import NezhaTimeoutError
 from custom_components.nezha.client.transport import DEFAULT_TIMEOUT
 from custom_components.nezha.coordinator import NezhaCoordinator
 from custom_components.nezha.coordinator_v1 import NezhaStreamCoordinator
-from tests.helpers import DETAILS, Harness, entity_ids, paths, unavailable, wait_for
-from tests.helpers_v1 import GROUPS, SERVERS, WS, setup_frozen, v1_entry
+from tests.helpers import (
+    DETAILS,
+    GROUPS,
+    SERVERS,
+    WS,
+    Harness,
+    entity_ids,
+    paths,
+    setup_frozen,
+    unavailable,
+    v1_entry,
+    wait_for,
+)
 from tests.reliability.helpers import (
     COORDINATOR,
     SCAN,
