@@ -18,6 +18,7 @@ from syrupy.assertion import SnapshotAssertion
 # shadow ours ("Integration 'nezha' not found").
 import custom_components.nezha  # noqa: F401
 from custom_components.nezha.const import DOMAIN
+from nezha_dev.simulator import NezhaSimulator
 from tests.helpers import (
     ENTRY_ID,
     ENTRY_TITLE,
@@ -33,7 +34,6 @@ from tests.helpers import (
     unload_all,
     v1_entry,
 )
-from tests.simulator import NezhaSimulator
 from tests.snapshot import NormalisedSnapshotExtension
 
 

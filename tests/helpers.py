@@ -36,7 +36,7 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.nezha.const import DOMAIN
 from custom_components.nezha.coordinator_v1 import NezhaStreamCoordinator
-from tests.simulator import NezhaSimulator
+from nezha_dev.simulator import NezhaSimulator
 
 TOKEN = "hAsS7tokenX9q2W4e6R8t0Y1u3I5o7P9"
 ENTRY_ID = "01NEZHATESTENTRY000000000A"

@@ -46,6 +46,8 @@ from custom_components.nezha.const import (
     CONF_WEBHOOK_LOCAL_ONLY,
     DOMAIN,
 )
+from nezha_dev.simulator import Fault, NezhaSimulator
+from nezha_dev.simulator.notify import FORM, JSON, AlertServer, alert_message, render
 from tests.config_flow.helpers import default
 from tests.helpers import (
     DETAILS,
@@ -57,8 +59,6 @@ from tests.helpers import (
     state,
     tick,
 )
-from tests.simulator import Fault, NezhaSimulator
-from tests.simulator.notify import FORM, JSON, AlertServer, alert_message, render
 
 WEBHOOK_ID = "a1" * 32  # the shape of webhook.async_generate_id()
 HK = 1

@@ -25,8 +25,8 @@ from pytest_homeassistant_custom_component.common import (
 )
 from syrupy.assertion import SnapshotAssertion
 
+from nezha_dev.simulator import NezhaSimulator
 from tests.helpers import Dashboard, Harness, entry_device, server_device, state, tick
-from tests.simulator import NezhaSimulator
 
 NAS = 4
 

@@ -19,6 +19,7 @@ from pytest_homeassistant_custom_component.common import (
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.nezha.coordinator_v1 import NezhaStreamCoordinator
+from nezha_dev.simulator import Fault, NezhaSimulator
 from tests.helpers import (
     PAT,
     ping_round_done,
@@ -27,7 +28,6 @@ from tests.helpers import (
     v1_entry,
     wait_for,
 )
-from tests.simulator import Fault, NezhaSimulator
 
 READ = ("nezha:inventory:read", "nezha:service:read", "nezha:server:read")
 CRON = (*READ, "nezha:cron:read", "nezha:cron:exec")

@@ -19,6 +19,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.nezha.const import DOMAIN
+from nezha_dev.simulator import Fault, NezhaSimulator
 from tests.conftest import setup_integration
 from tests.helpers import (
     DETAILS,
@@ -30,7 +31,6 @@ from tests.helpers import (
     server_entity_count,
     wait_for,
 )
-from tests.simulator import Fault, NezhaSimulator
 
 HK, FRA, GPU_BOX, NAS, TOKYO = 1, 2, 3, 4, 5
 PRODUCTION = {HK, FRA, TOKYO}  # servers tagged "Production" in the default fleet

@@ -17,9 +17,9 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.nezha.diagnostics import redact_text
+from nezha_dev.simulator import NezhaSimulator
 from tests.conftest import TOKEN
 from tests.helpers import FROZEN_AT, entry_device, server_device, tick
-from tests.simulator import NezhaSimulator
 
 GPU_BOX = 3
 

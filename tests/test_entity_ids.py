@@ -15,8 +15,8 @@ from homeassistant.util import slugify
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.nezha.const import DOMAIN
+from nezha_dev.simulator import NezhaSimulator
 from tests.helpers import ENTRY_TITLE, TOKEN, entity_id, setup_integration
-from tests.simulator import NezhaSimulator
 
 # Unique-id suffix -> platform and the entity id a new installation gets.
 DASHBOARD_ENTITIES = {

@@ -34,6 +34,9 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.nezha.client import TransferQuota
 from custom_components.nezha.const import CONF_PING_INTERVAL
 from custom_components.nezha.sensor import QUOTA_SENSORS
+from nezha_dev.simulator import NezhaSimulator
+from nezha_dev.simulator.services import cycle_transfer_json, services_json
+from nezha_dev.simulator.v1_render import Viewer
 from tests.helpers import (
     PAT,
     entity_id,
@@ -43,9 +46,6 @@ from tests.helpers import (
     v1_entry as make_entry,
     wait_for,
 )
-from tests.simulator import NezhaSimulator
-from tests.simulator.services import cycle_transfer_json, services_json
-from tests.simulator.v1_render import Viewer
 
 GIB = 1024**3
 TIB = 1024**4

@@ -30,6 +30,9 @@ from pytest_homeassistant_custom_component.common import (
 )
 from syrupy.assertion import SnapshotAssertion
 
+from nezha_dev.simulator import NezhaSimulator
+from nezha_dev.simulator.metrics import CH_PING_LOSS, unit
+from nezha_dev.simulator.services import services_json
 from tests.helpers import (
     FROZEN_AT,
     V1_ENTRY_ID,
@@ -42,12 +45,9 @@ from tests.helpers import (
     tick,
     v1_entry,
 )
-from tests.simulator import NezhaSimulator
-from tests.simulator.metrics import CH_PING_LOSS, unit
-from tests.simulator.services import services_json
 
 GIB = 1024**3
-# Servers of the default fleet (seed 1): see tests/simulator/catalog.py.
+# Servers of the default fleet (seed 1): see nezha_dev/simulator/catalog.py.
 HK, FRA, GPU_BOX, NAS, TOKYO = 1, 2, 3, 4, 5
 
 

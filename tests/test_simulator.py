@@ -1,4 +1,4 @@
-"""Tests of the simulated Nezha dashboards (tests/simulator), over real HTTP.
+"""Tests of the simulated Nezha dashboards (nezha_dev/simulator), over real HTTP.
 
 The v0 API (raw token, /server/list, /monitor) and the v1/v2 API (PATs, the WAF,
 /server, services, the WebSocket stream) are tested apart; the simulators of the
@@ -39,7 +39,7 @@ from freezegun.api import FrozenDateTimeFactory
 from hypothesis import given, settings, strategies as st
 import pytest
 
-from tests.simulator import (
+from nezha_dev.simulator import (
     BLOCK_ID_UNKNOWN_USER,
     MISSING,
     ZERO_TIME_UNIX,
@@ -47,10 +47,10 @@ from tests.simulator import (
     NezhaSimulator,
     generate_pat,
 )
-from tests.simulator.encoding import go_json, go_time
-from tests.simulator.metrics import MAX_DELAY, PingProfile, ping_delay
-from tests.simulator.services import local_midnight
-from tests.simulator.v0 import MAX_UINT64, go_parse_uint, split_ip
+from nezha_dev.simulator.encoding import go_json, go_time
+from nezha_dev.simulator.metrics import MAX_DELAY, PingProfile, ping_delay
+from nezha_dev.simulator.services import local_midnight
+from nezha_dev.simulator.v0 import MAX_UINT64, go_parse_uint, split_ip
 
 V0_TOKEN = "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6"
 V1_TOKEN = "nzp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6"
@@ -787,7 +787,7 @@ async def test_admin_disabled_and_restart(http: ClientSession) -> None:
 def _cli(*args: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.Popen(  # noqa: S603 (fixed argv, our own interpreter)
-        [sys.executable, "-m", "tests.simulator", *args],
+        [sys.executable, "-m", "nezha_dev.simulator", *args],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
 

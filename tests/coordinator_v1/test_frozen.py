@@ -20,9 +20,9 @@ from pytest_homeassistant_custom_component.common import async_fire_time_changed
 from custom_components.nezha.client import Fleet
 from custom_components.nezha.coordinator_v1 import NezhaStreamCoordinator
 from custom_components.nezha.sensor import SERVER_SENSORS
+from nezha_dev.simulator import NezhaSimulator
 from tests.helpers import FROZEN_AT, entity_ids, state, wait_for
 from tests.helpers_v1 import PAT, SERVERS, StateLog, setup_frozen, v1_entry
-from tests.simulator import NezhaSimulator
 
 TOKYO = 5
 

@@ -16,6 +16,7 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
 
+from nezha_dev.simulator import Fault, NezhaSimulator
 from tests.helpers import entity_ids, entry_device, server_device
 from tests.helpers_v1 import (
     FRAME,
@@ -28,7 +29,6 @@ from tests.helpers_v1 import (
     StateLog,
     until,
 )
-from tests.simulator import Fault, NezhaSimulator
 
 HK, FRA, GPU_BOX, NAS, TOKYO = 1, 2, 3, 4, 5
 METRICS = ("cpu_usage", "memory_usage", "download_speed", "upload_speed", "uploaded")

@@ -8,8 +8,8 @@ from homeassistant.core import HomeAssistant
 import pytest
 
 from custom_components.nezha.coordinator_v1 import NezhaStreamCoordinator
+from nezha_dev.simulator import NezhaSimulator
 from tests.helpers import FRAME, PAT, TOKEN, unload_all
-from tests.simulator import NezhaSimulator
 
 
 @pytest.fixture

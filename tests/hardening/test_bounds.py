@@ -40,10 +40,10 @@ from custom_components.nezha.client import (
 )
 from custom_components.nezha.client.stream import Backoff, StreamRunner
 from custom_components.nezha.const import DOMAIN
+from nezha_dev.simulator import NezhaSimulator
 from tests.client.common import DETAILS, LIST, serve
 from tests.config_flow.helpers import start_user_flow, submit, user_input
 from tests.helpers import ENTRY_ID, PAT, TOKEN, WS, server_ids_with_devices, until
-from tests.simulator import NezhaSimulator
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 

@@ -28,6 +28,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.nezha.const import DOMAIN
+from nezha_dev.simulator import Fault, NezhaSimulator
 from tests.helpers import (
     DETAILS,
     ENTRY_ID,
@@ -38,7 +39,6 @@ from tests.helpers import (
     start_live,
     until,
 )
-from tests.simulator import Fault, NezhaSimulator
 
 SLOW = 2.0  # seconds the dashboard takes for the slow answer
 UNLOAD_LIMIT = 1.0

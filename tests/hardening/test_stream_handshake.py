@@ -23,10 +23,10 @@ from custom_components.nezha.client import (
 )
 from custom_components.nezha.client.v1 import refuse_redirects
 from custom_components.nezha.const import DOMAIN
+from nezha_dev.simulator import NezhaSimulator
 from tests.client.common import expect, serve
 from tests.client.test_transport import tls_server
 from tests.helpers import PAT, SERVERS, TOKEN, WS, until, v1_entry
-from tests.simulator import NezhaSimulator
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 

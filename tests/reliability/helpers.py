@@ -28,8 +28,8 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.nezha.coordinator_v1 import NezhaStreamCoordinator
+from nezha_dev.simulator import Fault, NezhaSimulator
 from tests.helpers import wait_for
-from tests.simulator import Fault, NezhaSimulator
 
 SCAN = timedelta(seconds=30)  # the default scan interval
 OUTAGE_SECONDS = 300

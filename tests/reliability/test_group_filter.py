@@ -11,6 +11,7 @@ from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.nezha.const import DOMAIN
+from nezha_dev.simulator import NezhaSimulator
 from tests.helpers import (
     DETAILS,
     MONITOR,
@@ -34,7 +35,6 @@ from tests.reliability.helpers import (
     step_v1,
     wall,
 )
-from tests.simulator import NezhaSimulator
 
 # -- 1000 servers, 300 of them in the chosen group --------------------------------------
 

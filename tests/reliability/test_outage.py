@@ -7,6 +7,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 import pytest
 
+from nezha_dev.simulator import NezhaSimulator
 from tests.helpers import (
     DETAILS,
     GROUPS,
@@ -45,7 +46,6 @@ from tests.reliability.helpers import (
     step_v1,
     watch_entry_state,
 )
-from tests.simulator import NezhaSimulator
 
 # -- v0: five minutes without the dashboard ---------------------------------------------
 

@@ -20,6 +20,8 @@ from custom_components.nezha.client import NezhaTimeoutError
 from custom_components.nezha.client.transport import DEFAULT_TIMEOUT
 from custom_components.nezha.coordinator import NezhaCoordinator
 from custom_components.nezha.coordinator_v1 import NezhaStreamCoordinator
+from nezha_dev.simulator import Fault, NezhaSimulator
+from nezha_dev.simulator.faults import Handler
 from tests.helpers import (
     DETAILS,
     GROUPS,
@@ -44,8 +46,6 @@ from tests.reliability.helpers import (
     stream_at_rest,
     wall,
 )
-from tests.simulator import Fault, NezhaSimulator
-from tests.simulator.faults import Handler
 
 # -- a dashboard slower than the timeout: one request at a time, the loop stays free ----
 
