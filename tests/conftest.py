@@ -7,7 +7,6 @@ import logging
 from unittest.mock import PropertyMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.const import CONF_API_TOKEN, CONF_URL, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -17,7 +16,6 @@ from syrupy.assertion import SnapshotAssertion
 # PHCC's own testing_config/custom_components on sys.path, which would otherwise
 # shadow ours ("Integration 'nezha' not found").
 import custom_components.nezha  # noqa: F401
-from custom_components.nezha.const import DOMAIN
 from nezha_dev.simulator import NezhaSimulator
 from tests.helpers import (
     ENTRY_ID,
@@ -32,6 +30,7 @@ from tests.helpers import (
     register_secret,
     setup_integration,
     unload_all,
+    v0_entry,
     v1_entry,
 )
 from tests.snapshot import NormalisedSnapshotExtension
@@ -106,17 +105,7 @@ async def simulator(socket_enabled: None) -> AsyncGenerator[NezhaSimulator]:
 @pytest.fixture
 def config_entry(simulator: NezhaSimulator) -> MockConfigEntry:
     """A config entry pointing at the simulator."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=ENTRY_TITLE,
-        entry_id=ENTRY_ID,
-        data={
-            CONF_URL: simulator.url,
-            CONF_API_TOKEN: TOKEN,
-            CONF_VERIFY_SSL: True,
-            "api_generation": "v0",
-        },
-    )
+    return v0_entry(simulator.url)
 
 
 @pytest.fixture

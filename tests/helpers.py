@@ -257,22 +257,38 @@ SERVICES = "/api/v1/service"
 WS = "/api/v1/ws/server"
 
 
-def v1_entry(
-    sim: NezhaSimulator, token: str = PAT, entry_id: str = ENTRY_ID, **options: Any
+def nezha_entry(
+    url: str,
+    generation: str,
+    token: str,
+    *,
+    entry_id: str = ENTRY_ID,
+    title: str = ENTRY_TITLE,
+    **options: Any,
 ) -> MockConfigEntry:
-    """An entry for the v1 simulator; options are taken as given (no minimums)."""
+    """An entry for a dashboard; options are taken as given (no minimums)."""
     return MockConfigEntry(
         domain=DOMAIN,
-        title=ENTRY_TITLE,
+        title=title,
         entry_id=entry_id,
         data={
-            CONF_URL: sim.url,
+            CONF_URL: url,
             CONF_API_TOKEN: token,
             CONF_VERIFY_SSL: True,
-            "api_generation": "v1",
+            "api_generation": generation,
         },
         options=options,
     )
+
+
+def v0_entry(url: str, token: str = TOKEN, **kwargs: Any) -> MockConfigEntry:
+    """An entry for a v0 dashboard at ``url`` (see :func:`nezha_entry`)."""
+    return nezha_entry(url, "v0", token, **kwargs)
+
+
+def v1_entry(sim: NezhaSimulator, token: str = PAT, **kwargs: Any) -> MockConfigEntry:
+    """An entry for the v1 simulator (see :func:`nezha_entry`)."""
+    return nezha_entry(sim.url, "v1", token, **kwargs)
 
 
 def ping_round_done(coordinator: NezhaStreamCoordinator) -> bool:

@@ -11,15 +11,7 @@ from unittest.mock import patch
 
 from aiohttp import ClientResponse
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.const import (
-    CONF_API_TOKEN,
-    CONF_URL,
-    CONF_VERIFY_SSL,
-    STATE_OFF,
-    STATE_ON,
-    STATE_UNKNOWN,
-    Platform,
-)
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNKNOWN, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
@@ -53,11 +45,11 @@ from tests.helpers import (
     DETAILS,
     ENTRY_ID,
     ENTRY_TITLE,
-    TOKEN,
     paths,
     setup_integration,
     state,
     tick,
+    v0_entry,
 )
 
 WEBHOOK_ID = "a1" * 32  # the shape of webhook.async_generate_id()
@@ -80,18 +72,7 @@ def alerts_entry(
     simulator: NezhaSimulator, entry_id: str = ENTRY_ID, **options: object
 ) -> MockConfigEntry:
     """A v0 entry with the alerts webhook enabled."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=ENTRY_TITLE,
-        entry_id=entry_id,
-        data={
-            CONF_URL: simulator.url,
-            CONF_API_TOKEN: TOKEN,
-            CONF_VERIFY_SSL: True,
-            "api_generation": "v0",
-        },
-        options={**OPTIONS, **options},
-    )
+    return v0_entry(simulator.url, entry_id=entry_id, **{**OPTIONS, **options})
 
 
 @pytest.fixture

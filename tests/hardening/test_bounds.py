@@ -20,7 +20,6 @@ import aiohttp
 from aiohttp import web
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import CONF_API_TOKEN, CONF_URL, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 import pytest
@@ -43,26 +42,19 @@ from custom_components.nezha.const import DOMAIN
 from nezha_dev.simulator import NezhaSimulator
 from tests.client.common import DETAILS, LIST, serve
 from tests.config_flow.helpers import start_user_flow, submit, user_input
-from tests.helpers import ENTRY_ID, PAT, TOKEN, WS, server_ids_with_devices, until
+from tests.helpers import (
+    ENTRY_ID,
+    PAT,
+    TOKEN,
+    WS,
+    server_ids_with_devices,
+    until,
+    v0_entry,
+)
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 MONITOR = "/api/v1/monitor/1"
-
-
-def v0_entry(url: str) -> MockConfigEntry:
-    """A v0 entry for ``url``."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title="Bounds",
-        entry_id=ENTRY_ID,
-        data={
-            CONF_URL: url,
-            CONF_API_TOKEN: TOKEN,
-            CONF_VERIFY_SSL: True,
-            "api_generation": "v0",
-        },
-    )
 
 
 def record(sid: int, **extra: Any) -> dict[str, Any]:
@@ -122,7 +114,7 @@ def issue(hass: HomeAssistant, kind: str) -> ir.IssueEntry | None:
 
 async def setup(hass: HomeAssistant, url: str) -> MockConfigEntry:
     """Set up a v0 entry for ``url`` and let its first ping round finish."""
-    entry = v0_entry(url)
+    entry = v0_entry(url, title="Bounds")
     entry.add_to_hass(hass)
     await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
