@@ -6,26 +6,34 @@ from collections.abc import AsyncGenerator, Generator
 import logging
 from unittest.mock import PropertyMock, patch
 
-from homeassistant.const import (
-    CONF_API_TOKEN,
-    CONF_URL,
-    CONF_VERIFY_SSL,
-    MAJOR_VERSION,
-    MINOR_VERSION,
-)
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
-from syrupy.location import PyTestLocation
 
 # Import the project's package before any test requests `hass`: that fixture puts
 # PHCC's own testing_config/custom_components on sys.path, which would otherwise
 # shadow ours ("Integration 'nezha' not found").
 import custom_components.nezha  # noqa: F401
-from custom_components.nezha.const import DOMAIN
-from tests.simulator import NezhaSimulator
+from nezha_dev.simulator import NezhaSimulator
+from tests.helpers import (
+    ENTRY_ID,
+    ENTRY_TITLE,
+    FROZEN_AT,
+    PAT,
+    SECRETS,
+    TOKEN,
+    V1_ENTRY_ID,
+    Dashboard,
+    Harness,
+    register_secret,
+    setup_integration,
+    unload_all,
+    v0_entry,
+    v1_entry,
+)
+from tests.snapshot import NormalisedSnapshotExtension
 
 
 @pytest.fixture(autouse=True)
@@ -48,46 +56,23 @@ def entity_registry_enabled_by_default() -> Generator[None]:
         yield
 
 
-# The Home Assistant release of requirements_test.txt; its snapshots are in
-# tests/snapshots/. Other releases (the minimum of requirements_test_min.txt)
-# serialise registry entries differently, so theirs live in a sibling directory,
-# tests/snapshots-ha-<release>/ (not a subdirectory: syrupy's --snapshot-update
-# deletes files below its directory that the run did not use).
-SNAPSHOT_RELEASE = "2026.10"
-RELEASE = f"{MAJOR_VERSION}.{MINOR_VERSION}"
-
-
-class ReleaseSnapshotExtension(HomeAssistantSnapshotExtension):
-    """Home Assistant's snapshot format, one directory per tested release."""
-
-    @classmethod
-    def dirname(cls, *, test_location: PyTestLocation) -> str:
-        """tests/snapshots/, or tests/snapshots-ha-<release>/ for other releases."""
-        base = super().dirname(test_location=test_location)
-        return base if RELEASE == SNAPSHOT_RELEASE else f"{base}-ha-{RELEASE}"
-
-
 @pytest.fixture
 def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
-    """Return syrupy's snapshot with Home Assistant's serializer (tests/snapshots/)."""
-    return snapshot.use_extension(ReleaseSnapshotExtension)
+    """Return syrupy's snapshot in the release-neutral notation (tests/snapshots/)."""
+    return snapshot.use_extension(NormalisedSnapshotExtension)
 
 
 # --------------------------------------------------------------- the simulated dashboard
-
-
-TOKEN = "hAsS7tokenX9q2W4e6R8t0Y1u3I5o7P9"
-ENTRY_ID = "01NEZHATESTENTRY000000000A"
-ENTRY_TITLE = "Nezha test dashboard"
-
-# Every token a test hands to the integration; the autouse leak check scans for all.
-SECRETS: set[str] = {TOKEN}
-
-
-def register_secret(token: str) -> str:
-    """Add a token to the set the leak check scans for, and return it."""
-    SECRETS.add(token)
-    return token
+# The constants (tokens, entry id, the frozen instant) live in tests/helpers.py;
+# these names stay importable from here for the modules that import them so.
+__all__ = [
+    "ENTRY_ID",
+    "ENTRY_TITLE",
+    "SECRETS",
+    "TOKEN",
+    "register_secret",
+    "setup_integration",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -120,24 +105,7 @@ async def simulator(socket_enabled: None) -> AsyncGenerator[NezhaSimulator]:
 @pytest.fixture
 def config_entry(simulator: NezhaSimulator) -> MockConfigEntry:
     """A config entry pointing at the simulator."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=ENTRY_TITLE,
-        entry_id=ENTRY_ID,
-        data={
-            CONF_URL: simulator.url,
-            CONF_API_TOKEN: TOKEN,
-            CONF_VERIFY_SSL: True,
-            "api_generation": "v0",
-        },
-    )
-
-
-async def setup_integration(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    """Add the entry and set it up, waiting for the first ping fetch too."""
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    return v0_entry(simulator.url)
 
 
 @pytest.fixture
@@ -147,3 +115,53 @@ async def init_integration(
     """Set up the integration against the simulator and return its entry."""
     await setup_integration(hass, config_entry)
     return config_entry
+
+
+@pytest.fixture
+def frozen(freezer: FrozenDateTimeFactory) -> FrozenDateTimeFactory:
+    """Freeze time before any simulator is created, so its values are fixed.
+
+    Modules that run entirely on the frozen clock use
+    ``pytestmark = pytest.mark.usefixtures("frozen")``.
+    """
+    freezer.move_to(FROZEN_AT)
+    return freezer
+
+
+@pytest.fixture
+def nz(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    simulator: NezhaSimulator,
+    frozen: FrozenDateTimeFactory,
+) -> Harness:
+    """The integration set up against the five-server v0 simulator, time frozen."""
+    return Harness(hass, init_integration, simulator, frozen)
+
+
+@pytest.fixture
+async def v1_sim(
+    hass: HomeAssistant, socket_enabled: None
+) -> AsyncGenerator[NezhaSimulator]:
+    """The five-server fleet of seed 1 as a v2.3.7 dashboard (2 s frames).
+
+    Entries of the test are unloaded before it stops (their stream never ends).
+    """
+    sim = NezhaSimulator(generation="v1", servers=5, seed=1, token=PAT)
+    await sim.start()
+    yield sim
+    await unload_all(hass)
+    await sim.stop()
+
+
+@pytest.fixture(params=["v0", "v1"])
+def dashboard(request: pytest.FixtureRequest) -> Dashboard:
+    """The five-server fleet of seed 1 as a v0 and as a v1 dashboard (parametrised).
+
+    The entry is not set up yet: ``await dashboard.setup(hass)``.
+    """
+    if request.param == "v0":
+        sim = request.getfixturevalue("simulator")
+        return Dashboard("v0", sim, request.getfixturevalue("config_entry"))
+    sim = request.getfixturevalue("v1_sim")
+    return Dashboard("v1", sim, v1_entry(sim, entry_id=V1_ENTRY_ID))

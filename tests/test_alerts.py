@@ -11,15 +11,7 @@ from unittest.mock import patch
 
 from aiohttp import ClientResponse
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.const import (
-    CONF_API_TOKEN,
-    CONF_URL,
-    CONF_VERIFY_SSL,
-    STATE_OFF,
-    STATE_ON,
-    STATE_UNKNOWN,
-    Platform,
-)
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNKNOWN, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
@@ -46,11 +38,19 @@ from custom_components.nezha.const import (
     CONF_WEBHOOK_LOCAL_ONLY,
     DOMAIN,
 )
+from nezha_dev.simulator import Fault, NezhaSimulator
+from nezha_dev.simulator.notify import FORM, JSON, AlertServer, alert_message, render
 from tests.config_flow.helpers import default
-from tests.conftest import ENTRY_ID, ENTRY_TITLE, TOKEN, setup_integration
-from tests.helpers import DETAILS, FROZEN_AT, paths, state, tick
-from tests.simulator import Fault, NezhaSimulator
-from tests.simulator.notify import FORM, JSON, AlertServer, alert_message, render
+from tests.helpers import (
+    DETAILS,
+    ENTRY_ID,
+    ENTRY_TITLE,
+    paths,
+    setup_integration,
+    state,
+    tick,
+    v0_entry,
+)
 
 WEBHOOK_ID = "a1" * 32  # the shape of webhook.async_generate_id()
 HK = 1
@@ -65,29 +65,14 @@ NEZHA_LOGGER = "custom_components.nezha"
 type Post = Callable[..., Awaitable[ClientResponse]]
 
 
-@pytest.fixture(autouse=True)
-def frozen(freezer: FrozenDateTimeFactory) -> FrozenDateTimeFactory:
-    """Freeze time before the simulator is created so its values are fixed."""
-    freezer.move_to(FROZEN_AT)
-    return freezer
+pytestmark = pytest.mark.usefixtures("frozen")
 
 
 def alerts_entry(
     simulator: NezhaSimulator, entry_id: str = ENTRY_ID, **options: object
 ) -> MockConfigEntry:
     """A v0 entry with the alerts webhook enabled."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=ENTRY_TITLE,
-        entry_id=entry_id,
-        data={
-            CONF_URL: simulator.url,
-            CONF_API_TOKEN: TOKEN,
-            CONF_VERIFY_SSL: True,
-            "api_generation": "v0",
-        },
-        options={**OPTIONS, **options},
-    )
+    return v0_entry(simulator.url, entry_id=entry_id, **{**OPTIONS, **options})
 
 
 @pytest.fixture

@@ -25,29 +25,13 @@ from pytest_homeassistant_custom_component.common import (
 )
 from syrupy.assertion import SnapshotAssertion
 
-from tests.conftest import setup_integration
-from tests.helpers import FROZEN_AT, Harness, entry_device, server_device, state, tick
-from tests.simulator import NezhaSimulator
+from nezha_dev.simulator import NezhaSimulator
+from tests.helpers import Dashboard, Harness, entry_device, server_device, state, tick
 
 NAS = 4
 
 
-@pytest.fixture(autouse=True)
-def frozen(freezer: FrozenDateTimeFactory) -> FrozenDateTimeFactory:
-    """Freeze time before the simulator is created so its values are fixed."""
-    freezer.move_to(FROZEN_AT)
-    return freezer
-
-
-@pytest.fixture
-def nz(
-    hass: HomeAssistant,
-    init_integration: MockConfigEntry,
-    simulator: NezhaSimulator,
-    frozen: FrozenDateTimeFactory,
-) -> Harness:
-    """The integration set up against the five-server simulator."""
-    return Harness(hass, init_integration, simulator, frozen)
+pytestmark = pytest.mark.usefixtures("frozen")
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
@@ -55,12 +39,12 @@ async def test_binary_sensor_snapshot(
     hass: HomeAssistant,
     entity_registry: er.EntityRegistry,
     snapshot: SnapshotAssertion,
-    config_entry: MockConfigEntry,
+    dashboard: Dashboard,
 ) -> None:
-    """Every binary sensor, its registry entry and its state."""
+    """Every binary sensor, its registry entry and its state (v1: services too)."""
     with patch("custom_components.nezha.PLATFORMS", [Platform.BINARY_SENSOR]):
-        await setup_integration(hass, config_entry)
-    await snapshot_platform(hass, entity_registry, snapshot, config_entry.entry_id)
+        entry = await dashboard.setup(hass)
+    await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
 
 
 async def test_online_and_problem_sensors(

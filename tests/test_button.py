@@ -19,10 +19,15 @@ from pytest_homeassistant_custom_component.common import (
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.nezha.coordinator_v1 import NezhaStreamCoordinator
-from tests.conftest import register_secret
-from tests.helpers import wait_for
-from tests.helpers_v1 import PAT, ping_round_done, setup_frozen, v1_entry
-from tests.simulator import Fault, NezhaSimulator
+from nezha_dev.simulator import Fault, NezhaSimulator
+from tests.helpers import (
+    PAT,
+    ping_round_done,
+    register_secret,
+    setup_frozen,
+    v1_entry,
+    wait_for,
+)
 
 READ = ("nezha:inventory:read", "nezha:service:read", "nezha:server:read")
 CRON = (*READ, "nezha:cron:read", "nezha:cron:exec")

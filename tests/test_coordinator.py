@@ -19,6 +19,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.nezha.const import DOMAIN
+from nezha_dev.simulator import Fault, NezhaSimulator
 from tests.conftest import setup_integration
 from tests.helpers import (
     DETAILS,
@@ -30,28 +31,12 @@ from tests.helpers import (
     server_entity_count,
     wait_for,
 )
-from tests.simulator import Fault, NezhaSimulator
 
 HK, FRA, GPU_BOX, NAS, TOKYO = 1, 2, 3, 4, 5
 PRODUCTION = {HK, FRA, TOKYO}  # servers tagged "Production" in the default fleet
 
 
-@pytest.fixture(autouse=True)
-def frozen(freezer: FrozenDateTimeFactory) -> FrozenDateTimeFactory:
-    """Freeze time before the simulator is created so its values are fixed."""
-    freezer.move_to(FROZEN_AT)
-    return freezer
-
-
-@pytest.fixture
-def nz(
-    hass: HomeAssistant,
-    init_integration: MockConfigEntry,
-    simulator: NezhaSimulator,
-    frozen: FrozenDateTimeFactory,
-) -> Harness:
-    """The integration set up against the five-server simulator."""
-    return Harness(hass, init_integration, simulator, frozen)
+pytestmark = pytest.mark.usefixtures("frozen")
 
 
 @pytest.fixture

@@ -17,18 +17,14 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.nezha.diagnostics import redact_text
+from nezha_dev.simulator import NezhaSimulator
 from tests.conftest import TOKEN
-from tests.helpers import FROZEN_AT, entry_device, server_device, tick
-from tests.simulator import NezhaSimulator
+from tests.helpers import entry_device, server_device, tick
 
 GPU_BOX = 3
 
 
-@pytest.fixture(autouse=True)
-def frozen(freezer: FrozenDateTimeFactory) -> FrozenDateTimeFactory:
-    """Freeze time before the simulator is created so its values are fixed."""
-    freezer.move_to(FROZEN_AT)
-    return freezer
+pytestmark = pytest.mark.usefixtures("frozen")
 
 
 def _assert_nothing_secret(data: Any, sim: NezhaSimulator, url: str) -> None:

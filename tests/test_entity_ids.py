@@ -15,9 +15,8 @@ from homeassistant.util import slugify
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.nezha.const import DOMAIN
-from tests.conftest import ENTRY_TITLE, TOKEN, setup_integration
-from tests.helpers import entity_id
-from tests.simulator import NezhaSimulator
+from nezha_dev.simulator import NezhaSimulator
+from tests.helpers import ENTRY_TITLE, TOKEN, entity_id, setup_integration
 
 # Unique-id suffix -> platform and the entity id a new installation gets.
 DASHBOARD_ENTITIES = {

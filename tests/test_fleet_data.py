@@ -34,11 +34,18 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.nezha.client import TransferQuota
 from custom_components.nezha.const import CONF_PING_INTERVAL
 from custom_components.nezha.sensor import QUOTA_SENSORS
-from tests.helpers import FROZEN_AT, entity_id, state, wait_for
-from tests.helpers_v1 import PAT, ping_round_done, setup_frozen, v1_entry as make_entry
-from tests.simulator import NezhaSimulator
-from tests.simulator.services import cycle_transfer_json, services_json
-from tests.simulator.v1_render import Viewer
+from nezha_dev.simulator import NezhaSimulator
+from nezha_dev.simulator.services import cycle_transfer_json, services_json
+from nezha_dev.simulator.v1_render import Viewer
+from tests.helpers import (
+    PAT,
+    entity_id,
+    ping_round_done,
+    setup_frozen,
+    state,
+    v1_entry as make_entry,
+    wait_for,
+)
 
 GIB = 1024**3
 TIB = 1024**4
@@ -46,11 +53,7 @@ HK, FRA, GPU_BOX, NAS, TOKYO, SGP, LAX = range(1, 8)
 ENTRY_ID = "01NEZHATESTENTRYFLEETDATA0"
 
 
-@pytest.fixture(autouse=True)
-def frozen(freezer: FrozenDateTimeFactory) -> FrozenDateTimeFactory:
-    """Freeze time before the simulator is created so its values are fixed."""
-    freezer.move_to(FROZEN_AT)
-    return freezer
+pytestmark = pytest.mark.usefixtures("frozen")
 
 
 @pytest.fixture

@@ -25,9 +25,9 @@ from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 from custom_components.nezha.const import DOMAIN
 from custom_components.nezha.coordinator import NezhaCoordinator
 from custom_components.nezha.unique_id import dashboard_identifier, server_identifier
+from nezha_dev.simulator import Fault, NezhaSimulator
 from tests.conftest import ENTRY_ID, register_secret, setup_integration
 from tests.helpers import entry_device, ha_at_least
-from tests.simulator import Fault, NezhaSimulator
 
 ROTATED_TOKEN = register_secret("r0tatedT0kenP1o2I3u4Y5t6R7e8W9q0")
 

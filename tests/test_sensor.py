@@ -1,4 +1,8 @@
-"""Tests of the sensor platform, against the simulated dashboard."""
+"""Tests of the sensor platform, against the simulated v0 and v1 dashboards.
+
+Time is frozen: the simulator's values are fixed, a v0 entry polls when a test
+ticks the clock, and a v1 stream delivers exactly one frame until then.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +15,14 @@ from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
 from homeassistant.const import (
     ATTR_DEVICE_CLASS,
     ATTR_UNIT_OF_MEASUREMENT,
+    STATE_ON,
     STATE_UNAVAILABLE,
     STATE_UNKNOWN,
     Platform,
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -24,21 +30,28 @@ from pytest_homeassistant_custom_component.common import (
 )
 from syrupy.assertion import SnapshotAssertion
 
-from tests.conftest import setup_integration
-from tests.helpers import FROZEN_AT, entity_id, ha_at_least, state, tick
-from tests.simulator import NezhaSimulator
-from tests.simulator.metrics import CH_PING_LOSS, unit
+from nezha_dev.simulator import NezhaSimulator
+from nezha_dev.simulator.metrics import CH_PING_LOSS, unit
+from nezha_dev.simulator.services import services_json
+from tests.helpers import (
+    FROZEN_AT,
+    V1_ENTRY_ID,
+    Dashboard,
+    entity_id,
+    ha_at_least,
+    setup_frozen,
+    setup_integration,
+    state,
+    tick,
+    v1_entry,
+)
 
 GIB = 1024**3
-# Servers of the default fleet (seed 1): see tests/simulator/catalog.py.
+# Servers of the default fleet (seed 1): see nezha_dev/simulator/catalog.py.
 HK, FRA, GPU_BOX, NAS, TOKYO = 1, 2, 3, 4, 5
 
 
-@pytest.fixture(autouse=True)
-def frozen(freezer: FrozenDateTimeFactory) -> FrozenDateTimeFactory:
-    """Freeze time before the simulator is created so its values are fixed."""
-    freezer.move_to(FROZEN_AT)
-    return freezer
+pytestmark = pytest.mark.usefixtures("frozen")
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
@@ -46,12 +59,15 @@ async def test_sensor_snapshot(
     hass: HomeAssistant,
     entity_registry: er.EntityRegistry,
     snapshot: SnapshotAssertion,
-    config_entry: MockConfigEntry,
+    dashboard: Dashboard,
 ) -> None:
-    """Every sensor of the five-server fleet, its registry entry and its state."""
+    """Every sensor of the five-server fleet, its registry entry and its state.
+
+    v1 has the v0 set plus the dashboard's services, public notes and quotas.
+    """
     with patch("custom_components.nezha.PLATFORMS", [Platform.SENSOR]):
-        await setup_integration(hass, config_entry)
-    await snapshot_platform(hass, entity_registry, snapshot, config_entry.entry_id)
+        entry = await dashboard.setup(hass)
+    await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
 
 
 async def test_units_and_device_classes(
@@ -90,16 +106,17 @@ async def test_units_and_device_classes(
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_values_match_the_raw_report(
-    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: NezhaSimulator
+    hass: HomeAssistant, dashboard: Dashboard
 ) -> None:
-    """Percentages of the totals, and conversions, computed from the raw figures."""
-    fleet = simulator.fleet
+    """Percentages of the totals, conversions, boot time and pings from the raw figures."""
+    entry = await dashboard.setup(hass)
+    fleet = dashboard.sim.fleet
     for sid in fleet.servers:
         raw, host = fleet.status(sid), fleet.servers[sid].host
         assert raw is not None
 
         def value(key: str, sid: int = sid) -> float:
-            return float(state(hass, init_integration, f"{sid}_{key}").state)
+            return float(state(hass, entry, f"{sid}_{key}").state)
 
         assert value("cpu_usage") == pytest.approx(raw.cpu)
         assert value("memory_usage") == pytest.approx(
@@ -111,6 +128,7 @@ async def test_values_match_the_raw_report(
         assert value("memory_used") == pytest.approx(raw.mem_used / GIB)
         assert value("download_speed") == pytest.approx(raw.net_in_speed * 8 / 1e6)
         assert value("downloaded") == pytest.approx(raw.net_in_transfer / GIB)
+        assert value("uploaded") == pytest.approx(raw.net_out_transfer / GIB)
         assert value("load_1") == pytest.approx(raw.load1)
         assert value("processes") == raw.process_count
         if host.swap_total:
@@ -118,11 +136,32 @@ async def test_values_match_the_raw_report(
                 100 * raw.swap_used / host.swap_total
             )
         else:  # no swap: unknown, never a division by zero or 0 %
-            assert state(hass, init_integration, f"{sid}_swap_usage").state == (
-                STATE_UNKNOWN
-            )
+            assert state(hass, entry, f"{sid}_swap_usage").state == STATE_UNKNOWN
+        if raw.temperatures:
+            highest = max(t.temperature for t in raw.temperatures)
+            assert value("highest_temperature") == highest
+        boot = dt_util.utc_from_timestamp(host.boot_time).isoformat()
+        assert state(hass, entry, f"{sid}_last_boot").state == boot
+        for series in fleet.ping_history(sid):
+            newest = series.avg_delay[-1]
+            if newest:  # 0 is a lost probe: unknown
+                assert value(f"ping_{series.monitor.id}") == pytest.approx(newest)
     # Beyond 2^53 the counter is exact only as an integer; the sensor keeps it.
     assert fleet.status(FRA).net_in_transfer > 2**53  # type: ignore[union-attr]
+
+
+async def test_v1_service_values(hass: HomeAssistant, v1_sim: NezhaSimulator) -> None:
+    """A v1 dashboard's services: availability of the newest day, and up."""
+    entry = v1_entry(v1_sim, entry_id=V1_ENTRY_ID)
+    await setup_frozen(hass, entry)
+    services = services_json(v1_sim.fleet, v1_sim.now(), v1_sim.v1.failing)
+    for key, service in services.items():
+        up, down = service["up"][-1], service["down"][-1]
+        availability = state(hass, entry, f"service_{key}_availability").state
+        assert float(availability) == pytest.approx(100 * up / (up + down), abs=1e-3)
+        assert state(hass, entry, f"service_{key}_up", "binary_sensor").state == (
+            STATE_ON
+        )
 
 
 async def test_gpu_and_temperatures_only_when_reported(
@@ -247,3 +286,37 @@ async def test_offline_server_keeps_boot_time(
     assert state(hass, init_integration, "servers_offline").state == "1"
     assert state(hass, init_integration, "servers_online").state == "4"
     assert state(hass, init_integration, "servers_total").state == "5"
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_same_fleet_same_states_as_v0(
+    hass: HomeAssistant, v1_sim: NezhaSimulator, config_entry: MockConfigEntry
+) -> None:
+    """One fleet served as v0 and as v1 gives the same server entity states."""
+    await setup_integration(hass, config_entry)  # v0 first: it waits for its tasks
+    v1 = v1_entry(v1_sim, entry_id=V1_ENTRY_ID)
+    await setup_frozen(hass, v1)
+
+    def states(entry: MockConfigEntry) -> dict[str, str]:
+        registry = er.async_get(hass)
+        found = {}
+        for item in er.async_entries_for_config_entry(registry, entry.entry_id):
+            key = item.unique_id.removeprefix(f"{entry.entry_id}_")
+            current = hass.states.get(item.entity_id)
+            if key.split("_", 1)[0].isdigit() and current is not None:
+                found[key] = current.state
+        return found
+
+    v0_states, v1_states = states(config_entry), states(v1)
+    # Only v1 shows public notes and traffic quotas.
+    v1_only = {
+        key: value
+        for key, value in v1_states.items()
+        if key.split("_", 1)[1] in ("expiry", "plan") or "_quota_" in key
+    }
+    assert len(v1_only) > 10 and not v1_only.keys() & v0_states.keys()
+    assert len(v1_states) > 100
+    assert {k: v for k, v in v1_states.items() if k not in v1_only} == v0_states
+    for entry in (v1, config_entry):
+        assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()

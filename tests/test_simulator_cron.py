@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import ClientSession
 import pytest
 
-from tests.simulator import NezhaSimulator
+from nezha_dev.simulator import NezhaSimulator
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 

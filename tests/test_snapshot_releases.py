@@ -1,60 +1,96 @@
-"""The snapshots of the oldest supported Home Assistant say what the newest say.
+"""Every supported Home Assistant release checks the one set in tests/snapshots/.
 
-tests/snapshots-ha-<release>/ exists because older releases serialise registry
-entries differently; regenerating it must not quietly accept different behaviour.
-After normalising the serialisation, the only difference allowed is the boot-time
-sensor's device class (uptime from 2026.5 on, timestamp before).
+The releases write state attributes, capabilities and registry aliases in different
+notations; tests/snapshot.py writes one. These tests pin that normalisation, so it
+neither hides a real difference nor lets a second notation creep back in.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from enum import StrEnum
 from pathlib import Path
-import re
 
+from homeassistant.components.sensor import SensorDeviceClass
+from homeassistant.core import HomeAssistant, State
+from homeassistant.helpers import entity_registry as er
 import pytest
+from syrupy.location import PyTestLocation
 
-SNAPSHOTS = Path(__file__).parent / "snapshots"
-OTHER_RELEASES = sorted(SNAPSHOTS.parent.glob("snapshots-ha-*"))
+from custom_components.nezha.sensor import BOOT_TIME_DEVICE_CLASS
+from tests.snapshot import NormalisedSerializer, NormalisedSnapshotExtension
 
-ENUM_KEY = re.compile(r"<\w+Attribute\.\w+: ('[^']*')>")
-ALIASES = re.compile(r"'aliases': (?:list\(\[\s*None,\s*\]\)|set\(\{\s*\}\)),")
-UPTIME_FALLBACK = {
-    "'device_class': 'uptime',": "'device_class': 'timestamp',",
-    "'original_device_class': <SensorDeviceClass.UPTIME: 'uptime'>,": (
-        "'original_device_class': <SensorDeviceClass.TIMESTAMP: 'timestamp'>,"
-    ),
-}
+TESTS = Path(__file__).parent
 
 
-def lines(path: Path, *, fallback: bool = False) -> Counter[str]:
-    """The snapshot's lines, stripped, with the release-specific notation unified."""
-    text = ALIASES.sub("'aliases': (none),", ENUM_KEY.sub(r"\1", path.read_text()))
-    result: Counter[str] = Counter()
-    for raw in text.splitlines():
-        line = raw.strip()
-        result[UPTIME_FALLBACK.get(line, line) if fallback else line] += 1
-    return result
+class Key(StrEnum):
+    """Enum keys as newer releases use them (EntityStateAttribute and friends)."""
+
+    FRIENDLY_NAME = "friendly_name"
+    STATE_CLASS = "state_class"
 
 
-def test_there_is_a_second_release() -> None:
-    """The minimum release's snapshots are committed."""
-    assert OTHER_RELEASES, "tests/snapshots-ha-<release>/ is missing"
+def serialize(data: object) -> str:
+    """The snapshot text of one value."""
+    return str(NormalisedSerializer.serialize(data))
 
 
-@pytest.mark.parametrize("other", OTHER_RELEASES, ids=lambda p: p.name)
-def test_same_snapshots_as_the_newest_release(other: Path) -> None:
-    """Same files, and the same content apart from notation and the uptime class."""
-    newest = sorted(p.name for p in SNAPSHOTS.glob("*.ambr"))
-    assert sorted(p.name for p in other.glob("*.ambr")) == newest
-    for name in newest:
-        expected = lines(SNAPSHOTS / name, fallback=True)
-        assert lines(other / name) == expected, name
+def test_one_snapshot_directory(request: pytest.FixtureRequest) -> None:
+    """Snapshots live in tests/snapshots/ whatever the release; no second copy."""
+    location = PyTestLocation(request.node)
+    assert NormalisedSnapshotExtension.dirname(test_location=location) == str(
+        TESTS / "snapshots"
+    )
+    assert not list(TESTS.glob("snapshots-*")), "a per-release snapshot copy is back"
 
 
-def test_normalisation_sees_real_differences(tmp_path: Path) -> None:
-    """A changed value survives the normalisation (the check is not vacuous)."""
-    original = (SNAPSHOTS / "test_sensor.ambr").read_text()
-    changed = tmp_path / "test_sensor.ambr"
-    changed.write_text(original.replace("'state': '", "'state': '9", 1))
-    assert lines(changed) != lines(SNAPSHOTS / "test_sensor.ambr")
+def test_enum_keys_read_as_plain_strings() -> None:
+    """A state keyed by enums is written as one keyed by strings."""
+    plain = State("sensor.x", "1", {"friendly_name": "X", "state_class": "total"})
+    enum = State("sensor.x", "1", {Key.FRIENDLY_NAME: "X", Key.STATE_CLASS: "total"})
+    assert serialize(enum) == serialize(plain)
+    assert "'friendly_name': 'X'" in serialize(enum)
+    other = State("sensor.x", "2", {Key.FRIENDLY_NAME: "X", Key.STATE_CLASS: "total"})
+    assert serialize(other) != serialize(plain), "the normalisation hides values"
+
+
+async def test_registry_aliases_and_capabilities(
+    hass: HomeAssistant, entity_registry: er.EntityRegistry
+) -> None:
+    """Only user aliases are written, and capability keys as strings."""
+    entry = entity_registry.async_get_or_create(
+        "sensor", "nezha", "a", capabilities={Key.STATE_CLASS: "total"}
+    )
+    text = serialize(entry)
+    assert "'aliases': list([\n  ])" in text
+    assert "'state_class': 'total'" in text
+    entry = entity_registry.async_update_entity(entry.entity_id, aliases={"Box"})
+    assert "'aliases': list([\n    'Box',\n  ])" in serialize(entry)
+
+
+async def test_boot_time_class_is_the_newest_releases(
+    hass: HomeAssistant, entity_registry: er.EntityRegistry
+) -> None:
+    """The boot-time sensor reads as uptime on every release; other timestamps stay."""
+    boot = entity_registry.async_get_or_create(
+        "sensor",
+        "nezha",
+        "e_1_last_boot",
+        suggested_object_id="box_last_boot",
+        translation_key="last_boot",
+        original_device_class=BOOT_TIME_DEVICE_CLASS,
+    )
+    seen = entity_registry.async_get_or_create(
+        "sensor",
+        "nezha",
+        "e_1_last_seen",
+        suggested_object_id="box_last_seen",
+        translation_key="last_seen",
+        original_device_class=SensorDeviceClass.TIMESTAMP,
+    )
+    uptime = "<SensorDeviceClass.UPTIME: 'uptime'>"
+    assert f"'original_device_class': {uptime}" in serialize(boot)
+    assert f"'original_device_class': {uptime}" not in serialize(seen)
+    state = State(boot.entity_id, "x", {"device_class": BOOT_TIME_DEVICE_CLASS.value})
+    assert "'device_class': 'uptime'" in serialize(state)
+    state = State(seen.entity_id, "x", {"device_class": "timestamp"})
+    assert "'device_class': 'timestamp'" in serialize(state)

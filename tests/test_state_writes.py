@@ -30,20 +30,25 @@ from custom_components.nezha.const import (
     CONF_WEBHOOK_ID,
     CONF_WEBHOOK_LOCAL_ONLY,
 )
+from nezha_dev.simulator import NezhaSimulator
+from nezha_dev.simulator.notify import JSON, AlertServer, alert_message, render
 from tests.conftest import setup_integration
-from tests.helpers import DETAILS, FROZEN_AT, entity_ids, paths, state, wait_for
-from tests.helpers_v1 import PAT, ping_round_done, setup_frozen, v1_entry
-from tests.simulator import NezhaSimulator
-from tests.simulator.notify import JSON, AlertServer, alert_message, render
+from tests.helpers import (
+    DETAILS,
+    PAT,
+    entity_ids,
+    paths,
+    ping_round_done,
+    setup_frozen,
+    state,
+    v1_entry,
+    wait_for,
+)
 
 HK, FRA, NAS = 1, 2, 4
 
 
-@pytest.fixture(autouse=True)
-def frozen(freezer: FrozenDateTimeFactory) -> FrozenDateTimeFactory:
-    """Freeze time before the simulator is created: the same clock, the same answer."""
-    freezer.move_to(FROZEN_AT)
-    return freezer
+pytestmark = pytest.mark.usefixtures("frozen")
 
 
 @dataclass

@@ -29,9 +29,9 @@ from custom_components.nezha.client.limits import (
     MONITOR_BODY_BYTES,
 )
 from custom_components.nezha.client.transport import RawResponse
+from nezha_dev.simulator import NezhaSimulator
 from tests.conftest import TOKEN
-from tests.helpers_v1 import PAT
-from tests.simulator import NezhaSimulator
+from tests.helpers import PAT
 
 RESULTS: list[tuple[str, float, str, float, float]] = []
 

@@ -79,8 +79,8 @@ from custom_components.nezha.const import (
     DOMAIN,
 )
 from custom_components.nezha.coordinator import NezhaCoordinator
+from nezha_dev.simulator import NezhaSimulator
 from tests.conftest import TOKEN
-from tests.simulator import NezhaSimulator
 
 # NEZHA_BENCH_SIZES=10,100 runs a subset (quick checks); the report needs all three.
 SIZES = tuple(
@@ -627,7 +627,7 @@ async def test_refresh(hass: HomeAssistant, socket_enabled: None, servers: int) 
 
 @asynccontextmanager
 async def simulator_process(servers: int) -> AsyncIterator[str]:
-    """Run the simulator in its own process (``python -m tests.simulator``).
+    """Run the simulator in its own process (``python -m nezha_dev.simulator``).
 
     Its work then neither runs on Home Assistant's event loop nor shows up in
     tracemalloc. Yields the base URL.
@@ -635,7 +635,7 @@ async def simulator_process(servers: int) -> AsyncIterator[str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "tests.simulator",
+        "nezha_dev.simulator",
         "--port",
         "0",
         "--servers",

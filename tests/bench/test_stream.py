@@ -31,8 +31,8 @@ import pytest
 
 from custom_components.nezha.client import NezhaV1Client
 from custom_components.nezha.client.stream import FRAME_INTERVAL, StreamRunner
-from tests.helpers_v1 import PAT, WS
-from tests.simulator import NezhaSimulator
+from nezha_dev.simulator import NezhaSimulator
+from tests.helpers import PAT, WS
 
 SIZES = (100, 1000)
 SECONDS = 12.0

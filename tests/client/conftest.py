@@ -8,8 +8,8 @@ import aiohttp
 import pytest
 
 from custom_components.nezha.client import NezhaV0Client
+from nezha_dev.simulator import NezhaSimulator
 from tests.conftest import TOKEN
-from tests.simulator import NezhaSimulator
 
 
 @pytest.fixture

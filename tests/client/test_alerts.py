@@ -19,7 +19,7 @@ from custom_components.nezha.client.alerts import (
     classify,
     parse_alert,
 )
-from tests.simulator.notify import (
+from nezha_dev.simulator.notify import (
     FORM,
     JSON,
     TEMPLATE,

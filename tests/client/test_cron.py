@@ -19,9 +19,9 @@ from custom_components.nezha.client import (
     NezhaWafBlockedError,
 )
 from custom_components.nezha.client.cron import CronTask, parse_cron
+from nezha_dev.simulator import Fault, NezhaSimulator
 from tests.client.common import expect, serve
 from tests.conftest import register_secret
-from tests.simulator import Fault, NezhaSimulator
 
 PAT = register_secret("nzp_Cr0nT0kenA1b2C3d4E5f6G7h8I9j0K1L2")
 READ = ("nezha:inventory:read", "nezha:service:read", "nezha:server:read")

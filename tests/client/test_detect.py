@@ -19,8 +19,8 @@ from custom_components.nezha.client import (
     async_detect_generation,
 )
 from custom_components.nezha.client.detect import SETTING_PATH
+from nezha_dev.simulator import Fault, NezhaSimulator
 from tests.client.common import expect, json_app, serve
-from tests.simulator import Fault, NezhaSimulator
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 

@@ -21,7 +21,7 @@ from custom_components.nezha.client import (
     parse_public_note,
 )
 from custom_components.nezha.client.notes import MAX_NOTE_LENGTH, parse_note_date
-from tests.simulator.catalog import TEMPLATES
+from nezha_dev.simulator.catalog import TEMPLATES
 
 SHANGHAI = timezone(timedelta(hours=8))
 PACIFIC = ZoneInfo("America/Los_Angeles")

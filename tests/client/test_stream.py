@@ -30,9 +30,9 @@ from custom_components.nezha.client.stream import Backoff, StreamRunner
 from custom_components.nezha.client.v1 import GROUPS_PATH, SERVERS_PATH
 from custom_components.nezha.client.v1_parse import StreamFrame
 from custom_components.nezha.client.v1_ws import WS_PATH
+from nezha_dev.simulator import Fault, NezhaSimulator
 from tests.client.common import assert_secret_free, json_app, serve
 from tests.conftest import register_secret
-from tests.simulator import Fault, NezhaSimulator
 
 PAT = register_secret("nzp_Q7w8E9r0T1y2U3i4O5p6A7s8D9f0G1h2")
 SILENCE = 0.5

@@ -34,6 +34,7 @@ from custom_components.nezha.client import (
 from custom_components.nezha.client.errors import NezhaTooLargeError
 from custom_components.nezha.client.limits import FLEET_BODY_BYTES
 from custom_components.nezha.client.transport import RawResponse, Transport
+from nezha_dev.simulator import Fault, NezhaSimulator
 from tests.client.common import (
     DETAILS,
     LIST,
@@ -45,7 +46,6 @@ from tests.client.common import (
     serve,
 )
 from tests.conftest import TOKEN
-from tests.simulator import Fault, NezhaSimulator
 from tests.tls import self_signed_context
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")

@@ -35,6 +35,9 @@ from custom_components.nezha.client import (
     State,
 )
 from custom_components.nezha.client.transport import Transport
+from nezha_dev.simulator import MISSING, Fault, NezhaSimulator, PingSeries
+from nezha_dev.simulator.catalog import MonitorKind
+from nezha_dev.simulator.v0 import split_ip
 from tests.client.common import (
     CLIENT_LOGGER,
     DETAILS,
@@ -47,9 +50,6 @@ from tests.client.common import (
     serve,
 )
 from tests.conftest import TOKEN, register_secret
-from tests.simulator import MISSING, Fault, NezhaSimulator, PingSeries
-from tests.simulator.catalog import MonitorKind
-from tests.simulator.v0 import split_ip
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 

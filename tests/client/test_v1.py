@@ -61,18 +61,18 @@ from custom_components.nezha.client.v1_parse import (
     parse_ws_frame,
 )
 from custom_components.nezha.client.v1_ws import WS_PATH
-from tests.client.common import assert_secret_free, expect, json_app, serve
-from tests.conftest import register_secret
-from tests.simulator import MISSING, Fault, NezhaSimulator
-from tests.simulator.encoding import go_time
-from tests.simulator.services import services_json
-from tests.simulator.tokens import (
+from nezha_dev.simulator import MISSING, Fault, NezhaSimulator
+from nezha_dev.simulator.encoding import go_time
+from nezha_dev.simulator.services import services_json
+from nezha_dev.simulator.tokens import (
     SCOPE_INVENTORY_READ,
     SCOPE_SERVER_READ,
     SCOPE_SERVICE_READ,
 )
-from tests.simulator.v0 import split_ip
-from tests.simulator.v1_render import agent_version, last_active_nanos, sorted_ids
+from nezha_dev.simulator.v0 import split_ip
+from nezha_dev.simulator.v1_render import agent_version, last_active_nanos, sorted_ids
+from tests.client.common import assert_secret_free, expect, json_app, serve
+from tests.conftest import register_secret
 
 PAT = register_secret("nzp_Q7w8E9r0T1y2U3i4O5p6A7s8D9f0G1h2")
 V1_LOGGER = "custom_components.nezha.client.v1"

@@ -21,11 +21,11 @@ from custom_components.nezha.client import (
 from custom_components.nezha.client.quota import parse_quotas
 from custom_components.nezha.client.v1 import SERVICES_PATH
 from custom_components.nezha.client.v1_parse import parse_time
+from nezha_dev.simulator import NezhaSimulator
+from nezha_dev.simulator.services import CYCLE_RULES, TIB, cycle_transfer_json
+from nezha_dev.simulator.v1_render import Viewer
 from tests.client.common import json_app, serve
-from tests.helpers_v1 import PAT
-from tests.simulator import NezhaSimulator
-from tests.simulator.services import CYCLE_RULES, TIB, cycle_transfer_json
-from tests.simulator.v1_render import Viewer
+from tests.helpers import PAT
 
 SHANGHAI = timezone(timedelta(hours=8))
 FROZEN_AT = "2026-08-17T04:00:07.5+00:00"  # noon on the dashboard's (+08:00) clock

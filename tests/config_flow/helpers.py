@@ -17,8 +17,8 @@ from homeassistant.data_entry_flow import FlowResultType
 
 from custom_components.nezha.config_flow import EXAMPLE_URL
 from custom_components.nezha.const import CONF_API_GENERATION, DOMAIN
+from nezha_dev.simulator import NezhaSimulator
 from tests.conftest import TOKEN, register_secret
-from tests.simulator import NezhaSimulator
 
 NEW_TOKEN = register_secret("n3wT0kenQ7w9E1r3T5y7U9i1O3p5A7s9")
 WRONG_TOKEN = register_secret("wr0ngT0kenZ2x4C6v8B0n2M4l6K8j0H2")

@@ -19,6 +19,7 @@ from custom_components.nezha.const import (
     CONF_SERVER_GROUP,
     DOMAIN,
 )
+from nezha_dev.simulator import Fault, NezhaSimulator
 from tests.config_flow.helpers import (
     LIST_PATH,
     default,
@@ -27,7 +28,6 @@ from tests.config_flow.helpers import (
     select_options,
 )
 from tests.conftest import TOKEN
-from tests.simulator import Fault, NezhaSimulator
 
 # --------------------------------------------------------------------------------
 # Options

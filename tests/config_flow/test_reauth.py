@@ -10,6 +10,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.nezha.const import DOMAIN
+from nezha_dev.simulator import Fault, NezhaSimulator
 from tests.config_flow.helpers import (
     LIST_PATH,
     NEW_TOKEN,
@@ -21,7 +22,6 @@ from tests.config_flow.helpers import (
     submit,
 )
 from tests.conftest import TOKEN
-from tests.simulator import Fault, NezhaSimulator
 
 # --------------------------------------------------------------------------------
 # Reauth

@@ -16,6 +16,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.nezha.const import DOMAIN
 from custom_components.nezha.validation import title_for
+from nezha_dev.simulator import NezhaSimulator
 from tests.config_flow.helpers import (
     NEW_TOKEN,
     PLACEHOLDERS,
@@ -31,7 +32,6 @@ from tests.config_flow.helpers import (
     user_input,
 )
 from tests.conftest import TOKEN
-from tests.simulator import NezhaSimulator
 
 # --------------------------------------------------------------------------------
 # Reconfigure

@@ -22,6 +22,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.nezha.client import NezhaV0Client
 from custom_components.nezha.const import DOMAIN
+from nezha_dev.simulator import Fault, NezhaSimulator
 from tests.config_flow.helpers import (
     LIST_PATH,
     PLACEHOLDERS,
@@ -44,7 +45,6 @@ from tests.config_flow.helpers import (
     user_input,
 )
 from tests.conftest import TOKEN
-from tests.simulator import Fault, NezhaSimulator
 
 # --------------------------------------------------------------------------------
 # User step

@@ -26,8 +26,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.nezha.const import CONF_API_GENERATION, CONF_SERVER_GROUP, DOMAIN
 from custom_components.nezha.coordinator_v1 import NezhaStreamCoordinator
+from nezha_dev.simulator import NezhaSimulator
 from tests.conftest import TOKEN, register_secret
-from tests.simulator import NezhaSimulator
 
 PAT = register_secret("nzp_Q1w2E3r4T5y6U7i8O9p0A1s2D3f4G5h6")
 NEW_PAT = register_secret("nzp_Z9x8C7v6B5n4M3l2K1j0H9g8F7d6S5a4")

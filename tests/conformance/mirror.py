@@ -16,9 +16,9 @@ from typing import Any
 
 import aiohttp
 
-from tests.simulator import NezhaSimulator
-from tests.simulator.tokens import SCOPE_INVENTORY_READ, SCOPE_SERVER_READ
-from tests.simulator.v1_render import MEMBER_ID
+from nezha_dev.simulator import NezhaSimulator
+from nezha_dev.simulator.tokens import SCOPE_INVENTORY_READ, SCOPE_SERVER_READ
+from nezha_dev.simulator.v1_render import MEMBER_ID
 
 from .recording import Exchange, Recording, StreamRecording
 from .shape import Shape, shape

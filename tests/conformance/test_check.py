@@ -7,7 +7,7 @@ import re
 import aiohttp
 import pytest
 
-from tests.simulator import NezhaSimulator
+from nezha_dev.simulator import NezhaSimulator
 
 from .check import check
 from .recording import all_recordings

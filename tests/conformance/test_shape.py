@@ -16,7 +16,7 @@ import re
 import aiohttp
 import pytest
 
-from tests.simulator import v1, v1_render
+from nezha_dev.simulator import v1, v1_render
 
 from .mirror import Mirror, mirror
 from .recording import Exchange, Recording, StreamRecording, all_recordings

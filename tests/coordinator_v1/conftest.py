@@ -8,8 +8,8 @@ from homeassistant.core import HomeAssistant
 import pytest
 
 from custom_components.nezha.coordinator_v1 import NezhaStreamCoordinator
-from tests.helpers_v1 import FRAME, PAT, Live, MakeLive, start_live
-from tests.simulator import NezhaSimulator
+from nezha_dev.simulator import NezhaSimulator
+from tests.helpers import FRAME, PAT, Live, MakeLive, start_live
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from custom_components.nezha.const import (
     CONF_WEBHOOK_ID,
     CONF_WEBHOOK_LOCAL_ONLY,
 )
-from tests.helpers_v1 import MakeLive, until
-from tests.simulator import NezhaSimulator
-from tests.simulator.notify import AlertServer, alert_message, render
+from nezha_dev.simulator import NezhaSimulator
+from nezha_dev.simulator.notify import AlertServer, alert_message, render
+from tests.helpers import MakeLive, until
 
 HK = 1
 WEBHOOK_ID = "b2" * 32

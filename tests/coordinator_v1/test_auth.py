@@ -17,19 +17,19 @@ import pytest
 
 from custom_components.nezha import async_remove_config_entry_device
 from custom_components.nezha.client.v1 import StreamFrame
+from nezha_dev.simulator import Fault, NezhaSimulator
 from tests.conftest import register_secret
-from tests.helpers import server_device
-from tests.helpers_v1 import (
+from tests.helpers import (
     GROUPS,
     SERVERS,
     SERVICES,
     WS,
     Live,
     MakeLive,
+    server_device,
     simulated_minutes,
     until,
 )
-from tests.simulator import Fault, NezhaSimulator
 
 HK = 1
 NEW_PAT = register_secret("nzp_N3wV1T0kenB2c3D4e5F6g7H8i9J0k1L2")

@@ -20,18 +20,22 @@ from pytest_homeassistant_custom_component.common import async_fire_time_changed
 from custom_components.nezha.client import Fleet
 from custom_components.nezha.coordinator_v1 import NezhaStreamCoordinator
 from custom_components.nezha.sensor import SERVER_SENSORS
-from tests.helpers import FROZEN_AT, entity_ids, state, wait_for
-from tests.helpers_v1 import PAT, SERVERS, StateLog, setup_frozen, v1_entry
-from tests.simulator import NezhaSimulator
+from nezha_dev.simulator import NezhaSimulator
+from tests.helpers import (
+    PAT,
+    SERVERS,
+    StateLog,
+    entity_ids,
+    setup_frozen,
+    state,
+    v1_entry,
+    wait_for,
+)
 
 TOKYO = 5
 
 
-@pytest.fixture(autouse=True)
-def frozen(freezer: FrozenDateTimeFactory) -> FrozenDateTimeFactory:
-    """Freeze time before any simulator is created so its values are fixed."""
-    freezer.move_to(FROZEN_AT)
-    return freezer
+pytestmark = pytest.mark.usefixtures("frozen")
 
 
 async def tick(

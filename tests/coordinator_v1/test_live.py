@@ -16,8 +16,8 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
 
-from tests.helpers import entity_ids, entry_device, server_device
-from tests.helpers_v1 import (
+from nezha_dev.simulator import Fault, NezhaSimulator
+from tests.helpers import (
     FRAME,
     GROUPS,
     PAT,
@@ -26,9 +26,11 @@ from tests.helpers_v1 import (
     WS,
     MakeLive,
     StateLog,
+    entity_ids,
+    entry_device,
+    server_device,
     until,
 )
-from tests.simulator import Fault, NezhaSimulator
 
 HK, FRA, GPU_BOX, NAS, TOKYO = 1, 2, 3, 4, 5
 METRICS = ("cpu_usage", "memory_usage", "download_speed", "upload_speed", "uploaded")

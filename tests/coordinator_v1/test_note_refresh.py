@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from custom_components.nezha import coordinator_v1
-from tests.helpers_v1 import SERVERS, MakeLive, until
+from tests.helpers import SERVERS, MakeLive, until
 
 HK = 1
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from scripts.provision_demo import HomeAssistantClient, Tokens
+from nezha_dev.provision_demo import HomeAssistantClient, Tokens
 from tests.e2e.stack import Phases, Stack
 
 PHASES: list[tuple[str, Phases]] = []

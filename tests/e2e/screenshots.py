@@ -24,7 +24,7 @@ from typing import Any
 
 import aiohttp
 
-from scripts.provision_demo import (
+from nezha_dev.provision_demo import (
     DASHBOARD_URL_PATH,
     HomeAssistantClient,
     dashboard_config,

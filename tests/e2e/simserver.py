@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.simulator import NezhaSimulator
+from nezha_dev.simulator import NezhaSimulator
 
 
 class FreezableSimulator(NezhaSimulator):

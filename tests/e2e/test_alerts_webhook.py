@@ -2,7 +2,7 @@
 
 A stack of its own (one per module): onboarding and a v0 entry, then the alerts
 webhook enabled through the options flow REST API, then notifications rendered
-exactly as a v0 dashboard renders the template (tests/simulator/notify.py) and
+exactly as a v0 dashboard renders the template (nezha_dev/simulator/notify.py) and
 posted over HTTP to the URL the options flow showed.
 """
 
@@ -15,9 +15,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from scripts.provision_demo import HomeAssistantClient, provision
+from nezha_dev.provision_demo import HomeAssistantClient, provision
+from nezha_dev.simulator.notify import JSON, AlertServer, alert_message, send
 from tests.e2e.conftest import E2EState
-from tests.simulator.notify import JSON, AlertServer, alert_message, send
 
 pytestmark = pytest.mark.e2e
 

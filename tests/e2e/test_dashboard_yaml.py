@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from scripts.provision_demo import (
+from nezha_dev.provision_demo import (
     DASHBOARD_YAML,
     dashboard_config,
     dashboard_entity_ids,

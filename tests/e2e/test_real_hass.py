@@ -20,7 +20,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from scripts.provision_demo import (
+from nezha_dev.provision_demo import (
     DASHBOARD_URL_PATH,
     ONBOARDING_DOMAINS,
     HomeAssistantAPIError,

@@ -8,10 +8,8 @@ from homeassistant.core import HomeAssistant
 import pytest
 
 from custom_components.nezha.coordinator_v1 import NezhaStreamCoordinator
-from tests.conftest import TOKEN
-from tests.helpers_v1 import FRAME, PAT
-from tests.reliability.helpers import unload_all
-from tests.simulator import NezhaSimulator
+from nezha_dev.simulator import NezhaSimulator
+from tests.helpers import FRAME, PAT, TOKEN, unload_all
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ import aiohttp
 from aiohttp import web
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import CONF_API_TOKEN, CONF_URL, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 import pytest
@@ -43,31 +42,22 @@ from custom_components.nezha.client import (
 )
 from custom_components.nezha.client.stream import Backoff, StreamRunner
 from custom_components.nezha.const import DOMAIN
+from nezha_dev.simulator import NezhaSimulator
 from tests.client.common import DETAILS, LIST, serve
 from tests.config_flow.helpers import start_user_flow, submit, user_input
-from tests.conftest import ENTRY_ID, TOKEN
-from tests.helpers import FROZEN_AT, server_ids_with_devices
-from tests.helpers_v1 import PAT, WS, until
-from tests.simulator import NezhaSimulator
+from tests.helpers import (
+    ENTRY_ID,
+    PAT,
+    TOKEN,
+    WS,
+    server_ids_with_devices,
+    until,
+    v0_entry,
+)
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 MONITOR = "/api/v1/monitor/1"
-
-
-def v0_entry(url: str) -> MockConfigEntry:
-    """A v0 entry for ``url``."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title="Bounds",
-        entry_id=ENTRY_ID,
-        data={
-            CONF_URL: url,
-            CONF_API_TOKEN: TOKEN,
-            CONF_VERIFY_SSL: True,
-            "api_generation": "v0",
-        },
-    )
 
 
 def record(sid: int, **extra: Any) -> dict[str, Any]:
@@ -134,7 +124,7 @@ def issue(hass: HomeAssistant, kind: str) -> ir.IssueEntry | None:
 
 async def setup(hass: HomeAssistant, url: str) -> MockConfigEntry:
     """Set up a v0 entry for ``url`` and let its first ping round finish."""
-    entry = v0_entry(url)
+    entry = v0_entry(url, title="Bounds")
     entry.add_to_hass(hass)
     await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
@@ -292,13 +282,6 @@ async def test_only_the_newest_points_are_read() -> None:
 
 
 # -- temperature sensors ----------------------------------------------------------------
-
-
-@pytest.fixture
-def frozen(freezer: FrozenDateTimeFactory) -> FrozenDateTimeFactory:
-    """Freeze time before the simulator exists, so its values are fixed."""
-    freezer.move_to(FROZEN_AT)
-    return freezer
 
 
 def temperature_ids(hass: HomeAssistant, sid: int) -> set[str]:

@@ -15,9 +15,9 @@ import pytest
 
 from custom_components.nezha import config_flow, coordinator
 from custom_components.nezha.client import NezhaTimeoutError
+from nezha_dev.simulator import Fault, NezhaSimulator
 from tests.config_flow.helpers import start_user_flow, submit, user_input
-from tests.helpers_v1 import PAT, SERVERS, v1_entry
-from tests.simulator import Fault, NezhaSimulator
+from tests.helpers import PAT, SERVERS, v1_entry
 
 DEADLINE = 1.0
 EACH = 0.7  # every slow answer is in time on its own; two are not

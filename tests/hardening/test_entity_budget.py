@@ -10,34 +10,16 @@ from __future__ import annotations
 
 import logging
 
-from homeassistant.const import CONF_API_TOKEN, CONF_URL, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.nezha import budget as budget_module
 from custom_components.nezha.const import DOMAIN
-from tests.conftest import ENTRY_ID, TOKEN
-from tests.helpers import server_ids_with_devices
-from tests.simulator import NezhaSimulator
+from nezha_dev.simulator import NezhaSimulator
+from tests.helpers import ENTRY_ID, TOKEN, server_ids_with_devices, v0_entry
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
-
-
-def v0_entry(sim: NezhaSimulator) -> MockConfigEntry:
-    """A v0 entry for the simulator."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title="Big fleet",
-        entry_id=ENTRY_ID,
-        data={
-            CONF_URL: sim.url,
-            CONF_API_TOKEN: TOKEN,
-            CONF_VERIFY_SSL: True,
-            "api_generation": "v0",
-        },
-    )
 
 
 def enabled(hass: HomeAssistant) -> list[er.RegistryEntry]:
@@ -70,7 +52,7 @@ async def test_small_budget_whole_servers_then_room_is_used(
     """A budget of 40 for five servers: whole servers only, then the rest later."""
     monkeypatch.setattr(budget_module, "ENTITY_LIMIT", 40, raising=False)
     async with NezhaSimulator(servers=5, token=TOKEN, seed=1) as sim:
-        entry = v0_entry(sim)
+        entry = v0_entry(sim.url, title="Big fleet")
         entry.add_to_hass(hass)
         assert await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done(wait_background_tasks=True)
@@ -106,7 +88,7 @@ async def test_1200_servers_in_one_entry(
 ) -> None:
     """1,200 servers: a repair issue, no "please report" line, nothing half-added."""
     async with NezhaSimulator(servers=1200, token=TOKEN, seed=1) as sim:
-        entry = v0_entry(sim)
+        entry = v0_entry(sim.url, title="Big fleet")
         entry.add_to_hass(hass)
         assert await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done(wait_background_tasks=True)

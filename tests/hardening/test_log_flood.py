@@ -12,8 +12,7 @@ import pytest
 from custom_components.nezha.client import NezhaV0Client, NezhaV1Client, Server
 from custom_components.nezha.client.fleet import MAX_REMEMBERED
 from tests.client.common import DETAILS, json_app, serve
-from tests.conftest import TOKEN
-from tests.helpers_v1 import PAT
+from tests.helpers import PAT, TOKEN
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 

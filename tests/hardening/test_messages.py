@@ -9,6 +9,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.nezha.client import NezhaTokenError, NezhaV0Client, NezhaV1Client
+from nezha_dev.simulator import NezhaSimulator
 from tests.client.common import expect
 from tests.client.test_transport import redirecting_server
 from tests.config_flow.helpers import (
@@ -17,8 +18,7 @@ from tests.config_flow.helpers import (
     submit,
     user_input,
 )
-from tests.helpers_v1 import PAT
-from tests.simulator import NezhaSimulator
+from tests.helpers import PAT
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 

@@ -19,10 +19,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.nezha.client import NezhaError
 from custom_components.nezha.client.parse import MAX_TEXT_LENGTH, clean_text
 from custom_components.nezha.const import DOMAIN
-from tests.conftest import ENTRY_ID, TOKEN
-from tests.helpers import server_device
-from tests.helpers_v1 import start_live, until
-from tests.simulator import NezhaSimulator
+from nezha_dev.simulator import NezhaSimulator
+from tests.helpers import ENTRY_ID, TOKEN, server_device, start_live, until
 
 FORGED = "web-01\n2026-06-01 12:00:00.000 ERROR (MainThread) [homeassistant] forged"
 EVIL = FORGED + "\x1b[31m red\x00\u202egnp.exe\u2028\x85end\t"

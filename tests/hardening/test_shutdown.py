@@ -27,11 +27,16 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.nezha.const import DOMAIN
-from tests.conftest import ENTRY_ID, ENTRY_TITLE, TOKEN, register_secret
-from tests.helpers import DETAILS
-from tests.helpers_v1 import SERVERS, start_live, until
-from tests.simulator import Fault, NezhaSimulator
+from nezha_dev.simulator import Fault, NezhaSimulator
+from tests.helpers import (
+    DETAILS,
+    SERVERS,
+    TOKEN,
+    register_secret,
+    start_live,
+    until,
+    v0_entry,
+)
 
 SLOW = 2.0  # seconds the dashboard takes for the slow answer
 UNLOAD_LIMIT = 1.0
@@ -171,22 +176,6 @@ async def check_quiet_after(
     assert not list(entry.async_get_active_flows(hass, {SOURCE_REAUTH}))
 
 
-def v0_entry(sim: NezhaSimulator) -> MockConfigEntry:
-    """A v0 entry whose ping history is due on every refresh."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=ENTRY_TITLE,
-        entry_id=ENTRY_ID,
-        data={
-            CONF_URL: sim.url,
-            CONF_API_TOKEN: TOKEN,
-            CONF_VERIFY_SSL: True,
-            "api_generation": "v0",
-        },
-        options={"ping_interval": 1},
-    )
-
-
 @pytest.mark.parametrize("action", ACTIONS)
 async def test_v0_slow_refresh_then(
     hass: HomeAssistant, v0_sim: NezhaSimulator, action: str
@@ -194,7 +183,7 @@ async def test_v0_slow_refresh_then(
     """v0: a user's refresh hangs on the dashboard while the entry goes away."""
     sim = v0_sim
     assert await async_setup_component(hass, "homeassistant", {})
-    entry = v0_entry(sim)
+    entry = v0_entry(sim.url, ping_interval=1)
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)

@@ -11,10 +11,8 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import CONF_API_TOKEN, CONF_URL, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.nezha.client import (
     NezhaRedirectError,
@@ -22,27 +20,12 @@ from custom_components.nezha.client import (
     NezhaV1Client,
 )
 from custom_components.nezha.client.v1 import refuse_redirects
-from custom_components.nezha.const import DOMAIN
+from nezha_dev.simulator import NezhaSimulator
 from tests.client.common import expect, serve
 from tests.client.test_transport import tls_server
-from tests.conftest import TOKEN
-from tests.helpers_v1 import PAT, SERVERS, WS, until, v1_entry
-from tests.simulator import NezhaSimulator
+from tests.helpers import PAT, SERVERS, WS, until, v0_entry, v1_entry
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
-
-
-def v0_entry(url: str) -> MockConfigEntry:
-    """A v0 entry for ``url`` that verifies certificates."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        data={
-            CONF_URL: url,
-            CONF_API_TOKEN: TOKEN,
-            CONF_VERIFY_SSL: True,
-            "api_generation": "v0",
-        },
-    )
 
 
 @contextlib.asynccontextmanager

@@ -23,8 +23,8 @@ from custom_components.nezha.client import NezhaV1Client
 from custom_components.nezha.client.stream import StreamRunner
 from custom_components.nezha.client.v1 import StreamFrame
 from custom_components.nezha.coordinator_v1 import NezhaStreamCoordinator
-from tests.helpers_v1 import PAT, start_live, until
-from tests.simulator import NezhaSimulator
+from nezha_dev.simulator import NezhaSimulator
+from tests.helpers import PAT, start_live, until
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 

@@ -27,10 +27,9 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.nezha.const import DOMAIN
 from custom_components.nezha.coordinator_v1 import NezhaStreamCoordinator
+from nezha_dev.simulator import Fault, NezhaSimulator
 from tests.helpers import wait_for
-from tests.simulator import Fault, NezhaSimulator
 
 SCAN = timedelta(seconds=30)  # the default scan interval
 OUTAGE_SECONDS = 300
@@ -39,14 +38,6 @@ OUTAGE_POLLS = 10  # 300 s at the default 30 s interval
 OUTAGES = ("html_502", "reset", "refused")
 COORDINATOR = "Nezha Nezha test dashboard"  # the coordinator's name in HA's logs
 TITLE = "Nezha test dashboard"
-
-
-async def unload_all(hass: HomeAssistant) -> None:
-    """Unload every loaded entry of the integration."""
-    for entry in hass.config_entries.async_entries(DOMAIN):
-        if entry.state is ConfigEntryState.LOADED:
-            assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
 
 
 def wall() -> float:

@@ -11,26 +11,30 @@ from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.nezha.const import DOMAIN
-from tests.conftest import TOKEN, setup_integration
+from nezha_dev.simulator import NezhaSimulator
 from tests.helpers import (
     DETAILS,
     MONITOR,
+    PAT,
+    SERVERS,
+    TOKEN,
     Harness,
     paths,
     server_ids_with_devices,
+    setup_frozen,
+    setup_integration,
+    unload_all,
+    v1_entry,
     wait_for,
 )
-from tests.helpers_v1 import PAT, SERVERS, setup_frozen, v1_entry
 from tests.reliability.helpers import (
     SCAN,
     TITLE,
     registry_entries,
     settle_v1,
     step_v1,
-    unload_all,
     wall,
 )
-from tests.simulator import NezhaSimulator
 
 # -- 1000 servers, 300 of them in the chosen group --------------------------------------
 

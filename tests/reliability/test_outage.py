@@ -7,16 +7,21 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 import pytest
 
+from nezha_dev.simulator import NezhaSimulator
 from tests.helpers import (
     DETAILS,
+    GROUPS,
     MONITOR,
+    SERVERS,
+    WS,
     Harness,
     entity_ids,
     paths,
+    setup_frozen,
     unavailable,
+    v1_entry,
     wait_for,
 )
-from tests.helpers_v1 import GROUPS, SERVERS, WS, setup_frozen, v1_entry
 from tests.reliability.helpers import (
     COORDINATOR,
     OUTAGE_POLLS,
@@ -41,7 +46,6 @@ from tests.reliability.helpers import (
     step_v1,
     watch_entry_state,
 )
-from tests.simulator import NezhaSimulator
 
 # -- v0: five minutes without the dashboard ---------------------------------------------
 

@@ -13,15 +13,14 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.nezha.const import DOMAIN
-from tests.helpers import Harness, entity_ids, wait_for
-from tests.helpers_v1 import setup_frozen, v1_entry
+from nezha_dev.simulator import NezhaSimulator
+from tests.helpers import Harness, entity_ids, setup_frozen, v1_entry, wait_for
 from tests.reliability.helpers import (
     changes,
     registry_devices,
     registry_entries,
     settle_v1,
 )
-from tests.simulator import NezhaSimulator
 
 # -- restart: the registry survives a reload -------------------------------------------
 

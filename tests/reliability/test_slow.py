@@ -20,8 +20,21 @@ from custom_components.nezha.client import NezhaTimeoutError
 from custom_components.nezha.client.transport import DEFAULT_TIMEOUT
 from custom_components.nezha.coordinator import NezhaCoordinator
 from custom_components.nezha.coordinator_v1 import NezhaStreamCoordinator
-from tests.helpers import DETAILS, Harness, entity_ids, paths, unavailable, wait_for
-from tests.helpers_v1 import GROUPS, SERVERS, WS, setup_frozen, v1_entry
+from nezha_dev.simulator import Fault, NezhaSimulator
+from nezha_dev.simulator.faults import Handler
+from tests.helpers import (
+    DETAILS,
+    GROUPS,
+    SERVERS,
+    WS,
+    Harness,
+    entity_ids,
+    paths,
+    setup_frozen,
+    unavailable,
+    v1_entry,
+    wait_for,
+)
 from tests.reliability.helpers import (
     COORDINATOR,
     SCAN,
@@ -33,8 +46,6 @@ from tests.reliability.helpers import (
     stream_at_rest,
     wall,
 )
-from tests.simulator import Fault, NezhaSimulator
-from tests.simulator.faults import Handler
 
 # -- a dashboard slower than the timeout: one request at a time, the loop stays free ----
 

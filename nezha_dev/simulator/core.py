@@ -64,7 +64,7 @@ class NezhaSimulator(V1Controls):
 
     ``generation="v1"`` (alias ``"v2"``) serves the v1/v2 REST API and stream of
     dashboard ``version`` (default 2.3.7); the v1-only controls come from
-    :class:`~tests.simulator.v1_controls.V1Controls`.
+    :class:`~nezha_dev.simulator.v1_controls.V1Controls`.
     """
 
     def __init__(

@@ -1,4 +1,4 @@
-"""Command line: ``python -m tests.simulator [--api v1] --port 8008 --token TOKEN``."""
+"""Command line: ``python -m nezha_dev.simulator [--api v1] --port 8008 --token TOKEN``."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from .v1_controls import parse_version
 def build_parser() -> argparse.ArgumentParser:
     """The CLI argument parser."""
     parser = argparse.ArgumentParser(
-        prog="python -m tests.simulator",
+        prog="python -m nezha_dev.simulator",
         description="Serve a simulated Nezha dashboard API until Ctrl-C/SIGTERM.",
     )
     parser.add_argument(

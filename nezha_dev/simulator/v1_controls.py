@@ -1,7 +1,7 @@
 """State and test controls that only a v1/v2 dashboard has.
 
 :class:`V1State` is what the v1 routes read; :class:`V1Controls` is mixed into
-:class:`~tests.simulator.core.NezhaSimulator` to give tests a public API for it.
+:class:`~nezha_dev.simulator.core.NezhaSimulator` to give tests a public API for it.
 Every control raises :class:`RuntimeError` on a v0 simulator.
 """
 

@@ -16,7 +16,7 @@ yet it:
 A Home Assistant that is already onboarded is left alone. Only the standard
 library, aiohttp and PyYAML (both installed with Home Assistant) are used.
 
-    python scripts/provision_demo.py --ha-url http://127.0.0.1:8123 \
+    python nezha_dev/provision_demo.py --ha-url http://127.0.0.1:8123 \
         --nezha-url http://127.0.0.1:8008 --token TOKEN --config-dir config
 """
 
@@ -52,7 +52,7 @@ ONBOARDING_STEPS = ("user", "core_config", "analytics", "integration")
 ONBOARDING_DOMAINS = ("google_translate", "met", "radio_browser", "shopping_list")
 
 # The demo dashboard, for the five servers of the simulated fleet
-# (``python -m tests.simulator --servers 5``). README.md shows the same YAML under
+# (``python -m nezha_dev.simulator --servers 5``). README.md shows the same YAML under
 # "Example dashboard" (tests/e2e/test_dashboard_yaml.py keeps the two identical).
 # Built-in cards only. Replace the entity ids with your own servers' ids.
 DASHBOARD_YAML = """\

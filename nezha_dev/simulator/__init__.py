@@ -3,7 +3,7 @@
 Two API generations are served from one generation-independent fleet model
 (:mod:`.fleet`): the v0 API (``naiba/nezha`` v0-final, :mod:`.v0`) and the v1/v2
 API (``nezhahq/nezha`` v1.x-v2.3.7, :mod:`.v1` and :mod:`.v1_ws`) with personal
-access tokens and the WAF. Run ``python -m tests.simulator --help`` for the CLI.
+access tokens and the WAF. Run ``python -m nezha_dev.simulator --help`` for the CLI.
 """
 
 from .catalog import MonitorKind, SimMonitor
