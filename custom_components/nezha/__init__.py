@@ -82,10 +82,16 @@ async def async_setup_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> boo
 
 async def async_unload_entry(hass: HomeAssistant, entry: NezhaConfigEntry) -> bool:
     """Unload the platforms; background ping fetching stops with the entry."""
+    # A side round must not send more while the platforms unload: its answers
+    # would be dropped, and after a reauth its old token would be refused.
+    side = entry.runtime_data.side
+    side.stop()
     if unloaded := await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
         # A request still in flight must not raise an issue again once deleted.
         entry.runtime_data.issues.close()
         async_delete_issues(hass, entry.entry_id)
+    else:
+        side.resume()
     return unloaded
 
 

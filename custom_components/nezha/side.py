@@ -89,6 +89,7 @@ class NezhaSideCoordinator(DataUpdateCoordinator[SideData]):
         self._owed = True
         self._go = False
         self._running = False
+        self._stopped = False
         self._requests: asyncio.Future[list[None]] | None = None
         entry.async_on_unload(fleet.async_add_listener(self._fleet_updated))
         entry.async_on_unload(
@@ -98,7 +99,7 @@ class NezhaSideCoordinator(DataUpdateCoordinator[SideData]):
     @callback
     def _fleet_updated(self) -> None:
         fleet = self.fleet
-        if self._owed and fleet.last_update_success and not fleet.auth_failed:
+        if self._owed and fleet.last_update_success and not self.halted:
             self._owed = False
             fleet.start_task(self._async_start_round(), f"{self.name} round")
 
@@ -114,11 +115,28 @@ class NezhaSideCoordinator(DataUpdateCoordinator[SideData]):
             if server_id is not None:
                 self.data.pings.pop(server_id, None)
 
+    @property
+    def halted(self) -> bool:
+        """Whether no side request may go out (token refused, or unloading)."""
+        return self._stopped or self.fleet.auth_failed
+
     @callback
     def cancel_round(self) -> None:
         """Cancel the requests in flight (the token was refused)."""
         if self._requests is not None:
             self._requests.cancel()
+
+    @callback
+    def stop(self) -> None:
+        """Send nothing more: the entry is unloading (see async_unload_entry)."""
+        self._stopped = True
+        self.cancel_round()
+
+    @callback
+    def resume(self) -> None:
+        """Carry on after an unload that failed; the next answer starts a round."""
+        self._stopped = False
+        self._owed = True
 
     async def _async_update_data(self) -> SideData:
         """Run the round the fleet's answer started; on the interval, owe one."""
@@ -128,7 +146,7 @@ class NezhaSideCoordinator(DataUpdateCoordinator[SideData]):
             return self.data
         self._go = False
         fleet = self.fleet
-        if fleet.auth_failed or fleet.data is None:
+        if self.halted or fleet.data is None:
             return self.data
         self._running = True
         try:
@@ -148,7 +166,7 @@ class NezhaSideCoordinator(DataUpdateCoordinator[SideData]):
 
         async def fetch(server_id: int) -> None:
             async with limit:
-                if self.fleet.auth_failed:
+                if self.halted:
                     return
                 try:
                     monitors = await self.fleet.client.async_get_ping_monitors(
@@ -179,7 +197,7 @@ class NezhaSideCoordinator(DataUpdateCoordinator[SideData]):
             requests.cancel()  # a no-op once done; the round itself was cancelled
             self._requests = None
         self.first_round_done = True
-        if self.fleet.auth_failed:
+        if self.halted:
             return
         issues = self.fleet.issues
         issues.note_too_large("ping", too_large[0] if too_large else None)
@@ -245,7 +263,7 @@ class NezhaV1SideCoordinator(NezhaSideCoordinator):
 
     async def _async_services(self) -> None:
         """Refresh the dashboard's service monitors and quotas (one request)."""
-        if self.fleet.auth_failed:
+        if self.halted:
             return
         try:
             overview = await self.client.async_get_service_overview()
@@ -266,7 +284,7 @@ class NezhaV1SideCoordinator(NezhaSideCoordinator):
         Without either scope the dashboard answers HTTP 403 (no WAF strike) and
         the tasks are not asked for again until the entry reloads.
         """
-        if self.cron_access is False or self.fleet.auth_failed:
+        if self.cron_access is False or self.halted:
             return
         try:
             tasks = await self.client.async_get_crons()

@@ -28,6 +28,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from nezha_dev.simulator import Fault, NezhaSimulator
+from tests.hardening import test_bounds as bounds
 from tests.helpers import (
     DETAILS,
     SERVERS,
@@ -262,3 +263,60 @@ async def test_v1_slow_inventory_then(
 
     await act(hass, entry, action, NEW_PAT, rotate)
     await check_quiet_after(hass, entry, watch, action, wait_reloaded)
+
+
+# -- side requests while the platforms unload -------------------------------------------
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_side_round_stops_when_unloading_begins(hass: HomeAssistant) -> None:
+    """Unloading stops the side round first: no request of it answers or follows.
+
+    Between the start of an unload and the coordinators' shutdown the platforms
+    unload; a round still running then would send requests that are dropped (and,
+    after a reauth, carry a token the dashboard refuses).
+    """
+    answered = asyncio.Event()
+    async with bounds.dashboard(
+        [bounds.record(1)], bounds.monitors(3), monitors_after=answered
+    ) as url:
+        entry = v0_entry(url)
+        entry.add_to_hass(hass)
+        await hass.config_entries.async_setup(entry.entry_id)
+        side = entry.runtime_data.side
+        await until(lambda: side._running, "the first round's request")
+
+        side.stop()  # what async_unload_entry does first
+        await until(lambda: not side._running, "the round to be cancelled")
+        answered.set()
+        await entry.runtime_data.async_refresh()  # an answer that would start one
+        await hass.async_block_till_done(wait_background_tasks=True)
+        assert not side._running
+        assert side.data.pings == {}
+
+        side.resume()  # the unload failed: the next answer starts the round
+        await entry.runtime_data.async_refresh()
+        await hass.async_block_till_done(wait_background_tasks=True)
+        assert set(side.data.pings[1]) == {1, 2, 3}
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_failed_unload_resumes_the_side_data(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If a platform cannot unload, the entry stays and its side data goes on."""
+    async with bounds.dashboard([bounds.record(1)], bounds.monitors(1)) as url:
+        entry = v0_entry(url)
+        entry.add_to_hass(hass)
+        await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        side = entry.runtime_data.side
+
+        async def refuse(*_: Any) -> bool:
+            return False  # Home Assistant's answer when a platform fails to unload
+
+        monkeypatch.setattr(hass.config_entries, "async_unload_platforms", refuse)
+        assert not await hass.config_entries.async_unload(entry.entry_id)
+        assert not side.halted
+        monkeypatch.undo()
