@@ -33,7 +33,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.nezha.client import TransferQuota
 from custom_components.nezha.const import CONF_PING_INTERVAL
-from custom_components.nezha.sensor import QUOTA_SENSORS
+from custom_components.nezha.sensor_side import QUOTA_SENSORS
 from nezha_dev.simulator import NezhaSimulator
 from nezha_dev.simulator.services import cycle_transfer_json, services_json
 from nezha_dev.simulator.v1_render import Viewer

@@ -16,7 +16,7 @@ from homeassistant.helpers import entity_registry as er
 import pytest
 from syrupy.location import PyTestLocation
 
-from custom_components.nezha.sensor import BOOT_TIME_DEVICE_CLASS
+from custom_components.nezha.sensor_server import BOOT_TIME_DEVICE_CLASS
 from tests.snapshot import NormalisedSerializer, NormalisedSnapshotExtension
 
 TESTS = Path(__file__).parent

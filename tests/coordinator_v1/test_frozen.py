@@ -19,7 +19,7 @@ from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.nezha.client import Fleet
 from custom_components.nezha.coordinator_v1 import NezhaStreamCoordinator
-from custom_components.nezha.sensor import SERVER_SENSORS
+from custom_components.nezha.sensor_server import SERVER_SENSORS
 from nezha_dev.simulator import NezhaSimulator
 from tests.helpers import (
     PAT,
