@@ -15,10 +15,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .client import Server, ServiceStatus
 from .coordinator import NezhaConfigEntry, NezhaCoordinator
-from .entity import (
-    NezhaDashboardEntity,
-    NezhaServerEntity,
-    NezhaServiceEntity,
+from .entity import NezhaDashboardEntity, NezhaServerEntity, NezhaServiceEntity
+from .new_entities import (
     add_entities_for_new_servers,
     add_entities_for_new_services,
     register_server_entities,

@@ -27,23 +27,7 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 
-from .client import (
-    ApiGeneration,
-    NezhaAuthError,
-    NezhaConnectionError,
-    NezhaError,
-    NezhaPatUnsupportedError,
-    NezhaProxyHeaderError,
-    NezhaRedirectError,
-    NezhaResponseError,
-    NezhaScopeError,
-    NezhaTimeoutError,
-    NezhaTLSError,
-    NezhaTokenError,
-    NezhaTooLargeError,
-    NezhaUnsupportedError,
-    NezhaWafBlockedError,
-)
+from .client import ApiGeneration, NezhaError, NezhaRedirectError, NezhaScopeError
 from .client.alerts import ALERT_TEMPLATE
 from .client.cron import SCOPE_CRON_EXEC, SCOPE_CRON_READ
 from .client.v1 import REQUIRED_SCOPES
@@ -75,6 +59,7 @@ from .const import (
 from .validation import (
     InvalidUrlError,
     TokenMismatchError,
+    error_key,
     normalize_url,
     normalized_or_raw,
     title_for,
@@ -119,44 +104,6 @@ def _connection_schema(*, reconfigure: bool) -> vol.Schema:
 
 USER_SCHEMA = _connection_schema(reconfigure=False)
 RECONFIGURE_SCHEMA = _connection_schema(reconfigure=True)
-
-
-def error_key(err: Exception) -> str:
-    """Map a validation failure to a translated form error."""
-    match err:
-        case InvalidUrlError():
-            return "invalid_url"
-        case TokenMismatchError(reason=reason):
-            return reason
-        case NezhaWafBlockedError():
-            return "waf_blocked"
-        case NezhaScopeError():
-            return "missing_scope"
-        case NezhaPatUnsupportedError():
-            return "dashboard_too_old"
-        case NezhaTokenError():
-            return "invalid_token"
-        case NezhaAuthError():
-            return "invalid_auth"
-        case NezhaTimeoutError():
-            return "timeout"
-        case NezhaTLSError():
-            return "tls_failed"
-        case NezhaConnectionError():
-            return "cannot_connect"
-        case NezhaRedirectError():
-            return "redirected"
-        case NezhaUnsupportedError():
-            return "unsupported_version"
-        case NezhaProxyHeaderError():
-            return "real_ip_header"
-        case NezhaTooLargeError():
-            return "too_large"
-        case NezhaResponseError():
-            return "not_nezha"
-        case _:
-            LOGGER.exception("Unexpected error while validating the dashboard")
-            return "unknown"
 
 
 class NezhaConfigFlow(ConfigFlow, domain=DOMAIN):

@@ -19,11 +19,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .client import Server
 from .client.alerts import AlertKind, NezhaAlert
 from .coordinator import NezhaConfigEntry, NezhaCoordinator
-from .entity import (
-    NezhaDashboardEntity,
-    NezhaServerEntity,
-    add_entities_for_new_servers,
-)
+from .entity import NezhaDashboardEntity, NezhaEntity, NezhaServerEntity
+from .new_entities import add_entities_for_new_servers
 from .webhook import alert_attributes, alert_signal, webhook_id_of
 
 PARALLEL_UPDATES = 0
@@ -56,19 +53,13 @@ def _server_entities(
         yield NezhaServerAlerts(coordinator, server.id)
 
 
-class NezhaDashboardAlerts(NezhaDashboardEntity, EventEntity):
-    """Every alert the dashboard sends."""
+class _AlertEvents(NezhaEntity, EventEntity):
+    """Fires the entry's alerts that concern this entity."""
 
     _attr_translation_key = "alerts"
     _attr_event_types = EVENT_TYPES
 
-    def __init__(self, coordinator: NezhaCoordinator) -> None:
-        """Create the entity of the dashboard device."""
-        super().__init__(coordinator, "alerts")
-
-    @property
-    def available(self) -> bool:
-        """Alerts come over the webhook, also while polling the dashboard fails."""
+    def _concerns(self, alert: NezhaAlert) -> bool:
         return True
 
     async def async_added_to_hass(self) -> None:
@@ -84,15 +75,26 @@ class NezhaDashboardAlerts(NezhaDashboardEntity, EventEntity):
 
     @callback
     def _async_alert(self, alert: NezhaAlert) -> None:
-        self._trigger_event(alert.kind.value, alert_attributes(alert))
-        self.async_write_ha_state()
+        if self._concerns(alert):
+            self._trigger_event(alert.kind.value, alert_attributes(alert))
+            self.async_write_ha_state()
 
 
-class NezhaServerAlerts(NezhaServerEntity, EventEntity):
+class NezhaDashboardAlerts(NezhaDashboardEntity, _AlertEvents):
+    """Every alert the dashboard sends."""
+
+    def __init__(self, coordinator: NezhaCoordinator) -> None:
+        """Create the entity of the dashboard device."""
+        super().__init__(coordinator, "alerts")
+
+    @property
+    def available(self) -> bool:
+        """Alerts come over the webhook, also while polling the dashboard fails."""
+        return True
+
+
+class NezhaServerAlerts(NezhaServerEntity, _AlertEvents):
     """The alerts about one server."""
-
-    _attr_translation_key = "alerts"
-    _attr_event_types = EVENT_TYPES
 
     def __init__(self, coordinator: NezhaCoordinator, server_id: int) -> None:
         """Create the entity of one server."""
@@ -103,20 +105,5 @@ class NezhaServerAlerts(NezhaServerEntity, EventEntity):
         """Available while the server is known, also while polling fails."""
         return self.server_id in self.coordinator.data.servers
 
-    async def async_added_to_hass(self) -> None:
-        """Listen for the entry's alerts about this server."""
-        await super().async_added_to_hass()
-        self.async_on_remove(
-            async_dispatcher_connect(
-                self.hass,
-                alert_signal(self.coordinator.config_entry.entry_id),
-                self._async_alert,
-            )
-        )
-
-    @callback
-    def _async_alert(self, alert: NezhaAlert) -> None:
-        if alert.server_id != self.server_id:
-            return
-        self._trigger_event(alert.kind.value, alert_attributes(alert))
-        self.async_write_ha_state()
+    def _concerns(self, alert: NezhaAlert) -> bool:
+        return alert.server_id == self.server_id

@@ -22,8 +22,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .client import Server
 from .coordinator import NezhaConfigEntry, NezhaCoordinator, NezhaData
-from .entity import (
-    NezhaDashboardEntity,
+from .entity import NezhaDashboardEntity
+from .new_entities import (
     add_entities_for_new_servers,
     add_entities_for_new_services,
     register_server_entities,

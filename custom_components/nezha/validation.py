@@ -8,13 +8,26 @@ from yarl import URL
 
 from .client import (
     ApiGeneration,
+    NezhaAuthError,
+    NezhaConnectionError,
+    NezhaPatUnsupportedError,
+    NezhaProxyHeaderError,
+    NezhaRedirectError,
+    NezhaResponseError,
+    NezhaScopeError,
+    NezhaTimeoutError,
+    NezhaTLSError,
     NezhaTokenError,
+    NezhaTooLargeError,
+    NezhaUnsupportedError,
     NezhaV0Client,
     NezhaV1Client,
+    NezhaWafBlockedError,
     async_detect_generation,
     looks_like_personal_token,
 )
 from .client.transport import token_problem
+from .const import LOGGER
 
 
 class InvalidUrlError(ValueError):
@@ -109,3 +122,41 @@ def normalized_or_raw(raw: str) -> str:
         return normalize_url(raw)
     except InvalidUrlError:
         return raw
+
+
+def error_key(err: Exception) -> str:
+    """Map a validation failure to a translated form error."""
+    match err:
+        case InvalidUrlError():
+            return "invalid_url"
+        case TokenMismatchError(reason=reason):
+            return reason
+        case NezhaWafBlockedError():
+            return "waf_blocked"
+        case NezhaScopeError():
+            return "missing_scope"
+        case NezhaPatUnsupportedError():
+            return "dashboard_too_old"
+        case NezhaTokenError():
+            return "invalid_token"
+        case NezhaAuthError():
+            return "invalid_auth"
+        case NezhaTimeoutError():
+            return "timeout"
+        case NezhaTLSError():
+            return "tls_failed"
+        case NezhaConnectionError():
+            return "cannot_connect"
+        case NezhaRedirectError():
+            return "redirected"
+        case NezhaUnsupportedError():
+            return "unsupported_version"
+        case NezhaProxyHeaderError():
+            return "real_ip_header"
+        case NezhaTooLargeError():
+            return "too_large"
+        case NezhaResponseError():
+            return "not_nezha"
+        case _:
+            LOGGER.exception("Unexpected error while validating the dashboard")
+            return "unknown"
