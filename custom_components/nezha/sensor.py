@@ -31,16 +31,14 @@ from .new_entities import (
 from .sensor_notes import NOTE_SENSORS, NezhaNoteSensor
 from .sensor_server import SERVER_SENSORS, NezhaServerSensor, NezhaTemperatureSensor
 from .sensor_side import (
-    PING_STAT_SENSORS,
+    PING_SENSORS,
     QUOTA_SENSORS,
     SERVICE_SENSORS,
     NezhaPingSensor,
-    NezhaPingStatSensor,
     NezhaQuotaSensor,
-    NezhaServiceAvailabilitySensor,
     NezhaServiceSensor,
 )
-from .unique_id import ping_key, ping_stat_key, quota_key, temperature_key
+from .unique_id import ping_key, quota_key, temperature_key
 
 PARALLEL_UPDATES = 0
 
@@ -91,9 +89,6 @@ async def async_setup_entry(
     add_entities_for_new_servers(
         entry, async_add_entities, _server_entities, Platform.SENSOR
     )
-    add_entities_for_new_services(
-        entry, async_add_entities, NezhaServiceAvailabilitySensor, Platform.SENSOR
-    )
     for service_description in SERVICE_SENSORS:
         add_entities_for_new_services(
             entry,
@@ -121,31 +116,24 @@ def _server_entities(
         if key not in known and temperature.name in allowed:
             known.add(key)
             yield NezhaTemperatureSensor(coordinator, server.id, temperature.name)
-    for monitor_id, monitor in coordinator.side.data.pings.get(server.id, {}).items():
-        key = ping_key(monitor_id)
-        if key not in known:
-            known.add(key)
-            yield NezhaPingSensor(coordinator, server.id, monitor)
     yield from _extra_server_entities(coordinator, server, known)
 
 
 def _extra_server_entities(
     coordinator: NezhaCoordinator, server: Server, known: set[str]
 ) -> Iterable[Entity]:
-    """Public-note, ping statistics and traffic-quota sensors of one server."""
+    """Public-note, ping and traffic-quota sensors of one server."""
     for description in NOTE_SENSORS:
         key = description.key
         if key not in known and description.exists_fn(server):
             known.add(key)
             yield NezhaNoteSensor(coordinator, server.id, description)
     for monitor_id, monitor in coordinator.side.data.pings.get(server.id, {}).items():
-        for ping_description in PING_STAT_SENSORS:
-            key = ping_stat_key(ping_description.key, monitor_id)
+        for ping_description in PING_SENSORS:
+            key = ping_key(ping_description.key, monitor_id)
             if key not in known:
                 known.add(key)
-                yield NezhaPingStatSensor(
-                    coordinator, server.id, monitor, ping_description
-                )
+                yield NezhaPingSensor(coordinator, server.id, monitor, ping_description)
     for quota in coordinator.side.data.quotas.values():
         if server.id not in quota.used:
             continue  # a rule that covers other servers, or none

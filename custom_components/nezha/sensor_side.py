@@ -23,65 +23,30 @@ from homeassistant.helpers.typing import StateType
 from .client import PingMonitor, ServiceStatus, TransferQuota
 from .coordinator import NezhaCoordinator
 from .entity import NezhaServerEntity, NezhaServiceEntity, SideDataEntity
-from .unique_id import ping_key, ping_stat_key, quota_key
+from .unique_id import ping_key, quota_key
 
-
-class NezhaPingSensor(SideDataEntity, NezhaServerEntity, SensorEntity):
-    """Latency of one ping monitor from this server, from its newest point."""
-
-    _attr_translation_key = "ping"
-    _attr_device_class = SensorDeviceClass.DURATION
-    _attr_state_class = SensorStateClass.MEASUREMENT
-    _attr_native_unit_of_measurement = UnitOfTime.MILLISECONDS
-    _attr_suggested_display_precision = 1
-
-    def __init__(
-        self, coordinator: NezhaCoordinator, server_id: int, monitor: PingMonitor
-    ) -> None:
-        """Bind to the monitor id; the name only feeds the entity name."""
-        super().__init__(coordinator, server_id, ping_key(monitor.monitor_id))
-        self._monitor_id = monitor.monitor_id
-        self._attr_translation_placeholders = {"monitor": monitor.name}
-
-    @property
-    def native_value(self) -> float | None:
-        """Return the newest delay; a lost probe (stored as 0) is unknown, not 0 ms."""
-        pings = self.coordinator.side.data.pings
-        monitor = pings.get(self.server_id, {}).get(self._monitor_id)
-        return None if monitor is None else monitor.latest_delay
-
-
-class NezhaServiceAvailabilitySensor(NezhaServiceEntity, SensorEntity):
-    """Share of a v1 service's checks that succeeded today (dashboard's local day)."""
-
-    _attr_translation_key = "service_availability"
-    _attr_native_unit_of_measurement = PERCENTAGE
-    _attr_state_class = SensorStateClass.MEASUREMENT
-    _attr_suggested_display_precision = 2
-
-    def __init__(self, coordinator: NezhaCoordinator, service: ServiceStatus) -> None:
-        """Create the sensor for one service."""
-        super().__init__(coordinator, service, "availability")
-
-    @property
-    def native_value(self) -> float | None:
-        """Return today's availability, or None before the first check today."""
-        service = self.service
-        return None if service is None else service.availability_today
-
-
-# -- Ping statistics over the fetched window (24 h) ---------------------------------
+# -- Ping monitors: the newest point and statistics over the fetched window (24 h) --
 
 
 @dataclass(frozen=True, kw_only=True)
-class NezhaPingStatSensorDescription(SensorEntityDescription):
-    """A statistic of one ping monitor's history from one server."""
+class NezhaPingSensorDescription(SensorEntityDescription):
+    """A figure of one ping monitor's history from one server."""
 
     value_fn: Callable[[PingMonitor], float | None]
 
 
-PING_STAT_SENSORS: tuple[NezhaPingStatSensorDescription, ...] = (
-    NezhaPingStatSensorDescription(
+PING_SENSORS: tuple[NezhaPingSensorDescription, ...] = (
+    NezhaPingSensorDescription(
+        key="ping",
+        translation_key="ping",
+        device_class=SensorDeviceClass.DURATION,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfTime.MILLISECONDS,
+        suggested_display_precision=1,
+        # A lost probe (stored as 0) is unknown, not 0 ms.
+        value_fn=lambda m: m.latest_delay,
+    ),
+    NezhaPingSensorDescription(
         key="ping_average",
         translation_key="ping_average",
         device_class=SensorDeviceClass.DURATION,
@@ -91,7 +56,7 @@ PING_STAT_SENSORS: tuple[NezhaPingStatSensorDescription, ...] = (
         entity_registry_enabled_default=False,
         value_fn=lambda m: m.average_delay,
     ),
-    NezhaPingStatSensorDescription(
+    NezhaPingSensorDescription(
         key="ping_loss",
         translation_key="ping_loss",
         native_unit_of_measurement=PERCENTAGE,
@@ -103,21 +68,21 @@ PING_STAT_SENSORS: tuple[NezhaPingStatSensorDescription, ...] = (
 )
 
 
-class NezhaPingStatSensor(SideDataEntity, NezhaServerEntity, SensorEntity):
-    """Average latency or loss of a ping monitor over the last 24 hours."""
+class NezhaPingSensor(SideDataEntity, NezhaServerEntity, SensorEntity):
+    """Latest latency, or average latency or loss over 24 h, of a ping monitor."""
 
-    entity_description: NezhaPingStatSensorDescription
+    entity_description: NezhaPingSensorDescription
 
     def __init__(
         self,
         coordinator: NezhaCoordinator,
         server_id: int,
         monitor: PingMonitor,
-        description: NezhaPingStatSensorDescription,
+        description: NezhaPingSensorDescription,
     ) -> None:
         """Bind to the monitor id; the name only feeds the entity name."""
         super().__init__(
-            coordinator, server_id, ping_stat_key(description.key, monitor.monitor_id)
+            coordinator, server_id, ping_key(description.key, monitor.monitor_id)
         )
         self.entity_description = description
         self._monitor_id = monitor.monitor_id
@@ -125,7 +90,7 @@ class NezhaPingStatSensor(SideDataEntity, NezhaServerEntity, SensorEntity):
 
     @property
     def native_value(self) -> float | None:
-        """Return the statistic, or None without history."""
+        """Return the figure, or None without history."""
         pings = self.coordinator.side.data.pings
         monitor = pings.get(self.server_id, {}).get(self._monitor_id)
         return None if monitor is None else self.entity_description.value_fn(monitor)
@@ -241,7 +206,7 @@ class NezhaQuotaSensor(SideDataEntity, NezhaServerEntity, SensorEntity):
         return None if quota is None else quota.cycle_start
 
 
-# -- Service monitors over the dashboard's 30 days (v1/v2) --------------------------
+# -- Service monitors (v1/v2) ---------------------------------------------------
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -252,6 +217,15 @@ class NezhaServiceSensorDescription(SensorEntityDescription):
 
 
 SERVICE_SENSORS: tuple[NezhaServiceSensorDescription, ...] = (
+    NezhaServiceSensorDescription(
+        key="availability",
+        translation_key="service_availability",
+        native_unit_of_measurement=PERCENTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=2,
+        # The dashboard's local day.
+        value_fn=lambda s: s.availability_today,
+    ),
     NezhaServiceSensorDescription(
         key="availability_30d",
         translation_key="service_availability_30d",
@@ -273,7 +247,7 @@ SERVICE_SENSORS: tuple[NezhaServiceSensorDescription, ...] = (
 
 
 class NezhaServiceSensor(NezhaServiceEntity, SensorEntity):
-    """Availability or average latency of a service over the last 30 days."""
+    """Availability today or over 30 days, or average latency over 30 days, of a service."""
 
     entity_description: NezhaServiceSensorDescription
 

@@ -22,6 +22,7 @@ from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.util import dt as dt_util
 
 from .client import (
     NezhaAuthError,
@@ -87,6 +88,9 @@ class NezhaSideCoordinator(DataUpdateCoordinator[SideData]):
         # A round is owed (the first one, or the interval is up); it starts
         # with the fleet's next successful answer.
         self._owed = True
+        # Also owed once the interval is up with polling disabled on the entry:
+        # Home Assistant then never runs the interval, only the fleet's refreshes.
+        self._next_round_at = 0.0
         self._go = False
         self._running = False
         self._stopped = False
@@ -99,8 +103,11 @@ class NezhaSideCoordinator(DataUpdateCoordinator[SideData]):
     @callback
     def _fleet_updated(self) -> None:
         fleet = self.fleet
-        if self._owed and fleet.last_update_success and not self.halted:
+        now = dt_util.utcnow().timestamp()
+        due = self._owed or now >= self._next_round_at
+        if due and fleet.last_update_success and not self.halted:
             self._owed = False
+            self._next_round_at = now + self.fleet.ping_interval
             fleet.start_task(self._async_start_round(), f"{self.name} round")
 
     async def _async_start_round(self) -> None:

@@ -35,14 +35,12 @@ def temperature_key(name: str) -> str:
     return f"{TEMPERATURE_PREFIX}{name}"
 
 
-def ping_key(monitor_id: int) -> str:
-    """Key of a ping monitor's latency sensor."""
-    return f"{PING_PREFIX}{monitor_id}"
+def ping_key(figure: str, monitor_id: int) -> str:
+    """Key of a ping monitor's sensor; ``figure`` is ``ping`` or starts with ``ping_``.
 
-
-def ping_stat_key(stat: str, monitor_id: int) -> str:
-    """Key of a ping monitor's 24 h statistic (``stat`` starts with ``ping_``)."""
-    return f"{stat}_{monitor_id}"
+    The newest point's sensor (figure ``ping``) is ``ping_<monitor id>``.
+    """
+    return f"{figure}_{monitor_id}"
 
 
 def quota_key(rule_id: int, figure: str) -> str:
