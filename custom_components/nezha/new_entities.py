@@ -152,13 +152,9 @@ def add_entities_for_new_servers(
             budget.refused.pop((domain, server.id), None)
             new.extend(entities)
         budget.forget_gone(servers)
-        coordinator.update_entity_issue()
-        if new:
-            async_add_entities(new)
+        _add(coordinator, async_add_entities, new)
 
-    add_new()
-    entry.async_on_unload(coordinator.async_add_listener(add_new))
-    entry.async_on_unload(coordinator.side.async_add_listener(add_new))
+    _follow(entry, add_new)
 
 
 def add_entities_for_new_services(
@@ -191,10 +187,24 @@ def add_entities_for_new_services(
             budget.refused.pop((domain, -service_id), None)
             known.add(service_id)
             new.append(entity)
-        coordinator.update_entity_issue()
-        if new:
-            async_add_entities(new)
+        _add(coordinator, async_add_entities, new)
 
+    _follow(entry, add_new)
+
+
+def _add(
+    coordinator: NezhaCoordinator,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    new: list[Entity],
+) -> None:
+    coordinator.update_entity_issue()
+    if new:
+        async_add_entities(new)
+
+
+def _follow(entry: NezhaConfigEntry, add_new: Callable[[], None]) -> None:
+    """Add what is there now, then after every fleet or side-data update."""
+    coordinator = entry.runtime_data
     add_new()
     entry.async_on_unload(coordinator.async_add_listener(add_new))
     entry.async_on_unload(coordinator.side.async_add_listener(add_new))

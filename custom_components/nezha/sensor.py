@@ -104,9 +104,8 @@ def _server_entities(
     # This runs for every server on every update, so the common case (nothing
     # new) is kept to a set lookup per key; ``known`` belongs to this server.
     for description in SERVER_SENSORS:
-        key = description.key
-        if key not in known and description.exists_fn(server):
-            known.add(key)
+        if description.key not in known and description.exists_fn(server):
+            known.add(description.key)
             yield NezhaServerSensor(coordinator, server.id, description)
     if removed := coordinator.removed_temperatures.pop(server.id, None):
         known.difference_update(temperature_key(name) for name in removed)
@@ -123,11 +122,10 @@ def _extra_server_entities(
     coordinator: NezhaCoordinator, server: Server, known: set[str]
 ) -> Iterable[Entity]:
     """Public-note, ping and traffic-quota sensors of one server."""
-    for description in NOTE_SENSORS:
-        key = description.key
-        if key not in known and description.exists_fn(server):
-            known.add(key)
-            yield NezhaNoteSensor(coordinator, server.id, description)
+    for note in NOTE_SENSORS:
+        if note.key not in known and note.exists_fn(server):
+            known.add(note.key)
+            yield NezhaNoteSensor(coordinator, server.id, note)
     for monitor_id, monitor in coordinator.side.data.pings.get(server.id, {}).items():
         for ping_description in PING_SENSORS:
             key = ping_key(ping_description.key, monitor_id)
