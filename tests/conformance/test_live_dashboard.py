@@ -13,7 +13,7 @@ import os
 import aiohttp
 import pytest
 
-from .check import check
+from nezha_dev.conformance.check import check
 
 URL = os.environ.get("NEZHA_CONFORMANCE_URL", "")
 TOKEN = os.environ.get("NEZHA_CONFORMANCE_TOKEN", "")
