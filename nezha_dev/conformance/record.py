@@ -125,11 +125,10 @@ class Recorder:
             return
         async with ws:
             # aiohttp keeps the handshake's response private.
-            handshake = ws._response.headers  # noqa: SLF001
             headers = {
-                k: self.sanitiser.text(handshake[k])
+                k: self.sanitiser.text(ws._response.headers[k])  # noqa: SLF001
                 for k in KEPT_HEADERS
-                if k in handshake
+                if k in ws._response.headers  # noqa: SLF001
             }
             while len(received) < frames:
                 msg = await ws.receive(timeout=15)

@@ -101,16 +101,6 @@ async def test_v1_inventory_values(served: Served) -> None:
             assert (summary.id in members) == (name in summary.groups)
 
 
-@by_recording([D1], served=True)
-async def test_duplicate_and_shared_groups_on_a_real_dashboard(served: Served) -> None:
-    """The recorded D1: web = {1, 2} and {3} (same name), db = {2, 3}."""
-    client = served.v1()
-    assert set((await client.async_get_fleet("web")).servers) == {1, 2, 3}
-    assert set((await client.async_get_fleet("db")).servers) == {2, 3}
-    groups = {s.id: s.groups for s in await client.async_list_servers()}
-    assert groups == {1: ("web",), 2: ("db", "web"), 3: ("db", "web"), 4: ()}
-
-
 @by_recording(V1, served=True)
 async def test_v1_services_and_pings(served: Served) -> None:
     """Service summaries and each server's ping history."""
@@ -207,9 +197,14 @@ def test_v1_waf_block_page() -> None:
 
 
 @by_recording([D1], served=True)
-async def test_v1_quotas_and_notes_on_a_real_dashboard(served: Served) -> None:
-    """Traffic rules and the admin frontend's notes, as the real D1 sent them."""
+async def test_v1_groups_quotas_and_notes_on_a_real_dashboard(served: Served) -> None:
+    """Groups, traffic rules and the admin frontend's notes, as the real D1 sent them."""
     client = served.v1()
+    # Groups: web = {1, 2} and {3} (same name), db = {2, 3}.
+    assert set((await client.async_get_fleet("web")).servers) == {1, 2, 3}
+    assert set((await client.async_get_fleet("db")).servers) == {2, 3}
+    groups = {s.id: s.groups for s in await client.async_list_servers()}
+    assert groups == {1: ("web",), 2: ("db", "web"), 3: ("db", "web"), 4: ()}
     overview = await client.async_get_service_overview()
     fleet = await client.async_get_fleet()
     limited_quotas = (await served.v1("limited").async_get_service_overview()).quotas
@@ -275,8 +270,8 @@ async def test_v0_fleet_values(served: Served) -> None:
 
 
 @by_recording(V0, served=True)
-async def test_v0_ping_history(served: Served) -> None:
-    """Several probes share a minute; the newest is the last of that minute."""
+async def test_v0_ping_history_and_refusals(served: Served) -> None:
+    """Several probes share a minute (the newest is its last); wrong tokens refused."""
     client = served.v0()
     for sid in served.recording.meta["server_ids"]:
         records = served.recording.exchange(f"monitor-{sid}.full").body["result"]
@@ -293,11 +288,7 @@ async def test_v0_ping_history(served: Served) -> None:
             assert monitor.latest_at == _ms(max(stamps))
     with pytest.raises(NezhaNotFoundError):
         await client.async_get_ping_monitors(999999)
-
-
-@by_recording(V0, served=True)
-async def test_v0_refusals(served: Served) -> None:
-    """A wrong token, a ``Bearer`` prefix: HTTP 200 with code 403, an auth error."""
+    # A wrong token, a ``Bearer`` prefix: HTTP 200 with code 403, an auth error.
     with pytest.raises(NezhaAuthError):
         await served.v0("bogus").async_get_fleet()
     bearer = served.recording.exchange("server-details.bearer")
