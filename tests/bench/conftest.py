@@ -20,7 +20,7 @@ collect_ignore_glob = [] if os.environ.get("NEZHA_BENCH") == "1" else ["test_*.p
 
 @pytest.fixture(autouse=True)
 async def enable_event_loop_debug() -> None:
-    """Override PHCC's fixture: Home Assistant runs without asyncio debug mode.
+    """Override PHCC's fixture: without debug mode, as Home Assistant runs.
 
     Debug mode times every callback and tracks coroutine origins, which would
     inflate the integration's numbers and the floor's alike.
@@ -28,15 +28,16 @@ async def enable_event_loop_debug() -> None:
     asyncio.get_running_loop().set_debug(False)
 
 
-class _SecretScanner(logging.Handler):
-    """Notes log records that contain a token."""
+class _Scanner(logging.Handler):
+    """Keeps the messages and notes the records that contain a token."""
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
         self.leaks: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        text = record.getMessage()
+        self.messages.append(text := record.getMessage())
         if record.exc_info:
             text += logging.Formatter().formatException(record.exc_info)
         if any(secret in text for secret in SECRETS):
@@ -44,22 +45,20 @@ class _SecretScanner(logging.Handler):
 
 
 @pytest.fixture(autouse=True)
-def no_token_in_logs() -> Generator[None]:
+def no_token_in_logs() -> Generator[list[str]]:
     """Override the suite's check, which captures and formats every DEBUG record.
 
-    Home Assistant formats and writes its log in a separate thread; here every
-    record would be formatted on the event loop (and at N = 1000 setup logs some
-    20 000 "Registered new entity" lines to the terminal), which would distort
-    the timings and the memory figures. The benchmark logs WARNING and above and
-    still checks those records for tokens.
+    Formatting every record on the event loop (N = 1000 logs some 20 000 "Registered
+    new entity" lines) would distort timings and memory, so the benchmark logs
+    WARNING and above, checks those for tokens and yields their messages.
     """
-    scanner = _SecretScanner()
+    scanner = _Scanner()
     root = logging.getLogger()
     level = root.level
     root.setLevel(logging.WARNING)
     root.addHandler(scanner)
     try:
-        yield
+        yield scanner.messages
     finally:
         root.removeHandler(scanner)
         root.setLevel(level)

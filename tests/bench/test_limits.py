@@ -1,12 +1,7 @@
-"""Parse time and memory at the bounds of client/limits.py.
+"""Parse time and peak memory of answers at the bounds of client/limits.py (``scripts/bench``).
 
-Run by ``scripts/bench`` (or ``NEZHA_BENCH=1 pytest tests/bench/test_limits.py
--p no:cacheprovider -p no:logging -s``). Each answer is handed to the real
-client through its transport (no network): the time is the event loop's cost of
-reading it (``json.loads`` plus the parse), best of three, and the memory is the
-peak traced by ``tracemalloc`` during one more run. Realistic answers come from
-the simulator at the server limit; hostile ones fill the body cap with the
-cheapest records JSON allows.
+docs/performance.md describes the method: realistic answers from the simulator at
+the server limit, hostile ones filling the body caps with the cheapest records.
 """
 
 from __future__ import annotations
@@ -34,6 +29,7 @@ from tests.conftest import TOKEN
 from tests.helpers import PAT
 
 RESULTS: list[tuple[str, float, str, float, float]] = []
+type Reader = Callable[[bytes], Awaitable[Any]]
 
 
 def answer(body: bytes) -> Callable[..., Awaitable[RawResponse]]:
@@ -108,17 +104,16 @@ async def test_limits(socket_enabled: None) -> None:
         v0 = NezhaV0Client(session, "http://dashboard.invalid", TOKEN)
         v1 = NezhaV1Client(session, "http://dashboard.invalid", PAT)
 
-        async def v0_fleet(body: bytes) -> Any:
-            v0._transport.get = answer(body)  # type: ignore[method-assign]
-            return await v0.async_get_fleet()
+        def reading(client: Any, read: Callable[[], Awaitable[Any]]) -> Reader:
+            async def run(body: bytes) -> Any:
+                client._transport.get = answer(body)
+                return await read()
 
-        async def v1_fleet(body: bytes) -> Any:
-            v1._transport.get = answer(body)  # type: ignore[method-assign]
-            return await v1.async_get_fleet()
+            return run
 
-        async def v0_pings(body: bytes) -> Any:
-            v0._transport.get = answer(body)  # type: ignore[method-assign]
-            return await v0.async_get_ping_monitors(1)
+        v0_fleet = reading(v0, v0.async_get_fleet)
+        v1_fleet = reading(v1, v1.async_get_fleet)
+        v0_pings = reading(v0, lambda: v0.async_get_ping_monitors(1))
 
         real_v0 = await simulator_body("v0", "/api/v1/server/details")
         real_v1 = await simulator_body("v1", "/api/v1/server")
@@ -128,19 +123,10 @@ async def test_limits(socket_enabled: None) -> None:
         empty_v1 = filled(v1_head, b"{}", v1_tail, FLEET_BODY_BYTES)
         now = int(time.time() * 1000)
         points = (MONITOR_BODY_BYTES - 200) // 2 // 15
+        monitor = {"monitor_id": 1, "monitor_name": "m", "created_at": [now] * points}
+        monitor["avg_delay"] = [12.5] * points
         one_monitor = json.dumps(
-            {
-                "code": 0,
-                "message": "success",
-                "result": [
-                    {
-                        "monitor_id": 1,
-                        "monitor_name": "m",
-                        "created_at": [now] * points,
-                        "avg_delay": [12.5] * points,
-                    }
-                ],
-            }
+            {"code": 0, "message": "success", "result": [monitor]}
         ).encode()[:MONITOR_BODY_BYTES]
 
         for name, body, read in (

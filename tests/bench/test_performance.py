@@ -1,32 +1,7 @@
-"""Performance benchmark of the v0 integration in an in-process Home Assistant.
+"""The integration's cost at N = 10, 100, 1000 v0 servers, against a floor (``scripts/bench``).
 
-Run by ``scripts/bench`` (``NEZHA_BENCH=1 pytest tests/bench -p no:cacheprovider
--p no:logging -s``); the normal suite does not collect it. For N = 10, 100 and
-1000 simulated servers (with ping monitors) it measures
-
-1. event-loop time per refresh with the fetch excluded: two real ``/server/details``
-   bodies, captured from the simulator at different clock times, are returned
-   alternately by a patched ``Transport.get`` (the only mock; it removes the
-   network, nothing else), and ``coordinator.async_refresh()`` plus
-   ``hass.async_block_till_done()`` is timed; and the same for an identical
-   answer (the first body every time), which writes no state;
-2. the floor: ``json.loads`` of the same body plus a new value (for an identical
-   answer, the same value again) written by as many trivial ``SensorEntity``
-   objects as the integration has enabled entities; and a same-kind floor: the
-   same, written by twins of our entities (same device classes, units, state
-   classes; the values ours showed; no integration logic). They run in paired
-   rounds (changing answers: rotating triples; identical: alternating pairs), and
-   ratios are the median of the per-pair ratios, so machine noise hits both sides
-   of a pair alike;
-3. HTTP requests and response-body bytes per poll and per ping interval, over real
-   HTTP against the simulator;
-4. state and attribute changes caused by a refresh with an identical payload;
-5. memory per server (tracemalloc; fresh Home Assistant, simulator in a process of
-   its own);
-6. setup time until the entities exist (likewise).
-
-The last test prints the table and writes it into ``docs/performance.md`` between
-the ``bench:start``/``bench:end`` markers, keeping the rest of that file.
+docs/performance.md ("How it is measured") describes every figure; the last test
+writes the table there between the ``bench:start``/``bench:end`` markers.
 """
 
 from __future__ import annotations
@@ -39,7 +14,6 @@ import cProfile
 from dataclasses import dataclass, field
 import gc
 import json
-import logging
 import math
 import os
 from pathlib import Path
@@ -54,13 +28,7 @@ from unittest.mock import patch
 from homeassistant.components.binary_sensor import BinarySensorEntity
 from homeassistant.components.sensor import SensorEntity
 import homeassistant.const as ha_const
-from homeassistant.const import (
-    CONF_API_TOKEN,
-    CONF_URL,
-    CONF_VERIFY_SSL,
-    EVENT_STATE_CHANGED,
-    EVENT_STATE_REPORTED,
-)
+from homeassistant.const import EVENT_STATE_CHANGED, EVENT_STATE_REPORTED
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity import Entity
@@ -80,7 +48,7 @@ from custom_components.nezha.const import (
 )
 from custom_components.nezha.coordinator import NezhaCoordinator
 from nezha_dev.simulator import NezhaSimulator
-from tests.conftest import TOKEN
+from tests.helpers import TOKEN, setup_integration, v0_entry
 
 # NEZHA_BENCH_SIZES=10,100 runs a subset (quick checks); the report needs all three.
 SIZES = tuple(
@@ -108,17 +76,11 @@ class Result:
     entities: int = 0  # enabled entities of the entry (states in hass)
     registry_entries: int = 0  # including disabled-by-default ones
     writes: int = 0  # state writes of one refresh of a changing answer
-    ours: list[float] = field(default_factory=list)
-    floor: list[float] = field(default_factory=list)
-    twin: list[float] = field(default_factory=list)
-    ours_gc: list[float] = field(default_factory=list)  # GC time within each run
-    floor_gc: list[float] = field(default_factory=list)
-    twin_gc: list[float] = field(default_factory=list)
+    # refresh, floor, twins (changing answer, in rotating triples) and same,
+    # same-floor (identical answer, in alternating pairs)
+    timers: dict[str, Timer] = field(default_factory=dict)
     twins: int = 0
     capped: bool = False  # Home Assistant refused entities (per-entry maximum)
-    ours_cpu: list[float] = field(default_factory=list)  # event-loop thread CPU time
-    floor_cpu: list[float] = field(default_factory=list)
-    twin_cpu: list[float] = field(default_factory=list)
     parse: list[float] = field(default_factory=list)
     payload_bytes: int = 0
     poll_requests: int = 0
@@ -129,16 +91,20 @@ class Result:
     state_changes: int = -1
     attribute_changes: int = -1
     reports: int = 0
-    # Paired rounds of an identical answer: the refresh and the floor alternate.
-    same: list[float] = field(default_factory=list)
-    same_floor: list[float] = field(default_factory=list)
-    same_cpu: list[float] = field(default_factory=list)
-    same_floor_cpu: list[float] = field(default_factory=list)
     setup_first: float = 0.0
     setup_all: float = 0.0
     memory_bytes: int = 0
     memory_ours_bytes: int = 0
     memory_top: list[tuple[str, int]] = field(default_factory=list)  # by file
+
+    def runs(self, name: str, kind: str = "runs") -> list[float]:
+        """Wall (``runs``), ``cpu`` or ``gc`` seconds of each timed run of ``name``."""
+        timer = self.timers.get(name)
+        return getattr(timer, kind) if timer is not None else []
+
+    def pair(self, ours: str, base: str, kind: str = "runs") -> str:
+        """Median of the paired ratios ``ours``/``base`` (wall or CPU time)."""
+        return _pair(self.runs(ours, kind), self.runs(base, kind))
 
 
 RESULTS: dict[int, Result] = {}
@@ -166,48 +132,48 @@ type Values = list[tuple[bool, Any]]
 """What an entity showed for each payload: (available, native value or is_on)."""
 
 
-class TwinSensor(SensorEntity):
-    """A sensor with the Home Assistant metadata of one of ours and no logic.
+class _Twin(Entity):
+    """An entity with the Home Assistant metadata of one of ours and no logic.
 
-    Same device class, units (incl. the suggested unit, so the same conversion),
-    state class, precision and category; registered (unique id) like ours. Its
-    values are those ours showed for the two payloads, so Home Assistant does the
-    same work for it as for ours, minus everything the integration adds.
+    Registered (unique id) like ours and showing the values ours showed for the
+    two payloads, so Home Assistant does the same work for it as for ours.
     """
 
     _attr_should_poll = False
+    META: tuple[str, ...] = ("device_class", "entity_category")
 
-    def __init__(self, index: int, source: SensorEntity, values: Values) -> None:
+    def __init__(self, index: int, source: Entity, values: Values) -> None:
         """Copy the metadata of ``source``; ``values`` as (available, value) pairs."""
         self._attr_unique_id = f"twin_{index}"
         self._attr_name = f"twin {index}"
-        self._attr_device_class = source.device_class
-        self._attr_native_unit_of_measurement = source.native_unit_of_measurement
-        self._attr_suggested_unit_of_measurement = source.suggested_unit_of_measurement
-        self._attr_suggested_display_precision = source.suggested_display_precision
-        self._attr_state_class = source.state_class
-        self._attr_entity_category = source.entity_category
+        for name in self.META:
+            setattr(self, f"_attr_{name}", getattr(source, name))
         self.values = values
         self.show(0)
+
+    def show(self, turn: int) -> None:
+        """Take the values of payload ``turn % 2``."""
+        raise NotImplementedError
+
+
+class TwinSensor(_Twin, SensorEntity):
+    """Same units (incl. the suggested one: same conversion), state class, precision."""
+
+    META = (
+        *_Twin.META,
+        "native_unit_of_measurement",
+        "suggested_unit_of_measurement",
+        "suggested_display_precision",
+        "state_class",
+    )
 
     def show(self, turn: int) -> None:
         """Take the values of payload ``turn % 2``."""
         self._attr_available, self._attr_native_value = self.values[turn % 2]
 
 
-class TwinBinarySensor(BinarySensorEntity):
-    """A binary sensor with the metadata of one of ours and no logic."""
-
-    _attr_should_poll = False
-
-    def __init__(self, index: int, source: BinarySensorEntity, values: Values) -> None:
-        """Copy the metadata of ``source``; ``values`` as (available, is_on) pairs."""
-        self._attr_unique_id = f"twin_{index}"
-        self._attr_name = f"twin {index}"
-        self._attr_device_class = source.device_class
-        self._attr_entity_category = source.entity_category
-        self.values = values
-        self.show(0)
+class TwinBinarySensor(_Twin, BinarySensorEntity):
+    """A binary sensor twin."""
 
     def show(self, turn: int) -> None:
         """Take the values of payload ``turn % 2``."""
@@ -231,27 +197,22 @@ def _shown(entity: Entity) -> tuple[bool, Any]:
 
 async def _add_twins(
     hass: HomeAssistant, values: dict[str, Values]
-) -> tuple[list[TwinSensor | TwinBinarySensor], list[MockEntityPlatform]]:
+) -> tuple[list[_Twin], list[MockEntityPlatform]]:
     """Add a twin of every entity of ours, on one platform per domain."""
-    sensors: list[Entity] = []
-    binary: list[Entity] = []
-    twins: list[TwinSensor | TwinBinarySensor] = []
-    for index, entity in enumerate(_our_entities(hass)):
-        twin: TwinSensor | TwinBinarySensor
-        if isinstance(entity, SensorEntity):
-            twin = TwinSensor(index, entity, values[entity.entity_id])
-            sensors.append(twin)
-        else:
-            assert isinstance(entity, BinarySensorEntity)
-            twin = TwinBinarySensor(index, entity, values[entity.entity_id])
-            binary.append(twin)
-        twins.append(twin)
-    platforms = [
-        MockEntityPlatform(hass, domain="sensor", platform_name="twin"),
-        MockEntityPlatform(hass, domain="binary_sensor", platform_name="twin"),
-    ]
-    await platforms[0].async_add_entities(sensors)
-    await platforms[1].async_add_entities(binary)
+    twins: list[_Twin] = []
+    platforms = []
+    for domain, kind, twin in (
+        ("sensor", SensorEntity, TwinSensor),
+        ("binary_sensor", BinarySensorEntity, TwinBinarySensor),
+    ):
+        added = [
+            twin(index, entity, values[entity.entity_id])
+            for index, entity in enumerate(_our_entities(hass))
+            if isinstance(entity, kind)
+        ]
+        platforms.append(MockEntityPlatform(hass, domain=domain, platform_name="twin"))
+        await platforms[-1].async_add_entities(added)
+        twins.extend(added)
     await hass.async_block_till_done()
     return twins, platforms
 
@@ -290,24 +251,6 @@ def counting_transport() -> Iterator[Traffic]:
 
 
 @contextmanager
-def logged_warnings() -> Iterator[list[str]]:
-    """Collect the messages of WARNING (and worse) records logged meanwhile."""
-    messages: list[str] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            messages.append(record.getMessage())
-
-    handler = Collect(logging.WARNING)
-    root = logging.getLogger()
-    root.addHandler(handler)
-    try:
-        yield messages
-    finally:
-        root.removeHandler(handler)
-
-
-@contextmanager
 def replayed_details(responses: list[RawResponse]) -> Iterator[None]:
     """Answer ``/server/details`` with the captured bodies in turn: no network."""
     turn = iter(range(1 << 62))
@@ -321,16 +264,7 @@ def replayed_details(responses: list[RawResponse]) -> Iterator[None]:
 
 
 def _entry(url: str) -> MockConfigEntry:
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=f"Bench {url}",
-        data={
-            CONF_URL: url,
-            CONF_API_TOKEN: TOKEN,
-            CONF_VERIFY_SSL: True,
-            "api_generation": "v0",
-        },
-    )
+    return v0_entry(url, title=f"Bench {url}")
 
 
 def _our_entity_ids(hass: HomeAssistant, entry: MockConfigEntry) -> set[str]:
@@ -405,12 +339,7 @@ class Timer:
 
     @contextmanager
     def run(self) -> Iterator[None]:
-        """Time the body of the ``with`` block as one run.
-
-        Wall time (``perf_counter``) and the event-loop thread's CPU time
-        (``thread_time``): the latter leaves out the time other processes on a
-        busy machine took the CPU away, so it is the steadier of the two.
-        """
+        """Time the ``with`` block: wall and event-loop thread CPU time (steadier)."""
         gc_before = _GC_SECONDS[0]
         if self._profiler is not None:
             self._profiler.enable()
@@ -447,20 +376,20 @@ def _percentile(values: list[float], share: float) -> float:
 
 
 @pytest.mark.parametrize("servers", SIZES)
-async def test_refresh(hass: HomeAssistant, socket_enabled: None, servers: int) -> None:
-    """Measure (1)-(4) and (6) for one fleet size."""
+async def test_refresh(
+    hass: HomeAssistant,
+    socket_enabled: None,
+    no_token_in_logs: list[str],
+    servers: int,
+) -> None:
+    """Refresh and floor timings, requests, bytes and writes for one fleet size."""
     result = _result(servers)
-    sim = NezhaSimulator(servers=servers, token=TOKEN, seed=1)
-    await sim.start()
-    entry = _entry(sim.url)
-    try:
+    async with NezhaSimulator(servers=servers, token=TOKEN, seed=1) as sim:
+        entry = _entry(sim.url)
         with counting_transport() as traffic:
-            with logged_warnings() as warnings:
-                entry.add_to_hass(hass)
-                assert await hass.config_entries.async_setup(entry.entry_id)
-                await hass.async_block_till_done(wait_background_tasks=True)
+            await setup_integration(hass, entry)
             # Home Assistant refuses entities beyond a per-entry maximum (it warns).
-            result.capped = any("maximum of" in text for text in warnings)
+            result.capped = any("maximum of" in text for text in no_token_in_logs)
 
             coordinator: NezhaCoordinator = entry.runtime_data
             ours = _our_entity_ids(hass, entry)
@@ -602,16 +531,8 @@ async def test_refresh(hass: HomeAssistant, socket_enabled: None, servers: int) 
                 pair = ("same", "same-floor")
                 for which in pair if turn % 2 == 0 else pair[::-1]:
                     await timed(which, turn)
-        result.same, result.same_cpu = timers["same"].runs, timers["same"].cpu
-        result.same_floor = timers["same-floor"].runs
-        result.same_floor_cpu = timers["same-floor"].cpu
+        result.timers = timers
         assert coordinator.last_update_success
-        result.ours, result.ours_gc = timers["refresh"].runs, timers["refresh"].gc
-        result.floor, result.floor_gc = timers["floor"].runs, timers["floor"].gc
-        result.twin, result.twin_gc = timers["twins"].runs, timers["twins"].gc
-        result.ours_cpu = timers["refresh"].cpu
-        result.floor_cpu = timers["floor"].cpu
-        result.twin_cpu = timers["twins"].cpu
         if profile_dir:
             for name, timer in timers.items():
                 timer.dump(Path(profile_dir) / f"{name}-{servers}.prof")
@@ -621,8 +542,6 @@ async def test_refresh(hass: HomeAssistant, socket_enabled: None, servers: int) 
         await platform_.async_reset()
         assert await hass.config_entries.async_unload(entry.entry_id)
         await hass.async_block_till_done()
-    finally:
-        await sim.stop()
 
 
 @asynccontextmanager
@@ -788,6 +707,27 @@ def _mark(ok: bool) -> str:
 
 
 def _table(results: list[Result]) -> list[str]:
+    def loop_and_gc(name: str) -> list[tuple[str, Callable[[Result], str]]]:
+        return [
+            (
+                "  event-loop CPU time: median ms",
+                lambda r: _ms(_median(r.runs(name, "cpu"))),
+            ),
+            (
+                "  garbage collection within: mean ms",
+                lambda r: _ms(_mean(r.runs(name, "gc"))),
+            ),
+        ]
+
+    def paired(ours: str, base: str, bold: str = "") -> Callable[[Result], str]:
+        return lambda r: (
+            f"{bold}{r.pair(ours, base)}{bold} ({r.pair(ours, base, 'cpu')})"
+        )
+
+    def spread(name: str) -> Callable[[Result], str]:
+        return lambda r: _spread(r.runs(name))
+
+    ratio = "(median of paired ratios; by CPU)"
     rows: list[tuple[str, Callable[[Result], str]]] = [
         (
             "enabled entities (the floor writes as many states)",
@@ -807,59 +747,48 @@ def _table(results: list[Result]) -> list[str]:
         ),
         ("`/server/details` body", lambda r: f"{r.payload_bytes / 1024:.0f} KiB"),
         (
-            "**refresh / floor, changing answer** (median of paired ratios; by CPU)",
-            lambda r: (
-                f"**{_pair(r.ours, r.floor)}** ({_pair(r.ours_cpu, r.floor_cpu)})"
-            ),
+            f"**refresh / floor, changing answer** {ratio}",
+            paired("refresh", "floor", "**"),
         ),
         (
-            "**refresh / floor, identical answer** (median of paired ratios; by CPU)",
-            lambda r: (
-                f"**{_pair(r.same, r.same_floor)}** "
-                f"({_pair(r.same_cpu, r.same_floor_cpu)})"
-            ),
+            f"**refresh / floor, identical answer** {ratio}",
+            paired("same", "same-floor", "**"),
         ),
-        (
-            "identical answer: refresh, fetch excluded: median (p95) ms",
-            lambda r: _spread(r.same),
-        ),
+        ("identical answer: refresh, fetch excluded: median (p95) ms", spread("same")),
         (
             "identical answer: floor (same values again): median (p95) ms",
-            lambda r: _spread(r.same_floor),
+            spread("same-floor"),
         ),
         (
             "changing answer: refresh, fetch excluded: median (p95) ms",
-            lambda r: _spread(r.ours),
+            spread("refresh"),
         ),
-        ("  event-loop CPU time: median ms", lambda r: _ms(_median(r.ours_cpu))),
-        ("  garbage collection within: mean ms", lambda r: _ms(_mean(r.ours_gc))),
-        ("changing answer: floor: median (p95) ms", lambda r: _spread(r.floor)),
-        ("  event-loop CPU time: median ms", lambda r: _ms(_median(r.floor_cpu))),
-        ("  garbage collection within: mean ms", lambda r: _ms(_mean(r.floor_gc))),
+        *loop_and_gc("refresh"),
+        ("changing answer: floor: median (p95) ms", spread("floor")),
+        *loop_and_gc("floor"),
         ("  `json.loads` alone: median ms", lambda r: _ms(_median(r.parse))),
         (
             "same-kind floor (twins of our entities, no logic): median (p95) ms",
-            lambda r: _spread(r.twin),
+            spread("twins"),
         ),
-        ("  event-loop CPU time: median ms", lambda r: _ms(_median(r.twin_cpu))),
-        ("  garbage collection within: mean ms", lambda r: _ms(_mean(r.twin_gc))),
+        *loop_and_gc("twins"),
         (
             "changing answer: refresh / floor as a ratio of medians (by CPU time)",
-            lambda r: f"{_ratio(r.ours, r.floor)} ({_ratio(r.ours_cpu, r.floor_cpu)})",
+            lambda r: (
+                f"{_ratio(r.runs('refresh'), r.runs('floor'))} "
+                f"({_ratio(r.runs('refresh', 'cpu'), r.runs('floor', 'cpu'))})"
+            ),
         ),
-        (
-            "refresh / same-kind floor (paired; by CPU time)",
-            lambda r: f"{_pair(r.ours, r.twin)} ({_pair(r.ours_cpu, r.twin_cpu)})",
-        ),
+        ("refresh / same-kind floor (paired; by CPU time)", paired("refresh", "twins")),
         (
             "same-kind floor / floor: Home Assistant's cost of richer entities (paired)",
-            lambda r: f"{_pair(r.twin, r.floor)} ({_pair(r.twin_cpu, r.floor_cpu)})",
+            paired("twins", "floor"),
         ),
         (
             "changing answer: refresh per enabled entity: median µs",
-            lambda r: f"{_median(r.ours) / max(r.entities, 1) * 1e6:.1f}",
+            lambda r: f"{_median(r.runs('refresh')) / max(r.entities, 1) * 1e6:.1f}",
         ),
-        ("timed pairs per answer kind", lambda r: str(len(r.ours))),
+        ("timed pairs per answer kind", lambda r: str(len(r.runs("refresh")))),
         ("HTTP requests per poll", lambda r: str(r.poll_requests)),
         ("response bytes per poll", lambda r: f"{r.poll_bytes / 1024:.0f} KiB"),
         (
@@ -899,18 +828,18 @@ def _targets(results: list[Result]) -> list[str]:
     lines = ["| target | result | |", "|---|---|---|"]
     if RATIO_AT in by_n:
         r = by_n[RATIO_AT]
-        changing = _paired(r.ours, r.floor)
+        changing = _paired(r.runs("refresh"), r.runs("floor"))
         lines.append(
             f"| refresh / floor ≤ {RATIO_TARGET} at N = {RATIO_AT}, changing answer"
             " (median of paired wall-time ratios)"
-            f" | {changing:.2f} (by event-loop CPU time: {_pair(r.ours_cpu, r.floor_cpu)})"
+            f" | {changing:.2f} (by event-loop CPU time: {r.pair('refresh', 'floor', 'cpu')})"
             f" | {_mark(changing <= RATIO_TARGET)} |"
         )
-        same = _paired(r.same, r.same_floor)
+        same = _paired(r.runs("same"), r.runs("same-floor"))
         lines.append(
             f"| refresh / floor well under {RATIO_TARGET} at N = {RATIO_AT}, identical"
             f" answer (at most {SAME_TARGET})"
-            f" | {same:.2f} (by event-loop CPU time: {_pair(r.same_cpu, r.same_floor_cpu)})"
+            f" | {same:.2f} (by event-loop CPU time: {r.pair('same', 'same-floor', 'cpu')})"
             f" | {_mark(same <= SAME_TARGET)} |"
         )
     polls = sorted({r.poll_requests for r in results})
@@ -972,7 +901,7 @@ def _memory_top(result: Result) -> list[str]:
 
 def test_report() -> None:
     """Print the table and write it into docs/performance.md."""
-    results = [RESULTS[n] for n in SIZES if n in RESULTS and RESULTS[n].ours]
+    results = [RESULTS[n] for n in SIZES if n in RESULTS and RESULTS[n].runs("refresh")]
     assert results, "no measurements (run through scripts/bench)"
     generated = [
         START,
@@ -998,5 +927,7 @@ def test_report() -> None:
     # were skipped, and an identical one less than the floor.
     for r in results:
         assert r.state_changes + r.reports == 0, f"writes for nothing at {r.servers}"
-        assert _paired(r.same, r.same_floor) < 1.0, f"identical answer at {r.servers}"
-        assert _paired(r.ours, r.floor) <= REGRESSION_AT, f"changing at {r.servers}"
+        same = _paired(r.runs("same"), r.runs("same-floor"))
+        assert same < 1.0, f"identical answer at {r.servers}"
+        changing = _paired(r.runs("refresh"), r.runs("floor"))
+        assert changing <= REGRESSION_AT, f"changing at {r.servers}"

@@ -1,19 +1,8 @@
-"""CPU per minute of the v1 stream, at the dashboard's pace and in a flood.
+"""CPU per minute of the v1 stream, at the dashboard's pace and in a flood (``scripts/bench``).
 
-Run by ``scripts/bench`` (or ``NEZHA_BENCH=1 pytest tests/bench/test_stream.py
--p no:cacheprovider -p no:logging -s``). For N = 100 and 1000 simulated servers,
-two real frames are captured from the simulator and replayed by a WebSocket
-server in a thread of its own (its CPU is not counted). The event-loop thread
-runs the integration's ``StreamRunner`` with the real client for ``SECONDS``,
-and its CPU time (``time.thread_time``: reading, decoding, parsing) is scaled to
-one minute (with a probe that wakes 20 times a second for the worst loop lag):
-
-- "pace": a frame every 2 s, as the dashboard sends them;
-- "flood": frames as fast as the socket carries them.
-
-"before" parses every frame (``parse_interval=0``, what the code did before
-frames were throttled); "after" is the default, one parse per 2 s. The floor is
-``json.loads`` of the frames the runner parsed, timed the same way.
+docs/performance.md describes the method: two real frames replayed from a thread
+of their own; "before" parses every frame, "after" one per 2 s; the floor is
+``json.loads`` of the frames the runner parsed.
 """
 
 from __future__ import annotations

@@ -1,9 +1,6 @@
-"""The conformance check against a dashboard of your own.
+"""scripts/check-dashboard's checks against a dashboard of your own.
 
-Runs only when NEZHA_CONFORMANCE_URL and NEZHA_CONFORMANCE_TOKEN are set
-(scripts/test says so when it skips them); the same checks as
-scripts/check-dashboard: read-only, one request at a time, stopping at the first
-refused token.
+Runs only when NEZHA_CONFORMANCE_URL and NEZHA_CONFORMANCE_TOKEN are set.
 """
 
 from __future__ import annotations
@@ -13,7 +10,7 @@ import os
 import aiohttp
 import pytest
 
-from .check import check
+from nezha_dev.conformance.check import check
 
 URL = os.environ.get("NEZHA_CONFORMANCE_URL", "")
 TOKEN = os.environ.get("NEZHA_CONFORMANCE_TOKEN", "")

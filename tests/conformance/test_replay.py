@@ -1,19 +1,16 @@
 """The integration's client reads every recorded answer of the real dashboards.
 
-The recordings are served over real HTTP (:mod:`.replay`), so the whole client
-runs: headers, envelopes, parsers. Expected values are read from the recorded
-JSON here, independently of the client's parsers, and compared field by field.
+Recordings are served over real HTTP, so the whole client runs; expected values
+come from the recorded JSON, independently of the client's parsers.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 import json
 from typing import Any
 
-import aiohttp
 import pytest
 
 from custom_components.nezha.client import (
@@ -22,38 +19,16 @@ from custom_components.nezha.client import (
     NezhaNotFoundError,
     NezhaPatUnsupportedError,
     NezhaScopeError,
-    NezhaV0Client,
-    NezhaV1Client,
     NezhaWafBlockedError,
     async_detect_generation,
 )
 from custom_components.nezha.client.transport import RawResponse
 from custom_components.nezha.client.v1 import check_envelope
+from nezha_dev.conformance.recording import Exchange
 
-from .recording import Exchange, Recording, all_recordings
-from .replay import ReplayServer, role_token
+from .helpers import D1, V0, V1, Served, by_recording
 
-RECORDINGS = all_recordings()
-V0 = [r for r in RECORDINGS if r.generation == "v0"]
-V1 = [r for r in RECORDINGS if r.generation == "v1"]
 GO_ZERO_UNIX = -62135596800
-
-
-def _ids(recordings: list[Recording]) -> list[str]:
-    return [r.directory.name for r in recordings]
-
-
-@pytest.fixture
-async def served(
-    request: pytest.FixtureRequest, socket_enabled: None
-) -> AsyncIterator[tuple[Recording, ReplayServer, aiohttp.ClientSession]]:
-    """The parametrised recording, served on loopback, and a session."""
-    recording: Recording = request.param
-    server = ReplayServer(recording)
-    await server.start()
-    async with aiohttp.ClientSession() as session:
-        yield recording, server, session
-    await server.stop()
 
 
 def _raw(exchange: Exchange) -> RawResponse:
@@ -70,39 +45,49 @@ def _time(text: str) -> datetime | None:
     return None if text.startswith("0001-") else datetime.fromisoformat(text)
 
 
+def _ms(stamp: float) -> datetime:
+    return datetime.fromtimestamp(stamp / 1000, UTC)
+
+
 def _same_number(parsed: float | None, recorded: Any) -> None:
     """A recorded number (omitted = 0 on v1) read exactly."""
     assert parsed == pytest.approx(recorded if recorded is not None else 0)
 
 
+def _by_monitor(monitors: list[Any], records: list[dict[str, Any]]) -> list[Any]:
+    """Pairs of (monitor, its record); the monitors are the recorded ids, sorted."""
+    assert [m.monitor_id for m in monitors] == sorted(r["monitor_id"] for r in records)
+    by_id = {r["monitor_id"]: r for r in records}
+    return [(m, by_id[m.monitor_id]) for m in monitors]
+
+
 # -- v1/v2 -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("served", V1, ids=_ids(V1), indirect=True)
-async def test_v1_inventory_values(served: Any) -> None:
+@by_recording(V1, served=True)
+async def test_v1_inventory_values(served: Served) -> None:
     """Every server of ``/server`` with its values, time zone and groups."""
-    recording, server, session = served
-    detection = await async_detect_generation(session, server.url)
+    recording = served.recording
+    detection = await async_detect_generation(served.session, served.url)
     assert detection.generation is ApiGeneration.V1
     assert detection.tsdb is True  # the key exists from v2.0 on, on or off
-    client = NezhaV1Client(session, server.url, role_token("full", "v1"))
+    client = served.v1()
     fleet = await client.async_get_fleet()
     exchange = recording.exchange("server.full")
     records = {r["id"]: r for r in exchange.body["data"]}
     assert set(fleet.servers) == set(records)
     assert fleet.server_time == parsedate_to_datetime(exchange.headers["Date"])
     for sid, record in records.items():
-        parsed = fleet.servers[sid]
+        parsed, state, host = fleet.servers[sid], record["state"], record["host"]
         assert parsed.name == record["name"]
         assert parsed.last_active == _time(record["last_active"])
         if parsed.last_active is not None:
             assert parsed.last_active.tzinfo is UTC
-        state, host = record["state"], record["host"]
         for key in ("cpu", "mem_used", "disk_used", "uptime", "net_in_transfer"):
             _same_number(getattr(parsed.state, key), state.get(key))
         assert parsed.host.mem_total == host.get("mem_total", 0)
-        assert parsed.host.platform == host.get("platform", "")
-        assert parsed.host.agent_version == host.get("version", "")
+        for ours, theirs in (("platform", "platform"), ("agent_version", "version")):
+            assert getattr(parsed.host, ours) == host.get(theirs, "")
         assert parsed.host.arch == host.get("arch", "")
         assert parsed.ipv4 == record["geoip"].get("ip", {}).get("ipv4_addr", "")
     # Groups: many-to-many, names not unique; same-named groups are one.
@@ -116,32 +101,12 @@ async def test_v1_inventory_values(served: Any) -> None:
             assert (summary.id in members) == (name in summary.groups)
 
 
-async def test_duplicate_and_shared_groups_on_a_real_dashboard(
-    socket_enabled: None,
-) -> None:
-    """The recorded D1: web = {1, 2} and {3} (same name), db = {2, 3}."""
-    recording = next(r for r in V1 if r.directory.name == "v2-2.3.7-tsdb-off")
-    server = ReplayServer(recording)
-    await server.start()
-    try:
-        async with aiohttp.ClientSession() as session:
-            client = NezhaV1Client(session, server.url, role_token("full", "v1"))
-            assert set((await client.async_get_fleet("web")).servers) == {1, 2, 3}
-            assert set((await client.async_get_fleet("db")).servers) == {2, 3}
-            groups = {s.id: s.groups for s in await client.async_list_servers()}
-    finally:
-        await server.stop()
-    assert groups == {1: ("web",), 2: ("db", "web"), 3: ("db", "web"), 4: ()}
-
-
-@pytest.mark.parametrize("served", V1, ids=_ids(V1), indirect=True)
-async def test_v1_services_and_pings(served: Any) -> None:
+@by_recording(V1, served=True)
+async def test_v1_services_and_pings(served: Served) -> None:
     """Service summaries and each server's ping history."""
-    recording, server, session = served
-    client = NezhaV1Client(session, server.url, role_token("full", "v1"))
+    recording, client = served.recording, served.v1()
     services = await client.async_get_services()
-    data = recording.exchange("service.full").body["data"]
-    recorded = data.get("services") or {}
+    recorded = recording.exchange("service.full").body["data"].get("services") or {}
     assert [s.id for s in services] == sorted(int(k) for k in recorded)
     for service in services:
         record = recorded[str(service.id)]
@@ -150,41 +115,31 @@ async def test_v1_services_and_pings(served: Any) -> None:
         assert service.availability_today == pytest.approx(
             100 * up / (up + down) if up + down else None, abs=1e-3
         )
-    fleet = await client.async_get_fleet()
-    for sid in fleet.servers:
-        monitors = await client.async_get_ping_monitors(sid)
+    for sid in (await client.async_get_fleet()).servers:
         records = recording.exchange(f"server-{sid}-service.full").body.get("data")
-        assert [m.monitor_id for m in monitors] == sorted(
-            r["monitor_id"] for r in records or []
-        )
-        for monitor in monitors:
-            record = next(r for r in records if r["monitor_id"] == monitor.monitor_id)
+        pairs = _by_monitor(await client.async_get_ping_monitors(sid), records or [])
+        for monitor, record in pairs:
             assert monitor.name == record["monitor_name"]
             assert monitor.points == len(record["created_at"])
             newest = max(record["created_at"])
-            assert monitor.latest_at == datetime.fromtimestamp(newest / 1000, UTC)
-            last = [
-                d
-                for t, d in zip(record["created_at"], record["avg_delay"], strict=True)
-                if t == newest
-            ][-1]
+            assert monitor.latest_at == _ms(newest)
+            stamped = zip(record["created_at"], record["avg_delay"], strict=True)
+            last = [d for t, d in stamped if t == newest][-1]
             assert monitor.latest_delay == (last if last > 0 else None)
 
 
-@pytest.mark.parametrize("served", V1, ids=_ids(V1), indirect=True)
-async def test_v1_stream_frames(served: Any) -> None:
+@by_recording(V1, served=True)
+async def test_v1_stream_frames(served: Served) -> None:
     """Frames of the admin's stream agree with the recorded values."""
-    recording, server, session = served
-    client = NezhaV1Client(session, server.url, role_token("full", "v1"))
+    client = served.v1()
     await client.async_get_fleet()
-    stream = recording.streams["ws.full"]
+    stream = served.recording.streams["ws.full"]
     assert stream.gaps
     assert all(1.5 <= gap <= 2.5 for gap in stream.gaps), stream.gaps  # every 2 s
     for raw in stream.frames:
         frame = client.parse_frame(json.dumps(raw))
-        assert frame.unknown_ids == frozenset()
-        assert frame.missing_ids == frozenset()
-        assert frame.fleet.server_time == datetime.fromtimestamp(raw["now"] / 1000, UTC)
+        assert frame.unknown_ids == frame.missing_ids == frozenset()
+        assert frame.fleet.server_time == _ms(raw["now"])
         for record in raw["servers"]:
             parsed = frame.fleet.servers[record["id"]]
             assert parsed.last_active == _time(record["last_active"])
@@ -193,60 +148,42 @@ async def test_v1_stream_frames(served: Any) -> None:
             assert parsed.ipv4 == client.inventory[record["id"]].ipv4
 
 
-@pytest.mark.parametrize(
-    "served",
-    [r for r in V1 if "member" in r.meta["roles"]],
-    ids=_ids([r for r in V1 if "member" in r.meta["roles"]]),
-    indirect=True,
-)
-async def test_v1_member_and_limited_tokens(served: Any) -> None:
+@by_recording([r for r in V1 if "member" in r.meta["roles"]], served=True)
+async def test_v1_member_and_limited_tokens(served: Served) -> None:
     """A member lists only its server but streams all; an allow-list narrows all."""
-    _recording, server, session = served
-    member = NezhaV1Client(session, server.url, role_token("member", "v1"))
-    own = await member.async_get_fleet()
-    assert list(own.servers) == [4]
+    member = served.v1("member")
+    assert list((await member.async_get_fleet()).servers) == [4]
     assert await member.async_get_groups() == {}
-    frames = _recording.streams["ws.member"].frames
+    frames = served.recording.streams["ws.member"].frames
     frame = member.parse_frame(json.dumps(frames[0]))
     assert frame.unknown_ids == {1, 2, 3}  # streamed, not listed: left out
     assert set(frame.fleet.servers) == {4}
     # The member's own server streams its full host.
     assert frame.fleet.servers[4].host.agent_version == "2.3.3"
-
-    limited = NezhaV1Client(session, server.url, role_token("limited", "v1"))
+    limited = served.v1("limited")
     assert list((await limited.async_get_fleet()).servers) == [1]
     assert {k: set(v) for k, v in limited.groups.items()} == {"web": {1}}
 
 
-@pytest.mark.parametrize(
-    "served",
-    [r for r in V1 if "expired" in r.meta["roles"]],
-    ids=_ids([r for r in V1 if "expired" in r.meta["roles"]]),
-    indirect=True,
-)
-async def test_v1_refusals(served: Any) -> None:
+@by_recording([r for r in V1 if "expired" in r.meta["roles"]], served=True)
+async def test_v1_refusals(served: Served) -> None:
     """A missing scope names it; expired and unknown tokens are auth failures."""
-    recording, server, session = served
-    missing = NezhaV1Client(session, server.url, role_token("missing-scope", "v1"))
+    missing = served.v1("missing-scope")
     await missing.async_get_fleet()  # inventory and server scopes are there
     with pytest.raises(NezhaScopeError) as err:
         await missing.async_get_services()
     assert err.value.scope == "nezha:service:read"
     for role in ("expired", "bogus"):
-        client = NezhaV1Client(session, server.url, role_token(role, "v1"))
         with pytest.raises(NezhaAuthError) as refused:
-            await client.async_get_fleet()
+            await served.v1(role).async_get_fleet()
         assert not isinstance(refused.value, NezhaScopeError)
-    assert server.requests[-1] == ("/api/v1/server", "bogus")
+    assert served.server.requests[-1] == ("/api/v1/server", "bogus")
     with pytest.raises(NezhaAuthError):
-        await NezhaV1Client(
-            session, server.url, role_token("bogus", "v1")
-        ).async_connect_stream()
+        await served.v1("bogus").async_connect_stream()
     # Without a personal token the JWT middleware answers a bare "unauthorized"
-    # with HTTP 200 (no strike): what a dashboard without personal tokens says
-    # to one, hence the client's reading.
+    # with HTTP 200 (no strike): what a dashboard without personal tokens says.
     with pytest.raises(NezhaPatUnsupportedError):
-        check_envelope(_raw(recording.exchange("server.none")))
+        check_envelope(_raw(served.recording.exchange("server.none")))
 
 
 def test_v1_waf_block_page() -> None:
@@ -259,29 +196,63 @@ def test_v1_waf_block_page() -> None:
     assert recording.streams["ws.bogus"].status == 403
 
 
+@by_recording([D1], served=True)
+async def test_v1_groups_quotas_and_notes_on_a_real_dashboard(served: Served) -> None:
+    """Groups, traffic rules and the admin frontend's notes, as the real D1 sent them."""
+    client = served.v1()
+    # Groups: web = {1, 2} and {3} (same name), db = {2, 3}.
+    assert set((await client.async_get_fleet("web")).servers) == {1, 2, 3}
+    assert set((await client.async_get_fleet("db")).servers) == {2, 3}
+    groups = {s.id: s.groups for s in await client.async_list_servers()}
+    assert groups == {1: ("web",), 2: ("db", "web"), 3: ("db", "web"), 4: ()}
+    overview = await client.async_get_service_overview()
+    fleet = await client.async_get_fleet()
+    limited_quotas = (await served.v1("limited").async_get_service_overview()).quotas
+    data = served.recording.exchange("service.full").body["data"]
+    stats = data["cycle_transfer_stats"]
+    assert set(overview.quotas) == {1, 2}
+    for rule_id, quota in overview.quotas.items():
+        record = stats[str(rule_id)]
+        assert quota.name == record["name"]
+        assert quota.limit == record["max"] == 10 * 1024**3
+        assert quota.cycle_start == datetime.fromisoformat(record["from"])
+        assert quota.cycle_end == datetime.fromisoformat(record["to"])
+        assert quota.used == {int(k): v for k, v in record["transfer"].items()}
+    # Server 2 is under both rules; the limited token sees only rule 1.
+    assert 2 in overview.quotas[1].used
+    assert list(overview.quotas[2].used) == [2]
+    assert set(limited_quotas) == {1}
+    # Notes: billing + plan (auto-renewal, monthly), never expires, free text, none.
+    one, two = fleet.servers[1].public_note, fleet.servers[2].public_note
+    assert one is not None and one.billing is not None and one.plan is not None
+    assert (one.billing.auto_renewal, one.billing.cycle) == (True, "Month")
+    assert one.billing.end == datetime(2026, 12, 23, 9, 18, 38, tzinfo=UTC)
+    assert one.plan.network_routes == ("CN2 GIA",)
+    assert two is not None and two.billing is not None
+    assert two.billing.never_expires
+    assert fleet.servers[3].public_note is None  # free text: ignored quietly
+    assert fleet.servers[4].public_note is None
+
+
 # -- v0 ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("served", V0, ids=_ids(V0), indirect=True)
-async def test_v0_fleet_values(served: Any) -> None:
+@by_recording(V0, served=True)
+async def test_v0_fleet_values(served: Served) -> None:
     """Every server of ``/server/details`` with its values and tags."""
-    recording, server, session = served
-    detection = await async_detect_generation(session, server.url)
+    recording, client = served.recording, served.v0()
+    detection = await async_detect_generation(served.session, served.url)
     assert detection.generation is ApiGeneration.V0
-    client = NezhaV0Client(session, server.url, role_token("full", "v0"))
     fleet = await client.async_get_fleet()
-    records = {
-        r["id"]: r for r in recording.exchange("server-details.full").body["result"]
-    }
+    details = recording.exchange("server-details.full").body["result"]
+    records = {r["id"]: r for r in details}
     assert set(fleet.servers) == set(records)
     for sid, record in records.items():
         parsed = fleet.servers[sid]
-        assert parsed.name == record["name"]
-        assert parsed.tag == record["tag"]
+        assert (parsed.name, parsed.tag) == (record["name"], record["tag"])
         if record["last_active"] == GO_ZERO_UNIX:
             # Never reported since the dashboard started: unknown, not zeros.
-            assert parsed.last_active is None
-            assert parsed.state.cpu is None
+            assert parsed.last_active is parsed.state.cpu is None
             continue
         assert parsed.last_active == datetime.fromtimestamp(record["last_active"], UTC)
         status, host = record["status"], record["host"]
@@ -298,77 +269,27 @@ async def test_v0_fleet_values(served: Any) -> None:
     }
 
 
-@pytest.mark.parametrize("served", V0, ids=_ids(V0), indirect=True)
-async def test_v0_ping_history(served: Any) -> None:
-    """Several probes share a minute; the newest is the last of that minute."""
-    recording, server, session = served
-    client = NezhaV0Client(session, server.url, role_token("full", "v0"))
-    for sid in recording.meta["server_ids"]:
+@by_recording(V0, served=True)
+async def test_v0_ping_history_and_refusals(served: Served) -> None:
+    """Several probes share a minute (the newest is its last); wrong tokens refused."""
+    client = served.v0()
+    for sid in served.recording.meta["server_ids"]:
+        records = served.recording.exchange(f"monitor-{sid}.full").body["result"]
+        ids = sorted({r["monitor_id"] for r in records or []})
         monitors = await client.async_get_ping_monitors(sid)
-        records = recording.exchange(f"monitor-{sid}.full").body["result"] or []
-        assert [m.monitor_id for m in monitors] == sorted(
-            {r["monitor_id"] for r in records}
-        )
+        assert [m.monitor_id for m in monitors] == ids
         for monitor in monitors:
-            record = next(r for r in records if r["monitor_id"] == monitor.monitor_id)
-            stamps = record["created_at"]
+            stamps = next(
+                r["created_at"]
+                for r in records
+                if r["monitor_id"] == monitor.monitor_id
+            )
             assert monitor.points == len(stamps)
-            assert monitor.latest_at == datetime.fromtimestamp(max(stamps) / 1000, UTC)
+            assert monitor.latest_at == _ms(max(stamps))
     with pytest.raises(NezhaNotFoundError):
         await client.async_get_ping_monitors(999999)
-
-
-@pytest.mark.parametrize("served", V0, ids=_ids(V0), indirect=True)
-async def test_v0_refusals(served: Any) -> None:
-    """A wrong token, a ``Bearer`` prefix: HTTP 200 with code 403, an auth error."""
-    _recording, server, session = served
-    for role in ("bogus",):
-        client = NezhaV0Client(session, server.url, role_token(role, "v0"))
-        with pytest.raises(NezhaAuthError):
-            await client.async_get_fleet()
-    bearer = _recording.exchange("server-details.bearer")
+    # A wrong token, a ``Bearer`` prefix: HTTP 200 with code 403, an auth error.
+    with pytest.raises(NezhaAuthError):
+        await served.v0("bogus").async_get_fleet()
+    bearer = served.recording.exchange("server-details.bearer")
     assert (bearer.status, bearer.body["code"]) == (200, 403)
-
-
-async def test_v1_quotas_and_notes_on_a_real_dashboard(socket_enabled: None) -> None:
-    """Traffic rules and the admin frontend's notes, as the real D1 sent them."""
-    recording = next(r for r in V1 if r.directory.name == "v2-2.3.7-tsdb-off")
-    server = ReplayServer(recording)
-    await server.start()
-    try:
-        async with aiohttp.ClientSession() as session:
-            client = NezhaV1Client(session, server.url, role_token("full", "v1"))
-            overview = await client.async_get_service_overview()
-            fleet = await client.async_get_fleet()
-            limited = NezhaV1Client(session, server.url, role_token("limited", "v1"))
-            limited_quotas = (await limited.async_get_service_overview()).quotas
-    finally:
-        await server.stop()
-    stats = recording.exchange("service.full").body["data"]["cycle_transfer_stats"]
-    assert set(overview.quotas) == {1, 2}
-    for rule_id, quota in overview.quotas.items():
-        record = stats[str(rule_id)]
-        assert quota.name == record["name"]
-        assert quota.limit == record["max"] == 10 * 1024**3
-        assert quota.cycle_start == datetime.fromisoformat(record["from"])
-        assert quota.cycle_end == datetime.fromisoformat(record["to"])
-        assert quota.used == {int(k): v for k, v in record["transfer"].items()}
-    # Server 2 is under both rules; the limited token sees only rule 1.
-    assert 2 in overview.quotas[1].used
-    assert list(overview.quotas[2].used) == [2]
-    assert set(limited_quotas) == {1}
-    # Notes: billing + plan (auto-renewal, monthly), never expires, free text, none.
-    one = fleet.servers[1].public_note
-    assert one is not None
-    assert one.billing is not None
-    assert one.plan is not None
-    assert one.billing.auto_renewal
-    assert one.billing.cycle == "Month"
-    assert one.billing.end == datetime(2026, 12, 23, 9, 18, 38, tzinfo=UTC)
-    assert one.plan.network_routes == ("CN2 GIA",)
-    two = fleet.servers[2].public_note
-    assert two is not None
-    assert two.billing is not None
-    assert two.billing.never_expires
-    assert fleet.servers[3].public_note is None  # free text: ignored quietly
-    assert fleet.servers[4].public_note is None

@@ -50,8 +50,8 @@ def load_client() -> ModuleType:
     spec = importlib.util.spec_from_file_location(
         name, path / "__init__.py", submodule_search_locations=[str(path)]
     )
-    assert spec is not None
-    assert spec.loader is not None
+    assert spec is not None  # noqa: S101 - a file location always has a spec
+    assert spec.loader is not None  # noqa: S101
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)

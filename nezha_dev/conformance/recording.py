@@ -32,7 +32,7 @@ from pathlib import Path
 import re
 from typing import Any
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "real"
+FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "real"
 # Headers worth keeping: the ones the client or a user's report reads.
 KEPT_HEADERS = ("Content-Type", "Date", "Location", "Retry-After", "Content-Encoding")
 

@@ -8,7 +8,7 @@ answered with the exchange recorded for its path, query and role.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Self
 
 from aiohttp import web
 
@@ -89,8 +89,7 @@ class ReplayServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        server: Any = site._server
-        port = server.sockets[0].getsockname()[1]
+        port = self._runner.addresses[0][1]
         self.url = f"http://127.0.0.1:{port}"
         return self.url
 
@@ -98,3 +97,12 @@ class ReplayServer:
         """Stop listening."""
         if self._runner is not None:
             await self._runner.cleanup()
+
+    async def __aenter__(self) -> Self:
+        """Start listening."""
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        """Stop listening."""
+        await self.stop()

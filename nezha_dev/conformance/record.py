@@ -1,6 +1,6 @@
 """Record a real dashboard's answers to every request the integration makes.
 
-    python -m tests.conformance.record URL OUT_DIR --generation v1 --version 2.3.7 \\
+    python -m nezha_dev.conformance.record URL OUT_DIR --generation v1 --version 2.3.7 \\
         --token full=NEZHA_TOKEN_FULL --token member=NEZHA_TOKEN_MEMBER
 
 Tokens come from environment variables (named per role), never from the command
@@ -124,10 +124,11 @@ class Recorder:
             _say(f"  {name}: handshake HTTP {err.status}", file=sys.stderr)
             return
         async with ws:
+            # aiohttp keeps the handshake's response private.
             headers = {
-                k: self.sanitiser.text(ws._response.headers[k])
+                k: self.sanitiser.text(ws._response.headers[k])  # noqa: SLF001
                 for k in KEPT_HEADERS
-                if k in ws._response.headers
+                if k in ws._response.headers  # noqa: SLF001
             }
             while len(received) < frames:
                 msg = await ws.receive(timeout=15)
@@ -216,7 +217,7 @@ async def record_v0(rec: Recorder, auth_failures: bool) -> dict[str, Any]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The CLI."""
-    parser = argparse.ArgumentParser(prog="python -m tests.conformance.record")
+    parser = argparse.ArgumentParser(prog="python -m nezha_dev.conformance.record")
     parser.add_argument("url")
     parser.add_argument("out")
     parser.add_argument("--generation", choices=("v0", "v1"), required=True)

@@ -61,7 +61,7 @@ class Mirror:
         )
         expired = sim.add_token(expires_in=1)
         stored = sim.get_token(expired)
-        assert stored is not None
+        assert stored is not None  # noqa: S101 - it was just added
         stored.expires_at = sim.now() - 1
         self.tokens["expired"] = expired
         self.tokens["limited"] = sim.add_token(server_ids=sim_ids[:1])

@@ -1,0 +1,1 @@
+"""Conformance tooling: record real dashboards, replay them, compare shapes, check one live."""
