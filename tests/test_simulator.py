@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,16 +21,8 @@ import time
 from typing import Any
 import urllib.request
 
-from aiohttp import (
-    ClientError,
-    ClientSession,
-    ClientTimeout,
-    ClientWebSocketResponse,
-    ClientWSTimeout,
-    WSMessage,
-    WSMsgType,
-    WSServerHandshakeError,
-)
+import aiohttp
+from aiohttp import ClientSession, ClientWebSocketResponse, WSMsgType
 from freezegun.api import FrozenDateTimeFactory
 from hypothesis import given, settings, strategies as st
 import pytest
@@ -40,7 +32,7 @@ from nezha_dev.simulator import (
     MISSING,
     ZERO_TIME_UNIX,
     Fault,
-    NezhaSimulator,
+    NezhaSimulator as Sim,
     generate_pat,
 )
 from nezha_dev.simulator.encoding import go_json, go_time
@@ -58,17 +50,13 @@ ZERO = "0001-01-01T00:00:00Z"
 SUCCESS = {"success": True}
 UNAUTHORIZED = b'{"error":"ApiErrorUnauthorized"}'
 BLOCKED = "you were blocked by nezha WAF"
-LIST, DETAILS, MONITOR = (
-    "/api/v1/server/list",
-    "/api/v1/server/details",
-    "/api/v1/monitor",
-)
+LIST, DETAILS = "/api/v1/server/list", "/api/v1/server/details"
+MONITOR, SETTING, CRON = "/api/v1/monitor", "/api/v1/setting", "/api/v1/cron"
 SERVER, GROUPS, SERVICE = "/api/v1/server", "/api/v1/server-group", "/api/v1/service"
-SETTING, CRON = "/api/v1/setting", "/api/v1/cron"
 V1_ORDER = [2, 3, 5, 1, 4, 6, 7]  # /server: display_index desc, then id
 REPO = Path(__file__).resolve().parents[1]
 # Client close: the server never answers a close frame, so do not wait long.
-WS_TIMEOUT = ClientWSTimeout(ws_receive=None, ws_close=0.2)
+WS_TIMEOUT = aiohttp.ClientWSTimeout(ws_receive=None, ws_close=0.2)
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -109,83 +97,68 @@ class Reply:
         return self.status == 403 and ctype == HTML_CT and BLOCKED in self.body.decode()
 
 
-def make(generation: str = "v0", **kwargs: Any) -> NezhaSimulator:
+def make(generation: str = "v0", **kwargs: Any) -> Sim:
     """Seven servers of seed 7 unless told otherwise; v1 means v2.3.7."""
     kwargs.setdefault("servers", 7)
     kwargs.setdefault("seed", 7)
     kwargs.setdefault("token", V0_TOKEN if generation == "v0" else V1_TOKEN)
-    return NezhaSimulator(generation=generation, **kwargs)
+    return Sim(generation=generation, **kwargs)
 
 
 @pytest.fixture
-async def sim0() -> AsyncIterator[NezhaSimulator]:
+async def sim0() -> AsyncIterator[Sim]:
     async with make() as simulator:
         yield simulator
 
 
 @pytest.fixture
-async def frozen0(freezer: FrozenDateTimeFactory) -> AsyncIterator[NezhaSimulator]:
+async def frozen0(freezer: FrozenDateTimeFactory) -> AsyncIterator[Sim]:
     async with make() as simulator:
         yield simulator
 
 
 @pytest.fixture
-async def sim1() -> AsyncIterator[NezhaSimulator]:
+async def sim1() -> AsyncIterator[Sim]:
     async with make("v1") as simulator:
         yield simulator
 
 
 @pytest.fixture
-async def frozen1(freezer: FrozenDateTimeFactory) -> AsyncIterator[NezhaSimulator]:
+async def frozen1(freezer: FrozenDateTimeFactory) -> AsyncIterator[Sim]:
     async with make("v1") as simulator:
         yield simulator
 
 
 @pytest.fixture
-async def sim(request: pytest.FixtureRequest) -> AsyncIterator[NezhaSimulator]:
+async def sim(request: pytest.FixtureRequest) -> AsyncIterator[Sim]:
     """A dashboard of the generation given by indirect parametrisation."""
     async with make(request.param) as simulator:
         yield simulator
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[ClientSession]:
-    async with ClientSession() as session:
-        yield session
-
-
-async def fetch(
-    sim: NezhaSimulator,
-    path: str,
-    token: str | None = OWN,
-    *,
-    method: str = "GET",
-    headers: dict[str, str] | None = None,
-    **kwargs: Any,
-) -> Reply:
+async def fetch(sim: Sim, path: str, token: str | None = OWN, **kw: Any) -> Reply:
     """One request; the token goes raw to a v0 dashboard, as Bearer to a v1 one."""
     v0 = sim.generation == "v0"
-    if token == OWN:
-        token = V0_TOKEN if v0 else V1_TOKEN
+    token = (V0_TOKEN if v0 else V1_TOKEN) if token == OWN else token
     auth = (
         {} if token is None else {"Authorization": token if v0 else f"Bearer {token}"}
     )
-    kwargs.setdefault("allow_redirects", False)
-    url, headers = sim.url + path, {**auth, **(headers or {})}
+    headers, method = auth | kw.pop("headers", {}), kw.pop("method", "GET")
+    kw.setdefault("allow_redirects", False)
     async with (
         ClientSession() as session,
-        session.request(method, url, headers=headers, **kwargs) as resp,
+        session.request(method, sim.url + path, headers=headers, **kw) as resp,
     ):
         return Reply(resp.status, dict(resp.headers), await resp.read())
 
 
-async def get(sim: NezhaSimulator, path: str, token: str | None = OWN) -> Any:
+async def get(sim: Sim, path: str, token: str | None = OWN) -> Any:
     """The result (v0) or data (v1) of a successful GET."""
     reply = await fetch(sim, path, token)
     return reply.result if sim.generation == "v0" else reply.data
 
 
-async def admin(sim: NezhaSimulator, method: str, path: str, body: Any = None) -> Reply:
+async def admin(sim: Sim, method: str, path: str, body: Any = None) -> Reply:
     return await fetch(sim, path, None, method=method, json=body)
 
 
@@ -198,7 +171,7 @@ def by_id(elements: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
 
 
 async def connect(
-    http: ClientSession, sim: NezhaSimulator, token: str | None = V1_TOKEN, **kw: Any
+    http: ClientSession, sim: Sim, token: str | None = V1_TOKEN, **kw: Any
 ) -> ClientWebSocketResponse:
     headers = {} if token is None else {"Authorization": f"Bearer {token}"}
     headers |= kw.pop("headers", {})
@@ -206,7 +179,7 @@ async def connect(
     return await http.ws_connect(url, headers=headers, timeout=WS_TIMEOUT, **kw)
 
 
-async def receive(ws: ClientWebSocketResponse, limit: float = 5) -> WSMessage:
+async def receive(ws: ClientWebSocketResponse, limit: float = 5) -> aiohttp.WSMessage:
     async with asyncio.timeout(limit):
         return await ws.receive()
 
@@ -228,10 +201,10 @@ async def until_closed(ws: ClientWebSocketResponse) -> None:
 
 
 async def handshake_status(
-    sim: NezhaSimulator, token: str | None = V1_TOKEN, **kwargs: Any
+    sim: Sim, token: str | None = V1_TOKEN, **kwargs: Any
 ) -> int:
     async with ClientSession() as http:
-        with pytest.raises(WSServerHandshakeError) as caught:
+        with pytest.raises(aiohttp.WSServerHandshakeError) as caught:
             await connect(http, sim, token, **kwargs)
     return caught.value.status
 
@@ -252,14 +225,14 @@ async def hang_up(*sockets: ClientWebSocketResponse) -> None:
     "token", [None, "", f"Bearer {V0_TOKEN}", V0_TOKEN.lower(), "nope"]
 )
 async def test_bad_token_is_http_200_code_403(
-    sim0: NezhaSimulator, path: str, token: str | None
+    sim0: Sim, path: str, token: str | None
 ) -> None:
     reply = await fetch(sim0, path, token=token)
     assert (reply.status, reply.headers["Content-Type"]) == (200, JSON_CT)
     assert reply.body == AUTH_FAIL  # raw UTF-8, not \u-escaped
 
 
-async def test_set_and_revoke_token(sim0: NezhaSimulator) -> None:
+async def test_set_and_revoke_token(sim0: Sim) -> None:
     sim0.set_token("new-token")
     assert (await fetch(sim0, LIST)).body == AUTH_FAIL
     assert await get(sim0, LIST, token="new-token")
@@ -268,14 +241,14 @@ async def test_set_and_revoke_token(sim0: NezhaSimulator) -> None:
     assert (await fetch(sim0, LIST, token="new-token")).body == AUTH_FAIL
 
 
-async def test_list_shape_tags_and_ips(sim0: NezhaSimulator) -> None:
+async def test_list_shape_tags_and_ips(sim0: Sim) -> None:
     reply = await fetch(sim0, LIST)  # the raw token authenticates
     assert (reply.status, reply.headers["Content-Type"]) == (200, JSON_CT)
     assert sorted(ids(reply.result)) == list(range(1, 8))
     servers = by_id(reply.result)
     assert list(servers[1]) == [
         "id", "name", "tag", "last_active", "ipv4", "ipv6", "valid_ip",
-        "display_index", "hide_for_guest",
+        "display_index", "hide_for_guest"
     ]  # fmt: skip
     assert {(s["display_index"], s["hide_for_guest"]) for s in servers.values()} == {
         (0, False)
@@ -291,9 +264,7 @@ async def test_list_shape_tags_and_ips(sim0: NezhaSimulator) -> None:
     assert await get(sim0, f"{LIST}?tag=nope") == []
 
 
-async def test_details_without_params_random_order_and_filled(
-    sim0: NezhaSimulator,
-) -> None:
+async def test_details_without_params_random_order_and_filled(sim0: Sim) -> None:
     results = [await get(sim0, DETAILS) for _ in range(8)]
     orders = {tuple(ids(result)) for result in results}
     assert len(orders) > 1
@@ -305,12 +276,12 @@ async def test_details_without_params_random_order_and_filled(
     assert list(servers[3])[-2:] == ["host", "status"]
     assert list(host) == [
         "Platform", "PlatformVersion", "CPU", "MemTotal", "DiskTotal", "SwapTotal",
-        "Arch", "Virtualization", "BootTime", "CountryCode", "Version", "GPU",
+        "Arch", "Virtualization", "BootTime", "CountryCode", "Version", "GPU"
     ]  # fmt: skip
     assert list(status) == [
         "CPU", "MemUsed", "SwapUsed", "DiskUsed", "NetInTransfer", "NetOutTransfer",
         "NetInSpeed", "NetOutSpeed", "Uptime", "Load1", "Load5", "Load15",
-        "TcpConnCount", "UdpConnCount", "ProcessCount", "Temperatures", "GPU",
+        "TcpConnCount", "UdpConnCount", "ProcessCount", "Temperatures", "GPU"
     ]  # fmt: skip
     assert host["GPU"] == ["NVIDIA GeForce RTX 3060"]
     assert isinstance(status["GPU"], (int, float))
@@ -330,15 +301,13 @@ async def test_details_without_params_random_order_and_filled(
         ("tag=nope&id=1", []),
     ],
 )
-async def test_details_selection(
-    sim0: NezhaSimulator, query: str, expected: list[int]
-) -> None:
+async def test_details_selection(sim0: Sim, query: str, expected: list[int]) -> None:
     result = await get(sim0, f"{DETAILS}?{query}")
     assert ids(result) == expected
     assert all((e["display_index"], e["hide_for_guest"]) == (0, False) for e in result)
 
 
-async def test_v0_never_reported_server(sim0: NezhaSimulator) -> None:
+async def test_v0_never_reported_server(sim0: Sim) -> None:
     sim0.set_never_reported(4)
     sid = sim0.add_server("fresh", "Lab", never_reported=True)
     reply = await fetch(sim0, f"{DETAILS}?id=4,{sid}")
@@ -349,7 +318,7 @@ async def test_v0_never_reported_server(sim0: NezhaSimulator) -> None:
         assert element["host"] == {
             "Platform": "", "PlatformVersion": "", "CPU": None, "MemTotal": 0,
             "DiskTotal": 0, "SwapTotal": 0, "Arch": "", "Virtualization": "",
-            "BootTime": 0, "CountryCode": "", "Version": "", "GPU": None,
+            "BootTime": 0, "CountryCode": "", "Version": "", "GPU": None
         }  # fmt: skip
         status = element["status"]
         assert status["Temperatures"] is None
@@ -377,14 +346,14 @@ NEEDS_AUTH = '{"code":403,"message":"需要认证"}'
     ],
 )
 async def test_monitor_status_codes(
-    sim0: NezhaSimulator, sid: str, token: str | None, expected: tuple[int, str]
+    sim0: Sim, sid: str, token: str | None, expected: tuple[int, str]
 ) -> None:
     reply = await fetch(sim0, f"{MONITOR}/{sid}", token=token)
     assert (reply.status, reply.body.decode()) == expected
     assert reply.headers["Content-Type"] == JSON_CT
 
 
-async def test_monitor_guest_and_view_password(sim0: NezhaSimulator) -> None:
+async def test_monitor_guest_and_view_password(sim0: Sim) -> None:
     # A bad token is no error here: the request just proceeds as a guest.
     assert await get(sim0, f"{MONITOR}/1", token="bad")
     assert await get(sim0, f"{MONITOR}/3")  # hidden, with token
@@ -400,7 +369,7 @@ async def test_monitor_guest_and_view_password(sim0: NezhaSimulator) -> None:
     assert await get(sim0, f"{MONITOR}/1", token=None)
 
 
-async def test_monitor_points(frozen0: NezhaSimulator) -> None:
+async def test_monitor_points(frozen0: Sim) -> None:
     now = frozen0.now()
     history = await get(frozen0, f"{MONITOR}/1")
     assert [m["monitor_id"] for m in history] == [2, 5]  # HTTP monitor 1 never appears
@@ -433,23 +402,21 @@ async def test_monitor_window_on_minute_boundary(
     assert series["created_at"][0] == (boundary - 86_400) * 1000
 
 
-def test_ping_delay_cap_and_loss() -> None:
+def test_ping_delay_cap_and_go_json() -> None:
     spiky = PingProfile(base=400, jitter=5, loss=0, spike=1)
     assert {ping_delay(1, 1, 2, m, spiky) for m in range(50)} == {MAX_DELAY}
     lossy = PingProfile(base=40, jitter=5, loss=1, spike=0)
     assert {ping_delay(1, 1, 2, m, lossy) for m in range(50)} == {0.0}
-
-
-async def test_no_monitors_and_no_servers() -> None:
-    async with make(servers=0, monitors=False) as sim0:
-        assert (await fetch(sim0, LIST)).body.endswith(b'"result":[]}')  # not null
-        assert await get(sim0, DETAILS) == []
-        sid = sim0.add_server("solo", monitors=[2])
-        assert (await fetch(sim0, f"{MONITOR}/{sid}")).json()["result"] is None
+    value = {"a": 54.0, "b": 1e-5, "c": "<&>\u2028", "d": -0.0, "e": 1e21, "f": 3.25}
+    assert go_json({**value, "g": None}) == (
+        b'{"a":54,"b":0.00001,"c":"\\u003c\\u0026\\u003e\\u2028","d":-0,'
+        b'"e":1e+21,"f":3.25,"g":null}'
+    )
+    assert go_json([float("inf")]) is None
 
 
 async def test_offline_freezes_then_resumes(
-    frozen0: NezhaSimulator, freezer: FrozenDateTimeFactory
+    frozen0: Sim, freezer: FrozenDateTimeFactory
 ) -> None:
     before = by_id(await get(frozen0, f"{DETAILS}?id=1,2"))
     off_at = frozen0.now()
@@ -469,7 +436,15 @@ async def test_offline_freezes_then_resumes(
     assert max(b - a for a, b in itertools.pairwise(stamps)) >= 600_000  # gap
 
 
-async def test_clock_shift(frozen0: NezhaSimulator) -> None:
+async def test_clock_shift_and_frozen_values(frozen0: Sim) -> None:
+    path = f"{DETAILS}?id=1,2,3,4,5,6,7"
+    assert (await fetch(frozen0, path)).body == (await fetch(frozen0, path)).body
+    unordered = [by_id(await get(frozen0, DETAILS)) for _ in range(2)]
+    assert unordered[0] == unordered[1]
+    twin = make()  # same seed, same clock
+    assert twin.fleet.status(2) == frozen0.fleet.status(2)
+    frozen0.set_seed(8)
+    assert frozen0.fleet.status(2) != twin.fleet.status(2)
     real = time.time()
     frozen0.shift_clock(420)
     frozen0.shift_clock(-20)
@@ -480,20 +455,7 @@ async def test_clock_shift(frozen0: NezhaSimulator) -> None:
     assert all(second - 1 <= e["last_active"] <= second for e in reply.result)
 
 
-async def test_values_identical_while_frozen(frozen0: NezhaSimulator) -> None:
-    path = f"{DETAILS}?id=1,2,3,4,5,6,7"
-    assert (await fetch(frozen0, path)).body == (await fetch(frozen0, path)).body
-    unordered = [by_id(await get(frozen0, DETAILS)) for _ in range(2)]
-    assert unordered[0] == unordered[1]
-    twin = make()  # same seed, same clock
-    assert twin.fleet.status(2) == frozen0.fleet.status(2)
-    frozen0.set_seed(8)
-    assert frozen0.fleet.status(2) != twin.fleet.status(2)
-
-
-async def test_live_values_move(
-    frozen0: NezhaSimulator, freezer: FrozenDateTimeFactory
-) -> None:
+async def test_live_values_move(frozen0: Sim, freezer: FrozenDateTimeFactory) -> None:
     samples = []
     for _ in range(6):
         samples.append(by_id(await get(frozen0, f"{DETAILS}?id=1,2")))
@@ -522,7 +484,7 @@ async def test_live_values_move(
     ],
 )
 async def test_fault_responses(
-    sim0: NezhaSimulator, fault: Fault, status: int, content_type: str | None
+    sim0: Sim, fault: Fault, status: int, content_type: str | None
 ) -> None:
     normal = (await fetch(sim0, f"{LIST}?tag=Lab")).body
     sim0.inject_fault(fault)
@@ -545,18 +507,15 @@ async def test_fault_responses(
     assert await get(sim0, LIST)  # count=1 used up
 
 
-async def test_fault_reset(sim0: NezhaSimulator) -> None:
+async def test_fault_reset_slow_count_and_clear(sim0: Sim) -> None:
     sim0.inject_fault(Fault.RESET)
     # aiohttp silently retries an idempotent request once after a reset...
     assert await get(sim0, LIST)
     assert len(sim0.requests) == 2
     sim0.inject_fault(Fault.RESET, count=2)  # ...so it takes two to surface
-    with pytest.raises(ClientError):
+    with pytest.raises(aiohttp.ClientError):
         await fetch(sim0, LIST)
     assert await get(sim0, LIST)
-
-
-async def test_fault_slow(sim0: NezhaSimulator) -> None:
     sim0.slow_seconds = 0.3
     sim0.inject_fault(Fault.SLOW)
     started = time.monotonic()
@@ -565,10 +524,7 @@ async def test_fault_slow(sim0: NezhaSimulator) -> None:
     sim0.slow_seconds = 30  # a client timeout must not keep stop() waiting
     sim0.inject_fault(Fault.SLOW)
     with pytest.raises(TimeoutError):
-        await fetch(sim0, LIST, timeout=ClientTimeout(total=0.2))
-
-
-async def test_fault_count_path_and_clear(sim0: NezhaSimulator) -> None:
+        await fetch(sim0, LIST, timeout=aiohttp.ClientTimeout(total=0.2))
     sim0.inject_fault(Fault.HTML_502, count=None, path=MONITOR)
     sim0.inject_fault("not_json", count=2)
     assert (await fetch(sim0, f"{MONITOR}/1")).status == 502
@@ -582,7 +538,7 @@ async def test_fault_count_path_and_clear(sim0: NezhaSimulator) -> None:
         sim0.inject_fault(Fault.SLOW, count=0)
 
 
-async def test_requests_are_recorded(sim0: NezhaSimulator) -> None:
+async def test_requests_are_recorded(sim0: Sim) -> None:
     sim0.reset_requests()
     await fetch(sim0, f"{LIST}?tag=Lab&tag=x")
     await fetch(sim0, f"{MONITOR}/2", token=None)
@@ -601,7 +557,7 @@ async def test_requests_are_recorded(sim0: NezhaSimulator) -> None:
     assert sim0.requests == []
 
 
-async def test_malformed_fields(sim0: NezhaSimulator) -> None:
+async def test_malformed_fields(sim0: Sim) -> None:
     sim0.set_malformed(1, "status", "oops")
     sim0.set_malformed(1, "id", "abc")
     sim0.set_malformed(2, "host", None)
@@ -621,15 +577,6 @@ async def test_malformed_fields(sim0: NezhaSimulator) -> None:
     )
     sim0.clear_malformed()
     assert (await get(sim0, f"{DETAILS}?id=1"))[0]["id"] == 1
-
-
-def test_go_json_encoding() -> None:
-    value = {"a": 54.0, "b": 1e-5, "c": "<&>\u2028", "d": -0.0, "e": 1e21, "f": 3.25}
-    assert go_json({**value, "g": None}) == (
-        b'{"a":54,"b":0.00001,"c":"\\u003c\\u0026\\u003e\\u2028","d":-0,'
-        b'"e":1e+21,"f":3.25,"g":null}'
-    )
-    assert go_json([float("inf")]) is None
 
 
 @settings(database=None)  # keep the repo free of a .hypothesis directory
@@ -652,7 +599,7 @@ def test_split_ip_follows_go(ip: str) -> None:
         assert valid == ip and (ipv6 if ":" in ip else ipv4) == ip
 
 
-async def test_add_remove_servers(sim0: NezhaSimulator) -> None:
+async def test_v0_admin_api_and_server_ids(sim0: Sim) -> None:
     sid = sim0.add_server(
         "nas-2", "Lab", ip="192.0.2.99", hide_for_guest=True, display_index=3
     )
@@ -662,9 +609,6 @@ async def test_add_remove_servers(sim0: NezhaSimulator) -> None:
     assert (await fetch(sim0, f"{MONITOR}/8")).status == 404
     with pytest.raises(KeyError):
         sim0.remove_server(8)
-
-
-async def test_v0_admin_api(sim0: NezhaSimulator) -> None:
     created = await admin(sim0, "POST", "/_sim/servers", {"name": "d", "tag": "Lab"})
     assert created.status == 201
     sid = created.json()["id"]
@@ -694,7 +638,7 @@ async def test_v0_admin_api(sim0: NezhaSimulator) -> None:
     assert not [r for r in sim0.requests if r.path.startswith("/_sim")]
 
 
-async def test_admin_disabled_and_restart() -> None:
+async def test_admin_disabled_restart_and_prompt_stop() -> None:
     sim0 = make(servers=1, admin=False)
     with pytest.raises(RuntimeError):
         _ = sim0.url
@@ -707,24 +651,45 @@ async def test_admin_disabled_and_restart() -> None:
     await sim0.stop()  # idempotent
     async with sim0:  # can be started again, like a restarted dashboard
         assert await get(sim0, LIST)
-
-
-async def test_stop_is_prompt_with_sleeping_request() -> None:
-    sim0 = make(servers=1)
-    await sim0.start()
-    sim0.inject_fault(Fault.SLOW)
-    pending = asyncio.ensure_future(fetch(sim0, LIST))
-    for _ in range(500):  # until the request is sleeping inside the simulator
-        if sim0.requests:
-            break
-        await asyncio.sleep(0.01)
-    started = time.monotonic()
-    await sim0.stop()
-    assert time.monotonic() - started < 5
+        sim0.reset_requests()
+        sim0.inject_fault(Fault.SLOW)
+        pending = asyncio.ensure_future(fetch(sim0, LIST))
+        for _ in range(500):  # until the request is sleeping inside the simulator
+            if sim0.requests:
+                break
+            await asyncio.sleep(0.01)
+        started = time.monotonic()
+        await sim0.stop()
+        assert time.monotonic() - started < 5
     assert (await pending).status == 200  # woken by stop(): answered normally
 
 
 # ======================================================== both generations
+
+
+V0_EMPTY, V1_EMPTY = b'{"code":0,"message":"success","result":[]}', b'{"success":true}'
+
+
+@pytest.mark.parametrize(
+    ("generation", "empty", "solo"),
+    [
+        # v0: [] rather than null; a server without history: null.
+        ("v0", {LIST: V0_EMPTY, DETAILS: V0_EMPTY},
+         {f"{MONITOR}/1": b'{"code":0,"message":"success","result":null}'}),
+        # v1: empty lists and no history omit data; /service data is a struct.
+        ("v1", {SERVER: V1_EMPTY, GROUPS: V1_EMPTY, f"{SERVICE}/server": V1_EMPTY},
+         {f"{SERVER}/1/service": V1_EMPTY, SERVICE: b'{"success":true,"data":{}}'}),
+    ],
+)  # fmt: skip
+async def test_empty_dashboard(
+    generation: str, empty: dict[str, bytes], solo: dict[str, bytes]
+) -> None:
+    async with make(generation, servers=0, monitors=False) as sim:
+        for path, body in empty.items():
+            assert ((r := await fetch(sim, path)).status, r.body) == (200, body), path
+        sim.add_server("solo", monitors=[2])  # a monitor that does not exist
+        for path, body in solo.items():
+            assert ((r := await fetch(sim, path)).status, r.body) == (200, body), path
 
 
 @pytest.mark.parametrize(
@@ -744,9 +709,7 @@ async def test_stop_is_prompt_with_sleeping_request() -> None:
     ],
     indirect=["sim"],
 )
-async def test_unknown_routes_are_404(
-    sim: NezhaSimulator, method: str, path: str
-) -> None:
+async def test_unknown_routes_are_404(sim: Sim, method: str, path: str) -> None:
     reply = await fetch(sim, path, method=method)
     v0 = sim.generation == "v0"
     assert (reply.status, reply.headers["Content-Type"]) == (
@@ -770,9 +733,7 @@ async def test_unknown_routes_are_404(
     ],
     indirect=["sim"],
 )
-async def test_trailing_slash_redirects(
-    sim: NezhaSimulator, path: str, location: str
-) -> None:
+async def test_trailing_slash_redirects(sim: Sim, path: str, location: str) -> None:
     reply = await fetch(sim, path)
     assert (reply.status, reply.headers["Location"]) == (301, location)
     followed = await fetch(sim, path, allow_redirects=True)
@@ -786,7 +747,7 @@ def _cli(*args: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.Popen(  # noqa: S603 (fixed argv, our own interpreter)
         [sys.executable, "-m", "nezha_dev.simulator", *args],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )  # fmt: skip
 
 
@@ -858,7 +819,7 @@ def test_cli_serves_until_terminated(
 # ======================================================== the v1/v2 API
 
 
-async def test_envelope_and_setting(sim1: NezhaSimulator) -> None:
+async def test_envelope_setting_and_spa_pages(sim1: Sim) -> None:
     reply = await fetch(sim1, SETTING, token=None)
     assert (reply.status, reply.headers["Content-Type"]) == (200, JSON_CT)
     assert reply.body == (
@@ -874,6 +835,14 @@ async def test_envelope_and_setting(sim1: NezhaSimulator) -> None:
     # Handler errors: HTTP 200, no "success" key at all.
     missing = await fetch(sim1, f"{SERVER}/999/service")
     assert (missing.status, missing.body) == (200, b'{"error":"server not found"}')
+    assert (await fetch(sim1, "/", token=None)).status == 200  # SPA index
+    assert (await fetch(sim1, "/server/3", token=None)).status == 200
+    page = await fetch(sim1, "/nowhere", token=None)
+    assert (page.status, page.headers["Content-Type"]) == (404, HTML_CT)
+    assert b'<div id="root">' in page.body
+    async with make("v1", version="1.4.2") as old:  # HTTP 200 before v1.5.0
+        reply = await fetch(old, "/api/v1/nope")
+        assert (reply.status, reply.json()) == (200, {"error": "404 Not Found"})
 
 
 @pytest.mark.parametrize(
@@ -893,29 +862,6 @@ async def test_setting_per_version(version: str, data: dict[str, Any]) -> None:
     assert got == ({**data, "config": config} if "config" in data else config)
 
 
-async def test_empty_lists_have_no_data() -> None:
-    async with make("v1", servers=0, monitors=False) as sim1:
-        for path in (SERVER, GROUPS, f"{SERVICE}/server"):
-            reply = await fetch(sim1, path)
-            assert (reply.status, reply.json()) == (200, SUCCESS), path
-        sid = sim1.add_server("solo")
-        reply = await fetch(sim1, f"{SERVER}/{sid}/service")
-        assert reply.body == b'{"success":true}'  # no history
-        # /service data is a struct: both maps omitted, "data":{} stays.
-        assert (await fetch(sim1, SERVICE)).body == b'{"success":true,"data":{}}'
-
-
-async def test_spa_pages_and_old_not_found(sim1: NezhaSimulator) -> None:
-    assert (await fetch(sim1, "/", token=None)).status == 200  # SPA index
-    assert (await fetch(sim1, "/server/3", token=None)).status == 200
-    page = await fetch(sim1, "/nowhere", token=None)
-    assert (page.status, page.headers["Content-Type"]) == (404, HTML_CT)
-    assert b'<div id="root">' in page.body
-    async with make("v1", version="1.4.2") as old:  # HTTP 200 before v1.5.0
-        reply = await fetch(old, "/api/v1/nope")
-        assert (reply.status, reply.json()) == (200, {"error": "404 Not Found"})
-
-
 async def test_constructor_validation() -> None:
     for kwargs, match in [
         ({"generation": "v3"}, "generation"),
@@ -924,13 +870,13 @@ async def test_constructor_validation() -> None:
         ({"generation": "v1", "token": "A" * 32}, "nzp_"),
     ]:
         with pytest.raises(ValueError, match=match):
-            NezhaSimulator(**kwargs)
-    sim1 = NezhaSimulator(generation="v2", version="v2.0.5")
+            Sim(**kwargs)
+    sim1 = Sim(generation="v2", version="v2.0.5")
     assert sim1.version == "2.0.5" and sim1.generation == "v2"
     assert re.fullmatch(r"nzp_[0-9A-Za-z]{32}", sim1.token or "")
     with pytest.raises(RuntimeError, match="v1"):
-        NezhaSimulator().add_token()
-    async with NezhaSimulator(servers=1, token="t" * 32) as sim0:  # v0 by default
+        Sim().add_token()
+    async with Sim(servers=1, token="t" * 32) as sim0:  # v0 by default
         assert sim0.version is None and sim0.generation == "v0"
         assert (await fetch(sim0, LIST, token="t" * 32)).json()["code"] == 0
         assert sim0.requests[0].kind == "http"
@@ -940,7 +886,7 @@ async def test_constructor_validation() -> None:
 # -- personal access tokens -------------------------------------------------------------
 
 
-async def test_pat_requires_exact_bearer(sim1: NezhaSimulator) -> None:
+async def test_pat_exact_bearer_and_invalid_pat_strike(sim1: Sim) -> None:
     assert ids(await get(sim1, SERVER))[:2] == [2, 3]
     assert sim1.token == V1_TOKEN
     # Anything but "Bearer nzp_…" goes to JWT handling: HTTP 200, no strike.
@@ -959,16 +905,13 @@ async def test_pat_requires_exact_bearer(sim1: NezhaSimulator) -> None:
     # Optional routes fall back to the guest view for such headers.
     reply = await fetch(sim1, GROUPS, None, headers={"Authorization": V1_TOKEN})
     assert [g["group"]["name"] for g in reply.data] == ["Production", "Lab"]
-
-
-async def test_invalid_pat_is_401_with_strike(sim1: NezhaSimulator) -> None:
     reply = await fetch(sim1, GROUPS, token=generate_pat())
     assert (reply.status, reply.headers["Content-Type"]) == (401, JSON_CT)
     assert reply.body == b'{"error":"ApiErrorUnauthorized: invalid api token"}'
     assert sim1.waf_strikes() == 1 and sim1.waf_blocked()
 
 
-async def test_expired_and_revoked_tokens(frozen1: NezhaSimulator) -> None:
+async def test_expired_and_revoked_tokens(frozen1: Sim) -> None:
     short = frozen1.add_token(expires_in=60)
     assert (await fetch(frozen1, SERVER, token=short)).status == 200
     frozen1.shift_clock(60)  # still valid at the exact expiry instant
@@ -1007,10 +950,7 @@ async def test_expired_and_revoked_tokens(frozen1: NezhaSimulator) -> None:
     ],
 )
 async def test_scopes(
-    sim1: NezhaSimulator,
-    scopes: tuple[str, ...],
-    request_line: str,
-    missing: str | None,
+    sim1: Sim, scopes: tuple[str, ...], request_line: str, missing: str | None
 ) -> None:
     task = sim1.add_cron("Backup")
     method, path = request_line.split()
@@ -1046,7 +986,7 @@ async def test_inventory_scope_split_in_2_1_2() -> None:
 # -- WAF ----------------------------------------------------------------------------------
 
 
-async def test_strike_blocks_for_3_seconds(frozen1: NezhaSimulator) -> None:
+async def test_strike_blocks_for_3_seconds(frozen1: Sim) -> None:
     await fetch(frozen1, SERVER, token=generate_pat())
     blocked = await fetch(frozen1, SERVER)  # even a valid token
     assert blocked.blocked
@@ -1056,9 +996,18 @@ async def test_strike_blocks_for_3_seconds(frozen1: NezhaSimulator) -> None:
     frozen1.shift_clock(1)
     assert (await fetch(frozen1, SERVER)).status == 200
     assert frozen1.waf_strikes() == 0  # the valid PAT cleared the token strikes
+    frozen1.add_waf_strike(identifier=BLOCK_ID_UNKNOWN_USER)  # a failed login
+    frozen1.add_waf_strike()  # a bad token
+    assert frozen1.waf_strikes() == 2
+    frozen1.shift_clock(16)
+    assert (await fetch(frozen1, SERVICE)).status == 200
+    assert frozen1.waf_strikes() == 1  # the login strike stays
+    frozen1.shift_clock(3)
+    await fetch(frozen1, SERVICE, token=None)  # a guest clears nothing
+    assert frozen1.waf_strikes() == 1
 
 
-async def test_block_grows_with_n_to_the_4th(frozen1: NezhaSimulator) -> None:
+async def test_block_grows_with_n_to_the_4th(frozen1: Sim) -> None:
     for n, seconds in [(1, 3), (2, 16), (3, 81), (4, 256)]:
         assert (await fetch(frozen1, SERVICE, token=generate_pat())).status == 401
         assert frozen1.waf_strikes() == n
@@ -1069,7 +1018,7 @@ async def test_block_grows_with_n_to_the_4th(frozen1: NezhaSimulator) -> None:
         assert (await fetch(frozen1, SETTING, token=None)).status == 200
 
 
-async def test_block_page_on_every_path(sim1: NezhaSimulator) -> None:
+async def test_block_page_on_every_path(sim1: Sim) -> None:
     sim1.block_ip()  # manual block from the Online Users page (99999)
     assert sim1.waf_strikes() == 99999
     paths = (
@@ -1092,28 +1041,13 @@ async def test_block_page_on_every_path(sim1: NezhaSimulator) -> None:
     assert (await fetch(sim1, SETTING)).status == 200
 
 
-async def test_valid_pat_clears_only_token_strikes(sim1: NezhaSimulator) -> None:
-    sim1.add_waf_strike(identifier=BLOCK_ID_UNKNOWN_USER)  # a failed login
-    sim1.add_waf_strike()  # a bad token
-    assert sim1.waf_strikes() == 2
-    sim1.shift_clock(16)
-    assert (await fetch(sim1, SERVICE)).status == 200
-    assert sim1.waf_strikes() == 1  # the login strike stays
-    sim1.shift_clock(3)
-    await fetch(sim1, SERVICE, token=None)  # a guest clears nothing
-    assert sim1.waf_strikes() == 1
-
-
-async def test_waf_disabled_counts_nothing(sim1: NezhaSimulator) -> None:
+async def test_waf_disabled_and_real_ip_header(sim1: Sim) -> None:
     sim1.waf_enabled = False
     for _ in range(3):
         assert (await fetch(sim1, SERVER, token=generate_pat())).status == 401
     assert sim1.waf_strikes() == 0 and not sim1.waf_blocked()
     sim1.waf_enabled = True
     assert sim1.real_ip_header == "NZ::Use-Peer-IP"
-
-
-async def test_real_ip_header(sim1: NezhaSimulator) -> None:
     sim1.real_ip_header = "X-Real-IP"
     reply = await fetch(sim1, SETTING, token=None)
     assert (reply.status, reply.json()) == (200, {"error": "real ip header not found"})
@@ -1128,7 +1062,7 @@ async def test_real_ip_header(sim1: NezhaSimulator) -> None:
 # -- /server, /server-group ---------------------------------------------------------------
 
 
-async def test_server_list_order_and_omitempty(frozen1: NezhaSimulator) -> None:
+async def test_server_list_order_and_omitempty(frozen1: Sim) -> None:
     reply = await fetch(frozen1, SERVER)
     servers = by_id(reply.data)
     assert list(servers) == V1_ORDER
@@ -1136,7 +1070,7 @@ async def test_server_list_order_and_omitempty(frozen1: NezhaSimulator) -> None:
     assert list(gpu) == [
         "id", "created_at", "updated_at", "name", "uuid", "note", "public_note",
         "display_index", "hide_for_guest", "host", "state", "geoip", "last_active",
-        "owner",
+        "owner"
     ]  # fmt: skip
     assert gpu["note"] == "lab machine <GPU> & co"
     assert b"lab machine \\u003cGPU\\u003e \\u0026 co" in reply.body  # Go escapes
@@ -1172,7 +1106,7 @@ async def test_server_list_order_and_omitempty(frozen1: NezhaSimulator) -> None:
 
 
 async def test_never_reported_and_disconnected(
-    frozen1: NezhaSimulator, freezer: FrozenDateTimeFactory
+    frozen1: Sim, freezer: FrozenDateTimeFactory
 ) -> None:
     before = by_id(await get(frozen1, SERVER))
     frozen1.set_online(1, False)
@@ -1200,13 +1134,11 @@ async def test_never_reported_and_disconnected(
         ("id=", V1_ORDER),
     ],
 )
-async def test_server_id_filter(
-    sim1: NezhaSimulator, query: str, expected: list[int]
-) -> None:
+async def test_server_id_filter(sim1: Sim, query: str, expected: list[int]) -> None:
     assert ids(await get(sim1, f"{SERVER}?{query}")) == expected
 
 
-async def test_pat_allow_list(sim1: NezhaSimulator) -> None:
+async def test_groups_and_pat_allow_list(sim1: Sim) -> None:
     token = sim1.add_token(server_ids=[1, 3])
     assert ids(await get(sim1, SERVER, token)) == [3, 1]
     groups = await get(sim1, GROUPS, token)
@@ -1216,9 +1148,6 @@ async def test_pat_allow_list(sim1: NezhaSimulator) -> None:
     ]
     reply = await fetch(sim1, f"{SERVER}/2/service", token=token)
     assert reply.json() == {"error": "unauthorized"}
-
-
-async def test_groups(sim1: NezhaSimulator) -> None:
     groups = await get(sim1, GROUPS)
     assert [(g["group"]["id"], g["group"]["name"], g["servers"]) for g in groups] == [
         (1, "Production", [1, 2, 5, 6]),
@@ -1235,7 +1164,7 @@ async def test_groups(sim1: NezhaSimulator) -> None:
     assert [g["group"]["name"] for g in guest] == ["Production"]
 
 
-async def test_guest_view_and_force_auth(sim1: NezhaSimulator) -> None:
+async def test_guest_view_and_force_auth(sim1: Sim) -> None:
     groups = await get(sim1, GROUPS, token=None)
     assert [g["servers"] for g in groups] == [[1, 2, 5, 6], [7]]  # 3 is hidden
     hidden = await fetch(sim1, f"{SERVER}/3/service", token=None)
@@ -1270,7 +1199,7 @@ async def test_services_daily_arrays(freezer: FrozenDateTimeFactory) -> None:
     blog = services["1"]
     assert list(blog) == [
         "service_name", "current_up", "current_down", "total_up", "total_down",
-        "delay", "up", "down",
+        "delay", "up", "down"
     ]  # fmt: skip
     assert blog["service_name"] == "Blog HTTPS"
     for item in services.values():
@@ -1297,7 +1226,7 @@ async def test_services_daily_arrays(freezer: FrozenDateTimeFactory) -> None:
 
 
 @pytest.mark.freeze_time("2026-08-17T04:00:00+00:00")  # noon, far from midnight
-async def test_service_down(frozen1: NezhaSimulator) -> None:
+async def test_service_down(frozen1: Sim) -> None:
     async def ping() -> dict[str, Any]:  # servers 1, 5 and 6 run service 2
         service: dict[str, Any] = (await get(frozen1, SERVICE))["services"]["2"]
         return service
@@ -1340,7 +1269,7 @@ async def test_server_monitors_per_version(
             ("999", "server not found"),
             ("abc", 'strconv.ParseUint: parsing "abc": invalid syntax'),
             ("99999999999999999999", ("strconv.ParseUint: parsing "
-             '"99999999999999999999": value out of range')),
+             '"99999999999999999999": value out of range'))
         ]:  # fmt: skip
             reply = await fetch(sim1, prefix.format(sid))
             assert (reply.status, reply.json()) == (200, {"error": error})
@@ -1352,71 +1281,73 @@ async def test_server_monitors_per_version(
 
 # -- WebSocket stream ---------------------------------------------------------------------
 
-
-async def test_ws_frames(http: ClientSession, sim1: NezhaSimulator) -> None:
-    sim1.ws_interval = 0.1
-    ws = await connect(http, sim1)
-    try:
-        started = time.monotonic()
-        first, second, *rest = await frames(ws, 6)
-        assert time.monotonic() - started < 3  # every 0.1 s, not every 2 s
-        assert sim1.ws_connections == 1
-        assert set(first) == {"now", "online", "servers"} and first["online"] == 1
-        assert first["now"] % 1000 == 0 and abs(first["now"] / 1000 - sim1.now()) < 2
-        assert ids(first["servers"]) == V1_ORDER  # admin PAT: hidden 3 included
-        servers = by_id(first["servers"])
-        assert list(servers[1]) == [
-            "id", "name", "public_note", "host", "state", "country_code", "last_active",
-        ]  # fmt: skip
-        assert "display_index" not in servers[1]  # omitempty in the stream
-        assert servers[2]["display_index"] == 10
-        assert servers[1]["host"]["version"] == "1.14.1"  # the admin sees everything
-        for frame in (second, *rest):
-            assert all("public_note" not in s for s in frame["servers"])
-        assert [r.kind for r in sim1.requests] == ["ws"]
-        assert sim1.requests[0].headers["Authorization"] == f"Bearer {V1_TOKEN}"
-    finally:
-        await hang_up(ws)
+Open = Callable[..., Awaitable[ClientWebSocketResponse]]
 
 
-async def test_ws_guest_view(http: ClientSession, sim1: NezhaSimulator) -> None:
-    sim1.ws_interval = 0.1
-    sim1.set_never_reported(4)
-    admin_ws = await connect(http, sim1)
-    guest = await connect(http, sim1, token=None)
-    try:
-        (frame,) = await frames(guest, 1)
-        assert frame["online"] == 2
-        servers = by_id(frame["servers"])
-        assert list(servers) == [2, 5, 1, 4, 6, 7]  # hidden server 3 absent
-        for server in servers.values():
-            assert not {"platform_version", "version"} & set(server["host"])
-            assert "geoip" not in server and "ip" not in json.dumps(server["host"])
-        assert servers[1]["country_code"] == "hk"
-        assert servers[4] == {"id": 4, "name": "nas", "host": {}, "state": {},
-                              "public_note": sim1.fleet.servers[4].public_note,
-                              "last_active": ZERO}  # fmt: skip
-        for sid in set(sim1.fleet.servers) - {3}:
-            sim1.remove_server(sid)
-        while "servers" in (frame := (await frames(guest, 1))[0]):
-            pass
-        assert set(frame) == {"now", "online"}  # "servers" omitted when empty
-    finally:
-        await hang_up(guest, admin_ws)
-
-
-async def test_ws_ping_every_4th_frame_and_no_pong(
-    http: ClientSession, sim1: NezhaSimulator
-) -> None:
+@pytest.fixture
+async def stream(sim1: Sim) -> AsyncIterator[Open]:
+    """Opens streams of sim1 (a frame every 0.05 s); all hung up at the end."""
     sim1.ws_interval = 0.05
-    ws = await connect(http, sim1, autoping=False)
-    try:
-        await ws.ping(b"hello")  # the server never reads, so never answers
-        kinds = [(await receive(ws)).type for _ in range(10)]
-        text, ping = WSMsgType.TEXT, WSMsgType.PING
-        assert kinds == [text, text, text, text, ping, text, text, text, text, ping]
-    finally:
-        await hang_up(ws)
+    sockets: list[ClientWebSocketResponse] = []
+    async with ClientSession() as http:
+
+        async def open_stream(token: str | None = V1_TOKEN, **kw: Any) -> Any:
+            sockets.append(await connect(http, sim1, token, **kw))
+            return sockets[-1]
+
+        yield open_stream
+        await hang_up(*sockets)
+
+
+async def test_ws_frames(sim1: Sim, stream: Open) -> None:
+    ws = await stream()
+    started = time.monotonic()
+    first, second, *rest = await frames(ws, 6)
+    assert time.monotonic() - started < 3  # every 0.05 s, not every 2 s
+    assert sim1.ws_connections == 1
+    assert set(first) == {"now", "online", "servers"} and first["online"] == 1
+    assert first["now"] % 1000 == 0 and abs(first["now"] / 1000 - sim1.now()) < 2
+    assert ids(first["servers"]) == V1_ORDER  # admin PAT: hidden 3 included
+    servers = by_id(first["servers"])
+    assert list(servers[1]) == [
+        "id", "name", "public_note", "host", "state", "country_code", "last_active"
+    ]  # fmt: skip
+    assert "display_index" not in servers[1]  # omitempty in the stream
+    assert servers[2]["display_index"] == 10
+    assert servers[1]["host"]["version"] == "1.14.1"  # the admin sees everything
+    for frame in (second, *rest):
+        assert all("public_note" not in s for s in frame["servers"])
+    assert [r.kind for r in sim1.requests] == ["ws"]
+    assert sim1.requests[0].headers["Authorization"] == f"Bearer {V1_TOKEN}"
+
+
+async def test_ws_guest_view(sim1: Sim, stream: Open) -> None:
+    sim1.set_never_reported(4)
+    await stream()
+    (frame,) = await frames(guest := await stream(token=None), 1)
+    assert frame["online"] == 2
+    servers = by_id(frame["servers"])
+    assert list(servers) == [2, 5, 1, 4, 6, 7]  # hidden server 3 absent
+    for server in servers.values():
+        assert not {"platform_version", "version"} & set(server["host"])
+        assert "geoip" not in server and "ip" not in json.dumps(server["host"])
+    assert servers[1]["country_code"] == "hk"
+    assert servers[4] == {"id": 4, "name": "nas", "host": {}, "state": {},
+                          "public_note": sim1.fleet.servers[4].public_note,
+                          "last_active": ZERO}  # fmt: skip
+    for sid in set(sim1.fleet.servers) - {3}:
+        sim1.remove_server(sid)
+    while "servers" in (frame := (await frames(guest, 1))[0]):
+        pass
+    assert set(frame) == {"now", "online"}  # "servers" omitted when empty
+
+
+async def test_ws_ping_every_4th_frame_and_no_pong(stream: Open) -> None:
+    ws = await stream(autoping=False)
+    await ws.ping(b"hello")  # the server never reads, so never answers
+    kinds = [(await receive(ws)).type for _ in range(10)]
+    text, ping = WSMsgType.TEXT, WSMsgType.PING
+    assert kinds == [text, text, text, text, ping, text, text, text, text, ping]
 
 
 @pytest.mark.parametrize(
@@ -1432,11 +1363,7 @@ async def test_ws_ping_every_4th_frame_and_no_pong(
     ],
 )
 async def test_ws_handshake_failures_are_http(
-    sim1: NezhaSimulator,
-    setup: str,
-    token: str | None,
-    headers: dict[str, str],
-    status: int,
+    sim1: Sim, setup: str, token: str | None, headers: dict[str, str], status: int
 ) -> None:
     if token == "SCOPED":
         token = sim1.add_token(scopes=["nezha:service:read"])
@@ -1453,59 +1380,40 @@ async def test_ws_handshake_failures_are_http(
     assert [r.kind for r in sim1.requests] == ["ws"]
 
 
-async def test_ws_origin_and_plain_get(
-    http: ClientSession, sim1: NezhaSimulator
-) -> None:
-    host = sim1.url.removeprefix("http://")
-    await hang_up(
-        await connect(http, sim1, headers={"Origin": f"HTTP://{host.upper()}"})
-    )
+async def test_ws_origin_and_plain_get(sim1: Sim, stream: Open) -> None:
+    await stream(headers={"Origin": "HTTP://" + sim1.url[7:].upper()})  # same host
     reply = await fetch(sim1, "/api/v1/ws/server")  # not an upgrade request
     assert (reply.status, reply.body) == (400, b"Bad Request\n")
     assert reply.headers["Content-Type"] == "text/plain; charset=utf-8"
     assert [r.kind for r in sim1.requests] == ["ws", "http"]
 
 
-async def test_ws_revoked_token_closes_its_streams(
-    http: ClientSession, sim1: NezhaSimulator
-) -> None:
-    sim1.ws_interval = 0.05
+async def test_ws_revoked_token_closes_its_streams(sim1: Sim, stream: Open) -> None:
     other = sim1.add_token(server_ids=[1])
-    mine = await connect(http, sim1, token=other)
-    main = await connect(http, sim1)
-    try:
-        (frame,) = await frames(mine, 1)
-        assert ids(frame["servers"]) == [1]  # allow-list applies
-        sim1.revoke_token(other)
-        await until_closed(mine)
-        assert len(await frames(main, 2)) == 2  # other streams go on
-        assert sim1.ws_connections == 1
-    finally:
-        await hang_up(mine, main)
+    mine, main = await stream(token=other), await stream()
+    (frame,) = await frames(mine, 1)
+    assert ids(frame["servers"]) == [1]  # allow-list applies
+    sim1.revoke_token(other)
+    await until_closed(mine)
+    assert len(await frames(main, 2)) == 2  # other streams go on
+    assert sim1.ws_connections == 1
 
 
-async def test_ws_drop_and_pause(http: ClientSession, sim1: NezhaSimulator) -> None:
-    sim1.ws_interval = 0.05
-    ws = await connect(http, sim1)
-    try:
-        await frames(ws, 1)
-        sim1.pause_ws(True)
-        await asyncio.sleep(0.1)  # a frame may have been in flight
-        with contextlib.suppress(TimeoutError):  # drain, then expect silence
-            while True:
-                await receive(ws, limit=0.4)
-        assert not ws.closed and sim1.ws_connections == 1
-        sim1.pause_ws(False)
-        assert len(await frames(ws, 1)) == 1
-        assert await sim1.drop_websockets() == 1
-        await until_closed(ws)
-        assert sim1.ws_connections == 0
-    finally:
-        await hang_up(ws)
-    # A client that goes away is noticed and forgotten.
-    ws = await connect(http, sim1)
-    await frames(ws, 1)
-    await hang_up(ws)
+async def test_ws_drop_and_pause(sim1: Sim, stream: Open) -> None:
+    await frames(ws := await stream(), 1)
+    sim1.pause_ws(True)
+    await asyncio.sleep(0.1)  # a frame may have been in flight
+    with contextlib.suppress(TimeoutError):  # drain, then expect silence
+        while True:
+            await receive(ws, limit=0.4)
+    assert not ws.closed and sim1.ws_connections == 1
+    sim1.pause_ws(False)
+    assert len(await frames(ws, 1)) == 1
+    assert await sim1.drop_websockets() == 1
+    await until_closed(ws)
+    assert sim1.ws_connections == 0
+    await frames(ws := await stream(), 1)
+    await hang_up(ws)  # a client that goes away is noticed and forgotten
     for _ in range(100):
         if sim1.ws_connections == 0:
             break
@@ -1513,43 +1421,20 @@ async def test_ws_drop_and_pause(http: ClientSession, sim1: NezhaSimulator) -> N
     assert sim1.ws_connections == 0
 
 
-async def test_ws_malformed_frame_is_skipped(
-    http: ClientSession, sim1: NezhaSimulator
-) -> None:
-    sim1.ws_interval = 0.05
+async def test_ws_malformed_frame_is_skipped(sim1: Sim, stream: Open) -> None:
     sim1.set_malformed(1, "state.cpu", float("nan"))  # Go cannot marshal NaN
     assert ((reply := await fetch(sim1, SERVER)).status, reply.body) == (200, b"")
-    ws = await connect(http, sim1)
-    try:
-        with pytest.raises(TimeoutError):
-            await receive(ws, limit=0.3)
-        sim1.set_malformed(1, "state", MISSING)
-        (frame,) = await frames(ws, 1)
-        one = by_id(frame["servers"])[1]
-        assert "state" not in one and "public_note" in one  # still the first frame
-    finally:
-        await hang_up(ws)
+    ws = await stream()
+    with pytest.raises(TimeoutError):
+        await receive(ws, limit=0.3)
+    sim1.set_malformed(1, "state", MISSING)
+    (frame,) = await frames(ws, 1)
+    one = by_id(frame["servers"])[1]
+    assert "state" not in one and "public_note" in one  # still the first frame
 
 
-async def test_stop_ends_streams_promptly(http: ClientSession) -> None:
-    sim1 = make("v1")
-    await sim1.start()
-    ws = await connect(http, sim1)
-    await frames(ws, 1)
-    started = time.monotonic()
-    await sim1.stop()
-    assert time.monotonic() - started < 3
-    while (await receive(ws)).type is not WSMsgType.CLOSED:
-        pass
-    await hang_up(ws)
-
-
-async def test_ws_close_frame_is_never_answered(
-    http: ClientSession, sim1: NezhaSimulator
-) -> None:
-    sim1.ws_interval = 0.05
-    ws = await connect(http, sim1)
-    await frames(ws, 1)
+async def test_ws_close_frame_is_never_answered(sim1: Sim, stream: Open) -> None:
+    await frames(ws := await stream(), 1)
     closing = asyncio.ensure_future(ws.close())
     done, _ = await asyncio.wait({closing}, timeout=0.6)
     assert not done  # each frame read restarts aiohttp's ws_close timeout
@@ -1558,10 +1443,23 @@ async def test_ws_close_frame_is_never_answered(
     assert ws.close_code == 1006  # abnormal closure: no close frame came back
 
 
+async def test_stop_ends_streams_promptly() -> None:
+    sim1 = make("v1")
+    await sim1.start()
+    async with ClientSession() as http:
+        await frames(ws := await connect(http, sim1), 1)
+        started = time.monotonic()
+        await sim1.stop()
+        assert time.monotonic() - started < 3
+        while (await receive(ws)).type is not WSMsgType.CLOSED:
+            pass
+        await hang_up(ws)
+
+
 # -- shared controls, admin API -----------------------------------------------------------
 
 
-async def test_shared_controls(frozen1: NezhaSimulator) -> None:
+async def test_shared_controls(frozen1: Sim) -> None:
     sid = frozen1.add_server("new-box", "Edge", display_index=3, hide_for_guest=True)
     (element,) = await get(frozen1, f"{SERVER}?id={sid}")
     assert element["created_at"] == go_time(math.floor(frozen1.now() * 1e6) * 1000)
@@ -1588,7 +1486,7 @@ async def test_shared_controls(frozen1: NezhaSimulator) -> None:
     assert frozen1.requests[0].query == {"id": str(sid)}
 
 
-async def test_v1_admin_api(sim1: NezhaSimulator) -> None:
+async def test_v1_admin_api(sim1: Sim) -> None:
     body = {"scopes": ["nezha:service:read"], "server_ids": [1]}
     created = await admin(sim1, "POST", "/_sim/tokens", body)
     assert created.status == 201
@@ -1630,14 +1528,14 @@ async def test_v1_admin_api(sim1: NezhaSimulator) -> None:
 
 
 @pytest.fixture
-async def crons() -> AsyncIterator[NezhaSimulator]:
+async def crons() -> AsyncIterator[Sim]:
     """Three servers; the main token may list and run tasks."""
     scopes = ("nezha:inventory:read", "nezha:cron:read", "nezha:cron:exec")
     async with make("v1", servers=3, scopes=scopes) as simulator:
         yield simulator
 
 
-async def test_cron_list_shape_and_order(crons: NezhaSimulator) -> None:
+async def test_cron_list_shape_and_order(crons: Sim) -> None:
     """``model.Cron`` with omitempty; trigger tasks have no schedule or job id."""
     backup = crons.add_cron("Backup", servers=[1, 2], command="tar czf /b.tgz /srv")
     alert = crons.add_cron("Restart on alert", task_type=1, cover=2)
@@ -1655,7 +1553,7 @@ async def test_cron_list_shape_and_order(crons: NezhaSimulator) -> None:
     assert "cron_job_id" not in second and "command" not in second
 
 
-async def test_cron_manual_trigger(crons: NezhaSimulator) -> None:
+async def test_cron_manual_trigger(crons: Sim) -> None:
     """Success has no data; unknown ids, bad ids and a GET are refused."""
     backup = crons.add_cron("Backup", servers=[1])
     alert = crons.add_cron("Restart on alert", task_type=1, cover=2)
@@ -1682,7 +1580,7 @@ async def test_cron_manual_trigger(crons: NezhaSimulator) -> None:
         crons.add_cron("Nonsense", task_type=0, cover=2)
 
 
-async def test_cron_server_allow_list(crons: NezhaSimulator) -> None:
+async def test_cron_server_allow_list(crons: Sim) -> None:
     """A limited token sees and runs only tasks that stay within its servers."""
     inside = crons.add_cron("Only 1", servers=[1])
     outside = crons.add_cron("Only 3", servers=[3])
@@ -1699,7 +1597,7 @@ async def test_cron_server_allow_list(crons: NezhaSimulator) -> None:
     assert crons.cron_runs == [inside]
 
 
-async def test_cron_admin_api(crons: NezhaSimulator) -> None:
+async def test_cron_admin_api(crons: Sim) -> None:
     """``POST /_sim/crons`` creates a task; bad bodies are refused."""
     created = await admin(
         crons, "POST", "/_sim/crons", {"name": "Demo", "servers": [1]}
