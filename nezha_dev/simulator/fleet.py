@@ -223,10 +223,12 @@ class Fleet:
 
     def status(self, sid: int) -> LiveStatus | None:
         """The latest reported state, or ``None`` if the agent never reported."""
-        server = self._get(sid)
         t = self.last_report(sid)
-        if t is None:
-            return None
+        return None if t is None else self.status_at(sid, t)
+
+    def status_at(self, sid: int, t: int) -> LiveStatus:
+        """The state the agent of ``sid`` reports (or would report) at second ``t``."""
+        server = self._get(sid)
         host = server.host
         return live_status(
             self.seed,
