@@ -290,17 +290,14 @@ async def test_details_without_params_random_order_and_filled(sim0: Sim) -> None
     assert servers[1]["status"]["Temperatures"] is None
 
 
-@pytest.mark.parametrize(
-    ("query", "expected"),
-    [
-        ("id=1&tag=Lab", [3, 7]),  # tag wins over id
-        ("id=3,abc,1,3,999", [3, 1, 3]),  # order kept, dupes echoed, junk dropped
-        ("id=abc", []),  # becomes [0]: matches nothing (not "all")
-        ("id=-1,+2, 3", []),
-        ("id=99999999999999999999999", []),
-        ("tag=nope&id=1", []),
-    ],
-)
+@pytest.mark.parametrize(("query", "expected"), [
+    ("id=1&tag=Lab", [3, 7]),  # tag wins over id
+    ("id=3,abc,1,3,999", [3, 1, 3]),  # order kept, dupes echoed, junk dropped
+    ("id=abc", []),  # becomes [0]: matches nothing (not "all")
+    ("id=-1,+2, 3", []),
+    ("id=99999999999999999999999", []),
+    ("tag=nope&id=1", []),
+])  # fmt: skip
 async def test_details_selection(sim0: Sim, query: str, expected: list[int]) -> None:
     result = await get(sim0, f"{DETAILS}?{query}")
     assert ids(result) == expected
@@ -334,18 +331,15 @@ NEEDS_AUTH = '{"code":403,"message":"需要认证"}'
 RESTRICTED = {"code": 403, "message": "访问受限"}
 
 
-@pytest.mark.parametrize(
-    ("sid", "token", "expected"),
-    [
-        ("abc", V0_TOKEN, (400, BAD_ID)),
-        ("-1", V0_TOKEN, (400, BAD_ID)),
-        ("18446744073709551616", V0_TOKEN, (400, BAD_ID)),
-        ("999", V0_TOKEN, (404, '{"code":404,"message":"id不存在"}')),
-        ("3", None, (403, NEEDS_AUTH)),  # hidden server
-        ("3", f"Bearer {V0_TOKEN}", (403, NEEDS_AUTH)),
-        ("4", V0_TOKEN, (200, '{"code":0,"message":"success","result":null}')),
-    ],
-)
+@pytest.mark.parametrize(("sid", "token", "expected"), [
+    ("abc", V0_TOKEN, (400, BAD_ID)),
+    ("-1", V0_TOKEN, (400, BAD_ID)),
+    ("18446744073709551616", V0_TOKEN, (400, BAD_ID)),
+    ("999", V0_TOKEN, (404, '{"code":404,"message":"id不存在"}')),
+    ("3", None, (403, NEEDS_AUTH)),  # hidden server
+    ("3", f"Bearer {V0_TOKEN}", (403, NEEDS_AUTH)),
+    ("4", V0_TOKEN, (200, '{"code":0,"message":"success","result":null}')),
+])  # fmt: skip
 async def test_monitor_status_codes(
     sim0: Sim, sid: str, token: str | None, expected: tuple[int, str]
 ) -> None:
@@ -470,17 +464,14 @@ async def test_live_values_move(frozen0: Sim, freezer: FrozenDateTimeFactory) ->
     assert samples[0][2]["status"]["NetInTransfer"] > 2**53  # exact uint64 beyond float
 
 
-@pytest.mark.parametrize(
-    ("fault", "status", "content_type"),
-    [
-        (Fault.HTML_502, 502, "text/html"),
-        (Fault.EMPTY_200, 200, JSON_CT),
-        (Fault.TRUNCATED_JSON, 200, JSON_CT),
-        (Fault.HTML_200, 200, "text/html"),
-        (Fault.SERVER_500_EMPTY, 500, None),
-        (Fault.NOT_JSON, 200, JSON_CT),
-    ],
-)
+@pytest.mark.parametrize(("fault", "status", "content_type"), [
+    (Fault.HTML_502, 502, "text/html"),
+    (Fault.EMPTY_200, 200, JSON_CT),
+    (Fault.TRUNCATED_JSON, 200, JSON_CT),
+    (Fault.HTML_200, 200, "text/html"),
+    (Fault.SERVER_500_EMPTY, 500, None),
+    (Fault.NOT_JSON, 200, JSON_CT),
+])  # fmt: skip
 async def test_fault_responses(
     sim0: Sim, fault: Fault, status: int, content_type: str | None
 ) -> None:
@@ -668,17 +659,14 @@ async def test_admin_disabled_restart_and_prompt_stop() -> None:
 V0_EMPTY, V1_EMPTY = b'{"code":0,"message":"success","result":[]}', b'{"success":true}'
 
 
-@pytest.mark.parametrize(
-    ("generation", "empty", "solo"),
-    [
-        # v0: [] rather than null; a server without history: null.
-        ("v0", {LIST: V0_EMPTY, DETAILS: V0_EMPTY},
-         {f"{MONITOR}/1": b'{"code":0,"message":"success","result":null}'}),
-        # v1: empty lists and no history omit data; /service data is a struct.
-        ("v1", {SERVER: V1_EMPTY, GROUPS: V1_EMPTY, f"{SERVICE}/server": V1_EMPTY},
-         {f"{SERVER}/1/service": V1_EMPTY, SERVICE: b'{"success":true,"data":{}}'}),
-    ],
-)  # fmt: skip
+@pytest.mark.parametrize(("generation", "empty", "solo"), [
+    # v0: [] rather than null; a server without history: null.
+    ("v0", {LIST: V0_EMPTY, DETAILS: V0_EMPTY},
+     {f"{MONITOR}/1": b'{"code":0,"message":"success","result":null}'}),
+    # v1: empty lists and no history omit data; /service data is a struct.
+    ("v1", {SERVER: V1_EMPTY, GROUPS: V1_EMPTY, f"{SERVICE}/server": V1_EMPTY},
+     {f"{SERVER}/1/service": V1_EMPTY, SERVICE: b'{"success":true,"data":{}}'}),
+])  # fmt: skip
 async def test_empty_dashboard(
     generation: str, empty: dict[str, bytes], solo: dict[str, bytes]
 ) -> None:
@@ -690,47 +678,38 @@ async def test_empty_dashboard(
             assert ((r := await fetch(sim, path)).status, r.body) == (200, body), path
 
 
-@pytest.mark.parametrize(
-    ("sim", "method", "path"),
-    [
-        ("v0", "GET", "/"),
-        ("v0", "GET", SERVER),
-        ("v0", "GET", f"{MONITOR}/"),
-        ("v0", "POST", LIST),
-        ("v0", "HEAD", LIST),
-        ("v0", "POST", f"{LIST}/"),
-        ("v1", "GET", "/api/v1/nope"),
-        ("v1", "GET", LIST),  # the v0 route is gone
-        ("v1", "GET", f"{SERVICE}/1"),  # v1.x only
-        ("v1", "POST", SERVER),
-        ("v1", "HEAD", SERVER),
-    ],
-    indirect=["sim"],
-)
+@pytest.mark.parametrize(("sim", "method", "path"), [
+    ("v0", "GET", "/"),
+    ("v0", "GET", SERVER),
+    ("v0", "GET", f"{MONITOR}/"),
+    ("v0", "POST", LIST),
+    ("v0", "HEAD", LIST),
+    ("v0", "POST", f"{LIST}/"),
+    ("v1", "GET", "/api/v1/nope"),
+    ("v1", "GET", LIST),  # the v0 route is gone
+    ("v1", "GET", f"{SERVICE}/1"),  # v1.x only
+    ("v1", "POST", SERVER),
+    ("v1", "HEAD", SERVER),
+], indirect=["sim"])  # fmt: skip
 async def test_unknown_routes_are_404(sim: Sim, method: str, path: str) -> None:
     reply = await fetch(sim, path, method=method)
     v0 = sim.generation == "v0"
     assert (reply.status, reply.headers["Content-Type"]) == (
         404,
-        HTML_CT if v0 else JSON_CT,
+        (JSON_CT, HTML_CT)[v0],
     )
-    if method != "HEAD" and v0:
-        assert "该页面不存在" in reply.body.decode()
-    elif method != "HEAD":
-        assert reply.body == b'{"error":"404 Not Found"}'
+    if method != "HEAD":  # v0: gin's HTML page; v1: a JSON error
+        page = "该页面不存在" in reply.body.decode()
+        assert page if v0 else reply.body == b'{"error":"404 Not Found"}'
 
 
-@pytest.mark.parametrize(
-    ("sim", "path", "location"),
-    [
-        ("v0", f"{DETAILS}/?id=1", f"{DETAILS}?id=1"),
-        ("v0", f"{MONITOR}/1/", f"{MONITOR}/1"),
-        ("v0", f"{LIST}/", LIST),
-        ("v1", f"{SERVER}/?id=1", f"{SERVER}?id=1"),
-        ("v1", f"{SERVER}/2/service/", f"{SERVER}/2/service"),
-    ],
-    indirect=["sim"],
-)
+@pytest.mark.parametrize(("sim", "path", "location"), [
+    ("v0", f"{DETAILS}/?id=1", f"{DETAILS}?id=1"),
+    ("v0", f"{MONITOR}/1/", f"{MONITOR}/1"),
+    ("v0", f"{LIST}/", LIST),
+    ("v1", f"{SERVER}/?id=1", f"{SERVER}?id=1"),
+    ("v1", f"{SERVER}/2/service/", f"{SERVER}/2/service"),
+], indirect=["sim"])  # fmt: skip
 async def test_trailing_slash_redirects(sim: Sim, path: str, location: str) -> None:
     reply = await fetch(sim, path)
     assert (reply.status, reply.headers["Location"]) == (301, location)
@@ -749,15 +728,12 @@ def _cli(*args: str) -> subprocess.Popen[bytes]:
     )  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    ("args", "code", "needle"),
-    [
-        (("--help",), 0, b"--port"),
-        (("--version", "2.0.5"), 2, b"error"),  # needs --api v1
-        (("--api", "v1", "--token", "A" * 32), 2, b"error"),  # not a PAT
-        (("--api", "v1", "--version", "0.20.5"), 2, b"error"),  # a v0 dashboard
-    ],
-)
+@pytest.mark.parametrize(("args", "code", "needle"), [
+    (("--help",), 0, b"--port"),
+    (("--version", "2.0.5"), 2, b"error"),  # needs --api v1
+    (("--api", "v1", "--token", "A" * 32), 2, b"error"),  # not a PAT
+    (("--api", "v1", "--version", "0.20.5"), 2, b"error"),  # a v0 dashboard
+])  # fmt: skip
 def test_cli_help_and_bad_combinations(
     args: tuple[str, ...], code: int, needle: bytes
 ) -> None:
@@ -767,14 +743,11 @@ def test_cli_help_and_bad_combinations(
     assert code or b"--token" in out
 
 
-@pytest.mark.parametrize(
-    ("args", "token", "shown"),
-    [
-        ((), V0_TOKEN, "Nezha v0 simulator"),
-        ((), None, "Nezha v0 simulator"),  # a generated token
-        (("--api", "v1", "--version", "2.1.2"), None, "Nezha v1 (dashboard 2.1.2)"),
-    ],
-)
+@pytest.mark.parametrize(("args", "token", "shown"), [
+    ((), V0_TOKEN, "Nezha v0 simulator"),
+    ((), None, "Nezha v0 simulator"),  # a generated token
+    (("--api", "v1", "--version", "2.1.2"), None, "Nezha v1 (dashboard 2.1.2)"),
+])  # fmt: skip
 def test_cli_serves_until_terminated(
     args: tuple[str, ...], token: str | None, shown: str
 ) -> None:
@@ -843,15 +816,12 @@ async def test_envelope_setting_and_spa_pages(sim1: Sim) -> None:
         assert (reply.status, reply.json()) == (200, {"error": "404 Not Found"})
 
 
-@pytest.mark.parametrize(
-    ("version", "data"),
-    [
-        ("2.3.7", {"config": {}, "tsdb_enabled": True}),
-        ("2.0.5", {"config": {}, "tsdb_enabled": True}),
-        ("1.14.14", {"config": {}}),
-        ("1.0.3", {}),  # v1.0.x: the flat config object
-    ],
-)
+@pytest.mark.parametrize(("version", "data"), [
+    ("2.3.7", {"config": {}, "tsdb_enabled": True}),
+    ("2.0.5", {"config": {}, "tsdb_enabled": True}),
+    ("1.14.14", {"config": {}}),
+    ("1.0.3", {}),  # v1.0.x: the flat config object
+])  # fmt: skip
 async def test_setting_per_version(version: str, data: dict[str, Any]) -> None:
     async with make("v1", version=version) as sim1:
         got = await get(sim1, SETTING, token=None)
@@ -930,23 +900,20 @@ async def test_expired_and_revoked_tokens(frozen1: Sim) -> None:
     assert (await fetch(frozen1, SERVER, token=frozen1.token)).status == 200
 
 
-@pytest.mark.parametrize(
-    ("scopes", "request_line", "missing"),
-    [
-        (("nezha:service:read",), f"GET {SERVER}", "nezha:inventory:read"),
-        (("nezha:service:read",), f"GET {GROUPS}", "nezha:inventory:read"),
-        (("nezha:inventory:read",), f"GET {SERVICE}", "nezha:service:read"),
-        (("nezha:server:*",), f"GET {SERVER}/1/service", "nezha:service:read"),
-        ((), f"GET {SERVICE}/server", "nezha:service:read"),
-        (("nezha:inventory:*",), f"GET {SERVER}", None),
-        (("nezha:*",), f"GET {SERVICE}", None),
-        (("nezha:service:read",), f"GET {SETTING}", None),  # PAT ignored
-        (("nezha:cron:read",), f"POST {CRON}/1/manual", "nezha:cron:exec"),
-        (("nezha:cron:exec",), f"GET {CRON}", "nezha:cron:read"),
-        (("nezha:cron:read",), f"GET {CRON}", None),
-        (("nezha:cron:*",), f"POST {CRON}/1/manual", None),
-    ],
-)
+@pytest.mark.parametrize(("scopes", "request_line", "missing"), [
+    (("nezha:service:read",), f"GET {SERVER}", "nezha:inventory:read"),
+    (("nezha:service:read",), f"GET {GROUPS}", "nezha:inventory:read"),
+    (("nezha:inventory:read",), f"GET {SERVICE}", "nezha:service:read"),
+    (("nezha:server:*",), f"GET {SERVER}/1/service", "nezha:service:read"),
+    ((), f"GET {SERVICE}/server", "nezha:service:read"),
+    (("nezha:inventory:*",), f"GET {SERVER}", None),
+    (("nezha:*",), f"GET {SERVICE}", None),
+    (("nezha:service:read",), f"GET {SETTING}", None),  # PAT ignored
+    (("nezha:cron:read",), f"POST {CRON}/1/manual", "nezha:cron:exec"),
+    (("nezha:cron:exec",), f"GET {CRON}", "nezha:cron:read"),
+    (("nezha:cron:read",), f"GET {CRON}", None),
+    (("nezha:cron:*",), f"POST {CRON}/1/manual", None),
+])  # fmt: skip
 async def test_scopes(
     sim1: Sim, scopes: tuple[str, ...], request_line: str, missing: str | None
 ) -> None:
@@ -1122,16 +1089,13 @@ async def test_never_reported_and_disconnected(
     assert back["last_active"] != ZERO and back["state"] != before[1]["state"]
 
 
-@pytest.mark.parametrize(
-    ("query", "expected"),
-    [
-        ("id=1,3", [3, 1]),  # display_index != 0 first, then the others
-        ("id=6,1,6", [6, 1, 6]),
-        ("id=999", V1_ORDER),  # nothing matched: everything
-        ("id=abc", V1_ORDER),
-        ("id=", V1_ORDER),
-    ],
-)
+@pytest.mark.parametrize(("query", "expected"), [
+    ("id=1,3", [3, 1]),  # display_index != 0 first, then the others
+    ("id=6,1,6", [6, 1, 6]),
+    ("id=999", V1_ORDER),  # nothing matched: everything
+    ("id=abc", V1_ORDER),
+    ("id=", V1_ORDER),
+])  # fmt: skip
 async def test_server_id_filter(sim1: Sim, query: str, expected: list[int]) -> None:
     assert ids(await get(sim1, f"{SERVER}?{query}")) == expected
 
@@ -1348,18 +1312,15 @@ async def test_ws_ping_every_4th_frame_and_no_pong(stream: Open) -> None:
     assert kinds == [text, text, text, text, ping, text, text, text, text, ping]
 
 
-@pytest.mark.parametrize(
-    ("setup", "token", "headers", "status"),
-    [
-        ("none", "nzp_unknown", {}, 401),
-        ("scope", "SCOPED", {}, 403),
-        ("force_auth", None, {}, 200),
-        ("block", V1_TOKEN, {}, 403),
-        ("fault", V1_TOKEN, {}, 502),
-        ("truncated", V1_TOKEN, {}, 200),
-        ("none", V1_TOKEN, {"Origin": "http://evil.example"}, 403),
-    ],
-)
+@pytest.mark.parametrize(("setup", "token", "headers", "status"), [
+    ("none", "nzp_unknown", {}, 401),
+    ("scope", "SCOPED", {}, 403),
+    ("force_auth", None, {}, 200),
+    ("block", V1_TOKEN, {}, 403),
+    ("fault", V1_TOKEN, {}, 502),
+    ("truncated", V1_TOKEN, {}, 200),
+    ("none", V1_TOKEN, {"Origin": "http://evil.example"}, 403),
+])  # fmt: skip
 async def test_ws_handshake_failures_are_http(
     sim1: Sim, setup: str, token: str | None, headers: dict[str, str], status: int
 ) -> None:
