@@ -1,15 +1,11 @@
-"""Tests of the simulated Nezha dashboards (nezha_dev/simulator), over real HTTP.
-
-The v0 API (raw token, /server/list, /monitor) and the v1/v2 API (PATs, the WAF,
-/server, services, the WebSocket stream) are tested apart; the simulators of the
-two generations differ in everything but their controls and command line.
-"""
+"""The simulated Nezha dashboards (nezha_dev/simulator) of both API generations, over HTTP."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 import contextlib
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import formatdate
 import itertools
@@ -25,16 +21,8 @@ import time
 from typing import Any
 import urllib.request
 
-from aiohttp import (
-    ClientError,
-    ClientSession,
-    ClientTimeout,
-    ClientWebSocketResponse,
-    ClientWSTimeout,
-    WSMessage,
-    WSMsgType,
-    WSServerHandshakeError,
-)
+import aiohttp
+from aiohttp import ClientSession, ClientWebSocketResponse, WSMsgType
 from freezegun.api import FrozenDateTimeFactory
 from hypothesis import given, settings, strategies as st
 import pytest
@@ -44,7 +32,7 @@ from nezha_dev.simulator import (
     MISSING,
     ZERO_TIME_UNIX,
     Fault,
-    NezhaSimulator,
+    NezhaSimulator as Sim,
     generate_pat,
 )
 from nezha_dev.simulator.encoding import go_json, go_time
@@ -59,20 +47,32 @@ AUTH_FAIL = '{"code":403,"message":"访问此接口需要认证"}'.encode()
 JSON_CT = "application/json; charset=utf-8"
 HTML_CT = "text/html; charset=utf-8"
 ZERO = "0001-01-01T00:00:00Z"
-SUCCESS_ONLY = b'{"success":true}'
+SUCCESS = {"success": True}
+UNAUTHORIZED = b'{"error":"ApiErrorUnauthorized"}'
 BLOCKED = "you were blocked by nezha WAF"
+LIST, DETAILS = "/api/v1/server/list", "/api/v1/server/details"
+MONITOR, SETTING, CRON = "/api/v1/monitor", "/api/v1/setting", "/api/v1/cron"
+SERVER, GROUPS, SERVICE = "/api/v1/server", "/api/v1/server-group", "/api/v1/service"
+V1_ORDER = [2, 3, 5, 1, 4, 6, 7]  # /server: display_index desc, then id
 REPO = Path(__file__).resolve().parents[1]
 # Client close: the server never answers a close frame, so do not wait long.
-WS_TIMEOUT = ClientWSTimeout(ws_receive=None, ws_close=0.2)
+WS_TIMEOUT = aiohttp.ClientWSTimeout(ws_receive=None, ws_close=0.2)
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations() -> None:
+    """Replace tests/conftest.py's: the simulator needs no Home Assistant."""
+
+
+@dataclass
 class Reply:
     """What a test needs from one HTTP exchange."""
 
-    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
-        self.status, self.headers, self.body = status, headers, body
+    status: int
+    headers: dict[str, str]
+    body: bytes
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -93,78 +93,79 @@ class Reply:
 
     @property
     def blocked(self) -> bool:
-        return (
-            self.status == 403
-            and self.headers.get("Content-Type") == HTML_CT
-            and BLOCKED in self.body.decode()
-        )
+        ctype = self.headers.get("Content-Type")
+        return self.status == 403 and ctype == HTML_CT and BLOCKED in self.body.decode()
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[ClientSession]:
-    async with ClientSession() as session:
-        yield session
-
-
-def make_v1(**kwargs: Any) -> NezhaSimulator:
+def make(generation: str = "v0", **kwargs: Any) -> Sim:
+    """Seven servers of seed 7 unless told otherwise; v1 means v2.3.7."""
     kwargs.setdefault("servers", 7)
     kwargs.setdefault("seed", 7)
-    kwargs.setdefault("token", V1_TOKEN)
-    return NezhaSimulator(generation="v1", **kwargs)
+    kwargs.setdefault("token", V0_TOKEN if generation == "v0" else V1_TOKEN)
+    return Sim(generation=generation, **kwargs)
 
 
 @pytest.fixture
-async def sim0() -> AsyncIterator[NezhaSimulator]:
-    """A v0 dashboard: seven servers of seed 7."""
-    async with NezhaSimulator(servers=7, token=V0_TOKEN, seed=7) as simulator:
+async def sim0() -> AsyncIterator[Sim]:
+    async with make() as simulator:
         yield simulator
 
 
 @pytest.fixture
-async def frozen0(freezer: FrozenDateTimeFactory) -> AsyncIterator[NezhaSimulator]:
-    """The v0 dashboard, created while time is frozen."""
-    async with NezhaSimulator(servers=7, token=V0_TOKEN, seed=7) as simulator:
+async def frozen0(freezer: FrozenDateTimeFactory) -> AsyncIterator[Sim]:
+    async with make() as simulator:
         yield simulator
 
 
 @pytest.fixture
-async def sim1() -> AsyncIterator[NezhaSimulator]:
-    """A v2.3.7 dashboard: seven servers of seed 7."""
-    async with make_v1() as simulator:
+async def sim1() -> AsyncIterator[Sim]:
+    async with make("v1") as simulator:
         yield simulator
 
 
 @pytest.fixture
-async def frozen1(freezer: FrozenDateTimeFactory) -> AsyncIterator[NezhaSimulator]:
-    """The v2.3.7 dashboard, created while time is frozen."""
-    async with make_v1() as simulator:
+async def frozen1(freezer: FrozenDateTimeFactory) -> AsyncIterator[Sim]:
+    async with make("v1") as simulator:
         yield simulator
 
 
-def bearer(token: str | None) -> dict[str, str]:
-    return {} if token is None else {"Authorization": f"Bearer {token}"}
+@pytest.fixture
+async def sim(request: pytest.FixtureRequest) -> AsyncIterator[Sim]:
+    """A dashboard of the generation given by indirect parametrisation."""
+    async with make(request.param) as simulator:
+        yield simulator
 
 
-async def fetch(
-    http: ClientSession,
-    sim: NezhaSimulator,
-    path: str,
-    token: str | None = OWN,
-    *,
-    method: str = "GET",
-    headers: dict[str, str] | None = None,
-    **kwargs: Any,
-) -> Reply:
+async def fetch(sim: Sim, path: str, token: str | None = OWN, **kw: Any) -> Reply:
     """One request; the token goes raw to a v0 dashboard, as Bearer to a v1 one."""
     v0 = sim.generation == "v0"
-    if token == OWN:
-        token = V0_TOKEN if v0 else V1_TOKEN
-    auth = ({} if token is None else {"Authorization": token}) if v0 else bearer(token)
-    kwargs.setdefault("allow_redirects", False)
-    async with http.request(
-        method, sim.url + path, headers={**auth, **(headers or {})}, **kwargs
-    ) as resp:
+    token = (V0_TOKEN if v0 else V1_TOKEN) if token == OWN else token
+    value = token if v0 else f"Bearer {token}"
+    headers = ({} if token is None else {"Authorization": value}) | kw.pop(
+        "headers", {}
+    )
+    method = kw.pop("method", "GET")
+    kw.setdefault("allow_redirects", False)
+    async with (
+        ClientSession() as session,
+        session.request(method, sim.url + path, headers=headers, **kw) as resp,
+    ):
         return Reply(resp.status, dict(resp.headers), await resp.read())
+
+
+async def get(sim: Sim, path: str, token: str | None = OWN) -> Any:
+    """The result (v0) or data (v1) of a successful GET."""
+    reply = await fetch(sim, path, token)
+    assert reply.status == 200, reply
+    return reply.result if sim.generation == "v0" else reply.data
+
+
+async def admin(sim: Sim, method: str, path: str, body: Any = None) -> Reply:
+    return await fetch(sim, path, None, method=method, json=body)
+
+
+def ids(elements: list[dict[str, Any]]) -> list[int]:
+    return [e["id"] for e in elements]
 
 
 def by_id(elements: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
@@ -172,19 +173,15 @@ def by_id(elements: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
 
 
 async def connect(
-    http: ClientSession,
-    sim: NezhaSimulator,
-    token: str | None = V1_TOKEN,
-    **kwargs: Any,
+    http: ClientSession, sim: Sim, token: str | None = V1_TOKEN, **kw: Any
 ) -> ClientWebSocketResponse:
-    headers = {**bearer(token), **kwargs.pop("headers", {})}
-    ws: ClientWebSocketResponse = await http.ws_connect(
-        sim.url + "/api/v1/ws/server", headers=headers, timeout=WS_TIMEOUT, **kwargs
-    )
-    return ws
+    headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+    headers |= kw.pop("headers", {})
+    url = sim.url + "/api/v1/ws/server"
+    return await http.ws_connect(url, headers=headers, timeout=WS_TIMEOUT, **kw)
 
 
-async def receive(ws: ClientWebSocketResponse, limit: float = 5) -> WSMessage:
+async def receive(ws: ClientWebSocketResponse, limit: float = 5) -> aiohttp.WSMessage:
     async with asyncio.timeout(limit):
         return await ws.receive()
 
@@ -200,77 +197,58 @@ async def frames(ws: ClientWebSocketResponse, count: int) -> list[dict[str, Any]
     return result
 
 
-async def handshake_status(
-    http: ClientSession,
-    sim: NezhaSimulator,
-    token: str | None = V1_TOKEN,
-    **kwargs: Any,
-) -> int:
-    with pytest.raises(WSServerHandshakeError) as caught:
-        await connect(http, sim, token, **kwargs)
+async def until_closed(ws: ClientWebSocketResponse) -> None:
+    while (msg := await receive(ws)).type is not WSMsgType.CLOSED:
+        assert msg.type in (WSMsgType.TEXT, WSMsgType.PING)
+
+
+async def handshake_status(sim: Sim, token: str | None = V1_TOKEN, **kw: Any) -> int:
+    async with ClientSession() as http:
+        with pytest.raises(aiohttp.WSServerHandshakeError) as caught:
+            await connect(http, sim, token, **kw)
     return caught.value.status
 
 
-async def hang_up(ws: ClientWebSocketResponse) -> None:
-    """Close from the client side without waiting for the server.
-
-    The dashboard never reads, so it never answers the close frame; aiohttp's
-    ``close()`` restarts its ``ws_close`` timeout on every frame it reads while
-    waiting, so against a stream that keeps sending it would never return.
-    Cancelling it makes aiohttp drop the connection instead.
-    """
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(0.3):
-            await ws.close()
+async def hang_up(*sockets: ClientWebSocketResponse) -> None:
+    """Close without waiting: ``close()`` never returns while frames keep coming."""
+    for ws in sockets:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(0.3):
+                await ws.close()
 
 
 # ======================================================== the v0 API
 
-# -- auth ----------------------------------------------------------------------------
 
-
-async def test_raw_token_authenticates(
-    http: ClientSession, sim0: NezhaSimulator
-) -> None:
-    reply = await fetch(http, sim0, "/api/v1/server/list")
-    assert reply.status == 200
-    assert reply.headers["Content-Type"] == JSON_CT
-    assert sorted(e["id"] for e in reply.result) == list(range(1, 8))
-
-
-@pytest.mark.parametrize("path", ["/api/v1/server/list", "/api/v1/server/details?id=1"])
+@pytest.mark.parametrize("path", [LIST, f"{DETAILS}?id=1"])
 @pytest.mark.parametrize(
     "token", [None, "", f"Bearer {V0_TOKEN}", V0_TOKEN.lower(), "nope"]
 )
 async def test_bad_token_is_http_200_code_403(
-    http: ClientSession, sim0: NezhaSimulator, path: str, token: str | None
+    sim0: Sim, path: str, token: str | None
 ) -> None:
-    reply = await fetch(http, sim0, path, token=token)
+    reply = await fetch(sim0, path, token=token)
     assert (reply.status, reply.headers["Content-Type"]) == (200, JSON_CT)
     assert reply.body == AUTH_FAIL  # raw UTF-8, not \u-escaped
 
 
-async def test_set_and_revoke_token(http: ClientSession, sim0: NezhaSimulator) -> None:
+async def test_set_and_revoke_token(sim0: Sim) -> None:
     sim0.set_token("new-token")
-    assert (await fetch(http, sim0, "/api/v1/server/list")).body == AUTH_FAIL
-    assert (await fetch(http, sim0, "/api/v1/server/list", token="new-token")).result
+    assert (await fetch(sim0, LIST)).body == AUTH_FAIL
+    assert await get(sim0, LIST, token="new-token")
     sim0.revoke_token()
     assert sim0.token is None
-    assert (
-        await fetch(http, sim0, "/api/v1/server/list", token="new-token")
-    ).body == AUTH_FAIL
+    assert (await fetch(sim0, LIST, token="new-token")).body == AUTH_FAIL
 
 
-# -- /server/list and /server/details -------------------------------------------------
-
-
-async def test_list_shape_tags_and_ips(
-    http: ClientSession, sim0: NezhaSimulator
-) -> None:
-    servers = by_id((await fetch(http, sim0, "/api/v1/server/list")).result)
+async def test_list_shape_tags_and_ips(sim0: Sim) -> None:
+    reply = await fetch(sim0, LIST)  # the raw token authenticates
+    assert (reply.status, reply.headers["Content-Type"]) == (200, JSON_CT)
+    assert sorted(ids(reply.result)) == list(range(1, 8))
+    servers = by_id(reply.result)
     assert list(servers[1]) == [
         "id", "name", "tag", "last_active", "ipv4", "ipv6", "valid_ip",
-        "display_index", "hide_for_guest",
+        "display_index", "hide_for_guest"
     ]  # fmt: skip
     assert {(s["display_index"], s["hide_for_guest"]) for s in servers.values()} == {
         (0, False)
@@ -281,67 +259,55 @@ async def test_list_shape_tags_and_ips(
     assert ips[3] == ("", "2001:db8:1::3", "2001:db8:1::3")  # v6 only
     assert ips[7] == ("", "2001:db8:3::4", "")  # "/v6": v4 part wins even if empty
     assert servers[5]["name"] == "东京-web-03"
-    assert "东京".encode() in (await fetch(http, sim0, "/api/v1/server/list")).body
-    lab = (await fetch(http, sim0, "/api/v1/server/list?tag=Lab")).result
-    assert [s["id"] for s in lab] == [3, 7]  # tag order = creation order
-    assert (await fetch(http, sim0, "/api/v1/server/list?tag=nope")).result == []
+    assert "东京".encode() in reply.body
+    assert ids(await get(sim0, f"{LIST}?tag=Lab")) == [3, 7]  # tag = creation order
+    assert await get(sim0, f"{LIST}?tag=nope") == []
 
 
-async def test_details_without_params_random_order_and_filled(
-    http: ClientSession, sim0: NezhaSimulator
-) -> None:
-    orders = set()
-    for _ in range(8):
-        result = (await fetch(http, sim0, "/api/v1/server/details")).result
-        orders.add(tuple(e["id"] for e in result))
+async def test_details_without_params_random_order_and_filled(sim0: Sim) -> None:
+    results = [await get(sim0, DETAILS) for _ in range(8)]
+    orders = {tuple(ids(result)) for result in results}
     assert len(orders) > 1
     assert all(sorted(order) == list(range(1, 8)) for order in orders)
-    servers = by_id(result)
+    servers = by_id(results[-1])
     assert (servers[2]["display_index"], servers[3]["display_index"]) == (10, 5)
     assert servers[3]["hide_for_guest"] is True
-    element = servers[3]
-    assert list(element)[-2:] == ["host", "status"]
-    assert list(element["host"]) == [
+    host, status = servers[3]["host"], servers[3]["status"]
+    assert list(servers[3])[-2:] == ["host", "status"]
+    assert list(host) == [
         "Platform", "PlatformVersion", "CPU", "MemTotal", "DiskTotal", "SwapTotal",
-        "Arch", "Virtualization", "BootTime", "CountryCode", "Version", "GPU",
+        "Arch", "Virtualization", "BootTime", "CountryCode", "Version", "GPU"
     ]  # fmt: skip
-    assert list(element["status"]) == [
+    assert list(status) == [
         "CPU", "MemUsed", "SwapUsed", "DiskUsed", "NetInTransfer", "NetOutTransfer",
         "NetInSpeed", "NetOutSpeed", "Uptime", "Load1", "Load5", "Load15",
-        "TcpConnCount", "UdpConnCount", "ProcessCount", "Temperatures", "GPU",
+        "TcpConnCount", "UdpConnCount", "ProcessCount", "Temperatures", "GPU"
     ]  # fmt: skip
-    assert element["host"]["GPU"] == ["NVIDIA GeForce RTX 3060"]
-    assert isinstance(element["status"]["GPU"], (int, float))
-    assert len(element["status"]["Temperatures"]) >= 2
-    assert set(element["status"]["Temperatures"][0]) == {"Name", "Temperature"}
+    assert host["GPU"] == ["NVIDIA GeForce RTX 3060"]
+    assert isinstance(status["GPU"], (int, float))
+    assert len(status["Temperatures"]) >= 2
+    assert set(status["Temperatures"][0]) == {"Name", "Temperature"}
     assert servers[1]["status"]["Temperatures"] is None
 
 
-@pytest.mark.parametrize(
-    ("query", "expected"),
-    [
-        ("id=1&tag=Lab", [3, 7]),  # tag wins over id
-        ("id=3,abc,1,3,999", [3, 1, 3]),  # order kept, dupes echoed, junk dropped
-        ("id=abc", []),  # becomes [0]: matches nothing (not "all")
-        ("id=-1,+2, 3", []),
-        ("id=99999999999999999999999", []),
-        ("tag=nope&id=1", []),
-    ],
-)
-async def test_details_selection(
-    http: ClientSession, sim0: NezhaSimulator, query: str, expected: list[int]
-) -> None:
-    result = (await fetch(http, sim0, f"/api/v1/server/details?{query}")).result
-    assert [e["id"] for e in result] == expected
+@pytest.mark.parametrize(("query", "expected"), [
+    ("id=1&tag=Lab", [3, 7]),  # tag wins over id
+    ("id=3,abc,1,3,999", [3, 1, 3]),  # order kept, dupes echoed, junk dropped
+    ("id=abc", []),  # becomes [0]: matches nothing (not "all")
+    ("id=-1,+2, 3", []),
+    ("id=99999999999999999999999", []),
+    ("tag=nope&id=1", []),
+])  # fmt: skip
+async def test_details_selection(sim0: Sim, query: str, expected: list[int]) -> None:
+    result = await get(sim0, f"{DETAILS}?{query}")
+    assert ids(result) == expected
     assert all((e["display_index"], e["hide_for_guest"]) == (0, False) for e in result)
 
 
-async def test_v0_never_reported_server(
-    http: ClientSession, sim0: NezhaSimulator
-) -> None:
+async def test_v0_never_reported_server(sim0: Sim) -> None:
     sim0.set_never_reported(4)
     sid = sim0.add_server("fresh", "Lab", never_reported=True)
-    reply = await fetch(http, sim0, f"/api/v1/server/details?id=4,{sid}")
+    reply = await fetch(sim0, f"{DETAILS}?id=4,{sid}")
     assert b'"last_active":-62135596800' in reply.body
     for element in reply.result:
         assert element["last_active"] == ZERO_TIME_UNIX
@@ -349,68 +315,55 @@ async def test_v0_never_reported_server(
         assert element["host"] == {
             "Platform": "", "PlatformVersion": "", "CPU": None, "MemTotal": 0,
             "DiskTotal": 0, "SwapTotal": 0, "Arch": "", "Virtualization": "",
-            "BootTime": 0, "CountryCode": "", "Version": "", "GPU": None,
+            "BootTime": 0, "CountryCode": "", "Version": "", "GPU": None
         }  # fmt: skip
         status = element["status"]
         assert status["Temperatures"] is None
         assert all(v == 0 for k, v in status.items() if k != "Temperatures")
     assert b'"status":{"CPU":0,"MemUsed":0' in reply.body  # Go prints 0, not 0.0
     sim0.set_online(4, True)
-    element = (await fetch(http, sim0, "/api/v1/server/details?id=4")).result[0]
+    (element,) = await get(sim0, f"{DETAILS}?id=4")
     assert element["last_active"] > 0 and element["host"]["Platform"] == "debian"
 
 
-# -- /monitor/:id ---------------------------------------------------------------------
+BAD_ID = '{"code":400,"message":"id参数错误"}'
+NEEDS_AUTH = '{"code":403,"message":"需要认证"}'
+RESTRICTED = {"code": 403, "message": "访问受限"}
 
 
-@pytest.mark.parametrize(
-    ("sid", "token", "expected"),
-    [
-        ("abc", V0_TOKEN, (400, '{"code":400,"message":"id参数错误"}')),
-        ("-1", V0_TOKEN, (400, '{"code":400,"message":"id参数错误"}')),
-        (
-            "18446744073709551616",
-            V0_TOKEN,
-            (400, '{"code":400,"message":"id参数错误"}'),
-        ),
-        ("999", V0_TOKEN, (404, '{"code":404,"message":"id不存在"}')),
-        ("3", None, (403, '{"code":403,"message":"需要认证"}')),  # hidden server
-        ("3", f"Bearer {V0_TOKEN}", (403, '{"code":403,"message":"需要认证"}')),
-        ("4", V0_TOKEN, (200, '{"code":0,"message":"success","result":null}')),
-    ],
-)
+@pytest.mark.parametrize(("sid", "token", "expected"), [
+    ("abc", V0_TOKEN, (400, BAD_ID)),
+    ("-1", V0_TOKEN, (400, BAD_ID)),
+    ("18446744073709551616", V0_TOKEN, (400, BAD_ID)),
+    ("999", V0_TOKEN, (404, '{"code":404,"message":"id不存在"}')),
+    ("3", None, (403, NEEDS_AUTH)),  # hidden server
+    ("3", f"Bearer {V0_TOKEN}", (403, NEEDS_AUTH)),
+    ("4", V0_TOKEN, (200, '{"code":0,"message":"success","result":null}')),
+])  # fmt: skip
 async def test_monitor_status_codes(
-    http: ClientSession,
-    sim0: NezhaSimulator,
-    sid: str,
-    token: str | None,
-    expected: tuple[int, str],
+    sim0: Sim, sid: str, token: str | None, expected: tuple[int, str]
 ) -> None:
-    reply = await fetch(http, sim0, f"/api/v1/monitor/{sid}", token=token)
+    reply = await fetch(sim0, f"{MONITOR}/{sid}", token=token)
     assert (reply.status, reply.body.decode()) == expected
     assert reply.headers["Content-Type"] == JSON_CT
 
 
-async def test_monitor_guest_and_view_password(
-    http: ClientSession, sim0: NezhaSimulator
-) -> None:
+async def test_monitor_guest_and_view_password(sim0: Sim) -> None:
     # A bad token is no error here: the request just proceeds as a guest.
-    assert (await fetch(http, sim0, "/api/v1/monitor/1", token="bad")).result
-    assert (await fetch(http, sim0, "/api/v1/monitor/3")).result  # hidden, with token
+    assert await get(sim0, f"{MONITOR}/1", token="bad")
+    assert await get(sim0, f"{MONITOR}/3")  # hidden, with token
     sim0.set_view_password(True)
-    restricted = {"code": 403, "message": "访问受限"}
-    for path in ("/api/v1/monitor/1", "/api/v1/monitor/abc", "/api/v1/monitor/999"):
-        reply = await fetch(http, sim0, path, token=None)
-        assert (reply.status, reply.json()) == (200, restricted)
-    # A valid token skips the view password check.
-    assert (await fetch(http, sim0, "/api/v1/monitor/1")).result
+    for path in (f"{MONITOR}/1", f"{MONITOR}/abc", f"{MONITOR}/999"):
+        reply = await fetch(sim0, path, token=None)
+        assert (reply.status, reply.json()) == (200, RESTRICTED)
+    assert await get(sim0, f"{MONITOR}/1")  # a valid token skips the view password
     sim0.set_view_password(False)
-    assert (await fetch(http, sim0, "/api/v1/monitor/1", token=None)).result
+    assert await get(sim0, f"{MONITOR}/1", token=None)
 
 
-async def test_monitor_points(http: ClientSession, frozen0: NezhaSimulator) -> None:
+async def test_monitor_points(frozen0: Sim) -> None:
     now = frozen0.now()
-    history = (await fetch(http, frozen0, "/api/v1/monitor/1")).result
+    history = await get(frozen0, f"{MONITOR}/1")
     assert [m["monitor_id"] for m in history] == [2, 5]  # HTTP monitor 1 never appears
     for series in history:
         assert series["server_id"] == 1 and series["server_name"] == "hk-edge-01"
@@ -424,101 +377,80 @@ async def test_monitor_points(http: ClientSession, frozen0: NezhaSimulator) -> N
         assert sum(20 <= d <= 400 for d in delays) > 1300  # mostly realistic values
     zeros = 0
     for sid in (1, 2, 3, 5, 6, 7):
-        for series in (await fetch(http, frozen0, f"/api/v1/monitor/{sid}")).result:
+        for series in await get(frozen0, f"{MONITOR}/{sid}"):
             zeros += series["avg_delay"].count(0)
     assert zeros > 0  # lost probes show up as 0
 
 
 async def test_monitor_window_on_minute_boundary(
-    http: ClientSession, freezer: FrozenDateTimeFactory
+    freezer: FrozenDateTimeFactory,
 ) -> None:
     boundary = (math.floor(time.time() / 60) + 1) * 60
     freezer.move_to(datetime.fromtimestamp(boundary, tz=UTC))
-    async with NezhaSimulator(servers=1, token=V0_TOKEN) as sim0:
-        series = (await fetch(http, sim0, "/api/v1/monitor/1")).result[0]
+    async with make(servers=1) as sim0:
+        series = (await get(sim0, f"{MONITOR}/1"))[0]
     # created_at >= now - 24h is inclusive: both ends of the day are present.
     assert len(series["created_at"]) == 1441
     assert series["created_at"][0] == (boundary - 86_400) * 1000
 
 
-def test_ping_delay_cap_and_loss() -> None:
+def test_ping_delay_cap_and_go_json() -> None:
     spiky = PingProfile(base=400, jitter=5, loss=0, spike=1)
     assert {ping_delay(1, 1, 2, m, spiky) for m in range(50)} == {MAX_DELAY}
     lossy = PingProfile(base=40, jitter=5, loss=1, spike=0)
     assert {ping_delay(1, 1, 2, m, lossy) for m in range(50)} == {0.0}
-
-
-async def test_no_monitors_and_no_servers(http: ClientSession) -> None:
-    async with NezhaSimulator(servers=0, token=V0_TOKEN, monitors=False) as sim0:
-        listed = await fetch(http, sim0, "/api/v1/server/list")
-        assert listed.body.endswith(b'"result":[]}')  # [] rather than null
-        assert (await fetch(http, sim0, "/api/v1/server/details")).result == []
-        sid = sim0.add_server("solo", monitors=[2])
-        history = await fetch(http, sim0, f"/api/v1/monitor/{sid}")
-        assert history.json()["result"] is None
-
-
-# -- time -------------------------------------------------------------------------------
+    value = {"a": 54.0, "b": 1e-5, "c": "<&>\u2028", "d": -0.0, "e": 1e21, "f": 3.25}
+    assert go_json({**value, "g": None}) == (
+        b'{"a":54,"b":0.00001,"c":"\\u003c\\u0026\\u003e\\u2028","d":-0,'
+        b'"e":1e+21,"f":3.25,"g":null}'
+    )
+    assert go_json([float("inf")]) is None
 
 
 async def test_offline_freezes_then_resumes(
-    http: ClientSession, frozen0: NezhaSimulator, freezer: FrozenDateTimeFactory
+    frozen0: Sim, freezer: FrozenDateTimeFactory
 ) -> None:
-    before = by_id((await fetch(http, frozen0, "/api/v1/server/details?id=1,2")).result)
+    before = by_id(await get(frozen0, f"{DETAILS}?id=1,2"))
     off_at = frozen0.now()
     frozen0.set_online(1, False)
     freezer.tick(600)
-    after = by_id((await fetch(http, frozen0, "/api/v1/server/details?id=1,2")).result)
-    assert after[1] == before[1]  # last_active and status frozen0 (v0 never resets)
+    after = by_id(await get(frozen0, f"{DETAILS}?id=1,2"))
+    assert after[1] == before[1]  # last_active and status frozen (v0 never resets)
     assert after[2]["last_active"] >= before[2]["last_active"] + 599
-    history = (await fetch(http, frozen0, "/api/v1/monitor/1")).result
+    history = await get(frozen0, f"{MONITOR}/1")
     assert all(s["created_at"][-1] <= off_at * 1000 for s in history)
     frozen0.set_online(1, True)
     freezer.tick(120)
-    back = by_id((await fetch(http, frozen0, "/api/v1/server/details?id=1")).result)[1]
+    (back,) = await get(frozen0, f"{DETAILS}?id=1")
     assert frozen0.now() - back["last_active"] < 2
-    stamps = (await fetch(http, frozen0, "/api/v1/monitor/1")).result[0]["created_at"]
+    stamps = (await get(frozen0, f"{MONITOR}/1"))[0]["created_at"]
     assert stamps[-1] == math.floor(frozen0.now() / 60) * 60_000
     assert max(b - a for a, b in itertools.pairwise(stamps)) >= 600_000  # gap
 
 
-async def test_clock_shift(http: ClientSession, frozen0: NezhaSimulator) -> None:
+async def test_clock_shift_and_frozen_values(frozen0: Sim) -> None:
+    path = f"{DETAILS}?id=1,2,3,4,5,6,7"
+    assert (await fetch(frozen0, path)).body == (await fetch(frozen0, path)).body
+    unordered = [by_id(await get(frozen0, DETAILS)) for _ in range(2)]
+    assert unordered[0] == unordered[1]
+    twin = make()  # same seed, same clock
+    assert twin.fleet.status(2) == frozen0.fleet.status(2)
+    frozen0.set_seed(8)
+    assert frozen0.fleet.status(2) != twin.fleet.status(2)
     real = time.time()
     frozen0.shift_clock(420)
     frozen0.shift_clock(-20)
     assert frozen0.clock_offset == 400
-    reply = await fetch(http, frozen0, "/api/v1/server/list")
+    reply = await fetch(frozen0, LIST)
     assert reply.headers["Date"] == formatdate(real + 400, usegmt=True)
     second = math.floor(real + 400)
-    for element in reply.result:
-        assert second - 1 <= element["last_active"] <= second
+    assert all(second - 1 <= e["last_active"] <= second for e in reply.result)
 
 
-async def test_values_identical_while_frozen(
-    http: ClientSession, frozen0: NezhaSimulator
-) -> None:
-    first = await fetch(http, frozen0, "/api/v1/server/details?id=1,2,3,4,5,6,7")
-    second = await fetch(http, frozen0, "/api/v1/server/details?id=1,2,3,4,5,6,7")
-    assert first.body == second.body
-    unordered = [by_id((await fetch(http, frozen0, "/api/v1/server/details")).result)]
-    unordered.append(
-        by_id((await fetch(http, frozen0, "/api/v1/server/details")).result)
-    )
-    assert unordered[0] == unordered[1]
-    twin = NezhaSimulator(servers=7, token=V0_TOKEN, seed=7)  # same seed, same clock
-    assert twin.fleet.status(2) == frozen0.fleet.status(2)
-    frozen0.set_seed(8)
-    assert frozen0.fleet.status(2) != twin.fleet.status(2)
-
-
-async def test_live_values_move(
-    http: ClientSession, frozen0: NezhaSimulator, freezer: FrozenDateTimeFactory
-) -> None:
+async def test_live_values_move(frozen0: Sim, freezer: FrozenDateTimeFactory) -> None:
     samples = []
     for _ in range(6):
-        samples.append(
-            by_id((await fetch(http, frozen0, "/api/v1/server/details?id=1,2")).result)
-        )
+        samples.append(by_id(await get(frozen0, f"{DETAILS}?id=1,2")))
         freezer.tick(30)
     for sid in (1, 2):
         states = [s[sid]["status"] for s in samples]
@@ -532,30 +464,20 @@ async def test_live_values_move(
     assert samples[0][2]["status"]["NetInTransfer"] > 2**53  # exact uint64 beyond float
 
 
-# -- faults ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("fault", "status", "content_type"),
-    [
-        (Fault.HTML_502, 502, "text/html"),
-        (Fault.EMPTY_200, 200, JSON_CT),
-        (Fault.TRUNCATED_JSON, 200, JSON_CT),
-        (Fault.HTML_200, 200, "text/html"),
-        (Fault.SERVER_500_EMPTY, 500, None),
-        (Fault.NOT_JSON, 200, JSON_CT),
-    ],
-)
+@pytest.mark.parametrize(("fault", "status", "content_type"), [
+    (Fault.HTML_502, 502, "text/html"),
+    (Fault.EMPTY_200, 200, JSON_CT),
+    (Fault.TRUNCATED_JSON, 200, JSON_CT),
+    (Fault.HTML_200, 200, "text/html"),
+    (Fault.SERVER_500_EMPTY, 500, None),
+    (Fault.NOT_JSON, 200, JSON_CT),
+])  # fmt: skip
 async def test_fault_responses(
-    http: ClientSession,
-    sim0: NezhaSimulator,
-    fault: Fault,
-    status: int,
-    content_type: str | None,
+    sim0: Sim, fault: Fault, status: int, content_type: str | None
 ) -> None:
-    normal = (await fetch(http, sim0, "/api/v1/server/list?tag=Lab")).body
+    normal = (await fetch(sim0, f"{LIST}?tag=Lab")).body
     sim0.inject_fault(fault)
-    reply = await fetch(http, sim0, "/api/v1/server/list?tag=Lab")
+    reply = await fetch(sim0, f"{LIST}?tag=Lab")
     assert reply.status == status
     got = reply.headers.get("Content-Type")
     assert got is None if content_type is None else (got or "").startswith(content_type)
@@ -571,82 +493,49 @@ async def test_fault_responses(
     if fault is Fault.TRUNCATED_JSON:
         with pytest.raises(ValueError):
             reply.json()
-    assert (await fetch(http, sim0, "/api/v1/server/list")).result  # count=1 used up
+    assert await get(sim0, LIST)  # count=1 used up
 
 
-async def test_fault_reset(http: ClientSession, sim0: NezhaSimulator) -> None:
+async def test_fault_reset_slow_count_and_clear(sim0: Sim) -> None:
     sim0.inject_fault(Fault.RESET)
     # aiohttp silently retries an idempotent request once after a reset...
-    assert (await fetch(http, sim0, "/api/v1/server/list")).result
+    assert await get(sim0, LIST)
     assert len(sim0.requests) == 2
     sim0.inject_fault(Fault.RESET, count=2)  # ...so it takes two to surface
-    with pytest.raises(ClientError):
-        await fetch(http, sim0, "/api/v1/server/list")
-    assert (await fetch(http, sim0, "/api/v1/server/list")).result
-
-
-async def test_fault_slow(http: ClientSession, sim0: NezhaSimulator) -> None:
+    with pytest.raises(aiohttp.ClientError):
+        await fetch(sim0, LIST)
+    assert await get(sim0, LIST)
     sim0.slow_seconds = 0.3
     sim0.inject_fault(Fault.SLOW)
     started = time.monotonic()
-    assert (await fetch(http, sim0, "/api/v1/server/list")).result
+    assert await get(sim0, LIST)
     assert time.monotonic() - started >= 0.3
     sim0.slow_seconds = 30  # a client timeout must not keep stop() waiting
     sim0.inject_fault(Fault.SLOW)
     with pytest.raises(TimeoutError):
-        await fetch(http, sim0, "/api/v1/server/list", timeout=ClientTimeout(total=0.2))
-
-
-async def test_fault_count_path_and_clear(
-    http: ClientSession, sim0: NezhaSimulator
-) -> None:
-    sim0.inject_fault(Fault.HTML_502, count=None, path="/api/v1/monitor")
+        await fetch(sim0, LIST, timeout=aiohttp.ClientTimeout(total=0.2))
+    sim0.inject_fault(Fault.HTML_502, count=None, path=MONITOR)
     sim0.inject_fault("not_json", count=2)
-    assert (await fetch(http, sim0, "/api/v1/monitor/1")).status == 502
+    assert (await fetch(sim0, f"{MONITOR}/1")).status == 502
     for _ in range(2):
-        assert (await fetch(http, sim0, "/api/v1/server/list")).body == b"<html>"
-    assert (await fetch(http, sim0, "/api/v1/server/list")).result
-    assert (await fetch(http, sim0, "/api/v1/monitor/1")).status == 502
+        assert (await fetch(sim0, LIST)).body == b"<html>"
+    assert await get(sim0, LIST)
+    assert (await fetch(sim0, f"{MONITOR}/1")).status == 502
     sim0.clear_faults()
-    assert (await fetch(http, sim0, "/api/v1/monitor/1")).status == 200
+    assert (await fetch(sim0, f"{MONITOR}/1")).status == 200
     with pytest.raises(ValueError):
         sim0.inject_fault(Fault.SLOW, count=0)
 
 
-# -- routing, recording, malformed output ---------------------------------------------
-
-
-async def test_v0_routing_quirks(http: ClientSession, sim0: NezhaSimulator) -> None:
-    reply = await fetch(http, sim0, "/api/v1/server/details/?id=1")
-    assert reply.status == 301
-    assert reply.headers["Location"] == "/api/v1/server/details?id=1"
-    reply = await fetch(http, sim0, "/api/v1/monitor/1/")
-    assert (reply.status, reply.headers["Location"]) == (301, "/api/v1/monitor/1")
-    followed = await fetch(http, sim0, "/api/v1/server/list/", allow_redirects=True)
-    assert followed.result
-    for method, path in [
-        ("GET", "/"),
-        ("GET", "/api/v1/server"),
-        ("GET", "/api/v1/monitor/"),
-        ("POST", "/api/v1/server/list"),
-        ("HEAD", "/api/v1/server/list"),
-        ("POST", "/api/v1/server/list/"),
-    ]:
-        reply = await fetch(http, sim0, path, method=method)
-        assert reply.status == 404, (method, path)
-        assert reply.headers["Content-Type"] == "text/html; charset=utf-8"
-        assert method == "HEAD" or "该页面不存在" in reply.body.decode()
-
-
-async def test_requests_are_recorded(http: ClientSession, sim0: NezhaSimulator) -> None:
+async def test_requests_are_recorded(sim0: Sim) -> None:
     sim0.reset_requests()
-    await fetch(http, sim0, "/api/v1/server/list?tag=Lab&tag=x")
-    await fetch(http, sim0, "/api/v1/monitor/2", token=None)
-    await fetch(http, sim0, "/nowhere")
-    await fetch(http, sim0, "/_sim/state")  # admin traffic is not recorded
+    await fetch(sim0, f"{LIST}?tag=Lab&tag=x")
+    await fetch(sim0, f"{MONITOR}/2", token=None)
+    await fetch(sim0, "/nowhere")
+    await fetch(sim0, "/_sim/state")  # admin traffic is not recorded
     assert [(r.method, r.path) for r in sim0.requests] == [
-        ("GET", "/api/v1/server/list"),
-        ("GET", "/api/v1/monitor/2"),
+        ("GET", LIST),
+        ("GET", f"{MONITOR}/2"),
         ("GET", "/nowhere"),
     ]
     first = sim0.requests[0]
@@ -657,41 +546,26 @@ async def test_requests_are_recorded(http: ClientSession, sim0: NezhaSimulator) 
     assert sim0.requests == []
 
 
-async def test_malformed_fields(http: ClientSession, sim0: NezhaSimulator) -> None:
+async def test_malformed_fields(sim0: Sim) -> None:
     sim0.set_malformed(1, "status", "oops")
     sim0.set_malformed(1, "id", "abc")
     sim0.set_malformed(2, "host", None)
     sim0.set_malformed(3, "status.CPU", MISSING)
     sim0.set_malformed(3, "extra", [1])
-    result = (await fetch(http, sim0, "/api/v1/server/details?id=1,2,3")).result
+    result = await get(sim0, f"{DETAILS}?id=1,2,3")
     assert (result[0]["id"], result[0]["status"]) == ("abc", "oops")
     assert result[1]["host"] is None
     assert "CPU" not in result[2]["status"] and result[2]["extra"] == [1]
-    listed = (await fetch(http, sim0, "/api/v1/server/list?tag=Production")).result
-    assert listed[0]["id"] == "abc"
+    assert (await get(sim0, f"{LIST}?tag=Production"))[0]["id"] == "abc"
     sim0.set_malformed(2, "status.CPU", float("nan"))  # Go cannot marshal NaN
-    reply = await fetch(http, sim0, "/api/v1/server/details?id=2")
-    assert (reply.status, reply.body) == (200, b"")
-    assert reply.headers["Content-Type"] == JSON_CT
-    sim0.clear_malformed()
-    assert (await fetch(http, sim0, "/api/v1/server/details?id=1")).result[0]["id"] == 1
-
-
-def test_go_json_encoding() -> None:
-    value = {
-        "a": 54.0,
-        "b": 1e-5,
-        "c": "<&>\u2028",
-        "d": -0.0,
-        "e": 1e21,
-        "f": 3.25,
-        "g": None,
-    }
-    assert go_json(value) == (
-        b'{"a":54,"b":0.00001,"c":"\\u003c\\u0026\\u003e\\u2028","d":-0,'
-        b'"e":1e+21,"f":3.25,"g":null}'
+    reply = await fetch(sim0, f"{DETAILS}?id=2")
+    assert (reply.status, reply.body, reply.headers["Content-Type"]) == (
+        200,
+        b"",
+        JSON_CT,
     )
-    assert go_json([float("inf")]) is None
+    sim0.clear_malformed()
+    assert (await get(sim0, f"{DETAILS}?id=1"))[0]["id"] == 1
 
 
 @settings(database=None)  # keep the repo free of a .hypothesis directory
@@ -714,71 +588,133 @@ def test_split_ip_follows_go(ip: str) -> None:
         assert valid == ip and (ipv6 if ":" in ip else ipv4) == ip
 
 
-# -- servers, admin API, lifecycle -------------------------------------------------------
-
-
-async def test_add_remove_servers(http: ClientSession, sim0: NezhaSimulator) -> None:
+async def test_v0_admin_api_and_server_ids(sim0: Sim) -> None:
     sid = sim0.add_server(
         "nas-2", "Lab", ip="192.0.2.99", hide_for_guest=True, display_index=3
     )
     assert sid == 8
     sim0.remove_server(sid)
     assert sim0.add_server("nas-3") == 9  # ids are never reused
-    assert (await fetch(http, sim0, "/api/v1/monitor/8")).status == 404
+    assert (await fetch(sim0, f"{MONITOR}/8")).status == 404
     with pytest.raises(KeyError):
         sim0.remove_server(8)
-
-
-async def test_v0_admin_api(http: ClientSession, sim0: NezhaSimulator) -> None:
-    async def admin(method: str, path: str, body: Any = None) -> Reply:
-        return await fetch(http, sim0, path, token=None, method=method, json=body)
-
-    created = await admin("POST", "/_sim/servers", {"name": "demo-01", "tag": "Lab"})
+    created = await admin(sim0, "POST", "/_sim/servers", {"name": "d", "tag": "Lab"})
     assert created.status == 201
     sid = created.json()["id"]
-    assert sid in by_id((await fetch(http, sim0, "/api/v1/server/list")).result)
-
-    def online() -> bool:
-        return sim0.fleet.servers[sid].online
-
-    assert (await admin("POST", f"/_sim/servers/{sid}/offline")).status == 200
-    assert not online()
-    assert (await admin("POST", f"/_sim/servers/{sid}/online")).status == 200
-    assert online()
-    token = await admin("POST", "/_sim/token", {"token": "t2"})
+    assert sid in ids(await get(sim0, LIST))
+    assert (await admin(sim0, "POST", f"/_sim/servers/{sid}/offline")).status == 200
+    assert not sim0.fleet.servers[sid].online
+    assert (await admin(sim0, "POST", f"/_sim/servers/{sid}/online")).status == 200
+    assert sim0.fleet.servers[sid].online
+    token = await admin(sim0, "POST", "/_sim/token", {"token": "t2"})
     assert token.json() == {"token": "t2"} and sim0.token == "t2"
-    await admin("POST", "/_sim/token", {"revoke": True})
+    await admin(sim0, "POST", "/_sim/token", {"revoke": True})
     assert not sim0.token_valid("t2")
-    clock = await admin("POST", "/_sim/clock", {"shift": 60})
+    clock = await admin(sim0, "POST", "/_sim/clock", {"shift": 60})
     assert clock.json() == {"clock_offset": 60}
-    fault = await admin("POST", "/_sim/fault", {"kind": "html_502", "count": 1})
+    fault = await admin(sim0, "POST", "/_sim/fault", {"kind": "html_502", "count": 1})
     assert fault.status == 200
-    state = (await admin("GET", "/_sim/state")).json()
+    state = (await admin(sim0, "GET", "/_sim/state")).json()
     assert state["faults"] == [{"kind": "html_502", "count": 1, "path": None}]
-    assert state["clock_offset"] == 60 and sid in [s["id"] for s in state["servers"]]
-    assert (await admin("DELETE", "/_sim/fault")).status == 200
+    assert state["clock_offset"] == 60 and sid in ids(state["servers"])
+    assert (await admin(sim0, "DELETE", "/_sim/fault")).status == 200
     assert sim0.faults == []
-    assert (await admin("POST", "/_sim/fault", {"kind": "bogus"})).status == 400
-    assert (await admin("DELETE", f"/_sim/servers/{sid}")).status == 200
+    assert (await admin(sim0, "POST", "/_sim/fault", {"kind": "bogus"})).status == 400
+    assert (await admin(sim0, "DELETE", f"/_sim/servers/{sid}")).status == 200
     assert sid not in sim0.fleet.servers
-    missing = await admin("DELETE", f"/_sim/servers/{sid}")
+    missing = await admin(sim0, "DELETE", f"/_sim/servers/{sid}")
     assert (missing.status, missing.json()) == (404, {"error": f"no server {sid}"})
     assert not [r for r in sim0.requests if r.path.startswith("/_sim")]
 
 
-async def test_admin_disabled_and_restart(http: ClientSession) -> None:
-    sim0 = NezhaSimulator(servers=1, token=V0_TOKEN, admin=False)
+async def test_admin_disabled_restart_and_prompt_stop() -> None:
+    sim0 = make(servers=1, admin=False)
     with pytest.raises(RuntimeError):
         _ = sim0.url
     await sim0.start()
     try:
-        assert (await fetch(http, sim0, "/_sim/state")).status == 404
+        assert (await fetch(sim0, "/_sim/state")).status == 404
         assert [r.path for r in sim0.requests] == ["/_sim/state"]
     finally:
         await sim0.stop()
     await sim0.stop()  # idempotent
     async with sim0:  # can be started again, like a restarted dashboard
-        assert (await fetch(http, sim0, "/api/v1/server/list")).result
+        assert await get(sim0, LIST)
+        sim0.reset_requests()
+        sim0.inject_fault(Fault.SLOW)
+        pending = asyncio.ensure_future(fetch(sim0, LIST))
+        for _ in range(500):  # until the request is sleeping inside the simulator
+            if sim0.requests:
+                break
+            await asyncio.sleep(0.01)
+        started = time.monotonic()
+        await sim0.stop()
+        assert time.monotonic() - started < 5
+    assert (await pending).status == 200  # woken by stop(): answered normally
+
+
+# ======================================================== both generations
+
+
+V0_EMPTY, V1_EMPTY = b'{"code":0,"message":"success","result":[]}', b'{"success":true}'
+
+
+@pytest.mark.parametrize(("generation", "empty", "solo"), [
+    # v0: [] rather than null; a server without history: null.
+    ("v0", {LIST: V0_EMPTY, DETAILS: V0_EMPTY},
+     {f"{MONITOR}/1": b'{"code":0,"message":"success","result":null}'}),
+    # v1: empty lists and no history omit data; /service data is a struct.
+    ("v1", {SERVER: V1_EMPTY, GROUPS: V1_EMPTY, f"{SERVICE}/server": V1_EMPTY},
+     {f"{SERVER}/1/service": V1_EMPTY, SERVICE: b'{"success":true,"data":{}}'}),
+])  # fmt: skip
+async def test_empty_dashboard(
+    generation: str, empty: dict[str, bytes], solo: dict[str, bytes]
+) -> None:
+    async with make(generation, servers=0, monitors=False) as sim:
+        for path, body in empty.items():
+            assert ((r := await fetch(sim, path)).status, r.body) == (200, body), path
+        sim.add_server("solo", monitors=[2])  # a monitor that does not exist
+        for path, body in solo.items():
+            assert ((r := await fetch(sim, path)).status, r.body) == (200, body), path
+
+
+@pytest.mark.parametrize(("sim", "method", "path"), [
+    ("v0", "GET", "/"),
+    ("v0", "GET", SERVER),
+    ("v0", "GET", f"{MONITOR}/"),
+    ("v0", "POST", LIST),
+    ("v0", "HEAD", LIST),
+    ("v0", "POST", f"{LIST}/"),
+    ("v1", "GET", "/api/v1/nope"),
+    ("v1", "GET", LIST),  # the v0 route is gone
+    ("v1", "GET", f"{SERVICE}/1"),  # v1.x only
+    ("v1", "POST", SERVER),
+    ("v1", "HEAD", SERVER),
+], indirect=["sim"])  # fmt: skip
+async def test_unknown_routes_are_404(sim: Sim, method: str, path: str) -> None:
+    reply = await fetch(sim, path, method=method)
+    v0 = sim.generation == "v0"
+    assert (reply.status, reply.headers["Content-Type"]) == (
+        404,
+        (JSON_CT, HTML_CT)[v0],
+    )
+    if method != "HEAD":  # v0: gin's HTML page; v1: a JSON error
+        page = "该页面不存在" in reply.body.decode()
+        assert page if v0 else reply.body == b'{"error":"404 Not Found"}'
+
+
+@pytest.mark.parametrize(("sim", "path", "location"), [
+    ("v0", f"{DETAILS}/?id=1", f"{DETAILS}?id=1"),
+    ("v0", f"{MONITOR}/1/", f"{MONITOR}/1"),
+    ("v0", f"{LIST}/", LIST),
+    ("v1", f"{SERVER}/?id=1", f"{SERVER}?id=1"),
+    ("v1", f"{SERVER}/2/service/", f"{SERVER}/2/service"),
+], indirect=["sim"])  # fmt: skip
+async def test_trailing_slash_redirects(sim: Sim, path: str, location: str) -> None:
+    reply = await fetch(sim, path)
+    assert (reply.status, reply.headers["Location"]) == (301, location)
+    followed = await fetch(sim, path, allow_redirects=True)
+    assert followed.result if sim.generation == "v0" else followed.data
 
 
 # -- command line ---------------------------------------------------------------------
@@ -788,24 +724,30 @@ def _cli(*args: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.Popen(  # noqa: S603 (fixed argv, our own interpreter)
         [sys.executable, "-m", "nezha_dev.simulator", *args],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )  # fmt: skip
 
 
-def test_cli_help() -> None:
-    proc = _cli("--help")
-    out, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 0 and b"--port" in out and b"--token" in out
+@pytest.mark.parametrize(("args", "code", "needle"), [
+    (("--help",), 0, b"--port"),
+    (("--version", "2.0.5"), 2, b"error"),  # needs --api v1
+    (("--api", "v1", "--token", "A" * 32), 2, b"error"),  # not a PAT
+    (("--api", "v1", "--version", "0.20.5"), 2, b"error"),  # a v0 dashboard
+])  # fmt: skip
+def test_cli_help_and_bad_combinations(
+    args: tuple[str, ...], code: int, needle: bytes
+) -> None:
+    proc = _cli(*args)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == code and needle in (out if code == 0 else err)
+    assert code or b"--token" in out
 
 
-@pytest.mark.parametrize(
-    ("args", "token", "shown"),
-    [
-        ((), V0_TOKEN, "Nezha v0 simulator"),
-        ((), None, "Nezha v0 simulator"),  # a generated token
-        (("--api", "v1", "--version", "2.1.2"), None, "Nezha v1 (dashboard 2.1.2)"),
-    ],
-)
+@pytest.mark.parametrize(("args", "token", "shown"), [
+    ((), V0_TOKEN, "Nezha v0 simulator"),
+    ((), None, "Nezha v0 simulator"),  # a generated token
+    (("--api", "v1", "--version", "2.1.2"), None, "Nezha v1 (dashboard 2.1.2)"),
+])  # fmt: skip
 def test_cli_serves_until_terminated(
     args: tuple[str, ...], token: str | None, shown: str
 ) -> None:
@@ -826,161 +768,94 @@ def test_cli_serves_until_terminated(
         url = re.search(r"http://127\.0\.0\.1:\d+", text)
         printed = re.search(r"^Token: (\S+)$", text, re.MULTILINE)
         assert url is not None and printed is not None
-        pattern = "[0-9A-Za-z]{32}" if v0 else "nzp_[0-9A-Za-z]{32}"
-        assert re.fullmatch(pattern, printed.group(1))
-        assert token is None or printed.group(1) == token
+        token = printed.group(1) if token is None else token
+        assert printed.group(1) == token
+        assert re.fullmatch("[0-9A-Za-z]{32}" if v0 else "nzp_[0-9A-Za-z]{32}", token)
         request = urllib.request.Request(  # noqa: S310 (http URL we just parsed)
-            url.group() + ("/api/v1/server/list" if v0 else "/api/v1/server"),
-            headers={
-                "Authorization": printed.group(1)
-                if v0
-                else f"Bearer {printed.group(1)}"
-            },
+            url.group() + (LIST if v0 else SERVER),
+            headers={"Authorization": token if v0 else f"Bearer {token}"},
         )
         with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310
             body = json.loads(resp.read())
         if v0:
             assert len(body["result"]) == 3
         else:
-            assert [s["id"] for s in body["data"]] == [2, 3, 1]
+            assert ids(body["data"]) == [2, 3, 1]
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0 and b"stopped" in out
 
 
-async def test_stop_is_prompt_with_sleeping_request(http: ClientSession) -> None:
-    sim0 = NezhaSimulator(servers=1, token=V0_TOKEN)
-    await sim0.start()
-    sim0.inject_fault(Fault.SLOW)
-    pending = asyncio.ensure_future(fetch(http, sim0, "/api/v1/server/list"))
-    for _ in range(500):  # until the request is sleeping inside the simulator
-        if sim0.requests:
-            break
-        await asyncio.sleep(0.01)
-    started = time.monotonic()
-    await sim0.stop()
-    assert time.monotonic() - started < 5
-    reply = await pending  # woken by stop(): answered normally
-    assert reply.status == 200
+# ======================================================== the v1/v2 API
 
 
-# ===================================================== the v1/v2 API
-
-# -- envelope, routing ------------------------------------------------------------------
-
-
-async def test_envelope_and_setting(http: ClientSession, sim1: NezhaSimulator) -> None:
-    reply = await fetch(http, sim1, "/api/v1/setting", token=None)
+async def test_envelope_setting_and_spa_pages(sim1: Sim) -> None:
+    reply = await fetch(sim1, SETTING, token=None)
     assert (reply.status, reply.headers["Content-Type"]) == (200, JSON_CT)
     assert reply.body == (
         b'{"success":true,"data":{"config":{"language":"en-US","site_name":"Nezha",'
         b'"ip_change_notification_group_id":0,"cover":0},"tsdb_enabled":true}}'
     )
     sim1.v1.language, sim1.v1.site_name, sim1.v1.tsdb_enabled = "zh-CN", "哪吒", False
-    config = (await fetch(http, sim1, "/api/v1/setting")).data
+    config = await get(sim1, SETTING)
     assert config["config"]["site_name"] == "哪吒" and config["tsdb_enabled"] is False
     # A bad PAT is not even parsed here: no 401, no strike.
-    reply = await fetch(http, sim1, "/api/v1/setting", token=generate_pat())
+    reply = await fetch(sim1, SETTING, token=generate_pat())
     assert reply.status == 200 and sim1.waf_strikes() == 0
     # Handler errors: HTTP 200, no "success" key at all.
-    missing = await fetch(http, sim1, "/api/v1/server/999/service")
+    missing = await fetch(sim1, f"{SERVER}/999/service")
     assert (missing.status, missing.body) == (200, b'{"error":"server not found"}')
-
-
-@pytest.mark.parametrize(
-    ("version", "data"),
-    [
-        ("2.3.7", {"config": {}, "tsdb_enabled": True}),
-        ("2.0.5", {"config": {}, "tsdb_enabled": True}),
-        ("1.14.14", {"config": {}}),
-        ("1.0.3", {}),  # v1.0.x: the flat config object
-    ],
-)
-async def test_setting_per_version(
-    http: ClientSession, version: str, data: dict[str, Any]
-) -> None:
-    async with make_v1(version=version) as sim1:
-        got = (await fetch(http, sim1, "/api/v1/setting", token=None)).data
-    config = {
-        "language": "en-US",
-        "site_name": "Nezha",
-        "ip_change_notification_group_id": 0,
-        "cover": 0,
-    }
-    assert got == ({**data, "config": config} if "config" in data else config)
-
-
-async def test_empty_lists_have_no_data(http: ClientSession) -> None:
-    async with make_v1(servers=0, monitors=False) as sim1:
-        for path in (
-            "/api/v1/server",
-            "/api/v1/server-group",
-            "/api/v1/service/server",
-        ):
-            reply = await fetch(http, sim1, path)
-            assert (reply.status, reply.body) == (200, SUCCESS_ONLY), path
-        sid = sim1.add_server("solo")
-        reply = await fetch(http, sim1, f"/api/v1/server/{sid}/service")
-        assert reply.body == SUCCESS_ONLY  # no history
-        # /service data is a struct: both maps omitted, "data":{} stays.
-        reply = await fetch(http, sim1, "/api/v1/service")
-        assert reply.body == b'{"success":true,"data":{}}'
-
-
-async def test_v1_routing_quirks(http: ClientSession, sim1: NezhaSimulator) -> None:
-    for method, path in [
-        ("GET", "/api/v1/nope"),
-        ("GET", "/api/v1/server/list"),  # the v0 route is gone
-        ("GET", "/api/v1/service/1"),  # v1.x only
-        ("POST", "/api/v1/server"),
-        ("HEAD", "/api/v1/server"),
-    ]:
-        reply = await fetch(http, sim1, path, method=method)
-        assert (reply.status, reply.headers["Content-Type"]) == (404, JSON_CT)
-        assert method == "HEAD" or reply.body == b'{"error":"404 Not Found"}'
-    reply = await fetch(http, sim1, "/api/v1/server/?id=1")
-    assert (reply.status, reply.headers["Location"]) == (301, "/api/v1/server?id=1")
-    reply = await fetch(http, sim1, "/api/v1/server/2/service/")
-    assert (reply.status, reply.headers["Location"]) == (
-        301,
-        "/api/v1/server/2/service",
-    )
-    assert (await fetch(http, sim1, "/", token=None)).status == 200  # SPA index
-    assert (await fetch(http, sim1, "/server/3", token=None)).status == 200
-    page = await fetch(http, sim1, "/nowhere", token=None)
+    assert (await fetch(sim1, "/", token=None)).status == 200  # SPA index
+    assert (await fetch(sim1, "/server/3", token=None)).status == 200
+    page = await fetch(sim1, "/nowhere", token=None)
     assert (page.status, page.headers["Content-Type"]) == (404, HTML_CT)
     assert b'<div id="root">' in page.body
-    async with make_v1(version="1.4.2") as old:  # HTTP 200 before v1.5.0
-        reply = await fetch(http, old, "/api/v1/nope")
+    async with make("v1", version="1.4.2") as old:  # HTTP 200 before v1.5.0
+        reply = await fetch(old, "/api/v1/nope")
         assert (reply.status, reply.json()) == (200, {"error": "404 Not Found"})
 
 
-def test_constructor_validation() -> None:
-    with pytest.raises(ValueError, match="generation"):
-        NezhaSimulator(generation="v3")
-    with pytest.raises(ValueError, match="version"):
-        NezhaSimulator(generation="v1", version="3.0.0")
-    with pytest.raises(ValueError, match="only apply"):
-        NezhaSimulator(version="2.3.7")
-    with pytest.raises(ValueError, match="nzp_"):
-        NezhaSimulator(generation="v1", token="A" * 32)
-    sim1 = NezhaSimulator(generation="v2", version="v2.0.5")
+@pytest.mark.parametrize(("version", "data"), [
+    ("2.3.7", {"config": {}, "tsdb_enabled": True}),
+    ("2.0.5", {"config": {}, "tsdb_enabled": True}),
+    ("1.14.14", {"config": {}}),
+    ("1.0.3", {}),  # v1.0.x: the flat config object
+])  # fmt: skip
+async def test_setting_per_version(version: str, data: dict[str, Any]) -> None:
+    async with make("v1", version=version) as sim1:
+        got = await get(sim1, SETTING, token=None)
+    config = {"language": "en-US", "site_name": "Nezha"}
+    config |= {"ip_change_notification_group_id": 0, "cover": 0}
+    assert got == ({**data, "config": config} if "config" in data else config)
+
+
+async def test_constructor_validation() -> None:
+    for kwargs, match in [
+        ({"generation": "v3"}, "generation"),
+        ({"generation": "v1", "version": "3.0.0"}, "version"),
+        ({"version": "2.3.7"}, "only apply"),
+        ({"generation": "v1", "token": "A" * 32}, "nzp_"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            Sim(**kwargs)
+    sim1 = Sim(generation="v2", version="v2.0.5")
     assert sim1.version == "2.0.5" and sim1.generation == "v2"
     assert re.fullmatch(r"nzp_[0-9A-Za-z]{32}", sim1.token or "")
-    assert NezhaSimulator().version is None
     with pytest.raises(RuntimeError, match="v1"):
-        NezhaSimulator().add_token()
+        Sim().add_token()
+    async with Sim(servers=1, token="t" * 32) as sim0:  # v0 by default
+        assert sim0.version is None and sim0.generation == "v0"
+        assert (await fetch(sim0, LIST, token="t" * 32)).json()["code"] == 0
+        assert sim0.requests[0].kind == "http"
+        assert (await fetch(sim0, SETTING, token=None)).status == 404
 
 
 # -- personal access tokens -------------------------------------------------------------
 
 
-async def test_pat_requires_exact_bearer(
-    http: ClientSession, sim1: NezhaSimulator
-) -> None:
-    reply = await fetch(http, sim1, "/api/v1/server")
-    assert reply.status == 200 and [s["id"] for s in reply.data][:2] == [2, 3]
+async def test_pat_exact_bearer_and_invalid_pat_strike(sim1: Sim) -> None:
+    assert ids(await get(sim1, SERVER))[:2] == [2, 3]
     assert sim1.token == V1_TOKEN
     # Anything but "Bearer nzp_…" goes to JWT handling: HTTP 200, no strike.
     for header in (
@@ -990,220 +865,177 @@ async def test_pat_requires_exact_bearer(
         "Bearer eyJ.x.y",
         "",
     ):
-        reply = await fetch(
-            http, sim1, "/api/v1/server", token=None, headers={"Authorization": header}
-        )
-        assert (reply.status, reply.body) == (200, b'{"error":"ApiErrorUnauthorized"}')
+        reply = await fetch(sim1, SERVER, None, headers={"Authorization": header})
+        assert (reply.status, reply.body) == (200, UNAUTHORIZED)
         assert reply.headers["WWW-Authenticate"] == "JWT realm=Nezha"
-    assert (await fetch(http, sim1, "/api/v1/server", token=None)).status == 200
+    assert (await fetch(sim1, SERVER, token=None)).status == 200
     assert sim1.waf_strikes() == 0
     # Optional routes fall back to the guest view for such headers.
-    reply = await fetch(
-        http,
-        sim1,
-        "/api/v1/server-group",
-        token=None,
-        headers={"Authorization": V1_TOKEN},
-    )
+    reply = await fetch(sim1, GROUPS, None, headers={"Authorization": V1_TOKEN})
     assert [g["group"]["name"] for g in reply.data] == ["Production", "Lab"]
-
-
-async def test_invalid_pat_is_401_with_strike(
-    http: ClientSession, sim1: NezhaSimulator
-) -> None:
-    reply = await fetch(http, sim1, "/api/v1/server-group", token=generate_pat())
+    reply = await fetch(sim1, GROUPS, token=generate_pat())
     assert (reply.status, reply.headers["Content-Type"]) == (401, JSON_CT)
     assert reply.body == b'{"error":"ApiErrorUnauthorized: invalid api token"}'
     assert sim1.waf_strikes() == 1 and sim1.waf_blocked()
 
 
-async def test_expired_and_revoked_tokens(
-    http: ClientSession, frozen1: NezhaSimulator
-) -> None:
-    sim1 = frozen1
-    short = sim1.add_token(expires_in=60)
-    assert (await fetch(http, sim1, "/api/v1/server", token=short)).status == 200
-    sim1.shift_clock(60)  # still valid at the exact expiry instant
-    assert (await fetch(http, sim1, "/api/v1/server", token=short)).status == 200
-    sim1.shift_clock(1)
-    reply = await fetch(http, sim1, "/api/v1/server", token=short)
-    assert (reply.status, reply.json()) == (
-        401,
-        {"error": "ApiErrorUnauthorized: api token expired"},
-    )
-    assert sim1.waf_strikes() == 1
-    sim1.clear_waf()
-    sim1.revoke_token()  # the main token
-    assert sim1.token is None and sim1.get_token(V1_TOKEN) is None
-    reply = await fetch(http, sim1, "/api/v1/server")
-    assert (reply.status, reply.json()["error"]) == (
-        401,
-        "ApiErrorUnauthorized: invalid api token",
-    )
-    sim1.clear_waf()
-    sim1.set_token("nzp_" + "Z" * 32)  # a new main token with the same scopes
-    assert (await fetch(http, sim1, "/api/v1/server", token=sim1.token)).status == 200
+async def test_expired_and_revoked_tokens(frozen1: Sim) -> None:
+    short = frozen1.add_token(expires_in=60)
+    assert (await fetch(frozen1, SERVER, token=short)).status == 200
+    frozen1.shift_clock(60)  # still valid at the exact expiry instant
+    assert (await fetch(frozen1, SERVER, token=short)).status == 200
+    frozen1.shift_clock(1)
+    reply = await fetch(frozen1, SERVER, token=short)
+    expired = {"error": "ApiErrorUnauthorized: api token expired"}
+    assert (reply.status, reply.json()) == (401, expired)
+    assert frozen1.waf_strikes() == 1
+    frozen1.clear_waf()
+    frozen1.revoke_token()  # the main token
+    assert frozen1.token is None and frozen1.get_token(V1_TOKEN) is None
+    reply = await fetch(frozen1, SERVER)
+    invalid = "ApiErrorUnauthorized: invalid api token"
+    assert (reply.status, reply.json()["error"]) == (401, invalid)
+    frozen1.clear_waf()
+    frozen1.set_token("nzp_" + "Z" * 32)  # a new main token with the same scopes
+    assert (await fetch(frozen1, SERVER, token=frozen1.token)).status == 200
 
 
-@pytest.mark.parametrize(
-    ("scopes", "path", "missing"),
-    [
-        (("nezha:service:read",), "/api/v1/server", "nezha:inventory:read"),
-        (("nezha:service:read",), "/api/v1/server-group", "nezha:inventory:read"),
-        (("nezha:inventory:read",), "/api/v1/service", "nezha:service:read"),
-        (("nezha:server:*",), "/api/v1/server/1/service", "nezha:service:read"),
-        ((), "/api/v1/service/server", "nezha:service:read"),
-        (("nezha:inventory:*",), "/api/v1/server", None),
-        (("nezha:*",), "/api/v1/service", None),
-        (("nezha:service:read",), "/api/v1/setting", None),  # PAT ignored
-    ],
-)
+@pytest.mark.parametrize(("scopes", "request_line", "missing"), [
+    (("nezha:service:read",), f"GET {SERVER}", "nezha:inventory:read"),
+    (("nezha:service:read",), f"GET {GROUPS}", "nezha:inventory:read"),
+    (("nezha:inventory:read",), f"GET {SERVICE}", "nezha:service:read"),
+    (("nezha:server:*",), f"GET {SERVER}/1/service", "nezha:service:read"),
+    ((), f"GET {SERVICE}/server", "nezha:service:read"),
+    (("nezha:inventory:*",), f"GET {SERVER}", None),
+    (("nezha:*",), f"GET {SERVICE}", None),
+    (("nezha:service:read",), f"GET {SETTING}", None),  # PAT ignored
+    (("nezha:cron:read",), f"POST {CRON}/1/manual", "nezha:cron:exec"),
+    (("nezha:cron:exec",), f"GET {CRON}", "nezha:cron:read"),
+    (("nezha:cron:read",), f"GET {CRON}", None),
+    (("nezha:cron:*",), f"POST {CRON}/1/manual", None),
+])  # fmt: skip
 async def test_scopes(
-    http: ClientSession,
-    sim1: NezhaSimulator,
-    scopes: tuple[str, ...],
-    path: str,
-    missing: str | None,
+    sim1: Sim, scopes: tuple[str, ...], request_line: str, missing: str | None
 ) -> None:
-    token = sim1.add_token(scopes=scopes)
-    reply = await fetch(http, sim1, path, token=token)
+    task = sim1.add_cron("Backup")
+    method, path = request_line.split()
+    reply = await fetch(sim1, path, sim1.add_token(scopes=scopes), method=method)
     if missing is None:
-        assert reply.status == 200 and reply.json()["success"] is True
+        assert (reply.status, reply.json()["success"]) == (200, True)
     else:
-        assert (reply.status, reply.json()) == (
-            403,
-            {"error": f"ApiErrorForbidden: api token lacks scope {missing}"},
-        )
+        lacks = {"error": f"ApiErrorForbidden: api token lacks scope {missing}"}
+        assert (reply.status, reply.json()) == (403, lacks)
     assert sim1.waf_strikes() == 0  # a scope failure is no strike
+    ran = missing is None and method == "POST"
+    assert sim1.cron_runs == ([task] if ran else [])
 
 
 @pytest.mark.parametrize("version", ["2.0.5", "1.14.14"])
-async def test_no_pats_before_2_1(http: ClientSession, version: str) -> None:
-    async with make_v1(version=version) as sim1:
-        reply = await fetch(http, sim1, "/api/v1/server")
-        assert (reply.status, reply.body) == (200, b'{"error":"ApiErrorUnauthorized"}')
-        groups = await fetch(http, sim1, "/api/v1/server-group")
-        assert [g["servers"] for g in groups.data] == [[1, 2, 5, 6], [7]]  # guest
+async def test_no_pats_before_2_1(version: str) -> None:
+    async with make("v1", version=version) as sim1:
+        reply = await fetch(sim1, SERVER)
+        assert (reply.status, reply.body) == (200, UNAUTHORIZED)
+        groups = await get(sim1, GROUPS)
+        assert [g["servers"] for g in groups] == [[1, 2, 5, 6], [7]]  # guest
         assert sim1.waf_strikes() == 0
 
 
-async def test_inventory_scope_split_in_2_1_2(http: ClientSession) -> None:
-    async with make_v1(version="2.1.0", scopes=["nezha:inventory:read"]) as sim1:
-        reply = await fetch(http, sim1, "/api/v1/server")
+async def test_inventory_scope_split_in_2_1_2() -> None:
+    async with make("v1", version="2.1.0", scopes=["nezha:inventory:read"]) as sim1:
+        reply = await fetch(sim1, SERVER)
         assert reply.json()["error"].endswith("lacks scope nezha:server:read")
         other = sim1.add_token(scopes=["nezha:server:read"])
-        assert (await fetch(http, sim1, "/api/v1/server", token=other)).status == 200
+        assert (await fetch(sim1, SERVER, token=other)).status == 200
 
 
 # -- WAF ----------------------------------------------------------------------------------
 
 
-async def test_strike_blocks_for_3_seconds(
-    http: ClientSession, sim1: NezhaSimulator
-) -> None:
-    await fetch(http, sim1, "/api/v1/server", token=generate_pat())
-    blocked = await fetch(http, sim1, "/api/v1/server")  # even a valid token
+async def test_strike_blocks_for_3_seconds(frozen1: Sim) -> None:
+    await fetch(frozen1, SERVER, token=generate_pat())
+    blocked = await fetch(frozen1, SERVER)  # even a valid token
     assert blocked.blocked
     assert blocked.body.decode().count("<h1>Blocked</h1>") == 1
-    sim1.shift_clock(2)
-    assert (await fetch(http, sim1, "/api/v1/server")).blocked
-    sim1.shift_clock(1)
-    assert (await fetch(http, sim1, "/api/v1/server")).status == 200
-    assert sim1.waf_strikes() == 0  # the valid PAT cleared the token strikes
+    frozen1.shift_clock(2)
+    assert (await fetch(frozen1, SERVER)).blocked
+    frozen1.shift_clock(1)
+    assert (await fetch(frozen1, SERVER)).status == 200
+    assert frozen1.waf_strikes() == 0  # the valid PAT cleared the token strikes
+    frozen1.add_waf_strike(identifier=BLOCK_ID_UNKNOWN_USER)  # a failed login
+    frozen1.add_waf_strike()  # a bad token
+    assert frozen1.waf_strikes() == 2
+    frozen1.shift_clock(16)
+    assert (await fetch(frozen1, SERVICE)).status == 200
+    assert frozen1.waf_strikes() == 1  # the login strike stays
+    frozen1.shift_clock(3)
+    await fetch(frozen1, SERVICE, token=None)  # a guest clears nothing
+    assert frozen1.waf_strikes() == 1
 
 
-async def test_block_grows_with_n_to_the_4th(
-    http: ClientSession, sim1: NezhaSimulator
-) -> None:
+async def test_block_grows_with_n_to_the_4th(frozen1: Sim) -> None:
     for n, seconds in [(1, 3), (2, 16), (3, 81), (4, 256)]:
-        reply = await fetch(http, sim1, "/api/v1/service", token=generate_pat())
-        assert reply.status == 401
-        assert sim1.waf_strikes() == n
-        sim1.shift_clock(seconds - 1)
-        assert (await fetch(http, sim1, "/api/v1/setting", token=None)).blocked, n
-        assert sim1.waf_strikes() == n  # requests while blocked add no strike
-        sim1.shift_clock(1)
-        assert (await fetch(http, sim1, "/api/v1/setting", token=None)).status == 200
+        assert (await fetch(frozen1, SERVICE, token=generate_pat())).status == 401
+        assert frozen1.waf_strikes() == n
+        frozen1.shift_clock(seconds - 1)
+        assert (await fetch(frozen1, SETTING, token=None)).blocked, n
+        assert frozen1.waf_strikes() == n  # requests while blocked add no strike
+        frozen1.shift_clock(1)
+        assert (await fetch(frozen1, SETTING, token=None)).status == 200
 
 
-async def test_block_page_on_every_path(
-    http: ClientSession, sim1: NezhaSimulator
-) -> None:
+async def test_block_page_on_every_path(sim1: Sim) -> None:
     sim1.block_ip()  # manual block from the Online Users page (99999)
     assert sim1.waf_strikes() == 99999
-    for path in (
-        "/api/v1/setting",
-        "/api/v1/server",
+    paths = (
+        SETTING,
+        SERVER,
         "/api/v1/nope",
         "/",
         "/assets/app.js",
         "/api/v1/ws/server",
-    ):
-        assert (await fetch(http, sim1, path, token=None)).blocked, path
-    assert await handshake_status(http, sim1) == 403
+    )
+    for path in paths:
+        assert (await fetch(sim1, path, token=None)).blocked, path
+    assert await handshake_status(sim1) == 403
     # gin redirects a trailing slash in the router, before any middleware.
-    assert (await fetch(http, sim1, "/api/v1/server/")).status == 301
-    admin = await fetch(http, sim1, "/_sim/state", token=None)
-    assert admin.status == 200 and admin.json()["v1"]["waf"][0]["count"] == 99999
+    assert (await fetch(sim1, f"{SERVER}/")).status == 301
+    state = await admin(sim1, "GET", "/_sim/state")
+    assert state.status == 200 and state.json()["v1"]["waf"][0]["count"] == 99999
     assert sim1.waf_strikes() == 99999
     sim1.clear_waf()
-    assert (await fetch(http, sim1, "/api/v1/setting")).status == 200
+    assert (await fetch(sim1, SETTING)).status == 200
 
 
-async def test_valid_pat_clears_only_token_strikes(
-    http: ClientSession, sim1: NezhaSimulator
-) -> None:
-    sim1.add_waf_strike(identifier=BLOCK_ID_UNKNOWN_USER)  # a failed login
-    sim1.add_waf_strike()  # a bad token
-    assert sim1.waf_strikes() == 2
-    sim1.shift_clock(16)
-    assert (await fetch(http, sim1, "/api/v1/service")).status == 200
-    assert sim1.waf_strikes() == 1  # the login strike stays
-    sim1.shift_clock(3)
-    await fetch(http, sim1, "/api/v1/service", token=None)  # a guest clears nothing
-    assert sim1.waf_strikes() == 1
-
-
-async def test_waf_disabled_counts_nothing(
-    http: ClientSession, sim1: NezhaSimulator
-) -> None:
+async def test_waf_disabled_and_real_ip_header(sim1: Sim) -> None:
     sim1.waf_enabled = False
     for _ in range(3):
-        reply = await fetch(http, sim1, "/api/v1/server", token=generate_pat())
-        assert reply.status == 401
+        assert (await fetch(sim1, SERVER, token=generate_pat())).status == 401
     assert sim1.waf_strikes() == 0 and not sim1.waf_blocked()
     sim1.waf_enabled = True
     assert sim1.real_ip_header == "NZ::Use-Peer-IP"
-
-
-async def test_real_ip_header(http: ClientSession, sim1: NezhaSimulator) -> None:
     sim1.real_ip_header = "X-Real-IP"
-    reply = await fetch(http, sim1, "/api/v1/setting", token=None)
+    reply = await fetch(sim1, SETTING, token=None)
     assert (reply.status, reply.json()) == (200, {"error": "real ip header not found"})
     behind_proxy = {"X-Real-IP": "198.51.100.7, 203.0.113.9"}  # the last hop counts
-    reply = await fetch(
-        http, sim1, "/api/v1/server", token="nzp_bad", headers=behind_proxy
-    )
+    reply = await fetch(sim1, SERVER, token="nzp_bad", headers=behind_proxy)
     assert reply.status == 401
     assert sim1.waf_strikes("203.0.113.9") == 1 and sim1.waf_strikes() == 0
-    reply = await fetch(http, sim1, "/api/v1/server", headers={"X-Real-IP": "nope"})
+    reply = await fetch(sim1, SERVER, headers={"X-Real-IP": "nope"})
     assert reply.json() == {"error": 'ParseAddr("nope"): unable to parse IP'}
 
 
 # -- /server, /server-group ---------------------------------------------------------------
 
 
-async def test_server_list_order_and_omitempty(
-    http: ClientSession, frozen1: NezhaSimulator
-) -> None:
-    reply = await fetch(http, frozen1, "/api/v1/server")
-    servers = {s["id"]: s for s in reply.data}
-    assert list(servers) == [2, 3, 5, 1, 4, 6, 7]  # display_index desc, id asc
+async def test_server_list_order_and_omitempty(frozen1: Sim) -> None:
+    reply = await fetch(frozen1, SERVER)
+    servers = by_id(reply.data)
+    assert list(servers) == V1_ORDER
     gpu = servers[3]
     assert list(gpu) == [
         "id", "created_at", "updated_at", "name", "uuid", "note", "public_note",
         "display_index", "hide_for_guest", "host", "state", "geoip", "last_active",
-        "owner",
+        "owner"
     ]  # fmt: skip
     assert gpu["note"] == "lab machine <GPU> & co"
     assert b"lab machine \\u003cGPU\\u003e \\u0026 co" in reply.body  # Go escapes
@@ -1226,8 +1058,7 @@ async def test_server_list_order_and_omitempty(
         "ipv6_addr": "2001:db8::10",
     }
     assert "temperatures" not in hk["state"] and "gpu" not in hk["state"]
-    windows = servers[5]["state"]
-    assert not {"load_1", "load_5", "load_15"} & set(windows)  # Windows: no load
+    assert not {"load_1", "load_5", "load_15"} & set(servers[5]["state"])  # Windows
     assert servers[7]["geoip"]["ip"] == {"ipv6_addr": "2001:db8:3::4"}  # "/v6"
     for element in servers.values():
         assert re.fullmatch(
@@ -1236,17 +1067,17 @@ async def test_server_list_order_and_omitempty(
         moment = datetime.fromisoformat(element["last_active"])
         assert 0 <= frozen1.now() - moment.timestamp() < 2
         assert all(value != 0 for value in element["state"].values())
-    assert (await fetch(http, frozen1, "/api/v1/server")).body == reply.body
+    assert (await fetch(frozen1, SERVER)).body == reply.body
 
 
 async def test_never_reported_and_disconnected(
-    http: ClientSession, frozen1: NezhaSimulator, freezer: FrozenDateTimeFactory
+    frozen1: Sim, freezer: FrozenDateTimeFactory
 ) -> None:
-    before = {s["id"]: s for s in (await fetch(http, frozen1, "/api/v1/server")).data}
+    before = by_id(await get(frozen1, SERVER))
     frozen1.set_online(1, False)
     frozen1.set_never_reported(4)
     freezer.tick(600)
-    after = {s["id"]: s for s in (await fetch(http, frozen1, "/api/v1/server")).data}
+    after = by_id(await get(frozen1, SERVER))
     # v1 resets last_active on disconnect but keeps the last state.
     assert after[1]["last_active"] == ZERO
     assert after[1]["state"] == before[1]["state"]
@@ -1254,43 +1085,32 @@ async def test_never_reported_and_disconnected(
     assert after[4]["host"] == {} and after[4]["state"] == {}
     assert after[4]["geoip"] == {"ip": {}} and after[4]["last_active"] == ZERO
     frozen1.set_online(1, True)
-    back = (await fetch(http, frozen1, "/api/v1/server?id=1")).data[0]
+    (back,) = await get(frozen1, f"{SERVER}?id=1")
     assert back["last_active"] != ZERO and back["state"] != before[1]["state"]
 
 
-@pytest.mark.parametrize(
-    ("query", "expected"),
-    [
-        ("id=1,3", [3, 1]),  # display_index != 0 first, then the others
-        ("id=6,1,6", [6, 1, 6]),
-        ("id=999", [2, 3, 5, 1, 4, 6, 7]),  # nothing matched: everything
-        ("id=abc", [2, 3, 5, 1, 4, 6, 7]),
-        ("id=", [2, 3, 5, 1, 4, 6, 7]),
-    ],
-)
-async def test_server_id_filter(
-    http: ClientSession, sim1: NezhaSimulator, query: str, expected: list[int]
-) -> None:
-    reply = await fetch(http, sim1, f"/api/v1/server?{query}")
-    assert [s["id"] for s in reply.data] == expected
+@pytest.mark.parametrize(("query", "expected"), [
+    ("id=1,3", [3, 1]),  # display_index != 0 first, then the others
+    ("id=6,1,6", [6, 1, 6]),
+    ("id=999", V1_ORDER),  # nothing matched: everything
+    ("id=abc", V1_ORDER),
+    ("id=", V1_ORDER),
+])  # fmt: skip
+async def test_server_id_filter(sim1: Sim, query: str, expected: list[int]) -> None:
+    assert ids(await get(sim1, f"{SERVER}?{query}")) == expected
 
 
-async def test_pat_allow_list(http: ClientSession, sim1: NezhaSimulator) -> None:
+async def test_groups_and_pat_allow_list(sim1: Sim) -> None:
     token = sim1.add_token(server_ids=[1, 3])
-    reply = await fetch(http, sim1, "/api/v1/server", token=token)
-    assert [s["id"] for s in reply.data] == [3, 1]
-    groups = (await fetch(http, sim1, "/api/v1/server-group", token=token)).data
+    assert ids(await get(sim1, SERVER, token)) == [3, 1]
+    groups = await get(sim1, GROUPS, token)
     assert [(g["group"]["name"], g["servers"]) for g in groups] == [
         ("Production", [1]),
         ("Lab", [3]),  # hidden, but the admin's token may see it
     ]
-    assert (
-        await fetch(http, sim1, "/api/v1/server/2/service", token=token)
-    ).json() == {"error": "unauthorized"}
-
-
-async def test_groups(http: ClientSession, sim1: NezhaSimulator) -> None:
-    groups = (await fetch(http, sim1, "/api/v1/server-group")).data
+    reply = await fetch(sim1, f"{SERVER}/2/service", token=token)
+    assert reply.json() == {"error": "unauthorized"}
+    groups = await get(sim1, GROUPS)
     assert [(g["group"]["id"], g["group"]["name"], g["servers"]) for g in groups] == [
         (1, "Production", [1, 2, 5, 6]),
         (2, "Lab", [3, 7]),
@@ -1299,51 +1119,49 @@ async def test_groups(http: ClientSession, sim1: NezhaSimulator) -> None:
     sim1.remove_server(7)
     sim1.remove_server(3)
     sim1.add_server_group("Retired")
-    reply = await fetch(http, sim1, "/api/v1/server-group")
+    reply = await fetch(sim1, GROUPS)
     assert b'"name":"Lab"},"servers":null}' in reply.body
     assert [g["servers"] for g in reply.data] == [[1, 2, 5, 6], None, None]
-    guest = (await fetch(http, sim1, "/api/v1/server-group", token=None)).data
+    guest = await get(sim1, GROUPS, token=None)
     assert [g["group"]["name"] for g in guest] == ["Production"]
 
 
-async def test_guest_view_and_force_auth(
-    http: ClientSession, sim1: NezhaSimulator
-) -> None:
-    groups = (await fetch(http, sim1, "/api/v1/server-group", token=None)).data
+async def test_guest_view_and_force_auth(sim1: Sim) -> None:
+    groups = await get(sim1, GROUPS, token=None)
     assert [g["servers"] for g in groups] == [[1, 2, 5, 6], [7]]  # 3 is hidden
-    hidden = await fetch(http, sim1, "/api/v1/server/3/service", token=None)
+    hidden = await fetch(sim1, f"{SERVER}/3/service", token=None)
     assert hidden.json() == {"error": "unauthorized"}
-    week = await fetch(http, sim1, "/api/v1/server/1/service?period=7d", token=None)
+    week = await fetch(sim1, f"{SERVER}/1/service?period=7d", token=None)
     assert week.json() == {"error": "unauthorized: only 1d data available for guests"}
-    assert (await fetch(http, sim1, "/api/v1/server/1/service?period=7d")).data
+    assert await get(sim1, f"{SERVER}/1/service?period=7d")
+    assert sorted(await get(sim1, f"{SERVICE}/server")) == [1, 2, 3, 5, 6, 7]  # not 4
+    assert sorted(await get(sim1, f"{SERVICE}/server", None)) == [1, 2, 5, 6, 7]
     sim1.force_auth = True
-    for path in ("/api/v1/server-group", "/api/v1/service", "/api/v1/server/1/service"):
-        reply = await fetch(http, sim1, path, token=None)
-        assert (reply.status, reply.body) == (200, b'{"error":"ApiErrorUnauthorized"}')
-        assert (await fetch(http, sim1, path)).status == 200
-    assert (await fetch(http, sim1, "/api/v1/setting", token=None)).data
-    assert await handshake_status(http, sim1, token=None) == 200
+    for path in (GROUPS, SERVICE, f"{SERVER}/1/service"):
+        reply = await fetch(sim1, path, token=None)
+        assert (reply.status, reply.body) == (200, UNAUTHORIZED)
+        assert (await fetch(sim1, path)).status == 200
+    assert await get(sim1, SETTING, token=None)
+    assert await handshake_status(sim1, token=None) == 200
     sim1.force_auth = False
-    assert (await fetch(http, sim1, "/api/v1/service", token=None)).data
+    assert await get(sim1, SERVICE, token=None)
 
 
 # -- services -----------------------------------------------------------------------------
 
 
-async def test_services_daily_arrays(
-    http: ClientSession, freezer: FrozenDateTimeFactory
-) -> None:
+async def test_services_daily_arrays(freezer: FrozenDateTimeFactory) -> None:
     # 00:10 dashboard time (16:10 UTC): today has only 10 minutes of results.
     freezer.move_to("2026-08-16T16:10:00+00:00")
-    async with make_v1() as sim1:
-        data = (await fetch(http, sim1, "/api/v1/service")).data
-        again = (await fetch(http, sim1, "/api/v1/service")).body
+    async with make("v1") as sim1:
+        data = await get(sim1, SERVICE)
+        again = (await fetch(sim1, SERVICE)).body
     services = data["services"]
     assert list(services) == ["1", "2", "3", "4", "5"]  # HTTP monitor 1 included
     blog = services["1"]
     assert list(blog) == [
         "service_name", "current_up", "current_down", "total_up", "total_down",
-        "delay", "up", "down",
+        "delay", "up", "down"
     ]  # fmt: skip
     assert blog["service_name"] == "Blog HTTPS"
     for item in services.values():
@@ -1356,10 +1174,8 @@ async def test_services_daily_arrays(
     assert blog["up"][29] + blog["down"][29] == 21
     mean = sum(blog["delay"]) / 30
     assert mean > 20 and all(abs(d - mean) < 0.1 * mean for d in blog["delay"])
-    assert (
-        local_midnight(sim1.now())
-        == datetime.fromisoformat("2026-08-17T00:00:00+08:00").timestamp()
-    )
+    midnight = datetime.fromisoformat("2026-08-17T00:00:00+08:00").timestamp()
+    assert local_midnight(sim1.now()) == midnight
     cycle = data["cycle_transfer_stats"]["1"]
     assert (cycle["name"], cycle["from"], cycle["to"]) == (
         "Monthly 1 TiB",
@@ -1368,50 +1184,41 @@ async def test_services_daily_arrays(
     )
     assert list(cycle["server_name"]) == ["1", "2", "5", "6"]
     assert all(value > 0 for value in cycle["transfer"].values())
-    assert json.loads(again)["data"] == data  # deterministic while frozen1
+    assert json.loads(again)["data"] == data  # deterministic while frozen
 
 
 @pytest.mark.freeze_time("2026-08-17T04:00:00+00:00")  # noon, far from midnight
-async def test_service_down(http: ClientSession, frozen1: NezhaSimulator) -> None:
-    def ping(data: dict[str, Any]) -> dict[str, Any]:
-        service: dict[str, Any] = data["services"]["2"]  # servers 1, 5 and 6 run it
+async def test_service_down(frozen1: Sim) -> None:
+    async def ping() -> dict[str, Any]:  # servers 1, 5 and 6 run service 2
+        service: dict[str, Any] = (await get(frozen1, SERVICE))["services"]["2"]
         return service
 
-    before = ping((await fetch(http, frozen1, "/api/v1/service")).data)
+    before = await ping()
     frozen1.set_service_down(2)
-    now = ping((await fetch(http, frozen1, "/api/v1/service")).data)
+    now = await ping()
     assert now["current_down"] > now["current_up"] == 0
     assert now["down"][29] > before["down"][29]
     frozen1.shift_clock(300)
-    later = ping((await fetch(http, frozen1, "/api/v1/service")).data)
+    later = await ping()
     assert later["down"][29] >= now["down"][29] + 3 * 9  # 3 agents, 10 slots
     assert later["up"][29] == now["up"][29]
     frozen1.set_service_down(2, False)
     frozen1.shift_clock(60)
-    healed = ping((await fetch(http, frozen1, "/api/v1/service")).data)
-    assert healed["up"][29] > later["up"][29]
+    assert (await ping())["up"][29] > later["up"][29]
     with pytest.raises(KeyError):
         frozen1.set_service_down(99)
 
 
-async def test_service_server_list(http: ClientSession, sim1: NezhaSimulator) -> None:
-    ids = (await fetch(http, sim1, "/api/v1/service/server")).data
-    assert sorted(ids) == [1, 2, 3, 5, 6, 7]  # 4 runs no monitor
-    guest = (await fetch(http, sim1, "/api/v1/service/server", token=None)).data
-    assert sorted(guest) == [1, 2, 5, 6, 7]
-
-
 @pytest.mark.parametrize("version", ["2.3.7", "1.14.14"])
 async def test_server_monitors_per_version(
-    http: ClientSession, freezer: FrozenDateTimeFactory, version: str
+    freezer: FrozenDateTimeFactory, version: str
 ) -> None:
     v2 = version.startswith("2")
-    new, old = "/api/v1/server/1/service", "/api/v1/service/1"
-    async with make_v1(version=version) as sim1:
-        gone = await fetch(http, sim1, old if v2 else new)
+    new, old = f"{SERVER}/1/service", f"{SERVICE}/1"
+    async with make("v1", version=version) as sim1:
+        gone = await fetch(sim1, old if v2 else new)
         assert (gone.status, gone.body) == (404, b'{"error":"404 Not Found"}')
-        reply = await fetch(http, sim1, new if v2 else old)
-        history = reply.data
+        history = await get(sim1, new if v2 else old)
         assert [m["monitor_id"] for m in history] == [2, 5]
         keys = ["monitor_id", "server_id", "monitor_name", "server_name"]
         keys += ["display_index"] if v2 else []
@@ -1419,112 +1226,104 @@ async def test_server_monitors_per_version(
         expected = sim1.fleet.ping_history(1)[0]
         assert history[0]["created_at"] == expected.created_at
         assert history[0]["avg_delay"] == expected.avg_delay
-        prefix = "/api/v1/server/{}/service" if v2 else "/api/v1/service/{}"
+        prefix = f"{SERVER}/{{}}/service" if v2 else f"{SERVICE}/{{}}"
         for sid, error in [
             ("999", "server not found"),
             ("abc", 'strconv.ParseUint: parsing "abc": invalid syntax'),
             ("99999999999999999999", ("strconv.ParseUint: parsing "
-             '"99999999999999999999": value out of range')),
+             '"99999999999999999999": value out of range'))
         ]:  # fmt: skip
-            reply = await fetch(http, sim1, prefix.format(sid))
+            reply = await fetch(sim1, prefix.format(sid))
             assert (reply.status, reply.json()) == (200, {"error": error})
         if v2:
-            bad = await fetch(http, sim1, f"{new}?period=2d")
-            assert bad.json() == {
-                "error": "invalid period: 2d, expected 1d, 7d, or 30d"
-            }
+            bad = await fetch(sim1, f"{new}?period=2d")
+            error = "invalid period: 2d, expected 1d, 7d, or 30d"
+            assert bad.json() == {"error": error}
 
 
 # -- WebSocket stream ---------------------------------------------------------------------
 
-
-async def test_ws_frames(http: ClientSession, sim1: NezhaSimulator) -> None:
-    sim1.ws_interval = 0.1
-    ws = await connect(http, sim1)
-    try:
-        started = time.monotonic()
-        first, second, *rest = await frames(ws, 6)
-        assert time.monotonic() - started < 3  # every 0.1 s, not every 2 s
-        assert sim1.ws_connections == 1
-        assert set(first) == {"now", "online", "servers"} and first["online"] == 1
-        assert first["now"] % 1000 == 0 and abs(first["now"] / 1000 - sim1.now()) < 2
-        ids = [s["id"] for s in first["servers"]]
-        assert ids == [2, 3, 5, 1, 4, 6, 7]  # admin PAT: hidden 3 included
-        one = {s["id"]: s for s in first["servers"]}[1]
-        assert list(one) == [
-            "id", "name", "public_note", "host", "state", "country_code", "last_active",
-        ]  # fmt: skip
-        assert "display_index" not in one  # omitempty in the stream
-        assert {s["id"]: s for s in first["servers"]}[2]["display_index"] == 10
-        assert one["host"]["version"] == "1.14.1"  # the admin sees everything
-        for frame in (second, *rest):
-            assert all("public_note" not in s for s in frame["servers"])
-        assert [r.kind for r in sim1.requests] == ["ws"]
-        assert sim1.requests[0].headers["Authorization"] == f"Bearer {V1_TOKEN}"
-    finally:
-        await hang_up(ws)
+Open = Callable[..., Awaitable[ClientWebSocketResponse]]
 
 
-async def test_ws_guest_view(http: ClientSession, sim1: NezhaSimulator) -> None:
-    sim1.ws_interval = 0.1
-    sim1.set_never_reported(4)
-    admin = await connect(http, sim1)
-    guest = await connect(http, sim1, token=None)
-    try:
-        (frame,) = await frames(guest, 1)
-        assert frame["online"] == 2
-        servers = {s["id"]: s for s in frame["servers"]}
-        assert list(servers) == [2, 5, 1, 4, 6, 7]  # hidden server 3 absent
-        for server in servers.values():
-            assert not {"platform_version", "version"} & set(server["host"])
-            assert "geoip" not in server and "ip" not in json.dumps(server["host"])
-        assert servers[1]["country_code"] == "hk"
-        assert servers[4] == {"id": 4, "name": "nas", "host": {}, "state": {},
-                              "public_note": sim1.fleet.servers[4].public_note,
-                              "last_active": ZERO}  # fmt: skip
-        for sid in list(sim1.fleet.servers):
-            if sid != 3:
-                sim1.remove_server(sid)
-        while "servers" in (frame := (await frames(guest, 1))[0]):
-            pass
-        assert set(frame) == {"now", "online"}  # "servers" omitted when empty
-    finally:
-        await hang_up(guest)
-        await hang_up(admin)
-
-
-async def test_ws_ping_every_4th_frame_and_no_pong(
-    http: ClientSession, sim1: NezhaSimulator
-) -> None:
+@pytest.fixture
+async def stream(sim1: Sim) -> AsyncIterator[Open]:
+    """Opens streams of sim1 (a frame every 0.05 s); all hung up at the end."""
     sim1.ws_interval = 0.05
-    ws = await connect(http, sim1, autoping=False)
-    try:
-        await ws.ping(b"hello")  # the server never reads, so never answers
-        kinds = [(await receive(ws)).type for _ in range(10)]
-        text, ping = WSMsgType.TEXT, WSMsgType.PING
-        assert kinds == [text, text, text, text, ping, text, text, text, text, ping]
-    finally:
-        await hang_up(ws)
+    sockets: list[ClientWebSocketResponse] = []
+    async with ClientSession() as http:
+
+        async def open_stream(token: str | None = V1_TOKEN, **kw: Any) -> Any:
+            sockets.append(await connect(http, sim1, token, **kw))
+            return sockets[-1]
+
+        yield open_stream
+        await hang_up(*sockets)
 
 
-@pytest.mark.parametrize(
-    "case",
-    [
-        ("none", "nzp_unknown", {}, 401),
-        ("scope", "SCOPED", {}, 403),
-        ("force_auth", None, {}, 200),
-        ("block", V1_TOKEN, {}, 403),
-        ("fault", V1_TOKEN, {}, 502),
-        ("truncated", V1_TOKEN, {}, 200),
-        ("none", V1_TOKEN, {"Origin": "http://evil.example"}, 403),
-    ],
-)
+async def test_ws_frames(sim1: Sim, stream: Open) -> None:
+    ws = await stream()
+    started = time.monotonic()
+    first, second, *rest = await frames(ws, 6)
+    assert time.monotonic() - started < 3  # every 0.05 s, not every 2 s
+    assert sim1.ws_connections == 1
+    assert set(first) == {"now", "online", "servers"} and first["online"] == 1
+    assert first["now"] % 1000 == 0 and abs(first["now"] / 1000 - sim1.now()) < 2
+    assert ids(first["servers"]) == V1_ORDER  # admin PAT: hidden 3 included
+    servers = by_id(first["servers"])
+    assert list(servers[1]) == [
+        "id", "name", "public_note", "host", "state", "country_code", "last_active"
+    ]  # fmt: skip
+    assert "display_index" not in servers[1]  # omitempty in the stream
+    assert servers[2]["display_index"] == 10
+    assert servers[1]["host"]["version"] == "1.14.1"  # the admin sees everything
+    for frame in (second, *rest):
+        assert all("public_note" not in s for s in frame["servers"])
+    assert [r.kind for r in sim1.requests] == ["ws"]
+    assert sim1.requests[0].headers["Authorization"] == f"Bearer {V1_TOKEN}"
+
+
+async def test_ws_guest_view(sim1: Sim, stream: Open) -> None:
+    sim1.set_never_reported(4)
+    await stream()
+    (frame,) = await frames(guest := await stream(token=None), 1)
+    assert frame["online"] == 2
+    servers = by_id(frame["servers"])
+    assert list(servers) == [2, 5, 1, 4, 6, 7]  # hidden server 3 absent
+    for server in servers.values():
+        assert not {"platform_version", "version"} & set(server["host"])
+        assert "geoip" not in server and "ip" not in json.dumps(server["host"])
+    assert servers[1]["country_code"] == "hk"
+    assert servers[4] == {"id": 4, "name": "nas", "host": {}, "state": {},
+                          "public_note": sim1.fleet.servers[4].public_note,
+                          "last_active": ZERO}  # fmt: skip
+    for sid in set(sim1.fleet.servers) - {3}:
+        sim1.remove_server(sid)
+    while "servers" in (frame := (await frames(guest, 1))[0]):
+        pass
+    assert set(frame) == {"now", "online"}  # "servers" omitted when empty
+
+
+async def test_ws_ping_every_4th_frame_and_no_pong(stream: Open) -> None:
+    ws = await stream(autoping=False)
+    await ws.ping(b"hello")  # the server never reads, so never answers
+    kinds = [(await receive(ws)).type for _ in range(10)]
+    text, ping = WSMsgType.TEXT, WSMsgType.PING
+    assert kinds == [text, text, text, text, ping, text, text, text, text, ping]
+
+
+@pytest.mark.parametrize(("setup", "token", "headers", "status"), [
+    ("none", "nzp_unknown", {}, 401),
+    ("scope", "SCOPED", {}, 403),
+    ("force_auth", None, {}, 200),
+    ("block", V1_TOKEN, {}, 403),
+    ("fault", V1_TOKEN, {}, 502),
+    ("truncated", V1_TOKEN, {}, 200),
+    ("none", V1_TOKEN, {"Origin": "http://evil.example"}, 403),
+])  # fmt: skip
 async def test_ws_handshake_failures_are_http(
-    http: ClientSession,
-    sim1: NezhaSimulator,
-    case: tuple[str, str | None, dict[str, str], int],
+    sim1: Sim, setup: str, token: str | None, headers: dict[str, str], status: int
 ) -> None:
-    setup, token, headers, status = case
     if token == "SCOPED":
         token = sim1.add_token(scopes=["nezha:service:read"])
     if setup == "force_auth":
@@ -1535,68 +1334,45 @@ async def test_ws_handshake_failures_are_http(
         sim1.inject_fault(Fault.HTML_502, path="/api/v1/ws/server")
     elif setup == "truncated":
         sim1.inject_fault(Fault.TRUNCATED_JSON)
-    assert await handshake_status(http, sim1, token, headers=headers) == status
+    assert await handshake_status(sim1, token, headers=headers) == status
     assert sim1.ws_connections == 0
     assert [r.kind for r in sim1.requests] == ["ws"]
 
 
-async def test_ws_origin_and_plain_get(
-    http: ClientSession, sim1: NezhaSimulator
-) -> None:
-    host = sim1.url.removeprefix("http://")
-    ws = await connect(http, sim1, headers={"Origin": f"HTTP://{host.upper()}"})
-    await hang_up(ws)
-    reply = await fetch(http, sim1, "/api/v1/ws/server")  # not an upgrade request
+async def test_ws_origin_and_plain_get(sim1: Sim, stream: Open) -> None:
+    await stream(headers={"Origin": "HTTP://" + sim1.url[7:].upper()})  # same host
+    reply = await fetch(sim1, "/api/v1/ws/server")  # not an upgrade request
     assert (reply.status, reply.body) == (400, b"Bad Request\n")
     assert reply.headers["Content-Type"] == "text/plain; charset=utf-8"
     assert [r.kind for r in sim1.requests] == ["ws", "http"]
 
 
-async def test_ws_revoked_token_closes_its_streams(
-    http: ClientSession, sim1: NezhaSimulator
-) -> None:
-    sim1.ws_interval = 0.05
+async def test_ws_revoked_token_closes_its_streams(sim1: Sim, stream: Open) -> None:
     other = sim1.add_token(server_ids=[1])
-    mine = await connect(http, sim1, token=other)
-    main = await connect(http, sim1)
-    try:
-        (frame,) = await frames(mine, 1)
-        assert [s["id"] for s in frame["servers"]] == [1]  # allow-list applies
-        sim1.revoke_token(other)
-        while (msg := await receive(mine)).type is not WSMsgType.CLOSED:
-            assert msg.type in (WSMsgType.TEXT, WSMsgType.PING)
-        assert len(await frames(main, 2)) == 2  # other streams go on
-        assert sim1.ws_connections == 1
-    finally:
-        await hang_up(mine)
-        await hang_up(main)
+    mine, main = await stream(token=other), await stream()
+    (frame,) = await frames(mine, 1)
+    assert ids(frame["servers"]) == [1]  # allow-list applies
+    sim1.revoke_token(other)
+    await until_closed(mine)
+    assert len(await frames(main, 2)) == 2  # other streams go on
+    assert sim1.ws_connections == 1
 
 
-async def test_ws_drop_and_pause(http: ClientSession, sim1: NezhaSimulator) -> None:
-    sim1.ws_interval = 0.05
-    ws = await connect(http, sim1)
-    try:
-        await frames(ws, 1)
-        sim1.pause_ws(True)
-        await asyncio.sleep(0.1)  # a frame may have been in flight
-        while True:  # drain, then expect silence on an open connection
-            try:
-                await receive(ws, limit=0.4)
-            except TimeoutError:
-                break
-        assert not ws.closed and sim1.ws_connections == 1
-        sim1.pause_ws(False)
-        assert len(await frames(ws, 1)) == 1
-        assert await sim1.drop_websockets() == 1
-        while (msg := await receive(ws)).type is not WSMsgType.CLOSED:
-            assert msg.type in (WSMsgType.TEXT, WSMsgType.PING)
-        assert sim1.ws_connections == 0
-    finally:
-        await hang_up(ws)
-    # A client that goes away is noticed and forgotten.
-    ws = await connect(http, sim1)
-    await frames(ws, 1)
-    await hang_up(ws)
+async def test_ws_drop_and_pause(sim1: Sim, stream: Open) -> None:
+    await frames(ws := await stream(), 1)
+    sim1.pause_ws(True)
+    await asyncio.sleep(0.1)  # a frame may have been in flight
+    with contextlib.suppress(TimeoutError):  # drain, then expect silence
+        while True:
+            await receive(ws, limit=0.4)
+    assert not ws.closed and sim1.ws_connections == 1
+    sim1.pause_ws(False)
+    assert len(await frames(ws, 1)) == 1
+    assert await sim1.drop_websockets() == 1
+    await until_closed(ws)
+    assert sim1.ws_connections == 0
+    await frames(ws := await stream(), 1)
+    await hang_up(ws)  # a client that goes away is noticed and forgotten
     for _ in range(100):
         if sim1.ws_connections == 0:
             break
@@ -1604,44 +1380,20 @@ async def test_ws_drop_and_pause(http: ClientSession, sim1: NezhaSimulator) -> N
     assert sim1.ws_connections == 0
 
 
-async def test_ws_malformed_frame_is_skipped(
-    http: ClientSession, sim1: NezhaSimulator
-) -> None:
-    sim1.ws_interval = 0.05
+async def test_ws_malformed_frame_is_skipped(sim1: Sim, stream: Open) -> None:
     sim1.set_malformed(1, "state.cpu", float("nan"))  # Go cannot marshal NaN
-    reply = await fetch(http, sim1, "/api/v1/server")
-    assert (reply.status, reply.body) == (200, b"")
-    ws = await connect(http, sim1)
-    try:
-        with pytest.raises(TimeoutError):
-            await receive(ws, limit=0.3)
-        sim1.set_malformed(1, "state", MISSING)
-        (frame,) = await frames(ws, 1)
-        one = {s["id"]: s for s in frame["servers"]}[1]
-        assert "state" not in one and "public_note" in one  # still the first frame
-    finally:
-        await hang_up(ws)
+    assert ((reply := await fetch(sim1, SERVER)).status, reply.body) == (200, b"")
+    ws = await stream()
+    with pytest.raises(TimeoutError):
+        await receive(ws, limit=0.3)
+    sim1.set_malformed(1, "state", MISSING)
+    (frame,) = await frames(ws, 1)
+    one = by_id(frame["servers"])[1]
+    assert "state" not in one and "public_note" in one  # still the first frame
 
 
-async def test_stop_ends_streams_promptly(http: ClientSession) -> None:
-    sim1 = make_v1()
-    await sim1.start()
-    ws = await connect(http, sim1)
-    await frames(ws, 1)
-    started = time.monotonic()
-    await sim1.stop()
-    assert time.monotonic() - started < 3
-    while (await receive(ws)).type is not WSMsgType.CLOSED:
-        pass
-    await hang_up(ws)
-
-
-async def test_ws_close_frame_is_never_answered(
-    http: ClientSession, sim1: NezhaSimulator
-) -> None:
-    sim1.ws_interval = 0.05
-    ws = await connect(http, sim1)
-    await frames(ws, 1)
+async def test_ws_close_frame_is_never_answered(sim1: Sim, stream: Open) -> None:
+    await frames(ws := await stream(), 1)
     closing = asyncio.ensure_future(ws.close())
     done, _ = await asyncio.wait({closing}, timeout=0.6)
     assert not done  # each frame read restarts aiohttp's ws_close timeout
@@ -1650,94 +1402,170 @@ async def test_ws_close_frame_is_never_answered(
     assert ws.close_code == 1006  # abnormal closure: no close frame came back
 
 
-# -- shared controls, admin API, command line ---------------------------------------------
+async def test_stop_ends_streams_promptly() -> None:
+    sim1 = make("v1")
+    await sim1.start()
+    async with ClientSession() as http:
+        await frames(ws := await connect(http, sim1), 1)
+        started = time.monotonic()
+        await sim1.stop()
+        assert time.monotonic() - started < 3
+        while (await receive(ws)).type is not WSMsgType.CLOSED:
+            pass
+        await hang_up(ws)
 
 
-async def test_shared_controls(http: ClientSession, frozen1: NezhaSimulator) -> None:
+# -- shared controls, admin API -----------------------------------------------------------
+
+
+async def test_shared_controls(frozen1: Sim) -> None:
     sid = frozen1.add_server("new-box", "Edge", display_index=3, hide_for_guest=True)
-    element = (await fetch(http, frozen1, f"/api/v1/server?id={sid}")).data[0]
+    (element,) = await get(frozen1, f"{SERVER}?id={sid}")
     assert element["created_at"] == go_time(math.floor(frozen1.now() * 1e6) * 1000)
     assert element["hide_for_guest"] is True and element["display_index"] == 3
-    groups = (await fetch(http, frozen1, "/api/v1/server-group")).data
+    groups = await get(frozen1, GROUPS)
     assert groups[-1]["group"]["name"] == "Edge" and groups[-1]["servers"] == [sid]
     frozen1.set_malformed(2, "state.cpu", "oops")
     frozen1.set_malformed(2, "host", MISSING)
     frozen1.set_malformed(2, "owner.username", None)
-    two = (await fetch(http, frozen1, "/api/v1/server?id=2")).data[0]
+    (two,) = await get(frozen1, f"{SERVER}?id=2")
     assert two["state"]["cpu"] == "oops" and "host" not in two
     assert two["owner"] == {"id": 0, "username": None}
-    three = (await fetch(http, frozen1, "/api/v1/server?id=3")).data[0]
-    assert three["owner"] == {"id": 0}  # not shared
-    frozen1.inject_fault(Fault.TRUNCATED_JSON, path="/api/v1/service")
-    reply = await fetch(http, frozen1, "/api/v1/service")
+    assert (await get(frozen1, f"{SERVER}?id=3"))[0]["owner"] == {"id": 0}  # unshared
+    frozen1.inject_fault(Fault.TRUNCATED_JSON, path=SERVICE)
+    reply = await fetch(frozen1, SERVICE)
     assert reply.body.startswith(b'{"success":true,"data":{"services"')
     with pytest.raises(ValueError):
         reply.json()
     frozen1.remove_server(sid)
-    assert (await fetch(http, frozen1, f"/api/v1/server/{sid}/service")).json() == {
-        "error": "server not found"
-    }
+    reply = await fetch(frozen1, f"{SERVER}/{sid}/service")
+    assert reply.json() == {"error": "server not found"}
     recorded = [(r.method, r.path, r.kind) for r in frozen1.requests]
-    assert recorded[0] == ("GET", "/api/v1/server", "http")
+    assert recorded[0] == ("GET", SERVER, "http")
     assert frozen1.requests[0].query == {"id": str(sid)}
 
 
-async def test_v1_admin_api(http: ClientSession, sim1: NezhaSimulator) -> None:
-    async def admin(method: str, path: str, body: Any = None) -> Reply:
-        return await fetch(http, sim1, path, token=None, method=method, json=body)
-
-    created = await admin(
-        "POST", "/_sim/tokens", {"scopes": ["nezha:service:read"], "server_ids": [1]}
-    )
+async def test_v1_admin_api(sim1: Sim) -> None:
+    body = {"scopes": ["nezha:service:read"], "server_ids": [1]}
+    created = await admin(sim1, "POST", "/_sim/tokens", body)
     assert created.status == 201
     token = created.json()["token"]
     assert sim1.get_token(token) is not None
-    assert (await admin("POST", "/_sim/tokens", {"scopes": "x"})).status == 400
-    assert (await admin("DELETE", f"/_sim/tokens/{token}")).status == 200
+    assert (await admin(sim1, "POST", "/_sim/tokens", {"scopes": "x"})).status == 400
+    assert (await admin(sim1, "DELETE", f"/_sim/tokens/{token}")).status == 200
     assert sim1.get_token(token) is None
-    assert (await admin("DELETE", f"/_sim/tokens/{token}")).status == 404
-    assert (await admin("POST", "/_sim/waf/block", {})).status == 200
+    assert (await admin(sim1, "DELETE", f"/_sim/tokens/{token}")).status == 404
+    assert (await admin(sim1, "POST", "/_sim/waf/block", {})).status == 200
     assert sim1.waf_blocked()
-    state = (await admin("GET", "/_sim/state")).json()
+    state = (await admin(sim1, "GET", "/_sim/state")).json()
     assert state["generation"] == "v1" and state["v1"]["version"] == "2.3.7"
     assert state["token"] == V1_TOKEN and state["v1"]["waf"][0]["count"] == 99999
-    assert (await admin("DELETE", "/_sim/waf")).status == 200
+    assert (await admin(sim1, "DELETE", "/_sim/waf")).status == 200
     assert not sim1.waf_blocked()
-    assert (await admin("POST", "/_sim/services/2/down", {"down": True})).status == 200
-    assert (await admin("GET", "/_sim/state")).json()["v1"]["services_down"] == [2]
-    assert (await admin("POST", "/_sim/services/9/down", {})).status == 404
-    ws = await admin("POST", "/_sim/ws", {"interval": 0.5, "paused": True})
-    assert ws.json()["ws_interval"] == 0.5 and ws.json()["ws_paused"] is True
-    assert (await admin("POST", "/_sim/ws", {"interval": 0})).status == 400
-    assert (await admin("POST", "/_sim/ws", {"drop": True})).json()["dropped"] == 0
-    forced = await admin("POST", "/_sim/force_auth", {"enabled": True})
+    down = await admin(sim1, "POST", "/_sim/services/2/down", {"down": True})
+    assert down.status == 200
+    state = (await admin(sim1, "GET", "/_sim/state")).json()
+    assert state["v1"]["services_down"] == [2]
+    assert (await admin(sim1, "POST", "/_sim/services/9/down", {})).status == 404
+    ws = (
+        await admin(sim1, "POST", "/_sim/ws", {"interval": 0.5, "paused": True})
+    ).json()
+    assert ws["ws_interval"] == 0.5 and ws["ws_paused"] is True
+    assert (await admin(sim1, "POST", "/_sim/ws", {"interval": 0})).status == 400
+    dropped = await admin(sim1, "POST", "/_sim/ws", {"drop": True})
+    assert dropped.json()["dropped"] == 0
+    forced = await admin(sim1, "POST", "/_sim/force_auth", {"enabled": True})
     assert forced.json() == {"force_auth": True} and sim1.force_auth
-    assert (await admin("POST", "/_sim/token", {"token": "plain"})).status == 400
-    rotated = await admin("POST", "/_sim/token", {"token": "nzp_" + "R" * 32})
+    assert (await admin(sim1, "POST", "/_sim/token", {"token": "plain"})).status == 400
+    rotated = await admin(sim1, "POST", "/_sim/token", {"token": "nzp_" + "R" * 32})
     assert rotated.json() == {"token": "nzp_" + "R" * 32}
     assert sim1.get_token(V1_TOKEN) is None
     assert sim1.requests == []  # admin traffic is never recorded
 
 
-@pytest.mark.parametrize(
-    "args",
-    [
-        ("--version", "2.0.5"),  # needs --api v1
-        ("--api", "v1", "--token", "A" * 32),  # not a PAT
-        ("--api", "v1", "--version", "0.20.5"),  # that is a v0 dashboard
-    ],
-)
-def test_cli_rejects_bad_combinations(args: tuple[str, ...]) -> None:
-    proc = _cli(*args)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 2 and b"error" in err
+# -- scheduled tasks ---------------------------------------------------------------------
 
 
-async def test_v0_is_unchanged(http: ClientSession) -> None:
-    async with NezhaSimulator(servers=1, token="t" * 32) as sim1:
-        assert sim1.version is None and sim1.generation == "v0"
-        reply = await fetch(http, sim1, "/api/v1/server/list", token=None,
-                            headers={"Authorization": "t" * 32})  # fmt: skip
-        assert reply.json()["code"] == 0
-        assert sim1.requests[0].kind == "http"
-        assert (await fetch(http, sim1, "/api/v1/setting", token=None)).status == 404
+@pytest.fixture
+async def crons() -> AsyncIterator[Sim]:
+    """Three servers; the main token may list and run tasks."""
+    scopes = ("nezha:inventory:read", "nezha:cron:read", "nezha:cron:exec")
+    async with make("v1", servers=3, scopes=scopes) as simulator:
+        yield simulator
+
+
+async def run(sim: Sim, cron: int | str, token: str | None = OWN) -> tuple[int, Any]:
+    """``POST /cron/:id/manual``: the status and the JSON answer."""
+    reply = await fetch(sim, f"{CRON}/{cron}/manual", token, method="POST")
+    return reply.status, reply.json()
+
+
+async def test_cron_list_shape_and_order(crons: Sim) -> None:
+    """``model.Cron`` with omitempty; trigger tasks have no schedule or job id."""
+    backup = crons.add_cron("Backup", servers=[1, 2], command="tar czf /b.tgz /srv")
+    alert = crons.add_cron("Restart on alert", task_type=1, cover=2)
+    first, second = await get(crons, CRON)
+    assert (first["id"], second["id"]) == (backup, alert)
+    assert (first["name"], first["scheduler"]) == ("Backup", "0 0 3 * * *")
+    assert (first["command"], first["servers"]) == ("tar czf /b.tgz /srv", [1, 2])
+    assert (first["cover"], first["cron_job_id"]) == (0, 1)
+    assert first["last_executed_at"] == ZERO
+    assert "last_result" not in first and "push_successful" not in first
+    assert (second["task_type"], second["cover"], second["scheduler"]) == (1, 2, "")
+    assert "cron_job_id" not in second and "command" not in second
+
+
+async def test_cron_manual_trigger(crons: Sim) -> None:
+    """Success has no data; unknown ids, bad ids and a GET are refused."""
+    backup = crons.add_cron("Backup", servers=[1])
+    alert = crons.add_cron("Restart on alert", task_type=1, cover=2)
+    assert await run(crons, backup) == (200, SUCCESS)
+    assert crons.cron_runs == [backup]
+    (task, _) = await get(crons, CRON)
+    assert task["last_executed_at"] != ZERO and task["last_result"] is True
+    # Cover 2 needs an alerting server: a manual trigger succeeds but runs nothing.
+    assert await run(crons, alert) == (200, SUCCESS)
+    for text, error in [
+        ("0", "task id 0 does not exist"),
+        ("x", 'strconv.ParseUint: parsing "x": invalid syntax'),
+    ]:
+        assert await run(crons, text) == (200, {"error": error})
+    reply = await fetch(crons, f"{CRON}/{backup}/manual")  # POST only (the CSRF fix)
+    assert (reply.status, reply.json()) == (404, {"error": "404 Not Found"})
+    assert crons.cron_runs == [backup]
+    with pytest.raises(ValueError, match="scheduled task"):
+        crons.add_cron("Nonsense", task_type=0, cover=2)
+
+
+async def test_cron_server_allow_list(crons: Sim) -> None:
+    """A limited token sees and runs only tasks that stay within its servers."""
+    inside = crons.add_cron("Only 1", servers=[1])
+    outside = crons.add_cron("Only 3", servers=[3])
+    all_but_3 = crons.add_cron("All but 3", servers=[3], cover=1)
+    everywhere = crons.add_cron("Everywhere", cover=1)
+    scopes = ["nezha:cron:read", "nezha:cron:exec"]
+    limited = crons.add_token(scopes=scopes, server_ids=[1, 2])
+    assert ids(await get(crons, CRON, limited)) == [inside, all_but_3]
+    for task in (outside, everywhere):
+        assert await run(crons, task, limited) == (200, {"error": "permission denied"})
+    assert await run(crons, inside, limited) == (200, SUCCESS)
+    assert crons.cron_runs == [inside]
+
+
+async def test_cron_admin_api(crons: Sim) -> None:
+    """``POST /_sim/crons`` creates a task; bad bodies are refused."""
+    created = await admin(
+        crons, "POST", "/_sim/crons", {"name": "Demo", "servers": [1]}
+    )
+    assert created.status == 201
+    for bad in (
+        {"servers": [1]},
+        {"name": "x", "servers": "1"},
+        {"name": "x", "cover": "1"},
+        {"name": "x", "cover": 2},
+    ):
+        assert (await admin(crons, "POST", "/_sim/crons", bad)).status == 400, bad
+    state = (await admin(crons, "GET", "/_sim/state")).json()
+    assert ids(state["v1"]["crons"]) == [created.json()["id"]]
+    crons.remove_cron(created.json()["id"])
+    assert ((reply := await fetch(crons, CRON)).status, reply.json()) == (200, SUCCESS)

@@ -64,6 +64,29 @@ async def admin_body(request: web.Request) -> dict[str, Any]:
     return data
 
 
+def _is(value: object, kind: type) -> bool:
+    """JSON type check; ``true`` is no number."""
+    return isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
+
+
+def typed_options(
+    body: dict[str, Any], kinds: dict[str, type | list[type]]
+) -> dict[str, Any]:
+    """The keys of ``kinds`` present in ``body``, type-checked (``[int]``: a list)."""
+    options: dict[str, Any] = {}
+    for key, kind in kinds.items():
+        if key not in body:
+            continue
+        value = body[key]
+        if isinstance(kind, list):
+            if not isinstance(value, list) or not all(_is(v, kind[0]) for v in value):
+                raise AdminError(f"{key} must be a list of {kind[0].__name__}")
+        elif not _is(value, kind):
+            raise AdminError(f"{key} must be a {kind.__name__}")
+        options[key] = value
+    return options
+
+
 class AdminRoutes:
     """Handlers of the admin API."""
 
@@ -145,25 +168,17 @@ class AdminRoutes:
         name = body.get("name")
         if not isinstance(name, str):
             return admin_error("name (string) is required", 400)
-        options: dict[str, Any] = {}
-        for key, kind in (
-            ("ip", str),
-            ("display_index", int),
-            ("hide_for_guest", bool),
-            ("online", bool),
-            ("never_reported", bool),
-        ):
-            if key in body:
-                if not isinstance(body[key], kind):
-                    return admin_error(f"{key} must be {kind.__name__}", 400)
-                options[key] = body[key]
-        if "monitors" in body:
-            monitors = body["monitors"]
-            if not isinstance(monitors, list) or not all(
-                isinstance(m, int) and not isinstance(m, bool) for m in monitors
-            ):
-                return admin_error("monitors must be a list of monitor ids", 400)
-            options["monitors"] = monitors
+        options = typed_options(
+            body,
+            {
+                "ip": str,
+                "display_index": int,
+                "hide_for_guest": bool,
+                "online": bool,
+                "never_reported": bool,
+                "monitors": [int],
+            },
+        )
         sid = self._sim.add_server(name, str(body.get("tag", "")), **options)
         return web.json_response({"id": sid}, status=201)
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from .admin import AdminError, admin_body, admin_error, guard
+from .admin import AdminError, admin_body, admin_error, guard, typed_options
 
 if TYPE_CHECKING:
     from .core import NezhaSimulator
@@ -86,15 +86,7 @@ class V1AdminRoutes:
         """``POST /_sim/tokens`` ``{"scopes": [...], "expires_in", "server_ids"}``."""
         body = await admin_body(request)
         options: dict[str, Any] = {"expires_in": _number(body, "expires_in")}
-        for key in ("scopes", "server_ids"):
-            if key in body:
-                value = body[key]
-                kind = str if key == "scopes" else int
-                if not isinstance(value, list) or not all(
-                    isinstance(v, kind) and not isinstance(v, bool) for v in value
-                ):
-                    return admin_error(f"{key} must be a list of {kind.__name__}", 400)
-                options[key] = value
+        options.update(typed_options(body, {"scopes": [str], "server_ids": [int]}))
         try:
             token = self._sim.add_token(**options)
         except ValueError as err:
@@ -159,25 +151,18 @@ class V1AdminRoutes:
         name = body.get("name")
         if not isinstance(name, str) or not name:
             return admin_error("name (string) is required", 400)
-        options: dict[str, Any] = {}
-        for key, kind in (
-            ("task_type", int),
-            ("cover", int),
-            ("scheduler", str),
-            ("command", str),
-        ):
-            if key in body:
-                value = body[key]
-                if not isinstance(value, kind) or isinstance(value, bool):
-                    return admin_error(f"{key} must be a {kind.__name__}", 400)
-                options[key] = value
-        servers = body.get("servers", [])
-        if not isinstance(servers, list) or not all(
-            isinstance(v, int) and not isinstance(v, bool) for v in servers
-        ):
-            return admin_error("servers must be a list of int", 400)
+        options = typed_options(
+            body,
+            {
+                "task_type": int,
+                "cover": int,
+                "scheduler": str,
+                "command": str,
+                "servers": [int],
+            },
+        )
         try:
-            cron_id = self._sim.add_cron(name, servers=servers, **options)
+            cron_id = self._sim.add_cron(name, **options)
         except ValueError as err:
             return admin_error(str(err), 400)
         return web.json_response({"id": cron_id}, status=201)

@@ -8,13 +8,13 @@ from email.utils import formatdate
 import random
 import time
 from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final, Self, Unpack
 
 from aiohttp import web
 
 from .admin import AdminRoutes
 from .faults import Fault, FaultInjector, Handler
-from .fleet import Fleet
+from .fleet import Fleet, ServerOptions
 from .malform import MISSING, apply_overrides
 from .tokens import DEFAULT_SCOPES, generate_pat, generate_token
 from .v0 import V0Routes, gin_fallback
@@ -203,32 +203,10 @@ class NezhaSimulator(V1Controls):
     # -- fleet shortcuts -------------------------------------------------------------
 
     def add_server(
-        self,
-        name: str,
-        tag: str = "",
-        *,
-        ip: str | None = None,
-        display_index: int = 0,
-        hide_for_guest: bool = False,
-        monitors: Iterable[int] = (),
-        online: bool = True,
-        never_reported: bool = False,
+        self, name: str, tag: str = "", **options: Unpack[ServerOptions]
     ) -> int:
-        """Add a server and return its new id (see :meth:`Fleet.add_server`).
-
-        ``ip`` is the agent's raw string (``"v4"``, ``"v6"`` or ``"v4/v6"``);
-        ``monitors`` are ids of :data:`catalog.MONITORS` the agent executes.
-        """
-        return self.fleet.add_server(
-            name,
-            tag,
-            ip=ip,
-            display_index=display_index,
-            hide_for_guest=hide_for_guest,
-            monitors=monitors,
-            online=online,
-            never_reported=never_reported,
-        )
+        """Add a server and return its new id (see :meth:`Fleet.add_server`)."""
+        return self.fleet.add_server(name, tag, **options)
 
     def remove_server(self, sid: int) -> None:
         """Delete a server."""

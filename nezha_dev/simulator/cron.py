@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 import math
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypedDict, Unpack
 
 from aiohttp import web
 
@@ -29,6 +29,16 @@ SCOPE_CRON_EXEC: Final = "nezha:cron:exec"
 COVER_ONLY: Final = 0  # Servers is an allow-list
 COVER_ALL_BUT: Final = 1  # Servers is a deny-list
 COVER_ALERT_TRIGGER: Final = 2  # the server that triggered the alert
+
+
+class CronOptions(TypedDict, total=False):
+    """Optional settings of a new task."""
+
+    task_type: int  # 0 scheduled (default), 1 triggered by an alert
+    scheduler: str | None  # None: 03:00 daily for a scheduled task, none otherwise
+    command: str  # ""
+    servers: Iterable[int]  # none
+    cover: int  # COVER_ONLY on servers, COVER_ALL_BUT them, COVER_ALERT_TRIGGER
 
 
 @dataclass(slots=True)
@@ -86,21 +96,15 @@ class CronTable:
     _next_id: int = 1
     _next_job: int = 1
 
-    def add(
-        self,
-        name: str,
-        *,
-        task_type: int = 0,
-        scheduler: str | None = None,
-        command: str = "",
-        servers: Iterable[int] = (),
-        cover: int = COVER_ONLY,
-    ) -> int:
+    def add(self, name: str, **options: Unpack[CronOptions]) -> int:
         """Create a task like the admin UI does; returns its id.
 
         The schedule defaults to 03:00 daily for a scheduled task (robfig/cron
         with seconds), and to none for a trigger task.
         """
+        task_type = options.get("task_type", 0)
+        cover = options.get("cover", COVER_ONLY)
+        scheduler = options.get("scheduler")
         if task_type == 0 and cover == COVER_ALERT_TRIGGER:
             # createCron: "scheduled tasks cannot be triggered by alarms"
             raise ValueError("a scheduled task cannot run on the alerting server")
@@ -111,8 +115,8 @@ class CronTable:
             scheduler=("0 0 3 * * *" if task_type == 0 else "")
             if scheduler is None
             else scheduler,
-            command=command,
-            servers=list(servers),
+            command=options.get("command", ""),
+            servers=list(options.get("servers", ())),
             cover=cover,
             created=math.floor(self.clock() * NANOS),
         )

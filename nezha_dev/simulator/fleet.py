@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 import math
 import random
+from typing import TypedDict, Unpack
 
 from .catalog import MONITORS, TEMPLATES, SimMonitor, Template, filler_template
 from .metrics import (
@@ -26,6 +27,17 @@ from .metrics import (
 
 # Go's zero time.Time as Unix seconds: what v0 shows for "no report since start".
 ZERO_TIME_UNIX = -62135596800
+
+
+class ServerOptions(TypedDict, total=False):
+    """Optional settings of a new server (defaults: as a fresh agent reports)."""
+
+    ip: str | None  # the agent's raw string: "v4", "v6" or "v4/v6"; None = generated
+    display_index: int  # 0
+    hide_for_guest: bool  # False
+    monitors: Iterable[int]  # ids of catalog.MONITORS the agent executes; none
+    online: bool  # True
+    never_reported: bool  # False: it has reported since the dashboard started
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,16 +140,7 @@ class Fleet:
     # -- mutation -----------------------------------------------------------------
 
     def add_server(
-        self,
-        name: str,
-        tag: str = "",
-        *,
-        ip: str | None = None,
-        display_index: int = 0,
-        hide_for_guest: bool = False,
-        monitors: Iterable[int] = (),
-        online: bool = True,
-        never_reported: bool = False,
+        self, name: str, tag: str = "", **options: Unpack[ServerOptions]
     ) -> int:
         """Add a server (like creating it in the admin UI and starting its agent).
 
@@ -145,19 +148,20 @@ class Fleet:
         whose agent has not reported since the dashboard started.
         """
         base = filler_template(self._next_id - 1)
+        ip = options.get("ip")
         template = replace(
             base,
             name=name,
             tag=tag,
             ip=base.ip if ip is None else ip,
-            display_index=display_index,
-            hide_for_guest=hide_for_guest,
-            monitors=tuple(monitors),
+            display_index=options.get("display_index", 0),
+            hide_for_guest=options.get("hide_for_guest", False),
+            monitors=tuple(options.get("monitors", ())),
         )
         server = self._create(template, history_since=self._clock())
-        if never_reported:
+        if options.get("never_reported", False):
             self.set_never_reported(server.id)
-        elif not online:
+        elif not options.get("online", True):
             self.set_online(server.id, online=False)
         return server.id
 
@@ -219,10 +223,12 @@ class Fleet:
 
     def status(self, sid: int) -> LiveStatus | None:
         """The latest reported state, or ``None`` if the agent never reported."""
-        server = self._get(sid)
         t = self.last_report(sid)
-        if t is None:
-            return None
+        return None if t is None else self.status_at(sid, t)
+
+    def status_at(self, sid: int, t: int) -> LiveStatus:
+        """The state the agent of ``sid`` reports (or would report) at second ``t``."""
+        server = self._get(sid)
         host = server.host
         return live_status(
             self.seed,

@@ -18,14 +18,7 @@ from typing import Any, Final
 
 from .encoding import DASHBOARD_TZ, NANOS, go_time
 from .fleet import Fleet, SimServer
-from .metrics import (
-    CH_SERVICE_DELAY,
-    CH_SERVICE_LOSS,
-    CH_SERVICE_SAMPLE,
-    DAY,
-    live_status,
-    unit,
-)
+from .metrics import CH_SERVICE_DELAY, CH_SERVICE_LOSS, CH_SERVICE_SAMPLE, DAY, unit
 from .v1_render import Viewer
 
 SAMPLE_SECONDS: Final = 30
@@ -207,17 +200,7 @@ def _used(fleet: Fleet, sid: int, rule: CycleRule, start: int) -> int | None:
     state = fleet.status(sid)
     if state is None:
         return None  # Snapshot returns early for a server without state
-    host = fleet.servers[sid].host
-    base = live_status(
-        fleet.seed,
-        sid,
-        fleet.servers[sid].profile,
-        t=max(start, host.boot_time),
-        boot_time=host.boot_time,
-        mem_total=host.mem_total,
-        swap_total=host.swap_total,
-        disk_total=host.disk_total,
-    )
+    base = fleet.status_at(sid, max(start, fleet.servers[sid].host.boot_time))
     used = 0
     if "in" in rule.directions:
         used += state.net_in_transfer - base.net_in_transfer

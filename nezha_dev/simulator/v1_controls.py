@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 import math
 import re
-from typing import Final
+from typing import Final, Unpack
 
-from .cron import COVER_ONLY, CronTable
+from .cron import CronOptions, CronTable
 from .encoding import NANOS
 from .fleet import Fleet
 from .services import CYCLE_RULES, SAMPLE_SECONDS, CycleRule, Window
@@ -264,29 +264,13 @@ class V1Controls:
 
     # -- scheduled tasks ---------------------------------------------------------------
 
-    def add_cron(
-        self,
-        name: str,
-        *,
-        task_type: int = 0,
-        scheduler: str | None = None,
-        command: str = "",
-        servers: Iterable[int] = (),
-        cover: int = COVER_ONLY,
-    ) -> int:
+    def add_cron(self, name: str, **options: Unpack[CronOptions]) -> int:
         """Create a scheduled (``task_type=0``) or trigger task; returns its id.
 
         ``cover``: 0 runs on ``servers``, 1 on every server but ``servers``, 2 on
         the server that triggered an alert (trigger tasks only).
         """
-        return self.v1.crons.add(
-            name,
-            task_type=task_type,
-            scheduler=scheduler,
-            command=command,
-            servers=servers,
-            cover=cover,
-        )
+        return self.v1.crons.add(name, **options)
 
     def remove_cron(self, cron_id: int) -> None:
         """Delete a task."""
