@@ -1,34 +1,28 @@
-"""Tests of the v1 client against the simulated v1/v2 dashboard, over real HTTP.
+"""The v1 client's own behaviour against the simulated v1/v2 dashboard, over real HTTP.
 
-Expected values are read from the simulator's own fleet state. Where a value
-depends on the clock the test freezes it (``freezer``): the simulator then computes
-the same numbers for the answer and for the assertions. A frozen clock also
-freezes the event loop's clock, so frozen tests read only the first frame of a
-stream (it is sent at once) and hang up after ``sim.drop_websockets()``.
+Scenarios both generations share are in test_generations.py. Frozen tests
+(``frozen``) read only a stream's first frame: a frozen clock freezes the event
+loop's too, and the first frame is sent at once.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 import json
-import logging
 import math
 import re
 from typing import Any
 from unittest.mock import patch
 
 import aiohttp
-from aiohttp import WSMsgType, web
+from aiohttp import web
 from freezegun.api import FrozenDateTimeFactory
 import pytest
 
 from custom_components.nezha.client import (
-    ApiGeneration,
     Fleet,
-    Host,
     NezhaAuthError,
     NezhaConnectionError,
     NezhaError,
@@ -38,17 +32,13 @@ from custom_components.nezha.client import (
     NezhaResponseError,
     NezhaScopeError,
     NezhaTimeoutError,
-    NezhaTokenError,
     NezhaV1Client,
     NezhaWafBlockedError,
-    PingMonitor,
-    Server,
     ServerSummary,
     ServiceStatus,
     State,
     Temperature,
     looks_like_personal_token,
-    parse_public_note,
 )
 from custom_components.nezha.client.transport import RawResponse
 from custom_components.nezha.client.v1 import GROUPS_PATH, SERVERS_PATH, SERVICES_PATH
@@ -69,31 +59,23 @@ from nezha_dev.simulator.tokens import (
     SCOPE_SERVER_READ,
     SCOPE_SERVICE_READ,
 )
-from nezha_dev.simulator.v0 import split_ip
-from nezha_dev.simulator.v1_render import agent_version, last_active_nanos, sorted_ids
-from tests.client.common import assert_secret_free, expect, json_app, serve
-from tests.conftest import register_secret
+from nezha_dev.simulator.v1_render import last_active_nanos, sorted_ids
+from tests.client.common import (
+    FROZEN_AT,
+    as_utc,
+    assert_secret_free,
+    expect,
+    expected_server,
+    json_app,
+    serve,
+    stream_frames,
+    v1_sim,
+)
+from tests.conftest import PAT, register_secret
 
-PAT = register_secret("nzp_Q7w8E9r0T1y2U3i4O5p6A7s8D9f0G1h2")
-V1_LOGGER = "custom_components.nezha.client.v1"
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-FROZEN_AT = "2026-08-17T04:00:07.5+00:00"
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
-
-
-# -- fixtures and helpers ------------------------------------------------------------
-
-
-def v1_sim(**kwargs: Any) -> NezhaSimulator:
-    """A v1 simulator with the test PAT; frames every 50 ms."""
-    kwargs.setdefault("servers", 5)
-    kwargs.setdefault("seed", 1)
-    kwargs.setdefault("token", PAT)
-    sim = NezhaSimulator(generation="v1", **kwargs)
-    sim.ws_interval = 0.05
-    return sim
 
 
 @pytest.fixture
@@ -130,88 +112,9 @@ def new_token(sim: NezhaSimulator, **kwargs: Any) -> str:
     return register_secret(sim.add_token(**kwargs))
 
 
-def as_utc(nanos: int | None) -> datetime | None:
-    """Go time (ns) as the client sees it: microseconds, truncated; zero is None."""
-    if nanos is None:
-        return None
-    return EPOCH + timedelta(microseconds=nanos // 1000)
-
-
-def expected_server(sim: NezhaSimulator, sid: int) -> Server:
-    """The server as the v1 client must present it, built from simulator state."""
-    fleet = sim.fleet
-    server = fleet.servers[sid]
-    host = fleet.reported_host(sid)
-    status = fleet.status(sid)
-    last_active = as_utc(last_active_nanos(fleet, sid, sim.now()))
-    # Parsed by the code under test; tests/client/test_notes.py checks the parser.
-    note = parse_public_note(server.public_note)
-    if host is None:
-        return Server(
-            id=sid,
-            name=server.name,
-            tag=server.tag,
-            last_active=last_active,
-            display_index=server.display_index,
-            public_note=note,
-        )
-    ipv4, ipv6, _ = split_ip(host.ip)
-    state = State()
-    if status is not None:
-        state = State(
-            cpu=status.cpu,
-            mem_used=status.mem_used,
-            swap_used=status.swap_used,
-            disk_used=status.disk_used,
-            net_in_transfer=status.net_in_transfer,
-            net_out_transfer=status.net_out_transfer,
-            net_in_speed=status.net_in_speed,
-            net_out_speed=status.net_out_speed,
-            uptime=status.uptime,
-            load_1=status.load1,
-            load_5=status.load5,
-            load_15=status.load15,
-            tcp_conn_count=status.tcp_conn_count,
-            udp_conn_count=status.udp_conn_count,
-            process_count=status.process_count,
-            temperatures=tuple(
-                Temperature(name=t.name, celsius=t.temperature)
-                for t in status.temperatures or ()
-            ),
-            gpu=(status.gpu,) if host.gpu else (),
-        )
-    return Server(
-        id=sid,
-        name=server.name,
-        tag=server.tag,
-        last_active=last_active,
-        ipv4=ipv4,
-        ipv6=ipv6,
-        valid_ip=ipv4 or ipv6,
-        display_index=server.display_index,
-        host=Host(
-            platform=host.platform,
-            platform_version=host.platform_version,
-            cpu=host.cpu or (),
-            mem_total=host.mem_total,
-            disk_total=host.disk_total,
-            swap_total=host.swap_total,
-            arch=host.arch,
-            virtualization=host.virtualization,
-            boot_time=datetime.fromtimestamp(host.boot_time, UTC),
-            country_code=host.country_code,
-            agent_version=agent_version(host.version),
-            gpu=host.gpu or (),
-        ),
-        state=state,
-        public_note=note,
-    )
-
-
-def mean_of_received(delays: list[float]) -> float | None:
-    """Mean delay of the probes that came back (a lost one is stored as 0)."""
-    received = [delay for delay in delays if delay > 0]
-    return round(sum(received) / len(received), 2) if received else None
+async def first_frame(api: NezhaV1Client, sim: NezhaSimulator) -> str:
+    """The first frame of a new stream."""
+    return (await stream_frames(api, sim))[0]
 
 
 def thirty_days(service: dict[str, Any]) -> tuple[float | None, float | None]:
@@ -235,8 +138,8 @@ def expected_services(sim: NezhaSimulator) -> list[ServiceStatus]:
         current = (service["current_up"], service["current_down"])
         result.append(
             ServiceStatus(
-                id=int(key),
-                name=sim.fleet.monitors[int(key)].name,
+                int(key),
+                sim.fleet.monitors[int(key)].name,
                 is_up=current[0] >= current[1] if sum(current) else None,
                 availability_today=round(100 * up / (up + down), 3)
                 if up + down
@@ -266,49 +169,6 @@ def raw_response(
     )
 
 
-async def hang_up(ws: aiohttp.ClientWebSocketResponse, sim: NezhaSimulator) -> None:
-    """End a stream: the dashboard never answers a close frame, so cut it first."""
-    await sim.drop_websockets()
-    await ws.close()
-
-
-async def first_frame(api: NezhaV1Client, sim: NezhaSimulator) -> str:
-    """Open a stream and return its first frame (sent at once, even when frozen)."""
-    ws = await api.async_connect_stream()
-    try:
-        message = await ws.receive()
-        assert message.type is WSMsgType.TEXT
-        return str(message.data)
-    finally:
-        await hang_up(ws, sim)
-
-
-async def frames(
-    api: NezhaV1Client, sim: NezhaSimulator, count: int
-) -> list[dict[str, Any]]:
-    """The first ``count`` frames of one stream, as raw JSON (real clock only)."""
-    ws = await api.async_connect_stream()
-    texts: list[str] = []
-    try:
-        async with asyncio.timeout(5):
-            while len(texts) < count:
-                message = await ws.receive()
-                assert message.type is WSMsgType.TEXT
-                texts.append(message.data)
-    finally:
-        await hang_up(ws, sim)
-    return [json.loads(text) for text in texts]
-
-
-def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
-    """Warnings the v1 client logged so far."""
-    return [
-        r.getMessage()
-        for r in caplog.records
-        if r.name == V1_LOGGER and r.levelno == logging.WARNING
-    ]
-
-
 def paths(sim: NezhaSimulator) -> list[str]:
     """Paths of the requests the dashboard received."""
     return [r.path for r in sim.requests]
@@ -317,45 +177,25 @@ def paths(sim: NezhaSimulator) -> list[str]:
 # -- fleet ---------------------------------------------------------------------------
 
 
-async def test_fleet_matches_simulator_state(
-    frozen: NezhaSimulator,
-    frozen_api: NezhaV1Client,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    fleet = await frozen_api.async_get_fleet()
-
-    assert isinstance(fleet, Fleet)
-    assert list(fleet.servers) == sorted_ids(frozen.fleet)
-    for sid, server in fleet.servers.items():
-        assert server == expected_server(frozen, sid)
-    assert fleet.complete and fleet.skipped_ids == frozenset()
-    assert fleet.server_time == datetime.fromtimestamp(math.floor(frozen.now()), UTC)
-    assert frozen_api.inventory == fleet.servers
-    assert warnings_of(caplog) == []
-    # Two requests with the PAT as a bearer token, nothing else.
-    assert paths(frozen) == [SERVERS_PATH, GROUPS_PATH]
-    for request in frozen.requests:
-        assert request.headers["Authorization"] == f"Bearer {PAT}"
-        assert request.headers["Accept"] == "application/json"
-        assert request.query == {}
-
-    # The shapes the comparison relies on are really present.
-    servers = fleet.servers.values()
-    assert any(s.ipv4 and s.ipv6 for s in servers)
-    assert any(s.ipv4 and not s.ipv6 for s in servers)
-    assert any(s.ipv6 and not s.ipv4 for s in servers)
-    assert any(s.state.temperatures for s in servers)
-    assert any(s.host.gpu and s.state.gpu for s in servers)
-    assert {s.tag for s in servers} >= {"Production", "Lab", ""}
-    assert all(s.host.agent_version for s in servers)
-
-
-async def test_second_fetch_keeps_values(
+async def test_fleet_reads_servers_and_groups_and_keeps_the_inventory(
     frozen: NezhaSimulator, frozen_api: NezhaV1Client
 ) -> None:
-    first = await frozen_api.async_get_fleet()
-    second = await frozen_api.async_get_fleet()
-    assert second.servers == first.servers
+    fleet = await frozen_api.async_get_fleet()
+    assert isinstance(fleet, Fleet)
+    assert frozen_api.inventory == fleet.servers
+    assert paths(frozen) == [SERVERS_PATH, GROUPS_PATH]
+
+
+async def test_offline_agent_keeps_its_last_state(
+    frozen: NezhaSimulator, frozen_api: NezhaV1Client
+) -> None:
+    frozen.set_online(2, False)
+    fleet = await frozen_api.async_get_fleet()
+    offline = fleet.servers[2]
+    assert offline.last_active is None
+    assert offline.seconds_since_report(fleet.server_time) is None
+    assert offline.state == expected_server(frozen, 2).state != State()
+    assert offline.host.platform
 
 
 async def test_groups_become_tags(sim: NezhaSimulator, api: NezhaV1Client) -> None:
@@ -496,26 +336,6 @@ def test_parse_servers_edge_shapes() -> None:
         parse_servers({"id": 1}, NOW)
 
 
-async def test_problems_are_logged_once(
-    sim: NezhaSimulator, api: NezhaV1Client, caplog: pytest.LogCaptureFixture
-) -> None:
-    sim.set_malformed(2, "state.cpu", "busy")
-    for _ in range(2):
-        fleet = await api.async_get_fleet()
-    assert fleet.servers[2].state.cpu is None
-    (warning,) = warnings_of(caplog)
-    assert "server 2: state.cpu" in warning
-
-
-def test_repr_and_identity(session: aiohttp.ClientSession) -> None:
-    client = NezhaV1Client(session, "http://dash.example:8008/", PAT)
-    assert client.base_url == "http://dash.example:8008"
-    assert repr(client) == "NezhaV1Client('http://dash.example:8008')"
-    assert client.generation is ApiGeneration.V1
-    assert client.inventory == {}
-    assert_secret_free(client)
-
-
 @pytest.mark.parametrize(
     ("token", "expected"),
     [
@@ -533,39 +353,6 @@ def test_repr_and_identity(session: aiohttp.ClientSession) -> None:
 )
 def test_looks_like_personal_token(token: str, expected: bool) -> None:
     assert looks_like_personal_token(token) is expected
-
-
-# -- ping monitors and services --------------------------------------------------------
-
-
-async def test_ping_monitors_match_simulator_history(
-    frozen: NezhaSimulator, frozen_api: NezhaV1Client
-) -> None:
-    seen = 0
-    for sid in frozen.fleet.servers:
-        frozen.reset_requests()
-        monitors = await frozen_api.async_get_ping_monitors(sid)
-        (request,) = frozen.requests
-        assert request.path == f"/api/v1/server/{sid}/service"
-        assert request.query == {"period": "1d"}
-        history = frozen.fleet.ping_history(sid)
-        assert monitors == [
-            PingMonitor(
-                monitor_id=series.monitor.id,
-                server_id=sid,
-                name=series.monitor.name,
-                latest_at=datetime.fromtimestamp(series.created_at[-1] / 1000, UTC),
-                latest_delay=series.avg_delay[-1] or None,
-                points=len(series.created_at),
-                lost=sum(1 for delay in series.avg_delay if delay <= 0),
-                average_delay=mean_of_received(series.avg_delay),
-            )
-            for series in history
-        ]
-        seen += len(monitors)
-    assert seen > 0
-    # A server without monitors: {"success":true} without data.
-    assert await frozen_api.async_get_ping_monitors(frozen.add_server("bare")) == []
 
 
 async def test_services_match_simulator(
@@ -593,13 +380,6 @@ async def test_service_down_flips_is_up(
     assert {sid: s for sid, s in after.items() if sid != 1} == {
         sid: s for sid, s in before.items() if sid != 1
     }
-
-
-async def test_no_services_is_empty(session: aiohttp.ClientSession) -> None:
-    async with v1_sim(monitors=False) as sim:
-        client = NezhaV1Client(session, sim.url, PAT)
-        assert await client.async_get_services() == []
-        assert await client.async_get_ping_monitors(1) == []
 
 
 async def test_service_status_edge_values() -> None:
@@ -633,9 +413,6 @@ async def test_service_status_edge_values() -> None:
     ]
 
 
-# -- stream handshake ----------------------------------------------------------------
-
-
 async def test_edge_v1_c10_no_origin_and_no_client_heartbeat(
     sim: NezhaSimulator, api: NezhaV1Client
 ) -> None:
@@ -645,103 +422,102 @@ async def test_edge_v1_c10_no_origin_and_no_client_heartbeat(
         autospec=True,
         side_effect=aiohttp.ClientSession.ws_connect,
     ) as spy:
-        ws = await api.async_connect_stream()
-    try:
-        assert spy.call_args.kwargs["heartbeat"] is None
-        async with asyncio.timeout(5):
-            message = await ws.receive()
-        assert message.type is WSMsgType.TEXT
-        assert api.parse_frame(message.data).unknown_ids == set(sim.fleet.servers)
-    finally:
-        await hang_up(ws, sim)
+        (text,) = await stream_frames(api, sim)
+    assert spy.call_args.kwargs["heartbeat"] is None
+    assert api.parse_frame(text).unknown_ids == set(sim.fleet.servers)
     (request,) = sim.requests
     assert (request.kind, request.path) == ("ws", WS_PATH)
     assert "Origin" not in request.headers
     assert request.headers["Authorization"] == f"Bearer {PAT}"
 
 
-async def test_stream_revoked_token_is_auth_error(
-    sim: NezhaSimulator, api: NezhaV1Client
-) -> None:
-    sim.revoke_token()
-    err = await expect(NezhaAuthError, api.async_connect_stream())
-    assert "HTTP 401" in str(err)
-    assert sim.waf_strikes() == 1
-    # The aiohttp error's repr shows the request headers: not kept anywhere.
-    assert err.__cause__ is None and err.__context__ is None
+# -- stream handshake ----------------------------------------------------------------
 
 
-async def test_stream_waf_block_is_waf_error(
-    sim: NezhaSimulator, api: NezhaV1Client
+HANDSHAKE_ERRORS: dict[str, tuple[Callable[[NezhaSimulator], Any], Any, str]] = {
+    # setup, the error, words in it, WAF strikes added (None: not checked)
+    "revoked": (NezhaSimulator.revoke_token, (NezhaAuthError, 1), "HTTP 401"),
+    "waf": (NezhaSimulator.block_ip, (NezhaWafBlockedError, 0), "WAF"),
+    "502": (
+        lambda s: s.inject_fault(Fault.HTML_502, path=WS_PATH),
+        (NezhaConnectionError, None),
+        "HTTP 5",
+    ),
+    "500": (
+        lambda s: s.inject_fault(Fault.SERVER_500_EMPTY, path=WS_PATH),
+        (NezhaConnectionError, None),
+        "HTTP 5",
+    ),
+    "slow": (
+        lambda s: s.inject_fault(Fault.SLOW, path=WS_PATH),
+        (NezhaTimeoutError, None),
+        "0.2 s",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", HANDSHAKE_ERRORS)
+async def test_stream_handshake_errors(
+    sim: NezhaSimulator, session: aiohttp.ClientSession, case: str
 ) -> None:
-    sim.block_ip()
+    setup, (error, strikes), words = HANDSHAKE_ERRORS[case]
+    setup(sim)
     before = sim.waf_strikes()
-    err = await expect(NezhaWafBlockedError, api.async_connect_stream())
-    assert isinstance(err, NezhaAuthError)
-    assert "WAF" in str(err)
-    assert sim.waf_strikes() == before
+    timeout = {"timeout": 0.2} if error is NezhaTimeoutError else {}
+    client = NezhaV1Client(session, sim.url, PAT, **timeout)
+    err = await expect(error, client.async_connect_stream())
+    assert words in str(err)
+    assert isinstance(err, NezhaAuthError) is (strikes is not None)
+    if strikes is not None:
+        assert sim.waf_strikes() == before + strikes
+    if isinstance(err, NezhaAuthError):
+        # The aiohttp error's repr shows the request headers: not kept anywhere.
+        assert err.__cause__ is None and err.__context__ is None
 
 
-async def test_stream_scope_403_is_auth_error(
+async def test_stream_handshake_client_side_errors(
     sim: NezhaSimulator, session: aiohttp.ClientSession
 ) -> None:
-    token = new_token(sim, scopes=(SCOPE_SERVICE_READ,))
-    client = NezhaV1Client(session, sim.url, token)
-    await expect(NezhaAuthError, client.async_connect_stream())
+    scoped = NezhaV1Client(
+        session, sim.url, new_token(sim, scopes=(SCOPE_SERVICE_READ,))
+    )
+    await expect(NezhaAuthError, scoped.async_connect_stream())
     assert sim.waf_strikes() == 0
-
-
-@pytest.mark.parametrize("fault", [Fault.HTML_502, Fault.SERVER_500_EMPTY])
-async def test_stream_server_error_is_connection_error(
-    sim: NezhaSimulator, api: NezhaV1Client, fault: Fault
-) -> None:
-    sim.inject_fault(fault, path=WS_PATH)
-    err = await expect(NezhaConnectionError, api.async_connect_stream())
-    assert "HTTP 5" in str(err)
-
-
-async def test_stream_unexpected_status_is_response_error(
-    sim: NezhaSimulator, session: aiohttp.ClientSession
-) -> None:
-    client = NezhaV1Client(session, sim.url + "/nezha", PAT)  # a wrong base path
-    err = await expect(NezhaResponseError, client.async_connect_stream())
+    wrong_path = NezhaV1Client(session, sim.url + "/nezha", PAT)
+    err = await expect(NezhaResponseError, wrong_path.async_connect_stream())
     assert "HTTP 404" in str(err)
-
-
-async def test_stream_unreachable_is_connection_error(
-    sim: NezhaSimulator, session: aiohttp.ClientSession
-) -> None:
     url = sim.url
     await sim.stop()
-    client = NezhaV1Client(session, url, PAT)
-    await expect(NezhaConnectionError, client.async_connect_stream())
+    unreachable = NezhaV1Client(session, url, PAT)
+    await expect(NezhaConnectionError, unreachable.async_connect_stream())
 
 
-async def test_stream_handshake_timeout(
-    sim: NezhaSimulator, session: aiohttp.ClientSession
-) -> None:
-    sim.inject_fault(Fault.SLOW, path=WS_PATH)
-    client = NezhaV1Client(session, sim.url, PAT, timeout=0.2)
-    err = await expect(NezhaTimeoutError, client.async_connect_stream())
-    assert "0.2 s" in str(err)
-
-
-async def test_unsendable_token_makes_no_request(
-    sim: NezhaSimulator, session: aiohttp.ClientSession
-) -> None:
-    client = NezhaV1Client(session, sim.url, register_secret(PAT + "\n"))
-    for call in (
-        client.async_get_fleet(),
-        client.async_get_services(),
-        client.async_get_ping_monitors(1),
-        client.async_connect_stream(),
-    ):
-        await expect(NezhaTokenError, call)
-    assert sim.requests == []
-    assert sim.waf_strikes() == 0
-
-
-# -- check_envelope branches that the simulator has no reason to produce ----------------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "2026-08-17T12:00:01.234567891+08:00",
+            datetime(2026, 8, 17, 4, 0, 1, 234567, tzinfo=UTC),
+        ),
+        (
+            "2026-08-17T12:00:02.001+08:00",
+            datetime(2026, 8, 17, 4, 0, 2, 1000, tzinfo=UTC),
+        ),
+        ("2026-08-17T04:00:02Z", datetime(2026, 8, 17, 4, 0, 2, tzinfo=UTC)),
+        ("0002-01-01T00:00:00+05:00", datetime(1, 12, 31, 19, 0, tzinfo=UTC)),
+        # Go's zero time in any offset (to UTC would be fine, but to -05:00 not).
+        *(("0001-01-01T00:00:00" + zone, None) for zone in ("Z", "-05:00", "+08:00")),
+        ("0001-01-01T00:00:00.000000001-12:00", None),
+        *((value, None) for value in (None, "", 0, 1786939202, "yesterday")),
+        *(
+            (value, None)
+            for value in ("2026-08-17T12:00:00", "9999-12-31T23:59:59-05:00")
+        ),
+    ],
+)
+def test_edge_v1_c4_parse_time(text: object, expected: datetime | None) -> None:
+    """Nine fraction digits truncate to microseconds; unusable times are None."""
+    assert parse_time(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -786,9 +562,6 @@ def test_check_envelope_scope_without_name() -> None:
 def test_check_envelope_data() -> None:
     assert check_envelope(raw_response(body={"success": True})) is None
     assert check_envelope(raw_response(body={"success": True, "data": [1]})) == [1]
-
-
-# -- §C v1 edge cases ------------------------------------------------------------------
 
 
 async def test_edge_v1_c1_empty_lists_have_no_data_key(
@@ -836,14 +609,6 @@ async def test_edge_v1_c1_zero_state_keys_are_zero_not_unknown(
     )
 
 
-async def test_edge_v1_c1_error_envelope_has_no_success_key(
-    sim: NezhaSimulator, api: NezhaV1Client
-) -> None:
-    # {"error": "..."} (HTTP 200): a handler error, not a JSON shape problem.
-    err = await expect(NezhaResponseError, api.async_get_ping_monitors(99))
-    assert "reported an error" in str(err)
-
-
 async def test_edge_v1_c2_localised_handler_errors() -> None:
     routes = {
         "/api/v1/server/7/service": {"error": "未找到服务器"},
@@ -875,50 +640,6 @@ async def test_edge_v1_c3_waf_block_page_is_detected_before_json(
     assert sim.waf_strikes() == strikes  # requests while blocked add none
     sim.clear_waf()
     assert len((await api.async_get_fleet()).servers) == len(sim.fleet.servers)
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "0001-01-01T00:00:00Z",
-        "0001-01-01T00:00:00-05:00",  # to UTC would be fine, but to -05:00 not
-        "0001-01-01T00:00:00+08:00",
-        "0001-01-01T00:00:00.000000001-12:00",
-    ],
-)
-def test_edge_v1_c4_zero_time_is_none(text: str) -> None:
-    assert parse_time(text) is None
-
-
-@pytest.mark.parametrize(
-    "value",
-    [
-        None,
-        "",
-        0,
-        1786939202,
-        "yesterday",
-        "2026-08-17T12:00:00",
-        "9999-12-31T23:59:59-05:00",
-    ],
-)
-def test_edge_v1_c4_unusable_time_is_none(value: object) -> None:
-    assert parse_time(value) is None
-
-
-def test_edge_v1_c4_nine_digit_fraction_with_offset() -> None:
-    assert parse_time("2026-08-17T12:00:01.234567891+08:00") == datetime(
-        2026, 8, 17, 4, 0, 1, 234567, tzinfo=UTC
-    )
-    assert parse_time("2026-08-17T12:00:02.001+08:00") == datetime(
-        2026, 8, 17, 4, 0, 2, 1000, tzinfo=UTC
-    )
-    assert parse_time("2026-08-17T04:00:02Z") == datetime(
-        2026, 8, 17, 4, 0, 2, tzinfo=UTC
-    )
-    assert parse_time("0002-01-01T00:00:00+05:00") == datetime(
-        1, 12, 31, 19, 0, tzinfo=UTC
-    )
 
 
 async def test_edge_v1_c4_zero_and_offset_times_from_the_dashboard(
@@ -969,7 +690,7 @@ async def test_edge_v1_c6_display_index_absent_and_public_note_once(
     sim: NezhaSimulator, api: NezhaV1Client
 ) -> None:
     await api.async_get_fleet()
-    first, second = await frames(api, sim, 2)
+    first, second = map(json.loads, await stream_frames(api, sim, 2))
     noted = {s["id"] for s in first["servers"] if "public_note" in s}
     assert noted and not any("public_note" in s for s in second["servers"])
     for raw in (first, second):
@@ -1050,25 +771,6 @@ async def test_edge_v1_c10_handshake_without_real_ip_header(
     err = await expect(NezhaResponseError, client.async_connect_stream())
     assert not isinstance(err, NezhaAuthError)
     assert sim.waf_strikes() == 0
-
-
-async def test_edge_v1_c11_disconnected_agent_keeps_state(
-    frozen: NezhaSimulator, frozen_api: NezhaV1Client
-) -> None:
-    frozen.set_online(2, False)
-    frozen.set_never_reported(4)
-    fleet = await frozen_api.async_get_fleet()
-
-    offline = fleet.servers[2]
-    assert offline.last_active is None
-    assert offline.seconds_since_report(fleet.server_time) is None
-    assert offline.state == expected_server(frozen, 2).state != State()
-    assert offline.host.platform
-
-    # Never reported since the dashboard started: {} objects mean unknown, not 0.
-    fresh = fleet.servers[4]
-    assert (fresh.host, fresh.state, fresh.last_active) == (Host(), State(), None)
-    assert fresh == expected_server(frozen, 4)
 
 
 async def test_edge_v1_c11_restarted_dashboard_keeps_known_host(
@@ -1161,14 +863,6 @@ async def test_edge_v1_c14_dashboard_without_pats(
         assert paths(sim) == [SERVERS_PATH]
 
 
-async def test_edge_v1_c15_nan_makes_an_empty_body(
-    sim: NezhaSimulator, api: NezhaV1Client
-) -> None:
-    sim.set_malformed(1, "state.cpu", float("nan"))
-    err = await expect(NezhaResponseError, api.async_get_fleet())
-    assert "empty response" in str(err)
-
-
 async def test_edge_v1_real_ip_header_missing(
     sim: NezhaSimulator, api: NezhaV1Client
 ) -> None:
@@ -1196,9 +890,6 @@ async def test_edge_v1_real_ip_header_unusable(error: str) -> None:
             NezhaProxyHeaderError, NezhaV1Client(http, url, PAT).async_list_servers()
         )
     assert "reverse proxy" in str(err)
-
-
-# -- odd answers from something that is not quite the dashboard ---------------------
 
 
 @pytest.mark.parametrize(
