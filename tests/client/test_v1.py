@@ -186,11 +186,16 @@ async def test_fleet_reads_servers_and_groups_and_keeps_the_inventory(
     assert paths(frozen) == [SERVERS_PATH, GROUPS_PATH]
 
 
-async def test_offline_agent_keeps_its_last_state(
+async def test_edge_v1_c11_disconnected_agent_keeps_its_last_state(
     frozen: NezhaSimulator, frozen_api: NezhaV1Client
 ) -> None:
+    known = (await frozen_api.async_get_fleet()).servers[4]
     frozen.set_online(2, False)
+    frozen.set_never_reported(4)  # as after a restart of the dashboard
     fleet = await frozen_api.async_get_fleet()
+    again = fleet.servers[4]
+    assert again.host == known.host  # static facts are kept
+    assert (again.state, again.last_active) == (State(), None)
     offline = fleet.servers[2]
     assert offline.last_active is None
     assert offline.seconds_since_report(fleet.server_time) is None
@@ -211,6 +216,9 @@ async def test_groups_become_tags(sim: NezhaSimulator, api: NezhaV1Client) -> No
     assert {sid: s.tag for sid, s in fleet.servers.items()} == {
         sid: s.tag for sid, s in sim.fleet.servers.items()
     }
+    sim.add_server_group("Empty")  # its "servers" is null
+    assert (await api.async_get_groups())["Empty"] == frozenset()
+    assert (await api.async_get_fleet("Empty")).servers == {}
 
 
 async def test_tag_filter_is_applied_locally(
@@ -225,12 +233,13 @@ async def test_tag_filter_is_applied_locally(
         ]
         # Only the group is read (and kept); the dashboard never sees the filter.
         assert set(api.inventory) == set(fleet.servers)
-        assert all(r.query == {} for r in sim.requests)
         summaries = await api.async_list_servers(tag)
         assert summaries == [
             ServerSummary(id=s.id, name=s.name, tag=tag, groups=(tag,))
             for s in fleet.servers.values()
         ]
+        assert {r.path for r in sim.requests} == {SERVERS_PATH, GROUPS_PATH}
+        assert all(r.query == {} for r in sim.requests)
     assert len(await api.async_list_servers()) == len(sim.fleet.servers)
 
 
@@ -359,7 +368,14 @@ async def test_services_match_simulator(
     frozen: NezhaSimulator, frozen_api: NezhaV1Client
 ) -> None:
     services = await frozen_api.async_get_services()
-    assert services == expected_services(frozen)
+    assert services == expected_services(frozen)  # today is index 29 of 30 days
+    raw = services_json(frozen.fleet, frozen.now(), frozen.v1.failing)
+    assert all(len(s["up"]) == len(s["down"]) == 30 for s in raw.values())
+    # The map's keys are strings: ids and names come out as the monitors'.
+    assert all(type(s.id) is int for s in services)
+    assert {s.id: s.name for s in services} == {
+        mid: m.name for mid, m in frozen.fleet.monitors.items()
+    }
     assert [s.id for s in services] == sorted(frozen.fleet.monitors)
     assert all(s.is_up is not None for s in services)
     assert paths(frozen) == [SERVICES_PATH]
@@ -549,19 +565,13 @@ def test_check_envelope_errors(raw: RawResponse, error: type[NezhaError]) -> Non
     assert caught.value.args[0].startswith(SERVERS_PATH)
 
 
-def test_check_envelope_scope_without_name() -> None:
-    raw = raw_response(
-        403,
-        {"error": "ApiErrorForbidden: this endpoint is not accessible by api token"},
-    )
-    with pytest.raises(NezhaScopeError) as caught:
-        check_envelope(raw)
-    assert caught.value.scope is None
-
-
-def test_check_envelope_data() -> None:
+def test_check_envelope_data_and_scope_without_name() -> None:
     assert check_envelope(raw_response(body={"success": True})) is None
     assert check_envelope(raw_response(body={"success": True, "data": [1]})) == [1]
+    error = "ApiErrorForbidden: this endpoint is not accessible by api token"
+    with pytest.raises(NezhaScopeError) as caught:
+        check_envelope(raw_response(403, {"error": error}))
+    assert caught.value.scope is None
 
 
 async def test_edge_v1_c1_empty_lists_have_no_data_key(
@@ -718,35 +728,6 @@ async def test_edge_v1_c7_frame_without_servers(
     assert frame.missing_ids == set(api.inventory)
 
 
-async def test_edge_v1_c7_group_without_servers_is_null(
-    sim: NezhaSimulator, api: NezhaV1Client
-) -> None:
-    sim.add_server_group("Empty")
-    groups = await api.async_get_groups()
-    assert groups["Empty"] == frozenset()
-    fleet = await api.async_get_fleet("Empty")
-    assert fleet.servers == {}
-
-
-async def test_edge_v1_c8_service_map_has_string_keys(
-    frozen: NezhaSimulator, frozen_api: NezhaV1Client
-) -> None:
-    services = await frozen_api.async_get_services()
-    assert all(type(s.id) is int for s in services)
-    assert {s.id: s.name for s in services} == {
-        mid: m.name for mid, m in frozen.fleet.monitors.items()
-    }
-
-
-async def test_edge_v1_c9_never_asks_the_dashboard_to_filter(
-    sim: NezhaSimulator, api: NezhaV1Client
-) -> None:
-    await api.async_get_fleet("Lab")
-    await api.async_list_servers("Production")
-    assert {r.path for r in sim.requests} == {SERVERS_PATH, GROUPS_PATH}
-    assert all(r.query == {} for r in sim.requests)
-
-
 async def test_edge_v1_c10_handshake_200_json_is_not_an_auth_error(
     session: aiohttp.ClientSession, socket_enabled: None
 ) -> None:
@@ -771,37 +752,6 @@ async def test_edge_v1_c10_handshake_without_real_ip_header(
     err = await expect(NezhaResponseError, client.async_connect_stream())
     assert not isinstance(err, NezhaAuthError)
     assert sim.waf_strikes() == 0
-
-
-async def test_edge_v1_c11_restarted_dashboard_keeps_known_host(
-    frozen: NezhaSimulator, frozen_api: NezhaV1Client
-) -> None:
-    known = (await frozen_api.async_get_fleet()).servers[4]
-    frozen.set_never_reported(4)
-    again = (await frozen_api.async_get_fleet()).servers[4]
-    assert again.host == known.host  # static facts are kept
-    assert again.state == State()
-    assert again.last_active is None
-
-
-async def test_edge_v1_c12_today_is_index_29(
-    frozen: NezhaSimulator, frozen_api: NezhaV1Client
-) -> None:
-    raw = services_json(frozen.fleet, frozen.now(), frozen.v1.failing)
-    assert all(len(s["up"]) == len(s["down"]) == 30 for s in raw.values())
-    for service in await frozen_api.async_get_services():
-        day = raw[str(service.id)]
-        up, down = day["up"][29], day["down"][29]
-        assert service.availability_today == round(100 * up / (up + down), 3)
-        assert service.delay_today == day["delay"][29]
-
-
-async def test_edge_v1_c13_history_period_is_always_1d(
-    sim: NezhaSimulator, api: NezhaV1Client
-) -> None:
-    for sid in sim.fleet.servers:
-        await api.async_get_ping_monitors(sid)
-    assert {r.query.get("period") for r in sim.requests} == {"1d"}
 
 
 async def test_edge_v1_c14_revoked_token_costs_one_strike_and_no_retry(
