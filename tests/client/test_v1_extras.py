@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import aiohttp
-from aiohttp import WSMsgType
 from freezegun.api import FrozenDateTimeFactory
 import pytest
 
@@ -24,11 +22,10 @@ from custom_components.nezha.client.v1_parse import parse_time
 from nezha_dev.simulator import NezhaSimulator
 from nezha_dev.simulator.services import CYCLE_RULES, TIB, cycle_transfer_json
 from nezha_dev.simulator.v1_render import Viewer
-from tests.client.common import json_app, serve
+from tests.client.common import FROZEN_AT, json_app, serve, stream_frames, v1_sim
 from tests.helpers import PAT
 
 SHANGHAI = timezone(timedelta(hours=8))
-FROZEN_AT = "2026-08-17T04:00:07.5+00:00"  # noon on the dashboard's (+08:00) clock
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -37,10 +34,7 @@ pytestmark = pytest.mark.usefixtures("socket_enabled")
 async def frozen(freezer: FrozenDateTimeFactory) -> AsyncIterator[NezhaSimulator]:
     """Seven servers of seed 1 as a v2.3.7 dashboard, on a frozen clock."""
     freezer.move_to(FROZEN_AT)
-    async with NezhaSimulator(
-        generation="v1", servers=7, seed=1, token=PAT
-    ) as simulator:
-        simulator.ws_interval = 0.05
+    async with v1_sim(servers=7) as simulator:
         yield simulator
 
 
@@ -151,13 +145,12 @@ async def test_overview_of_an_older_dashboard_lists_every_rule(
     assert quotas[3].used == {} and quotas[3].limit == 500 * 1024**3
 
 
-async def test_overview_of_an_empty_answer(session: aiohttp.ClientSession) -> None:
+@pytest.mark.parametrize("data", [{}, [1]])
+async def test_overview_of_an_empty_answer(
+    session: aiohttp.ClientSession, data: object
+) -> None:
     """``"data":{}`` (no services, no rules), and a data that is not an object."""
-    routes = {SERVICES_PATH: {"success": True, "data": {}}}
-    async with serve(json_app(routes)) as url:
-        overview = await NezhaV1Client(session, url, PAT).async_get_service_overview()
-    assert overview == ServiceOverview(services=[], quotas={})
-    routes = {SERVICES_PATH: {"success": True, "data": [1]}}
+    routes = {SERVICES_PATH: {"success": True, "data": data}}
     async with serve(json_app(routes)) as url:
         overview = await NezhaV1Client(session, url, PAT).async_get_service_overview()
     assert overview == ServiceOverview(services=[], quotas={})
@@ -178,61 +171,37 @@ async def test_quota_follows_the_rules(
 # -- public notes ----------------------------------------------------------------------
 
 
-async def first_frames(
-    client: NezhaV1Client, sim: NezhaSimulator, count: int
-) -> list[str]:
-    """The first ``count`` frames of a new stream (real clock only)."""
-    ws = await client.async_connect_stream()
-    frames: list[str] = []
-    try:
-        async with asyncio.timeout(5):
-            while len(frames) < count:
-                message = await ws.receive()
-                assert message.type is WSMsgType.TEXT
-                frames.append(str(message.data))
-    finally:
-        await sim.drop_websockets()  # the dashboard never answers a close frame
-        await ws.close()
-    return frames
-
-
 async def test_notes_from_rest_and_the_first_frame(
     session: aiohttp.ClientSession,
 ) -> None:
     """Later frames keep the note; a newer one in a first frame replaces it."""
-    async with NezhaSimulator(generation="v1", servers=7, token=PAT) as sim:
-        sim.ws_interval = 0.05
+    async with v1_sim(servers=7) as sim:
         client = NezhaV1Client(session, sim.url, PAT)
-        await check_notes(client, sim)
+        fleet = await client.async_get_fleet()
+        notes = {sid: server.public_note for sid, server in fleet.servers.items()}
+        for sid, server in sim.fleet.servers.items():
+            assert notes[sid] == parse_public_note(server.public_note)
+        assert {sid for sid, found in notes.items() if found} == {1, 2, 4, 6, 7}
 
+        first, second = await stream_frames(client, sim, 2)
+        assert "public_note" in first and "public_note" not in second
+        for frame in (first, second):
+            parsed = client.parse_frame(frame).fleet.servers
+            assert {sid: s.public_note for sid, s in parsed.items()} == notes
 
-async def check_notes(client: NezhaV1Client, sim: NezhaSimulator) -> None:
-    """The body of the test above, against a running simulator."""
-    fleet = await client.async_get_fleet()
-    notes = {sid: server.public_note for sid, server in fleet.servers.items()}
-    for sid, server in sim.fleet.servers.items():
-        assert notes[sid] == parse_public_note(server.public_note)
-    assert {sid for sid, found in notes.items() if found} == {1, 2, 4, 6, 7}
-
-    first, second = await first_frames(client, sim, 2)
-    assert "public_note" in first and "public_note" not in second
-    for frame in (first, second):
-        parsed = client.parse_frame(frame).fleet.servers
-        assert {sid: s.public_note for sid, s in parsed.items()} == notes
-
-    renewed = '{"billingDataMod":{"endDate":"2027-09-01T00:00:00+08:00"}}'
-    sim.set_public_note(1, renewed)
-    first, second = await first_frames(client, sim, 2)
-    assert client.parse_frame(first).fleet.servers[1].public_note == (
-        parse_public_note(renewed)
-    )
-    kept = client.parse_frame(second).fleet.servers[1].public_note
-    assert kept is not None and kept.billing is not None
-    assert kept.billing.end == datetime(2027, 9, 1, tzinfo=SHANGHAI)
-    assert client.inventory[1].public_note == kept
-    # A note deleted on the dashboard is gone from /server at once.
-    sim.set_public_note(1, "")
-    assert (await client.async_get_fleet()).servers[1].public_note is None
+        renewed = '{"billingDataMod":{"endDate":"2027-09-01T00:00:00+08:00"}}'
+        sim.set_public_note(1, renewed)
+        first, second = await stream_frames(client, sim, 2)
+        assert client.parse_frame(first).fleet.servers[1].public_note == (
+            parse_public_note(renewed)
+        )
+        kept = client.parse_frame(second).fleet.servers[1].public_note
+        assert kept is not None and kept.billing is not None
+        assert kept.billing.end == datetime(2027, 9, 1, tzinfo=SHANGHAI)
+        assert client.inventory[1].public_note == kept
+        # A note deleted on the dashboard is gone from /server at once.
+        sim.set_public_note(1, "")
+        assert (await client.async_get_fleet()).servers[1].public_note is None
 
 
 def test_public_note_control_needs_a_v1_dashboard() -> None:
