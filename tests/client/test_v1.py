@@ -1,4 +1,4 @@
-"""The v1 client's own behaviour against the simulated v1/v2 dashboard, over real HTTP.
+"""The v1 client's own behaviour (servers, stream, services, quotas, public notes).
 
 Scenarios both generations share are in test_generations.py. Frozen tests
 (``frozen``) read only a stream's first frame: a frozen clock freezes the event
@@ -8,8 +8,9 @@ loop's too, and the first frame is sent at once.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+import contextlib
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 import json
 import math
 import re
@@ -22,7 +23,6 @@ from freezegun.api import FrozenDateTimeFactory
 import pytest
 
 from custom_components.nezha.client import (
-    Fleet,
     NezhaAuthError,
     NezhaConnectionError,
     NezhaError,
@@ -35,11 +35,15 @@ from custom_components.nezha.client import (
     NezhaV1Client,
     NezhaWafBlockedError,
     ServerSummary,
+    ServiceOverview,
     ServiceStatus,
     State,
     Temperature,
+    TransferQuota,
     looks_like_personal_token,
+    parse_public_note,
 )
+from custom_components.nezha.client.quota import parse_quotas
 from custom_components.nezha.client.transport import RawResponse
 from custom_components.nezha.client.v1 import GROUPS_PATH, SERVERS_PATH, SERVICES_PATH
 from custom_components.nezha.client.v1_parse import (
@@ -53,13 +57,18 @@ from custom_components.nezha.client.v1_parse import (
 from custom_components.nezha.client.v1_ws import WS_PATH
 from nezha_dev.simulator import MISSING, Fault, NezhaSimulator
 from nezha_dev.simulator.encoding import go_time
-from nezha_dev.simulator.services import services_json
+from nezha_dev.simulator.services import (
+    CYCLE_RULES,
+    TIB,
+    cycle_transfer_json,
+    services_json,
+)
 from nezha_dev.simulator.tokens import (
     SCOPE_INVENTORY_READ,
     SCOPE_SERVER_READ,
     SCOPE_SERVICE_READ,
 )
-from nezha_dev.simulator.v1_render import last_active_nanos, sorted_ids
+from nezha_dev.simulator.v1_render import Viewer, last_active_nanos, sorted_ids
 from tests.client.common import (
     FROZEN_AT,
     as_utc,
@@ -74,6 +83,7 @@ from tests.client.common import (
 from tests.conftest import PAT, register_secret
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
+SHANGHAI = timezone(timedelta(hours=8))
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -105,6 +115,20 @@ def api(session: aiohttp.ClientSession, sim: NezhaSimulator) -> NezhaV1Client:
 def frozen_api(session: aiohttp.ClientSession, frozen: NezhaSimulator) -> NezhaV1Client:
     """A client of the frozen dashboard."""
     return NezhaV1Client(session, frozen.url, PAT)
+
+
+@pytest.fixture
+async def seven(freezer: FrozenDateTimeFactory) -> AsyncIterator[NezhaSimulator]:
+    """Seven servers of seed 1 (all quota rules in use), on the frozen clock."""
+    freezer.move_to(FROZEN_AT)
+    async with v1_sim(servers=7) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def seven_api(session: aiohttp.ClientSession, seven: NezhaSimulator) -> NezhaV1Client:
+    """A client of the seven-server dashboard."""
+    return NezhaV1Client(session, seven.url, PAT)
 
 
 def new_token(sim: NezhaSimulator, **kwargs: Any) -> str:
@@ -169,21 +193,19 @@ def raw_response(
     )
 
 
+@contextlib.asynccontextmanager
+async def serving(routes: dict[str, Any]) -> AsyncIterator[NezhaV1Client]:
+    """A client of a server answering each path with a fixed JSON body."""
+    async with serve(json_app(routes)) as url, aiohttp.ClientSession() as http:
+        yield NezhaV1Client(http, url, PAT)
+
+
 def paths(sim: NezhaSimulator) -> list[str]:
     """Paths of the requests the dashboard received."""
     return [r.path for r in sim.requests]
 
 
 # -- fleet ---------------------------------------------------------------------------
-
-
-async def test_fleet_reads_servers_and_groups_and_keeps_the_inventory(
-    frozen: NezhaSimulator, frozen_api: NezhaV1Client
-) -> None:
-    fleet = await frozen_api.async_get_fleet()
-    assert isinstance(fleet, Fleet)
-    assert frozen_api.inventory == fleet.servers
-    assert paths(frozen) == [SERVERS_PATH, GROUPS_PATH]
 
 
 async def test_edge_v1_c11_disconnected_agent_keeps_its_last_state(
@@ -213,6 +235,7 @@ async def test_groups_become_tags(sim: NezhaSimulator, api: NezhaV1Client) -> No
         for tag in tags
     }
     fleet = await api.async_get_fleet()
+    assert api.inventory == fleet.servers  # kept for the stream's frames
     assert {sid: s.tag for sid, s in fleet.servers.items()} == {
         sid: s.tag for sid, s in sim.fleet.servers.items()
     }
@@ -416,11 +439,8 @@ async def test_service_status_edge_values() -> None:
         "4": "not an object",
     }
     body = {"success": True, "data": {"services": services}}
-    async with (
-        serve(json_app({SERVICES_PATH: body})) as url,
-        aiohttp.ClientSession() as http,
-    ):
-        result = await NezhaV1Client(http, url, PAT).async_get_services()
+    async with serving({SERVICES_PATH: body}) as client:
+        result = await client.async_get_services()
     assert result == [
         ServiceStatus(1, "never checked", None, None, None),
         # Three checks in 30 days, all failed: 0 % over 30 days, no delay.
@@ -625,8 +645,7 @@ async def test_edge_v1_c2_localised_handler_errors() -> None:
         SERVICES_PATH: {"error": "数据库错误"},
         SERVERS_PATH: {"error": "ApiErrorForbidden: 令牌缺少范围 nezha:inventory:read"},
     }
-    async with serve(json_app(routes)) as url, aiohttp.ClientSession() as http:
-        client = NezhaV1Client(http, url, PAT)
+    async with serving(routes) as client:
         await expect(NezhaResponseError, client.async_get_ping_monitors(7))
         await expect(NezhaResponseError, client.async_get_services())
         # Only the literal prefix counts; the localised rest is just passed on.
@@ -728,30 +747,22 @@ async def test_edge_v1_c7_frame_without_servers(
     assert frame.missing_ids == set(api.inventory)
 
 
+@pytest.mark.parametrize("refusal", ["jwt", "real_ip"])
 async def test_edge_v1_c10_handshake_200_json_is_not_an_auth_error(
-    session: aiohttp.ClientSession, socket_enabled: None
+    session: aiohttp.ClientSession, socket_enabled: None, refusal: str
 ) -> None:
     # v2.0.5 has no PATs: ours goes to JWT handling, which force_auth refuses
     # with {"error":"ApiErrorUnauthorized"} and HTTP 200 instead of a 101. A
     # personal token is refused with 401/403; a 200 is about something else
     # (JWT handling, or the WAF's real-IP check), and the REST poll names it.
-    async with v1_sim(version="2.0.5") as sim:
-        sim.force_auth = True
+    async with v1_sim(**{"version": "2.0.5"} if refusal == "jwt" else {}) as sim:
+        sim.force_auth = refusal == "jwt"
+        if refusal == "real_ip":
+            sim.real_ip_header = "X-Real-IP"
         client = NezhaV1Client(session, sim.url, PAT)
         err = await expect(NezhaResponseError, client.async_connect_stream())
-        assert not isinstance(err, NezhaAuthError)
         assert "HTTP 200" in str(err)
         assert sim.waf_strikes() == 0
-
-
-async def test_edge_v1_c10_handshake_without_real_ip_header(
-    session: aiohttp.ClientSession, sim: NezhaSimulator
-) -> None:
-    sim.real_ip_header = "X-Real-IP"
-    client = NezhaV1Client(session, sim.url, PAT)
-    err = await expect(NezhaResponseError, client.async_connect_stream())
-    assert not isinstance(err, NezhaAuthError)
-    assert sim.waf_strikes() == 0
 
 
 async def test_edge_v1_c14_revoked_token_costs_one_strike_and_no_retry(
@@ -832,13 +843,8 @@ async def test_edge_v1_real_ip_header_missing(
 )
 async def test_edge_v1_real_ip_header_unusable(error: str) -> None:
     """``waf.RealIp`` refuses a missing header and one that is not an IP alike."""
-    async with (
-        serve(json_app({SERVERS_PATH: {"error": error}})) as url,
-        aiohttp.ClientSession() as http,
-    ):
-        err = await expect(
-            NezhaProxyHeaderError, NezhaV1Client(http, url, PAT).async_list_servers()
-        )
+    async with serving({SERVERS_PATH: {"error": error}}) as client:
+        err = await expect(NezhaProxyHeaderError, client.async_list_servers())
     assert "reverse proxy" in str(err)
 
 
@@ -847,8 +853,7 @@ async def test_edge_v1_real_ip_header_unusable(error: str) -> None:
 )
 async def test_data_that_is_not_a_list(path: str) -> None:
     routes = {path: {"success": True, "data": 5}}
-    async with serve(json_app(routes)) as url, aiohttp.ClientSession() as http:
-        client = NezhaV1Client(http, url, PAT)
+    async with serving(routes) as client:
         call = (
             client.async_get_groups()
             if path == GROUPS_PATH
@@ -875,8 +880,7 @@ async def test_odd_but_readable_lists() -> None:
         },
         SERVICES_PATH: {"success": True, "data": []},
     }
-    async with serve(json_app(routes)) as url, aiohttp.ClientSession() as http:
-        client = NezhaV1Client(http, url, PAT)
+    async with serving(routes) as client:
         assert await client.async_get_groups() == {"Mixed": frozenset({1, 3})}
         monitors = await client.async_get_ping_monitors(1)
         assert [(m.monitor_id, m.latest_delay) for m in monitors] == [
@@ -927,3 +931,166 @@ async def test_local_server_handshake_answers(socket_enabled: None) -> None:
         client = NezhaV1Client(http, url, PAT)
         err = await expect(NezhaResponseError, client.async_connect_stream())
         assert "HTTP 400" in str(err)
+
+
+# -- cycle_transfer_stats --------------------------------------------------------------
+
+
+def test_quota_of_the_reference_answer() -> None:
+    """The example of nezha-api.md (B.7): one rule, one server."""
+    stats = {
+        "4": {
+            "name": "Monthly 1 TiB",
+            "from": "2026-08-01T00:00:00+08:00",
+            "to": "2026-09-01T00:00:00+08:00",
+            "max": 1099511627776,
+            "min": 0,
+            "server_name": {"1": "hk-edge-01"},
+            "transfer": {"1": 412316860416},
+            "next_update": {"1": "2026-08-17T12:01:00.123+08:00"},
+        }
+    }
+    assert parse_quotas(stats, parse_time) == {
+        4: TransferQuota(
+            id=4,
+            name="Monthly 1 TiB",
+            cycle_start=datetime(2026, 8, 1, tzinfo=SHANGHAI),
+            cycle_end=datetime(2026, 9, 1, tzinfo=SHANGHAI),
+            limit=TIB,
+            used={1: 412316860416},
+        )
+    }
+
+
+def test_quota_edge_values() -> None:
+    """No maximum, nothing checked yet, bad ids and values, and junk."""
+    stats: dict[str, Any] = {
+        "2": {"name": "", "from": "0001-01-01T00:00:00Z", "to": None, "max": 0},
+        "3": {
+            "name": "big",
+            "max": 2**64,  # beyond uint64: unusable, so no limit
+            "transfer": {
+                "1": 2**64 - 1,
+                "2": -5,
+                "3": 1.5,
+                "4": True,
+                "0": 7,
+                "x": 7,
+                "9" * 30: 7,
+            },
+        },
+        "x": {"name": "not an id"},
+        "0": {"name": "id zero"},
+        "5": "not an object",
+        "6": {"name": "bad map", "transfer": [1, 2]},
+    }
+    assert parse_quotas(stats, parse_time) == {
+        2: TransferQuota(2, "Rule 2", None, None, None, {}),
+        3: TransferQuota(3, "big", None, None, None, {1: 2**64 - 1}),
+        6: TransferQuota(6, "bad map", None, None, None, {}),
+    }
+    assert parse_quotas(None, parse_time) == parse_quotas([], parse_time) == {}
+
+
+async def test_overview_matches_the_simulator(
+    seven: NezhaSimulator, seven_api: NezhaV1Client
+) -> None:
+    """Rules as the simulator renders them: two here, the third covers nobody."""
+    overview = await seven_api.async_get_service_overview()
+    raw = cycle_transfer_json(seven.fleet, Viewer(), seven.now())
+    assert sorted(raw) == ["1", "2"]  # "Spare quota" covers no server: left out
+    monthly, weekly = overview.quotas[1], overview.quotas[2]
+    assert monthly == TransferQuota(
+        id=1,
+        name="Monthly 1 TiB",
+        cycle_start=datetime(2026, 8, 1, tzinfo=SHANGHAI),
+        cycle_end=datetime(2026, 9, 1, tzinfo=SHANGHAI),
+        limit=TIB,
+        used={int(k): v for k, v in raw["1"]["transfer"].items()},
+    )
+    assert sorted(monthly.used) == [1, 2, 5, 6]  # the Production servers
+    # 17 August 2026 is a Monday: the weekly cycle started this midnight.
+    assert (weekly.cycle_start, weekly.cycle_end, weekly.limit) == (
+        datetime(2026, 8, 17, tzinfo=SHANGHAI),
+        datetime(2026, 8, 24, tzinfo=SHANGHAI),
+        None,
+    )
+    assert sorted(weekly.used) == [2, 3, 7]  # the Lab servers and fra-db-02
+    assert overview.services == await seven_api.async_get_services()
+
+
+async def test_overview_of_an_older_dashboard_lists_every_rule(
+    freezer: FrozenDateTimeFactory, session: aiohttp.ClientSession
+) -> None:
+    """Before v2.1 rules covering nobody were listed, without their maps."""
+    freezer.move_to(FROZEN_AT)
+    async with NezhaSimulator(generation="v1", version="2.0.14") as sim:
+        raw = cycle_transfer_json(
+            sim.fleet, Viewer(), sim.now(), rules=CYCLE_RULES, filtered=False
+        )
+        assert set(raw["3"]) == {"name", "from", "to", "max", "min"}
+        # That version has no personal tokens: parse its answer directly.
+        quotas = parse_quotas(raw, parse_time)
+    assert quotas[3].used == {} and quotas[3].limit == 500 * 1024**3
+
+
+@pytest.mark.parametrize("data", [{}, [1]])
+async def test_overview_of_an_empty_answer(data: object) -> None:
+    """``"data":{}`` (no services, no rules), and a data that is not an object."""
+    async with serving({SERVICES_PATH: {"success": True, "data": data}}) as client:
+        overview = await client.async_get_service_overview()
+    assert overview == ServiceOverview(services=[], quotas={})
+
+
+async def test_quota_follows_the_rules(
+    seven: NezhaSimulator, seven_api: NezhaV1Client
+) -> None:
+    """A deleted rule disappears; time moves the traffic used."""
+    before = (await seven_api.async_get_service_overview()).quotas
+    seven.shift_clock(3600)
+    later = (await seven_api.async_get_service_overview()).quotas
+    assert all(later[1].used[sid] > used for sid, used in before[1].used.items())
+    seven.v1.cycle_rules = [r for r in seven.v1.cycle_rules if r.id != 1]
+    assert list((await seven_api.async_get_service_overview()).quotas) == [2]
+
+
+# -- public notes ----------------------------------------------------------------------
+
+
+async def test_notes_from_rest_and_the_first_frame(
+    session: aiohttp.ClientSession,
+) -> None:
+    """Later frames keep the note; a newer one in a first frame replaces it."""
+    async with v1_sim(servers=7) as sim:
+        client = NezhaV1Client(session, sim.url, PAT)
+        fleet = await client.async_get_fleet()
+        notes = {sid: server.public_note for sid, server in fleet.servers.items()}
+        for sid, server in sim.fleet.servers.items():
+            assert notes[sid] == parse_public_note(server.public_note)
+        assert {sid for sid, found in notes.items() if found} == {1, 2, 4, 6, 7}
+
+        first, second = await stream_frames(client, sim, 2)
+        assert "public_note" in first and "public_note" not in second
+        for frame in (first, second):
+            parsed = client.parse_frame(frame).fleet.servers
+            assert {sid: s.public_note for sid, s in parsed.items()} == notes
+
+        renewed = '{"billingDataMod":{"endDate":"2027-09-01T00:00:00+08:00"}}'
+        sim.set_public_note(1, renewed)
+        first, second = await stream_frames(client, sim, 2)
+        assert client.parse_frame(first).fleet.servers[1].public_note == (
+            parse_public_note(renewed)
+        )
+        kept = client.parse_frame(second).fleet.servers[1].public_note
+        assert kept is not None and kept.billing is not None
+        assert kept.billing.end == datetime(2027, 9, 1, tzinfo=SHANGHAI)
+        assert client.inventory[1].public_note == kept
+        # A note deleted on the dashboard is gone from /server at once.
+        sim.set_public_note(1, "")
+        assert (await client.async_get_fleet()).servers[1].public_note is None
+
+
+def test_public_note_control_needs_a_v1_dashboard() -> None:
+    sim = NezhaSimulator(servers=1)
+    with pytest.raises(RuntimeError):
+        sim.set_public_note(1, "{}")
