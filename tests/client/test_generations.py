@@ -39,7 +39,7 @@ from tests.client.common import (
     v1_sim,
     warnings_of,
 )
-from tests.conftest import PAT, TOKEN, register_secret
+from tests.helpers import PAT, TOKEN, register_secret
 
 MONITORS_1 = "/api/v1/server/1/service"
 type Client = NezhaV0Client | NezhaV1Client
@@ -141,8 +141,13 @@ async def dash(
 async def test_fleet_matches_simulator_state(
     dash: Dash, caplog: pytest.LogCaptureFixture
 ) -> None:
-    sim, fleet = dash.sim, await dash.client.async_get_fleet()
+    sim = dash.sim
+    sim.add_server("late-but-first", display_index=50)
+    sim.add_server("late-tie", display_index=10)  # ties with fra-db-02
+    fleet = await dash.client.async_get_fleet()
+    # The UI order: display_index descending, then id ascending.
     assert list(fleet.servers) == sorted_ids(sim.fleet)
+    assert len({s.display_index for s in sim.fleet.servers.values()}) > 2
     for sid, server in fleet.servers.items():
         assert server == expected_server(sim, sid)
         assert server.last_active is not None

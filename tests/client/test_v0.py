@@ -82,16 +82,6 @@ def assert_rest_matches(fleet_servers: Any, sim: NezhaSimulator, gone: int) -> N
         assert server == expected_server(sim, sid)
 
 
-async def test_fleet_is_sorted_by_display_index_then_id(
-    simulator: NezhaSimulator, client: NezhaV0Client
-) -> None:
-    simulator.add_server("late-but-first", display_index=50)
-    simulator.add_server("late-tie", display_index=10)  # ties with fra-db-02
-    fleet = await client.async_get_fleet()
-    assert list(fleet.servers) == sorted_ids(simulator.fleet)
-    assert len({s.display_index for s in simulator.fleet.servers.values()}) > 2
-
-
 async def test_service_overview_is_empty_without_a_request(
     simulator: NezhaSimulator, client: NezhaV0Client
 ) -> None:
@@ -120,19 +110,7 @@ async def test_edge_c1_auth_failure_is_http_200_code_403(
     assert len(simulator.requests) == 1  # the answer was a 200, not a redirect
 
 
-async def test_edge_c1_monitor_route_serves_guests_despite_a_bad_token(
-    freezer: FrozenDateTimeFactory,
-    session: aiohttp.ClientSession,
-    simulator: NezhaSimulator,
-) -> None:
-    guest = NezhaV0Client(session, simulator.url, WRONG_TOKEN)
-    monitors = await guest.async_get_ping_monitors(1)
-    assert [m.monitor_id for m in monitors] == [
-        s.monitor.id for s in simulator.fleet.ping_history(1)
-    ]
-
-
-async def test_edge_c5_null_cpu_gpu_and_temperatures(
+async def test_edge_c5_null_cpu_gpu_temperatures_and_the_gpu_figure(
     freezer: FrozenDateTimeFactory,
     simulator: NezhaSimulator,
     client: NezhaV0Client,
@@ -153,10 +131,7 @@ async def test_edge_c5_null_cpu_gpu_and_temperatures(
     assert server.host.mem_total == before.host.mem_total
     assert warnings(caplog) == []
 
-
-async def test_edge_c5_status_gpu_only_counts_when_host_lists_a_gpu(
-    freezer: FrozenDateTimeFactory, simulator: NezhaSimulator, client: NezhaV0Client
-) -> None:
+    # A status GPU figure counts only when the host lists a GPU.
     plain = next(s.id for s in simulator.fleet.servers.values() if not s.host.gpu)
     simulator.set_malformed(plain, "status.GPU", 55.5)
     simulator.set_malformed(plain, "status.CPU", None)
@@ -345,24 +320,22 @@ async def test_both_v1_dashboard_is_unsupported(
 
 
 @pytest.mark.parametrize(
-    "body",
-    [[1, 2], {"message": "success"}, {"code": "0"}, {"code": True}, {"code": 7}],
+    ("body", "words"),
+    [
+        *((body, "") for body in ([1, 2], {"message": "success"}, {"code": "0"})),
+        *((body, "") for body in ({"code": True}, {"code": 7})),
+        *(
+            (v0_body(result), "'result' is not a list")
+            for result in ({"id": 1}, "x", 5)
+        ),
+    ],
 )
-async def test_json_without_the_v0_envelope_is_response_error(
-    session: aiohttp.ClientSession, body: Any
+async def test_answer_without_the_v0_envelope_is_response_error(
+    session: aiohttp.ClientSession, body: Any, words: str
 ) -> None:
-    async with serving(session, {DETAILS: body}) as client:
-        await expect(NezhaResponseError, client.async_get_fleet())
-
-
-@pytest.mark.parametrize("result", [{"id": 1}, "x", 5])
-async def test_result_that_is_not_a_list_is_response_error(
-    session: aiohttp.ClientSession, result: Any
-) -> None:
-    body = v0_body(result)
     async with serving(session, {DETAILS: body, "/api/v1/monitor/1": body}) as client:
         err = await expect(NezhaResponseError, client.async_get_fleet())
-        assert "'result' is not a list" in str(err)
+        assert words in str(err)
         await expect(NezhaResponseError, client.async_get_ping_monitors(1))
 
 
@@ -541,32 +514,6 @@ async def test_monitor_negative_id_is_http_400_response_error(
     assert "code 400" in str(err)
 
 
-async def test_monitor_hidden_server_as_guest_is_auth_error(
-    session: aiohttp.ClientSession, simulator: NezhaSimulator, client: NezhaV0Client
-) -> None:
-    hidden = next(s.id for s in simulator.fleet.servers.values() if s.hide_for_guest)
-    guest = NezhaV0Client(session, simulator.url, WRONG_TOKEN)
-    err = await expect(NezhaAuthError, guest.async_get_ping_monitors(hidden))
-    assert "HTTP 403" in str(err)
-    assert await client.async_get_ping_monitors(hidden)  # the token may see it
-
-
-async def test_monitor_view_password(
-    session: aiohttp.ClientSession, simulator: NezhaSimulator, client: NezhaV0Client
-) -> None:
-    simulator.set_view_password(True)
-    # A valid token skips the view password.
-    assert await client.async_get_ping_monitors(1)
-    # Without it the dashboard answers HTTP 200 {"code":403}. The client does not
-    # treat that envelope as an auth failure on this route (auth_checked=False):
-    # a bad token is caught by the server endpoints, which every poll calls first.
-    guest = NezhaV0Client(session, simulator.url, WRONG_TOKEN)
-    err = await expect(NezhaResponseError, guest.async_get_ping_monitors(1))
-    assert "code 403" in str(err)
-    simulator.set_view_password(False)
-    assert await guest.async_get_ping_monitors(1)
-
-
 async def test_monitor_non_dict_records_and_duplicates(
     session: aiohttp.ClientSession,
 ) -> None:
@@ -576,3 +523,32 @@ async def test_monitor_non_dict_records_and_duplicates(
         monitors = await client.async_get_ping_monitors(4)
     assert monitors == [PingMonitor(7, 4, "Monitor 7", None, None, points=0, lost=0)]
     assert monitors[0].loss_percent is None
+
+
+async def test_monitor_route_and_guests(
+    freezer: FrozenDateTimeFactory,
+    session: aiohttp.ClientSession,
+    simulator: NezhaSimulator,
+    client: NezhaV0Client,
+) -> None:
+    """The monitor route serves guests despite a bad token, but not hidden servers."""
+    guest = NezhaV0Client(session, simulator.url, WRONG_TOKEN)
+    monitors = await guest.async_get_ping_monitors(1)
+    assert [m.monitor_id for m in monitors] == [
+        s.monitor.id for s in simulator.fleet.ping_history(1)
+    ]
+    hidden = next(s.id for s in simulator.fleet.servers.values() if s.hide_for_guest)
+    err = await expect(NezhaAuthError, guest.async_get_ping_monitors(hidden))
+    assert "HTTP 403" in str(err)
+    assert await client.async_get_ping_monitors(hidden)  # the token may see it
+
+    simulator.set_view_password(True)
+    # A valid token skips the view password.
+    assert await client.async_get_ping_monitors(1)
+    # Without it the dashboard answers HTTP 200 {"code":403}. The client does not
+    # treat that envelope as an auth failure on this route (auth_checked=False):
+    # a bad token is caught by the server endpoints, which every poll calls first.
+    err = await expect(NezhaResponseError, guest.async_get_ping_monitors(1))
+    assert "code 403" in str(err)
+    simulator.set_view_password(False)
+    assert await guest.async_get_ping_monitors(1)

@@ -7,7 +7,7 @@ loop's too, and the first frame is sent at once.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 import contextlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
@@ -44,7 +44,7 @@ from custom_components.nezha.client import (
     parse_public_note,
 )
 from custom_components.nezha.client.quota import parse_quotas
-from custom_components.nezha.client.transport import RawResponse
+from custom_components.nezha.client.transport import DEFAULT_TIMEOUT, RawResponse
 from custom_components.nezha.client.v1 import GROUPS_PATH, SERVERS_PATH, SERVICES_PATH
 from custom_components.nezha.client.v1_parse import (
     StreamFrame,
@@ -80,7 +80,7 @@ from tests.client.common import (
     stream_frames,
     v1_sim,
 )
-from tests.conftest import PAT, register_secret
+from tests.helpers import PAT, register_secret
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 SHANGHAI = timezone(timedelta(hours=8))
@@ -311,31 +311,24 @@ async def test_parse_frame_reports_unknown_and_missing_servers(
 
 def test_parse_frame_refills_what_the_member_filter_strips() -> None:
     """Members get ``Host.Filter()``-ed frames: no platform_version, no version."""
-    record = {
-        "id": 1,
-        "name": "box",
-        "geoip": {"ip": {"ipv4_addr": "192.0.2.1"}, "country_code": "de"},
-        "host": {"platform": "debian", "platform_version": "12", "version": "1.14.1"},
-        "state": {"cpu": 5},
-        "last_active": "2026-01-01T08:00:00+08:00",
-    }
-    inventory, _, _ = parse_server(record)
-    assert inventory is not None
-    frame = json.dumps(
-        {
-            "now": 1767225600000,
-            "servers": [
-                {
-                    "id": 1,
-                    "name": "box",
-                    "host": {"platform": "debian"},
-                    "state": {"cpu": 7},
-                    "country_code": "de",
-                    "last_active": "2026-01-01T08:00:02+08:00",
-                }
-            ],
+    box = {"id": 1, "name": "box"}
+    inventory, _, _ = parse_server(
+        box
+        | {
+            "geoip": {"ip": {"ipv4_addr": "192.0.2.1"}, "country_code": "de"},
+            "host": {
+                "platform": "debian",
+                "platform_version": "12",
+                "version": "1.14.1",
+            },
+            "state": {"cpu": 5},
+            "last_active": "2026-01-01T08:00:00+08:00",
         }
     )
+    assert inventory is not None
+    filtered = box | {"host": {"platform": "debian"}, "state": {"cpu": 7}}
+    filtered |= {"country_code": "de", "last_active": "2026-01-01T08:00:02+08:00"}
+    frame = json.dumps({"now": 1767225600000, "servers": [filtered]})
     fleet = parse_ws_frame(frame, {1: inventory})
     server = fleet.servers[1]
     assert server.host == inventory.host
@@ -470,43 +463,36 @@ async def test_edge_v1_c10_no_origin_and_no_client_heartbeat(
 # -- stream handshake ----------------------------------------------------------------
 
 
-HANDSHAKE_ERRORS: dict[str, tuple[Callable[[NezhaSimulator], Any], Any, str]] = {
-    # setup, the error, words in it, WAF strikes added (None: not checked)
-    "revoked": (NezhaSimulator.revoke_token, (NezhaAuthError, 1), "HTTP 401"),
-    "waf": (NezhaSimulator.block_ip, (NezhaWafBlockedError, 0), "WAF"),
-    "502": (
-        lambda s: s.inject_fault(Fault.HTML_502, path=WS_PATH),
-        (NezhaConnectionError, None),
-        "HTTP 5",
-    ),
-    "500": (
-        lambda s: s.inject_fault(Fault.SERVER_500_EMPTY, path=WS_PATH),
-        (NezhaConnectionError, None),
-        "HTTP 5",
-    ),
-    "slow": (
-        lambda s: s.inject_fault(Fault.SLOW, path=WS_PATH),
-        (NezhaTimeoutError, None),
-        "0.2 s",
-    ),
-}
-
-
-@pytest.mark.parametrize("case", HANDSHAKE_ERRORS)
+@pytest.mark.parametrize(
+    ("setup", "expected", "strikes"),
+    [
+        ("revoke_token", (NezhaAuthError, "HTTP 401"), 1),
+        ("block_ip", (NezhaWafBlockedError, "WAF"), 0),
+        (Fault.HTML_502, (NezhaConnectionError, "HTTP 5"), None),
+        (Fault.SERVER_500_EMPTY, (NezhaConnectionError, "HTTP 5"), None),
+        (Fault.SLOW, (NezhaTimeoutError, "0.2 s"), None),
+    ],
+)
 async def test_stream_handshake_errors(
-    sim: NezhaSimulator, session: aiohttp.ClientSession, case: str
+    sim: NezhaSimulator,
+    session: aiohttp.ClientSession,
+    setup: str | Fault,
+    expected: tuple[type[NezhaError], str],
+    strikes: int | None,
 ) -> None:
-    setup, (error, strikes), words = HANDSHAKE_ERRORS[case]
-    setup(sim)
+    """A dashboard control or a fault of the stream route; WAF strikes it adds."""
+    if isinstance(setup, Fault):
+        sim.inject_fault(setup, path=WS_PATH)
+    else:
+        getattr(sim, setup)()
     before = sim.waf_strikes()
-    timeout = {"timeout": 0.2} if error is NezhaTimeoutError else {}
-    client = NezhaV1Client(session, sim.url, PAT, **timeout)
-    err = await expect(error, client.async_connect_stream())
-    assert words in str(err)
+    timeout = 0.2 if setup is Fault.SLOW else DEFAULT_TIMEOUT
+    client = NezhaV1Client(session, sim.url, PAT, timeout=timeout)
+    err = await expect(expected[0], client.async_connect_stream())
+    assert expected[1] in str(err)
     assert isinstance(err, NezhaAuthError) is (strikes is not None)
     if strikes is not None:
         assert sim.waf_strikes() == before + strikes
-    if isinstance(err, NezhaAuthError):
         # The aiohttp error's repr shows the request headers: not kept anywhere.
         assert err.__cause__ is None and err.__context__ is None
 
