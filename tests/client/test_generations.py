@@ -185,9 +185,6 @@ async def test_requests_carry_the_token(dash: Dash) -> None:
         assert request.headers["Authorization"] == dash.spec.auth
         assert request.headers["Accept"] == "application/json"
         assert request.method == "GET"
-
-
-async def test_list_servers_matches_simulator(dash: Dash) -> None:
     summaries = await dash.client.async_list_servers()
     assert sorted((s.id, s.name, s.tag) for s in summaries) == sorted(
         (sid, s.name, s.tag) for sid, s in dash.sim.fleet.servers.items()
@@ -245,9 +242,6 @@ async def test_ping_monitors_match_simulator_history(dash: Dash) -> None:
     assert sim.fleet.ping_history(nas) == []
     assert await dash.client.async_get_ping_monitors(nas) == []
     assert await dash.client.async_get_ping_monitors(sim.add_server("bare")) == []
-
-
-async def test_monitors_of_an_unknown_server(dash: Dash) -> None:
     error, words = dash.spec.unknown_server
     err = await expect(error, dash.client.async_get_ping_monitors(999))
     assert words in str(err)

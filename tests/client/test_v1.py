@@ -307,6 +307,14 @@ async def test_parse_frame_reports_unknown_and_missing_servers(
     frame = api.parse_frame(await first_frame(api, sim))
     assert frame.unknown_ids == frame.missing_ids == frozenset()
     assert frame.fleet.servers[added].tag == "Lab"
+    # A frame without servers has no "servers" key at all (c7).
+    for sid in list(sim.fleet.servers):
+        sim.remove_server(sid)
+    text = await first_frame(api, sim)
+    assert "servers" not in json.loads(text)
+    frame = api.parse_frame(text)
+    assert frame.fleet.servers == {} and frame.fleet.complete
+    assert frame.missing_ids == set(api.inventory)
 
 
 def test_parse_frame_refills_what_the_member_filter_strips() -> None:
@@ -396,10 +404,7 @@ async def test_services_match_simulator(
     assert all(s.is_up is not None for s in services)
     assert paths(frozen) == [SERVICES_PATH]
 
-
-async def test_service_down_flips_is_up(
-    frozen: NezhaSimulator, frozen_api: NezhaV1Client
-) -> None:
+    # A service going down flips is_up and lowers today's availability only.
     before = {s.id: s for s in await frozen_api.async_get_services()}
     assert before[1].is_up is True
     frozen.set_service_down(1)
@@ -720,19 +725,6 @@ async def test_edge_v1_c6_display_index_absent_and_public_note_once(
         assert frame.unknown_ids == frame.missing_ids == frozenset()
 
 
-async def test_edge_v1_c7_frame_without_servers(
-    sim: NezhaSimulator, api: NezhaV1Client
-) -> None:
-    await api.async_get_fleet()
-    for sid in list(sim.fleet.servers):
-        sim.remove_server(sid)
-    text = await first_frame(api, sim)
-    assert "servers" not in json.loads(text)
-    frame = api.parse_frame(text)
-    assert frame.fleet.servers == {} and frame.fleet.complete
-    assert frame.missing_ids == set(api.inventory)
-
-
 @pytest.mark.parametrize("refusal", ["jwt", "real_ip"])
 async def test_edge_v1_c10_handshake_200_json_is_not_an_auth_error(
     session: aiohttp.ClientSession, socket_enabled: None, refusal: str
@@ -1003,6 +995,13 @@ async def test_overview_matches_the_simulator(
     )
     assert sorted(weekly.used) == [2, 3, 7]  # the Lab servers and fra-db-02
     assert overview.services == await seven_api.async_get_services()
+    # Time moves the traffic used; a deleted rule disappears.
+    before = (await seven_api.async_get_service_overview()).quotas
+    seven.shift_clock(3600)
+    later = (await seven_api.async_get_service_overview()).quotas
+    assert all(later[1].used[sid] > used for sid, used in before[1].used.items())
+    seven.v1.cycle_rules = [r for r in seven.v1.cycle_rules if r.id != 1]
+    assert list((await seven_api.async_get_service_overview()).quotas) == [2]
 
 
 async def test_overview_of_an_older_dashboard_lists_every_rule(
@@ -1026,18 +1025,6 @@ async def test_overview_of_an_empty_answer(data: object) -> None:
     async with serving({SERVICES_PATH: {"success": True, "data": data}}) as client:
         overview = await client.async_get_service_overview()
     assert overview == ServiceOverview(services=[], quotas={})
-
-
-async def test_quota_follows_the_rules(
-    seven: NezhaSimulator, seven_api: NezhaV1Client
-) -> None:
-    """A deleted rule disappears; time moves the traffic used."""
-    before = (await seven_api.async_get_service_overview()).quotas
-    seven.shift_clock(3600)
-    later = (await seven_api.async_get_service_overview()).quotas
-    assert all(later[1].used[sid] > used for sid, used in before[1].used.items())
-    seven.v1.cycle_rules = [r for r in seven.v1.cycle_rules if r.id != 1]
-    assert list((await seven_api.async_get_service_overview()).quotas) == [2]
 
 
 # -- public notes ----------------------------------------------------------------------
