@@ -70,11 +70,6 @@ async def serving(
         yield NezhaV0Client(session, url, TOKEN)
 
 
-def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
-    """Warnings the v0 client logged so far."""
-    return warnings_of(caplog, CLIENT_LOGGER)
-
-
 def assert_rest_matches(fleet_servers: Any, sim: NezhaSimulator, gone: int) -> None:
     """Every server but ``gone`` is there, as the simulator holds it."""
     assert set(fleet_servers) == set(sim.fleet.servers) - {gone}
@@ -129,7 +124,7 @@ async def test_edge_c5_null_cpu_gpu_temperatures_and_the_gpu_figure(
     # Legitimate nulls: nothing else changed and nothing is logged.
     assert server.state.cpu == before.state.cpu
     assert server.host.mem_total == before.host.mem_total
-    assert warnings(caplog) == []
+    assert warnings_of(caplog, CLIENT_LOGGER) == []
 
     # A status GPU figure counts only when the host lists a GPU.
     plain = next(s.id for s in simulator.fleet.servers.values() if not s.host.gpu)
@@ -156,6 +151,11 @@ async def test_edge_c6_display_index_only_without_params(
         assert tagged.servers[sid].display_index == 0  # v0 leaves it unset
     # With all indexes 0 the order falls back to the id.
     assert list(tagged.servers) == sorted(production)
+    # No tag (None or "") sends no query at all.
+    await client.async_get_fleet(tag="")
+    await client.async_list_servers(tag=None)
+    queries = [r.query for r in simulator.requests]
+    assert queries == [{}, {"tag": "Production"}, {}, {}]
 
 
 async def test_edge_c7_random_order_gives_stable_output(
@@ -189,15 +189,6 @@ async def test_edge_c8_tag_filter_is_sent(
         (DETAILS, {"tag": tag}),
         (LIST, {"tag": tag}),
     ]
-
-
-async def test_edge_c8_no_tag_sends_no_query(
-    simulator: NezhaSimulator, client: NezhaV0Client
-) -> None:
-    await client.async_get_fleet()
-    await client.async_get_fleet(tag="")
-    await client.async_list_servers(tag=None)
-    assert [r.query for r in simulator.requests] == [{}, {}, {}]
 
 
 @pytest.mark.parametrize(
@@ -441,7 +432,7 @@ async def test_record_without_usable_id_makes_answer_incomplete(
     assert fleet.complete is False
     assert fleet.may_have(2) and fleet.may_have(12345)  # nothing may be removed
     assert_rest_matches(fleet.servers, simulator, gone=2)
-    (logged,) = warnings(caplog)
+    (logged,) = warnings_of(caplog, CLIENT_LOGGER)
     assert "server.id" in logged
     # The list endpoint drops the same record.
     summaries = await client.async_list_servers()
@@ -485,7 +476,7 @@ async def test_temperature_entries_are_filtered(
         ("nvme_composite", 41.85),
         ("coretemp_core_0", 54.0),
     ]
-    assert any("status.Temperatures" in m for m in warnings(caplog))
+    assert any("status.Temperatures" in m for m in warnings_of(caplog, CLIENT_LOGGER))
 
 
 @pytest.mark.parametrize("junk", [5, "x", None, [1], True])

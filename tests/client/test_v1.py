@@ -372,16 +372,10 @@ def test_parse_servers_edge_shapes() -> None:
 @pytest.mark.parametrize(
     ("token", "expected"),
     [
-        (PAT, True),
-        ("nzp_" + "a" * 32, True),
-        ("nzp_" + "a" * 31, False),
-        ("nzp_" + "a" * 33, False),
-        (PAT + "\n", False),
-        (" " + PAT, False),
-        ("NZP_" + "a" * 32, False),
-        ("nzp_" + "-" * 32, False),
-        ("a" * 32, False),
-        ("", False),
+        *((token, True) for token in (PAT, "nzp_" + "a" * 32)),
+        *((token, False) for token in ("nzp_" + "a" * 31, "nzp_" + "a" * 33)),
+        *((token, False) for token in (PAT + "\n", " " + PAT, "NZP_" + "a" * 32)),
+        *((token, False) for token in ("nzp_" + "-" * 32, "a" * 32, "")),
     ],
 )
 def test_looks_like_personal_token(token: str, expected: bool) -> None:
