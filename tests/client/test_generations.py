@@ -15,6 +15,7 @@ import pytest
 from custom_components.nezha.client import (
     Host,
     NezhaAuthError,
+    NezhaError,
     NezhaNotFoundError,
     NezhaResponseError,
     NezhaTokenError,
@@ -59,7 +60,7 @@ class Spec:
     mem: str
     monitor_path: str
     monitor_query: dict[str, str]
-    unknown_server: tuple[type[NezhaResponseError], str]  # monitors of id 999
+    unknown_server: tuple[type[NezhaError], str]  # monitors of id 999
     calls: tuple[str, ...]  # every request the client can make
     requests: tuple[tuple[str, dict[str, str]], ...]  # of list, fleet and monitors
 
@@ -177,7 +178,7 @@ async def test_fleet_matches_simulator_state(
     assert all(type(value) is int for value in big)
 
 
-async def test_requests_carry_the_token(dash: Dash) -> None:
+async def test_requests_carry_the_token_and_list_matches(dash: Dash) -> None:
     for name in ("list", "fleet", "monitors"):
         await CALLS[name](dash.client)
     assert [(r.path, r.query) for r in dash.sim.requests] == list(dash.spec.requests)

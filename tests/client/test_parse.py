@@ -20,6 +20,7 @@ ABSENT = object()  # the key is not in the object at all
 ZERO = {"missing_is_zero": True}
 NON_FINITE = (math.nan, math.inf, -math.inf, 10**400)
 ITEM = {"Name": "acpitz", "Temperature": 27.8}
+EMPTY: tuple[list[Any], dict[str, Any]] = ([], {})
 
 
 def ok(method: str, value: object, expected: object, **kw: Any) -> tuple[Any, ...]:
@@ -37,7 +38,7 @@ def bad(method: str, value: object, expected: object, **kw: Any) -> tuple[Any, .
 CASES = [
     *(ok("uint", v, v) for v in (0, 1, 2**53 + 1, UINT64_MAX)),
     *(bad("uint", v, None) for v in (True, False, -1, -(2**70), UINT64_MAX + 1)),
-    *(bad("uint", v, None) for v in (2**70, 1.5, 3.0, "12", [], {})),
+    *(bad("uint", v, None) for v in (2**70, 1.5, 3.0, "12", *EMPTY)),
     *(ok("uint", ABSENT, None), ok("uint", ABSENT, 0, **ZERO)),
     *(bad("uint", None, None), bad("uint", None, 0, **ZERO)),
     *(ok("integer", v, v, default=99) for v in (0, -5, 7, UINT64_MAX, -UINT64_MAX)),
@@ -58,7 +59,7 @@ CASES = [
     *(bad("str_tuple", v, ()) for v in ("a string", 5, {"a": "b"})),
     ok("obj", {"Arch": "x86_64"}, {"Arch": "x86_64"}),
     *(ok("obj", v, {}) for v in (None, ABSENT)),
-    *(bad("obj", v, None) for v in (5, [])),
+    *(bad("obj", v, None) for v in (5, EMPTY[0])),
     *(
         ok("obj_list", [ITEM], [ITEM]),
         ok("obj_list", None, []),

@@ -539,7 +539,7 @@ async def test_monitor_route_and_guests(
     # Without it the dashboard answers HTTP 200 {"code":403}. The client does not
     # treat that envelope as an auth failure on this route (auth_checked=False):
     # a bad token is caught by the server endpoints, which every poll calls first.
-    err = await expect(NezhaResponseError, guest.async_get_ping_monitors(1))
-    assert "code 403" in str(err)
+    refused = await expect(NezhaResponseError, guest.async_get_ping_monitors(1))
+    assert "code 403" in str(refused)
     simulator.set_view_password(False)
     assert await guest.async_get_ping_monitors(1)
