@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 import contextlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -16,6 +16,7 @@ import pytest
 from custom_components.nezha.client import (
     Host,
     NezhaError,
+    NezhaV0Client,
     NezhaV1Client,
     Server,
     State,
@@ -91,6 +92,16 @@ def json_app(routes: dict[str, Any]) -> web.Application:
         app.router.add_get(path, handler)
     return app
 
+
+type Client = NezhaV0Client | NezhaV1Client
+CALLS: dict[str, Callable[[Client], Awaitable[Any]]] = {
+    "list": lambda c: c.async_list_servers(),
+    "fleet": lambda c: c.async_get_fleet(),
+    "monitors": lambda c: c.async_get_ping_monitors(1),
+    "services": lambda c: c.async_get_service_overview(),
+    "stream": lambda c: c.async_connect_stream(),  # type: ignore[union-attr]
+}
+"""Each request a client can make, by name (the stream is v1 only)."""
 
 V1_BODIES: dict[str, Any] = {
     LIST: {"success": False, "error": "ApiErrorUnauthorized"},

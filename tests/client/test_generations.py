@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 import math
@@ -29,11 +29,13 @@ from nezha_dev.simulator import NezhaSimulator
 from nezha_dev.simulator.catalog import MonitorKind
 from nezha_dev.simulator.v1_render import sorted_ids
 from tests.client.common import (
+    CALLS,
     CLIENT_LOGGER,
     DETAILS,
     FROZEN_AT,
     LIST,
     V1_LOGGER,
+    Client,
     assert_secret_free,
     expect,
     expected_server,
@@ -43,8 +45,6 @@ from tests.client.common import (
 from tests.helpers import PAT, TOKEN, register_secret
 
 MONITORS_1 = "/api/v1/server/1/service"
-type Client = NezhaV0Client | NezhaV1Client
-Call = Callable[[Client], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
@@ -94,13 +94,6 @@ SPECS = {
         ("list", "fleet", "monitors", "services", "stream"),
         (*[(SERVERS_PATH, {}), (GROUPS_PATH, {})] * 2, (MONITORS_1, {"period": "1d"})),
     ),
-}
-CALLS: dict[str, Call] = {
-    "list": lambda c: c.async_list_servers(),
-    "fleet": lambda c: c.async_get_fleet(),
-    "monitors": lambda c: c.async_get_ping_monitors(1),
-    "services": lambda c: c.async_get_service_overview(),
-    "stream": lambda c: c.async_connect_stream(),  # type: ignore[union-attr]
 }
 
 

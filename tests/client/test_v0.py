@@ -6,7 +6,7 @@ Scenarios both generations share are in test_generations.py. The clock is frozen
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 import contextlib
 from datetime import UTC, datetime, timedelta
 import time
@@ -32,6 +32,7 @@ from nezha_dev.simulator import MISSING, Fault, NezhaSimulator, PingSeries
 from nezha_dev.simulator.v0 import split_ip
 from nezha_dev.simulator.v1_render import sorted_ids
 from tests.client.common import (
+    CALLS,
     CLIENT_LOGGER,
     DETAILS,
     LIST,
@@ -47,13 +48,8 @@ from tests.conftest import TOKEN
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
-Call = Callable[[NezhaV0Client], Awaitable[Any]]
-ENDPOINTS: dict[str, Call] = {
-    "list": lambda c: c.async_list_servers(),
-    "details": lambda c: c.async_get_fleet(),
-    "monitor": lambda c: c.async_get_ping_monitors(1),
-}
-SERVER_ENDPOINTS = {k: ENDPOINTS[k] for k in ("list", "details")}
+ENDPOINTS = ("list", "fleet", "monitors")
+SERVER_ENDPOINTS = ENDPOINTS[:2]
 
 
 def v0_body(result: Any) -> dict[str, Any]:
@@ -100,7 +96,7 @@ async def test_edge_c1_auth_failure_is_http_200_code_403(
     token: str,
 ) -> None:
     client = NezhaV0Client(session, simulator.url, token)
-    err = await expect(NezhaAuthError, ENDPOINTS[endpoint](client))
+    err = await expect(NezhaAuthError, CALLS[endpoint](client))
     assert "rejected the API token" in str(err)
     assert len(simulator.requests) == 1  # the answer was a 200, not a redirect
 
@@ -255,7 +251,7 @@ async def test_edge_c11_html_page_is_response_error(
 ) -> None:
     # A URL with an extra path hits gin's NoRoute: an HTML 404 page.
     client = NezhaV0Client(session, simulator.url + "/nezha", TOKEN)
-    err = await expect(NezhaResponseError, ENDPOINTS[endpoint](client))
+    err = await expect(NezhaResponseError, CALLS[endpoint](client))
     assert "HTML" in str(err)
     assert simulator.requests[0].path.startswith("/nezha/api/v1/")
 
@@ -306,7 +302,7 @@ async def test_both_v1_dashboard_is_unsupported(
     session: aiohttp.ClientSession, endpoint: str
 ) -> None:
     async with serving(session, V1_BODIES) as client:
-        err = await expect(NezhaUnsupportedError, ENDPOINTS[endpoint](client))
+        err = await expect(NezhaUnsupportedError, CALLS[endpoint](client))
     assert "v1" in str(err)
 
 
@@ -360,10 +356,10 @@ async def test_fault(
 ) -> None:
     error, words = FAULTS[fault]
     simulator.inject_fault(fault, count=None)  # aiohttp retries a RESET once
-    err = await expect(error, ENDPOINTS[endpoint](client))
+    err = await expect(error, CALLS[endpoint](client))
     assert words in str(err)
     simulator.clear_faults()
-    await ENDPOINTS[endpoint](client)  # the next request is fine again
+    await CALLS[endpoint](client)  # the next request is fine again
 
 
 async def test_fault_single_reset_is_retried_by_aiohttp(
