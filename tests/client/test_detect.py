@@ -23,6 +23,7 @@ from nezha_dev.simulator import Fault, NezhaSimulator
 from tests.client.common import expect, json_app, serve
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
+V1_WITH_TSDB = ("2.3.7", "2.1.0", "2.0.5")
 
 
 @pytest.fixture
@@ -41,79 +42,60 @@ def assert_anonymous_probe(sim: NezhaSimulator) -> None:
 
 
 @pytest.mark.parametrize(
-    ("version", "tsdb"),
-    [("2.3.7", True), ("2.1.0", True), ("2.0.5", True), ("1.14.14", False)],
+    ("generation", "version", "expected"),
+    [
+        *(("v1", v, Detection(ApiGeneration.V1, tsdb=True)) for v in V1_WITH_TSDB),
+        ("v1", "1.14.14", Detection(ApiGeneration.V1, tsdb=False)),
+        ("v1", "1.0.3", Detection(ApiGeneration.V1, tsdb=False)),  # a flat config
+        ("v0", None, Detection(ApiGeneration.V0, tsdb=False)),
+    ],
 )
-async def test_v1_line_is_detected(
-    session: aiohttp.ClientSession, version: str, tsdb: bool
-) -> None:
-    async with NezhaSimulator(generation="v1", servers=1, version=version) as sim:
-        detection = await async_detect_generation(session, sim.url)
-        assert detection == Detection(ApiGeneration.V1, tsdb=tsdb)
-        assert_anonymous_probe(sim)
-        assert sim.waf_strikes() == 0
-
-
-async def test_v1_0_flat_config_is_v1_without_tsdb(
+async def test_generation_is_detected(
     session: aiohttp.ClientSession,
+    generation: str,
+    version: str | None,
+    expected: Detection,
 ) -> None:
-    async with NezhaSimulator(generation="v1", servers=1, version="1.0.3") as sim:
-        detection = await async_detect_generation(session, sim.url)
-    assert detection == Detection(ApiGeneration.V1, tsdb=False)
+    async with NezhaSimulator(generation=generation, servers=1, version=version) as sim:
+        assert await async_detect_generation(session, sim.url) == expected
+        assert_anonymous_probe(sim)
+        if generation == "v1":
+            assert sim.waf_strikes() == 0
 
 
-async def test_tsdb_key_counts_even_when_disabled(
-    session: aiohttp.ClientSession, sim: NezhaSimulator
-) -> None:
-    sim.v1.tsdb_enabled = False
-    async with sim:
-        detection = await async_detect_generation(session, sim.url)
-    assert detection == Detection(ApiGeneration.V1, tsdb=True)
-
-
-async def test_v0_dashboard_is_v0(session: aiohttp.ClientSession) -> None:
-    async with NezhaSimulator(generation="v0", servers=1) as sim:
-        detection = await async_detect_generation(session, sim.url)
-        assert detection == Detection(ApiGeneration.V0, tsdb=False)
-        (request,) = sim.requests
-        assert request.path == SETTING_PATH
-        assert "Authorization" not in request.headers
-
-
-async def test_probe_costs_no_strike_even_with_force_auth(
+async def test_probe_costs_no_strike_and_tsdb_key_counts_even_when_disabled(
     session: aiohttp.ClientSession, sim: NezhaSimulator
 ) -> None:
     sim.force_auth = True
+    sim.v1.tsdb_enabled = False
     async with sim:
-        assert (await async_detect_generation(session, sim.url)).tsdb
+        detection = await async_detect_generation(session, sim.url)
+        assert detection == Detection(ApiGeneration.V1, tsdb=True)
         assert_anonymous_probe(sim)
         assert sim.waf_strikes() == 0
         assert not sim.waf_blocked()
 
 
-async def test_waf_block_page_is_waf_blocked_error(
-    session: aiohttp.ClientSession, sim: NezhaSimulator
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [(NezhaWafBlockedError, "WAF"), (NezhaProxyHeaderError, "reverse proxy")],
+)
+async def test_refusals_of_the_probe(
+    session: aiohttp.ClientSession,
+    sim: NezhaSimulator,
+    error: type[NezhaWafBlockedError | NezhaProxyHeaderError],
+    words: str,
 ) -> None:
+    """A WAF block page, or a reverse proxy that does not send the real-IP header."""
+    if error is NezhaProxyHeaderError:
+        sim.real_ip_header = "X-Real-IP"
     async with sim:
-        sim.add_waf_strike()
-        err = await expect(
-            NezhaWafBlockedError, async_detect_generation(session, sim.url)
-        )
-        assert "WAF" in str(err)
-        assert sim.waf_strikes() == 1  # a blocked request adds none
+        if error is NezhaWafBlockedError:
+            sim.add_waf_strike()
+        err = await expect(error, async_detect_generation(session, sim.url))
+        assert words in str(err)
         assert_anonymous_probe(sim)
-
-
-async def test_missing_real_ip_header_is_proxy_header_error(
-    session: aiohttp.ClientSession, sim: NezhaSimulator
-) -> None:
-    sim.real_ip_header = "X-Real-IP"
-    async with sim:
-        err = await expect(
-            NezhaProxyHeaderError, async_detect_generation(session, sim.url)
-        )
-        assert "reverse proxy" in str(err)
-        assert_anonymous_probe(sim)
+        assert sim.waf_strikes() == (error is NezhaWafBlockedError)  # blocked adds none
 
 
 @pytest.mark.parametrize(

@@ -1,34 +1,28 @@
-"""Tests of the v1 client against the simulated v1/v2 dashboard, over real HTTP.
+"""The v1 client's own behaviour (servers, stream, services, quotas, public notes).
 
-Expected values are read from the simulator's own fleet state. Where a value
-depends on the clock the test freezes it (``freezer``): the simulator then computes
-the same numbers for the answer and for the assertions. A frozen clock also
-freezes the event loop's clock, so frozen tests read only the first frame of a
-stream (it is sent at once) and hang up after ``sim.drop_websockets()``.
+Scenarios both generations share are in test_generations.py. Frozen tests
+(``frozen``) read only a stream's first frame: a frozen clock freezes the event
+loop's too, and the first frame is sent at once.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable
+import contextlib
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 import json
-import logging
 import math
 import re
 from typing import Any
 from unittest.mock import patch
 
 import aiohttp
-from aiohttp import WSMsgType, web
+from aiohttp import web
 from freezegun.api import FrozenDateTimeFactory
 import pytest
 
 from custom_components.nezha.client import (
-    ApiGeneration,
-    Fleet,
-    Host,
     NezhaAuthError,
     NezhaConnectionError,
     NezhaError,
@@ -38,19 +32,18 @@ from custom_components.nezha.client import (
     NezhaResponseError,
     NezhaScopeError,
     NezhaTimeoutError,
-    NezhaTokenError,
     NezhaV1Client,
     NezhaWafBlockedError,
-    PingMonitor,
-    Server,
     ServerSummary,
+    ServiceOverview,
     ServiceStatus,
     State,
-    Temperature,
+    TransferQuota,
     looks_like_personal_token,
     parse_public_note,
 )
-from custom_components.nezha.client.transport import RawResponse
+from custom_components.nezha.client.quota import parse_quotas
+from custom_components.nezha.client.transport import DEFAULT_TIMEOUT, RawResponse
 from custom_components.nezha.client.v1 import GROUPS_PATH, SERVERS_PATH, SERVICES_PATH
 from custom_components.nezha.client.v1_parse import (
     StreamFrame,
@@ -63,37 +56,35 @@ from custom_components.nezha.client.v1_parse import (
 from custom_components.nezha.client.v1_ws import WS_PATH
 from nezha_dev.simulator import MISSING, Fault, NezhaSimulator
 from nezha_dev.simulator.encoding import go_time
-from nezha_dev.simulator.services import services_json
+from nezha_dev.simulator.services import (
+    CYCLE_RULES,
+    TIB,
+    cycle_transfer_json,
+    services_json,
+)
 from nezha_dev.simulator.tokens import (
     SCOPE_INVENTORY_READ,
     SCOPE_SERVER_READ,
     SCOPE_SERVICE_READ,
 )
-from nezha_dev.simulator.v0 import split_ip
-from nezha_dev.simulator.v1_render import agent_version, last_active_nanos, sorted_ids
-from tests.client.common import assert_secret_free, expect, json_app, serve
-from tests.conftest import register_secret
+from nezha_dev.simulator.v1_render import Viewer, last_active_nanos, sorted_ids
+from tests.client.common import (
+    FROZEN_AT,
+    as_utc,
+    assert_secret_free,
+    expect,
+    expected_server,
+    json_app,
+    serve,
+    stream_frames,
+    v1_sim,
+)
+from tests.helpers import PAT, register_secret
 
-PAT = register_secret("nzp_Q7w8E9r0T1y2U3i4O5p6A7s8D9f0G1h2")
-V1_LOGGER = "custom_components.nezha.client.v1"
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-FROZEN_AT = "2026-08-17T04:00:07.5+00:00"
+SHANGHAI = timezone(timedelta(hours=8))
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
-
-
-# -- fixtures and helpers ------------------------------------------------------------
-
-
-def v1_sim(**kwargs: Any) -> NezhaSimulator:
-    """A v1 simulator with the test PAT; frames every 50 ms."""
-    kwargs.setdefault("servers", 5)
-    kwargs.setdefault("seed", 1)
-    kwargs.setdefault("token", PAT)
-    sim = NezhaSimulator(generation="v1", **kwargs)
-    sim.ws_interval = 0.05
-    return sim
 
 
 @pytest.fixture
@@ -125,93 +116,28 @@ def frozen_api(session: aiohttp.ClientSession, frozen: NezhaSimulator) -> NezhaV
     return NezhaV1Client(session, frozen.url, PAT)
 
 
+@pytest.fixture
+async def seven(freezer: FrozenDateTimeFactory) -> AsyncIterator[NezhaSimulator]:
+    """Seven servers of seed 1 (all quota rules in use), on the frozen clock."""
+    freezer.move_to(FROZEN_AT)
+    async with v1_sim(servers=7) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def seven_api(session: aiohttp.ClientSession, seven: NezhaSimulator) -> NezhaV1Client:
+    """A client of the seven-server dashboard."""
+    return NezhaV1Client(session, seven.url, PAT)
+
+
 def new_token(sim: NezhaSimulator, **kwargs: Any) -> str:
     """Create a PAT on the simulator that the leak check knows about."""
     return register_secret(sim.add_token(**kwargs))
 
 
-def as_utc(nanos: int | None) -> datetime | None:
-    """Go time (ns) as the client sees it: microseconds, truncated; zero is None."""
-    if nanos is None:
-        return None
-    return EPOCH + timedelta(microseconds=nanos // 1000)
-
-
-def expected_server(sim: NezhaSimulator, sid: int) -> Server:
-    """The server as the v1 client must present it, built from simulator state."""
-    fleet = sim.fleet
-    server = fleet.servers[sid]
-    host = fleet.reported_host(sid)
-    status = fleet.status(sid)
-    last_active = as_utc(last_active_nanos(fleet, sid, sim.now()))
-    # Parsed by the code under test; tests/client/test_notes.py checks the parser.
-    note = parse_public_note(server.public_note)
-    if host is None:
-        return Server(
-            id=sid,
-            name=server.name,
-            tag=server.tag,
-            last_active=last_active,
-            display_index=server.display_index,
-            public_note=note,
-        )
-    ipv4, ipv6, _ = split_ip(host.ip)
-    state = State()
-    if status is not None:
-        state = State(
-            cpu=status.cpu,
-            mem_used=status.mem_used,
-            swap_used=status.swap_used,
-            disk_used=status.disk_used,
-            net_in_transfer=status.net_in_transfer,
-            net_out_transfer=status.net_out_transfer,
-            net_in_speed=status.net_in_speed,
-            net_out_speed=status.net_out_speed,
-            uptime=status.uptime,
-            load_1=status.load1,
-            load_5=status.load5,
-            load_15=status.load15,
-            tcp_conn_count=status.tcp_conn_count,
-            udp_conn_count=status.udp_conn_count,
-            process_count=status.process_count,
-            temperatures=tuple(
-                Temperature(name=t.name, celsius=t.temperature)
-                for t in status.temperatures or ()
-            ),
-            gpu=(status.gpu,) if host.gpu else (),
-        )
-    return Server(
-        id=sid,
-        name=server.name,
-        tag=server.tag,
-        last_active=last_active,
-        ipv4=ipv4,
-        ipv6=ipv6,
-        valid_ip=ipv4 or ipv6,
-        display_index=server.display_index,
-        host=Host(
-            platform=host.platform,
-            platform_version=host.platform_version,
-            cpu=host.cpu or (),
-            mem_total=host.mem_total,
-            disk_total=host.disk_total,
-            swap_total=host.swap_total,
-            arch=host.arch,
-            virtualization=host.virtualization,
-            boot_time=datetime.fromtimestamp(host.boot_time, UTC),
-            country_code=host.country_code,
-            agent_version=agent_version(host.version),
-            gpu=host.gpu or (),
-        ),
-        state=state,
-        public_note=note,
-    )
-
-
-def mean_of_received(delays: list[float]) -> float | None:
-    """Mean delay of the probes that came back (a lost one is stored as 0)."""
-    received = [delay for delay in delays if delay > 0]
-    return round(sum(received) / len(received), 2) if received else None
+async def first_frame(api: NezhaV1Client, sim: NezhaSimulator) -> str:
+    """The first frame of a new stream."""
+    return (await stream_frames(api, sim))[0]
 
 
 def thirty_days(service: dict[str, Any]) -> tuple[float | None, float | None]:
@@ -235,8 +161,8 @@ def expected_services(sim: NezhaSimulator) -> list[ServiceStatus]:
         current = (service["current_up"], service["current_down"])
         result.append(
             ServiceStatus(
-                id=int(key),
-                name=sim.fleet.monitors[int(key)].name,
+                int(key),
+                sim.fleet.monitors[int(key)].name,
                 is_up=current[0] >= current[1] if sum(current) else None,
                 availability_today=round(100 * up / (up + down), 3)
                 if up + down
@@ -266,47 +192,11 @@ def raw_response(
     )
 
 
-async def hang_up(ws: aiohttp.ClientWebSocketResponse, sim: NezhaSimulator) -> None:
-    """End a stream: the dashboard never answers a close frame, so cut it first."""
-    await sim.drop_websockets()
-    await ws.close()
-
-
-async def first_frame(api: NezhaV1Client, sim: NezhaSimulator) -> str:
-    """Open a stream and return its first frame (sent at once, even when frozen)."""
-    ws = await api.async_connect_stream()
-    try:
-        message = await ws.receive()
-        assert message.type is WSMsgType.TEXT
-        return str(message.data)
-    finally:
-        await hang_up(ws, sim)
-
-
-async def frames(
-    api: NezhaV1Client, sim: NezhaSimulator, count: int
-) -> list[dict[str, Any]]:
-    """The first ``count`` frames of one stream, as raw JSON (real clock only)."""
-    ws = await api.async_connect_stream()
-    texts: list[str] = []
-    try:
-        async with asyncio.timeout(5):
-            while len(texts) < count:
-                message = await ws.receive()
-                assert message.type is WSMsgType.TEXT
-                texts.append(message.data)
-    finally:
-        await hang_up(ws, sim)
-    return [json.loads(text) for text in texts]
-
-
-def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
-    """Warnings the v1 client logged so far."""
-    return [
-        r.getMessage()
-        for r in caplog.records
-        if r.name == V1_LOGGER and r.levelno == logging.WARNING
-    ]
+@contextlib.asynccontextmanager
+async def serving(routes: dict[str, Any]) -> AsyncIterator[NezhaV1Client]:
+    """A client of a server answering each path with a fixed JSON body."""
+    async with serve(json_app(routes)) as url, aiohttp.ClientSession() as http:
+        yield NezhaV1Client(http, url, PAT)
 
 
 def paths(sim: NezhaSimulator) -> list[str]:
@@ -317,45 +207,21 @@ def paths(sim: NezhaSimulator) -> list[str]:
 # -- fleet ---------------------------------------------------------------------------
 
 
-async def test_fleet_matches_simulator_state(
-    frozen: NezhaSimulator,
-    frozen_api: NezhaV1Client,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    fleet = await frozen_api.async_get_fleet()
-
-    assert isinstance(fleet, Fleet)
-    assert list(fleet.servers) == sorted_ids(frozen.fleet)
-    for sid, server in fleet.servers.items():
-        assert server == expected_server(frozen, sid)
-    assert fleet.complete and fleet.skipped_ids == frozenset()
-    assert fleet.server_time == datetime.fromtimestamp(math.floor(frozen.now()), UTC)
-    assert frozen_api.inventory == fleet.servers
-    assert warnings_of(caplog) == []
-    # Two requests with the PAT as a bearer token, nothing else.
-    assert paths(frozen) == [SERVERS_PATH, GROUPS_PATH]
-    for request in frozen.requests:
-        assert request.headers["Authorization"] == f"Bearer {PAT}"
-        assert request.headers["Accept"] == "application/json"
-        assert request.query == {}
-
-    # The shapes the comparison relies on are really present.
-    servers = fleet.servers.values()
-    assert any(s.ipv4 and s.ipv6 for s in servers)
-    assert any(s.ipv4 and not s.ipv6 for s in servers)
-    assert any(s.ipv6 and not s.ipv4 for s in servers)
-    assert any(s.state.temperatures for s in servers)
-    assert any(s.host.gpu and s.state.gpu for s in servers)
-    assert {s.tag for s in servers} >= {"Production", "Lab", ""}
-    assert all(s.host.agent_version for s in servers)
-
-
-async def test_second_fetch_keeps_values(
+async def test_edge_v1_c11_disconnected_agent_keeps_its_last_state(
     frozen: NezhaSimulator, frozen_api: NezhaV1Client
 ) -> None:
-    first = await frozen_api.async_get_fleet()
-    second = await frozen_api.async_get_fleet()
-    assert second.servers == first.servers
+    known = (await frozen_api.async_get_fleet()).servers[4]
+    frozen.set_online(2, False)
+    frozen.set_never_reported(4)  # as after a restart of the dashboard
+    fleet = await frozen_api.async_get_fleet()
+    again = fleet.servers[4]
+    assert again.host == known.host  # static facts are kept
+    assert (again.state, again.last_active) == (State(), None)
+    offline = fleet.servers[2]
+    assert offline.last_active is None
+    assert offline.seconds_since_report(fleet.server_time) is None
+    assert offline.state == expected_server(frozen, 2).state != State()
+    assert offline.host.platform
 
 
 async def test_groups_become_tags(sim: NezhaSimulator, api: NezhaV1Client) -> None:
@@ -368,9 +234,13 @@ async def test_groups_become_tags(sim: NezhaSimulator, api: NezhaV1Client) -> No
         for tag in tags
     }
     fleet = await api.async_get_fleet()
+    assert api.inventory == fleet.servers  # kept for the stream's frames
     assert {sid: s.tag for sid, s in fleet.servers.items()} == {
         sid: s.tag for sid, s in sim.fleet.servers.items()
     }
+    sim.add_server_group("Empty")  # its "servers" is null
+    assert (await api.async_get_groups())["Empty"] == frozenset()
+    assert (await api.async_get_fleet("Empty")).servers == {}
 
 
 async def test_tag_filter_is_applied_locally(
@@ -385,12 +255,13 @@ async def test_tag_filter_is_applied_locally(
         ]
         # Only the group is read (and kept); the dashboard never sees the filter.
         assert set(api.inventory) == set(fleet.servers)
-        assert all(r.query == {} for r in sim.requests)
         summaries = await api.async_list_servers(tag)
         assert summaries == [
             ServerSummary(id=s.id, name=s.name, tag=tag, groups=(tag,))
             for s in fleet.servers.values()
         ]
+        assert {r.path for r in sim.requests} == {SERVERS_PATH, GROUPS_PATH}
+        assert all(r.query == {} for r in sim.requests)
     assert len(await api.async_list_servers()) == len(sim.fleet.servers)
 
 
@@ -435,35 +306,36 @@ async def test_parse_frame_reports_unknown_and_missing_servers(
     frame = api.parse_frame(await first_frame(api, sim))
     assert frame.unknown_ids == frame.missing_ids == frozenset()
     assert frame.fleet.servers[added].tag == "Lab"
+    # A frame without servers has no "servers" key at all (c7).
+    for sid in list(sim.fleet.servers):
+        sim.remove_server(sid)
+    text = await first_frame(api, sim)
+    assert "servers" not in json.loads(text)
+    frame = api.parse_frame(text)
+    assert frame.fleet.servers == {} and frame.fleet.complete
+    assert frame.missing_ids == set(api.inventory)
 
 
 def test_parse_frame_refills_what_the_member_filter_strips() -> None:
     """Members get ``Host.Filter()``-ed frames: no platform_version, no version."""
-    record = {
-        "id": 1,
-        "name": "box",
-        "geoip": {"ip": {"ipv4_addr": "192.0.2.1"}, "country_code": "de"},
-        "host": {"platform": "debian", "platform_version": "12", "version": "1.14.1"},
-        "state": {"cpu": 5},
-        "last_active": "2026-01-01T08:00:00+08:00",
-    }
-    inventory, _, _ = parse_server(record)
-    assert inventory is not None
-    frame = json.dumps(
-        {
-            "now": 1767225600000,
-            "servers": [
-                {
-                    "id": 1,
-                    "name": "box",
-                    "host": {"platform": "debian"},
-                    "state": {"cpu": 7},
-                    "country_code": "de",
-                    "last_active": "2026-01-01T08:00:02+08:00",
-                }
-            ],
+    box = {"id": 1, "name": "box"}
+    inventory, _, _ = parse_server(
+        box
+        | {
+            "geoip": {"ip": {"ipv4_addr": "192.0.2.1"}, "country_code": "de"},
+            "host": {
+                "platform": "debian",
+                "platform_version": "12",
+                "version": "1.14.1",
+            },
+            "state": {"cpu": 5},
+            "last_active": "2026-01-01T08:00:00+08:00",
         }
     )
+    assert inventory is not None
+    filtered = box | {"host": {"platform": "debian"}, "state": {"cpu": 7}}
+    filtered |= {"country_code": "de", "last_active": "2026-01-01T08:00:02+08:00"}
+    frame = json.dumps({"now": 1767225600000, "servers": [filtered]})
     fleet = parse_ws_frame(frame, {1: inventory})
     server = fleet.servers[1]
     assert server.host == inventory.host
@@ -496,91 +368,36 @@ def test_parse_servers_edge_shapes() -> None:
         parse_servers({"id": 1}, NOW)
 
 
-async def test_problems_are_logged_once(
-    sim: NezhaSimulator, api: NezhaV1Client, caplog: pytest.LogCaptureFixture
-) -> None:
-    sim.set_malformed(2, "state.cpu", "busy")
-    for _ in range(2):
-        fleet = await api.async_get_fleet()
-    assert fleet.servers[2].state.cpu is None
-    (warning,) = warnings_of(caplog)
-    assert "server 2: state.cpu" in warning
-
-
-def test_repr_and_identity(session: aiohttp.ClientSession) -> None:
-    client = NezhaV1Client(session, "http://dash.example:8008/", PAT)
-    assert client.base_url == "http://dash.example:8008"
-    assert repr(client) == "NezhaV1Client('http://dash.example:8008')"
-    assert client.generation is ApiGeneration.V1
-    assert client.inventory == {}
-    assert_secret_free(client)
-
-
 @pytest.mark.parametrize(
     ("token", "expected"),
     [
-        (PAT, True),
-        ("nzp_" + "a" * 32, True),
-        ("nzp_" + "a" * 31, False),
-        ("nzp_" + "a" * 33, False),
-        (PAT + "\n", False),
-        (" " + PAT, False),
-        ("NZP_" + "a" * 32, False),
-        ("nzp_" + "-" * 32, False),
-        ("a" * 32, False),
-        ("", False),
+        *((token, True) for token in (PAT, "nzp_" + "a" * 32)),
+        *((token, False) for token in ("nzp_" + "a" * 31, "nzp_" + "a" * 33)),
+        *((token, False) for token in (PAT + "\n", " " + PAT, "NZP_" + "a" * 32)),
+        *((token, False) for token in ("nzp_" + "-" * 32, "a" * 32, "")),
     ],
 )
 def test_looks_like_personal_token(token: str, expected: bool) -> None:
     assert looks_like_personal_token(token) is expected
 
 
-# -- ping monitors and services --------------------------------------------------------
-
-
-async def test_ping_monitors_match_simulator_history(
-    frozen: NezhaSimulator, frozen_api: NezhaV1Client
-) -> None:
-    seen = 0
-    for sid in frozen.fleet.servers:
-        frozen.reset_requests()
-        monitors = await frozen_api.async_get_ping_monitors(sid)
-        (request,) = frozen.requests
-        assert request.path == f"/api/v1/server/{sid}/service"
-        assert request.query == {"period": "1d"}
-        history = frozen.fleet.ping_history(sid)
-        assert monitors == [
-            PingMonitor(
-                monitor_id=series.monitor.id,
-                server_id=sid,
-                name=series.monitor.name,
-                latest_at=datetime.fromtimestamp(series.created_at[-1] / 1000, UTC),
-                latest_delay=series.avg_delay[-1] or None,
-                points=len(series.created_at),
-                lost=sum(1 for delay in series.avg_delay if delay <= 0),
-                average_delay=mean_of_received(series.avg_delay),
-            )
-            for series in history
-        ]
-        seen += len(monitors)
-    assert seen > 0
-    # A server without monitors: {"success":true} without data.
-    assert await frozen_api.async_get_ping_monitors(frozen.add_server("bare")) == []
-
-
 async def test_services_match_simulator(
     frozen: NezhaSimulator, frozen_api: NezhaV1Client
 ) -> None:
     services = await frozen_api.async_get_services()
-    assert services == expected_services(frozen)
+    assert services == expected_services(frozen)  # today is index 29 of 30 days
+    raw = services_json(frozen.fleet, frozen.now(), frozen.v1.failing)
+    assert all(len(s["up"]) == len(s["down"]) == 30 for s in raw.values())
+    # The map's keys are strings: ids and names come out as the monitors'.
+    assert all(type(s.id) is int for s in services)
+    assert {s.id: s.name for s in services} == {
+        mid: m.name for mid, m in frozen.fleet.monitors.items()
+    }
     assert [s.id for s in services] == sorted(frozen.fleet.monitors)
     assert all(s.is_up is not None for s in services)
     assert paths(frozen) == [SERVICES_PATH]
 
-
-async def test_service_down_flips_is_up(
-    frozen: NezhaSimulator, frozen_api: NezhaV1Client
-) -> None:
+    # A service going down flips is_up and lowers today's availability only.
     before = {s.id: s for s in await frozen_api.async_get_services()}
     assert before[1].is_up is True
     frozen.set_service_down(1)
@@ -593,13 +410,6 @@ async def test_service_down_flips_is_up(
     assert {sid: s for sid, s in after.items() if sid != 1} == {
         sid: s for sid, s in before.items() if sid != 1
     }
-
-
-async def test_no_services_is_empty(session: aiohttp.ClientSession) -> None:
-    async with v1_sim(monitors=False) as sim:
-        client = NezhaV1Client(session, sim.url, PAT)
-        assert await client.async_get_services() == []
-        assert await client.async_get_ping_monitors(1) == []
 
 
 async def test_service_status_edge_values() -> None:
@@ -620,20 +430,14 @@ async def test_service_status_edge_values() -> None:
         "4": "not an object",
     }
     body = {"success": True, "data": {"services": services}}
-    async with (
-        serve(json_app({SERVICES_PATH: body})) as url,
-        aiohttp.ClientSession() as http,
-    ):
-        result = await NezhaV1Client(http, url, PAT).async_get_services()
+    async with serving({SERVICES_PATH: body}) as client:
+        result = await client.async_get_services()
     assert result == [
         ServiceStatus(1, "never checked", None, None, None),
         # Three checks in 30 days, all failed: 0 % over 30 days, no delay.
         ServiceStatus(2, "Service 2", True, 0.0, None, 0.0, None),
         ServiceStatus(3, "Service 3", None, None, None),
     ]
-
-
-# -- stream handshake ----------------------------------------------------------------
 
 
 async def test_edge_v1_c10_no_origin_and_no_client_heartbeat(
@@ -645,103 +449,95 @@ async def test_edge_v1_c10_no_origin_and_no_client_heartbeat(
         autospec=True,
         side_effect=aiohttp.ClientSession.ws_connect,
     ) as spy:
-        ws = await api.async_connect_stream()
-    try:
-        assert spy.call_args.kwargs["heartbeat"] is None
-        async with asyncio.timeout(5):
-            message = await ws.receive()
-        assert message.type is WSMsgType.TEXT
-        assert api.parse_frame(message.data).unknown_ids == set(sim.fleet.servers)
-    finally:
-        await hang_up(ws, sim)
+        (text,) = await stream_frames(api, sim)
+    assert spy.call_args.kwargs["heartbeat"] is None
+    assert api.parse_frame(text).unknown_ids == set(sim.fleet.servers)
     (request,) = sim.requests
     assert (request.kind, request.path) == ("ws", WS_PATH)
     assert "Origin" not in request.headers
     assert request.headers["Authorization"] == f"Bearer {PAT}"
 
 
-async def test_stream_revoked_token_is_auth_error(
-    sim: NezhaSimulator, api: NezhaV1Client
-) -> None:
-    sim.revoke_token()
-    err = await expect(NezhaAuthError, api.async_connect_stream())
-    assert "HTTP 401" in str(err)
-    assert sim.waf_strikes() == 1
-    # The aiohttp error's repr shows the request headers: not kept anywhere.
-    assert err.__cause__ is None and err.__context__ is None
+# -- stream handshake ----------------------------------------------------------------
 
 
-async def test_stream_waf_block_is_waf_error(
-    sim: NezhaSimulator, api: NezhaV1Client
+@pytest.mark.parametrize(
+    ("setup", "expected", "strikes"),
+    [
+        ("revoke_token", (NezhaAuthError, "HTTP 401"), 1),
+        ("block_ip", (NezhaWafBlockedError, "WAF"), 0),
+        (Fault.HTML_502, (NezhaConnectionError, "HTTP 5"), None),
+        (Fault.SERVER_500_EMPTY, (NezhaConnectionError, "HTTP 5"), None),
+        (Fault.SLOW, (NezhaTimeoutError, "0.2 s"), None),
+    ],
+)
+async def test_stream_handshake_errors(
+    sim: NezhaSimulator,
+    session: aiohttp.ClientSession,
+    setup: str | Fault,
+    expected: tuple[type[NezhaError], str],
+    strikes: int | None,
 ) -> None:
-    sim.block_ip()
+    """A dashboard control or a fault of the stream route; WAF strikes it adds."""
+    if isinstance(setup, Fault):
+        sim.inject_fault(setup, path=WS_PATH)
+    else:
+        getattr(sim, setup)()
     before = sim.waf_strikes()
-    err = await expect(NezhaWafBlockedError, api.async_connect_stream())
-    assert isinstance(err, NezhaAuthError)
-    assert "WAF" in str(err)
-    assert sim.waf_strikes() == before
+    timeout = 0.2 if setup is Fault.SLOW else DEFAULT_TIMEOUT
+    client = NezhaV1Client(session, sim.url, PAT, timeout=timeout)
+    err = await expect(expected[0], client.async_connect_stream())
+    assert expected[1] in str(err)
+    assert isinstance(err, NezhaAuthError) is (strikes is not None)
+    if strikes is not None:
+        assert sim.waf_strikes() == before + strikes
+        # The aiohttp error's repr shows the request headers: not kept anywhere.
+        assert err.__cause__ is None and err.__context__ is None
 
 
-async def test_stream_scope_403_is_auth_error(
+async def test_stream_handshake_client_side_errors(
     sim: NezhaSimulator, session: aiohttp.ClientSession
 ) -> None:
-    token = new_token(sim, scopes=(SCOPE_SERVICE_READ,))
-    client = NezhaV1Client(session, sim.url, token)
-    await expect(NezhaAuthError, client.async_connect_stream())
+    scoped = NezhaV1Client(
+        session, sim.url, new_token(sim, scopes=(SCOPE_SERVICE_READ,))
+    )
+    await expect(NezhaAuthError, scoped.async_connect_stream())
     assert sim.waf_strikes() == 0
-
-
-@pytest.mark.parametrize("fault", [Fault.HTML_502, Fault.SERVER_500_EMPTY])
-async def test_stream_server_error_is_connection_error(
-    sim: NezhaSimulator, api: NezhaV1Client, fault: Fault
-) -> None:
-    sim.inject_fault(fault, path=WS_PATH)
-    err = await expect(NezhaConnectionError, api.async_connect_stream())
-    assert "HTTP 5" in str(err)
-
-
-async def test_stream_unexpected_status_is_response_error(
-    sim: NezhaSimulator, session: aiohttp.ClientSession
-) -> None:
-    client = NezhaV1Client(session, sim.url + "/nezha", PAT)  # a wrong base path
-    err = await expect(NezhaResponseError, client.async_connect_stream())
+    wrong_path = NezhaV1Client(session, sim.url + "/nezha", PAT)
+    err = await expect(NezhaResponseError, wrong_path.async_connect_stream())
     assert "HTTP 404" in str(err)
-
-
-async def test_stream_unreachable_is_connection_error(
-    sim: NezhaSimulator, session: aiohttp.ClientSession
-) -> None:
     url = sim.url
     await sim.stop()
-    client = NezhaV1Client(session, url, PAT)
-    await expect(NezhaConnectionError, client.async_connect_stream())
+    unreachable = NezhaV1Client(session, url, PAT)
+    await expect(NezhaConnectionError, unreachable.async_connect_stream())
 
 
-async def test_stream_handshake_timeout(
-    sim: NezhaSimulator, session: aiohttp.ClientSession
-) -> None:
-    sim.inject_fault(Fault.SLOW, path=WS_PATH)
-    client = NezhaV1Client(session, sim.url, PAT, timeout=0.2)
-    err = await expect(NezhaTimeoutError, client.async_connect_stream())
-    assert "0.2 s" in str(err)
-
-
-async def test_unsendable_token_makes_no_request(
-    sim: NezhaSimulator, session: aiohttp.ClientSession
-) -> None:
-    client = NezhaV1Client(session, sim.url, register_secret(PAT + "\n"))
-    for call in (
-        client.async_get_fleet(),
-        client.async_get_services(),
-        client.async_get_ping_monitors(1),
-        client.async_connect_stream(),
-    ):
-        await expect(NezhaTokenError, call)
-    assert sim.requests == []
-    assert sim.waf_strikes() == 0
-
-
-# -- check_envelope branches that the simulator has no reason to produce ----------------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "2026-08-17T12:00:01.234567891+08:00",
+            datetime(2026, 8, 17, 4, 0, 1, 234567, tzinfo=UTC),
+        ),
+        (
+            "2026-08-17T12:00:02.001+08:00",
+            datetime(2026, 8, 17, 4, 0, 2, 1000, tzinfo=UTC),
+        ),
+        ("2026-08-17T04:00:02Z", datetime(2026, 8, 17, 4, 0, 2, tzinfo=UTC)),
+        ("0002-01-01T00:00:00+05:00", datetime(1, 12, 31, 19, 0, tzinfo=UTC)),
+        # Go's zero time in any offset (to UTC would be fine, but to -05:00 not).
+        *(("0001-01-01T00:00:00" + zone, None) for zone in ("Z", "-05:00", "+08:00")),
+        ("0001-01-01T00:00:00.000000001-12:00", None),
+        *((value, None) for value in (None, "", 0, 1786939202, "yesterday")),
+        *(
+            (value, None)
+            for value in ("2026-08-17T12:00:00", "9999-12-31T23:59:59-05:00")
+        ),
+    ],
+)
+def test_edge_v1_c4_parse_time(text: object, expected: datetime | None) -> None:
+    """Nine fraction digits truncate to microseconds; unusable times are None."""
+    assert parse_time(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -773,22 +569,13 @@ def test_check_envelope_errors(raw: RawResponse, error: type[NezhaError]) -> Non
     assert caught.value.args[0].startswith(SERVERS_PATH)
 
 
-def test_check_envelope_scope_without_name() -> None:
-    raw = raw_response(
-        403,
-        {"error": "ApiErrorForbidden: this endpoint is not accessible by api token"},
-    )
-    with pytest.raises(NezhaScopeError) as caught:
-        check_envelope(raw)
-    assert caught.value.scope is None
-
-
-def test_check_envelope_data() -> None:
+def test_check_envelope_data_and_scope_without_name() -> None:
     assert check_envelope(raw_response(body={"success": True})) is None
     assert check_envelope(raw_response(body={"success": True, "data": [1]})) == [1]
-
-
-# -- §C v1 edge cases ------------------------------------------------------------------
+    error = "ApiErrorForbidden: this endpoint is not accessible by api token"
+    with pytest.raises(NezhaScopeError) as caught:
+        check_envelope(raw_response(403, {"error": error}))
+    assert caught.value.scope is None
 
 
 async def test_edge_v1_c1_empty_lists_have_no_data_key(
@@ -807,41 +594,17 @@ async def test_edge_v1_c1_empty_lists_have_no_data_key(
 async def test_edge_v1_c1_zero_state_keys_are_zero_not_unknown(
     frozen: NezhaSimulator, frozen_api: NezhaV1Client
 ) -> None:
-    # Naturally idle values the dashboard omits (no swap, Windows without load).
-    fleet = await frozen_api.async_get_fleet()
-    zero_fields = [
-        (sid, name)
-        for sid in fleet.servers
-        if (status := frozen.fleet.status(sid)) is not None
-        for name, sim_name in (("swap_used", "swap_used"), ("load_1", "load1"))
-        if getattr(status, sim_name) == 0
-    ]
-    assert zero_fields
-    for sid, name in zero_fields:
-        assert getattr(fleet.servers[sid].state, name) == 0
-
+    """The dashboard omits zero values; test_generations compares them as 0."""
+    statuses = [frozen.fleet.status(sid) for sid in frozen.fleet.servers]
+    assert any(s and s.swap_used == 0 for s in statuses)  # no swap
+    assert any(s and s.load1 == 0 for s in statuses)  # Windows: no load
     # A completely idle machine: only the uptime is left in "state".
-    for key in ("cpu", "mem_used", "disk_used", "net_in_speed", "process_count"):
+    idle = {"cpu": 0.0, "mem_used": 0, "disk_used": 0, "net_in_speed": 0}
+    idle["process_count"] = 0
+    for key in idle:
         frozen.set_malformed(2, f"state.{key}", MISSING)
     state = (await frozen_api.async_get_fleet()).servers[2].state
-    assert (state.cpu, state.mem_used, state.disk_used) == (0.0, 0, 0)
-    assert (state.net_in_speed, state.process_count) == (0, 0)
-    assert state == replace(
-        expected_server(frozen, 2).state,
-        cpu=0.0,
-        mem_used=0,
-        disk_used=0,
-        net_in_speed=0,
-        process_count=0,
-    )
-
-
-async def test_edge_v1_c1_error_envelope_has_no_success_key(
-    sim: NezhaSimulator, api: NezhaV1Client
-) -> None:
-    # {"error": "..."} (HTTP 200): a handler error, not a JSON shape problem.
-    err = await expect(NezhaResponseError, api.async_get_ping_monitors(99))
-    assert "reported an error" in str(err)
+    assert state == replace(expected_server(frozen, 2).state, **idle)
 
 
 async def test_edge_v1_c2_localised_handler_errors() -> None:
@@ -850,8 +613,7 @@ async def test_edge_v1_c2_localised_handler_errors() -> None:
         SERVICES_PATH: {"error": "数据库错误"},
         SERVERS_PATH: {"error": "ApiErrorForbidden: 令牌缺少范围 nezha:inventory:read"},
     }
-    async with serve(json_app(routes)) as url, aiohttp.ClientSession() as http:
-        client = NezhaV1Client(http, url, PAT)
+    async with serving(routes) as client:
         await expect(NezhaResponseError, client.async_get_ping_monitors(7))
         await expect(NezhaResponseError, client.async_get_services())
         # Only the literal prefix counts; the localised rest is just passed on.
@@ -877,50 +639,6 @@ async def test_edge_v1_c3_waf_block_page_is_detected_before_json(
     assert len((await api.async_get_fleet()).servers) == len(sim.fleet.servers)
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "0001-01-01T00:00:00Z",
-        "0001-01-01T00:00:00-05:00",  # to UTC would be fine, but to -05:00 not
-        "0001-01-01T00:00:00+08:00",
-        "0001-01-01T00:00:00.000000001-12:00",
-    ],
-)
-def test_edge_v1_c4_zero_time_is_none(text: str) -> None:
-    assert parse_time(text) is None
-
-
-@pytest.mark.parametrize(
-    "value",
-    [
-        None,
-        "",
-        0,
-        1786939202,
-        "yesterday",
-        "2026-08-17T12:00:00",
-        "9999-12-31T23:59:59-05:00",
-    ],
-)
-def test_edge_v1_c4_unusable_time_is_none(value: object) -> None:
-    assert parse_time(value) is None
-
-
-def test_edge_v1_c4_nine_digit_fraction_with_offset() -> None:
-    assert parse_time("2026-08-17T12:00:01.234567891+08:00") == datetime(
-        2026, 8, 17, 4, 0, 1, 234567, tzinfo=UTC
-    )
-    assert parse_time("2026-08-17T12:00:02.001+08:00") == datetime(
-        2026, 8, 17, 4, 0, 2, 1000, tzinfo=UTC
-    )
-    assert parse_time("2026-08-17T04:00:02Z") == datetime(
-        2026, 8, 17, 4, 0, 2, tzinfo=UTC
-    )
-    assert parse_time("0002-01-01T00:00:00+05:00") == datetime(
-        1, 12, 31, 19, 0, tzinfo=UTC
-    )
-
-
 async def test_edge_v1_c4_zero_and_offset_times_from_the_dashboard(
     frozen: NezhaSimulator, frozen_api: NezhaV1Client
 ) -> None:
@@ -942,25 +660,10 @@ async def test_edge_v1_c4_zero_and_offset_times_from_the_dashboard(
         assert fleet.servers[sid].last_active == as_utc(stamps[sid])
 
 
-async def test_edge_v1_c5_pascal_case_temperatures_and_gpu_list(
+async def test_edge_v1_c5_one_gpu_figure_per_gpu(
     frozen: NezhaSimulator, frozen_api: NezhaV1Client
 ) -> None:
-    fleet = await frozen_api.async_get_fleet()
-    with_both = [
-        sid
-        for sid, s in frozen.fleet.servers.items()
-        if s.host.gpu and (status := frozen.fleet.status(sid)) and status.temperatures
-    ]
-    assert with_both
-    for sid in with_both:
-        status = frozen.fleet.status(sid)
-        assert status is not None and status.temperatures
-        state = fleet.servers[sid].state
-        assert state.temperatures == tuple(
-            Temperature(t.name, t.temperature) for t in status.temperatures
-        )
-        assert state.gpu == (status.gpu,)
-    # More than one GPU: one usage figure each.
+    """More than one GPU: one figure each (one GPU, temperatures: test_generations)."""
     frozen.set_malformed(3, "state.gpu", [12.5, 99])
     assert (await frozen_api.async_get_fleet()).servers[3].state.gpu == (12.5, 99.0)
 
@@ -969,7 +672,7 @@ async def test_edge_v1_c6_display_index_absent_and_public_note_once(
     sim: NezhaSimulator, api: NezhaV1Client
 ) -> None:
     await api.async_get_fleet()
-    first, second = await frames(api, sim, 2)
+    first, second = map(json.loads, await stream_frames(api, sim, 2))
     noted = {s["id"] for s in first["servers"] if "public_note" in s}
     assert noted and not any("public_note" in s for s in second["servers"])
     for raw in (first, second):
@@ -984,122 +687,22 @@ async def test_edge_v1_c6_display_index_absent_and_public_note_once(
         assert frame.unknown_ids == frame.missing_ids == frozenset()
 
 
-async def test_edge_v1_c7_frame_without_servers(
-    sim: NezhaSimulator, api: NezhaV1Client
-) -> None:
-    await api.async_get_fleet()
-    for sid in list(sim.fleet.servers):
-        sim.remove_server(sid)
-    text = await first_frame(api, sim)
-    assert "servers" not in json.loads(text)
-    frame = api.parse_frame(text)
-    assert frame.fleet.servers == {} and frame.fleet.complete
-    assert frame.missing_ids == set(api.inventory)
-
-
-async def test_edge_v1_c7_group_without_servers_is_null(
-    sim: NezhaSimulator, api: NezhaV1Client
-) -> None:
-    sim.add_server_group("Empty")
-    groups = await api.async_get_groups()
-    assert groups["Empty"] == frozenset()
-    fleet = await api.async_get_fleet("Empty")
-    assert fleet.servers == {}
-
-
-async def test_edge_v1_c8_service_map_has_string_keys(
-    frozen: NezhaSimulator, frozen_api: NezhaV1Client
-) -> None:
-    services = await frozen_api.async_get_services()
-    assert all(type(s.id) is int for s in services)
-    assert {s.id: s.name for s in services} == {
-        mid: m.name for mid, m in frozen.fleet.monitors.items()
-    }
-
-
-async def test_edge_v1_c9_never_asks_the_dashboard_to_filter(
-    sim: NezhaSimulator, api: NezhaV1Client
-) -> None:
-    await api.async_get_fleet("Lab")
-    await api.async_list_servers("Production")
-    assert {r.path for r in sim.requests} == {SERVERS_PATH, GROUPS_PATH}
-    assert all(r.query == {} for r in sim.requests)
-
-
+@pytest.mark.parametrize("refusal", ["jwt", "real_ip"])
 async def test_edge_v1_c10_handshake_200_json_is_not_an_auth_error(
-    session: aiohttp.ClientSession, socket_enabled: None
+    session: aiohttp.ClientSession, socket_enabled: None, refusal: str
 ) -> None:
     # v2.0.5 has no PATs: ours goes to JWT handling, which force_auth refuses
     # with {"error":"ApiErrorUnauthorized"} and HTTP 200 instead of a 101. A
     # personal token is refused with 401/403; a 200 is about something else
     # (JWT handling, or the WAF's real-IP check), and the REST poll names it.
-    async with v1_sim(version="2.0.5") as sim:
-        sim.force_auth = True
+    async with v1_sim(**{"version": "2.0.5"} if refusal == "jwt" else {}) as sim:
+        sim.force_auth = refusal == "jwt"
+        if refusal == "real_ip":
+            sim.real_ip_header = "X-Real-IP"
         client = NezhaV1Client(session, sim.url, PAT)
         err = await expect(NezhaResponseError, client.async_connect_stream())
-        assert not isinstance(err, NezhaAuthError)
         assert "HTTP 200" in str(err)
         assert sim.waf_strikes() == 0
-
-
-async def test_edge_v1_c10_handshake_without_real_ip_header(
-    session: aiohttp.ClientSession, sim: NezhaSimulator
-) -> None:
-    sim.real_ip_header = "X-Real-IP"
-    client = NezhaV1Client(session, sim.url, PAT)
-    err = await expect(NezhaResponseError, client.async_connect_stream())
-    assert not isinstance(err, NezhaAuthError)
-    assert sim.waf_strikes() == 0
-
-
-async def test_edge_v1_c11_disconnected_agent_keeps_state(
-    frozen: NezhaSimulator, frozen_api: NezhaV1Client
-) -> None:
-    frozen.set_online(2, False)
-    frozen.set_never_reported(4)
-    fleet = await frozen_api.async_get_fleet()
-
-    offline = fleet.servers[2]
-    assert offline.last_active is None
-    assert offline.seconds_since_report(fleet.server_time) is None
-    assert offline.state == expected_server(frozen, 2).state != State()
-    assert offline.host.platform
-
-    # Never reported since the dashboard started: {} objects mean unknown, not 0.
-    fresh = fleet.servers[4]
-    assert (fresh.host, fresh.state, fresh.last_active) == (Host(), State(), None)
-    assert fresh == expected_server(frozen, 4)
-
-
-async def test_edge_v1_c11_restarted_dashboard_keeps_known_host(
-    frozen: NezhaSimulator, frozen_api: NezhaV1Client
-) -> None:
-    known = (await frozen_api.async_get_fleet()).servers[4]
-    frozen.set_never_reported(4)
-    again = (await frozen_api.async_get_fleet()).servers[4]
-    assert again.host == known.host  # static facts are kept
-    assert again.state == State()
-    assert again.last_active is None
-
-
-async def test_edge_v1_c12_today_is_index_29(
-    frozen: NezhaSimulator, frozen_api: NezhaV1Client
-) -> None:
-    raw = services_json(frozen.fleet, frozen.now(), frozen.v1.failing)
-    assert all(len(s["up"]) == len(s["down"]) == 30 for s in raw.values())
-    for service in await frozen_api.async_get_services():
-        day = raw[str(service.id)]
-        up, down = day["up"][29], day["down"][29]
-        assert service.availability_today == round(100 * up / (up + down), 3)
-        assert service.delay_today == day["delay"][29]
-
-
-async def test_edge_v1_c13_history_period_is_always_1d(
-    sim: NezhaSimulator, api: NezhaV1Client
-) -> None:
-    for sid in sim.fleet.servers:
-        await api.async_get_ping_monitors(sid)
-    assert {r.query.get("period") for r in sim.requests} == {"1d"}
 
 
 async def test_edge_v1_c14_revoked_token_costs_one_strike_and_no_retry(
@@ -1117,8 +720,7 @@ async def test_edge_v1_c14_revoked_token_costs_one_strike_and_no_retry(
 async def test_edge_v1_c14_expired_token_is_auth_error(
     sim: NezhaSimulator, session: aiohttp.ClientSession
 ) -> None:
-    token = new_token(sim, expires_in=60)
-    client = NezhaV1Client(session, sim.url, token)
+    client = NezhaV1Client(session, sim.url, new_token(sim, expires_in=60))
     assert len((await client.async_get_fleet()).servers) == len(sim.fleet.servers)
     sim.shift_clock(120)
     await expect(NezhaAuthError, client.async_get_services())
@@ -1139,11 +741,8 @@ async def test_edge_v1_c14_missing_scope_names_it_and_costs_no_strike(
     missing: str,
 ) -> None:
     client = NezhaV1Client(session, sim.url, new_token(sim, scopes=scopes))
-    call = (
-        client.async_get_fleet()
-        if missing == SCOPE_INVENTORY_READ
-        else client.async_get_services()
-    )
+    fleet = missing == SCOPE_INVENTORY_READ
+    call = client.async_get_fleet() if fleet else client.async_get_services()
     err = await expect(NezhaScopeError, call)
     assert err.scope == missing
     assert sim.waf_strikes() == 0
@@ -1159,14 +758,6 @@ async def test_edge_v1_c14_dashboard_without_pats(
         assert "personal API tokens" in str(err)
         assert sim.waf_strikes() == 0
         assert paths(sim) == [SERVERS_PATH]
-
-
-async def test_edge_v1_c15_nan_makes_an_empty_body(
-    sim: NezhaSimulator, api: NezhaV1Client
-) -> None:
-    sim.set_malformed(1, "state.cpu", float("nan"))
-    err = await expect(NezhaResponseError, api.async_get_fleet())
-    assert "empty response" in str(err)
 
 
 async def test_edge_v1_real_ip_header_missing(
@@ -1188,17 +779,9 @@ async def test_edge_v1_real_ip_header_missing(
 )
 async def test_edge_v1_real_ip_header_unusable(error: str) -> None:
     """``waf.RealIp`` refuses a missing header and one that is not an IP alike."""
-    async with (
-        serve(json_app({SERVERS_PATH: {"error": error}})) as url,
-        aiohttp.ClientSession() as http,
-    ):
-        err = await expect(
-            NezhaProxyHeaderError, NezhaV1Client(http, url, PAT).async_list_servers()
-        )
+    async with serving({SERVERS_PATH: {"error": error}}) as client:
+        err = await expect(NezhaProxyHeaderError, client.async_list_servers())
     assert "reverse proxy" in str(err)
-
-
-# -- odd answers from something that is not quite the dashboard ---------------------
 
 
 @pytest.mark.parametrize(
@@ -1206,8 +789,7 @@ async def test_edge_v1_real_ip_header_unusable(error: str) -> None:
 )
 async def test_data_that_is_not_a_list(path: str) -> None:
     routes = {path: {"success": True, "data": 5}}
-    async with serve(json_app(routes)) as url, aiohttp.ClientSession() as http:
-        client = NezhaV1Client(http, url, PAT)
+    async with serving(routes) as client:
         call = (
             client.async_get_groups()
             if path == GROUPS_PATH
@@ -1234,8 +816,7 @@ async def test_odd_but_readable_lists() -> None:
         },
         SERVICES_PATH: {"success": True, "data": []},
     }
-    async with serve(json_app(routes)) as url, aiohttp.ClientSession() as http:
-        client = NezhaV1Client(http, url, PAT)
+    async with serving(routes) as client:
         assert await client.async_get_groups() == {"Mixed": frozenset({1, 3})}
         monitors = await client.async_get_ping_monitors(1)
         assert [(m.monitor_id, m.latest_delay) for m in monitors] == [
@@ -1286,3 +867,161 @@ async def test_local_server_handshake_answers(socket_enabled: None) -> None:
         client = NezhaV1Client(http, url, PAT)
         err = await expect(NezhaResponseError, client.async_connect_stream())
         assert "HTTP 400" in str(err)
+
+
+# -- cycle_transfer_stats --------------------------------------------------------------
+
+
+def test_quota_of_the_reference_answer() -> None:
+    """The example of nezha-api.md (B.7): one rule, one server."""
+    stats = {
+        "4": {
+            "name": "Monthly 1 TiB",
+            "from": "2026-08-01T00:00:00+08:00",
+            "to": "2026-09-01T00:00:00+08:00",
+            "max": 1099511627776,
+            "min": 0,
+            "server_name": {"1": "hk-edge-01"},
+            "transfer": {"1": 412316860416},
+            "next_update": {"1": "2026-08-17T12:01:00.123+08:00"},
+        }
+    }
+    assert parse_quotas(stats, parse_time) == {
+        4: TransferQuota(
+            id=4,
+            name="Monthly 1 TiB",
+            cycle_start=datetime(2026, 8, 1, tzinfo=SHANGHAI),
+            cycle_end=datetime(2026, 9, 1, tzinfo=SHANGHAI),
+            limit=TIB,
+            used={1: 412316860416},
+        )
+    }
+
+
+def test_quota_edge_values() -> None:
+    """No maximum, nothing checked yet, bad ids and values, and junk."""
+    stats: dict[str, Any] = {
+        "2": {"name": "", "from": "0001-01-01T00:00:00Z", "to": None, "max": 0},
+        "3": {
+            "name": "big",
+            "max": 2**64,  # beyond uint64: unusable, so no limit
+            "transfer": {
+                "1": 2**64 - 1,
+                "2": -5,
+                "3": 1.5,
+                "4": True,
+                "0": 7,
+                "x": 7,
+                "9" * 30: 7,
+            },
+        },
+        "x": {"name": "not an id"},
+        "0": {"name": "id zero"},
+        "5": "not an object",
+        "6": {"name": "bad map", "transfer": [1, 2]},
+    }
+    assert parse_quotas(stats, parse_time) == {
+        2: TransferQuota(2, "Rule 2", None, None, None, {}),
+        3: TransferQuota(3, "big", None, None, None, {1: 2**64 - 1}),
+        6: TransferQuota(6, "bad map", None, None, None, {}),
+    }
+    assert parse_quotas(None, parse_time) == parse_quotas([], parse_time) == {}
+
+
+async def test_overview_matches_the_simulator(
+    seven: NezhaSimulator, seven_api: NezhaV1Client
+) -> None:
+    """Rules as the simulator renders them: two here, the third covers nobody."""
+    overview = await seven_api.async_get_service_overview()
+    raw = cycle_transfer_json(seven.fleet, Viewer(), seven.now())
+    assert sorted(raw) == ["1", "2"]  # "Spare quota" covers no server: left out
+    monthly, weekly = overview.quotas[1], overview.quotas[2]
+    assert monthly == TransferQuota(
+        id=1,
+        name="Monthly 1 TiB",
+        cycle_start=datetime(2026, 8, 1, tzinfo=SHANGHAI),
+        cycle_end=datetime(2026, 9, 1, tzinfo=SHANGHAI),
+        limit=TIB,
+        used={int(k): v for k, v in raw["1"]["transfer"].items()},
+    )
+    assert sorted(monthly.used) == [1, 2, 5, 6]  # the Production servers
+    # 17 August 2026 is a Monday: the weekly cycle started this midnight.
+    assert (weekly.cycle_start, weekly.cycle_end, weekly.limit) == (
+        datetime(2026, 8, 17, tzinfo=SHANGHAI),
+        datetime(2026, 8, 24, tzinfo=SHANGHAI),
+        None,
+    )
+    assert sorted(weekly.used) == [2, 3, 7]  # the Lab servers and fra-db-02
+    assert overview.services == await seven_api.async_get_services()
+    # Time moves the traffic used; a deleted rule disappears.
+    before = (await seven_api.async_get_service_overview()).quotas
+    seven.shift_clock(3600)
+    later = (await seven_api.async_get_service_overview()).quotas
+    assert all(later[1].used[sid] > used for sid, used in before[1].used.items())
+    seven.v1.cycle_rules = [r for r in seven.v1.cycle_rules if r.id != 1]
+    assert list((await seven_api.async_get_service_overview()).quotas) == [2]
+
+
+async def test_overview_of_an_older_dashboard_lists_every_rule(
+    freezer: FrozenDateTimeFactory, session: aiohttp.ClientSession
+) -> None:
+    """Before v2.1 rules covering nobody were listed, without their maps."""
+    freezer.move_to(FROZEN_AT)
+    async with NezhaSimulator(generation="v1", version="2.0.14") as sim:
+        raw = cycle_transfer_json(
+            sim.fleet, Viewer(), sim.now(), rules=CYCLE_RULES, filtered=False
+        )
+        assert set(raw["3"]) == {"name", "from", "to", "max", "min"}
+        # That version has no personal tokens: parse its answer directly.
+        quotas = parse_quotas(raw, parse_time)
+    assert quotas[3].used == {} and quotas[3].limit == 500 * 1024**3
+
+
+@pytest.mark.parametrize("data", [{}, [1]])
+async def test_overview_of_an_empty_answer(data: object) -> None:
+    """``"data":{}`` (no services, no rules), and a data that is not an object."""
+    async with serving({SERVICES_PATH: {"success": True, "data": data}}) as client:
+        overview = await client.async_get_service_overview()
+    assert overview == ServiceOverview(services=[], quotas={})
+
+
+# -- public notes ----------------------------------------------------------------------
+
+
+async def test_notes_from_rest_and_the_first_frame(
+    session: aiohttp.ClientSession,
+) -> None:
+    """Later frames keep the note; a newer one in a first frame replaces it."""
+    async with v1_sim(servers=7) as sim:
+        client = NezhaV1Client(session, sim.url, PAT)
+        fleet = await client.async_get_fleet()
+        notes = {sid: server.public_note for sid, server in fleet.servers.items()}
+        for sid, server in sim.fleet.servers.items():
+            assert notes[sid] == parse_public_note(server.public_note)
+        assert {sid for sid, found in notes.items() if found} == {1, 2, 4, 6, 7}
+
+        first, second = await stream_frames(client, sim, 2)
+        assert "public_note" in first and "public_note" not in second
+        for frame in (first, second):
+            parsed = client.parse_frame(frame).fleet.servers
+            assert {sid: s.public_note for sid, s in parsed.items()} == notes
+
+        renewed = '{"billingDataMod":{"endDate":"2027-09-01T00:00:00+08:00"}}'
+        sim.set_public_note(1, renewed)
+        first, second = await stream_frames(client, sim, 2)
+        assert client.parse_frame(first).fleet.servers[1].public_note == (
+            parse_public_note(renewed)
+        )
+        kept = client.parse_frame(second).fleet.servers[1].public_note
+        assert kept is not None and kept.billing is not None
+        assert kept.billing.end == datetime(2027, 9, 1, tzinfo=SHANGHAI)
+        assert client.inventory[1].public_note == kept
+        # A note deleted on the dashboard is gone from /server at once.
+        sim.set_public_note(1, "")
+        assert (await client.async_get_fleet()).servers[1].public_note is None
+
+
+def test_public_note_control_needs_a_v1_dashboard() -> None:
+    sim = NezhaSimulator(servers=1)
+    with pytest.raises(RuntimeError):
+        sim.set_public_note(1, "{}")

@@ -1,0 +1,330 @@
+"""Scenarios both clients share, run against a simulated v0 and v1 dashboard."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+import math
+from typing import Any
+
+import aiohttp
+from freezegun.api import FrozenDateTimeFactory
+import pytest
+
+from custom_components.nezha.client import (
+    Host,
+    NezhaAuthError,
+    NezhaError,
+    NezhaNotFoundError,
+    NezhaResponseError,
+    NezhaTokenError,
+    NezhaV0Client,
+    NezhaV1Client,
+    PingMonitor,
+    State,
+)
+from custom_components.nezha.client.v1 import GROUPS_PATH, SERVERS_PATH
+from nezha_dev.simulator import NezhaSimulator
+from nezha_dev.simulator.catalog import MonitorKind
+from nezha_dev.simulator.v1_render import sorted_ids
+from tests.client.common import (
+    CALLS,
+    CLIENT_LOGGER,
+    DETAILS,
+    FROZEN_AT,
+    LIST,
+    V1_LOGGER,
+    Client,
+    assert_secret_free,
+    expect,
+    expected_server,
+    v1_sim,
+    warnings_of,
+)
+from tests.helpers import PAT, TOKEN, register_secret
+
+MONITORS_1 = "/api/v1/server/1/service"
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What differs between the generations in the shared scenarios."""
+
+    client: type[NezhaV0Client | NezhaV1Client]
+    token: str
+    auth: str  # the Authorization header the token is sent as
+    logger: str
+    status: str  # the record key of the live state
+    cpu: str
+    mem: str
+    monitor_path: str
+    monitor_query: dict[str, str]
+    unknown_server: tuple[type[NezhaError], str]  # monitors of id 999
+    calls: tuple[str, ...]  # every request the client can make
+    requests: tuple[tuple[str, dict[str, str]], ...]  # of list, fleet and monitors
+
+
+SPECS = {
+    "v0": Spec(
+        NezhaV0Client,
+        TOKEN,
+        TOKEN,
+        CLIENT_LOGGER,
+        "status",
+        "status.CPU",
+        "status.MemUsed",
+        "/api/v1/monitor/{}",
+        {},
+        (NezhaNotFoundError, "/api/v1/monitor/999"),
+        ("list", "fleet", "monitors"),
+        ((LIST, {}), (DETAILS, {}), ("/api/v1/monitor/1", {})),
+    ),
+    "v1": Spec(
+        NezhaV1Client,
+        PAT,
+        f"Bearer {PAT}",
+        V1_LOGGER,
+        "state",
+        "state.cpu",
+        "state.mem_used",
+        "/api/v1/server/{}/service",
+        {"period": "1d"},
+        (NezhaResponseError, "reported an error"),
+        ("list", "fleet", "monitors", "services", "stream"),
+        (*[(SERVERS_PATH, {}), (GROUPS_PATH, {})] * 2, (MONITORS_1, {"period": "1d"})),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Dash:
+    """A running simulated dashboard of one generation and a client of it."""
+
+    spec: Spec
+    sim: NezhaSimulator
+    client: Client
+    session: aiohttp.ClientSession
+
+    def client_with(self, token: str) -> Client:
+        """Another client of the same dashboard."""
+        return self.spec.client(self.session, self.sim.url, token)
+
+
+def start(generation: str, **kwargs: Any) -> NezhaSimulator:
+    """The five-server fleet of seed 1 as a dashboard of ``generation``."""
+    if generation == "v0":
+        return NezhaSimulator(**{"servers": 5, "seed": 1, "token": TOKEN, **kwargs})
+    return v1_sim(**kwargs)
+
+
+@pytest.fixture(params=sorted(SPECS))
+async def dash(
+    request: pytest.FixtureRequest,
+    socket_enabled: None,
+    freezer: FrozenDateTimeFactory,
+    session: aiohttp.ClientSession,
+) -> AsyncIterator[Dash]:
+    """Each generation's dashboard on a frozen clock, with a client of it."""
+    freezer.move_to(FROZEN_AT)
+    spec = SPECS[request.param]
+    async with start(request.param) as sim:
+        yield Dash(spec, sim, spec.client(session, sim.url, spec.token), session)
+
+
+async def test_fleet_matches_simulator_state(
+    dash: Dash, caplog: pytest.LogCaptureFixture
+) -> None:
+    sim = dash.sim
+    sim.add_server("late-but-first", display_index=50)
+    sim.add_server("late-tie", display_index=10)  # ties with fra-db-02
+    fleet = await dash.client.async_get_fleet()
+    # The UI order: display_index descending, then id ascending.
+    assert list(fleet.servers) == sorted_ids(sim.fleet)
+    assert len({s.display_index for s in sim.fleet.servers.values()}) > 2
+    for sid, server in fleet.servers.items():
+        assert server == expected_server(sim, sid)
+        assert server.last_active is not None
+        assert server.last_active.utcoffset() == timedelta(0)
+        age = server.seconds_since_report(fleet.server_time)
+        if sim.generation == "v0":  # whole seconds; v1 keeps the fraction
+            assert age in (0.0, 1.0)
+    assert fleet.complete and fleet.skipped_ids == frozenset()
+    assert fleet.server_time == datetime.fromtimestamp(math.floor(sim.now()), UTC)
+    assert warnings_of(caplog, dash.spec.logger) == []
+    assert (await dash.client.async_get_fleet()).servers == fleet.servers
+
+    # The catalogue shapes the comparison relies on are really present.
+    servers = fleet.servers.values()
+    assert any(not s.name.isascii() for s in servers)  # 东京-web-03
+    assert any(s.host.gpu and s.state.gpu for s in servers)
+    assert any(not s.host.gpu and not s.state.gpu for s in servers)
+    assert any(s.state.temperatures for s in servers)
+    assert any(s.ipv4 and s.ipv6 for s in servers)
+    assert any(s.ipv4 and not s.ipv6 for s in servers)
+    assert any(s.ipv6 and not s.ipv4 for s in servers)
+    assert {s.tag for s in servers} >= {"Production", "Lab", ""}
+    assert all(s.host.agent_version for s in servers)
+    # Counters past 2^53 stay exact ints (fra-db-02's is one).
+    big = [s.state.net_in_transfer for s in servers if s.state.net_in_transfer]
+    assert any(value > 2**53 for value in big)
+    assert all(type(value) is int for value in big)
+
+
+async def test_requests_carry_the_token_and_list_matches(dash: Dash) -> None:
+    for name in ("list", "fleet", "monitors"):
+        await CALLS[name](dash.client)
+    assert [(r.path, r.query) for r in dash.sim.requests] == list(dash.spec.requests)
+    for request in dash.sim.requests:
+        assert request.headers["Authorization"] == dash.spec.auth
+        assert request.headers["Accept"] == "application/json"
+        assert request.method == "GET"
+    summaries = await dash.client.async_list_servers()
+    assert sorted((s.id, s.name, s.tag) for s in summaries) == sorted(
+        (sid, s.name, s.tag) for sid, s in dash.sim.fleet.servers.items()
+    )
+
+
+async def test_repr_and_base_url(dash: Dash) -> None:
+    client = dash.spec.client(dash.session, dash.sim.url + "/", dash.spec.token)
+    assert client.base_url == dash.sim.url
+    assert repr(client) == f"{dash.spec.client.__name__}({dash.sim.url!r})"
+    assert client.generation.value == dash.sim.generation
+    assert getattr(client, "inventory", {}) == {}
+    assert_secret_free(client)
+
+
+async def test_ping_monitors_match_simulator_history(dash: Dash) -> None:
+    sim, seen, lost = dash.sim, 0, 0
+    for sid in sim.fleet.servers:
+        sim.reset_requests()
+        monitors = await dash.client.async_get_ping_monitors(sid)
+        (request,) = sim.requests
+        assert request.path == dash.spec.monitor_path.format(sid)
+        assert request.query == dash.spec.monitor_query
+        expected = []
+        for series in sim.fleet.ping_history(sid):
+            received = [delay for delay in series.avg_delay if delay > 0]
+            expected.append(
+                PingMonitor(
+                    monitor_id=series.monitor.id,
+                    server_id=sid,
+                    name=series.monitor.name,
+                    latest_at=datetime.fromtimestamp(series.created_at[-1] / 1000, UTC),
+                    latest_delay=series.avg_delay[-1] or None,
+                    points=len(series.created_at),
+                    lost=len(series.avg_delay) - len(received),
+                    average_delay=round(sum(received) / len(received), 2),
+                )
+            )
+        assert monitors == expected
+        for monitor in monitors:
+            assert monitor.loss_percent == round(100 * monitor.lost / monitor.points, 2)
+            assert monitor.points >= 1440  # one point per minute for 24 h
+            assert monitor.latest_delay is None or 0 < monitor.latest_delay <= 1000
+        seen += len(monitors)
+        lost += sum(m.lost for m in monitors)
+    assert seen > 0 and lost > 0  # the 24 h history has lost probes (0)
+    # HTTP monitors never write per-server rows, so hk-edge-01's one never shows.
+    configured = sim.fleet.servers[1].monitor_ids
+    assert MonitorKind.HTTP in {sim.fleet.monitors[m].kind for m in configured}
+    assert {m.monitor_id for m in await dash.client.async_get_ping_monitors(1)} == {
+        m for m in configured if sim.fleet.monitors[m].writes_server_history
+    }
+    # A server without monitors: v0 sends null, v1 no data at all.
+    nas = next(s.id for s in sim.fleet.servers.values() if not s.monitor_ids)
+    assert sim.fleet.ping_history(nas) == []
+    assert await dash.client.async_get_ping_monitors(nas) == []
+    assert await dash.client.async_get_ping_monitors(sim.add_server("bare")) == []
+    error, words = dash.spec.unknown_server
+    err = await expect(error, dash.client.async_get_ping_monitors(999))
+    assert words in str(err)
+
+
+@pytest.mark.parametrize("generation", sorted(SPECS))
+async def test_dashboard_without_monitors(
+    socket_enabled: None, session: aiohttp.ClientSession, generation: str
+) -> None:
+    spec = SPECS[generation]
+    async with start(generation, monitors=False) as sim:
+        client = spec.client(session, sim.url, spec.token)
+        assert await client.async_get_ping_monitors(1) == []
+        assert await client.async_get_ping_monitors(2) == []
+        assert (await client.async_get_service_overview()).services == []
+
+
+async def test_unsendable_token_makes_no_request(dash: Dash) -> None:
+    client = dash.client_with(register_secret(dash.spec.token + "\n"))
+    for name in dash.spec.calls:
+        await expect(NezhaTokenError, CALLS[name](client))
+    assert dash.sim.requests == []
+
+
+@pytest.mark.parametrize("call", ["list", "fleet"])
+async def test_revoked_token_is_auth_error(dash: Dash, call: str) -> None:
+    await CALLS[call](dash.client)
+    dash.sim.revoke_token()
+    err = await expect(NezhaAuthError, CALLS[call](dash.client))
+    assert "rejected the API token" in str(err)
+
+
+async def test_never_reported_server_has_no_values(
+    dash: Dash, caplog: pytest.LogCaptureFixture
+) -> None:
+    sim, client = dash.sim, dash.client
+    sim.set_never_reported(4)
+    fresh = sim.add_server("just-added", "Lab", never_reported=True)
+    fleet = await client.async_get_fleet()
+    for sid in (4, fresh):
+        server = fleet.servers[sid]
+        assert server == expected_server(sim, sid)
+        assert server.seconds_since_report(fleet.server_time) is None
+        # Go zero values (0 %, 0 bytes) are not measurements: everything unknown.
+        assert (server.host, server.state, server.last_active) == (
+            Host(),
+            State(),
+            None,
+        )
+        assert (server.ipv4, server.ipv6, server.valid_ip) == ("", "", "")
+    assert fleet.complete and not fleet.skipped_ids
+    assert all(
+        s.last_active for sid, s in fleet.servers.items() if sid not in (4, fresh)
+    )
+    assert warnings_of(caplog, dash.spec.logger) == []
+    assert {s.id for s in await client.async_list_servers()} >= {4, fresh}
+    sim.set_online(4, True)
+    assert (await client.async_get_fleet()).servers[4] == expected_server(sim, 4)
+
+
+async def test_nan_from_an_agent_empties_the_whole_answer(dash: Dash) -> None:
+    """Go cannot marshal NaN: gin then sends HTTP 200 with an empty body."""
+    dash.sim.set_malformed(1, dash.spec.cpu, float("nan"))
+    err = await expect(NezhaResponseError, dash.client.async_get_fleet())
+    assert "empty response" in str(err)
+
+
+async def test_unexpected_values_are_logged_once(
+    dash: Dash, caplog: pytest.LogCaptureFixture
+) -> None:
+    sim, spec = dash.sim, dash.spec
+
+    async def twice() -> list[str]:
+        for _ in range(2):
+            fleet = await dash.client.async_get_fleet()
+        assert fleet.servers[2].state.cpu is None
+        return warnings_of(caplog, spec.logger)
+
+    sim.set_malformed(2, spec.cpu, "high")
+    sim.set_malformed(3, spec.status, "oops")
+    (logged,) = await twice()  # one line per answer, naming every bad record
+    assert "in 2 server record(s)" in logged
+    assert f"server 2: {spec.cpu}" in logged
+    assert f"server 3: server.{spec.status}" in logged
+    # A new problem on the same server is new information: logged again, once.
+    sim.set_malformed(2, spec.mem, -5)
+    _, logged = await twice()
+    assert spec.mem in logged
+    assert "in 1 server record(s)" in logged
+    # The log is per client.
+    await dash.client_with(dash.spec.token).async_get_fleet()
+    assert len(warnings_of(caplog, spec.logger)) == 3
