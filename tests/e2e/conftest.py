@@ -15,8 +15,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from nezha_dev.hass.stack import Phases, Stack
 from nezha_dev.provision_demo import HomeAssistantClient, Tokens
-from tests.e2e.stack import Phases, Stack
 
 PHASES: list[tuple[str, Phases]] = []
 

@@ -20,6 +20,15 @@ from typing import Any
 import aiohttp
 import pytest
 
+from nezha_dev.hass.browser import (
+    WARNINGS_SHOWN_JS,
+    card_tags,
+    dashboard_ready_js,
+    log_in,
+    new_page,
+    open_browser,
+)
+from nezha_dev.hass.stack import E2E_TOKEN, Phases
 from nezha_dev.provision_demo import (
     DASHBOARD_URL_PATH,
     ONBOARDING_DOMAINS,
@@ -29,17 +38,8 @@ from nezha_dev.provision_demo import (
     dashboard_entity_ids,
     provision,
 )
-from tests.e2e.browser import (
-    WARNINGS_SHOWN_JS,
-    card_tags,
-    dashboard_ready_js,
-    log_in,
-    new_page,
-    open_browser,
-)
 from tests.e2e.conftest import E2EState
 from tests.e2e.logscan import deprecations
-from tests.e2e.stack import E2E_TOKEN, Phases
 
 pytestmark = pytest.mark.e2e
 
