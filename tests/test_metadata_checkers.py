@@ -471,3 +471,49 @@ def test_png_size_reads_ihdr(tmp_path: Path) -> None:
     path = tmp_path / "x.png"
     path.write_bytes(png(300, 120))
     assert _png_size(path) == (300, 120)
+
+
+VALIDATION = '''"""Sample validation: exceptions to form error keys."""
+from .const import AUTH_ERROR
+
+TABLE = {ConnectionError: "timeout"}
+
+
+def error_key(err):
+    match err:
+        case PermissionError():
+            return AUTH_ERROR
+        case ValueError(args=(reason,)):
+            return reason
+    return TABLE[type(err)]
+
+
+def validate_input(data):
+    return {"base": "dashboard_gone"} if data else {}
+'''
+
+
+def test_flow_error_keys_may_live_in_validation(sample_repo: Path) -> None:
+    """Error keys mapped in validation.py (literal, constant, table) need strings too."""
+    integration = sample_repo / "custom_components" / SAMPLE_DOMAIN
+    flow = integration / "config_flow.py"
+    source = flow.read_text(encoding="utf-8")
+    helper = source[source.index("def error_key") : source.index("class SampleFlow")]
+    flow.write_text(
+        source.replace(helper, "from .validation import error_key\n\n\n"),
+        encoding="utf-8",
+    )
+    append("const.py", 'AUTH_ERROR = "invalid_auth"\n')(integration)
+    write("validation.py", VALIDATION)(integration)
+    edit(EN, "config", "error", timeout="Timeout", dashboard_gone="Gone")(integration)
+    assert check_flow_strings(integration) == []
+    for key, where in (
+        ("invalid_auth", "config_flow.py"),  # constant, via the imported helper
+        ("timeout", "config_flow.py"),  # a value of validation.py's table
+        ("dashboard_gone", "validation.py"),  # {"base": ...} in validation.py
+    ):
+        pop(EN, "config", "error", key)(integration)
+        assert any(
+            f"{where}:" in p and f"needs config.error.{key}" in p
+            for p in check_flow_strings(integration)
+        ), key
