@@ -14,24 +14,7 @@ import struct
 from typing import Any
 import zlib
 
-from . import (
-    check_brand,
-    check_config_schema,
-    check_dependencies,
-    check_flow_strings,
-    check_hacs_json,
-    check_icons,
-    check_json_files,
-    check_license,
-    check_manifest,
-    check_readme,
-    check_services,
-    check_single_integration,
-    check_translation_files,
-    check_translation_key_sets,
-    check_translation_keys_used,
-    check_translation_strings,
-)
+from . import INTEGRATION_CHECKS, REPO_CHECKS
 from .common import Problems
 from .hacs import PNG_SIGNATURE
 
@@ -208,28 +191,6 @@ def write_sample_repo(root: Path) -> Path:
     (root / "README.md").write_text("# Sample Hub\n", encoding="utf-8")
     (root / "LICENSE").write_text("MIT License\n", encoding="utf-8")
     return root
-
-
-REPO_CHECKS: dict[str, Callable[[Path], Problems]] = {
-    "hacs": check_hacs_json,
-    "readme": check_readme,
-    "license": check_license,
-    "single": check_single_integration,
-}
-INTEGRATION_CHECKS: dict[str, Callable[[Path], Problems]] = {
-    "manifest": check_manifest,
-    "json": check_json_files,
-    "brand": check_brand,
-    "translation_files": check_translation_files,
-    "translation_strings": check_translation_strings,
-    "translation_key_sets": check_translation_key_sets,
-    "icons": check_icons,
-    "keys_used": check_translation_keys_used,
-    "flow_strings": check_flow_strings,
-    "dependencies": check_dependencies,
-    "config_schema": check_config_schema,
-    "services": check_services,
-}
 
 
 def run(check: str, repo: Path) -> Problems:
