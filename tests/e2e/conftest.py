@@ -1,10 +1,4 @@
-"""Fixtures of the end-to-end tests: one simulator and one real ``hass`` per module.
-
-The processes are started lazily by the first test that needs them (after
-``socket_enabled`` has lifted pytest-socket's block) and stopped, process group
-and all, when the module ends. The durations of the phases are printed at the end
-of the run ("e2e phases").
-"""
+"""Fixtures of the end-to-end tests: one simulator and one real ``hass`` per module."""
 
 from __future__ import annotations
 

@@ -1,10 +1,4 @@
-"""Alerts end to end: a real ``hass``, the options flow, and posts as Nezha sends them.
-
-A stack of its own (one per module): onboarding and a v0 entry, then the alerts
-webhook enabled through the options flow REST API, then notifications rendered
-exactly as a v0 dashboard renders the template (nezha_dev/simulator/notify.py) and
-posted over HTTP to the URL the options flow showed.
-"""
+"""Alerts end to end: a real ``hass``, the options flow, and posts as Nezha sends them."""
 
 from __future__ import annotations
 

@@ -1,10 +1,4 @@
-"""A real Home Assistant process, driven through HTTP and WebSocket only.
-
-The tests run in file order and build on each other, like a person's session:
-onboarding and the config flow first, then what the simulator changes, then a
-restart. The durations of the phases are in the "e2e phases" section of
-pytest's summary.
-"""
+"""A real Home Assistant process, driven through HTTP and WebSocket only."""
 
 from __future__ import annotations
 
@@ -65,11 +59,7 @@ async def wait_until[T](
     phases: Phases | None = None,
     interval: float = 0.5,
 ) -> tuple[T, float]:
-    """Poll ``fetch`` until ``done``; return the last value and the seconds taken.
-
-    Fails the test after ``within`` seconds. With ``phases``, the time taken is
-    recorded as a detail of the current phase.
-    """
+    """Poll ``fetch`` until ``done``; return the last value and the seconds taken."""
     started = time.monotonic()
     while True:
         value = await fetch()
@@ -597,12 +587,7 @@ async def test_unload_and_set_up_again(e2e: E2EState) -> None:
 
 
 def test_no_deprecation_reported(e2e: E2EState) -> None:
-    """Nothing in the session reports a deprecation of the integration.
-
-    The session covers setup through the config flow, polls, reloads, the options
-    and reauth flows, a device removal, a restart, an unload and a second setup;
-    hass runs with ``logger: default: debug`` and Python's deprecation warnings on.
-    """
+    """Nothing in the session reports a deprecation of the integration."""
     hass = e2e.stack.hass
     log = hass.ha_log()
     assert "DEBUG (MainThread) [homeassistant" in log  # debug for everything
@@ -612,11 +597,7 @@ def test_no_deprecation_reported(e2e: E2EState) -> None:
 
 
 def test_ha_log_is_clean(e2e: E2EState) -> None:
-    """No token in home-assistant.log, and no error from the integration.
-
-    The log has the integration's debug messages of both starts. The one error
-    expected is the coordinator's report of the revoked token.
-    """
+    """No token in home-assistant.log, and no error from the integration."""
     log = e2e.stack.hass.ha_log()
     assert "DEBUG (MainThread) [custom_components.nezha]" in log
     assert log.count("Setting up nezha") >= 2  # both starts
@@ -626,6 +607,6 @@ def test_ha_log_is_clean(e2e: E2EState) -> None:
         line
         for line in log.splitlines()
         if re.match(r"\S+ \S+ (ERROR|CRITICAL) .*custom_components\.nezha", line)
-        and "Authentication failed while fetching" not in line
+        and "Authentication failed while fetching" not in line  # the revoked token
     ]
     assert errors == []

@@ -1,9 +1,4 @@
-"""Cross-checks of the Python code against translations/en.json (project rules).
-
-The code is read with `ast`, never imported: translation keys passed to entity
-descriptions, exceptions, issues and selectors, and the steps, errors and abort reasons
-of the config and options flows.
-"""
+"""Cross-checks of the Python code against translations/en.json (project rules)."""
 
 from __future__ import annotations
 
@@ -124,13 +119,7 @@ def _use_for(
 def _code_translation_uses(
     integration: Path, problems: Problems
 ) -> list[TranslationUse]:
-    """Find the translation keys in the integration's code.
-
-    Keys are string literals or module-level string constants, passed as
-    `translation_key=` or assigned to `_attr_translation_key`. A key passed through a
-    helper's parameter (`def _percent(key): return XDescription(translation_key=key)`)
-    is followed to the helper's calls in the same module.
-    """
+    """Find the translation keys in the integration's code."""
     constants = _string_constants(integration, problems)
     uses: list[TranslationUse] = []
     for path in _python_files(integration):
@@ -223,11 +212,7 @@ def check_translation_keys_used(integration: Path) -> Problems:
 
 
 def _returned_keys(tree: ast.Module, constants: dict[str, str]) -> dict[str, set[str]]:
-    """Strings each module function can return: literals, constants, mapping values.
-
-    An unresolvable return (e.g. a `case X(reason=reason): return reason`) adds the
-    string values of the module-level dicts the function reads (`ERRORS[type(err)]`).
-    """
+    """Strings each module function can return: literals, constants, mapping values."""
     tables = {
         target.id: {
             key for value in node.value.values if (key := _resolve(value, constants))
@@ -296,11 +281,7 @@ def _step_uses(
 def _flow_uses(
     integration: Path, constants: dict[str, str], problems: Problems
 ) -> list[TranslationUse]:
-    """Steps, errors and abort reasons of config_flow.py and validation.py.
-
-    The exception-to-error-key mapping may live in either module: helpers of both are
-    followed, and `{"base": ...}` outside a flow class counts for the config flow.
-    """
+    """Steps, errors and abort reasons of config_flow.py and validation.py."""
     trees = {
         path: tree
         for name in ("config_flow.py", "validation.py")

@@ -1,9 +1,4 @@
-"""A valid throwaway integration for the checker tests, and ways to break it.
-
-`write_sample_repo` writes a repository with one integration that passes every check;
-the mutations below (`edit`, `pop`, `write`, `delete`, ...) each break one thing in it.
-A mutation is called with the integration directory; file names are relative to it.
-"""
+"""A valid throwaway integration for the checker tests, and ways to break it."""
 
 from __future__ import annotations
 

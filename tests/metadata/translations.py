@@ -348,13 +348,7 @@ def _placeholders(value: Any) -> set[str] | None:
 
 
 def check_translation_key_sets(integration: Path) -> Problems:
-    """Every translation file has exactly the keys of translations/en.json.
-
-    Custom integrations have no strings.json; en.json is the reference. Besides the
-    key set, each string must be non-empty and use the same {placeholders} as its
-    English original (Home Assistant fills in the English ones; a missing or renamed
-    one shows as a literal "{name}" or fails to format).
-    """
+    """Every translation file has exactly the keys of translations/en.json."""
     problems: Problems = []
     reference = _load_json(integration / "translations" / "en.json", problems)
     if reference is None:
