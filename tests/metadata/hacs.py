@@ -27,16 +27,10 @@ LICENSE_NAMES = frozenset(
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 BRAND_IMAGES = frozenset(
-    {
-        "icon.png",
-        "logo.png",
-        "icon@2x.png",
-        "logo@2x.png",
-        "dark_icon.png",
-        "dark_logo.png",
-        "dark_icon@2x.png",
-        "dark_logo@2x.png",
-    }
+    f"{dark}{kind}{size}.png"
+    for dark in ("", "dark_")
+    for kind in ("icon", "logo")
+    for size in ("", "@2x")
 )
 
 
