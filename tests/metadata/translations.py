@@ -129,6 +129,20 @@ def _translation_schema() -> Validator:
         ),
         _translation_key_problem,
     )
+    states = _map(no_placeholders, _translation_key_problem)
+
+    def entity(attribute_name: Validator, **more: Validator) -> Validator:
+        """An entity's (or entity component's) name, states and state attributes."""
+        attribute = _obj({"name": attribute_name, "state": states})
+        return _obj(
+            {
+                "name": text,
+                "state": states,
+                "state_attributes": _map(attribute, _translation_key_problem),
+                **more,
+            }
+        )
+
     action_like = _obj(
         {"name": text, "description": text, "fields": fields_schema},
         required=["name", "description"],
@@ -190,47 +204,11 @@ def _translation_schema() -> Validator:
             "config_panel": _config_panel,
             "application_credentials": _obj({"description": text}),
             "issues": _map(_issue_schema()),
-            "entity_component": _map(
-                _obj(
-                    {
-                        "name": text,
-                        "state": _map(no_placeholders, _translation_key_problem),
-                        "state_attributes": _map(
-                            _obj(
-                                {
-                                    "name": text,
-                                    "state": _map(
-                                        no_placeholders, _translation_key_problem
-                                    ),
-                                }
-                            ),
-                            _translation_key_problem,
-                        ),
-                    }
-                ),
-                _slug_or_underscore_problem,
-            ),
+            "entity_component": _map(entity(text), _slug_or_underscore_problem),
             "device": _map(_obj({"name": text}), _translation_key_problem),
             "entity": _map(
                 _map(
-                    _obj(
-                        {
-                            "name": text,
-                            "state": _map(no_placeholders, _translation_key_problem),
-                            "state_attributes": _map(
-                                _obj(
-                                    {
-                                        "name": no_placeholders,
-                                        "state": _map(
-                                            no_placeholders, _translation_key_problem
-                                        ),
-                                    }
-                                ),
-                                _translation_key_problem,
-                            ),
-                            "unit_of_measurement": no_placeholders,
-                        }
-                    ),
+                    entity(no_placeholders, unit_of_measurement=no_placeholders),
                     _translation_key_problem,
                 ),
                 _platform_key_problem,
@@ -263,22 +241,13 @@ def _translation_schema() -> Validator:
     )
 
 
-def _all_keys(data: Any, path: str = "") -> Iterator[tuple[str, str]]:
+def _walk(data: Any, prefix: str = "") -> Iterator[tuple[str, str, Any]]:
+    """(key path, key, value) of every key in a translation file, depth first."""
     if isinstance(data, dict):
         for key, value in data.items():
-            child = f"{path}.{key}" if path else str(key)
-            yield child, key
-            yield from _all_keys(value, child)
-
-
-def _key_paths(data: Any, prefix: str = "") -> set[str]:
-    paths: set[str] = set()
-    if isinstance(data, dict):
-        for key, value in data.items():
-            child = f"{prefix}.{key}" if prefix else key
-            paths.add(child)
-            paths |= _key_paths(value, child)
-    return paths
+            child = f"{prefix}.{key}" if prefix else str(key)
+            yield child, key, value
+            yield from _walk(value, child)
 
 
 def _translation_files(integration: Path) -> list[Path]:
@@ -318,23 +287,17 @@ def check_translation_strings(integration: Path) -> Problems:
             continue
         label = f"translations/{path.name}"
         problems.extend(f"{label}: {problem}" for problem in schema(data, ""))
-        for key_path, key in _all_keys(data):
+        for key_path, key, _ in _walk(data):
             if key != "_" and (problem := _translation_key_problem(key)):
                 problems.append(f"{label}: {key_path}: {problem}")
     return problems
 
 
-def _leaf_strings(data: Any, prefix: str = "") -> dict[str, Any]:
+def _leaves(data: Any) -> dict[str, Any]:
     """Key path -> value of every leaf (non-object value) in a translation file."""
-    leaves: dict[str, Any] = {}
-    if isinstance(data, dict):
-        for key, value in data.items():
-            child = f"{prefix}.{key}" if prefix else key
-            if isinstance(value, dict):
-                leaves |= _leaf_strings(value, child)
-            else:
-                leaves[child] = value
-    return leaves
+    return {
+        path: value for path, _, value in _walk(data) if not isinstance(value, dict)
+    }
 
 
 def _placeholders(value: Any) -> set[str] | None:
@@ -353,8 +316,8 @@ def check_translation_key_sets(integration: Path) -> Problems:
     reference = _load_json(integration / "translations" / "en.json", problems)
     if reference is None:
         return problems
-    expected = _key_paths(reference)
-    english = _leaf_strings(reference)
+    expected = {path for path, _, _ in _walk(reference)}
+    english = _leaves(reference)
     for path in _translation_files(integration):
         if path.name == "en.json":
             continue
@@ -362,12 +325,12 @@ def check_translation_key_sets(integration: Path) -> Problems:
         if data is None:
             continue
         label = f"translations/{path.name}"
-        keys = _key_paths(data)
+        keys = {path for path, _, _ in _walk(data)}
         problems.extend(f"{label}: missing {key}" for key in sorted(expected - keys))
         problems.extend(
             f"{label}: {key} is not in en.json" for key in sorted(keys - expected)
         )
-        for key, value in sorted(_leaf_strings(data).items()):
+        for key, value in sorted(_leaves(data).items()):
             if key not in english:
                 continue
             if isinstance(value, str) and not value.strip():
