@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-import contextlib
 import math
 from pathlib import Path
 import re
-import time
 from typing import Any
 
 import aiohttp
@@ -22,7 +19,7 @@ from nezha_dev.hass.browser import (
     new_page,
     open_browser,
 )
-from nezha_dev.hass.stack import E2E_TOKEN, Phases
+from nezha_dev.hass.stack import E2E_TOKEN
 from nezha_dev.provision_demo import (
     DASHBOARD_URL_PATH,
     ONBOARDING_DOMAINS,
@@ -33,6 +30,15 @@ from nezha_dev.provision_demo import (
     provision,
 )
 from tests.e2e.conftest import E2EState
+from tests.e2e.helpers import (
+    Simulator,
+    entry_loaded,
+    entry_state,
+    nezha_devices,
+    nezha_entities,
+    simulator,
+    wait_until,
+)
 from tests.e2e.logscan import deprecations
 
 pytestmark = pytest.mark.e2e
@@ -50,100 +56,6 @@ GIB = 1024**3
 # ---------------------------------------------------------------------- helpers
 
 
-async def wait_until[T](
-    what: str,
-    fetch: Callable[[], Awaitable[T]],
-    done: Callable[[T], bool],
-    within: float,
-    *,
-    phases: Phases | None = None,
-    interval: float = 0.5,
-) -> tuple[T, float]:
-    """Poll ``fetch`` until ``done``; return the last value and the seconds taken."""
-    started = time.monotonic()
-    while True:
-        value = await fetch()
-        elapsed = time.monotonic() - started
-        if done(value):
-            if phases is not None:
-                phases.detail(what, elapsed)
-            return value, elapsed
-        if elapsed > within:
-            pytest.fail(f"timed out after {within} s waiting for {what}; last: {value}")
-        await asyncio.sleep(interval)
-
-
-class Simulator:
-    """The simulator's own API (with the token) and its ``/_sim/`` admin API."""
-
-    def __init__(self, session: aiohttp.ClientSession, url: str, token: str) -> None:
-        """Talk to the simulator at ``url``."""
-        self.session = session
-        self.url = url
-        self.token = token
-
-    async def admin(self, method: str, path: str, payload: Any = None) -> Any:
-        """Call ``/_sim/...``; raises on an error status."""
-        async with self.session.request(
-            method, f"{self.url}/_sim/{path}", json=payload
-        ) as response:
-            response.raise_for_status()
-            return await response.json()
-
-    async def api(self, path: str) -> Any:
-        """GET a v0 API path with the token; return ``result``."""
-        async with self.session.get(
-            f"{self.url}/api/v1/{path}", headers={"Authorization": self.token}
-        ) as response:
-            response.raise_for_status()
-            body = await response.json()
-        assert body["code"] == 0, body
-        return body["result"]
-
-    @contextlib.asynccontextmanager
-    async def frozen_clock(self) -> AsyncIterator[None]:
-        """Stop the dashboard clock for the body (tests/e2e/simserver.py)."""
-        await self.admin("POST", "e2e/clock", {"frozen": True})
-        try:
-            yield
-        finally:
-            await self.admin("POST", "e2e/clock", {"frozen": False})
-
-
-@contextlib.asynccontextmanager
-async def simulator(e2e: E2EState) -> AsyncIterator[Simulator]:
-    """A :class:`Simulator` client for the running stack."""
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as s:
-        yield Simulator(s, e2e.stack.sim.url, e2e.stack.token)
-
-
-async def entry_state(ha: HomeAssistantClient, entry_id: str) -> str:
-    """The state of a config entry (``loaded``, ``setup_error``, ...)."""
-    entries = await ha.request("GET", "/api/config/config_entries/entry?domain=nezha")
-    return next(str(e["state"]) for e in entries if e["entry_id"] == entry_id)
-
-
-async def registry(ha: HomeAssistantClient, kind: str) -> list[dict[str, Any]]:
-    """``config/{kind}_registry/list`` over the WebSocket API."""
-    async with ha.websocket() as ws:
-        items: list[dict[str, Any]] = await ws.call(f"config/{kind}_registry/list")
-    return items
-
-
-async def nezha_entities(ha: HomeAssistantClient, entry_id: str) -> dict[str, str]:
-    """Unique id -> entity id of the entry's entities."""
-    return {
-        e["unique_id"]: e["entity_id"]
-        for e in await registry(ha, "entity")
-        if e["config_entry_id"] == entry_id
-    }
-
-
-async def nezha_devices(ha: HomeAssistantClient, entry_id: str) -> list[dict[str, Any]]:
-    """The entry's devices."""
-    return [d for d in await registry(ha, "device") if entry_id in d["config_entries"]]
-
-
 def device_of_server(devices: list[dict[str, Any]], entry_id: str, sid: int) -> bool:
     """Whether a device of server ``sid`` is among ``devices``."""
     return any(["nezha", f"{entry_id}_{sid}"] in d["identifiers"] for d in devices)
@@ -152,12 +64,7 @@ def device_of_server(devices: list[dict[str, Any]], entry_id: str, sid: int) -> 
 async def reload_entry(ha: HomeAssistantClient, entry_id: str) -> None:
     """Reload the entry and wait until it is loaded again."""
     await ha.request("POST", f"/api/config/config_entries/entry/{entry_id}/reload")
-    await wait_until(
-        "the entry to be loaded",
-        lambda: entry_state(ha, entry_id),
-        lambda state: state == "loaded",
-        within=30,
-    )
+    await entry_loaded(ha, entry_id)
 
 
 async def expected_states(
@@ -523,12 +430,7 @@ async def test_restart_keeps_entities(e2e: E2EState) -> None:
         await asyncio.to_thread(e2e.stack.restart_hass)
 
         async with e2e.client() as ha:
-            await wait_until(
-                "the entry to be loaded",
-                lambda: entry_state(ha, e2e.entry_id),
-                lambda state: state == "loaded",
-                within=60,
-            )
+            await entry_loaded(ha, e2e.entry_id, 60)
             assert await nezha_entities(ha, e2e.entry_id) == entities
             await wait_until(
                 "the same states",
@@ -568,13 +470,7 @@ async def test_unload_and_set_up_again(e2e: E2EState) -> None:
             await ws.call(
                 "config_entries/disable", entry_id=e2e.entry_id, disabled_by=None
             )
-        await wait_until(
-            "the entry to be loaded again",
-            lambda: entry_state(ha, e2e.entry_id),
-            lambda state: state == "loaded",
-            within=60,
-            phases=e2e.phases,
-        )
+        await entry_loaded(ha, e2e.entry_id, 60, e2e.phases)
         cpu = entities[f"{e2e.entry_id}_1_cpu_usage"]
         await wait_until(
             "the states to come back",
