@@ -31,61 +31,34 @@ def png(width: int, height: int) -> bytes:
     )
 
 
-SAMPLE_MANIFEST: dict[str, Any] = {
-    "domain": SAMPLE_DOMAIN,
-    "name": "Sample Hub",
-    "codeowners": ["@someone"],
-    "config_flow": True,
-    "documentation": "https://github.com/someone/sample-hub",
-    "integration_type": "hub",
-    "iot_class": "local_polling",
-    "issue_tracker": "https://github.com/someone/sample-hub/issues",
-    "requirements": ["samplelib==1.2.3"],
-    "version": "0.1.0",
-}
+SAMPLE_MANIFEST: dict[str, Any] = json.loads("""{
+  "domain": "sample_hub", "name": "Sample Hub", "codeowners": ["@someone"],
+  "config_flow": true, "documentation": "https://github.com/someone/sample-hub",
+  "integration_type": "hub", "iot_class": "local_polling",
+  "issue_tracker": "https://github.com/someone/sample-hub/issues",
+  "requirements": ["samplelib==1.2.3"], "version": "0.1.0"}""")
 
-SAMPLE_STRINGS: dict[str, Any] = {
-    "config": {
-        "step": {
-            "user": {
-                "title": "Connect",
-                "description": "Enter the address of your {brand} dashboard.",
-                "data": {"url": "URL", "token": "API token"},
-                "data_description": {"url": "The dashboard address"},
-            },
-            "reauth_confirm": {"data": {"token": "API token"}},
-        },
-        "error": {
-            "cannot_connect": "Failed to connect",
-            "invalid_auth": "Invalid token",
-        },
-        "abort": {
-            "already_configured": "Already configured",
-            "reauth_successful": "Re-authentication was successful",
-        },
-    },
-    "entity": {
-        "sensor": {
-            "cpu_usage": {"name": "CPU usage"},
-            "memory_usage": {"name": "Memory usage"},
-            "status": {
-                "name": "Status",
-                "state": {"online": "Online", "offline": "Offline"},
-            },
-        }
-    },
-    "exceptions": {"update_failed": {"message": "Update failed: {error}"}},
-    "selector": {"server_group": {"options": {"all": "All servers"}}},
-}
+SAMPLE_STRINGS: dict[str, Any] = json.loads("""{
+  "config": {
+    "step": {
+      "user": {
+        "title": "Connect", "description": "Enter the address of your {brand} dashboard.",
+        "data": {"url": "URL", "token": "API token"},
+        "data_description": {"url": "The dashboard address"}},
+      "reauth_confirm": {"data": {"token": "API token"}}},
+    "error": {"cannot_connect": "Failed to connect", "invalid_auth": "Invalid token"},
+    "abort": {
+      "already_configured": "Already configured",
+      "reauth_successful": "Re-authentication was successful"}},
+  "entity": {"sensor": {
+    "cpu_usage": {"name": "CPU usage"}, "memory_usage": {"name": "Memory usage"},
+    "status": {"name": "Status", "state": {"online": "Online", "offline": "Offline"}}}},
+  "exceptions": {"update_failed": {"message": "Update failed: {error}"}},
+  "selector": {"server_group": {"options": {"all": "All servers"}}}}""")
 
-SAMPLE_ICONS: dict[str, Any] = {
-    "entity": {
-        "sensor": {
-            "cpu_usage": {"default": "mdi:cpu-64-bit"},
-            "status": {"default": "mdi:server", "state": {"offline": "mdi:server-off"}},
-        }
-    }
-}
+SAMPLE_ICONS: dict[str, Any] = json.loads("""{"entity": {"sensor": {
+  "cpu_usage": {"default": "mdi:cpu-64-bit"},
+  "status": {"default": "mdi:server", "state": {"offline": "mdi:server-off"}}}}}""")
 
 SAMPLE_FILES: dict[str, str] = {
     "__init__.py": '"""Sample."""\n\n\nasync def async_setup_entry(hass, entry):\n    return True\n',
