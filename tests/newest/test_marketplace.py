@@ -158,43 +158,24 @@ class FakeGitHub:
         return (ROOT / path).read_bytes()
 
     async def repository(self, request: web.Request) -> web.Response:
+        owner, name = REPOSITORY.split("/")
         return web.json_response(
-            {
-                "id": 1234567,
-                "name": REPOSITORY.split("/")[1],
-                "full_name": REPOSITORY,
-                "default_branch": DEFAULT_BRANCH,
-                "archived": False,
-                "description": "Nezha Monitoring for Home Assistant",
-                "pushed_at": "2026-11-29T20:12:08Z",
-                "stargazers_count": 1,
-                "open_issues_count": 0,
-                "topics": ["home-assistant", "nezha"],
-                "owner": {"login": REPOSITORY.split("/", maxsplit=1)[0]},
-            }
-        )
+            {"id": 1234567, "name": name, "full_name": REPOSITORY,
+             "default_branch": DEFAULT_BRANCH, "archived": False,
+             "description": "Nezha Monitoring for Home Assistant",
+             "pushed_at": "2026-11-29T20:12:08Z", "stargazers_count": 1,
+             "open_issues_count": 0, "topics": ["home-assistant", "nezha"],
+             "owner": {"login": owner}}
+        )  # fmt: skip
 
     def _release(self) -> dict[str, Any]:
         name = self.asset.name
-        return {
-            "id": 1,
-            "tag_name": TAG,
-            "name": TAG,
-            "prerelease": False,
-            "draft": False,
-            "published_at": "2026-12-03T00:00:00Z",
-            "body": "",
-            "assets": [
-                {
-                    "name": name,
-                    "size": self.asset.stat().st_size,
-                    "download_count": 0,
-                    "browser_download_url": (
-                        f"{self.url}/{REPOSITORY}/releases/download/{TAG}/{name}"
-                    ),
-                }
-            ],
-        }
+        url = f"{self.url}/{REPOSITORY}/releases/download/{TAG}/{name}"
+        asset = {"name": name, "size": self.asset.stat().st_size,
+                 "download_count": 0, "browser_download_url": url}  # fmt: skip
+        return {"id": 1, "tag_name": TAG, "name": TAG, "prerelease": False,
+                "draft": False, "published_at": "2026-12-03T00:00:00Z", "body": "",
+                "assets": [asset]}  # fmt: skip
 
     async def releases(self, request: web.Request) -> web.Response:
         return web.json_response([self._release()])
