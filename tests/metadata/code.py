@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,21 +52,26 @@ def _string_constants(integration: Path, problems: Problems) -> dict[str, str]:
     for path in _python_files(integration):
         if (tree := _parse(path, problems)) is None:
             continue
-        for node in tree.body:
-            value: ast.expr | None
-            if isinstance(node, ast.Assign):
-                targets, value = node.targets, node.value
-            elif isinstance(node, ast.AnnAssign):
-                targets, value = [node.target], node.value
-            else:
-                continue
-            if isinstance(value, ast.Constant) and isinstance(value.value, str):
-                constants.update(
-                    (target.id, value.value)
-                    for target in targets
-                    if isinstance(target, ast.Name)
-                )
+        constants.update(
+            (name, value.value)
+            for name, value in _assigned(tree.body)
+            if isinstance(value, ast.Constant) and isinstance(value.value, str)
+        )
     return constants
+
+
+def _assigned(
+    nodes: Iterable[ast.AST], *, attributes: bool = False
+) -> Iterator[tuple[str, ast.expr | None]]:
+    """(name, value) of the assignments among ``nodes``: ``x =`` (and ``self.x =``)."""
+    for node in nodes:
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    yield target.id, node.value
+                elif attributes and isinstance(target, ast.Attribute):
+                    yield target.attr, node.value
 
 
 def _resolve(node: ast.expr | None, constants: dict[str, str]) -> str | None:
@@ -166,20 +172,11 @@ def _code_translation_uses(
                         use := _use_for(call_name, was_raised, where, stem, key)
                     ):
                         uses.append(use)
-            elif isinstance(node, ast.Assign | ast.AnnAssign):
-                targets = (
-                    node.targets if isinstance(node, ast.Assign) else [node.target]
-                )
-                if any(
-                    (isinstance(t, ast.Name) and t.id == "_attr_translation_key")
-                    or (
-                        isinstance(t, ast.Attribute)
-                        and t.attr == "_attr_translation_key"
-                    )
-                    for t in targets
-                ) and (key := _resolve(node.value, constants)):
-                    platform = stem if stem in PLATFORMS else None
-                    uses.append(_entity_use(where, platform, key))
+            for name, value in _assigned([node], attributes=True):
+                if name == "_attr_translation_key" and (
+                    key := _resolve(value, constants)
+                ):
+                    uses.append(_entity_use(where, _platform_of("", stem), key))
     return uses
 
 
@@ -214,14 +211,9 @@ def check_translation_keys_used(integration: Path) -> Problems:
 def _returned_keys(tree: ast.Module, constants: dict[str, str]) -> dict[str, set[str]]:
     """Strings each module function can return: literals, constants, mapping values."""
     tables = {
-        target.id: {
-            key for value in node.value.values if (key := _resolve(value, constants))
-        }
-        for node in tree.body
-        if isinstance(node, ast.Assign | ast.AnnAssign)
-        and isinstance(node.value, ast.Dict)
-        for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
-        if isinstance(target, ast.Name)
+        name: {key for item in value.values if (key := _resolve(item, constants))}
+        for name, value in _assigned(tree.body)
+        if isinstance(value, ast.Dict)
     }
     returns: dict[str, set[str]] = {}
     for function in tree.body:
