@@ -7,7 +7,7 @@ from pathlib import Path
 import string
 from typing import Any
 
-from .common import Problems, _load_json, _load_manifest, _rel
+from .common import Problems, _load_json, _load_manifest, _rel, _words
 from .schema import (
     RE_HTML,
     Validator,
@@ -122,30 +122,27 @@ def _config_panel(value: Any, path: str) -> Problems:
 def _translation_schema() -> Validator:
     text = _text()
     no_placeholders = _text(placeholders=False)
-    fields_schema = _map(
-        _obj(
-            {"name": text, "description": text, "example": text},
-            required=["name", "description"],
-        ),
-        _translation_key_problem,
-    )
     states = _map(no_placeholders, _translation_key_problem)
+
+    def keyed(validator: Validator) -> Validator:
+        return _map(validator, _translation_key_problem)
+
+    def described(**more: Validator) -> Validator:
+        """An object with a required name and description (and optional `more`)."""
+        fields = {"name": text, "description": text, **more}
+        return _obj(fields, required=["name", "description"])
 
     def entity(attribute_name: Validator, **more: Validator) -> Validator:
         """An entity's (or entity component's) name, states and state attributes."""
         attribute = _obj({"name": attribute_name, "state": states})
-        return _obj(
-            {
-                "name": text,
-                "state": states,
-                "state_attributes": _map(attribute, _translation_key_problem),
-                **more,
-            }
-        )
+        fields = {"name": text, "state": states, "state_attributes": keyed(attribute)}
+        return _obj({**fields, **more})
 
-    action_like = _obj(
-        {"name": text, "description": text, "fields": fields_schema},
-        required=["name", "description"],
+    fields_schema = keyed(described(example=text))
+    action_like = described(fields=fields_schema)
+    automation_keys = _words(
+        "action_type condition_type trigger_type trigger_subtype extra_fields"
+        " extra_fields_descriptions"
     )
     return _obj(
         {
@@ -155,81 +152,39 @@ def _translation_schema() -> Validator:
                 _data_entry_schema(subentry=True), _slug_or_underscore_problem
             ),
             "options": _data_entry_schema(),
-            "preview_features": _map(
-                _obj(
-                    {
-                        "name": text,
-                        "description": text,
-                        "enable_confirmation": text,
-                        "disable_confirmation": text,
-                    },
-                    required=["name", "description"],
-                ),
-                _translation_key_problem,
+            "preview_features": keyed(
+                described(enable_confirmation=text, disable_confirmation=text)
             ),
             "selector": _map(
                 _obj(
                     {
-                        "choices": _map(text, _translation_key_problem),
-                        "options": _map(text, _translation_key_problem),
-                        "unit_of_measurement": _map(text, _translation_key_problem),
-                        "fields": _map(
-                            _any_of(
-                                text,
-                                _obj(
-                                    {"name": text, "description": text},
-                                    required=["name", "description"],
-                                ),
-                            ),
-                            _translation_key_problem,
-                        ),
+                        "choices": keyed(text),
+                        "options": keyed(text),
+                        "unit_of_measurement": keyed(text),
+                        "fields": keyed(_any_of(text, described())),
                     }
                 ),
                 _slug_or_underscore_problem,
             ),
-            "device_automation": _obj(
-                {
-                    key: _map(text)
-                    for key in (
-                        "action_type",
-                        "condition_type",
-                        "trigger_type",
-                        "trigger_subtype",
-                        "extra_fields",
-                        "extra_fields_descriptions",
-                    )
-                }
-            ),
-            "system_health": _obj({"info": _map(text, _translation_key_problem)}),
+            "device_automation": _obj({key: _map(text) for key in automation_keys}),
+            "system_health": _obj({"info": keyed(text)}),
             "config_panel": _config_panel,
             "application_credentials": _obj({"description": text}),
             "issues": _map(_issue_schema()),
             "entity_component": _map(entity(text), _slug_or_underscore_problem),
-            "device": _map(_obj({"name": text}), _translation_key_problem),
+            "device": keyed(_obj({"name": text})),
             "entity": _map(
-                _map(
-                    entity(no_placeholders, unit_of_measurement=no_placeholders),
-                    _translation_key_problem,
-                ),
+                keyed(entity(no_placeholders, unit_of_measurement=no_placeholders)),
                 _platform_key_problem,
             ),
             "exceptions": _map(_obj({"message": text}), _slug_problem),
-            "services": _map(
-                _obj(
-                    {
-                        "name": text,
-                        "description": text,
-                        "fields": fields_schema,
-                        "sections": _map(
-                            _obj(
-                                {"name": text, "description": text}, required=["name"]
-                            ),
-                            _translation_key_problem,
-                        ),
-                    },
-                    required=["name", "description"],
-                ),
-                _translation_key_problem,
+            "services": keyed(
+                described(
+                    fields=fields_schema,
+                    sections=keyed(
+                        _obj({"name": text, "description": text}, required=["name"])
+                    ),
+                )
             ),
             "conditions": _map(action_like, _underscore_slug_problem),
             "triggers": _map(action_like, _underscore_slug_problem),
