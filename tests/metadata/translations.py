@@ -58,33 +58,19 @@ def _data_entry_schema(
     *, subentry: bool = False, allow_title: bool = False
 ) -> Validator:
     text = _text()
+    texts = _map(text)
     section = _obj(
-        {
-            "data": _map(text),
-            "data_description": _map(text),
-            "description": text,
-            "name": text,
-        }
+        {"data": texts, "data_description": texts, "description": text, "name": text}
     )
+    step_maps = "data data_description menu_options menu_option_descriptions"
     step = _obj(
-        {
-            "title": text,
-            "description": text,
-            "data": _map(text),
-            "data_description": _map(text),
-            "menu_options": _map(text),
-            "menu_option_descriptions": _map(text),
-            "submit": text,
-            "sections": _map(section),
-        }
+        {"title": text, "description": text, "submit": text, "sections": _map(section)}
+        | dict.fromkeys(_words(step_maps), texts)
     )
     fields: dict[str, Validator] = {
         "flow_title": text,
         "step": _map(step),
-        "error": _map(text),
-        "abort": _map(text),
-        "progress": _map(text),
-        "create_entry": _map(text),
+        **dict.fromkeys(_words("error abort progress create_entry"), texts),
         "initiate_flow": _obj(
             {"user": text}, required=["user"], extra=text if subentry else None
         ),
