@@ -19,7 +19,7 @@ from nezha_dev.hass.browser import (
     new_page,
     open_browser,
 )
-from nezha_dev.hass.stack import E2E_TOKEN
+from nezha_dev.hass.stack import E2E_TOKEN, Phases
 from nezha_dev.provision_demo import (
     DASHBOARD_URL_PATH,
     ONBOARDING_DOMAINS,
@@ -51,6 +51,7 @@ NEW_TOKEN = "e2eNewNezhaToken9876543210zyxwVU"
 OFFLINE_SERVER = 2  # fra-db-02
 REMOVED_SERVER = 5  # 东京-web-03
 GIB = 1024**3
+MISSING_CARD = {"type": "entities", "entities": ["sensor.e2e_missing"]}
 
 
 # ---------------------------------------------------------------------- helpers
@@ -61,10 +62,22 @@ def device_of_server(devices: list[dict[str, Any]], entry_id: str, sid: int) -> 
     return any(["nezha", f"{entry_id}_{sid}"] in d["identifiers"] for d in devices)
 
 
-async def reload_entry(ha: HomeAssistantClient, entry_id: str) -> None:
-    """Reload the entry and wait until it is loaded again."""
+async def settled(
+    ha: HomeAssistantClient, sim: Simulator, entry_id: str, phases: Phases | None = None
+) -> tuple[dict[str, str], dict[str, float | str], float]:
+    """Reload; wait for the simulator's values: entities, expected states, seconds."""
     await ha.request("POST", f"/api/config/config_entries/entry/{entry_id}/reload")
     await entry_loaded(ha, entry_id)
+    entities = await nezha_entities(ha, entry_id)
+    expected = await expected_states(sim, entry_id, entities)
+    _, seconds = await wait_until(
+        "the states to match the simulator",
+        ha.states,
+        lambda states: not mismatches(expected, states),
+        within=30,
+        phases=phases,
+    )
+    return entities, expected, seconds
 
 
 async def expected_states(
@@ -205,9 +218,7 @@ async def test_states_match_simulator(e2e: E2EState) -> None:
     async with e2e.client() as ha, simulator(e2e) as sim, sim.frozen_clock():
         # With the clock stopped, a reload makes Home Assistant read the same
         # instant the test reads below (metrics and ping history alike).
-        await reload_entry(ha, e2e.entry_id)
-        entities = await nezha_entities(ha, e2e.entry_id)
-        expected = await expected_states(sim, e2e.entry_id, entities)
+        entities, expected, seconds = await settled(ha, sim, e2e.entry_id, e2e.phases)
         keys = {"cpu_usage", "memory_usage", "downloaded", "download_speed", "ping"}
         covered = {
             key
@@ -216,13 +227,6 @@ async def test_states_match_simulator(e2e: E2EState) -> None:
         }
         assert covered == keys
         assert len(expected) >= 5 * 7 + 8  # 7 metrics per server, 8+ ping monitors
-        _, seconds = await wait_until(
-            "the states to match the simulator",
-            ha.states,
-            lambda states: not mismatches(expected, states),
-            within=30,
-            phases=e2e.phases,
-        )
         states = await ha.states()
         assert mismatches(expected, states) == {}, f"after {seconds:.1f} s"
         # Units as the README documents them.
@@ -255,16 +259,7 @@ async def test_dashboard_renders(e2e: E2EState, tmp_path: Path) -> None:
             await ws.call(
                 "lovelace/config/save",
                 url_path="e2e-control",
-                config={
-                    "views": [
-                        {
-                            "path": "v",
-                            "cards": [
-                                {"type": "entities", "entities": ["sensor.e2e_missing"]}
-                            ],
-                        }
-                    ]
-                },
+                config={"views": [{"path": "v", "cards": [MISSING_CARD]}]},
             )
         async with open_browser(ha.session, tmp_path) as cdp:
             page = await new_page(cdp)
@@ -408,15 +403,7 @@ async def test_restart_keeps_entities(e2e: E2EState) -> None:
     """After a restart the same entity ids and states return, no device twice."""
     async with simulator(e2e) as sim, sim.frozen_clock():
         async with e2e.client() as ha:
-            await reload_entry(ha, e2e.entry_id)
-            entities = await nezha_entities(ha, e2e.entry_id)
-            expected = await expected_states(sim, e2e.entry_id, entities)
-            await wait_until(
-                "the states to settle",
-                ha.states,
-                lambda states: not mismatches(expected, states),
-                within=30,
-            )
+            entities, _, _ = await settled(ha, sim, e2e.entry_id)
             before = {
                 e: s["state"]
                 for e, s in (await ha.states()).items()
