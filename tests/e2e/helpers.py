@@ -68,7 +68,7 @@ class Simulator:
 
     @contextlib.asynccontextmanager
     async def frozen_clock(self) -> AsyncIterator[None]:
-        """Stop the dashboard clock for the body (tests/e2e/simserver.py)."""
+        """Stop the dashboard clock for the body (nezha_dev/hass/simserver.py)."""
         await self.admin("POST", "e2e/clock", {"frozen": True})
         try:
             yield
