@@ -1,11 +1,7 @@
-"""One snapshot notation for every supported Home Assistant release.
+"""One snapshot notation for every supported Home Assistant release."""
 
-Releases serialise the same entities differently: state attribute keys are enums
-and entity capabilities
-from 2026.5 on (plain strings before), and registry aliases hold the entity's own
-name as `None` from then on (an empty set before). This serializer writes the
-release-neutral form, so tests/snapshots/ holds one set that every release checks.
-"""
+# From 2026.5 attribute keys and capabilities are enums and registry aliases hold the
+# entity's own name as None (plain strings / an empty set before).
 
 from __future__ import annotations
 

@@ -1,10 +1,4 @@
-"""tests/e2e/logscan.py finds Home Assistant's real deprecation reports.
-
-The e2e suite fails on any deprecation report about the integration; these tests
-show that its scanner recognises the reports as Home Assistant writes them (the
-frame helper's message, formatted as home-assistant.log formats records, and a
-Python warning on stderr), and that it leaves other integrations' reports alone.
-"""
+"""tests/e2e/logscan.py finds Home Assistant's real deprecation reports."""
 
 from __future__ import annotations
 

@@ -1,9 +1,4 @@
-"""Every supported Home Assistant release checks the one set in tests/snapshots/.
-
-The releases write state attributes, capabilities and registry aliases in different
-notations; tests/snapshot.py writes one. These tests pin that normalisation, so it
-neither hides a real difference nor lets a second notation creep back in.
-"""
+"""Every supported Home Assistant release checks the one set in tests/snapshots/."""
 
 from __future__ import annotations
 

@@ -1,18 +1,4 @@
-"""The Home Assistant releases the project declares are the ones it tests.
-
-Three environments run the tests (scripts/test):
-
-* .venv from requirements_test.txt: the release its pytest-homeassistant-custom-component
-  (PHCC) pins; the full suite, lint, types and coverage.
-* .venv-min from requirements_test_min.txt: the oldest supported release, which
-  hacs.json declares as the minimum; the full suite.
-* .venv-new from requirements_test_new.txt: the newest release on PyPI, which no PHCC
-  pins yet; the e2e suite and tests/newest/.
-
-The release of .venv is read from the installed PHCC's own requirement, so that moving
-.venv to a newer PHCC stays a one-line change of requirements_test.txt; this file then
-says what else has to follow (the README's table, requirements_test_new.txt).
-"""
+"""The Home Assistant releases the project declares are the ones it tests."""
 
 from __future__ import annotations
 

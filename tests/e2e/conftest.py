@@ -1,10 +1,4 @@
-"""Fixtures of the end-to-end tests: one simulator and one real ``hass`` per module.
-
-The processes are started lazily by the first test that needs them (after
-``socket_enabled`` has lifted pytest-socket's block) and stopped, process group
-and all, when the module ends. The durations of the phases are printed at the end
-of the run ("e2e phases").
-"""
+"""Fixtures of the end-to-end tests: one simulator and one real ``hass`` per module."""
 
 from __future__ import annotations
 
@@ -15,8 +9,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from nezha_dev.hass.stack import Phases, Stack
 from nezha_dev.provision_demo import HomeAssistantClient, Tokens
-from tests.e2e.stack import Phases, Stack
 
 PHASES: list[tuple[str, Phases]] = []
 

@@ -1,13 +1,4 @@
-"""Deprecation reports about the integration in Home Assistant's output.
-
-Home Assistant reports deprecated use by an integration through its frame helper
-("Detected that custom integration 'nezha' ... This will stop working in Home
-Assistant X"), through ``helpers.deprecation`` ("... is a deprecated ..., use ...")
-and, for Python's own DeprecationWarning, through the warnings module (the e2e
-``hass`` runs with PYTHONWARNINGS showing them; after start-up Home Assistant logs
-them as ``py.warnings``, before it they go to stderr). A report is one log record,
-including its continuation lines (a traceback, a warning's source line).
-"""
+"""Deprecation reports about the integration in Home Assistant's output."""
 
 from __future__ import annotations
 
@@ -37,11 +28,7 @@ def records(text: str) -> list[str]:
 
 
 def deprecations(text: str, integration: str = "nezha") -> list[str]:
-    """The records that report a deprecation and name ``integration``.
-
-    Naming it covers "integration 'nezha'", the logger ``custom_components.nezha``
-    and a warning raised in ``custom_components/nezha/...``.
-    """
+    """The records that report a deprecation and name ``integration``."""
     return [
         record
         for record in records(text)

@@ -1,10 +1,4 @@
-"""Alerts end to end: a real ``hass``, the options flow, and posts as Nezha sends them.
-
-A stack of its own (one per module): onboarding and a v0 entry, then the alerts
-webhook enabled through the options flow REST API, then notifications rendered
-exactly as a v0 dashboard renders the template (nezha_dev/simulator/notify.py) and
-posted over HTTP to the URL the options flow showed.
-"""
+"""Alerts end to end: a real ``hass``, the options flow, and posts as Nezha sends them."""
 
 from __future__ import annotations
 
@@ -18,6 +12,7 @@ import pytest
 from nezha_dev.provision_demo import HomeAssistantClient, provision
 from nezha_dev.simulator.notify import JSON, AlertServer, alert_message, send
 from tests.e2e.conftest import E2EState
+from tests.e2e.helpers import Simulator, nezha_entities, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -27,17 +22,6 @@ HK = 1
 SILENCE = 8.0
 
 
-async def entity_ids(ha: HomeAssistantClient, entry_id: str) -> dict[str, str]:
-    """Unique id -> entity id of the entry's entities."""
-    async with ha.websocket() as ws:
-        entries = await ws.call("config/entity_registry/list")
-    return {
-        e["unique_id"]: e["entity_id"]
-        for e in entries
-        if e["config_entry_id"] == entry_id
-    }
-
-
 async def state_of(ha: HomeAssistantClient, entity_id: str) -> dict[str, Any]:
     """One entity's state object."""
     result: dict[str, Any] = await ha.request("GET", f"/api/states/{entity_id}")
@@ -45,22 +29,12 @@ async def state_of(ha: HomeAssistantClient, entity_id: str) -> dict[str, Any]:
 
 
 async def wait_for_state(
-    ha: HomeAssistantClient,
-    entity_id: str,
-    done: Any,
-    within: float,
-    interval: float = 0.05,
+    ha: HomeAssistantClient, entity_id: str, done: Any, within: float
 ) -> tuple[dict[str, Any], float]:
     """Poll one state until ``done(state)``; the state and the seconds it took."""
-    started = time.monotonic()
-    while True:
-        current = await state_of(ha, entity_id)
-        elapsed = time.monotonic() - started
-        if done(current):
-            return current, elapsed
-        if elapsed > within:
-            pytest.fail(f"{entity_id} after {within} s: {current}")
-        await asyncio.sleep(interval)
+    return await wait_until(
+        entity_id, lambda: state_of(ha, entity_id), done, within, interval=0.05
+    )
 
 
 async def test_alerts_reach_home_assistant(e2e: E2EState) -> None:
@@ -79,6 +53,7 @@ async def test_alerts_reach_home_assistant(e2e: E2EState) -> None:
         assert result.client is not None and result.entry_id
         ha, entry_id = result.client, result.entry_id
         e2e.tokens = ha.tokens
+        sim = Simulator(s, sim_url, e2e.stack.token)
 
         # The options flow: turn alerts on, read the URL, keep "local only".
         form = await ha.request(
@@ -105,11 +80,13 @@ async def test_alerts_reach_home_assistant(e2e: E2EState) -> None:
         webhook = hass_url + path  # from 127.0.0.1: a local request
 
         # The reload creates the event entities.
-        for _ in range(100):
-            entities = await entity_ids(ha, entry_id)
-            if f"{entry_id}_alerts" in entities:
-                break
-            await asyncio.sleep(0.2)
+        entities, _ = await wait_until(
+            "the event entities",
+            lambda: nezha_entities(ha, entry_id),
+            lambda entities: f"{entry_id}_alerts" in entities,
+            20,
+            interval=0.2,
+        )
         dashboard_events = entities[f"{entry_id}_alerts"]
         hk_events = entities[f"{entry_id}_{HK}_alerts"]
         online = entities[f"{entry_id}_{OFFLINE_SERVER}_online"]
@@ -117,8 +94,7 @@ async def test_alerts_reach_home_assistant(e2e: E2EState) -> None:
 
         # A CPU alert about hk-edge-01, its name as the dashboard has it.
         servers = {
-            server["id"]: server["name"]
-            for server in await sim_api(s, sim_url, e2e.stack.token, "server/list")
+            server["id"]: server["name"] for server in await sim.api("server/list")
         }
         hk = AlertServer(HK, servers[HK])
         message = alert_message("Incident", hk.name, "203.0.*.*", "CPU > 90%")
@@ -142,8 +118,7 @@ async def test_alerts_reach_home_assistant(e2e: E2EState) -> None:
         ] == message
 
         # The agent stops; Nezha's offline rule fires; the state follows at once.
-        async with s.post(f"{sim_url}/_sim/servers/{OFFLINE_SERVER}/offline") as r:
-            r.raise_for_status()
+        await sim.admin("POST", f"servers/{OFFLINE_SERVER}/offline")
         await asyncio.sleep(SILENCE)
         assert (await state_of(ha, online))["state"] == "on"  # 60 s threshold
         gone = AlertServer(OFFLINE_SERVER, servers[OFFLINE_SERVER])
@@ -160,21 +135,7 @@ async def test_alerts_reach_home_assistant(e2e: E2EState) -> None:
         assert waited < 1.0
 
         # The agent is back and Nezha resolves: online again at once.
-        async with s.post(f"{sim_url}/_sim/servers/{OFFLINE_SERVER}/online") as r:
-            r.raise_for_status()
+        await sim.admin("POST", f"servers/{OFFLINE_SERVER}/online")
         resolved = alert_message("Resolved", gone.name, "10.*.*.*", "Offline")
         assert await send(s, webhook, resolved, gone, generation="v0") == 200
         await wait_for_state(ha, online, lambda st: st["state"] == "on", 1.0)
-
-
-async def sim_api(
-    session: aiohttp.ClientSession, sim_url: str, token: str, path: str
-) -> Any:
-    """GET a v0 API path of the simulator with the token; its ``result``."""
-    async with session.get(
-        f"{sim_url}/api/v1/{path}", headers={"Authorization": token}
-    ) as response:
-        response.raise_for_status()
-        body = await response.json()
-    assert body["code"] == 0, body
-    return body["result"]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 
+from nezha_dev.hass.stack import REPO
 from nezha_dev.provision_demo import (
     DASHBOARD_YAML,
     dashboard_config,
     dashboard_entity_ids,
 )
-from tests.e2e.stack import REPO
 
 
 def readme_dashboard_yaml() -> str:

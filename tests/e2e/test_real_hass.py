@@ -1,25 +1,25 @@
-"""A real Home Assistant process, driven through HTTP and WebSocket only.
-
-The tests run in file order and build on each other, like a person's session:
-onboarding and the config flow first, then what the simulator changes, then a
-restart. The durations of the phases are in the "e2e phases" section of
-pytest's summary.
-"""
+"""A real Home Assistant process, driven through HTTP and WebSocket only."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-import contextlib
 import math
 from pathlib import Path
 import re
-import time
 from typing import Any
 
 import aiohttp
 import pytest
 
+from nezha_dev.hass.browser import (
+    WARNINGS_SHOWN_JS,
+    card_tags,
+    dashboard_ready_js,
+    log_in,
+    new_page,
+    open_browser,
+)
+from nezha_dev.hass.stack import E2E_TOKEN, Phases
 from nezha_dev.provision_demo import (
     DASHBOARD_URL_PATH,
     ONBOARDING_DOMAINS,
@@ -29,17 +29,17 @@ from nezha_dev.provision_demo import (
     dashboard_entity_ids,
     provision,
 )
-from tests.e2e.browser import (
-    WARNINGS_SHOWN_JS,
-    card_tags,
-    dashboard_ready_js,
-    log_in,
-    new_page,
-    open_browser,
-)
 from tests.e2e.conftest import E2EState
+from tests.e2e.helpers import (
+    Simulator,
+    entry_loaded,
+    entry_state,
+    nezha_devices,
+    nezha_entities,
+    simulator,
+    wait_until,
+)
 from tests.e2e.logscan import deprecations
-from tests.e2e.stack import E2E_TOKEN, Phases
 
 pytestmark = pytest.mark.e2e
 
@@ -51,107 +51,10 @@ NEW_TOKEN = "e2eNewNezhaToken9876543210zyxwVU"
 OFFLINE_SERVER = 2  # fra-db-02
 REMOVED_SERVER = 5  # 东京-web-03
 GIB = 1024**3
+MISSING_CARD = {"type": "entities", "entities": ["sensor.e2e_missing"]}
 
 
 # ---------------------------------------------------------------------- helpers
-
-
-async def wait_until[T](
-    what: str,
-    fetch: Callable[[], Awaitable[T]],
-    done: Callable[[T], bool],
-    within: float,
-    *,
-    phases: Phases | None = None,
-    interval: float = 0.5,
-) -> tuple[T, float]:
-    """Poll ``fetch`` until ``done``; return the last value and the seconds taken.
-
-    Fails the test after ``within`` seconds. With ``phases``, the time taken is
-    recorded as a detail of the current phase.
-    """
-    started = time.monotonic()
-    while True:
-        value = await fetch()
-        elapsed = time.monotonic() - started
-        if done(value):
-            if phases is not None:
-                phases.detail(what, elapsed)
-            return value, elapsed
-        if elapsed > within:
-            pytest.fail(f"timed out after {within} s waiting for {what}; last: {value}")
-        await asyncio.sleep(interval)
-
-
-class Simulator:
-    """The simulator's own API (with the token) and its ``/_sim/`` admin API."""
-
-    def __init__(self, session: aiohttp.ClientSession, url: str, token: str) -> None:
-        """Talk to the simulator at ``url``."""
-        self.session = session
-        self.url = url
-        self.token = token
-
-    async def admin(self, method: str, path: str, payload: Any = None) -> Any:
-        """Call ``/_sim/...``; raises on an error status."""
-        async with self.session.request(
-            method, f"{self.url}/_sim/{path}", json=payload
-        ) as response:
-            response.raise_for_status()
-            return await response.json()
-
-    async def api(self, path: str) -> Any:
-        """GET a v0 API path with the token; return ``result``."""
-        async with self.session.get(
-            f"{self.url}/api/v1/{path}", headers={"Authorization": self.token}
-        ) as response:
-            response.raise_for_status()
-            body = await response.json()
-        assert body["code"] == 0, body
-        return body["result"]
-
-    @contextlib.asynccontextmanager
-    async def frozen_clock(self) -> AsyncIterator[None]:
-        """Stop the dashboard clock for the body (tests/e2e/simserver.py)."""
-        await self.admin("POST", "e2e/clock", {"frozen": True})
-        try:
-            yield
-        finally:
-            await self.admin("POST", "e2e/clock", {"frozen": False})
-
-
-@contextlib.asynccontextmanager
-async def simulator(e2e: E2EState) -> AsyncIterator[Simulator]:
-    """A :class:`Simulator` client for the running stack."""
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as s:
-        yield Simulator(s, e2e.stack.sim.url, e2e.stack.token)
-
-
-async def entry_state(ha: HomeAssistantClient, entry_id: str) -> str:
-    """The state of a config entry (``loaded``, ``setup_error``, ...)."""
-    entries = await ha.request("GET", "/api/config/config_entries/entry?domain=nezha")
-    return next(str(e["state"]) for e in entries if e["entry_id"] == entry_id)
-
-
-async def registry(ha: HomeAssistantClient, kind: str) -> list[dict[str, Any]]:
-    """``config/{kind}_registry/list`` over the WebSocket API."""
-    async with ha.websocket() as ws:
-        items: list[dict[str, Any]] = await ws.call(f"config/{kind}_registry/list")
-    return items
-
-
-async def nezha_entities(ha: HomeAssistantClient, entry_id: str) -> dict[str, str]:
-    """Unique id -> entity id of the entry's entities."""
-    return {
-        e["unique_id"]: e["entity_id"]
-        for e in await registry(ha, "entity")
-        if e["config_entry_id"] == entry_id
-    }
-
-
-async def nezha_devices(ha: HomeAssistantClient, entry_id: str) -> list[dict[str, Any]]:
-    """The entry's devices."""
-    return [d for d in await registry(ha, "device") if entry_id in d["config_entries"]]
 
 
 def device_of_server(devices: list[dict[str, Any]], entry_id: str, sid: int) -> bool:
@@ -159,15 +62,22 @@ def device_of_server(devices: list[dict[str, Any]], entry_id: str, sid: int) -> 
     return any(["nezha", f"{entry_id}_{sid}"] in d["identifiers"] for d in devices)
 
 
-async def reload_entry(ha: HomeAssistantClient, entry_id: str) -> None:
-    """Reload the entry and wait until it is loaded again."""
+async def settled(
+    ha: HomeAssistantClient, sim: Simulator, entry_id: str, phases: Phases | None = None
+) -> tuple[dict[str, str], dict[str, float | str], float]:
+    """Reload; wait for the simulator's values: entities, expected states, seconds."""
     await ha.request("POST", f"/api/config/config_entries/entry/{entry_id}/reload")
-    await wait_until(
-        "the entry to be loaded",
-        lambda: entry_state(ha, entry_id),
-        lambda state: state == "loaded",
+    await entry_loaded(ha, entry_id)
+    entities = await nezha_entities(ha, entry_id)
+    expected = await expected_states(sim, entry_id, entities)
+    _, seconds = await wait_until(
+        "the states to match the simulator",
+        ha.states,
+        lambda states: not mismatches(expected, states),
         within=30,
+        phases=phases,
     )
+    return entities, expected, seconds
 
 
 async def expected_states(
@@ -308,9 +218,7 @@ async def test_states_match_simulator(e2e: E2EState) -> None:
     async with e2e.client() as ha, simulator(e2e) as sim, sim.frozen_clock():
         # With the clock stopped, a reload makes Home Assistant read the same
         # instant the test reads below (metrics and ping history alike).
-        await reload_entry(ha, e2e.entry_id)
-        entities = await nezha_entities(ha, e2e.entry_id)
-        expected = await expected_states(sim, e2e.entry_id, entities)
+        entities, expected, seconds = await settled(ha, sim, e2e.entry_id, e2e.phases)
         keys = {"cpu_usage", "memory_usage", "downloaded", "download_speed", "ping"}
         covered = {
             key
@@ -319,13 +227,6 @@ async def test_states_match_simulator(e2e: E2EState) -> None:
         }
         assert covered == keys
         assert len(expected) >= 5 * 7 + 8  # 7 metrics per server, 8+ ping monitors
-        _, seconds = await wait_until(
-            "the states to match the simulator",
-            ha.states,
-            lambda states: not mismatches(expected, states),
-            within=30,
-            phases=e2e.phases,
-        )
         states = await ha.states()
         assert mismatches(expected, states) == {}, f"after {seconds:.1f} s"
         # Units as the README documents them.
@@ -358,16 +259,7 @@ async def test_dashboard_renders(e2e: E2EState, tmp_path: Path) -> None:
             await ws.call(
                 "lovelace/config/save",
                 url_path="e2e-control",
-                config={
-                    "views": [
-                        {
-                            "path": "v",
-                            "cards": [
-                                {"type": "entities", "entities": ["sensor.e2e_missing"]}
-                            ],
-                        }
-                    ]
-                },
+                config={"views": [{"path": "v", "cards": [MISSING_CARD]}]},
             )
         async with open_browser(ha.session, tmp_path) as cdp:
             page = await new_page(cdp)
@@ -511,15 +403,7 @@ async def test_restart_keeps_entities(e2e: E2EState) -> None:
     """After a restart the same entity ids and states return, no device twice."""
     async with simulator(e2e) as sim, sim.frozen_clock():
         async with e2e.client() as ha:
-            await reload_entry(ha, e2e.entry_id)
-            entities = await nezha_entities(ha, e2e.entry_id)
-            expected = await expected_states(sim, e2e.entry_id, entities)
-            await wait_until(
-                "the states to settle",
-                ha.states,
-                lambda states: not mismatches(expected, states),
-                within=30,
-            )
+            entities, _, _ = await settled(ha, sim, e2e.entry_id)
             before = {
                 e: s["state"]
                 for e, s in (await ha.states()).items()
@@ -533,12 +417,7 @@ async def test_restart_keeps_entities(e2e: E2EState) -> None:
         await asyncio.to_thread(e2e.stack.restart_hass)
 
         async with e2e.client() as ha:
-            await wait_until(
-                "the entry to be loaded",
-                lambda: entry_state(ha, e2e.entry_id),
-                lambda state: state == "loaded",
-                within=60,
-            )
+            await entry_loaded(ha, e2e.entry_id, 60)
             assert await nezha_entities(ha, e2e.entry_id) == entities
             await wait_until(
                 "the same states",
@@ -578,13 +457,7 @@ async def test_unload_and_set_up_again(e2e: E2EState) -> None:
             await ws.call(
                 "config_entries/disable", entry_id=e2e.entry_id, disabled_by=None
             )
-        await wait_until(
-            "the entry to be loaded again",
-            lambda: entry_state(ha, e2e.entry_id),
-            lambda state: state == "loaded",
-            within=60,
-            phases=e2e.phases,
-        )
+        await entry_loaded(ha, e2e.entry_id, 60, e2e.phases)
         cpu = entities[f"{e2e.entry_id}_1_cpu_usage"]
         await wait_until(
             "the states to come back",
@@ -597,12 +470,7 @@ async def test_unload_and_set_up_again(e2e: E2EState) -> None:
 
 
 def test_no_deprecation_reported(e2e: E2EState) -> None:
-    """Nothing in the session reports a deprecation of the integration.
-
-    The session covers setup through the config flow, polls, reloads, the options
-    and reauth flows, a device removal, a restart, an unload and a second setup;
-    hass runs with ``logger: default: debug`` and Python's deprecation warnings on.
-    """
+    """Nothing in the session reports a deprecation of the integration."""
     hass = e2e.stack.hass
     log = hass.ha_log()
     assert "DEBUG (MainThread) [homeassistant" in log  # debug for everything
@@ -612,11 +480,7 @@ def test_no_deprecation_reported(e2e: E2EState) -> None:
 
 
 def test_ha_log_is_clean(e2e: E2EState) -> None:
-    """No token in home-assistant.log, and no error from the integration.
-
-    The log has the integration's debug messages of both starts. The one error
-    expected is the coordinator's report of the revoked token.
-    """
+    """No token in home-assistant.log, and no error from the integration."""
     log = e2e.stack.hass.ha_log()
     assert "DEBUG (MainThread) [custom_components.nezha]" in log
     assert log.count("Setting up nezha") >= 2  # both starts
@@ -626,6 +490,6 @@ def test_ha_log_is_clean(e2e: E2EState) -> None:
         line
         for line in log.splitlines()
         if re.match(r"\S+ \S+ (ERROR|CRITICAL) .*custom_components\.nezha", line)
-        and "Authentication failed while fetching" not in line
+        and "Authentication failed while fetching" not in line  # the revoked token
     ]
     assert errors == []

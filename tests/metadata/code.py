@@ -1,13 +1,9 @@
-"""Cross-checks of the Python code against translations/en.json (project rules).
-
-The code is read with `ast`, never imported: translation keys passed to entity
-descriptions, exceptions, issues and selectors, and the steps, errors and abort reasons
-of the config and options flows.
-"""
+"""Cross-checks of the Python code against translations/en.json (project rules)."""
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,21 +52,26 @@ def _string_constants(integration: Path, problems: Problems) -> dict[str, str]:
     for path in _python_files(integration):
         if (tree := _parse(path, problems)) is None:
             continue
-        for node in tree.body:
-            value: ast.expr | None
-            if isinstance(node, ast.Assign):
-                targets, value = node.targets, node.value
-            elif isinstance(node, ast.AnnAssign):
-                targets, value = [node.target], node.value
-            else:
-                continue
-            if isinstance(value, ast.Constant) and isinstance(value.value, str):
-                constants.update(
-                    (target.id, value.value)
-                    for target in targets
-                    if isinstance(target, ast.Name)
-                )
+        constants.update(
+            (name, value.value)
+            for name, value in _assigned(tree.body)
+            if isinstance(value, ast.Constant) and isinstance(value.value, str)
+        )
     return constants
+
+
+def _assigned(
+    nodes: Iterable[ast.AST], *, attributes: bool = False
+) -> Iterator[tuple[str, ast.expr | None]]:
+    """(name, value) of the assignments among ``nodes``: ``x =`` (and ``self.x =``)."""
+    for node in nodes:
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    yield target.id, node.value
+                elif attributes and isinstance(target, ast.Attribute):
+                    yield target.attr, node.value
 
 
 def _resolve(node: ast.expr | None, constants: dict[str, str]) -> str | None:
@@ -124,13 +125,7 @@ def _use_for(
 def _code_translation_uses(
     integration: Path, problems: Problems
 ) -> list[TranslationUse]:
-    """Find the translation keys in the integration's code.
-
-    Keys are string literals or module-level string constants, passed as
-    `translation_key=` or assigned to `_attr_translation_key`. A key passed through a
-    helper's parameter (`def _percent(key): return XDescription(translation_key=key)`)
-    is followed to the helper's calls in the same module.
-    """
+    """Find the translation keys in the integration's code."""
     constants = _string_constants(integration, problems)
     uses: list[TranslationUse] = []
     for path in _python_files(integration):
@@ -177,20 +172,11 @@ def _code_translation_uses(
                         use := _use_for(call_name, was_raised, where, stem, key)
                     ):
                         uses.append(use)
-            elif isinstance(node, ast.Assign | ast.AnnAssign):
-                targets = (
-                    node.targets if isinstance(node, ast.Assign) else [node.target]
-                )
-                if any(
-                    (isinstance(t, ast.Name) and t.id == "_attr_translation_key")
-                    or (
-                        isinstance(t, ast.Attribute)
-                        and t.attr == "_attr_translation_key"
-                    )
-                    for t in targets
-                ) and (key := _resolve(node.value, constants)):
-                    platform = stem if stem in PLATFORMS else None
-                    uses.append(_entity_use(where, platform, key))
+            for name, value in _assigned([node], attributes=True):
+                if name == "_attr_translation_key" and (
+                    key := _resolve(value, constants)
+                ):
+                    uses.append(_entity_use(where, _platform_of("", stem), key))
     return uses
 
 
@@ -222,92 +208,106 @@ def check_translation_keys_used(integration: Path) -> Problems:
     return problems
 
 
-def _flow_uses(
-    config_flow: Path, constants: dict[str, str], problems: Problems
-) -> list[TranslationUse]:
-    """Steps, errors and abort reasons used by config_flow.py (literals, constants)."""
-    tree = _parse(config_flow, problems)
-    if tree is None:
-        return []
-    # Module functions that only return string literals, e.g. `def error_key(err)`.
+def _returned_keys(tree: ast.Module, constants: dict[str, str]) -> dict[str, set[str]]:
+    """Strings each module function can return: literals, constants, mapping values."""
+    tables = {
+        name: {key for item in value.values if (key := _resolve(item, constants))}
+        for name, value in _assigned(tree.body)
+        if isinstance(value, ast.Dict)
+    }
     returns: dict[str, set[str]] = {}
     for function in tree.body:
-        if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
-            values = [
-                node.value
-                for node in ast.walk(function)
-                if isinstance(node, ast.Return)
-            ]
-            texts = {
-                value.value
-                for value in values
-                if isinstance(value, ast.Constant) and isinstance(value.value, str)
-            }
-            literal = [value for value in values if isinstance(value, ast.Constant)]
-            if values and len(literal) == len(values) and texts:
-                returns[function.name] = texts
-    uses: list[TranslationUse] = []
-    for cls in (node for node in ast.walk(tree) if isinstance(node, ast.ClassDef)):
-        bases = " ".join(ast.unparse(base) for base in cls.bases)
-        if "SubentryFlow" in bases:
+        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
             continue
-        section = "options" if "OptionsFlow" in bases else "config"
-        for method in cls.body:
-            if not isinstance(method, ast.FunctionDef | ast.AsyncFunctionDef):
-                continue
-            for node in ast.walk(method):
-                where = f"{_rel(config_flow)}:{getattr(node, 'lineno', '?')}"
+        read = {n.id for n in ast.walk(function) if isinstance(n, ast.Name)}
+        for node in ast.walk(function):
+            if isinstance(node, ast.Return) and node.value is not None:
+                if (key := _resolve(node.value, constants)) is not None:
+                    returns.setdefault(function.name, set()).add(key)
+                else:
+                    for table in read & tables.keys():
+                        returns.setdefault(function.name, set()).update(tables[table])
+    return returns
+
+
+def _error_exprs(node: ast.AST) -> list[ast.expr]:
+    """Form errors set by a node: `errors["base"] = ...` or `{"base": ...}`."""
+    if isinstance(node, ast.Assign):
+        return [
+            node.value
+            for target in node.targets
+            if isinstance(target, ast.Subscript)
+            and isinstance(target.value, ast.Name)
+            and target.value.id == "errors"
+        ]
+    if isinstance(node, ast.Dict):
+        return [
+            value
+            for key, value in zip(node.keys, node.values, strict=True)
+            if isinstance(key, ast.Constant) and key.value == "base"
+        ]
+    return []
+
+
+def _step_uses(
+    node: ast.Call, method: str, section: str, where: str, constants: dict[str, str]
+) -> list[TranslationUse]:
+    """Steps and abort reasons named by a flow method's call."""
+    name = _call_name(node)
+    found: str | None = None
+    if name in {"async_show_form", "async_show_menu"}:
+        if step := _resolve(_keyword(node, "step_id"), constants):
+            return [TranslationUse(where, (section, "step", step))]
+    elif name == "async_abort":
+        found = _resolve(_keyword(node, "reason"), constants)
+    elif name in {"_abort_if_unique_id_configured", "_async_abort_entries_match"}:
+        found = "already_configured"
+    elif name == "async_update_reload_and_abort":
+        found = _resolve(_keyword(node, "reason"), constants)
+        for prefix in ("reauth", "reconfigure"):
+            if found is None and method.startswith(f"async_step_{prefix}"):
+                found = f"{prefix}_successful"
+    return [] if found is None else [TranslationUse(where, (section, "abort", found))]
+
+
+def _flow_uses(
+    integration: Path, constants: dict[str, str], problems: Problems
+) -> list[TranslationUse]:
+    """Steps, errors and abort reasons of config_flow.py and validation.py."""
+    trees = {
+        path: tree
+        for name in ("config_flow.py", "validation.py")
+        if (path := integration / name).is_file()
+        and (tree := _parse(path, problems)) is not None
+    }
+    returns: dict[str, set[str]] = {}
+    for tree in trees.values():
+        for function, keys in _returned_keys(tree, constants).items():
+            returns.setdefault(function, set()).update(keys)
+    uses: list[TranslationUse] = []
+    for path, tree in trees.items():
+        scopes: list[tuple[str, str, ast.AST]] = [
+            ("config", function.name, function)
+            for function in tree.body
+            if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef)
+        ]
+        for cls in (node for node in ast.walk(tree) if isinstance(node, ast.ClassDef)):
+            bases = " ".join(ast.unparse(base) for base in cls.bases)
+            if "SubentryFlow" not in bases:
+                section = "options" if "OptionsFlow" in bases else "config"
+                scopes.extend(
+                    (section, method.name, method)
+                    for method in cls.body
+                    if isinstance(method, ast.FunctionDef | ast.AsyncFunctionDef)
+                )
+        for section, method, scope in scopes:
+            for node in ast.walk(scope):
+                where = f"{_rel(path)}:{getattr(node, 'lineno', '?')}"
                 if isinstance(node, ast.Call):
-                    name = _call_name(node)
-                    if name in {"async_show_form", "async_show_menu"} and (
-                        step := _resolve(_keyword(node, "step_id"), constants)
-                    ):
-                        uses.append(TranslationUse(where, (section, "step", step)))
-                    elif name == "async_abort" and (
-                        reason := _resolve(_keyword(node, "reason"), constants)
-                    ):
-                        uses.append(TranslationUse(where, (section, "abort", reason)))
-                    elif name in {
-                        "_abort_if_unique_id_configured",
-                        "_async_abort_entries_match",
-                    }:
-                        uses.append(
-                            TranslationUse(
-                                where, (section, "abort", "already_configured")
-                            )
-                        )
-                    elif name == "async_update_reload_and_abort":
-                        reason = _resolve(_keyword(node, "reason"), constants)
-                        if reason is None and method.name.startswith(
-                            "async_step_reauth"
-                        ):
-                            reason = "reauth_successful"
-                        elif reason is None and method.name.startswith(
-                            "async_step_reconfigure"
-                        ):
-                            reason = "reconfigure_successful"
-                        if reason is not None:
-                            uses.append(
-                                TranslationUse(where, (section, "abort", reason))
-                            )
-                errors: list[ast.expr] = []
-                if isinstance(node, ast.Assign):  # errors["base"] = ...
-                    errors.extend(
-                        node.value
-                        for target in node.targets
-                        if isinstance(target, ast.Subscript)
-                        and isinstance(target.value, ast.Name)
-                        and target.value.id == "errors"
-                    )
-                elif isinstance(node, ast.Dict):  # {"base": ...}
-                    errors.extend(
-                        value
-                        for key, value in zip(node.keys, node.values, strict=True)
-                        if isinstance(key, ast.Constant) and key.value == "base"
-                    )
+                    uses.extend(_step_uses(node, method, section, where, constants))
                 uses.extend(
                     TranslationUse(where, (section, "error", error))
-                    for expr in errors
+                    for expr in _error_exprs(node)
                     for error in sorted(_error_keys(expr, constants, returns))
                 )
     return uses
@@ -330,8 +330,8 @@ def check_flow_strings(integration: Path) -> Problems:
     if not config_flow.is_file():
         return []  # data-driven: nothing to check until the flow exists
     problems: Problems = []
-    constants = _string_constants(config_flow.parent, problems)
-    uses = _flow_uses(config_flow, constants, problems)
+    constants = _string_constants(integration, problems)
+    uses = _flow_uses(integration, constants, problems)
     if not uses:
         return problems
     strings = _load_json(integration / "translations" / "en.json", problems)

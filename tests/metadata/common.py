@@ -65,6 +65,11 @@ def _parse(path: Path, problems: Problems) -> ast.Module | None:
         return None
 
 
+def _words(text: str) -> tuple[str, ...]:
+    """The space-separated words of ``text``, in order."""
+    return tuple(text.split())
+
+
 def _is_str_list(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
 

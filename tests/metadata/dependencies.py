@@ -17,43 +17,19 @@ from .common import (
     _parse,
     _python_files,
     _rel,
+    _words,
 )
 
 # hassfest's ALLOWED_USED_COMPONENTS (script/hassfest/dependencies.py), besides the
 # entity platforms, which are always allowed.
 ALLOWED_USED_COMPONENTS = frozenset(
-    {
-        "alert",
-        "automation",
-        "conversation",
-        "device_automation",
-        "frontend",
-        "group",
-        "hassio",
-        "homeassistant",
-        "input_boolean",
-        "input_button",
-        "input_datetime",
-        "input_number",
-        "input_select",
-        "input_text",
-        "media_source",
-        "onboarding",
-        "panel_custom",
-        "persistent_notification",
-        "person",
-        "script",
-        "shopping_list",
-        "sun",
-        "system_health",
-        "system_log",
-        "timer",
-        "webhook",
-        "websocket_api",
-        "zone",
-        "mjpeg",
-        "stream",
-    }
+    _words(
+        "alert automation conversation device_automation frontend group hassio"
+        " homeassistant input_boolean input_button input_datetime input_number"
+        " input_select input_text media_source onboarding panel_custom"
+        " persistent_notification person script shopping_list sun system_health"
+        " system_log timer webhook websocket_api zone mjpeg stream"
+    )
 )
 # A manifest discovery key allows importing the matching integration.
 DISCOVERY_INTEGRATIONS = {

@@ -27,16 +27,10 @@ LICENSE_NAMES = frozenset(
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 BRAND_IMAGES = frozenset(
-    {
-        "icon.png",
-        "logo.png",
-        "icon@2x.png",
-        "logo@2x.png",
-        "dark_icon.png",
-        "dark_logo.png",
-        "dark_icon@2x.png",
-        "dark_logo@2x.png",
-    }
+    f"{dark}{kind}{size}.png"
+    for dark in ("", "dark_")
+    for kind in ("icon", "logo")
+    for size in ("", "@2x")
 )
 
 
@@ -97,20 +91,20 @@ def check_hacs_json(repo: Path) -> Problems:
     return problems
 
 
+def _has_root_file(repo: Path, names: frozenset[str]) -> bool:
+    return any(path.name.lower() in names for path in repo.iterdir() if path.is_file())
+
+
 def check_readme(repo: Path) -> Problems:
     """The HACS action's information check: a README or info file at the root."""
-    if any(
-        path.name.lower() in README_NAMES for path in repo.iterdir() if path.is_file()
-    ):
+    if _has_root_file(repo, README_NAMES):
         return []
     return ["no README.md (or readme/info/info.md) at the repository root"]
 
 
 def check_license(repo: Path) -> Problems:
     """The local part of the HACS action's license check: a LICENSE file exists."""
-    if any(
-        path.name.lower() in LICENSE_NAMES for path in repo.iterdir() if path.is_file()
-    ):
+    if _has_root_file(repo, LICENSE_NAMES):
         return []
     return [
         (

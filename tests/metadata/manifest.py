@@ -14,60 +14,23 @@ from awesomeversion import (
     AwesomeVersionStrategy,
 )
 
-from .common import Problems, _is_str_list, _load_manifest, _rel
+from .common import Problems, _is_str_list, _load_manifest, _rel, _words
 
 MANIFEST_KEYS = frozenset(
-    {
-        "after_dependencies",
-        "bluetooth",
-        "codeowners",
-        "config_flow",
-        "dependencies",
-        "dhcp",
-        "disabled",
-        "documentation",
-        "domain",
-        "homekit",
-        "import_executor",
-        "integration_type",
-        "iot_class",
-        "issue_tracker",
-        "loggers",
-        "mqtt",
-        "name",
-        "preview_features",
-        "quality_scale",
-        "requirements",
-        "single_config_entry",
-        "ssdp",
-        "usb",
-        "version",
-        "zeroconf",
-    }
+    _words(
+        "after_dependencies bluetooth codeowners config_flow dependencies dhcp disabled"
+        " documentation domain homekit import_executor integration_type iot_class"
+        " issue_tracker loggers mqtt name preview_features quality_scale requirements"
+        " single_config_entry ssdp usb version zeroconf"
+    )
 )
 INTEGRATION_TYPES = frozenset(
-    {"device", "entity", "hardware", "helper", "hub", "service", "system"}
+    _words("device entity hardware helper hub service system")
 )
 IOT_CLASSES = frozenset(
-    {
-        "assumed_state",
-        "calculated",
-        "cloud_polling",
-        "cloud_push",
-        "local_polling",
-        "local_push",
-    }
+    _words("assumed_state calculated cloud_polling cloud_push local_polling local_push")
 )
-QUALITY_SCALES = (
-    "no_score",
-    "legacy",
-    "custom",
-    "internal",
-    "bronze",
-    "silver",
-    "gold",
-    "platinum",
-)
+QUALITY_SCALES = _words("no_score legacy custom internal bronze silver gold platinum")
 VERSION_STRATEGIES = [
     AwesomeVersionStrategy.CALVER,
     AwesomeVersionStrategy.SEMVER,

@@ -1,9 +1,4 @@
-"""A valid throwaway integration for the checker tests, and ways to break it.
-
-`write_sample_repo` writes a repository with one integration that passes every check;
-the mutations below (`edit`, `pop`, `write`, `delete`, ...) each break one thing in it.
-A mutation is called with the integration directory; file names are relative to it.
-"""
+"""A valid throwaway integration for the checker tests, and ways to break it."""
 
 from __future__ import annotations
 
@@ -14,24 +9,7 @@ import struct
 from typing import Any
 import zlib
 
-from . import (
-    check_brand,
-    check_config_schema,
-    check_dependencies,
-    check_flow_strings,
-    check_hacs_json,
-    check_icons,
-    check_json_files,
-    check_license,
-    check_manifest,
-    check_readme,
-    check_services,
-    check_single_integration,
-    check_translation_files,
-    check_translation_key_sets,
-    check_translation_keys_used,
-    check_translation_strings,
-)
+from . import INTEGRATION_CHECKS, REPO_CHECKS
 from .common import Problems
 from .hacs import PNG_SIGNATURE
 
@@ -53,61 +31,34 @@ def png(width: int, height: int) -> bytes:
     )
 
 
-SAMPLE_MANIFEST: dict[str, Any] = {
-    "domain": SAMPLE_DOMAIN,
-    "name": "Sample Hub",
-    "codeowners": ["@someone"],
-    "config_flow": True,
-    "documentation": "https://github.com/someone/sample-hub",
-    "integration_type": "hub",
-    "iot_class": "local_polling",
-    "issue_tracker": "https://github.com/someone/sample-hub/issues",
-    "requirements": ["samplelib==1.2.3"],
-    "version": "0.1.0",
-}
+SAMPLE_MANIFEST: dict[str, Any] = json.loads("""{
+  "domain": "sample_hub", "name": "Sample Hub", "codeowners": ["@someone"],
+  "config_flow": true, "documentation": "https://github.com/someone/sample-hub",
+  "integration_type": "hub", "iot_class": "local_polling",
+  "issue_tracker": "https://github.com/someone/sample-hub/issues",
+  "requirements": ["samplelib==1.2.3"], "version": "0.1.0"}""")
 
-SAMPLE_STRINGS: dict[str, Any] = {
-    "config": {
-        "step": {
-            "user": {
-                "title": "Connect",
-                "description": "Enter the address of your {brand} dashboard.",
-                "data": {"url": "URL", "token": "API token"},
-                "data_description": {"url": "The dashboard address"},
-            },
-            "reauth_confirm": {"data": {"token": "API token"}},
-        },
-        "error": {
-            "cannot_connect": "Failed to connect",
-            "invalid_auth": "Invalid token",
-        },
-        "abort": {
-            "already_configured": "Already configured",
-            "reauth_successful": "Re-authentication was successful",
-        },
-    },
-    "entity": {
-        "sensor": {
-            "cpu_usage": {"name": "CPU usage"},
-            "memory_usage": {"name": "Memory usage"},
-            "status": {
-                "name": "Status",
-                "state": {"online": "Online", "offline": "Offline"},
-            },
-        }
-    },
-    "exceptions": {"update_failed": {"message": "Update failed: {error}"}},
-    "selector": {"server_group": {"options": {"all": "All servers"}}},
-}
+SAMPLE_STRINGS: dict[str, Any] = json.loads("""{
+  "config": {
+    "step": {
+      "user": {
+        "title": "Connect", "description": "Enter the address of your {brand} dashboard.",
+        "data": {"url": "URL", "token": "API token"},
+        "data_description": {"url": "The dashboard address"}},
+      "reauth_confirm": {"data": {"token": "API token"}}},
+    "error": {"cannot_connect": "Failed to connect", "invalid_auth": "Invalid token"},
+    "abort": {
+      "already_configured": "Already configured",
+      "reauth_successful": "Re-authentication was successful"}},
+  "entity": {"sensor": {
+    "cpu_usage": {"name": "CPU usage"}, "memory_usage": {"name": "Memory usage"},
+    "status": {"name": "Status", "state": {"online": "Online", "offline": "Offline"}}}},
+  "exceptions": {"update_failed": {"message": "Update failed: {error}"}},
+  "selector": {"server_group": {"options": {"all": "All servers"}}}}""")
 
-SAMPLE_ICONS: dict[str, Any] = {
-    "entity": {
-        "sensor": {
-            "cpu_usage": {"default": "mdi:cpu-64-bit"},
-            "status": {"default": "mdi:server", "state": {"offline": "mdi:server-off"}},
-        }
-    }
-}
+SAMPLE_ICONS: dict[str, Any] = json.loads("""{"entity": {"sensor": {
+  "cpu_usage": {"default": "mdi:cpu-64-bit"},
+  "status": {"default": "mdi:server", "state": {"offline": "mdi:server-off"}}}}}""")
 
 SAMPLE_FILES: dict[str, str] = {
     "__init__.py": '"""Sample."""\n\n\nasync def async_setup_entry(hass, entry):\n    return True\n',
@@ -208,28 +159,6 @@ def write_sample_repo(root: Path) -> Path:
     (root / "README.md").write_text("# Sample Hub\n", encoding="utf-8")
     (root / "LICENSE").write_text("MIT License\n", encoding="utf-8")
     return root
-
-
-REPO_CHECKS: dict[str, Callable[[Path], Problems]] = {
-    "hacs": check_hacs_json,
-    "readme": check_readme,
-    "license": check_license,
-    "single": check_single_integration,
-}
-INTEGRATION_CHECKS: dict[str, Callable[[Path], Problems]] = {
-    "manifest": check_manifest,
-    "json": check_json_files,
-    "brand": check_brand,
-    "translation_files": check_translation_files,
-    "translation_strings": check_translation_strings,
-    "translation_key_sets": check_translation_key_sets,
-    "icons": check_icons,
-    "keys_used": check_translation_keys_used,
-    "flow_strings": check_flow_strings,
-    "dependencies": check_dependencies,
-    "config_schema": check_config_schema,
-    "services": check_services,
-}
 
 
 def run(check: str, repo: Path) -> Problems:

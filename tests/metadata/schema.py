@@ -1,8 +1,4 @@
-"""A small schema language for JSON files, and hassfest's string and key rules.
-
-A Validator takes (value, path) and returns problems; `_obj`, `_map`, `_any_of` and
-`_all_of` combine them. A KeyRule returns a problem for a bad key, or None.
-"""
+"""A small schema language for JSON files, and hassfest's string and key rules."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import string
 from typing import Any
 
-from .common import Problems, _load_json, _load_manifest, _rel
+from .common import Problems, _load_json, _load_manifest, _rel, _words
 from .schema import (
     RE_HTML,
     Validator,
@@ -58,33 +58,19 @@ def _data_entry_schema(
     *, subentry: bool = False, allow_title: bool = False
 ) -> Validator:
     text = _text()
+    texts = _map(text)
     section = _obj(
-        {
-            "data": _map(text),
-            "data_description": _map(text),
-            "description": text,
-            "name": text,
-        }
+        {"data": texts, "data_description": texts, "description": text, "name": text}
     )
+    step_maps = "data data_description menu_options menu_option_descriptions"
     step = _obj(
-        {
-            "title": text,
-            "description": text,
-            "data": _map(text),
-            "data_description": _map(text),
-            "menu_options": _map(text),
-            "menu_option_descriptions": _map(text),
-            "submit": text,
-            "sections": _map(section),
-        }
+        {"title": text, "description": text, "submit": text, "sections": _map(section)}
+        | dict.fromkeys(_words(step_maps), texts)
     )
     fields: dict[str, Validator] = {
         "flow_title": text,
         "step": _map(step),
-        "error": _map(text),
-        "abort": _map(text),
-        "progress": _map(text),
-        "create_entry": _map(text),
+        **dict.fromkeys(_words("error abort progress create_entry"), texts),
         "initiate_flow": _obj(
             {"user": text}, required=["user"], extra=text if subentry else None
         ),
@@ -122,16 +108,27 @@ def _config_panel(value: Any, path: str) -> Problems:
 def _translation_schema() -> Validator:
     text = _text()
     no_placeholders = _text(placeholders=False)
-    fields_schema = _map(
-        _obj(
-            {"name": text, "description": text, "example": text},
-            required=["name", "description"],
-        ),
-        _translation_key_problem,
-    )
-    action_like = _obj(
-        {"name": text, "description": text, "fields": fields_schema},
-        required=["name", "description"],
+    states = _map(no_placeholders, _translation_key_problem)
+
+    def keyed(validator: Validator) -> Validator:
+        return _map(validator, _translation_key_problem)
+
+    def described(**more: Validator) -> Validator:
+        """An object with a required name and description (and optional `more`)."""
+        fields = {"name": text, "description": text, **more}
+        return _obj(fields, required=["name", "description"])
+
+    def entity(attribute_name: Validator, **more: Validator) -> Validator:
+        """An entity's (or entity component's) name, states and state attributes."""
+        attribute = _obj({"name": attribute_name, "state": states})
+        fields = {"name": text, "state": states, "state_attributes": keyed(attribute)}
+        return _obj({**fields, **more})
+
+    fields_schema = keyed(described(example=text))
+    action_like = described(fields=fields_schema)
+    automation_keys = _words(
+        "action_type condition_type trigger_type trigger_subtype extra_fields"
+        " extra_fields_descriptions"
     )
     return _obj(
         {
@@ -141,117 +138,39 @@ def _translation_schema() -> Validator:
                 _data_entry_schema(subentry=True), _slug_or_underscore_problem
             ),
             "options": _data_entry_schema(),
-            "preview_features": _map(
-                _obj(
-                    {
-                        "name": text,
-                        "description": text,
-                        "enable_confirmation": text,
-                        "disable_confirmation": text,
-                    },
-                    required=["name", "description"],
-                ),
-                _translation_key_problem,
+            "preview_features": keyed(
+                described(enable_confirmation=text, disable_confirmation=text)
             ),
             "selector": _map(
                 _obj(
                     {
-                        "choices": _map(text, _translation_key_problem),
-                        "options": _map(text, _translation_key_problem),
-                        "unit_of_measurement": _map(text, _translation_key_problem),
-                        "fields": _map(
-                            _any_of(
-                                text,
-                                _obj(
-                                    {"name": text, "description": text},
-                                    required=["name", "description"],
-                                ),
-                            ),
-                            _translation_key_problem,
-                        ),
+                        "choices": keyed(text),
+                        "options": keyed(text),
+                        "unit_of_measurement": keyed(text),
+                        "fields": keyed(_any_of(text, described())),
                     }
                 ),
                 _slug_or_underscore_problem,
             ),
-            "device_automation": _obj(
-                {
-                    key: _map(text)
-                    for key in (
-                        "action_type",
-                        "condition_type",
-                        "trigger_type",
-                        "trigger_subtype",
-                        "extra_fields",
-                        "extra_fields_descriptions",
-                    )
-                }
-            ),
-            "system_health": _obj({"info": _map(text, _translation_key_problem)}),
+            "device_automation": _obj({key: _map(text) for key in automation_keys}),
+            "system_health": _obj({"info": keyed(text)}),
             "config_panel": _config_panel,
             "application_credentials": _obj({"description": text}),
             "issues": _map(_issue_schema()),
-            "entity_component": _map(
-                _obj(
-                    {
-                        "name": text,
-                        "state": _map(no_placeholders, _translation_key_problem),
-                        "state_attributes": _map(
-                            _obj(
-                                {
-                                    "name": text,
-                                    "state": _map(
-                                        no_placeholders, _translation_key_problem
-                                    ),
-                                }
-                            ),
-                            _translation_key_problem,
-                        ),
-                    }
-                ),
-                _slug_or_underscore_problem,
-            ),
-            "device": _map(_obj({"name": text}), _translation_key_problem),
+            "entity_component": _map(entity(text), _slug_or_underscore_problem),
+            "device": keyed(_obj({"name": text})),
             "entity": _map(
-                _map(
-                    _obj(
-                        {
-                            "name": text,
-                            "state": _map(no_placeholders, _translation_key_problem),
-                            "state_attributes": _map(
-                                _obj(
-                                    {
-                                        "name": no_placeholders,
-                                        "state": _map(
-                                            no_placeholders, _translation_key_problem
-                                        ),
-                                    }
-                                ),
-                                _translation_key_problem,
-                            ),
-                            "unit_of_measurement": no_placeholders,
-                        }
-                    ),
-                    _translation_key_problem,
-                ),
+                keyed(entity(no_placeholders, unit_of_measurement=no_placeholders)),
                 _platform_key_problem,
             ),
             "exceptions": _map(_obj({"message": text}), _slug_problem),
-            "services": _map(
-                _obj(
-                    {
-                        "name": text,
-                        "description": text,
-                        "fields": fields_schema,
-                        "sections": _map(
-                            _obj(
-                                {"name": text, "description": text}, required=["name"]
-                            ),
-                            _translation_key_problem,
-                        ),
-                    },
-                    required=["name", "description"],
-                ),
-                _translation_key_problem,
+            "services": keyed(
+                described(
+                    fields=fields_schema,
+                    sections=keyed(
+                        _obj({"name": text, "description": text}, required=["name"])
+                    ),
+                )
             ),
             "conditions": _map(action_like, _underscore_slug_problem),
             "triggers": _map(action_like, _underscore_slug_problem),
@@ -263,22 +182,13 @@ def _translation_schema() -> Validator:
     )
 
 
-def _all_keys(data: Any, path: str = "") -> Iterator[tuple[str, str]]:
+def _walk(data: Any, prefix: str = "") -> Iterator[tuple[str, str, Any]]:
+    """(key path, key, value) of every key in a translation file, depth first."""
     if isinstance(data, dict):
         for key, value in data.items():
-            child = f"{path}.{key}" if path else str(key)
-            yield child, key
-            yield from _all_keys(value, child)
-
-
-def _key_paths(data: Any, prefix: str = "") -> set[str]:
-    paths: set[str] = set()
-    if isinstance(data, dict):
-        for key, value in data.items():
-            child = f"{prefix}.{key}" if prefix else key
-            paths.add(child)
-            paths |= _key_paths(value, child)
-    return paths
+            child = f"{prefix}.{key}" if prefix else str(key)
+            yield child, key, value
+            yield from _walk(value, child)
 
 
 def _translation_files(integration: Path) -> list[Path]:
@@ -318,23 +228,17 @@ def check_translation_strings(integration: Path) -> Problems:
             continue
         label = f"translations/{path.name}"
         problems.extend(f"{label}: {problem}" for problem in schema(data, ""))
-        for key_path, key in _all_keys(data):
+        for key_path, key, _ in _walk(data):
             if key != "_" and (problem := _translation_key_problem(key)):
                 problems.append(f"{label}: {key_path}: {problem}")
     return problems
 
 
-def _leaf_strings(data: Any, prefix: str = "") -> dict[str, Any]:
+def _leaves(data: Any) -> dict[str, Any]:
     """Key path -> value of every leaf (non-object value) in a translation file."""
-    leaves: dict[str, Any] = {}
-    if isinstance(data, dict):
-        for key, value in data.items():
-            child = f"{prefix}.{key}" if prefix else key
-            if isinstance(value, dict):
-                leaves |= _leaf_strings(value, child)
-            else:
-                leaves[child] = value
-    return leaves
+    return {
+        path: value for path, _, value in _walk(data) if not isinstance(value, dict)
+    }
 
 
 def _placeholders(value: Any) -> set[str] | None:
@@ -348,19 +252,13 @@ def _placeholders(value: Any) -> set[str] | None:
 
 
 def check_translation_key_sets(integration: Path) -> Problems:
-    """Every translation file has exactly the keys of translations/en.json.
-
-    Custom integrations have no strings.json; en.json is the reference. Besides the
-    key set, each string must be non-empty and use the same {placeholders} as its
-    English original (Home Assistant fills in the English ones; a missing or renamed
-    one shows as a literal "{name}" or fails to format).
-    """
+    """Every translation file has exactly the keys of translations/en.json."""
     problems: Problems = []
     reference = _load_json(integration / "translations" / "en.json", problems)
     if reference is None:
         return problems
-    expected = _key_paths(reference)
-    english = _leaf_strings(reference)
+    expected = {path for path, _, _ in _walk(reference)}
+    english = _leaves(reference)
     for path in _translation_files(integration):
         if path.name == "en.json":
             continue
@@ -368,12 +266,12 @@ def check_translation_key_sets(integration: Path) -> Problems:
         if data is None:
             continue
         label = f"translations/{path.name}"
-        keys = _key_paths(data)
+        keys = {path for path, _, _ in _walk(data)}
         problems.extend(f"{label}: missing {key}" for key in sorted(expected - keys))
         problems.extend(
             f"{label}: {key} is not in en.json" for key in sorted(keys - expected)
         )
-        for key, value in sorted(_leaf_strings(data).items()):
+        for key, value in sorted(_leaves(data).items()):
             if key not in english:
                 continue
             if isinstance(value, str) and not value.strip():

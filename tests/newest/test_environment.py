@@ -1,8 +1,4 @@
-"""This environment runs the release requirements_test_new.txt pins.
-
-tests/test_version_matrix.py checks the other two environments and the README;
-this one runs in .venv-new, where that file's fixtures (PHCC) are missing.
-"""
+"""This environment runs the release requirements_test_new.txt pins."""
 
 from __future__ import annotations
 

@@ -1,17 +1,4 @@
-"""Home Assistant's Marketplace (2026.11+) reads and installs this repository.
-
-The Marketplace (homeassistant.components.marketplace) installs integrations from
-GitHub repositories, reading hacs.json with its own parser. These tests run its
-own code, offline: its hacs.json parser on our file, then the real
-MarketplaceManager adding this repository as a custom repository and installing
-a release, against a local stand-in for GitHub's REST API and download hosts
-that serves this checkout's files and the release asset scripts/release.py
-builds. The stand-in is reached through a Marketplace download profile, the
-Marketplace's own way to send its requests elsewhere (its mirrors use it).
-
-They run on the newest release (.venv-new, scripts/test), and are skipped on
-releases without the Marketplace.
-"""
+"""Home Assistant's Marketplace (2026.11+) adds and installs this repository, offline."""
 
 from __future__ import annotations
 
@@ -171,43 +158,24 @@ class FakeGitHub:
         return (ROOT / path).read_bytes()
 
     async def repository(self, request: web.Request) -> web.Response:
+        owner, name = REPOSITORY.split("/")
         return web.json_response(
-            {
-                "id": 1234567,
-                "name": REPOSITORY.split("/")[1],
-                "full_name": REPOSITORY,
-                "default_branch": DEFAULT_BRANCH,
-                "archived": False,
-                "description": "Nezha Monitoring for Home Assistant",
-                "pushed_at": "2026-11-29T20:12:08Z",
-                "stargazers_count": 1,
-                "open_issues_count": 0,
-                "topics": ["home-assistant", "nezha"],
-                "owner": {"login": REPOSITORY.split("/", maxsplit=1)[0]},
-            }
-        )
+            {"id": 1234567, "name": name, "full_name": REPOSITORY,
+             "default_branch": DEFAULT_BRANCH, "archived": False,
+             "description": "Nezha Monitoring for Home Assistant",
+             "pushed_at": "2026-11-29T20:12:08Z", "stargazers_count": 1,
+             "open_issues_count": 0, "topics": ["home-assistant", "nezha"],
+             "owner": {"login": owner}}
+        )  # fmt: skip
 
     def _release(self) -> dict[str, Any]:
         name = self.asset.name
-        return {
-            "id": 1,
-            "tag_name": TAG,
-            "name": TAG,
-            "prerelease": False,
-            "draft": False,
-            "published_at": "2026-12-03T00:00:00Z",
-            "body": "",
-            "assets": [
-                {
-                    "name": name,
-                    "size": self.asset.stat().st_size,
-                    "download_count": 0,
-                    "browser_download_url": (
-                        f"{self.url}/{REPOSITORY}/releases/download/{TAG}/{name}"
-                    ),
-                }
-            ],
-        }
+        url = f"{self.url}/{REPOSITORY}/releases/download/{TAG}/{name}"
+        asset = {"name": name, "size": self.asset.stat().st_size,
+                 "download_count": 0, "browser_download_url": url}  # fmt: skip
+        return {"id": 1, "tag_name": TAG, "name": TAG, "prerelease": False,
+                "draft": False, "published_at": "2026-12-03T00:00:00Z", "body": "",
+                "assets": [asset]}  # fmt: skip
 
     async def releases(self, request: web.Request) -> web.Response:
         return web.json_response([self._release()])
@@ -251,11 +219,8 @@ def files_below(directory: Path) -> list[Path]:
 
 @pytest.fixture
 async def bare_hass(tmp_path: Path) -> AsyncIterator[HomeAssistant]:
-    """A bare Home Assistant on an empty config dir (no integration set up).
-
-    Not PHCC's ``hass`` (this environment has no PHCC): the loader, the issue
-    registry and the dashboards' resource mode are all the Marketplace needs.
-    """
+    """A bare Home Assistant on an empty config dir (no integration set up)."""
+    # Not PHCC's hass (.venv-new has no PHCC); the Marketplace needs little more.
     config_dir = tmp_path / "config"
     config_dir.mkdir()
     instance = HomeAssistant(str(config_dir))
@@ -278,28 +243,42 @@ async def github(tmp_path: Path) -> AsyncIterator[FakeGitHub]:
         yield fake
 
 
+def manager(
+    hass: HomeAssistant,
+    fake: FakeGitHub,
+    session: aiohttp.ClientSession,
+    monkeypatch: pytest.MonkeyPatch,
+) -> MarketplaceManager:
+    """The real MarketplaceManager, its download profile pointing at ``fake``."""
+    profile = fake.profile()
+    monkeypatch.setitem(profiles.PROFILES, profile.id, profile)
+    # A plain session: HA's shared one needs the network integration (not set up).
+    monkeypatch.setattr(marketplace_base, "async_get_clientsession", lambda _: session)
+    entry = SimpleNamespace(options={CONF_PROFILE: profile.id}, data={})
+    manager = MarketplaceManager(hass, entry)  # type: ignore[arg-type]
+    assert manager.configuration.profile is profile
+    manager.enable_category(RepositoryCategory.INTEGRATION)
+    manager.status.startup = False  # log validation errors, as after startup
+    return manager
+
+
 @pytest.fixture
 async def marketplace(
     bare_hass: HomeAssistant, github: FakeGitHub, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[MarketplaceManager]:
-    """The real MarketplaceManager, its download profile pointing at ``github``.
+    """The Marketplace of ``bare_hass``, using ``github``."""
+    async with aiohttp.ClientSession() as session:
+        yield manager(bare_hass, github, session, monkeypatch)
 
-    Its HTTP session is a plain one: Home Assistant's shared session needs the
-    network integration, which a bare instance does not set up.
-    """
-    profile = github.profile()
-    monkeypatch.setitem(profiles.PROFILES, profile.id, profile)
-    session = aiohttp.ClientSession()
-    monkeypatch.setattr(marketplace_base, "async_get_clientsession", lambda _: session)
-    entry = SimpleNamespace(options={CONF_PROFILE: profile.id}, data={})
-    manager = MarketplaceManager(bare_hass, entry)  # type: ignore[arg-type]
-    assert manager.configuration.profile is profile
-    manager.enable_category(RepositoryCategory.INTEGRATION)
-    manager.status.startup = False  # log validation errors, as after startup
-    try:
-        yield manager
-    finally:
-        await session.close()
+
+async def registered(marketplace: MarketplaceManager) -> Any:
+    """Add this repository as a custom integration repository; return it."""
+    await marketplace.async_register_repository(
+        REPOSITORY, RepositoryCategory.INTEGRATION
+    )
+    repository = marketplace.repositories.get_by_full_name(REPOSITORY)
+    assert repository is not None
+    return repository
 
 
 async def test_marketplace_adds_and_installs_a_release(
@@ -377,11 +356,7 @@ async def test_marketplace_refuses_an_older_home_assistant(
     marketplace: MarketplaceManager,
 ) -> None:
     """hacs.json's minimum is what the Marketplace enforces (negative control)."""
-    await marketplace.async_register_repository(
-        REPOSITORY, RepositoryCategory.INTEGRATION
-    )
-    repository = marketplace.repositories.get_by_full_name(REPOSITORY)
-    assert repository is not None
+    repository = await registered(marketplace)
     minimum = AwesomeVersion(HACS["homeassistant"])
     year = int(HACS["homeassistant"].split(".")[0])
     marketplace.version = AwesomeVersion(f"{year - 1}.12.0")
@@ -395,19 +370,10 @@ async def test_marketplace_refuses_a_repository_without_hacs_json(
 ) -> None:
     """The checks that pass above do fail a broken layout (negative control)."""
     fake = FakeGitHub(release.build(tmp_path / "dist", ROOT), frozenset({"hacs.json"}))
-    async with fake.running():
-        profile = fake.profile()
-        monkeypatch.setitem(profiles.PROFILES, profile.id, profile)
-        async with aiohttp.ClientSession() as session:
-            monkeypatch.setattr(
-                marketplace_base, "async_get_clientsession", lambda _: session
-            )
-            entry = SimpleNamespace(options={CONF_PROFILE: profile.id}, data={})
-            manager = MarketplaceManager(bare_hass, entry)  # type: ignore[arg-type]
-            manager.enable_category(RepositoryCategory.INTEGRATION)
-            errors = await manager.async_register_repository(
-                REPOSITORY, RepositoryCategory.INTEGRATION
-            )
+    async with fake.running(), aiohttp.ClientSession() as session:
+        errors = await manager(
+            bare_hass, fake, session, monkeypatch
+        ).async_register_repository(REPOSITORY, RepositoryCategory.INTEGRATION)
     assert errors
     assert [error.translation_key for error in errors] == [
         "repository_manifest_not_in_root"
@@ -430,11 +396,7 @@ async def test_marketplace_refuses_an_asset_without_a_version(
     manifest = {k: v for k, v in MANIFEST.items() if k != "version"}
     (broken / "custom_components/nezha/manifest.json").write_text(json.dumps(manifest))
     github.asset = release.build(tmp_path / "broken-dist", broken)
-    await marketplace.async_register_repository(
-        REPOSITORY, RepositoryCategory.INTEGRATION
-    )
-    repository = marketplace.repositories.get_by_full_name(REPOSITORY)
-    assert repository is not None
+    repository = await registered(marketplace)
     with pytest.raises(MarketplaceError) as raised:
         await repository.async_install_repository(ref=TAG)
     assert raised.value.translation_key == "installed_manifest_without_version"

@@ -1,6 +1,6 @@
 """Take the README's screenshots in headless Chromium (run by ``scripts/screenshots``).
 
-``python -m tests.e2e.screenshots [--out docs/images] [--history 240]`` starts the
+``python -m nezha_dev.hass.screenshots [--out docs/images] [--history 240]`` starts the
 simulator and a real Home Assistant on a temporary config dir, provisions the demo
 exactly as ``scripts/develop`` does (with a 10 s update interval), lets
 ``--history`` seconds (240) of history accumulate for the graphs, logs in and saves:
@@ -24,13 +24,7 @@ from typing import Any
 
 import aiohttp
 
-from nezha_dev.provision_demo import (
-    DASHBOARD_URL_PATH,
-    HomeAssistantClient,
-    dashboard_config,
-    provision,
-)
-from tests.e2e.browser import (
+from nezha_dev.hass.browser import (
     BrowserError,
     Page,
     click_button_js,
@@ -42,7 +36,13 @@ from tests.e2e.browser import (
     text_shown_js,
     type_into,
 )
-from tests.e2e.stack import REPO, Phases, Stack
+from nezha_dev.hass.stack import REPO, Phases, Stack
+from nezha_dev.provision_demo import (
+    DASHBOARD_URL_PATH,
+    HomeAssistantClient,
+    dashboard_config,
+    provision,
+)
 
 DEVICE_SERVER = "hk-edge-01"
 WIDTH = 1280
@@ -87,11 +87,11 @@ async def _take(
             url,
             stack.sim.url,
             stack.token,
-            password="screenshots",
+            password="screenshots",  # noqa: S106 - the throwaway demo owner's
             options={"scan_interval": 10},
         )
-        assert result.client is not None
-        ha = result.client
+        if (ha := result.client) is None:
+            raise RuntimeError("provisioning returned no Home Assistant client")
         device = await _device_id(ha, DEVICE_SERVER)
     with phases(f"let {history:.0f} s of history accumulate"):
         await asyncio.sleep(history)
@@ -144,7 +144,7 @@ async def _device_id(ha: HomeAssistantClient, name: str) -> str:
 
 def main() -> int:
     """Command line entry point."""
-    parser = argparse.ArgumentParser(prog="python -m tests.e2e.screenshots")
+    parser = argparse.ArgumentParser(prog="python -m nezha_dev.hass.screenshots")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "images")
     parser.add_argument(
         "--history",

@@ -2,7 +2,7 @@
 
 Each runs in its own session (process group), so that stopping it also stops
 anything it started, and nothing outlives the run. Used by the e2e tests and by
-``scripts/screenshots`` (``tests/e2e/screenshots.py``).
+``scripts/screenshots`` (``nezha_dev/hass/screenshots.py``).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[2]
 PYTHON = Path(sys.executable)
 # The venv's console script; ``python -m homeassistant`` is the same program.
 HASS = PYTHON.parent / "hass"
-E2E_TOKEN = "e2eNezhaToken0123456789abcdefXYZ"  # 32 characters, like a v0 token
+E2E_TOKEN = "e2eNezhaToken0123456789abcdefXYZ"  # noqa: S105 - 32 characters, like v0
 
 
 def free_port() -> int:
@@ -166,7 +166,7 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
 
 
 class SimulatorProcess(ManagedProcess):
-    """``tests/e2e/simserver.py``: the simulator with a freezable clock."""
+    """``nezha_dev/hass/simserver.py``: the simulator with a freezable clock."""
 
     def __init__(self, workdir: Path, token: str, servers: int = 5) -> None:
         """Describe the simulator; :meth:`start_and_wait` runs it."""
@@ -175,7 +175,7 @@ class SimulatorProcess(ManagedProcess):
             [
                 str(PYTHON),
                 "-m",
-                "tests.e2e.simserver",
+                "nezha_dev.hass.simserver",
                 "--port",
                 "0",
                 "--servers",

@@ -1,6 +1,6 @@
 """The simulated dashboard as a process, with a clock the e2e tests can freeze.
 
-``python -m tests.e2e.simserver --port 0 --token TOKEN`` prints
+``python -m nezha_dev.hass.simserver --port 0 --token TOKEN`` prints
 ``listening on http://127.0.0.1:PORT`` and serves until SIGTERM. Besides the
 simulator's own ``/_sim/`` admin API it answers ``POST /_sim/e2e/clock``
 ``{"frozen": true}`` (or ``false``): while frozen, every answer shows the same
@@ -65,7 +65,7 @@ async def serve(args: argparse.Namespace) -> None:
 
 def main() -> int:
     """Command line entry point."""
-    parser = argparse.ArgumentParser(prog="python -m tests.e2e.simserver")
+    parser = argparse.ArgumentParser(prog="python -m nezha_dev.hass.simserver")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--servers", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
