@@ -9,33 +9,28 @@ import pytest
 
 from custom_components.nezha.coordinator_v1 import NezhaStreamCoordinator
 from nezha_dev.simulator import NezhaSimulator
-from tests.helpers import FRAME, PAT, TOKEN, unload_all
+from tests.helpers import FRAME, unload_all
 
 
 @pytest.fixture
 async def v0_sim(
-    hass: HomeAssistant, socket_enabled: None
+    hass: HomeAssistant, simulator: NezhaSimulator
 ) -> AsyncGenerator[NezhaSimulator]:
-    """The five-server v0 fleet of seed 1."""
-    sim = NezhaSimulator(servers=5, seed=1, token=TOKEN)
-    await sim.start()
-    yield sim
+    """The five-server v0 fleet of seed 1; the test's entries unload before it stops."""
+    yield simulator
     await unload_all(hass)
-    await sim.stop()
 
 
 @pytest.fixture
-async def v1_sim(
-    hass: HomeAssistant, socket_enabled: None, monkeypatch: pytest.MonkeyPatch
-) -> AsyncGenerator[NezhaSimulator]:
-    """The five-server fleet of seed 1 as a v2.3.7 dashboard, streaming every 0.2 s.
-
-    The integration is told that frame interval (it parses one frame per interval).
-    """
+def v1_sim(v1_sim: NezhaSimulator, monkeypatch: pytest.MonkeyPatch) -> NezhaSimulator:
+    """The v1 fleet, streaming every 0.2 s (the integration is told that interval)."""
     monkeypatch.setattr(NezhaStreamCoordinator, "frame_interval", FRAME)
-    sim = NezhaSimulator(generation="v1", servers=5, seed=1, token=PAT)
-    sim.ws_interval = FRAME
-    await sim.start()
-    yield sim
-    await unload_all(hass)
-    await sim.stop()
+    v1_sim.ws_interval = FRAME
+    return v1_sim
+
+
+@pytest.fixture
+def sim(request: pytest.FixtureRequest, generation: str) -> NezhaSimulator:
+    """``v0_sim`` or ``v1_sim``, by the test's ``generation`` parameter."""
+    found: NezhaSimulator = request.getfixturevalue(f"{generation}_sim")
+    return found

@@ -1,15 +1,12 @@
-"""Shared constants and observation helpers of the reliability tests.
+"""Constants, the set-up entry and observation helpers of the reliability tests.
 
-Everything runs on the frozen clock (see ``tests/helpers.py``) against the
-simulated dashboard; failures are the simulator's own faults, or the simulator
-stopped outright (connection refused). The v1 tests step time one second at a
-time and wait, after each step, until the entry's background work is at rest
-(see :func:`settle_v1`), since the stream task never ends by itself.
+On the frozen clock; faults are the simulator's own, or the simulator stopped.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 import logging
 import time
@@ -29,7 +26,7 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.nezha.coordinator_v1 import NezhaStreamCoordinator
 from nezha_dev.simulator import Fault, NezhaSimulator
-from tests.helpers import wait_for
+from tests.helpers import DETAILS, SERVERS, tick, unavailable, wait_for
 
 SCAN = timedelta(seconds=30)  # the default scan interval
 OUTAGE_SECONDS = 300
@@ -45,7 +42,47 @@ def wall() -> float:
     return time.clock_gettime(time.CLOCK_MONOTONIC)
 
 
-# -- observation helpers -------------------------------------------------------------
+@dataclass
+class Rig:
+    """A set-up entry of either generation (see the ``rig`` fixture)."""
+
+    hass: HomeAssistant
+    entry: MockConfigEntry
+    sim: NezhaSimulator
+    freezer: FrozenDateTimeFactory
+    coordinator: Any
+    ids: set[str]  # the enabled entities
+
+    @property
+    def v1(self) -> bool:
+        """Whether the dashboard is a v1 one."""
+        return self.sim.generation == "v1"
+
+    @property
+    def rest(self) -> str:
+        """The path each REST poll asks first."""
+        return SERVERS if self.v1 else DETAILS
+
+    @property
+    def runner(self) -> Any:
+        """The v1 stream's runner (None on v0)."""
+        return getattr(self.coordinator, "stream", None)
+
+    def unavailable(self) -> set[str]:
+        """The enabled entities that are unavailable."""
+        return unavailable(self.hass, self.ids)
+
+    async def stream_down(self) -> None:
+        """v1: wait until the stream noticed it is cut and the entry is at rest."""
+        await wait_for(lambda: not self.runner.connected, "the stream to notice")
+        await settle_v1(self.hass, self.coordinator)
+
+    async def step(self, seconds: float = 1) -> None:
+        """Move the clock on, fire what is due and let it finish."""
+        if self.v1:
+            await step_v1(self.hass, self.freezer, self.coordinator, seconds)
+        else:
+            await tick(self.hass, self.freezer, 1, timedelta(seconds=seconds))
 
 
 def registry_entries(hass: HomeAssistant, entry_id: str) -> dict[str, er.RegistryEntry]:
@@ -80,18 +117,41 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[Any, ..
     return sorted(diff, key=str)
 
 
-def states_of(hass: HomeAssistant, ids: set[str]) -> dict[str, str]:
-    """The current state strings of ``ids``."""
-    return {i: hass.states.get(i).state for i in ids}  # type: ignore[union-attr]
+def remember(rig: Rig) -> Callable[[], None]:
+    """Note states and registry; the check returned finds them back, never reloaded."""
+    hass, entry = rig.hass, rig.entry
+    states = {i: hass.states.get(i).state for i in rig.ids}  # type: ignore[union-attr]
+    entities = registry_entries(hass, entry.entry_id)
+    devices = registry_devices(hass, entry.entry_id)
+    seen: list[ConfigEntryState] = []
+    unsub = entry.async_on_state_change(lambda: seen.append(entry.state))
+
+    def check() -> None:
+        unsub()
+        assert seen == []  # never unloaded, set up again or retried
+        assert entry.runtime_data is rig.coordinator
+        now = {i: hass.states.get(i).state for i in rig.ids}  # type: ignore[union-attr]
+        # Every entity has a state again, and one with a value before has one now.
+        assert STATE_UNAVAILABLE not in now.values()
+        unknown = {i for i, s in states.items() if s == STATE_UNKNOWN}
+        assert {i for i, s in now.items() if s == STATE_UNKNOWN} == unknown
+        assert changes(entities, registry_entries(hass, entry.entry_id)) == []
+        assert changes(devices, registry_devices(hass, entry.entry_id)) == []
+
+    return check
 
 
-def assert_values_back(before: dict[str, str], after: dict[str, str]) -> None:
-    """Every entity has a state again, and one with a value before has one now."""
-    assert after.keys() == before.keys()
-    assert not [i for i, s in after.items() if s == STATE_UNAVAILABLE]
-    assert {i for i, s in after.items() if s == STATE_UNKNOWN} == {
-        i for i, s in before.items() if s == STATE_UNKNOWN
-    }
+def unreachable(outage: str, path: str, port: int) -> str:
+    """The start of the one error line of an outage."""
+    cause = {
+        "html_502": "the dashboard answered HTTP 502",
+        "reset": "ClientOSError: [Errno 104] Connection reset by peer",
+        "refused": f"ClientConnectorError: Cannot connect to host 127.0.0.1:{port}",
+    }[outage]
+    return (
+        f"ERROR Error fetching {COORDINATOR} data: Could not reach the dashboard: "
+        f"{path}: {cause}"
+    )
 
 
 def _clock_artifact(record: logging.LogRecord) -> bool:
@@ -128,15 +188,6 @@ def failed_polls(caplog: pytest.LogCaptureFixture) -> int:
     )
 
 
-def watch_entry_state(
-    entry: MockConfigEntry,
-) -> tuple[list[ConfigEntryState], Callable[[], None]]:
-    """Record every state the entry passes through (a reload would show here)."""
-    seen: list[ConfigEntryState] = []
-    unsub = entry.async_on_state_change(lambda: seen.append(entry.state))
-    return seen, unsub
-
-
 def port_of(sim: NezhaSimulator) -> int:
     """The simulator's port, to restart it where the entry expects it."""
     return int(sim.url.rsplit(":", 1)[1])
@@ -163,10 +214,8 @@ async def come_back(sim: NezhaSimulator, outage: str, port: int) -> None:
 def per_request(outage: str) -> int:
     """Requests the dashboard sees per attempt of the integration.
 
-    aiohttp retries an idempotent request once when the connection is reset
-    (``ClientSession._request``: ``except (ClientOSError, ServerDisconnectedError)``
-    with ``retry_persistent_connection``), so a reset costs two requests, both
-    silent; a refused connection is never retried, and never reaches the simulator.
+    aiohttp silently retries an idempotent request once on a connection reset; a
+    refused connection is never retried, and never reaches the simulator.
     """
     return {"html_502": 1, "reset": 2, "refused": 0}[outage]
 
@@ -183,12 +232,7 @@ def stream_at_rest(coordinator: NezhaStreamCoordinator) -> bool:
 
 
 async def settle_v1(hass: HomeAssistant, coordinator: NezhaStreamCoordinator) -> None:
-    """Wait until the timers that fired have done their work, requests included.
-
-    ``async_block_till_done(wait_background_tasks=True)`` would wait for the
-    stream task forever; instead wait for the entry's other background tasks
-    (scheduled refreshes, ping rounds) and for the stream to be at rest.
-    """
+    """Wait for the entry's background work, the stream's (never ending) aside."""
     entry = coordinator.config_entry
     stream = coordinator._stream_task
 

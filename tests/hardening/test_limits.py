@@ -1,19 +1,16 @@
 """Bounds on what a dashboard may send: refused or cut, and always said so.
 
-Body caps per endpoint, servers per answer, monitors per server, points per
-monitor, temperature sensors per server (with the removal of sensors that are
-gone). What a broken or hostile dashboard sends beyond them never crashes the
-integration and is never dropped without a translated error or a repair issue.
-"""
+Body caps, servers per answer, monitors, points, temperature sensors, and Home
+Assistant's 10,000 enabled entities per entry (past it HA drops new entities and
+asks the user to report a bug to us): servers that do not fit get no entity (never
+half of them), a repair issue says so, and room made later is used by itself."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 import contextlib
 from datetime import timedelta
-import re
-import time
+import logging
 from typing import Any
 
 import aiohttp
@@ -21,14 +18,11 @@ from aiohttp import web
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.helpers import entity_registry as er
 import pytest
-from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
-    async_fire_time_changed,
-)
 
 from custom_components.nezha import (
+    budget as budget_module,
     coordinator as coordinator_module,
     sensor as sensor_module,
 )
@@ -41,103 +35,27 @@ from custom_components.nezha.client import (
     v1 as v1_module,
 )
 from custom_components.nezha.client.stream import Backoff, StreamRunner
-from custom_components.nezha.const import DOMAIN
+from custom_components.nezha.client.v1 import StreamFrame
 from nezha_dev.simulator import NezhaSimulator
-from tests.client.common import DETAILS, LIST, serve
+from tests.client.common import serve
 from tests.config_flow.helpers import start_user_flow, submit, user_input
-from tests.helpers import (
-    ENTRY_ID,
-    PAT,
-    TOKEN,
-    WS,
-    server_ids_with_devices,
-    until,
-    v0_entry,
+from tests.hardening.helpers import (
+    MONITOR,
+    dashboard,
+    entity_keys,
+    issue,
+    monitors,
+    record,
+    setup,
 )
+from tests.helpers import ENTRY_ID, PAT, TOKEN, WS, server_ids_with_devices, tick, until
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
-
-MONITOR = "/api/v1/monitor/1"
-
-
-def record(sid: int, **extra: Any) -> dict[str, Any]:
-    """A minimal v0 details record of a server that reports now."""
-    return {
-        "id": sid,
-        "name": f"srv-{sid}",
-        "tag": "",
-        "last_active": int(time.time()),
-        "host": {"Platform": "debian"},
-        "status": {"CPU": 1.5, **extra},
-    }
-
-
-def monitors(count: int, points: int = 3) -> list[dict[str, Any]]:
-    """``count`` ping monitors of server 1, ``points`` points each."""
-    now = int(time.time() * 1000)
-    return [
-        {
-            "monitor_id": mid,
-            "monitor_name": f"mon-{mid}",
-            "server_id": 1,
-            "created_at": [now - 60_000 * (points - i) for i in range(points)],
-            "avg_delay": [10.0 + i for i in range(points)],
-        }
-        for mid in range(1, count + 1)
-    ]
-
-
-@contextlib.asynccontextmanager
-async def dashboard(
-    details: list[dict[str, Any]] | bytes,
-    monitor_result: list[dict[str, Any]],
-    monitors_after: asyncio.Event | None = None,
-) -> AsyncIterator[str]:
-    """A v0 dashboard with fixed answers (a body may be given as raw bytes).
-
-    With ``monitors_after``, the ping history is answered once that event is set.
-    """
-
-    async def handler(request: web.Request) -> web.Response:
-        if request.path == MONITOR and monitors_after is not None:
-            await monitors_after.wait()
-        if request.path in (DETAILS, LIST):
-            if isinstance(details, bytes):
-                return web.Response(body=details, content_type="application/json")
-            body: Any = {"code": 0, "message": "success", "result": details}
-        elif request.path == MONITOR:
-            body = {"code": 0, "message": "success", "result": monitor_result}
-        else:
-            body = {"code": 0, "message": "success", "result": None}
-        return web.json_response(body)
-
-    app = web.Application()
-    app.router.add_get("/{tail:.*}", handler)
-    async with serve(app) as url:
-        yield url
-
-
-def issue(hass: HomeAssistant, kind: str) -> ir.IssueEntry | None:
-    """The entry's repair issue of this kind, if raised."""
-    return ir.async_get(hass).async_get_issue(DOMAIN, f"{kind}_{ENTRY_ID}")
-
-
-async def setup(hass: HomeAssistant, url: str) -> MockConfigEntry:
-    """Set up a v0 entry for ``url`` and let its first ping round finish."""
-    entry = v0_entry(url, title="Bounds")
-    entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
-    return entry
-
-
-# -- body size ------------------------------------------------------------------------
 
 
 async def test_oversized_answer_is_refused_with_a_message(hass: HomeAssistant) -> None:
     """7 MiB of details (a dashboard sends ~0.8 KiB per server): not read."""
-    padding = b" " * (7 * 1024 * 1024)
-    body = b'{"code":0,"message":"success","result":[]}' + padding
+    body = b'{"code":0,"message":"success","result":[]}' + b" " * (7 * 1024 * 1024)
     async with dashboard(body, []) as url:
         entry = await setup(hass, url)
         assert entry.state is ConfigEntryState.SETUP_RETRY
@@ -160,9 +78,6 @@ async def test_oversized_answer_in_the_form(hass: HomeAssistant) -> None:
     assert result.get("errors") == {"base": "too_large"}, result
 
 
-# -- servers per answer -----------------------------------------------------------------
-
-
 async def test_servers_beyond_the_limit_are_left_out_and_said(
     hass: HomeAssistant, v0_sim: NezhaSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -179,8 +94,7 @@ async def test_servers_beyond_the_limit_are_left_out_and_said(
         "count": "5",
         "limit": "3",
     }
-    fleet = entry.runtime_data.client
-    assert fleet is not None
+    assert entry.runtime_data.client is not None
     monkeypatch.setattr(fleet_module, "MAX_SERVERS", 5)
     await entry.runtime_data.async_refresh()
     await hass.async_block_till_done()
@@ -199,21 +113,12 @@ async def test_client_reads_at_most_max_servers() -> None:
     assert not fleet.complete and fleet.may_have(3400)
 
 
-# -- monitors and points ----------------------------------------------------------------
-
-
 async def test_monitors_beyond_the_limit_get_no_sensor(hass: HomeAssistant) -> None:
     """60 monitors on one server: 50 ping sensors (lowest ids) and an issue."""
     async with dashboard([record(1)], monitors(60)) as url:
         entry = await setup(hass, url)
-        pings = [
-            e.unique_id
-            for e in er.async_entries_for_config_entry(er.async_get(hass), ENTRY_ID)
-            if re.fullmatch(rf"{ENTRY_ID}_1_ping_\d+", e.unique_id)
-        ]
-        assert len(pings) == 50  # the latency sensors (each has 24 h siblings too)
-        assert f"{ENTRY_ID}_1_ping_50" in pings
-        assert f"{ENTRY_ID}_1_ping_51" not in pings
+        # The latency sensors (each has 24 h siblings too).
+        assert entity_keys(hass, r"1_ping_\d+") == {f"1_ping_{m}" for m in range(1, 51)}
         found = issue(hass, "too_many_monitors")
         assert found is not None
         assert found.translation_placeholders == {
@@ -229,9 +134,8 @@ async def test_monitors_beyond_the_limit_get_no_sensor(hass: HomeAssistant) -> N
 async def test_ping_sensors_of_a_round_that_ends_between_platform_setups(
     hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The first ping round ends after the server was admitted with its entities
-    of every platform, but before the sensor platform is set up: its listener
-    missed that round, yet the ping sensors are there at once, not a poll later.
+    """A first ping round ending after admission but before the sensor platform's
+    set-up (its listener missed it) still gives ping sensors at once, not a poll later.
     """
     answered = asyncio.Event()
     real_setup = sensor_module.async_setup_entry
@@ -250,12 +154,7 @@ async def test_ping_sensors_of_a_round_that_ends_between_platform_setups(
     )
     async with dashboard([record(1)], monitors(3), monitors_after=answered) as url:
         entry = await setup(hass, url)
-        pings = {
-            e.unique_id
-            for e in er.async_entries_for_config_entry(er.async_get(hass), ENTRY_ID)
-            if re.fullmatch(rf"{ENTRY_ID}_1_ping_\d+", e.unique_id)
-        }
-        assert pings == {f"{ENTRY_ID}_1_ping_{mid}" for mid in (1, 2, 3)}
+        assert entity_keys(hass, r"1_ping_\d+") == {"1_ping_1", "1_ping_2", "1_ping_3"}
         assert await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -281,31 +180,15 @@ async def test_only_the_newest_points_are_read() -> None:
     assert monitor.latest_delay == 10.0 + 9_999
 
 
-# -- temperature sensors ----------------------------------------------------------------
+def temperatures(hass: HomeAssistant, sid: int) -> set[str]:
+    """Names of a server's temperature entities."""
+    return {k.split("_", 2)[2] for k in entity_keys(hass, rf"{sid}_temperature_.*")}
 
 
-def temperature_ids(hass: HomeAssistant, sid: int) -> set[str]:
-    """Unique-id suffixes (names) of a server's temperature entities."""
-    prefix = f"{ENTRY_ID}_{sid}_temperature_"
-    return {
-        e.unique_id.removeprefix(prefix)
-        for e in er.async_entries_for_config_entry(er.async_get(hass), ENTRY_ID)
-        if e.unique_id.startswith(prefix)
-    }
-
-
-async def poll(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float = 31
-) -> None:
-    """Let one scheduled poll happen."""
-    freezer.tick(timedelta(seconds=seconds))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
-
-
-def sensors(names: list[str]) -> list[dict[str, Any]]:
-    """A v0 ``Temperatures`` list."""
-    return [{"Name": name, "Temperature": 40.0} for name in names]
+def sensors(sim: NezhaSimulator, names: list[str]) -> None:
+    """Give server 1 a v0 ``Temperatures`` list of these names."""
+    value = [{"Name": name, "Temperature": 40.0} for name in names]
+    sim.set_malformed(1, "status.Temperatures", value)
 
 
 async def test_new_sensor_names_every_poll_stay_bounded(
@@ -315,16 +198,15 @@ async def test_new_sensor_names_every_poll_stay_bounded(
     async with NezhaSimulator(servers=2, token=TOKEN, seed=1) as sim:
         entry = await setup(hass, sim.url)
         for round_ in range(5):
-            names = [f"r{round_}_s{i}" for i in range(300)]
-            sim.set_malformed(1, "status.Temperatures", sensors(names))
-            await poll(hass, frozen)
-        assert len(temperature_ids(hass, 1)) == 64
+            sensors(sim, [f"r{round_}_s{i}" for i in range(300)])
+            await tick(hass, frozen)
+        assert len(temperatures(hass, 1)) == 64
         found = issue(hass, "too_many_temperatures")
         assert found is not None
         assert (found.translation_placeholders or {})["count"] == "1"
         assert (found.translation_placeholders or {})["limit"] == "64"
         # The other server's own sensors are untouched.
-        assert temperature_ids(hass, 2) == {
+        assert temperatures(hass, 2) == {
             t.name for t in sim.fleet.status(2).temperatures or ()
         }
         assert await hass.config_entries.async_unload(entry.entry_id)
@@ -335,24 +217,31 @@ async def test_sensor_gone_for_a_day_is_removed_and_comes_back(
 ) -> None:
     """Gone 24 h while the server reports others: removed; back: created again."""
     async with NezhaSimulator(servers=1, token=TOKEN, seed=1) as sim:
-        sim.set_malformed(1, "status.Temperatures", sensors(["cpu", "nvme"]))
+        sensors(sim, ["cpu", "nvme"])
         entry = await setup(hass, sim.url)
-        assert temperature_ids(hass, 1) == {"cpu", "nvme"}
-
-        sim.set_malformed(1, "status.Temperatures", sensors(["cpu"]))
-        await poll(hass, frozen)
-        await poll(hass, frozen, 23 * 3600)
-        assert temperature_ids(hass, 1) == {"cpu", "nvme"}  # within the grace
-        await poll(hass, frozen, 3600)
-        assert temperature_ids(hass, 1) == {"cpu"}
-
-        sim.set_malformed(1, "status.Temperatures", sensors(["cpu", "nvme"]))
-        await poll(hass, frozen)
-        assert temperature_ids(hass, 1) == {"cpu", "nvme"}
+        assert temperatures(hass, 1) == {"cpu", "nvme"}
+        sensors(sim, ["cpu"])
+        await tick(hass, frozen)
+        await tick(hass, frozen, delta=timedelta(hours=23))
+        assert temperatures(hass, 1) == {"cpu", "nvme"}  # within the grace
+        await tick(hass, frozen, delta=timedelta(hours=1))
+        assert temperatures(hass, 1) == {"cpu"}
+        sensors(sim, ["cpu", "nvme"])
+        await tick(hass, frozen)
+        assert temperatures(hass, 1) == {"cpu", "nvme"}
         assert await hass.config_entries.async_unload(entry.entry_id)
 
 
-# -- v1: the group is chosen before the limit; frames over the cap ----------------------
+async def first_frame(client: NezhaV1Client, tag: str | None = None) -> StreamFrame:
+    """Connect the stream and parse its first frame."""
+    ws = await client.async_connect_stream()
+    try:
+        return client.parse_frame((await ws.receive()).data, tag)
+    finally:
+        # The dashboard never answers a close frame, and frames keep coming.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(0.5):
+                await ws.close()
 
 
 async def test_v1_group_counts_against_the_limit_not_the_dashboard(
@@ -367,14 +256,7 @@ async def test_v1_group_counts_against_the_limit_not_the_dashboard(
         group = await client.async_get_fleet("Production")
         assert (set(group.servers), group.left_out) == ({1, 2, 5}, 0)
         assert group.complete
-        ws = await client.async_connect_stream()
-        try:
-            frame = client.parse_frame((await ws.receive()).data, "Production")
-        finally:
-            # The dashboard never answers a close frame, and frames keep coming.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(0.5):
-                    await ws.close()
+        frame = await first_frame(client, "Production")
     assert set(frame.fleet.servers) == {1, 2, 5}
     assert frame.unknown_ids == frame.missing_ids == frozenset()
 
@@ -388,13 +270,7 @@ async def test_v1_records_beyond_the_scan_limit_are_left_out(
         client = NezhaV1Client(session, v1_sim.url, PAT)
         fleet = await client.async_get_fleet()
         assert (len(fleet.servers), fleet.left_out, fleet.complete) == (4, 1, False)
-        ws = await client.async_connect_stream()
-        try:
-            frame = client.parse_frame((await ws.receive()).data)
-        finally:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(0.5):
-                    await ws.close()
+        frame = await first_frame(client)
     assert frame.fleet.left_out == 1
     assert frame.missing_ids == frozenset()  # a frame not read to its end
 
@@ -431,3 +307,76 @@ async def test_v1_frame_over_the_cap_is_a_too_large_error(
             await task
     assert isinstance(downs[0], NezhaTooLargeError)
     assert "larger than" in str(downs[0])
+
+
+def enabled(hass: HomeAssistant) -> list[er.RegistryEntry]:
+    """The entry's enabled registry entries."""
+    entries = er.async_entries_for_config_entry(er.async_get(hass), ENTRY_ID)
+    return [e for e in entries if e.disabled_by is None]
+
+
+def placeholders(hass: HomeAssistant) -> dict[str, str]:
+    """The placeholders of the entry's entity-limit issue (which must be raised)."""
+    found = issue(hass, "too_many_entities")
+    assert found is not None
+    return dict(found.translation_placeholders or {})
+
+
+async def test_small_budget_whole_servers_then_room_is_used(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A budget of 40 for five servers: whole servers only, then the rest later."""
+    monkeypatch.setattr(budget_module, "ENTITY_LIMIT", 40, raising=False)
+    async with NezhaSimulator(servers=5, token=TOKEN, seed=1) as sim:
+        entry = await setup(hass, sim.url)
+        assert entry.state is ConfigEntryState.LOADED
+        assert len(enabled(hass)) <= 40
+        admitted = server_ids_with_devices(hass, entry)
+        assert 0 < len(admitted) < 5
+        found = placeholders(hass)
+        # Servers without any entity, and admitted ones whose ping sensors
+        # (found after the first ping round) no longer fitted.
+        assert int(found["count"]) >= 5 - len(admitted)
+        assert found["limit"] == "40"
+        assert int(found["wanted"]) > 40
+
+        # The user disables entities: the servers left out come in by themselves.
+        registry = er.async_get(hass)
+        for item in enabled(hass):
+            if item.entity_id.startswith("sensor."):
+                registry.async_update_entity(
+                    item.entity_id, disabled_by=er.RegistryEntryDisabler.USER
+                )
+        await entry.runtime_data.async_refresh()
+        await hass.async_block_till_done(wait_background_tasks=True)
+        assert server_ids_with_devices(hass, entry) == set(sim.fleet.servers)
+        assert issue(hass, "too_many_entities") is None
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.timeout(600)
+async def test_1200_servers_in_one_entry(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
+) -> None:
+    """1,200 servers: a repair issue, no "please report" line, nothing half-added."""
+    async with NezhaSimulator(servers=1200, token=TOKEN, seed=1) as sim:
+        entry = await setup(hass, sim.url)
+        assert entry.state is ConfigEntryState.LOADED
+        await entry.runtime_data.async_refresh()  # ping sensors came after setup
+        await hass.async_block_till_done(wait_background_tasks=True)
+
+        assert len(enabled(hass)) <= 10_000
+        assert not [
+            r.getMessage()
+            for r in caplog.records
+            if r.levelno >= logging.WARNING and "maximum" in r.getMessage()
+        ]
+        assert not [r for r in caplog.records if "report" in r.getMessage().lower()]
+        found = placeholders(hass)
+        with_devices = server_ids_with_devices(hass, entry)
+        assert int(found["count"]) == 1200 - len(with_devices) > 0
+        assert int(found["wanted"]) > 10_000
+        # Every server that has a device has all of its entities.
+        servers = {int(k.split("_", 1)[0]) for k in entity_keys(hass, r"\d+_.*")}
+        assert servers == with_devices
+        assert await hass.config_entries.async_unload(entry.entry_id)

@@ -1,0 +1,105 @@
+"""Helpers of the hardening tests: a v0 dashboard with fixed answers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+import contextlib
+import re
+import time
+from typing import Any
+
+from aiohttp import web
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.nezha.const import DOMAIN
+from tests.client.common import DETAILS, LIST, serve
+from tests.helpers import ENTRY_ID, v0_entry
+
+MONITOR = "/api/v1/monitor/1"
+
+
+def ok(result: Any) -> dict[str, Any]:
+    """A v0 answer envelope."""
+    return {"code": 0, "message": "success", "result": result}
+
+
+def record(sid: int) -> dict[str, Any]:
+    """A minimal v0 details record of a server that reports now."""
+    return {
+        "id": sid,
+        "name": f"srv-{sid}",
+        "tag": "",
+        "last_active": int(time.time()),
+        "host": {"Platform": "debian"},
+        "status": {"CPU": 1.5},
+    }
+
+
+def monitors(count: int, points: int = 3) -> list[dict[str, Any]]:
+    """``count`` ping monitors of server 1, ``points`` points each."""
+    now = int(time.time() * 1000)
+    return [
+        {
+            "monitor_id": mid,
+            "monitor_name": f"mon-{mid}",
+            "server_id": 1,
+            "created_at": [now - 60_000 * (points - i) for i in range(points)],
+            "avg_delay": [10.0 + i for i in range(points)],
+        }
+        for mid in range(1, count + 1)
+    ]
+
+
+@contextlib.asynccontextmanager
+async def dashboard(
+    details: list[dict[str, Any]] | bytes,
+    monitor_result: list[dict[str, Any]],
+    monitors_after: asyncio.Event | None = None,
+) -> AsyncIterator[str]:
+    """A v0 dashboard with fixed answers (details may be raw bytes).
+
+    With ``monitors_after``, the ping history is answered once that event is set.
+    """
+
+    async def handler(request: web.Request) -> web.Response:
+        if request.path == MONITOR and monitors_after is not None:
+            await monitors_after.wait()
+        if request.path in (DETAILS, LIST) and isinstance(details, bytes):
+            return web.Response(body=details, content_type="application/json")
+        if request.path in (DETAILS, LIST):
+            return web.json_response(ok(details))
+        return web.json_response(
+            ok(monitor_result if request.path == MONITOR else None)
+        )
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handler)
+    async with serve(app) as url:
+        yield url
+
+
+async def setup(hass: HomeAssistant, url: str) -> MockConfigEntry:
+    """Set up a v0 entry for ``url`` and let its first ping round finish."""
+    entry = v0_entry(url, title="Bounds")
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    return entry
+
+
+def entity_keys(hass: HomeAssistant, pattern: str) -> set[str]:
+    """Unique-id suffixes (after the entry id) that match ``pattern`` in full."""
+    registry = er.async_get(hass)
+    return {
+        key
+        for e in er.async_entries_for_config_entry(registry, ENTRY_ID)
+        if re.fullmatch(pattern, key := e.unique_id.removeprefix(f"{ENTRY_ID}_"))
+    }
+
+
+def issue(hass: HomeAssistant, kind: str) -> ir.IssueEntry | None:
+    """The entry's repair issue of this kind, if raised."""
+    return ir.async_get(hass).async_get_issue(DOMAIN, f"{kind}_{ENTRY_ID}")
