@@ -52,11 +52,7 @@ async def serve(socket_enabled: None) -> AsyncGenerator[Serve]:
 
 @pytest.fixture
 def tls_dashboard(socket_enabled: None, tmp_path: Path) -> Generator[TLSDashboard]:
-    """A dashboard with a self-signed certificate, served from its own thread.
-
-    A failed handshake then stays out of Home Assistant's event loop (which
-    fails the test on any loop error).
-    """
+    """A self-signed HTTPS dashboard in its own thread (a failed handshake stays off the loop)."""
     server = TLSDashboard(("127.0.0.1", 0), TLSDashboardHandler)
     server.seen = []
     server.socket = self_signed_context(tmp_path).wrap_socket(

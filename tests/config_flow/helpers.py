@@ -64,8 +64,7 @@ async def start_user_flow(hass: HomeAssistant) -> ConfigResult:
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_USER}
     )
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "user"
+    assert (result["type"], result["step_id"]) == (FlowResultType.FORM, "user")
     assert result["errors"] == {}
     return result
 
@@ -81,16 +80,14 @@ def assert_form_error(
     result: ConfigResult, step_id: str, error: str, **placeholders: str
 ) -> None:
     """The form is shown again with one base error and exactly these placeholders."""
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == step_id
+    assert (result["type"], result["step_id"]) == (FlowResultType.FORM, step_id)
     assert result["errors"] == {"base": error}
     assert result["description_placeholders"] == PLACEHOLDERS | placeholders
 
 
 def assert_aborted(result: ConfigResult, reason: str) -> None:
     """The flow ended with ``reason``."""
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == reason
+    assert (result["type"], result["reason"]) == (FlowResultType.ABORT, reason)
 
 
 def schema_field(result: ConfigResult, key: str) -> Any:
@@ -119,11 +116,6 @@ def anonymous_probes(sim: NezhaSimulator) -> int:
     probes = [r for r in sim.requests if r.path == PROBE_PATH]
     assert all("Authorization" not in r.headers for r in probes)
     return len(probes)
-
-
-def list_requests(sim: NezhaSimulator) -> list[str | None]:
-    """Authorization headers of the v0 server-list requests."""
-    return [r.headers.get("Authorization") for r in sim.requests if r.path == LIST_PATH]
 
 
 def sent_with(sim: NezhaSimulator, token: str) -> list[str]:

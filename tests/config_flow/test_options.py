@@ -37,6 +37,13 @@ DEFAULTS = {
 }
 GROUPS = [ALL_GROUPS, "tag:Lab", "tag:Production"]
 LIST = {"v0": LIST_PATH, "v1": "/api/v1/server"}
+SECONDS = (CONF_SCAN_INTERVAL, CONF_OFFLINE_THRESHOLD, CONF_PING_INTERVAL)
+LAB = {
+    CONF_SCAN_INTERVAL: 15,
+    CONF_OFFLINE_THRESHOLD: 120,
+    CONF_PING_INTERVAL: 600,
+    CONF_SERVER_GROUP: "tag:Lab",
+}
 
 
 async def configure(
@@ -58,8 +65,7 @@ async def test_options_flow_saves_and_reloads(
     old_coordinator = entry.runtime_data
     sim.reset_requests()
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "init"
+    assert (result["type"], result["step_id"]) == (FlowResultType.FORM, "init")
     assert {key: default(result, key) for key in DEFAULTS} == DEFAULTS
     assert select_options(result, CONF_SERVER_GROUP) == GROUPS
     assert [
@@ -67,31 +73,21 @@ async def test_options_flow_saves_and_reloads(
     ] == [auth(gen, TOKENS[gen])]
 
     sim.reset_requests()
+    # The form's number boxes send floats; the entry stores whole seconds.
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"],
-        {
-            CONF_SCAN_INTERVAL: 15.0,
-            CONF_OFFLINE_THRESHOLD: 120.0,
-            CONF_PING_INTERVAL: 600.0,
-            CONF_SERVER_GROUP: "tag:Lab",
-        },
+        result["flow_id"], {k: float(v) if k in SECONDS else v for k, v in LAB.items()}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    expected = {
-        CONF_SCAN_INTERVAL: 15,
-        CONF_OFFLINE_THRESHOLD: 120,
-        CONF_PING_INTERVAL: 600,
-        CONF_SERVER_GROUP: "tag:Lab",
-    }
-    assert result["data"] == expected
+    assert result["data"] == LAB
     await hass.async_block_till_done(wait_background_tasks=gen == "v0")
-    assert entry.options == expected
+    assert entry.options == LAB
     coordinator = entry.runtime_data
     assert coordinator is not old_coordinator
-    assert coordinator.update_interval == timedelta(seconds=15)
-    assert coordinator.offline_threshold == 120
-    assert coordinator.ping_interval == 600
-    assert coordinator.tag == "Lab"
+    assert (coordinator.offline_threshold, coordinator.ping_interval) == (120, 600)
+    assert (coordinator.update_interval, coordinator.tag) == (
+        timedelta(seconds=15),
+        "Lab",
+    )
     assert set(coordinator.data.servers) == {3}  # gpu-box is the only Lab server
     if gen == "v0":
         assert [
@@ -100,8 +96,7 @@ async def test_options_flow_saves_and_reloads(
 
     # The next options form preselects the stored values.
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    assert default(result, CONF_SCAN_INTERVAL) == 15
-    assert default(result, CONF_SERVER_GROUP) == "tag:Lab"
+    assert {key: default(result, key) for key in LAB} == LAB
     assert select_options(result, CONF_SERVER_GROUP) == GROUPS
 
 

@@ -21,8 +21,8 @@ from tests.config_flow.helpers import (
     assert_aborted,
     assert_form_error,
     assert_probe_only,
+    authed,
     entry_data,
-    list_requests,
     submit,
 )
 from tests.helpers import PAT, TOKEN
@@ -144,4 +144,4 @@ async def test_reauth_errors_then_recovery(
     result = await submit(hass, result, {CONF_API_TOKEN: TOKEN})
     assert_aborted(result, "reauth_successful")
     assert entry.data[CONF_API_TOKEN] == TOKEN
-    assert set(list_requests(simulator)) == {TOKEN}
+    assert authed(simulator) == {TOKEN}

@@ -101,11 +101,7 @@ async def test_reconfigure_keeps_token_and_custom_title(
 async def test_reconfigure_to_the_other_generation(
     hass: HomeAssistant, gen: str, sims: dict[str, NezhaSimulator]
 ) -> None:
-    """Moving to a dashboard of the other generation re-detects it.
-
-    The token field left empty keeps the stored token, which cannot fit: it is
-    refused after the anonymous probe alone; the typed one then works.
-    """
+    """Moving across generations re-detects: the kept token is refused after the probe."""
     new = MISFIT[gen][0]
     entry = MockConfigEntry(
         domain=DOMAIN, data=entry_data(sims[gen].url, TOKENS[gen], gen)

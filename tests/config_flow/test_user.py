@@ -83,13 +83,18 @@ async def recover(
 async def test_user_flow_creates_working_entry(
     hass: HomeAssistant, mock_setup_entry: AsyncMock, gen: str, sims: dict
 ) -> None:
-    """Detected anonymously, tested with the token; the normalised URL is stored and set up."""
+    """The other generation's token is refused after the probe; the right one sets up."""
     mock_setup_entry.side_effect = async_setup_entry  # the real setup, this once
     sim, token = sims[gen], TOKENS[gen]
     result = await start_user_flow(hass)
     assert default(result, CONF_VERIFY_SSL) is True
     assert result["description_placeholders"] == PLACEHOLDERS
+    other, error = MISFIT[gen]
+    result = await submit(hass, result, user_input(sim.url, TOKENS[other]))
+    assert_form_error(result, "user", error)
+    assert_probe_only(sim)
 
+    sim.reset_requests()
     raw_url = " " + sim.url.replace("http://", "HTTP://") + "/ "
     result = await submit(hass, result, user_input(raw_url, f" {token} "))
     await hass.async_block_till_done(wait_background_tasks=gen == "v0")
@@ -119,55 +124,21 @@ async def test_user_flow_keeps_sub_path(
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_URL] == f"{base}/nezha"
-    assert dashboard.seen == [
-        (f"/nezha{PROBE_PATH}", None),
-        (f"/nezha{LIST_PATH}", TOKEN),
-    ]
+    sent = [(f"/nezha{PROBE_PATH}", None), (f"/nezha{LIST_PATH}", TOKEN)]
+    assert dashboard.seen == sent
     assert len(mock_setup_entry.mock_calls) == 1
 
 
-async def test_user_flow_other_generations_token_is_never_sent(
-    hass: HomeAssistant, gen: str, sims: dict
-) -> None:
-    """A token that cannot fit the detected generation is refused after the probe alone."""
-    sim = sims[gen]
-    other, error = MISFIT[gen]
-    result = await submit(
-        hass, await start_user_flow(hass), user_input(sim.url, TOKENS[other])
-    )
-    assert_form_error(result, "user", error)
-    assert_probe_only(sim)
-    if gen == "v1":
-        assert sim.waf_strikes() == 0
-    await recover(hass, result, sim, gen)
-
-
-def _html_page() -> web.Response:
-    return web.Response(
-        text="<!DOCTYPE html><html><body><h1>My blog</h1></body></html>",
-        content_type="text/html",
-    )
-
-
-def _json_not_nezha() -> web.Response:
-    return web.json_response({"status": "ok", "servers": []})
-
-
-def _v1_not_found() -> web.Response:
-    # v1's answer to an unknown API route, here for every path, the probe too: it
-    # looks like v1 but is no dashboard the probe recognises.
-    return web.json_response({"error": "404 Not Found"}, status=404)
-
-
-FAULTS = [
-    (Fault.HTML_200, "not_nezha"),
-    (Fault.NOT_JSON, "not_nezha"),
-    (Fault.EMPTY_200, "not_nezha"),
-    (Fault.TRUNCATED_JSON, "not_nezha"),
-    (Fault.HTML_502, "cannot_connect"),
-    (Fault.SERVER_500_EMPTY, "cannot_connect"),
-    (Fault.RESET, "cannot_connect"),
-]
+HTML = "<!DOCTYPE html><html><body><h1>My blog</h1></body></html>"
+FAULTS = {
+    "not_nezha": (
+        Fault.HTML_200,
+        Fault.NOT_JSON,
+        Fault.EMPTY_200,
+        Fault.TRUNCATED_JSON,
+    ),
+    "cannot_connect": (Fault.HTML_502, Fault.SERVER_500_EMPTY, Fault.RESET),
+}
 
 
 @pytest.mark.parametrize(
@@ -186,10 +157,24 @@ FAULTS = [
         # v0 refuses a wrong token with HTTP 200 and code 403.
         pytest.param("wrong_token", "invalid_auth", id="wrong_token"),
         # What a proxy, an SSO portal or a crashing dashboard answers.
-        *(pytest.param(f, e, id=f.name) for f, e in FAULTS),
-        pytest.param(_html_page, "not_nezha", id="html_site"),
-        pytest.param(_json_not_nezha, "not_nezha", id="other_json_api"),
-        pytest.param(_v1_not_found, "unsupported_version", id="v1_404s"),
+        *(pytest.param(f, e, id=f.name) for e, fs in FAULTS.items() for f in fs),
+        pytest.param(
+            lambda: web.Response(text=HTML, content_type="text/html"),
+            "not_nezha",
+            id="html_site",
+        ),
+        pytest.param(
+            lambda: web.json_response({"status": "ok", "servers": []}),
+            "not_nezha",
+            id="other_json_api",
+        ),
+        # v1's answer to an unknown API route, here for every path, the probe too:
+        # it looks like v1 but is no dashboard the probe recognises.
+        pytest.param(
+            lambda: web.json_response({"error": "404 Not Found"}, status=404),
+            "unsupported_version",
+            id="v1_style_404s",
+        ),
     ],
 )
 async def test_user_flow_error_then_recovery(
