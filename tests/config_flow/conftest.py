@@ -1,16 +1,28 @@
-"""Fixtures of the config-flow tests: a skipped setup, local HTTP and HTTPS servers."""
+"""Fixtures of the config-flow tests: simulators of both generations, stand-in servers."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Generator
 from pathlib import Path
 import threading
+from typing import Any
 from unittest.mock import AsyncMock, patch
 
 from aiohttp import web
+from homeassistant.core import HomeAssistant
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from tests.config_flow.helpers import Serve, TLSDashboard, TLSDashboardHandler
+from custom_components.nezha.const import DOMAIN
+from nezha_dev.simulator import NezhaSimulator
+from tests.config_flow.helpers import (
+    TOKENS,
+    MakeSim,
+    Serve,
+    TLSDashboard,
+    TLSDashboardHandler,
+)
+from tests.helpers import PAT, nezha_entry
 from tests.tls import self_signed_context
 
 
@@ -40,11 +52,7 @@ async def serve(socket_enabled: None) -> AsyncGenerator[Serve]:
 
 @pytest.fixture
 def tls_dashboard(socket_enabled: None, tmp_path: Path) -> Generator[TLSDashboard]:
-    """A dashboard with a self-signed certificate, served from its own thread.
-
-    A failed handshake is then the server thread's business and does not reach
-    Home Assistant's event loop (which fails the test on any loop error).
-    """
+    """A self-signed HTTPS dashboard in its own thread (a failed handshake stays off the loop)."""
     server = TLSDashboard(("127.0.0.1", 0), TLSDashboardHandler)
     server.seen = []
     server.socket = self_signed_context(tmp_path).wrap_socket(
@@ -56,3 +64,56 @@ def tls_dashboard(socket_enabled: None, tmp_path: Path) -> Generator[TLSDashboar
     server.shutdown()
     server.server_close()
     thread.join()
+
+
+@pytest.fixture
+async def make_sim(
+    hass: HomeAssistant, socket_enabled: None
+) -> AsyncGenerator[MakeSim]:
+    """Start v1 simulators (token ``PAT``); set-up entries unload before they stop."""
+    started: list[NezhaSimulator] = []
+
+    async def make(**kwargs: Any) -> NezhaSimulator:
+        sim = NezhaSimulator(generation="v1", servers=5, seed=1, token=PAT, **kwargs)
+        sim.ws_interval = 0.2
+        await sim.start()
+        started.append(sim)
+        return sim
+
+    yield make
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        if hasattr(entry, "runtime_data"):  # set up for real (the stream never ends)
+            assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    for sim in started:
+        await sim.stop()
+
+
+@pytest.fixture
+async def v1(make_sim: MakeSim) -> NezhaSimulator:
+    """A current (2.3.7) v1 dashboard."""
+    return await make_sim()
+
+
+@pytest.fixture
+def sims(simulator: NezhaSimulator, v1: NezhaSimulator) -> dict[str, NezhaSimulator]:
+    """A dashboard of each generation."""
+    return {"v0": simulator, "v1": v1}
+
+
+@pytest.fixture(params=["v0", "v1"])
+def gen(request: pytest.FixtureRequest) -> str:
+    """The API generation under test."""
+    return str(request.param)
+
+
+@pytest.fixture
+async def loaded(
+    hass: HomeAssistant, gen: str, sims: dict[str, NezhaSimulator]
+) -> MockConfigEntry:
+    """A set-up entry for the dashboard of the generation under test."""
+    entry = nezha_entry(sims[gen].url, gen, TOKENS[gen])
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry

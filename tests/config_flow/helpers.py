@@ -15,45 +15,48 @@ from homeassistant.const import CONF_API_TOKEN, CONF_URL, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 
-from custom_components.nezha.config_flow import EXAMPLE_URL
 from custom_components.nezha.const import CONF_API_GENERATION, DOMAIN
 from nezha_dev.simulator import NezhaSimulator
-from tests.conftest import TOKEN, register_secret
+from tests.helpers import PAT, TOKEN, register_secret
 
 NEW_TOKEN = register_secret("n3wT0kenQ7w9E1r3T5y7U9i1O3p5A7s9")
 WRONG_TOKEN = register_secret("wr0ngT0kenZ2x4C6v8B0n2M4l6K8j0H2")
+NEW_PAT = register_secret("nzp_Z9x8C7v6B5n4M3l2K1j0H9g8F7d6S5a4")
+UNKNOWN_PAT = register_secret("nzp_Unkn0wnT0kenUnkn0wnT0kenUnkn0wnX")
 LIST_PATH = "/api/v1/server/list"
-# The anonymous generation probe that starts every validation.
-PROBE_PATH = "/api/v1/setting"
+PROBE_PATH = "/api/v1/setting"  # the anonymous generation probe of every validation
+SCOPES = ("nezha:inventory:read", "nezha:service:read", "nezha:server:read")
 # What every form shows: the example URL, the scopes a v1 token needs, and the
-# optional ones that add the task buttons.
+# optional ones that only the task buttons need (never checked by the flow).
 PLACEHOLDERS = {
-    "example_url": EXAMPLE_URL,
-    "scopes": "nezha:inventory:read, nezha:service:read, nezha:server:read",
+    "example_url": "https://nezha.example.com",
+    "scopes": ", ".join(SCOPES),
     "cron_scopes": "nezha:cron:read, nezha:cron:exec",
 }
+# Each generation's token, and the one of the other generation that never fits.
+TOKENS = {"v0": TOKEN, "v1": PAT}
+MISFIT = {"v0": ("v1", "personal_token_on_v0"), "v1": ("v0", "token_not_personal")}
 
 type ConfigResult = ConfigFlowResult
 type Serve = Callable[[web.Application], Awaitable[str]]
+type MakeSim = Callable[..., Awaitable[NezhaSimulator]]
 
 
-# --------------------------------------------------------------------------------
-# Helpers
-# --------------------------------------------------------------------------------
-
-
-def user_input(
-    url: str, token: str = TOKEN, *, verify_ssl: bool = True
-) -> dict[str, Any]:
-    """Form data of the user step."""
+def user_input(url: str, token: str = TOKEN, *, verify_ssl: bool = True) -> dict:
+    """Form data of the user (and reconfigure) step."""
     return {CONF_URL: url, CONF_API_TOKEN: token, CONF_VERIFY_SSL: verify_ssl}
 
 
 def entry_data(
-    url: str, token: str = TOKEN, *, verify_ssl: bool = True
+    url: str, token: str = TOKEN, gen: str = "v0", *, verify_ssl: bool = True
 ) -> dict[str, Any]:
-    """What a config entry stores for a v0 dashboard."""
-    return {**user_input(url, token, verify_ssl=verify_ssl), CONF_API_GENERATION: "v0"}
+    """What a config entry stores."""
+    return {**user_input(url, token, verify_ssl=verify_ssl), CONF_API_GENERATION: gen}
+
+
+def auth(gen: str, token: str) -> str:
+    """The Authorization header a generation sends a token in."""
+    return token if gen == "v0" else f"Bearer {token}"
 
 
 async def start_user_flow(hass: HomeAssistant) -> ConfigResult:
@@ -61,32 +64,35 @@ async def start_user_flow(hass: HomeAssistant) -> ConfigResult:
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_USER}
     )
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "user"
+    assert (result["type"], result["step_id"]) == (FlowResultType.FORM, "user")
     assert result["errors"] == {}
     return result
 
 
 async def submit(
-    hass: HomeAssistant, result: ConfigResult, data: dict[str, Any]
+    hass: HomeAssistant, result: ConfigResult, data: dict[str, Any] | None = None
 ) -> ConfigResult:
     """Submit a config-flow form."""
     return await hass.config_entries.flow.async_configure(result["flow_id"], data)
 
 
-def assert_form_error(result: ConfigResult, step_id: str, error: str) -> None:
-    """The form is shown again with one base error."""
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == step_id
+def assert_form_error(
+    result: ConfigResult, step_id: str, error: str, **placeholders: str
+) -> None:
+    """The form is shown again with one base error and exactly these placeholders."""
+    assert (result["type"], result["step_id"]) == (FlowResultType.FORM, step_id)
     assert result["errors"] == {"base": error}
+    assert result["description_placeholders"] == PLACEHOLDERS | placeholders
+
+
+def assert_aborted(result: ConfigResult, reason: str) -> None:
+    """The flow ended with ``reason``."""
+    assert (result["type"], result["reason"]) == (FlowResultType.ABORT, reason)
 
 
 def schema_field(result: ConfigResult, key: str) -> Any:
     """Return the schema marker of ``key`` in a form result."""
-    for marker in result["data_schema"].schema:
-        if marker == key:
-            return marker
-    raise AssertionError(f"{key} not in the form")
+    return next(m for m in result["data_schema"].schema if m == key)
 
 
 def suggested(result: ConfigResult, key: str) -> Any:
@@ -105,19 +111,30 @@ def select_options(result: ConfigResult, key: str) -> list[str]:
     return [option["value"] for option in selector.config["options"]]
 
 
-def anonymous_probes(simulator: NezhaSimulator) -> int:
+def anonymous_probes(sim: NezhaSimulator) -> int:
     """Count the probe requests; fails if any of them carried a credential."""
-    probes = [r for r in simulator.requests if r.path == PROBE_PATH]
+    probes = [r for r in sim.requests if r.path == PROBE_PATH]
     assert all("Authorization" not in r.headers for r in probes)
     return len(probes)
 
 
-def list_requests(simulator: NezhaSimulator) -> list[str | None]:
-    """Authorization headers of the server-list requests the simulator received."""
-    return [
-        r.headers.get("Authorization")
-        for r in simulator.requests
-        if r.path == LIST_PATH
+def sent_with(sim: NezhaSimulator, token: str) -> list[str]:
+    """Paths of the requests whose Authorization header carried ``token``."""
+    return [r.path for r in sim.requests if token in r.headers.get("Authorization", "")]
+
+
+def authed(sim: NezhaSimulator) -> set[str | None]:
+    """Authorization headers of every request but the anonymous probes."""
+    anonymous_probes(sim)
+    return {
+        r.headers.get("Authorization") for r in sim.requests if r.path != PROBE_PATH
+    }
+
+
+def assert_probe_only(sim: NezhaSimulator) -> None:
+    """The simulator saw the anonymous probe and nothing else."""
+    assert [(r.path, r.headers.get("Authorization")) for r in sim.requests] == [
+        (PROBE_PATH, None)
     ]
 
 
@@ -134,7 +151,6 @@ class FakeDashboard:
     """A minimal v0 list endpoint (optionally below a sub-path); records requests."""
 
     prefix: str = ""
-    token: str = TOKEN
     seen: list[tuple[str, str | None]] = field(default_factory=list)
 
     def app(self) -> web.Application:
@@ -147,15 +163,18 @@ class FakeDashboard:
         self.seen.append((request.path, request.headers.get("Authorization")))
         if request.path != self.prefix + LIST_PATH:
             return web.Response(status=404, text="404 page not found")
-        if request.headers.get("Authorization") != self.token:
-            return web.json_response({"code": 403, "message": "访问此接口需要认证"})
-        return web.json_response(
-            {
-                "code": 0,
-                "message": "success",
-                "result": [{"id": 1, "name": "a", "tag": ""}],
-            }
-        )
+        return web.json_response(v0_answer(request.headers.get("Authorization")))
+
+
+def v0_answer(token: str | None) -> dict[str, Any]:
+    """A v0 server list (one server) for TOKEN, the v0 auth refusal otherwise."""
+    if token != TOKEN:
+        return {"code": 403, "message": "访问此接口需要认证"}
+    return {
+        "code": 0,
+        "message": "success",
+        "result": [{"id": 1, "name": "a", "tag": ""}],
+    }
 
 
 def static_app(response: Callable[[], web.StreamResponse]) -> web.Application:
@@ -177,12 +196,7 @@ class TLSDashboardHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         token = self.headers.get("Authorization")
         self.server.seen.append((self.path, token))
-        answer = (
-            {"code": 0, "message": "success", "result": []}
-            if token == TOKEN
-            else {"code": 403, "message": "访问此接口需要认证"}
-        )
-        body = json.dumps(answer).encode()
+        body = json.dumps(v0_answer(token)).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))

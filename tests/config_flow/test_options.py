@@ -22,86 +22,82 @@ from custom_components.nezha.const import (
 from nezha_dev.simulator import Fault, NezhaSimulator
 from tests.config_flow.helpers import (
     LIST_PATH,
+    TOKENS,
+    auth,
     default,
     entry_data,
-    list_requests,
     select_options,
 )
-from tests.conftest import TOKEN
 
-# --------------------------------------------------------------------------------
-# Options
-# --------------------------------------------------------------------------------
+DEFAULTS = {
+    CONF_SCAN_INTERVAL: 30,
+    CONF_OFFLINE_THRESHOLD: 60,
+    CONF_PING_INTERVAL: 300,
+    CONF_SERVER_GROUP: ALL_GROUPS,
+}
+GROUPS = [ALL_GROUPS, "tag:Lab", "tag:Production"]
+LIST = {"v0": LIST_PATH, "v1": "/api/v1/server"}
+SECONDS = (CONF_SCAN_INTERVAL, CONF_OFFLINE_THRESHOLD, CONF_PING_INTERVAL)
+LAB = {
+    CONF_SCAN_INTERVAL: 15,
+    CONF_OFFLINE_THRESHOLD: 120,
+    CONF_PING_INTERVAL: 600,
+    CONF_SERVER_GROUP: "tag:Lab",
+}
 
 
-async def test_options_flow_defaults_and_groups(
-    hass: HomeAssistant, simulator: NezhaSimulator, init_integration: MockConfigEntry
-) -> None:
-    """Defaults are shown and the group dropdown lists the dashboard's tags."""
-    simulator.reset_requests()
-    result = await hass.config_entries.options.async_init(init_integration.entry_id)
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "init"
-    assert default(result, CONF_SCAN_INTERVAL) == 30
-    assert default(result, CONF_OFFLINE_THRESHOLD) == 60
-    assert default(result, CONF_PING_INTERVAL) == 300
-    assert default(result, CONF_SERVER_GROUP) == ALL_GROUPS
-    assert select_options(result, CONF_SERVER_GROUP) == [
-        ALL_GROUPS,
-        "tag:Lab",
-        "tag:Production",
-    ]
-    assert list_requests(simulator) == [TOKEN]
+async def configure(
+    hass: HomeAssistant, entry: MockConfigEntry, options: dict[str, Any]
+) -> dict[str, Any]:
+    """Open the options form and submit ``options``."""
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    return await hass.config_entries.options.async_configure(result["flow_id"], options)
 
 
 async def test_options_flow_saves_and_reloads(
-    hass: HomeAssistant, simulator: NezhaSimulator, init_integration: MockConfigEntry
+    hass: HomeAssistant,
+    gen: str,
+    sims: dict[str, NezhaSimulator],
+    loaded: MockConfigEntry,
 ) -> None:
-    """New options reload the entry; the coordinator polls with them."""
-    entry = init_integration
+    """Defaults and the dashboard's groups are offered; new options reload the entry."""
+    sim, entry = sims[gen], loaded
     old_coordinator = entry.runtime_data
+    sim.reset_requests()
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    simulator.reset_requests()
+    assert (result["type"], result["step_id"]) == (FlowResultType.FORM, "init")
+    assert {key: default(result, key) for key in DEFAULTS} == DEFAULTS
+    assert select_options(result, CONF_SERVER_GROUP) == GROUPS
+    assert [
+        r.headers.get("Authorization") for r in sim.requests if r.path == LIST[gen]
+    ] == [auth(gen, TOKENS[gen])]
+
+    sim.reset_requests()
+    # The form's number boxes send floats; the entry stores whole seconds.
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"],
-        {
-            CONF_SCAN_INTERVAL: 15.0,
-            CONF_OFFLINE_THRESHOLD: 120.0,
-            CONF_PING_INTERVAL: 600.0,
-            CONF_SERVER_GROUP: "tag:Lab",
-        },
+        result["flow_id"], {k: float(v) if k in SECONDS else v for k, v in LAB.items()}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    expected = {
-        CONF_SCAN_INTERVAL: 15,
-        CONF_OFFLINE_THRESHOLD: 120,
-        CONF_PING_INTERVAL: 600,
-        CONF_SERVER_GROUP: "tag:Lab",
-    }
-    assert result["data"] == expected
-    await hass.async_block_till_done(wait_background_tasks=True)
-
-    assert entry.options == expected
+    assert result["data"] == LAB
+    await hass.async_block_till_done(wait_background_tasks=gen == "v0")
+    assert entry.options == LAB
     coordinator = entry.runtime_data
     assert coordinator is not old_coordinator
-    assert coordinator.update_interval == timedelta(seconds=15)
-    assert coordinator.offline_threshold == 120
-    assert coordinator.ping_interval == 600
-    assert coordinator.tag == "Lab"
-    assert [
-        r.query for r in simulator.requests if r.path == "/api/v1/server/details"
-    ] == [{"tag": "Lab"}]
+    assert (coordinator.offline_threshold, coordinator.ping_interval) == (120, 600)
+    assert (coordinator.update_interval, coordinator.tag) == (
+        timedelta(seconds=15),
+        "Lab",
+    )
     assert set(coordinator.data.servers) == {3}  # gpu-box is the only Lab server
+    if gen == "v0":
+        assert [
+            r.query for r in sim.requests if r.path == "/api/v1/server/details"
+        ] == [{"tag": "Lab"}]
 
     # The next options form preselects the stored values.
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    assert default(result, CONF_SCAN_INTERVAL) == 15
-    assert default(result, CONF_SERVER_GROUP) == "tag:Lab"
-    assert select_options(result, CONF_SERVER_GROUP) == [
-        ALL_GROUPS,
-        "tag:Lab",
-        "tag:Production",
-    ]
+    assert {key: default(result, key) for key in LAB} == LAB
+    assert select_options(result, CONF_SERVER_GROUP) == GROUPS
 
 
 async def test_options_flow_unchanged_does_not_reload(
@@ -109,23 +105,14 @@ async def test_options_flow_unchanged_does_not_reload(
 ) -> None:
     """Saving the options again as they are keeps the running coordinator."""
     entry = init_integration
-    options = {
-        CONF_SCAN_INTERVAL: 30,
-        CONF_OFFLINE_THRESHOLD: 60,
-        CONF_PING_INTERVAL: 300,
-        CONF_SERVER_GROUP: ALL_GROUPS,
-    }
     coordinators = [entry.runtime_data]
     for _ in range(2):
-        result = await hass.config_entries.options.async_init(entry.entry_id)
-        result = await hass.config_entries.options.async_configure(
-            result["flow_id"], options
-        )
+        result = await configure(hass, entry, DEFAULTS)
         assert result["type"] is FlowResultType.CREATE_ENTRY
         await hass.async_block_till_done(wait_background_tasks=True)
         assert entry.state is ConfigEntryState.LOADED
         coordinators.append(entry.runtime_data)
-    assert entry.options == options
+    assert entry.options == DEFAULTS
     # The first save stored explicit values (a change from none): one reload.
     assert coordinators[1] is not coordinators[0]
     assert coordinators[2] is coordinators[1]
@@ -144,25 +131,14 @@ async def test_options_flow_rejects_out_of_range(
     hass: HomeAssistant, init_integration: MockConfigEntry, key: str, value: Any
 ) -> None:
     """Values below the minimum or groups not offered are refused by the schema."""
-    result = await hass.config_entries.options.async_init(init_integration.entry_id)
-    data = {
-        CONF_SCAN_INTERVAL: 30,
-        CONF_OFFLINE_THRESHOLD: 60,
-        CONF_PING_INTERVAL: 300,
-        CONF_SERVER_GROUP: ALL_GROUPS,
-        key: value,
-    }
     with pytest.raises(InvalidData):
-        await hass.config_entries.options.async_configure(result["flow_id"], data)
+        await configure(hass, init_integration, {**DEFAULTS, key: value})
     assert init_integration.options == {}
 
 
 @pytest.mark.parametrize(
     ("options", "offered"),
-    [
-        ({}, [ALL_GROUPS]),
-        ({CONF_SERVER_GROUP: "tag:Lab"}, [ALL_GROUPS, "tag:Lab"]),
-    ],
+    [({}, [ALL_GROUPS]), ({CONF_SERVER_GROUP: "tag:Lab"}, [ALL_GROUPS, "tag:Lab"])],
 )
 async def test_options_flow_entry_not_loaded(
     hass: HomeAssistant,

@@ -1,14 +1,15 @@
-"""The user flow against the simulator, local stand-in servers and a TLS dashboard.
+"""The user step against simulated dashboards of both generations and stand-ins.
 
-The simulated dashboard answers the happy paths and most errors. Small local
-servers stand in for what it cannot be: an HTML site, another JSON API, a v1
-dashboard, a redirecting proxy, a dashboard below a sub-path and one with a
-self-signed certificate. Only an unexpected exception is mocked.
+Small local servers stand in for what the simulator cannot be: an HTML site,
+another JSON API, a redirecting proxy, a dashboard below a sub-path and one with
+a self-signed certificate. Only an unexpected exception is mocked. On v1 every
+refused token is a WAF strike, so a token that cannot fit is never sent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, NamedTuple
 from unittest.mock import AsyncMock, patch
 
 from aiohttp import web
@@ -20,255 +21,220 @@ from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.nezha import async_setup_entry
 from custom_components.nezha.client import NezhaV0Client
 from custom_components.nezha.const import DOMAIN
+from custom_components.nezha.coordinator import NezhaCoordinator
+from custom_components.nezha.coordinator_v1 import NezhaStreamCoordinator
 from nezha_dev.simulator import Fault, NezhaSimulator
 from tests.config_flow.helpers import (
     LIST_PATH,
+    MISFIT,
     PLACEHOLDERS,
     PROBE_PATH,
+    SCOPES,
+    TOKENS,
+    UNKNOWN_PAT,
     WRONG_TOKEN,
     ConfigResult,
     FakeDashboard,
+    MakeSim,
     Serve,
     TLSDashboard,
     anonymous_probes,
+    assert_aborted,
     assert_form_error,
+    assert_probe_only,
+    auth,
+    authed,
     closed_port_url,
     default,
     entry_data,
-    list_requests,
+    sent_with,
     start_user_flow,
     static_app,
     submit,
     suggested,
     user_input,
 )
-from tests.conftest import TOKEN
+from tests.helpers import PAT, TOKEN, register_secret
 
-# --------------------------------------------------------------------------------
-# User step
-# --------------------------------------------------------------------------------
+pytestmark = pytest.mark.usefixtures("mock_setup_entry")
+COORDINATOR = {"v0": NezhaCoordinator, "v1": NezhaStreamCoordinator}
+# What the validation asks, in order: the anonymous probe, then with the token.
+VALIDATION = {
+    "v0": [PROBE_PATH, LIST_PATH],
+    "v1": [PROBE_PATH, "/api/v1/server", "/api/v1/server-group", "/api/v1/service"],
+}
+
+
+async def recover(
+    hass: HomeAssistant, result: ConfigResult, sim: NezhaSimulator, gen: str = "v0"
+) -> None:
+    """Corrected, the same flow creates the entry; the token goes with all but the probe."""
+    sim.reset_requests()
+    result = await submit(hass, result, user_input(sim.url, TOKENS[gen]))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == entry_data(sim.url, TOKENS[gen], gen)
+    assert [r.path for r in sim.requests] == VALIDATION[gen]
+    assert authed(sim) == {auth(gen, TOKENS[gen])}
 
 
 async def test_user_flow_creates_working_entry(
-    hass: HomeAssistant, simulator: NezhaSimulator
+    hass: HomeAssistant, mock_setup_entry: AsyncMock, gen: str, sims: dict
 ) -> None:
-    """The happy path stores the normalised URL and really sets up the entry."""
+    """The other generation's token is refused after the probe; the right one sets up."""
+    mock_setup_entry.side_effect = async_setup_entry  # the real setup, this once
+    sim, token = sims[gen], TOKENS[gen]
     result = await start_user_flow(hass)
     assert default(result, CONF_VERIFY_SSL) is True
     assert result["description_placeholders"] == PLACEHOLDERS
+    other, error = MISFIT[gen]
+    result = await submit(hass, result, user_input(sim.url, TOKENS[other]))
+    assert_form_error(result, "user", error)
+    assert_probe_only(sim)
 
-    raw_url = " " + simulator.url.replace("http://", "HTTP://") + "/ "
-    result = await submit(hass, result, user_input(raw_url, f" {TOKEN} "))
-    await hass.async_block_till_done(wait_background_tasks=True)
-
+    sim.reset_requests()
+    raw_url = " " + sim.url.replace("http://", "HTTP://") + "/ "
+    result = await submit(hass, result, user_input(raw_url, f" {token} "))
+    await hass.async_block_till_done(wait_background_tasks=gen == "v0")
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    port = simulator.url.rsplit(":", 1)[1]
-    assert result["title"] == f"127.0.0.1:{port}"
-    assert result["data"] == entry_data(simulator.url)
-    # Detected anonymously first, then tested with the raw token as Authorization.
-    assert simulator.requests[0].path == PROBE_PATH
-    assert anonymous_probes(simulator) == 1
-    assert simulator.requests[1].path == LIST_PATH
-    assert list_requests(simulator)[0] == TOKEN
+    assert result["title"] == sim.url.removeprefix("http://")
+    assert result["data"] == entry_data(sim.url, token, gen)
+    assert [r.path for r in sim.requests[: len(VALIDATION[gen])]] == VALIDATION[gen]
+    assert anonymous_probes(sim) == 1
+    assert authed(sim) == {auth(gen, token)}
     entry = result["result"]
     assert entry.state is ConfigEntryState.LOADED
+    assert type(entry.runtime_data) is COORDINATOR[gen]
     devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
     assert len(devices) == 6  # five servers and the dashboard
+    if gen == "v1":
+        assert sim.waf_strikes() == 0
 
 
 async def test_user_flow_keeps_sub_path(
     hass: HomeAssistant, serve: Serve, mock_setup_entry: AsyncMock
 ) -> None:
-    """A dashboard served below a sub-path is tested and stored with it."""
+    """A dashboard below a sub-path is probed (anonymously), tested and stored with it."""
     dashboard = FakeDashboard(prefix="/nezha")
     base = await serve(dashboard.app())
-
-    result = await start_user_flow(hass)
-    result = await submit(hass, result, user_input(f"{base}/nezha/"))
-
+    result = await submit(
+        hass, await start_user_flow(hass), user_input(f"{base}/nezha/")
+    )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_URL] == f"{base}/nezha"
-    # The probe goes below the sub-path too, without a token.
-    assert dashboard.seen == [
-        (f"/nezha{PROBE_PATH}", None),
-        (f"/nezha{LIST_PATH}", TOKEN),
-    ]
+    sent = [(f"/nezha{PROBE_PATH}", None), (f"/nezha{LIST_PATH}", TOKEN)]
+    assert dashboard.seen == sent
     assert len(mock_setup_entry.mock_calls) == 1
 
 
-async def _recover(
-    hass: HomeAssistant, result: ConfigResult, simulator: NezhaSimulator
-) -> None:
-    """Fix the input and finish the same flow."""
-    result = await submit(hass, result, user_input(simulator.url))
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["data"] == entry_data(simulator.url)
+HTML = "<!DOCTYPE html><html><body><h1>My blog</h1></body></html>"
+FAULTS = {
+    "not_nezha": (
+        Fault.HTML_200,
+        Fault.NOT_JSON,
+        Fault.EMPTY_200,
+        Fault.TRUNCATED_JSON,
+    ),
+    "cannot_connect": (Fault.HTML_502, Fault.SERVER_500_EMPTY, Fault.RESET),
+}
 
 
 @pytest.mark.parametrize(
-    ("url", "placeholders"),
+    ("where", "error"),
     [
-        ("nezha.example.com", PLACEHOLDERS),
-        ("ftp://nezha.example.com", PLACEHOLDERS),
-        ("http://user:pw@nezha.example.com", PLACEHOLDERS),
-        ("http://nezha example.com", PLACEHOLDERS),
+        *(
+            pytest.param(url, "invalid_url", id=url)
+            for url in (
+                "nezha.example.com",
+                "ftp://nezha.example.com",
+                "http://user:pw@nezha.example.com",
+                "http://nezha example.com",
+            )
+        ),
+        pytest.param("closed", "cannot_connect", id="nothing_listens"),
+        # v0 refuses a wrong token with HTTP 200 and code 403.
+        pytest.param("wrong_token", "invalid_auth", id="wrong_token"),
+        # What a proxy, an SSO portal or a crashing dashboard answers.
+        *(pytest.param(f, e, id=f.name) for e, fs in FAULTS.items() for f in fs),
+        pytest.param(
+            lambda: web.Response(text=HTML, content_type="text/html"),
+            "not_nezha",
+            id="html_site",
+        ),
+        pytest.param(
+            lambda: web.json_response({"status": "ok", "servers": []}),
+            "not_nezha",
+            id="other_json_api",
+        ),
+        # v1's answer to an unknown API route, here for every path, the probe too:
+        # it looks like v1 but is no dashboard the probe recognises.
+        pytest.param(
+            lambda: web.json_response({"error": "404 Not Found"}, status=404),
+            "unsupported_version",
+            id="v1_style_404s",
+        ),
     ],
 )
-@pytest.mark.usefixtures("mock_setup_entry")
-async def test_user_flow_invalid_url(
+async def test_user_flow_error_then_recovery(
     hass: HomeAssistant,
     simulator: NezhaSimulator,
-    url: str,
-    placeholders: dict[str, str],
+    serve: Serve,
+    where: Any,
+    error: str,
 ) -> None:
-    """An unusable URL is refused without any request, then corrected."""
-    result = await start_user_flow(hass)
-    result = await submit(hass, result, user_input(url))
-    assert_form_error(result, "user", "invalid_url")
-    assert result["description_placeholders"] == placeholders
-    # The form keeps what the user typed, except the token.
+    """The form shows the error, keeps what was typed but the token; corrected, it works."""
+    url, token, seen = simulator.url, TOKEN, []  # what the simulator gets
+    if isinstance(where, Fault):
+        # Until cleared: aiohttp retries a GET once when the connection is reset.
+        simulator.inject_fault(where, count=None, path=LIST_PATH)
+        seen = None
+    elif callable(where):
+        url = await serve(static_app(where))
+    elif where == "closed":
+        url = closed_port_url()
+    elif where == "wrong_token":
+        token = WRONG_TOKEN
+        seen = [(PROBE_PATH, None), (LIST_PATH, WRONG_TOKEN)]
+    else:
+        url = where
+    result = await submit(hass, await start_user_flow(hass), user_input(url, token))
+    assert_form_error(result, "user", error)
     assert suggested(result, CONF_URL) == url
     assert suggested(result, CONF_API_TOKEN) is None
-    assert simulator.requests == []
-    await _recover(hass, result, simulator)
-
-
-@pytest.mark.usefixtures("mock_setup_entry")
-async def test_user_flow_cannot_connect(
-    hass: HomeAssistant, simulator: NezhaSimulator
-) -> None:
-    """Nothing listening on the port."""
-    result = await start_user_flow(hass)
-    result = await submit(hass, result, user_input(closed_port_url()))
-    assert_form_error(result, "user", "cannot_connect")
-    await _recover(hass, result, simulator)
-
-
-@pytest.mark.usefixtures("mock_setup_entry")
-async def test_user_flow_invalid_auth(
-    hass: HomeAssistant, simulator: NezhaSimulator
-) -> None:
-    """A wrong token: the dashboard answers HTTP 200 with code 403."""
-    result = await start_user_flow(hass)
-    result = await submit(hass, result, user_input(simulator.url, WRONG_TOKEN))
-    assert_form_error(result, "user", "invalid_auth")
-    assert list_requests(simulator) == [WRONG_TOKEN]
-    assert anonymous_probes(simulator) == 1
-    await _recover(hass, result, simulator)
-
-
-@pytest.mark.parametrize(
-    ("fault", "error"),
-    [
-        (Fault.HTML_200, "not_nezha"),
-        (Fault.NOT_JSON, "not_nezha"),
-        (Fault.EMPTY_200, "not_nezha"),
-        (Fault.TRUNCATED_JSON, "not_nezha"),
-        (Fault.HTML_502, "cannot_connect"),
-        (Fault.SERVER_500_EMPTY, "cannot_connect"),
-        (Fault.RESET, "cannot_connect"),
-    ],
-)
-@pytest.mark.usefixtures("mock_setup_entry")
-async def test_user_flow_dashboard_faults(
-    hass: HomeAssistant,
-    simulator: NezhaSimulator,
-    fault: Fault,
-    error: str,
-) -> None:
-    """What a proxy, an SSO portal or a crashing dashboard answers."""
-    # Until cleared: aiohttp retries a GET once when the connection is reset.
-    simulator.inject_fault(fault, count=None, path=LIST_PATH)
-    result = await start_user_flow(hass)
-    result = await submit(hass, result, user_input(simulator.url))
-    assert_form_error(result, "user", error)
+    if seen is not None:
+        requests = [
+            (r.path, r.headers.get("Authorization")) for r in simulator.requests
+        ]
+        assert requests == seen
     simulator.clear_faults()
-    await _recover(hass, result, simulator)
+    await recover(hass, result, simulator)
 
 
-def _html_page() -> web.Response:
-    return web.Response(
-        text="<!DOCTYPE html><html><body><h1>My blog</h1></body></html>",
-        content_type="text/html",
-    )
-
-
-def _v1_not_found() -> web.Response:
-    # v1's answer to an unknown API route, here for every path, the probe too: it
-    # looks like v1 but is no dashboard the probe recognises.
-    return web.json_response({"error": "404 Not Found"}, status=404)
-
-
-def _json_not_nezha() -> web.Response:
-    return web.json_response({"status": "ok", "servers": []})
-
-
-@pytest.mark.parametrize(
-    ("response", "error"),
-    [
-        (_html_page, "not_nezha"),
-        (_json_not_nezha, "not_nezha"),
-        (_v1_not_found, "unsupported_version"),
-    ],
-    ids=["html_site", "other_json_api", "v1_style_404s"],
-)
-@pytest.mark.usefixtures("mock_setup_entry")
-async def test_user_flow_not_a_v0_dashboard(
-    hass: HomeAssistant,
-    simulator: NezhaSimulator,
-    serve: Serve,
-    response: Callable[[], web.Response],
-    error: str,
-) -> None:
-    """Another web site, another JSON API or a v1 dashboard."""
-    other = await serve(static_app(response))
-    result = await start_user_flow(hass)
-    result = await submit(hass, result, user_input(other))
-    assert_form_error(result, "user", error)
-    await _recover(hass, result, simulator)
-
-
-@pytest.mark.usefixtures("mock_setup_entry")
 async def test_user_flow_redirect_is_not_followed(
-    hass: HomeAssistant,
-    simulator: NezhaSimulator,
-    serve: Serve,
+    hass: HomeAssistant, simulator: NezhaSimulator, serve: Serve
 ) -> None:
     """A redirect to another origin is reported; the token never goes there."""
     elsewhere = FakeDashboard()
     target = await serve(elsewhere.app())
+    location = f"{target}{LIST_PATH}?a=1"
     proxy = await serve(
-        static_app(
-            lambda: web.Response(
-                status=301, headers={"Location": f"{target}{LIST_PATH}?a=1"}
-            )
-        )
+        static_app(lambda: web.Response(status=301, headers={"Location": location}))
     )
-
-    result = await start_user_flow(hass)
-    result = await submit(hass, result, user_input(proxy))
-    assert_form_error(result, "user", "redirected")
-    # Already the anonymous probe is redirected: nothing follows it, not even
-    # the authenticated request to the proxy itself.
-    assert result["description_placeholders"] == {
-        **PLACEHOLDERS,
-        "location": f"{target}{LIST_PATH}",
-    }
+    result = await submit(hass, await start_user_flow(hass), user_input(proxy))
+    # Already the anonymous probe is redirected: nothing follows it.
+    assert_form_error(result, "user", "redirected", location=f"{target}{LIST_PATH}")
     assert elsewhere.seen == []
-    await _recover(hass, result, simulator)
+    await recover(hass, result, simulator)
 
 
-@pytest.mark.usefixtures("mock_setup_entry")
 async def test_user_flow_tls_verification_failed(
     hass: HomeAssistant, tls_dashboard: TLSDashboard
 ) -> None:
     """A self-signed certificate fails verification; turning it off works."""
     url = f"https://127.0.0.1:{tls_dashboard.server_address[1]}"
-
-    result = await start_user_flow(hass)
-    result = await submit(hass, result, user_input(url))
+    result = await submit(hass, await start_user_flow(hass), user_input(url))
     assert_form_error(result, "user", "tls_failed")
     assert tls_dashboard.seen == []  # the handshake failed before any request
 
@@ -278,11 +244,8 @@ async def test_user_flow_tls_verification_failed(
     assert tls_dashboard.seen == [(PROBE_PATH, None), (LIST_PATH, TOKEN)]
 
 
-@pytest.mark.usefixtures("mock_setup_entry")
 async def test_user_flow_unknown_error(
-    hass: HomeAssistant,
-    simulator: NezhaSimulator,
-    caplog: pytest.LogCaptureFixture,
+    hass: HomeAssistant, simulator: NezhaSimulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     """An unexpected exception is shown as "unknown" and logged with its traceback."""
     result = await start_user_flow(hass)
@@ -293,7 +256,7 @@ async def test_user_flow_unknown_error(
     assert_form_error(result, "user", "unknown")
     assert "Unexpected error while validating the dashboard" in caplog.text
     assert "RuntimeError: boom" in caplog.text
-    await _recover(hass, result, simulator)
+    await recover(hass, result, simulator)
 
 
 @pytest.mark.parametrize(
@@ -305,7 +268,6 @@ async def test_user_flow_unknown_error(
         "https://nezha.example.com:443/",
     ],
 )
-@pytest.mark.usefixtures("mock_setup_entry")
 async def test_user_flow_already_configured(hass: HomeAssistant, typed: str) -> None:
     """The same dashboard, however it is spelled, aborts before any request."""
     MockConfigEntry(
@@ -314,12 +276,10 @@ async def test_user_flow_already_configured(hass: HomeAssistant, typed: str) -> 
     result = await start_user_flow(hass)
     with patch.object(NezhaV0Client, "async_list_servers") as list_servers:
         result = await submit(hass, result, user_input(typed))
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "already_configured"
+    assert_aborted(result, "already_configured")
     list_servers.assert_not_called()
 
 
-@pytest.mark.usefixtures("mock_setup_entry")
 async def test_user_flow_other_dashboard_is_not_a_duplicate(
     hass: HomeAssistant, simulator: NezhaSimulator
 ) -> None:
@@ -327,7 +287,92 @@ async def test_user_flow_other_dashboard_is_not_a_duplicate(
     MockConfigEntry(
         domain=DOMAIN, data=entry_data(f"{simulator.url}/other")
     ).add_to_hass(hass)
-    result = await start_user_flow(hass)
-    result = await submit(hass, result, user_input(simulator.url))
+    result = await submit(hass, await start_user_flow(hass), user_input(simulator.url))
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert len(hass.config_entries.async_entries(DOMAIN)) == 2
+
+
+# -- v1 only: the WAF, personal-token support and scopes -----------------------------
+
+
+class Refusal(NamedTuple):
+    """A v1 refusal that costs no strike: what the dashboard is, what the form shows."""
+
+    error: str
+    sent: list[str]  # what went with the token, below /api/v1
+    sim: dict[str, Any] | None = None
+    then: Callable[[NezhaSimulator], None] | None = None
+    missing: str | None = None  # the scope the form names
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        # No tsdb_enabled in /setting: refused without a request.
+        Refusal("dashboard_too_old", [], {"version": "1.14.14"}),
+        # The JWT middleware's 200 ApiErrorUnauthorized.
+        Refusal("dashboard_too_old", ["/server"], {"version": "2.0.5"}),
+        Refusal(
+            "missing_scope",
+            ["/server", "/server-group", "/service"],
+            {"scopes": SCOPES[::2]},
+            missing=SCOPES[1],
+        ),
+        Refusal(
+            "missing_scope",
+            ["/server"],
+            {"scopes": SCOPES[1:]},
+            missing=SCOPES[0],
+        ),
+        Refusal("waf_blocked", [], then=NezhaSimulator.block_ip),  # an admin's block
+        # A dashboard expecting its proxy's header answers even the probe with an error.
+        Refusal(
+            "real_ip_header",
+            [],
+            then=lambda s: setattr(s, "real_ip_header", "X-Real-IP"),
+        ),
+    ],
+    ids=["1.14.14", "2.0.5", "no_service_scope", "no_inventory_scope", "ip", "proxy"],
+)
+async def test_v1_refusal_without_strike(
+    hass: HomeAssistant, make_sim: MakeSim, case: Refusal
+) -> None:
+    """Explained on the form, no WAF strike; a current dashboard and token then work."""
+    sim = await make_sim(**(case.sim or {}))
+    if case.then:
+        case.then(sim)
+    result = await submit(hass, await start_user_flow(hass), user_input(sim.url, PAT))
+    named = {"scope": case.missing} if case.missing else {}
+    assert_form_error(result, "user", case.error, **named)
+    assert [r.path for r in sim.requests] == [PROBE_PATH, *sent_with(sim, PAT)]
+    assert sent_with(sim, PAT) == [f"/api/v1{path}" for path in case.sent]
+    # None added (a manual block counts as 99999 strikes).
+    assert sim.waf_strikes() == (99999 if case.error == "waf_blocked" else 0)
+    await recover(hass, result, await make_sim(), "v1")
+
+
+@pytest.mark.parametrize("expired", [False, True])
+async def test_invalid_token_costs_one_strike(
+    hass: HomeAssistant, v1: NezhaSimulator, expired: bool
+) -> None:
+    """One request with the bad token, one strike; the 3 s ban is explained."""
+    bad = UNKNOWN_PAT
+    if expired:
+        bad = register_secret(v1.add_token(expires_in=60))
+        v1.shift_clock(61)
+    result = await submit(hass, await start_user_flow(hass), user_input(v1.url, bad))
+    assert_form_error(result, "user", "invalid_auth")
+    assert sent_with(v1, bad) == ["/api/v1/server"]
+    assert v1.waf_strikes() == 1
+
+    # Retried at once, even with the right token: the IP is banned for 3 s. The
+    # probe sees the block page, so the token is not sent and no strike is added.
+    v1.reset_requests()
+    result = await submit(hass, result, user_input(v1.url, PAT))
+    assert_form_error(result, "user", "waf_blocked")
+    assert_probe_only(v1)
+    assert v1.waf_strikes() == 1
+
+    v1.shift_clock(4)  # the ban of max(3, 1**4) s is over
+    await recover(hass, result, v1, "v1")
+    assert v1.waf_strikes() == 0  # a valid token clears the token strikes

@@ -16,11 +16,7 @@ from tests.helpers import FRAME, PAT, Live, MakeLive, start_live
 async def sim(
     socket_enabled: None, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncGenerator[NezhaSimulator]:
-    """A v2.3.7 dashboard with five servers, streaming every 0.2 s.
-
-    The integration parses at most one frame per frame interval; it is told
-    this dashboard's, ten times faster than a real one.
-    """
+    """A v2.3.7 dashboard with five servers, streaming ten times faster than a real one."""
     monkeypatch.setattr(NezhaStreamCoordinator, "frame_interval", FRAME)
     sim = NezhaSimulator(generation="v1", servers=5, seed=1, token=PAT)
     sim.ws_interval = FRAME

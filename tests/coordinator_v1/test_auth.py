@@ -36,9 +36,7 @@ NEW_PAT = register_secret("nzp_N3wV1T0kenB2c3D4e5F6g7H8i9J0k1L2")
 
 
 def assert_one_rest_refusal(sent: list[str]) -> None:
-    """One REST request of a poll was refused (the poll may have been half done);
-    the handshakes around it only ever got the injected 502, and none followed.
-    """
+    """One REST request of a poll was refused (maybe half done); only 502'd handshakes."""
     assert len([p for p in sent if p != WS]) == 1, sent
     assert sent[-1] in (SERVERS, GROUPS), sent
 
@@ -50,6 +48,14 @@ async def assert_silence(live: Live, since: int, sent: list[str]) -> None:
     assert live.paths(since=since) == sent
     assert live.sim.ws_connections == 0
     assert len(live.reauth_flows()) == 1
+
+
+async def assert_reauth_explains_ban(live: Live) -> None:
+    """The reauth form opens with the WAF ban as its error."""
+    flow_id = live.reauth_flows()[0]["flow_id"]
+    result = await live.hass.config_entries.flow.async_configure(flow_id)
+    assert result["step_id"] == "reauth_confirm"
+    assert result["errors"] == {"base": "waf_blocked"}
 
 
 async def test_revoked_token_refused_at_handshake(
@@ -102,8 +108,12 @@ async def test_revoked_token_refused_at_handshake(
     assert sim.waf_strikes() == 0
 
 
-async def test_revoked_token_refused_on_rest_poll(
-    make_live: MakeLive, sim: NezhaSimulator
+@pytest.mark.parametrize("blocked", [False, True], ids=["revoked", "waf_block"])
+async def test_refused_on_rest_poll(
+    make_live: MakeLive,
+    sim: NezhaSimulator,
+    caplog: pytest.LogCaptureFixture,
+    blocked: bool,
 ) -> None:
     """While the stream is down, the REST poll is the one refused request."""
     live = await make_live(scan_interval=1)
@@ -112,73 +122,36 @@ async def test_revoked_token_refused_on_rest_poll(
     before = len(sim.requests)
     await until(lambda: live.count(SERVERS, since=before) > 0, "REST fallback", 3)
 
-    revoked = len(sim.requests)
-    sim.revoke_token()
+    refused = len(sim.requests)
+    sim.block_ip() if blocked else sim.revoke_token()
     await until(lambda: bool(live.reauth_flows()), "a reauth flow", limit=5)
-    sent = live.paths(since=revoked)
+    sent = live.paths(since=refused)
     assert_one_rest_refusal(sent)
-    assert sim.waf_strikes() == 1
-    await assert_silence(live, revoked, sent)
+    if blocked:
+        assert "WAF" in caplog.text
+        await assert_reauth_explains_ban(live)
+    else:
+        assert sim.waf_strikes() == 1
+    await assert_silence(live, refused, sent)
 
 
-async def test_expired_token_one_request_in_ping_round(
-    make_live: MakeLive, sim: NezhaSimulator
+@pytest.mark.parametrize("blocked", [False, True], ids=["expired", "waf_block"])
+async def test_refused_in_ping_round(
+    make_live: MakeLive, sim: NezhaSimulator, blocked: bool
 ) -> None:
-    """The stream outlives the token; the next side request alone is refused."""
+    """The stream outlives the token or the block; one side request alone is refused."""
     expiring = register_secret(sim.add_token(expires_in=3600))
     live = await make_live(expiring, scan_interval=1, ping_interval=1)
-    await until(lambda: live.count(SERVICES) >= 2, "a second ping round")
-    sim.shift_clock(3601)
-    expired = len(sim.requests)
+    if not blocked:  # blocked at once, the next round's first request meets it
+        await until(lambda: live.count(SERVICES) >= 2, "a second ping round")
+    refused = len(sim.requests)
+    sim.block_ip() if blocked else sim.shift_clock(3601)
     await until(lambda: bool(live.reauth_flows()), "a reauth flow", limit=5)
-    # Side requests go one at a time (services first): one refusal, one strike.
-    sent = live.paths(since=expired)
-    assert len(sent) == 1
-    assert sent[0] == SERVICES or sent[0].endswith("/service"), sent
-    assert sim.waf_strikes() == 1
-    await assert_silence(live, expired, sent)
-
-
-async def test_waf_block_during_rest_fallback(
-    make_live: MakeLive, sim: NezhaSimulator, caplog: pytest.LogCaptureFixture
-) -> None:
-    """The block page on a REST poll: reauth opens with the ban explained, then silence."""
-    live = await make_live(scan_interval=1)
-    sim.inject_fault(Fault.HTML_502, count=None, path=WS)  # the stream stays down
-    before = len(sim.requests)
-    await sim.drop_websockets()
-    await until(lambda: live.count(SERVERS, since=before) > 0, "REST fallback", 3)
-
-    sim.block_ip()
-    blocked = len(sim.requests)
-    await until(lambda: bool(live.reauth_flows()), "a reauth flow", limit=5)
-    sent = live.paths(since=blocked)  # handshakes only ever get the 502 here
-    assert_one_rest_refusal(sent)
-    assert "WAF" in caplog.text
-
-    flow_id = live.reauth_flows()[0]["flow_id"]
-    result = await live.hass.config_entries.flow.async_configure(flow_id)
-    assert result["step_id"] == "reauth_confirm"
-    assert result["errors"] == {"base": "waf_blocked"}
-
-    await assert_silence(live, blocked, sent)
-
-
-async def test_waf_block_in_ping_round(
-    make_live: MakeLive, sim: NezhaSimulator
-) -> None:
-    """A block page on the side requests stops the stream and all polling too."""
-    live = await make_live(scan_interval=1, ping_interval=1)
-    sim.block_ip()
-    blocked = len(sim.requests)
-    await until(lambda: bool(live.reauth_flows()), "a reauth flow", limit=5)
-    # One side request, alone, got the block page.
-    sent = live.paths(since=blocked)
+    sent = live.paths(since=refused)
     assert len(sent) == 1
     assert sent[0].endswith("/service"), sent
-    flow_id = live.reauth_flows()[0]["flow_id"]
-    result = await live.hass.config_entries.flow.async_configure(flow_id)
-    assert result["errors"] == {"base": "waf_blocked"}
-    await until(lambda: sim.ws_connections == 0, "the stream closed", limit=2)
-    await assert_silence(live, blocked, sent)
-    assert sim.waf_strikes() == 99999  # the manual block; we added nothing
+    if blocked:
+        await assert_reauth_explains_ban(live)
+        await until(lambda: sim.ws_connections == 0, "the stream closed", limit=2)
+    await assert_silence(live, refused, sent)
+    assert sim.waf_strikes() == (99999 if blocked else 1)  # a manual block: 99999

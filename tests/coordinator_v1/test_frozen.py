@@ -6,7 +6,6 @@ exactly one frame (the dashboard's pace) and scheduled updates run when due.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
 from datetime import timedelta
 from itertools import pairwise
 
@@ -58,19 +57,11 @@ async def tick(
     await hass.async_block_till_done()
 
 
-@pytest.fixture
-async def sim(socket_enabled: None) -> AsyncGenerator[NezhaSimulator]:
-    """The five-server fleet of seed 1 as a v2.3.7 dashboard (2 s frames)."""
-    sim = NezhaSimulator(generation="v1", servers=5, seed=1, token=PAT)
-    await sim.start()
-    yield sim
-    await sim.stop()
-
-
 async def test_inventory_at_most_once_per_interval(
-    hass: HomeAssistant, frozen: FrozenDateTimeFactory, sim: NezhaSimulator
+    hass: HomeAssistant, frozen: FrozenDateTimeFactory, v1_sim: NezhaSimulator
 ) -> None:
     """A new server waits for the interval; transitions meanwhile do not."""
+    sim = v1_sim
     entry = v1_entry(sim)  # default 30 s update interval
     coordinator = await setup_frozen(hass, entry)
     before = len(sim.requests)
@@ -87,22 +78,6 @@ async def test_inventory_at_most_once_per_interval(
     assert new in coordinator.data.servers
     assert state(hass, entry, f"{new}_online", "binary_sensor").state == "on"
     assert [r.path for r in sim.requests[before:]].count(SERVERS) == 1
-    assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
-
-
-def _metric_changes(frames: list[Fleet], keys: set[tuple[int, str]]) -> int:
-    """State writes a design that wrote every frame would make for these entities."""
-    described = {d.key: d for d in SERVER_SENSORS}
-    changes = 0
-    for before, after in pairwise(frames):
-        for sid, key in keys:
-            old, new = before.servers.get(sid), after.servers.get(sid)
-            if old is None or new is None:
-                continue
-            value_fn = described[key].value_fn
-            changes += value_fn(old) != value_fn(new)
-    return changes
 
 
 async def test_state_write_rate_50_servers(
@@ -114,34 +89,39 @@ async def test_state_write_rate_50_servers(
     entry = v1_entry(sim)
     coordinator = await setup_frozen(hass, entry)
     ids = entity_ids(hass, entry)
-    registry = er.async_get(hass)
-    metric_keys = set()
-    described = {d.key for d in SERVER_SENSORS}
-    for item in er.async_entries_for_config_entry(registry, entry.entry_id):
-        sid, _, key = item.unique_id.removeprefix(f"{entry.entry_id}_").partition("_")
-        if sid.isdigit() and key in described and item.entity_id in ids:
-            metric_keys.add((int(sid), key))
-    metric_ids = {
-        registry.async_get_entity_id("sensor", "nezha", f"{entry.entry_id}_{s}_{k}")
-        for s, k in metric_keys
+    described = {d.key: d.value_fn for d in SERVER_SENSORS}
+    metrics = {  # entity id -> (server id, sensor key) of the enabled metrics
+        item.entity_id: (int(sid), key)
+        for item in er.async_entries_for_config_entry(
+            er.async_get(hass), entry.entry_id
+        )
+        for sid, _, key in [
+            item.unique_id.removeprefix(f"{entry.entry_id}_").partition("_")
+        ]
+        if sid.isdigit() and key in described and item.entity_id in ids
     }
     log = StateLog(hass, ids)
     frames: list[Fleet] = []
     for _ in range(30):  # 60 s at the dashboard's 2 s pace
         await tick(hass, frozen, coordinator)
-        latest = coordinator._latest  # measurement only
-        assert latest is not None
-        frames.append(latest)
+        assert coordinator._latest is not None  # measurement only
+        frames.append(coordinator._latest)
     log.stop()
 
     writes = len(log.changes)
-    metric_writes = sum(1 for _, eid, _ in log.changes if eid in metric_ids)
-    per_frame = _metric_changes(frames, metric_keys)
+    metric_writes = sum(1 for _, eid, _ in log.changes if eid in metrics)
+    # What a design that wrote every frame would have written.
+    per_frame = sum(
+        described[key](old.servers[sid]) != described[key](new.servers[sid])
+        for old, new in pairwise(frames)
+        for sid, key in metrics.values()
+        if sid in old.servers and sid in new.servers
+    )
     assert coordinator.frames_received == 31
-    assert metric_writes <= 2 * len(metric_keys)  # two scheduled updates, no more
+    assert metric_writes <= 2 * len(metrics)  # two scheduled updates, no more
     assert per_frame >= 10 * metric_writes
     print(  # noqa: T201 - the measured numbers for the report
-        f"\n50 servers, 60 s: {len(ids)} entities ({len(metric_keys)} metrics), "
+        f"\n50 servers, 60 s: {len(ids)} entities ({len(metrics)} metrics), "
         f"{writes} state writes ({metric_writes} metric); writing every frame "
         f"would have made {per_frame} metric writes"
     )

@@ -1,8 +1,7 @@
 """The v1 stream coordinator against the simulated v2.3 dashboard, in real time.
 
-The WebSocket loop runs on real asyncio time, so these tests use short frame and
-update intervals (options are built directly, below the form's minimums) and
-measure what the simulator and Home Assistant's state machine saw.
+Short frame and update intervals (options set directly, below the form's
+minimums); the tests measure what the simulator and the state machine saw.
 """
 
 from __future__ import annotations
@@ -12,11 +11,20 @@ from itertools import pairwise
 import time
 
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.nezha import coordinator_v1
+from custom_components.nezha.const import (
+    CONF_ALERTS_WEBHOOK,
+    CONF_WEBHOOK_ID,
+    CONF_WEBHOOK_LOCAL_ONLY,
+)
 from nezha_dev.simulator import Fault, NezhaSimulator
+from nezha_dev.simulator.notify import AlertServer, alert_message, render
 from tests.helpers import (
     FRAME,
     GROUPS,
@@ -24,6 +32,7 @@ from tests.helpers import (
     SERVERS,
     SERVICES,
     WS,
+    Live,
     MakeLive,
     StateLog,
     entity_ids,
@@ -33,14 +42,12 @@ from tests.helpers import (
 )
 
 HK, FRA, GPU_BOX, NAS, TOKYO = 1, 2, 3, 4, 5
+WEBHOOK_ID = "b2" * 32
 METRICS = ("cpu_usage", "memory_usage", "download_speed", "upload_speed", "uploaded")
 
 
-# -- setup and live data -----------------------------------------------------------
-
-
-async def test_setup_inventory_then_stream(make_live: MakeLive) -> None:
-    """REST inventory once, one stream; devices and facts match the simulator."""
+async def test_setup_then_frames_keep_data_fresh(make_live: MakeLive) -> None:
+    """REST inventory once, one stream; then over eight intervals values move, no REST."""
     live = await make_live(scan_interval=1)
     assert live.paths()[:3] == [SERVERS, GROUPS, WS]
     assert live.count(SERVERS) == live.count(GROUPS) == live.count(WS) == 1
@@ -49,7 +56,6 @@ async def test_setup_inventory_then_stream(make_live: MakeLive) -> None:
     assert handshake.headers["Authorization"] == f"Bearer {PAT}"
     assert "Origin" not in handshake.headers
     assert live.sim.ws_connections == 1
-
     assert live.devices() == {HK, FRA, GPU_BOX, NAS, TOKYO}
     for sid, server in live.sim.fleet.servers.items():
         device = server_device(live.hass, live.entry, sid)
@@ -59,14 +65,9 @@ async def test_setup_inventory_then_stream(make_live: MakeLive) -> None:
         assert live.online(sid) == STATE_ON
         boot = dt_util.utc_from_timestamp(server.host.boot_time)
         assert live.state(f"{sid}_last_boot") == boot.isoformat()
-    assert live.state("servers_total") == "5"
-    assert live.state("servers_online") == "5"
+    assert live.state("servers_total") == live.state("servers_online") == "5"
     assert live.state("any_offline", "binary_sensor") == STATE_OFF
 
-
-async def test_frames_keep_data_fresh_without_rest(make_live: MakeLive) -> None:
-    """Over eight update intervals: values move, and no REST inventory is asked for."""
-    live = await make_live(scan_interval=1)
     cpu = live.entity_id(f"{FRA}_cpu_usage")
     log = StateLog(live.hass, {cpu})
     before = len(live.sim.requests)
@@ -77,20 +78,15 @@ async def test_frames_keep_data_fresh_without_rest(make_live: MakeLive) -> None:
     while time.monotonic() - started < 8.5:
         await live.frames(1)
     log.stop()
-    assert live.count(SERVERS, since=before) == 0
-    assert live.count(GROUPS, since=before) == 0
-    assert live.count(WS, since=before) == 0
+    assert live.paths(since=before) == []  # no inventory within the hour
+    assert live.coordinator.stream_live
     assert live.coordinator.frames_received - frames >= 20
     assert len(log.of(cpu)) >= 3  # written on the 1 s schedule from frame data
     assert live.coordinator.last_update_success
 
 
 async def test_coalescing_and_instant_transitions(make_live: MakeLive) -> None:
-    """Metrics change at most once per interval; online/offline shows at once.
-
-    Server 5 flaps twice inside one interval: that is written at once, without
-    writing (or postponing) the other servers' metrics.
-    """
+    """Metrics change at most once per interval; a flapping server shows at once."""
     interval = 3.0
     live = await make_live(scan_interval=interval)
     metric_ids = {
@@ -162,14 +158,20 @@ async def test_offline_latency_at_dashboard_pace(
     print(f"\noffline latency at 2 s frames: {latency * 1000:.0f} ms")  # noqa: T201
 
 
-# -- stream failures -------------------------------------------------------------------
+async def no_rest_once_streaming(live: Live) -> None:
+    """Once frames flow again, the next update intervals poll no REST."""
+    await live.frames(2)
+    after = len(live.sim.requests)
+    await live.frames(10)  # two more update intervals
+    assert live.count(SERVERS, since=after) == 0
 
 
-async def test_stream_drop_reconnects(make_live: MakeLive, sim: NezhaSimulator) -> None:
-    """A dropped stream comes back after a short backoff, with one handshake."""
+async def test_stream_drop_then_outage(
+    make_live: MakeLive, sim: NezhaSimulator
+) -> None:
+    """A dropped stream comes back soon; failing handshakes back off, REST fills in."""
     live = await make_live(scan_interval=1)
-    ids = entity_ids(live.hass, live.entry)
-    log = StateLog(live.hass, ids)
+    log = StateLog(live.hass, entity_ids(live.hass, live.entry))
     before = len(sim.requests)
     dropped_at = time.monotonic()
     assert await sim.drop_websockets() == 1
@@ -182,31 +184,21 @@ async def test_stream_drop_reconnects(make_live: MakeLive, sim: NezhaSimulator) 
     assert all(s != STATE_UNAVAILABLE for _, _, s in log.changes)
     assert live.coordinator.last_update_success
 
-
-async def test_outage_backoff_and_rest_fallback(
-    make_live: MakeLive, sim: NezhaSimulator
-) -> None:
-    """Handshakes keep failing: they back off, REST polls keep entities fresh."""
-    live = await make_live(scan_interval=1)
     sim.inject_fault(Fault.HTML_502, count=None, path=WS)
     before = len(sim.requests)
     await sim.drop_websockets()
     await until(lambda: live.count(WS, since=before) >= 2, "two handshakes", 8)
     times = [r.time for r in sim.requests[before:] if r.path == WS]
-    gaps = [b - a for a, b in pairwise(times)]
     polls = live.count(SERVERS, since=before)
     assert live.count(WS, since=before) == 2
-    assert all(gap >= 2.0 for gap in gaps)  # second backoff step: 2-4 s
+    assert all(b - a >= 2.0 for a, b in pairwise(times))  # second step: 2-4 s
     assert polls >= 2  # the 1 s schedule polled REST meanwhile
     assert live.online(HK) == STATE_ON
     assert live.state(f"{HK}_cpu_usage") != STATE_UNAVAILABLE
 
     sim.clear_faults()
     await until(lambda: sim.ws_connections == 1, "the stream back", limit=10)
-    await live.frames(2)
-    after = len(sim.requests)
-    await live.frames(10)  # two more update intervals
-    assert live.count(SERVERS, since=after) == 0
+    await no_rest_once_streaming(live)
 
 
 async def test_silent_stream_falls_back_to_rest(
@@ -214,8 +206,7 @@ async def test_silent_stream_falls_back_to_rest(
 ) -> None:
     """No frame for 10 s means dead: REST keeps entities available until frames return."""
     live = await make_live(scan_interval=1)
-    ids = entity_ids(live.hass, live.entry)
-    log = StateLog(live.hass, ids)
+    log = StateLog(live.hass, entity_ids(live.hass, live.entry))
     before = len(sim.requests)
     paused_at = time.monotonic()
     sim.pause_ws()
@@ -230,63 +221,52 @@ async def test_silent_stream_falls_back_to_rest(
     assert live.coordinator.last_update_success
 
     sim.pause_ws(False)
-    await live.frames(2)
-    after = len(sim.requests)
-    await live.frames(10)
+    await no_rest_once_streaming(live)
     log.stop()
-    assert live.count(SERVERS, since=after) == 0
     print(f"\nsilence detected after {silence:.1f} s")  # noqa: T201
 
 
-async def test_dashboard_down_then_back(
-    make_live: MakeLive, sim: NezhaSimulator
+@pytest.mark.parametrize("proxy", [False, True], ids=["down", "proxy_header"])
+async def test_unavailable_then_back(
+    make_live: MakeLive,
+    sim: NezhaSimulator,
+    caplog: pytest.LogCaptureFixture,
+    proxy: bool,
 ) -> None:
-    """Stream and REST both fail: unavailable like v0; all back once it answers."""
+    """Stream and REST both fail (or want a proxy header): unavailable, then back."""
     live = await make_live(scan_interval=1)
-    sim.inject_fault(Fault.HTML_502, count=None)
     before = len(sim.requests)
+    if proxy:
+        sim.real_ip_header = "X-Real-IP"
+    else:
+        sim.inject_fault(Fault.HTML_502, count=None)
     await sim.drop_websockets()
     await until(lambda: live.online(HK) == STATE_UNAVAILABLE, "unavailable", 3)
     assert live.state(f"{HK}_cpu_usage") == STATE_UNAVAILABLE
     assert live.state("servers_total") == STATE_UNAVAILABLE
     assert live.count(SERVERS, since=before) >= 1
-
-    sim.clear_faults()
+    if proxy:
+        errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+        assert len(errors) == 1
+        assert (
+            "do not come through its reverse proxy (no usable real-IP header)"
+            in (errors[0])
+        )
+        # The stream's refused handshakes (HTTP 200) are not taken for a rejected
+        # token: it keeps retrying with backoff, and no reauth is asked for.
+        stream = live.coordinator.stream
+        assert stream is not None
+        await until(lambda: stream.attempts >= 3, "three refused reconnects", 10)
+        assert not live.coordinator.auth_failed
+        assert live.reauth_flows() == []
+        assert sim.waf_strikes() == 0
+        sim.waf_enabled = True  # the admin switches back to the peer address
+    else:
+        sim.clear_faults()
     await until(lambda: live.online(HK) == STATE_ON, "available again", 3)
     await until(lambda: sim.ws_connections == 1, "the stream back", 10)
     await live.frames(2)
     assert live.coordinator.last_update_success
-
-
-async def test_proxy_header_required_later_is_explained(
-    make_live: MakeLive, sim: NezhaSimulator, caplog: pytest.LogCaptureFixture
-) -> None:
-    """The dashboard starts wanting its proxy's real-IP header: the error says so."""
-    live = await make_live(scan_interval=1)
-    sim.real_ip_header = "X-Real-IP"
-    await sim.drop_websockets()
-    await until(lambda: live.online(HK) == STATE_UNAVAILABLE, "unavailable", 3)
-    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
-    assert len(errors) == 1
-    assert (
-        "do not come through its reverse proxy (no usable real-IP header)"
-        in (errors[0])
-    )
-    # The stream's refused handshakes (HTTP 200) are not taken for a rejected
-    # token: it keeps retrying with backoff, and no reauth is asked for.
-    stream = live.coordinator.stream
-    assert stream is not None
-    await until(lambda: stream.attempts >= 3, "three refused reconnects", 10)
-    assert not live.coordinator.auth_failed
-    assert live.reauth_flows() == []
-    assert sim.waf_strikes() == 0
-
-    sim.waf_enabled = True  # the admin switches back to the peer address
-    await until(lambda: live.online(HK) == STATE_ON, "available again", 3)
-    await until(lambda: sim.ws_connections == 1, "the stream back", 10)
-
-
-# -- inventory and services ----------------------------------------------------------
 
 
 async def test_server_added_and_removed(
@@ -316,8 +296,7 @@ async def test_failed_inventory_keeps_live_data(
 ) -> None:
     """The inventory request fails: frames keep entities fresh, it is asked again."""
     live = await make_live(scan_interval=1)
-    ids = entity_ids(live.hass, live.entry)
-    log = StateLog(live.hass, ids)
+    log = StateLog(live.hass, entity_ids(live.hass, live.entry))
     await asyncio.sleep(1.1)
     sim.inject_fault(Fault.HTML_502, count=1, path=SERVERS)
     before = len(sim.requests)
@@ -343,13 +322,7 @@ async def test_services_on_dashboard_device(
     assert dashboard is not None
     for mid in monitors:
         up_id = live.entity_id(f"service_{mid}_up", "binary_sensor")
-        entity = live.hass.states.get(up_id)
-        assert entity is not None
-        assert entity.state == STATE_ON, (
-            mid,
-            entity.state,
-            live.coordinator.side.data.services[mid],
-        )
+        assert live.state(f"service_{mid}_up", "binary_sensor") == STATE_ON, mid
         avail = float(live.state(f"service_{mid}_availability"))
         assert 90 <= avail <= 100
         reg_entry = er.async_get(live.hass).async_get(up_id)
@@ -365,3 +338,64 @@ async def test_services_on_dashboard_device(
     )
     assert live.count(SERVICES, since=before) >= 1
     assert latency <= 1 + 1 + 0.5  # next ping round: ping interval + update interval
+
+
+async def test_edited_note_arrives_with_the_next_inventory(
+    make_live: MakeLive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the first frame carries public notes: the periodic inventory brings an edit."""
+    monkeypatch.setattr(coordinator_v1, "INVENTORY_MAX_AGE_SECONDS", 1.5)
+    live = await make_live(scan_interval=0.5)
+    assert live.state(f"{HK}_expiry") == "2026-08-31T16:00:00+00:00"
+    live.sim.set_public_note(
+        HK, '{"billingDataMod":{"endDate":"2027-09-01T00:00:00Z"}}'
+    )
+    since = len(live.sim.requests)
+    await until(
+        lambda: live.state(f"{HK}_expiry") == "2027-09-01T00:00:00+00:00",
+        "the edited note",
+    )
+    assert live.coordinator.stream_live
+    assert live.count(SERVERS, since=since) >= 1
+    assert live.sim.ws_connections == 1
+
+
+async def test_alert_on_a_streaming_entry(
+    hass: HomeAssistant,
+    make_live: MakeLive,
+    sim: NezhaSimulator,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """The stream shows a disconnect before Nezha's rule fires; the alert needs no request."""
+    live = await make_live(
+        **{
+            CONF_ALERTS_WEBHOOK: True,
+            CONF_WEBHOOK_ID: WEBHOOK_ID,
+            CONF_WEBHOOK_LOCAL_ONLY: True,
+        }
+    )
+    sim.set_online(HK, False)
+    await until(lambda: live.online(HK) == "off", "offline from the stream", 3.0)
+
+    name = sim.fleet.servers[HK].name
+    message = alert_message("Incident", name, "203.0.*.*", "Offline")
+    body, content_type = render(message, AlertServer(HK, name))
+    client = await hass_client_no_auth()
+    before = len(sim.requests)
+    response = await client.post(
+        f"/api/webhook/{WEBHOOK_ID}", data=body, headers={"Content-Type": content_type}
+    )
+    assert response.status == 200
+    events = live.entity_id(f"{HK}_alerts", "event")
+    await until(
+        lambda: hass.states.get(events).attributes.get("message") == message,  # type: ignore[union-attr]
+        "the event",
+        1.0,
+    )
+    await hass.async_block_till_done()
+    assert live.paths(since=before) == []  # the live stream was enough
+    assert live.online(HK) == "off"
+    assert HK not in live.coordinator.silenced  # already offline: nothing to hold
+
+    sim.set_online(HK, True)
+    await until(lambda: live.online(HK) == "on", "online again", 3.0)
