@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 import time
@@ -17,6 +18,7 @@ from homeassistant.const import (
     CONF_URL,
     CONF_VERIFY_SSL,
     EVENT_STATE_CHANGED,
+    EVENT_STATE_REPORTED,
     STATE_UNAVAILABLE,
     __version__,
 )
@@ -129,6 +131,23 @@ def state(
     found = hass.states.get(eid)
     assert found is not None, f"no state for {eid}"
     return found
+
+
+def registry_entry(
+    hass: HomeAssistant, entry: ConfigEntry, key: str, platform: str = "sensor"
+) -> er.RegistryEntry:
+    """The registry entry behind a unique-id suffix; fails if there is none."""
+    found = er.async_get(hass).async_get(entity_id(hass, entry, key, platform) or "")
+    assert found is not None, f"no {platform} entity for {key}"
+    return found
+
+
+def keys(hass: HomeAssistant, entry: ConfigEntry) -> set[str]:
+    """Unique-id suffixes of the entry's registry entities."""
+    return {
+        e.unique_id.removeprefix(f"{entry.entry_id}_")
+        for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+    }
 
 
 def entity_ids(hass: HomeAssistant, entry: ConfigEntry) -> set[str]:
@@ -443,3 +462,43 @@ async def simulated_minutes(live: Live, minutes: int) -> None:
     for minute in range(1, minutes + 1):
         async_fire_time_changed(live.hass, dt_util.utcnow() + timedelta(minutes=minute))
         await live.hass.async_block_till_done()
+
+
+@dataclass
+class Writes:
+    """The state writes of a set of entities, by kind."""
+
+    changed: list[str] = field(default_factory=list)
+    reported: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        """Every write: a changed state or an unchanged one reported."""
+        return len(self.changed) + len(self.reported)
+
+
+@contextmanager
+def counted(hass: HomeAssistant, ids: set[str]) -> Iterator[Writes]:
+    """Count the writes (``state_changed`` and ``state_reported``) of ``ids`` meanwhile."""
+    writes = Writes()
+
+    @callback
+    def ours(data: Mapping[str, Any]) -> bool:
+        return data["entity_id"] in ids
+
+    unsubs = [
+        hass.bus.async_listen(
+            event,
+            lambda e, into=into: into.append(e.data["entity_id"]),
+            event_filter=ours,
+        )
+        for event, into in (
+            (EVENT_STATE_CHANGED, writes.changed),
+            (EVENT_STATE_REPORTED, writes.reported),
+        )
+    ]
+    try:
+        yield writes
+    finally:
+        for unsub in unsubs:
+            unsub()
