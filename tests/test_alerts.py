@@ -62,7 +62,15 @@ OPTIONS = {
 }
 NEZHA_LOGGER = "custom_components.nezha"
 
+BASE_OPTIONS = {
+    CONF_SCAN_INTERVAL: 30,
+    CONF_OFFLINE_THRESHOLD: 60,
+    CONF_PING_INTERVAL: 300,
+    CONF_SERVER_GROUP: "all",
+}
+
 type Post = Callable[..., Awaitable[ClientResponse]]
+type Alert = Callable[..., Awaitable[None]]
 
 
 pytestmark = pytest.mark.usefixtures("frozen")
@@ -106,6 +114,19 @@ async def post(hass_client_no_auth: ClientSessionGenerator) -> Post:
     return send
 
 
+@pytest.fixture
+def offline(hass: HomeAssistant, simulator: NezhaSimulator, post: Post) -> Alert:
+    """Send the alert of an offline rule about a server, and let it be handled."""
+
+    async def send(sid: int, word: str = "Incident") -> None:
+        name = simulator.fleet.servers[sid].name
+        message = alert_message(word, name, "10.*.*.*", "Offline")
+        assert (await post(message, AlertServer(sid, name))).status == 200
+        await hass.async_block_till_done(wait_background_tasks=True)
+
+    return send
+
+
 def webhooks(hass: HomeAssistant) -> dict[str, dict[str, Any]]:
     """Registered webhooks by id (2026.3 keeps dicts, newer releases dataclasses)."""
     return {
@@ -125,16 +146,6 @@ def event(hass: HomeAssistant, entry: MockConfigEntry, key: str) -> dict[str, An
 def online(hass: HomeAssistant, entry: MockConfigEntry, sid: int) -> str:
     """A server's online binary sensor."""
     return state(hass, entry, f"{sid}_online", "binary_sensor").state
-
-
-def server(simulator: NezhaSimulator, sid: int) -> AlertServer:
-    """The server as a notification names it."""
-    return AlertServer(sid, simulator.fleet.servers[sid].name)
-
-
-def offline_alert(simulator: NezhaSimulator, sid: int, word: str = "Incident") -> str:
-    """The message of an offline rule named "Offline"."""
-    return alert_message(word, simulator.fleet.servers[sid].name, "10.*.*.*", "Offline")
 
 
 # ------------------------------------------------------------------------ events
@@ -158,7 +169,7 @@ async def test_alert_reaches_dashboard_and_server_events(
     hass: HomeAssistant, entry: MockConfigEntry, simulator: NezhaSimulator, post: Post
 ) -> None:
     """An incident about a server fires on the dashboard's and that server's event."""
-    nas = server(simulator, NAS)
+    nas = AlertServer(NAS, simulator.fleet.servers[NAS].name)
     message = alert_message("Incident", nas.name, "192.168.*.*", "CPU > 90%")
     assert (await post(message, nas)).status == 200
     await hass.async_block_till_done(wait_background_tasks=True)
@@ -214,7 +225,7 @@ async def test_offline_alert_turns_the_server_off_at_once(
     hass: HomeAssistant,
     entry: MockConfigEntry,
     simulator: NezhaSimulator,
-    post: Post,
+    offline: Alert,
     frozen: FrozenDateTimeFactory,
 ) -> None:
     """Offline before the 60 s threshold, held until it agrees, back on recovery."""
@@ -224,10 +235,7 @@ async def test_offline_alert_turns_the_server_off_at_once(
     assert online(hass, entry, NAS) == STATE_ON  # 7 s < the 60 s threshold
 
     before = len(simulator.requests)
-    assert (
-        await post(offline_alert(simulator, NAS), server(simulator, NAS))
-    ).status == 200
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await offline(NAS)
     assert online(hass, entry, NAS) == STATE_OFF
     assert state(hass, entry, "any_offline", "binary_sensor").state == STATE_ON
     assert paths(simulator)[before:] == [DETAILS]  # the one poll that checked it
@@ -240,17 +248,11 @@ async def test_offline_alert_turns_the_server_off_at_once(
     assert online(hass, entry, NAS) == STATE_OFF
     assert NAS not in coordinator.silenced
 
-    # Another alert about the offline server changes nothing.
-    assert (
-        await post(offline_alert(simulator, NAS), server(simulator, NAS))
-    ).status == 200
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await offline(NAS)  # another alert about the offline server changes nothing
     assert NAS not in coordinator.silenced
 
     simulator.set_online(NAS, True)
-    resolved = offline_alert(simulator, NAS, "Resolved")
-    assert (await post(resolved, server(simulator, NAS))).status == 200
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await offline(NAS, "Resolved")
     assert online(hass, entry, NAS) == STATE_ON  # read again at once
     assert event(hass, entry, f"{NAS}_alerts")["event_type"] == "resolved"
 
@@ -259,16 +261,13 @@ async def test_agent_back_before_the_threshold(
     hass: HomeAssistant,
     entry: MockConfigEntry,
     simulator: NezhaSimulator,
-    post: Post,
+    offline: Alert,
     frozen: FrozenDateTimeFactory,
 ) -> None:
     """A report newer than the one seen at the alert ends the hold."""
     simulator.set_online(HK, False)
     await tick(hass, frozen, delta=timedelta(seconds=10))
-    assert (
-        await post(offline_alert(simulator, HK), server(simulator, HK))
-    ).status == 200
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await offline(HK)
     assert online(hass, entry, HK) == STATE_OFF
     simulator.set_online(HK, True)
     await tick(hass, frozen)  # the next regular poll
@@ -291,48 +290,40 @@ async def test_alerts_share_one_check(
         await gate.wait()
         await refresh()
 
+    hk = simulator.fleet.servers[HK].name
+    message = alert_message("Incident", hk, "10.*.*.*", "Offline")
     with patch.object(coordinator, "async_refresh", slow_refresh):
-        message = offline_alert(simulator, HK)
-        assert (await post(message, server(simulator, HK))).status == 200
-        await asyncio.sleep(0)
-        for sid in (2, 3, NAS):
-            assert (await post(message, server(simulator, sid))).status == 200
+        for sid in (HK, 2, 3, NAS):
+            name = simulator.fleet.servers[sid].name
+            assert (await post(message, AlertServer(sid, name))).status == 200
+            await asyncio.sleep(0)
         gate.set()
         await hass.async_block_till_done(wait_background_tasks=True)
     assert calls == 2
 
 
-async def test_failed_check_holds_nothing(
+@pytest.mark.parametrize("refused_token", [False, True], ids=["failed", "refused"])
+async def test_check_that_cannot_run_holds_nothing(
     hass: HomeAssistant,
     entry: MockConfigEntry,
     simulator: NezhaSimulator,
-    post: Post,
+    offline: Alert,
+    *,
     frozen: FrozenDateTimeFactory,
+    refused_token: bool,
 ) -> None:
-    """When the dashboard does not answer the check, nothing is held offline."""
+    """A failed check holds nothing offline; after a refused token none is sent."""
     simulator.set_online(NAS, False)
     await tick(hass, frozen, delta=timedelta(seconds=7))
-    simulator.inject_fault(Fault.HTML_502, path=DETAILS)
-    assert (
-        await post(offline_alert(simulator, NAS), server(simulator, NAS))
-    ).status == 200
-    await hass.async_block_till_done(wait_background_tasks=True)
+    if refused_token:
+        entry.runtime_data._auth_failed = True
+    else:
+        simulator.inject_fault(Fault.HTML_502, path=DETAILS)
+    before = len(simulator.requests)
+    await offline(NAS)
     assert NAS not in entry.runtime_data.silenced
     assert event(hass, entry, f"{NAS}_alerts")["event_type"] == "incident"
-
-
-async def test_no_check_with_a_refused_token(
-    hass: HomeAssistant, entry: MockConfigEntry, simulator: NezhaSimulator, post: Post
-) -> None:
-    """After the dashboard refused the token, an alert sends nothing."""
-    entry.runtime_data._auth_failed = True
-    before = len(simulator.requests)
-    assert (
-        await post(offline_alert(simulator, HK), server(simulator, HK))
-    ).status == 200
-    await hass.async_block_till_done(wait_background_tasks=True)
-    assert event(hass, entry, f"{HK}_alerts")["event_type"] == "incident"
-    assert len(simulator.requests) == before
+    assert len(simulator.requests) == before + (0 if refused_token else 1)
 
 
 # ------------------------------------------------------------------- refusals
@@ -397,24 +388,20 @@ async def test_bad_bodies_change_nothing(
     ]
 
 
-async def test_registration(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    """POST only, local only as stored; gone when the entry unloads."""
-    registered = webhooks(hass)[WEBHOOK_ID]
-    assert registered["domain"] == DOMAIN
-    assert registered["local_only"] is True
-    assert registered["allowed_methods"] == frozenset({"POST"})
-    assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
-    assert WEBHOOK_ID not in webhooks(hass)
-
-
-async def test_same_webhook_id_twice(
+async def test_registration_and_diagnostics(
     hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
     entry: MockConfigEntry,
     simulator: NezhaSimulator,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A copied entry with the same id loads without the webhook."""
+    """POST only, local only; a copy with the same id loads without it; diagnostics
+    show alerts on but never the id; gone when the entry unloads."""
+    registered = webhooks(hass)[WEBHOOK_ID]
+    assert registered["domain"] == DOMAIN
+    assert registered["local_only"] is True
+    assert registered["allowed_methods"] == frozenset({"POST"})
+
     other = alerts_entry(simulator, entry_id="01NEZHATESTENTRY000000000B")
     other.add_to_hass(hass)
     assert await hass.config_entries.async_setup(other.entry_id)
@@ -422,18 +409,15 @@ async def test_same_webhook_id_twice(
     assert "already in use" in caplog.text
     assert webhooks(hass)[WEBHOOK_ID]["name"] == f"Nezha {ENTRY_TITLE}"
 
-
-async def test_diagnostics_hide_the_webhook_id(
-    hass: HomeAssistant,
-    hass_client: ClientSessionGenerator,
-    entry: MockConfigEntry,
-) -> None:
-    """The options show that alerts are on, never the id."""
     data = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     options = data["entry"]["options"]  # type: ignore[index,call-overload]
     assert options[CONF_ALERTS_WEBHOOK] is True
     assert options[CONF_WEBHOOK_ID] == "**REDACTED**"
     assert WEBHOOK_ID not in str(data)
+
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert WEBHOOK_ID not in webhooks(hass)
 
 
 # -------------------------------------------------------------------- options
@@ -444,14 +428,29 @@ async def test_options_enable_keep_and_disable(
     init_integration: MockConfigEntry,
     hass_client_no_auth: ClientSessionGenerator,
 ) -> None:
-    """Enabling shows the URL and template; the id stays; disabling removes all."""
-    entry = init_integration
-    base = {
-        CONF_SCAN_INTERVAL: 30,
-        CONF_OFFLINE_THRESHOLD: 60,
-        CONF_PING_INTERVAL: 300,
-        CONF_SERVER_GROUP: "all",
-    }
+    """Off by default; enabling shows the URL and template (a path without a known
+    address); the id stays; disabling removes the webhook and the events."""
+    entry, base = init_integration, BASE_OPTIONS
+    registry = er.async_get(hass)
+
+    def event_entities() -> set[str]:
+        entries = er.async_entries_for_config_entry(registry, entry.entry_id)
+        return {e.unique_id for e in entries if e.domain == "event"}
+
+    assert not [h for h in webhooks(hass).values() if h["domain"] == DOMAIN]
+    assert event_entities() == set()
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    with patch(
+        "homeassistant.components.webhook.async_generate_url",
+        side_effect=NoURLAvailableError,
+    ):
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {**base, CONF_ALERTS_WEBHOOK: True}
+        )
+    url = result["description_placeholders"]["url"]
+    assert url.startswith("http://<home-assistant>:8123/api/webhook/")
+    hass.config_entries.options.async_abort(result["flow_id"])
+
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert default(result, CONF_ALERTS_WEBHOOK) is False
     result = await hass.config_entries.options.async_configure(
@@ -478,13 +477,7 @@ async def test_options_enable_keep_and_disable(
     }
     await hass.async_block_till_done(wait_background_tasks=True)
     assert webhooks(hass)[webhook_id]["local_only"] is False
-    registry = er.async_get(hass)
-    events = {
-        e.unique_id
-        for e in er.async_entries_for_config_entry(registry, entry.entry_id)
-        if e.domain == "event"
-    }
-    assert events == {f"{entry.entry_id}_alerts"} | {
+    assert event_entities() == {f"{entry.entry_id}_alerts"} | {
         f"{entry.entry_id}_{sid}_alerts" for sid in range(1, 6)
     }
     client = await hass_client_no_auth()
@@ -516,45 +509,4 @@ async def test_options_enable_keep_and_disable(
     assert entry.options == base
     await hass.async_block_till_done(wait_background_tasks=True)
     assert webhook_id not in webhooks(hass)
-    assert not [
-        e
-        for e in er.async_entries_for_config_entry(registry, entry.entry_id)
-        if e.domain == "event"
-    ]
-
-
-async def test_url_without_a_configured_address(
-    hass: HomeAssistant, init_integration: MockConfigEntry
-) -> None:
-    """Without an internal or external URL the form still shows the path."""
-    result = await hass.config_entries.options.async_init(init_integration.entry_id)
-    with patch(
-        "homeassistant.components.webhook.async_generate_url",
-        side_effect=NoURLAvailableError,
-    ):
-        result = await hass.config_entries.options.async_configure(
-            result["flow_id"],
-            {
-                CONF_SCAN_INTERVAL: 30,
-                CONF_OFFLINE_THRESHOLD: 60,
-                CONF_PING_INTERVAL: 300,
-                CONF_SERVER_GROUP: "all",
-                CONF_ALERTS_WEBHOOK: True,
-            },
-        )
-    url = result["description_placeholders"]["url"]
-    assert url.startswith("http://<home-assistant>:8123/api/webhook/")
-    hass.config_entries.options.async_abort(result["flow_id"])
-
-
-async def test_disabled_by_default(
-    hass: HomeAssistant, init_integration: MockConfigEntry
-) -> None:
-    """Without the option there is no webhook and no event entity."""
-    assert not [h for h in webhooks(hass).values() if h["domain"] == DOMAIN]
-    registry = er.async_get(hass)
-    assert not [
-        e
-        for e in er.async_entries_for_config_entry(registry, init_integration.entry_id)
-        if e.domain == "event"
-    ]
+    assert event_entities() == set()
