@@ -234,6 +234,10 @@ class Harness:
         """The state of a server's online binary sensor."""
         return self.state(f"{sid}_online", "binary_sensor")
 
+    def entity_id(self, key: str, platform: str = "sensor") -> str | None:
+        """The entity id behind a unique-id suffix, or None."""
+        return entity_id(self.hass, self.entry, key, platform)
+
     def entity_ids(self) -> set[str]:
         """Every enabled entity id of the entry."""
         return entity_ids(self.hass, self.entry)
