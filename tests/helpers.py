@@ -212,12 +212,41 @@ def server_entity_count(hass: HomeAssistant, entry: ConfigEntry, sid: int) -> in
 
 
 @dataclass
-class Harness:
-    """A set-up entry, its simulator and the frozen clock, for short tests."""
+class Loaded:
+    """A set-up entry and its simulator, with short ways to look at both."""
 
     hass: HomeAssistant
     entry: MockConfigEntry
     sim: NezhaSimulator
+
+    def state(self, key: str, platform: str = "sensor") -> str:
+        """The state string behind a unique-id suffix such as ``"3_cpu_usage"``."""
+        return state(self.hass, self.entry, key, platform).state
+
+    def online(self, sid: int) -> str:
+        return self.state(f"{sid}_online", "binary_sensor")
+
+    def entity_ids(self) -> set[str]:
+        return entity_ids(self.hass, self.entry)
+
+    def unavailable(self) -> set[str]:
+        return unavailable(self.hass, self.entity_ids())
+
+    def devices(self) -> set[int]:
+        """Server ids with a device in the registry."""
+        return server_ids_with_devices(self.hass, self.entry)
+
+    def device(self, sid: int) -> dr.DeviceEntry | None:
+        return server_device(self.hass, self.entry, sid)
+
+    def reauth_flows(self) -> list[Any]:
+        return list(self.entry.async_get_active_flows(self.hass, {SOURCE_REAUTH}))
+
+
+@dataclass
+class Harness(Loaded):
+    """A set-up entry, its simulator and the frozen clock, for short tests."""
+
     freezer: FrozenDateTimeFactory
 
     async def tick(
@@ -226,33 +255,9 @@ class Harness:
         """Let ``times`` polls happen (see :func:`tick`)."""
         await tick(self.hass, self.freezer, times, delta, background=background)
 
-    def state(self, key: str, platform: str = "sensor") -> str:
-        """The state string behind a unique-id suffix."""
-        return state(self.hass, self.entry, key, platform).state
-
-    def online(self, sid: int) -> str:
-        """The state of a server's online binary sensor."""
-        return self.state(f"{sid}_online", "binary_sensor")
-
     def entity_id(self, key: str, platform: str = "sensor") -> str | None:
         """The entity id behind a unique-id suffix, or None."""
         return entity_id(self.hass, self.entry, key, platform)
-
-    def entity_ids(self) -> set[str]:
-        """Every enabled entity id of the entry."""
-        return entity_ids(self.hass, self.entry)
-
-    def unavailable(self) -> set[str]:
-        """The entity ids of the entry whose state is unavailable."""
-        return unavailable(self.hass, self.entity_ids())
-
-    def devices(self) -> set[int]:
-        """Server ids with a device in the registry."""
-        return server_ids_with_devices(self.hass, self.entry)
-
-    def device(self, sid: int) -> dr.DeviceEntry | None:
-        """The registry device of a server."""
-        return server_device(self.hass, self.entry, sid)
 
 
 @dataclass
@@ -357,39 +362,20 @@ class StateLog:
 
 
 @dataclass
-class Live:
+class Live(Loaded):
     """A loaded v1 entry, its simulator and helpers to look at both."""
-
-    hass: HomeAssistant
-    entry: MockConfigEntry
-    sim: NezhaSimulator
 
     @property
     def coordinator(self) -> NezhaStreamCoordinator:
-        """The entry's stream coordinator."""
         coordinator = self.entry.runtime_data
         assert isinstance(coordinator, NezhaStreamCoordinator)
         return coordinator
 
-    def state(self, key: str, platform: str = "sensor") -> str:
-        """State behind a unique-id suffix such as ``"3_cpu_usage"``."""
-        return state(self.hass, self.entry, key, platform).state
-
     def entity_id(self, key: str, platform: str = "sensor") -> str:
-        """Entity id behind a unique-id suffix."""
-        eid = er.async_get(self.hass).async_get_entity_id(
-            platform, DOMAIN, f"{self.entry.entry_id}_{key}"
-        )
+        """The entity id behind a unique-id suffix; fails if there is none."""
+        eid = entity_id(self.hass, self.entry, key, platform)
         assert eid is not None, key
         return eid
-
-    def online(self, sid: int) -> str:
-        """State of a server's online binary sensor."""
-        return self.state(f"{sid}_online", "binary_sensor")
-
-    def devices(self) -> set[int]:
-        """Server ids with a device."""
-        return server_ids_with_devices(self.hass, self.entry)
 
     def paths(self, *, since: int = 0) -> list[str]:
         """Paths of the requests the simulator got (handshakes included)."""
@@ -398,10 +384,6 @@ class Live:
     def count(self, path: str, *, since: int = 0) -> int:
         """How many requests had exactly this path."""
         return self.paths(since=since).count(path)
-
-    def reauth_flows(self) -> list[Any]:
-        """The entry's reauth flows in progress."""
-        return list(self.entry.async_get_active_flows(self.hass, {SOURCE_REAUTH}))
 
     async def frames(self, count: int) -> None:
         """Wait until ``count`` more frames reached the coordinator."""

@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
@@ -239,7 +239,7 @@ async def test_auth_failure_starts_reauth_and_stops_requests(nz: Harness) -> Non
     await nz.tick(9)  # the next poll would also start a ping round
     nz.sim.revoke_token()
     await nz.tick()
-    assert len(list(nz.entry.async_get_active_flows(nz.hass, {SOURCE_REAUTH}))) == 1
+    assert len(nz.reauth_flows()) == 1
     assert nz.entry.state is ConfigEntryState.LOADED
     assert nz.entry.runtime_data is coordinator  # not reloaded
     nz.sim.reset_requests()
@@ -256,7 +256,7 @@ async def test_auth_failure_during_a_ping_round(nz: Harness) -> None:
     await wait_for(lambda: len(paths(nz.sim, MONITOR)) == 5 + 2, "ping round")
     nz.sim.revoke_token()
     await nz.entry.runtime_data.async_refresh()
-    assert len(list(nz.entry.async_get_active_flows(nz.hass, {SOURCE_REAUTH}))) == 1
+    assert len(nz.reauth_flows()) == 1
     nz.sim.reset_requests()
     for _ in range(20):  # without waiting on a ping round that must be gone
         await nz.tick(background=False)

@@ -216,10 +216,12 @@ def test_quota_usage_of_no_traffic_and_of_no_limit() -> None:
 # -- public note: expiry and plan ----------------------------------------------------
 
 
-async def test_expiry_from_the_public_note(
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_expiry_and_plan_from_the_public_note(
     hass: HomeAssistant, fleet_entry: MockConfigEntry
 ) -> None:
-    """Only servers whose note has billing data get one; values as the frontend."""
+    """Expiry only from billing data, values as the frontend; the plan's badges as
+    state, its facts as attributes."""
     entry = fleet_entry
     found = {key for key in keys(hass, entry) if key.endswith("_expiry")}
     # 3: free text, 5: malformed JSON, 7: plan data only.
@@ -255,24 +257,6 @@ async def test_expiry_from_the_public_note(
     # without offset is local time.
     assert state(hass, entry, f"{SGP}_expiry").state == "2026-05-20T07:00:00+00:00"
 
-
-async def test_expiry_needs_no_online_agent(
-    hass: HomeAssistant, fleet_sim: NezhaSimulator
-) -> None:
-    """A server that never reported still has its renewal date."""
-    fleet_sim.set_never_reported(HK)
-    entry = v1_entry(fleet_sim)
-    await setup_frozen(hass, entry)
-    assert state(hass, entry, f"{HK}_expiry").state == "2026-08-31T16:00:00+00:00"
-    assert await hass.config_entries.async_unload(entry.entry_id)
-
-
-@pytest.mark.usefixtures("entity_registry_enabled_by_default")
-async def test_plan_from_the_public_note(
-    hass: HomeAssistant, fleet_entry: MockConfigEntry
-) -> None:
-    """The plan's badges as state, the facts as attributes."""
-    entry = fleet_entry
     assert {key for key in keys(hass, entry) if key.endswith("_plan")} == {
         f"{sid}_plan" for sid in (HK, FRA, LAX)
     }
@@ -290,6 +274,17 @@ async def test_plan_from_the_public_note(
     assert {key: fra.attributes.get(key) for key in facts} == facts
     assert state(hass, entry, f"{LAX}_plan").state == "1Gbps · 3TB · IPv4"
     assert state(hass, entry, f"{LAX}_plan").attributes["traffic_type"] == "inbound"
+
+
+async def test_expiry_needs_no_online_agent(
+    hass: HomeAssistant, fleet_sim: NezhaSimulator
+) -> None:
+    """A server that never reported still has its renewal date."""
+    fleet_sim.set_never_reported(HK)
+    entry = v1_entry(fleet_sim)
+    await setup_frozen(hass, entry)
+    assert state(hass, entry, f"{HK}_expiry").state == "2026-08-31T16:00:00+00:00"
+    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
@@ -311,31 +306,26 @@ async def test_note_removed_on_the_dashboard(
 # -- services, pings and server facts -------------------------------------------------
 
 
-async def test_services_over_thirty_days(
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_services_pings_and_server_facts(
     hass: HomeAssistant, fleet_sim: NezhaSimulator, fleet_entry: MockConfigEntry
 ) -> None:
-    """Availability over the 30 buckets and the check-weighted mean delay."""
+    """Services over 30 days (availability, check-weighted mean delay), ping mean
+    delay and loss, and the server facts."""
+    entry, seen = fleet_entry, 0
     services = services_json(fleet_sim.fleet, fleet_sim.now(), fleet_sim.v1.failing)
     assert services
     for key, service in services.items():
         up, down = sum(service["up"]), sum(service["down"])
         days = zip(service["delay"], service["up"], strict=True)
         weighted = [(delay * count, count) for delay, count in days if count]
-        availability = state(hass, fleet_entry, f"service_{key}_availability_30d")
+        availability = state(hass, entry, f"service_{key}_availability_30d")
         assert float(availability.state) == round(100 * up / (up + down), 3)
-        latency = state(hass, fleet_entry, f"service_{key}_latency_30d")
+        latency = state(hass, entry, f"service_{key}_latency_30d")
         assert float(latency.state) == round(
             sum(w for w, _ in weighted) / sum(c for _, c in weighted), 2
         )
         assert latency.attributes[ATTR_UNIT_OF_MEASUREMENT] == "ms"
-
-
-@pytest.mark.usefixtures("entity_registry_enabled_by_default")
-async def test_ping_statistics_and_server_facts(
-    hass: HomeAssistant, fleet_sim: NezhaSimulator, fleet_entry: MockConfigEntry
-) -> None:
-    """Ping mean delay and loss; architecture, virtualization (if any), country."""
-    entry, seen = fleet_entry, 0
     for sid, server in fleet_sim.fleet.servers.items():
         for series in fleet_sim.fleet.ping_history(sid):
             seen += 1
