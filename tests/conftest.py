@@ -112,10 +112,7 @@ async def init_integration(
 
 @pytest.fixture
 def frozen(freezer: FrozenDateTimeFactory) -> FrozenDateTimeFactory:
-    """Freeze time before any simulator is created, so its values are fixed.
-
-    Modules on the frozen clock use ``pytestmark = pytest.mark.usefixtures("frozen")``.
-    """
+    """Freeze time before any simulator is created, so its values are fixed."""
     freezer.move_to(FROZEN_AT)
     return freezer
 
@@ -135,10 +132,7 @@ def nz(
 async def v1_sim(
     hass: HomeAssistant, socket_enabled: None
 ) -> AsyncGenerator[NezhaSimulator]:
-    """The five-server fleet of seed 1 as a v2.3.7 dashboard (2 s frames).
-
-    Entries of the test are unloaded before it stops (their stream never ends).
-    """
+    """The five-server fleet of seed 1 as a v2.3.7 dashboard; unloads entries first."""
     sim = NezhaSimulator(generation="v1", servers=5, seed=1, token=PAT)
     await sim.start()
     yield sim
@@ -148,10 +142,7 @@ async def v1_sim(
 
 @pytest.fixture(params=["v0", "v1"])
 def dashboard(request: pytest.FixtureRequest) -> Dashboard:
-    """The five-server fleet of seed 1 as a v0 and as a v1 dashboard (parametrised).
-
-    The entry is not set up yet: ``await dashboard.setup(hass)``.
-    """
+    """The five-server fleet as v0 and as v1 (not set up: ``dashboard.setup(hass)``)."""
     if request.param == "v0":
         sim = request.getfixturevalue("simulator")
         return Dashboard("v0", sim, request.getfixturevalue("config_entry"))

@@ -60,11 +60,7 @@ async def next_ping_round(
     *,
     move: bool = True,
 ) -> None:
-    """Let the side coordinator run its next round (services first) and finish it.
-
-    ``move=False`` keeps the simulator's clock (its answers stay the same) and
-    runs the round by hand.
-    """
+    """Run the side coordinator's next round; ``move=False``: same clock, by hand."""
     coordinator = entry.runtime_data
     if not move:
         await coordinator.side._async_start_round()

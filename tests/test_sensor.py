@@ -60,10 +60,7 @@ async def test_sensor_snapshot(
     snapshot: SnapshotAssertion,
     dashboard: Dashboard,
 ) -> None:
-    """Every sensor of the five-server fleet, its registry entry and its state.
-
-    v1 has the v0 set plus the dashboard's services, public notes and quotas.
-    """
+    """Every sensor, its registry entry and state (v1: services, notes, quotas too)."""
     with patch("custom_components.nezha.PLATFORMS", [Platform.SENSOR]):
         entry = await dashboard.setup(hass)
     await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
