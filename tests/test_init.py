@@ -177,7 +177,9 @@ async def test_setup_two_dashboards(
     """Two entries run side by side with their own devices."""
     token = register_secret("s3condT0kenA1s2D3f4G5h6J7k8L9z0X")
     async with NezhaSimulator(servers=2, token=token, seed=2) as second:
-        first_entry = v0_entry(simulator.url, entry_id="01NEZHATESTENTRY00000000C1")
+        first_entry = v0_entry(
+            simulator.url, simulator.token, entry_id="01NEZHATESTENTRY00000000C1"
+        )
         second_entry = v0_entry(
             second.url, token, entry_id="01NEZHATESTENTRY00000000C2"
         )
