@@ -16,6 +16,7 @@ from syrupy.assertion import SnapshotAssertion
 # PHCC's own testing_config/custom_components on sys.path, which would otherwise
 # shadow ours ("Integration 'nezha' not found").
 import custom_components.nezha  # noqa: F401
+from custom_components.nezha.const import CONF_PING_INTERVAL
 from nezha_dev.simulator import NezhaSimulator
 from tests.helpers import (
     ENTRY_ID,
@@ -28,12 +29,23 @@ from tests.helpers import (
     Dashboard,
     Harness,
     register_secret,
+    setup_frozen,
     setup_integration,
     unload_all,
     v0_entry,
     v1_entry,
 )
 from tests.snapshot import NormalisedSnapshotExtension
+
+# The constants live in tests/helpers.py; these stay importable from here too.
+__all__ = [
+    "ENTRY_ID",
+    "ENTRY_TITLE",
+    "SECRETS",
+    "TOKEN",
+    "register_secret",
+    "setup_integration",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -43,11 +55,7 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 
 @pytest.fixture
 def entity_registry_enabled_by_default() -> Generator[None]:
-    """Enable entities that are disabled by default (PHCC does not ship this fixture).
-
-    `snapshot_platform` asserts that every entity is enabled, so request this fixture
-    in platform snapshot tests.
-    """
+    """Enable entities disabled by default (`snapshot_platform` wants all enabled)."""
     with patch(
         "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
         new_callable=PropertyMock,
@@ -62,35 +70,20 @@ def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     return snapshot.use_extension(NormalisedSnapshotExtension)
 
 
-# --------------------------------------------------------------- the simulated dashboard
-# The constants (tokens, entry id, the frozen instant) live in tests/helpers.py;
-# these names stay importable from here for the modules that import them so.
-__all__ = [
-    "ENTRY_ID",
-    "ENTRY_TITLE",
-    "SECRETS",
-    "TOKEN",
-    "register_secret",
-    "setup_integration",
-]
-
-
 @pytest.fixture(autouse=True)
 def no_token_in_logs(caplog: pytest.LogCaptureFixture) -> Generator[None]:
     """Fail any test in which a log record (at any level) contains a token."""
     caplog.set_level(logging.DEBUG)
     yield
-    records = [
-        record
-        for when in ("setup", "call", "teardown")
-        for record in caplog.get_records(when)
-    ]
-    for record in records:
-        text = record.getMessage()
-        if record.exc_info:
-            text += logging.Formatter().formatException(record.exc_info)
-        for secret in SECRETS:
-            assert secret not in text, f"token leaked in log record from {record.name}"
+    for when in ("setup", "call", "teardown"):
+        for record in caplog.get_records(when):
+            text = record.getMessage()
+            if record.exc_info:
+                text += logging.Formatter().formatException(record.exc_info)
+            for secret in SECRETS:
+                assert secret not in text, (
+                    f"token leaked in log record from {record.name}"
+                )
 
 
 @pytest.fixture
@@ -119,11 +112,7 @@ async def init_integration(
 
 @pytest.fixture
 def frozen(freezer: FrozenDateTimeFactory) -> FrozenDateTimeFactory:
-    """Freeze time before any simulator is created, so its values are fixed.
-
-    Modules that run entirely on the frozen clock use
-    ``pytestmark = pytest.mark.usefixtures("frozen")``.
-    """
+    """Freeze time before any simulator is created, so its values are fixed."""
     freezer.move_to(FROZEN_AT)
     return freezer
 
@@ -143,10 +132,7 @@ def nz(
 async def v1_sim(
     hass: HomeAssistant, socket_enabled: None
 ) -> AsyncGenerator[NezhaSimulator]:
-    """The five-server fleet of seed 1 as a v2.3.7 dashboard (2 s frames).
-
-    Entries of the test are unloaded before it stops (their stream never ends).
-    """
+    """The five-server fleet of seed 1 as a v2.3.7 dashboard; unloads entries first."""
     sim = NezhaSimulator(generation="v1", servers=5, seed=1, token=PAT)
     await sim.start()
     yield sim
@@ -156,12 +142,29 @@ async def v1_sim(
 
 @pytest.fixture(params=["v0", "v1"])
 def dashboard(request: pytest.FixtureRequest) -> Dashboard:
-    """The five-server fleet of seed 1 as a v0 and as a v1 dashboard (parametrised).
-
-    The entry is not set up yet: ``await dashboard.setup(hass)``.
-    """
+    """The five-server fleet as v0 and as v1 (not set up: ``dashboard.setup(hass)``)."""
     if request.param == "v0":
         sim = request.getfixturevalue("simulator")
         return Dashboard("v0", sim, request.getfixturevalue("config_entry"))
     sim = request.getfixturevalue("v1_sim")
     return Dashboard("v1", sim, v1_entry(sim, entry_id=V1_ENTRY_ID))
+
+
+@pytest.fixture
+async def fleet_sim(socket_enabled: None) -> AsyncGenerator[NezhaSimulator]:
+    """Seven servers of seed 1 as a v2.3.7 dashboard: public notes of every kind."""
+    sim = NezhaSimulator(generation="v1", servers=7, seed=1, token=PAT)
+    await sim.start()
+    yield sim
+    await sim.stop()
+
+
+@pytest.fixture
+async def fleet_entry(
+    hass: HomeAssistant, fleet_sim: NezhaSimulator
+) -> AsyncGenerator[MockConfigEntry]:
+    """A v1 entry for ``fleet_sim`` set up from one frame and one ping round (60 s)."""
+    entry = v1_entry(fleet_sim, **{CONF_PING_INTERVAL: 60})
+    await setup_frozen(hass, entry)
+    yield entry
+    await unload_all(hass)

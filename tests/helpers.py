@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 import time
@@ -17,6 +18,7 @@ from homeassistant.const import (
     CONF_URL,
     CONF_VERIFY_SSL,
     EVENT_STATE_CHANGED,
+    EVENT_STATE_REPORTED,
     STATE_UNAVAILABLE,
     __version__,
 )
@@ -131,6 +133,23 @@ def state(
     return found
 
 
+def registry_entry(
+    hass: HomeAssistant, entry: ConfigEntry, key: str, platform: str = "sensor"
+) -> er.RegistryEntry:
+    """The registry entry behind a unique-id suffix; fails if there is none."""
+    found = er.async_get(hass).async_get(entity_id(hass, entry, key, platform) or "")
+    assert found is not None, f"no {platform} entity for {key}"
+    return found
+
+
+def keys(hass: HomeAssistant, entry: ConfigEntry) -> set[str]:
+    """Unique-id suffixes of the entry's registry entities."""
+    return {
+        e.unique_id.removeprefix(f"{entry.entry_id}_")
+        for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+    }
+
+
 def entity_ids(hass: HomeAssistant, entry: ConfigEntry) -> set[str]:
     """Every entity id of the entry that has a state (enabled entities)."""
     return {
@@ -193,12 +212,41 @@ def server_entity_count(hass: HomeAssistant, entry: ConfigEntry, sid: int) -> in
 
 
 @dataclass
-class Harness:
-    """A set-up entry, its simulator and the frozen clock, for short tests."""
+class Loaded:
+    """A set-up entry and its simulator, with short ways to look at both."""
 
     hass: HomeAssistant
     entry: MockConfigEntry
     sim: NezhaSimulator
+
+    def state(self, key: str, platform: str = "sensor") -> str:
+        """The state string behind a unique-id suffix such as ``"3_cpu_usage"``."""
+        return state(self.hass, self.entry, key, platform).state
+
+    def online(self, sid: int) -> str:
+        return self.state(f"{sid}_online", "binary_sensor")
+
+    def entity_ids(self) -> set[str]:
+        return entity_ids(self.hass, self.entry)
+
+    def unavailable(self) -> set[str]:
+        return unavailable(self.hass, self.entity_ids())
+
+    def devices(self) -> set[int]:
+        """Server ids with a device in the registry."""
+        return server_ids_with_devices(self.hass, self.entry)
+
+    def device(self, sid: int) -> dr.DeviceEntry | None:
+        return server_device(self.hass, self.entry, sid)
+
+    def reauth_flows(self) -> list[Any]:
+        return list(self.entry.async_get_active_flows(self.hass, {SOURCE_REAUTH}))
+
+
+@dataclass
+class Harness(Loaded):
+    """A set-up entry, its simulator and the frozen clock, for short tests."""
+
     freezer: FrozenDateTimeFactory
 
     async def tick(
@@ -207,29 +255,9 @@ class Harness:
         """Let ``times`` polls happen (see :func:`tick`)."""
         await tick(self.hass, self.freezer, times, delta, background=background)
 
-    def state(self, key: str, platform: str = "sensor") -> str:
-        """The state string behind a unique-id suffix."""
-        return state(self.hass, self.entry, key, platform).state
-
-    def online(self, sid: int) -> str:
-        """The state of a server's online binary sensor."""
-        return self.state(f"{sid}_online", "binary_sensor")
-
-    def entity_ids(self) -> set[str]:
-        """Every enabled entity id of the entry."""
-        return entity_ids(self.hass, self.entry)
-
-    def unavailable(self) -> set[str]:
-        """The entity ids of the entry whose state is unavailable."""
-        return unavailable(self.hass, self.entity_ids())
-
-    def devices(self) -> set[int]:
-        """Server ids with a device in the registry."""
-        return server_ids_with_devices(self.hass, self.entry)
-
-    def device(self, sid: int) -> dr.DeviceEntry | None:
-        """The registry device of a server."""
-        return server_device(self.hass, self.entry, sid)
+    def entity_id(self, key: str, platform: str = "sensor") -> str | None:
+        """The entity id behind a unique-id suffix, or None."""
+        return entity_id(self.hass, self.entry, key, platform)
 
 
 @dataclass
@@ -334,39 +362,20 @@ class StateLog:
 
 
 @dataclass
-class Live:
+class Live(Loaded):
     """A loaded v1 entry, its simulator and helpers to look at both."""
-
-    hass: HomeAssistant
-    entry: MockConfigEntry
-    sim: NezhaSimulator
 
     @property
     def coordinator(self) -> NezhaStreamCoordinator:
-        """The entry's stream coordinator."""
         coordinator = self.entry.runtime_data
         assert isinstance(coordinator, NezhaStreamCoordinator)
         return coordinator
 
-    def state(self, key: str, platform: str = "sensor") -> str:
-        """State behind a unique-id suffix such as ``"3_cpu_usage"``."""
-        return state(self.hass, self.entry, key, platform).state
-
     def entity_id(self, key: str, platform: str = "sensor") -> str:
-        """Entity id behind a unique-id suffix."""
-        eid = er.async_get(self.hass).async_get_entity_id(
-            platform, DOMAIN, f"{self.entry.entry_id}_{key}"
-        )
+        """The entity id behind a unique-id suffix; fails if there is none."""
+        eid = entity_id(self.hass, self.entry, key, platform)
         assert eid is not None, key
         return eid
-
-    def online(self, sid: int) -> str:
-        """State of a server's online binary sensor."""
-        return self.state(f"{sid}_online", "binary_sensor")
-
-    def devices(self) -> set[int]:
-        """Server ids with a device."""
-        return server_ids_with_devices(self.hass, self.entry)
 
     def paths(self, *, since: int = 0) -> list[str]:
         """Paths of the requests the simulator got (handshakes included)."""
@@ -375,10 +384,6 @@ class Live:
     def count(self, path: str, *, since: int = 0) -> int:
         """How many requests had exactly this path."""
         return self.paths(since=since).count(path)
-
-    def reauth_flows(self) -> list[Any]:
-        """The entry's reauth flows in progress."""
-        return list(self.entry.async_get_active_flows(self.hass, {SOURCE_REAUTH}))
 
     async def frames(self, count: int) -> None:
         """Wait until ``count`` more frames reached the coordinator."""
@@ -443,3 +448,43 @@ async def simulated_minutes(live: Live, minutes: int) -> None:
     for minute in range(1, minutes + 1):
         async_fire_time_changed(live.hass, dt_util.utcnow() + timedelta(minutes=minute))
         await live.hass.async_block_till_done()
+
+
+@dataclass
+class Writes:
+    """The state writes of a set of entities, by kind."""
+
+    changed: list[str] = field(default_factory=list)
+    reported: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        """Every write: a changed state or an unchanged one reported."""
+        return len(self.changed) + len(self.reported)
+
+
+@contextmanager
+def counted(hass: HomeAssistant, ids: set[str]) -> Iterator[Writes]:
+    """Count the writes (``state_changed`` and ``state_reported``) of ``ids`` meanwhile."""
+    writes = Writes()
+
+    @callback
+    def ours(data: Mapping[str, Any]) -> bool:
+        return data["entity_id"] in ids
+
+    unsubs = [
+        hass.bus.async_listen(
+            event,
+            lambda e, into=into: into.append(e.data["entity_id"]),
+            event_filter=ours,
+        )
+        for event, into in (
+            (EVENT_STATE_CHANGED, writes.changed),
+            (EVENT_STATE_REPORTED, writes.reported),
+        )
+    ]
+    try:
+        yield writes
+    finally:
+        for unsub in unsubs:
+            unsub()

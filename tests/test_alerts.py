@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import timedelta
 from typing import Any
 from unittest.mock import patch
 
 from aiohttp import ClientResponse
+from aiohttp.test_utils import TestClient
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNKNOWN, Platform
 from homeassistant.core import HomeAssistant
@@ -45,10 +45,10 @@ from tests.helpers import (
     DETAILS,
     ENTRY_ID,
     ENTRY_TITLE,
+    Harness,
     paths,
     setup_integration,
     state,
-    tick,
     v0_entry,
 )
 
@@ -62,7 +62,12 @@ OPTIONS = {
 }
 NEZHA_LOGGER = "custom_components.nezha"
 
-type Post = Callable[..., Awaitable[ClientResponse]]
+BASE_OPTIONS = {
+    CONF_SCAN_INTERVAL: 30,
+    CONF_OFFLINE_THRESHOLD: 60,
+    CONF_PING_INTERVAL: 300,
+    CONF_SERVER_GROUP: "all",
+}
 
 
 pytestmark = pytest.mark.usefixtures("frozen")
@@ -75,35 +80,66 @@ def alerts_entry(
     return v0_entry(simulator.url, entry_id=entry_id, **{**OPTIONS, **options})
 
 
-@pytest.fixture
-async def entry(hass: HomeAssistant, simulator: NezhaSimulator) -> MockConfigEntry:
-    """The v0 entry, set up with the webhook."""
-    config_entry = alerts_entry(simulator)
-    await setup_integration(hass, config_entry)
-    return config_entry
+@dataclass
+class Hook(Harness):
+    """The v0 entry set up with the webhook, and a client posting to it."""
 
+    clients: ClientSessionGenerator
+    _client: TestClient | None = None
 
-@pytest.fixture
-async def post(hass_client_no_auth: ClientSessionGenerator) -> Post:
-    """POST a notification to the webhook exactly as a v0 dashboard does."""
-    client = await hass_client_no_auth()
+    async def http(self) -> TestClient:
+        """A client of Home Assistant's HTTP server (started on first use)."""
+        if self._client is None:
+            self._client = await self.clients()
+        return self._client
 
-    async def send(
+    async def post(
+        self,
         message: str,
         server: AlertServer | None = None,
         *,
         request_type: int = JSON,
     ) -> ClientResponse:
+        """POST a notification exactly as a v0 dashboard does."""
         body, content_type = render(
             message, server, request_type=request_type, generation="v0"
         )
-        return await client.post(
+        return await (await self.http()).post(
             f"/api/webhook/{WEBHOOK_ID}",
             data=body,
             headers={"Content-Type": content_type},
         )
 
-    return send
+    async def alert(self, message: str, sid: int | None = None, **kwargs: Any) -> None:
+        """Post a notification about server ``sid`` (none: the test message); handled."""
+        server = (
+            None if sid is None else AlertServer(sid, self.sim.fleet.servers[sid].name)
+        )
+        assert (await self.post(message, server, **kwargs)).status == 200
+        await self.hass.async_block_till_done(wait_background_tasks=True)
+
+    async def offline(self, sid: int, word: str = "Incident") -> None:
+        """The alert of an offline rule named "Offline" about a server."""
+        name = self.sim.fleet.servers[sid].name
+        await self.alert(alert_message(word, name, "10.*.*.*", "Offline"), sid)
+
+    def event(self, key: str) -> dict[str, Any]:
+        """The state and attributes of an event entity."""
+        found = state(self.hass, self.entry, key, "event")
+        return {"state": found.state, **found.attributes}
+
+
+@pytest.fixture
+async def hook(
+    hass: HomeAssistant,
+    simulator: NezhaSimulator,
+    frozen: FrozenDateTimeFactory,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> Hook:
+    """The v0 entry, set up with the webhook."""
+    entry = alerts_entry(simulator)
+    await setup_integration(hass, entry)
+    return Hook(hass, entry, simulator, frozen, hass_client_no_auth)
 
 
 def webhooks(hass: HomeAssistant) -> dict[str, dict[str, Any]]:
@@ -114,27 +150,6 @@ def webhooks(hass: HomeAssistant) -> dict[str, dict[str, Any]]:
         else {f.name: getattr(value, f.name) for f in fields(value)}
         for webhook_id, value in hass.data.get("webhook", {}).items()
     }
-
-
-def event(hass: HomeAssistant, entry: MockConfigEntry, key: str) -> dict[str, Any]:
-    """The state and attributes of an event entity."""
-    found = state(hass, entry, key, "event")
-    return {"state": found.state, **found.attributes}
-
-
-def online(hass: HomeAssistant, entry: MockConfigEntry, sid: int) -> str:
-    """A server's online binary sensor."""
-    return state(hass, entry, f"{sid}_online", "binary_sensor").state
-
-
-def server(simulator: NezhaSimulator, sid: int) -> AlertServer:
-    """The server as a notification names it."""
-    return AlertServer(sid, simulator.fleet.servers[sid].name)
-
-
-def offline_alert(simulator: NezhaSimulator, sid: int, word: str = "Incident") -> str:
-    """The message of an offline rule named "Offline"."""
-    return alert_message(word, simulator.fleet.servers[sid].name, "10.*.*.*", "Offline")
 
 
 # ------------------------------------------------------------------------ events
@@ -154,51 +169,44 @@ async def test_event_snapshot(
     await snapshot_platform(hass, entity_registry, snapshot, config_entry.entry_id)
 
 
-async def test_alert_reaches_dashboard_and_server_events(
-    hass: HomeAssistant, entry: MockConfigEntry, simulator: NezhaSimulator, post: Post
-) -> None:
+async def test_alert_reaches_dashboard_and_server_events(hook: Hook) -> None:
     """An incident about a server fires on the dashboard's and that server's event."""
-    nas = server(simulator, NAS)
-    message = alert_message("Incident", nas.name, "192.168.*.*", "CPU > 90%")
-    assert (await post(message, nas)).status == 200
-    await hass.async_block_till_done(wait_background_tasks=True)
+    name = hook.sim.fleet.servers[NAS].name
+    message = alert_message("Incident", name, "192.168.*.*", "CPU > 90%")
+    await hook.alert(message, NAS)
     expected = {
         "event_type": "incident",
         "message": message,
         "server_id": NAS,
-        "server_name": nas.name,
+        "server_name": name,
         "rule": "CPU > 90%",
     }
-    dashboard = event(hass, entry, "alerts")
-    on_server = event(hass, entry, f"{NAS}_alerts")
+    dashboard, on_server = hook.event("alerts"), hook.event(f"{NAS}_alerts")
     assert dashboard["state"] == on_server["state"] == "2026-06-01T12:00:00.000+00:00"
     assert {key: dashboard[key] for key in expected} == expected
     assert {key: on_server[key] for key in expected} == expected
-    assert event(hass, entry, f"{HK}_alerts")["state"] == STATE_UNKNOWN
+    assert hook.event(f"{HK}_alerts")["state"] == STATE_UNKNOWN
     # A CPU alert about a server that reports normally leaves it online.
-    assert online(hass, entry, NAS) == STATE_ON
-    assert NAS not in entry.runtime_data.silenced
+    assert hook.online(NAS) == STATE_ON
+    assert NAS not in hook.entry.runtime_data.silenced
 
 
-async def test_test_message_and_form_body(
-    hass: HomeAssistant, entry: MockConfigEntry, post: Post
-) -> None:
+async def test_test_message_and_form_body(hook: Hook) -> None:
     """Nezha's test message (no server) and a Form body; names with quotes survive."""
-    assert (await post("这是测试消息", request_type=FORM)).status == 200
-    await hass.async_block_till_done()
-    dashboard = event(hass, entry, "alerts")
-    assert dashboard["event_type"] == "test"
-    assert dashboard["message"] == "这是测试消息"
+    await hook.alert("这是测试消息", request_type=FORM)
+    dashboard = hook.event("alerts")
+    assert (dashboard["event_type"], dashboard["message"]) == ("test", "这是测试消息")
     assert dashboard["server_id"] is None
-    assert event(hass, entry, f"{NAS}_alerts")["state"] == STATE_UNKNOWN
+    assert hook.event(f"{NAS}_alerts")["state"] == STATE_UNKNOWN
 
     # The body carries the name the dashboard has now, whatever it looks like.
     renamed = AlertServer(HK, 'web "prod" \\ 01')
     message = alert_message("Resolved", renamed.name, "1.*", 'Traffic "monthly"')
     for request_type in (FORM, JSON):
-        assert (await post(message, renamed, request_type=request_type)).status == 200
-        await hass.async_block_till_done(wait_background_tasks=True)
-        hk = event(hass, entry, f"{HK}_alerts")
+        response = await hook.post(message, renamed, request_type=request_type)
+        assert response.status == 200
+        await hook.hass.async_block_till_done(wait_background_tasks=True)
+        hk = hook.event(f"{HK}_alerts")
         assert (hk["event_type"], hk["server_name"], hk["rule"], hk["message"]) == (
             "resolved",
             renamed.name,
@@ -210,77 +218,49 @@ async def test_test_message_and_form_body(
 # ------------------------------------------------------------- the online state
 
 
-async def test_offline_alert_turns_the_server_off_at_once(
-    hass: HomeAssistant,
-    entry: MockConfigEntry,
-    simulator: NezhaSimulator,
-    post: Post,
-    frozen: FrozenDateTimeFactory,
-) -> None:
+async def test_offline_alert_turns_the_server_off_at_once(hook: Hook) -> None:
     """Offline before the 60 s threshold, held until it agrees, back on recovery."""
-    coordinator = entry.runtime_data
-    simulator.set_online(NAS, False)
-    await tick(hass, frozen, delta=timedelta(seconds=7))
-    assert online(hass, entry, NAS) == STATE_ON  # 7 s < the 60 s threshold
+    silenced = hook.entry.runtime_data.silenced
+    hook.sim.set_online(NAS, False)
+    await hook.tick(delta=timedelta(seconds=7))
+    assert hook.online(NAS) == STATE_ON  # 7 s < the 60 s threshold
 
-    before = len(simulator.requests)
-    assert (
-        await post(offline_alert(simulator, NAS), server(simulator, NAS))
-    ).status == 200
-    await hass.async_block_till_done(wait_background_tasks=True)
-    assert online(hass, entry, NAS) == STATE_OFF
-    assert state(hass, entry, "any_offline", "binary_sensor").state == STATE_ON
-    assert paths(simulator)[before:] == [DETAILS]  # the one poll that checked it
-    assert NAS in coordinator.silenced
+    before = len(hook.sim.requests)
+    await hook.offline(NAS)
+    assert hook.online(NAS) == STATE_OFF
+    assert hook.state("any_offline", "binary_sensor") == STATE_ON
+    assert paths(hook.sim)[before:] == [DETAILS]  # the one poll that checked it
+    assert NAS in silenced
 
-    await tick(hass, frozen)  # 38 s: the threshold alone would say online
-    assert online(hass, entry, NAS) == STATE_OFF
-    assert NAS in coordinator.silenced
-    await tick(hass, frozen)  # 69 s: the threshold agrees, the hold is released
-    assert online(hass, entry, NAS) == STATE_OFF
-    assert NAS not in coordinator.silenced
+    await hook.tick()  # 38 s: the threshold alone would say online
+    assert (hook.online(NAS), NAS in silenced) == (STATE_OFF, True)
+    await hook.tick()  # 69 s: the threshold agrees, the hold is released
+    assert (hook.online(NAS), NAS in silenced) == (STATE_OFF, False)
 
-    # Another alert about the offline server changes nothing.
-    assert (
-        await post(offline_alert(simulator, NAS), server(simulator, NAS))
-    ).status == 200
-    await hass.async_block_till_done(wait_background_tasks=True)
-    assert NAS not in coordinator.silenced
+    await hook.offline(NAS)  # another alert about the offline server changes nothing
+    assert NAS not in silenced
 
-    simulator.set_online(NAS, True)
-    resolved = offline_alert(simulator, NAS, "Resolved")
-    assert (await post(resolved, server(simulator, NAS))).status == 200
-    await hass.async_block_till_done(wait_background_tasks=True)
-    assert online(hass, entry, NAS) == STATE_ON  # read again at once
-    assert event(hass, entry, f"{NAS}_alerts")["event_type"] == "resolved"
+    hook.sim.set_online(NAS, True)
+    await hook.offline(NAS, "Resolved")
+    assert hook.online(NAS) == STATE_ON  # read again at once
+    assert hook.event(f"{NAS}_alerts")["event_type"] == "resolved"
 
 
-async def test_agent_back_before_the_threshold(
-    hass: HomeAssistant,
-    entry: MockConfigEntry,
-    simulator: NezhaSimulator,
-    post: Post,
-    frozen: FrozenDateTimeFactory,
-) -> None:
+async def test_agent_back_before_the_threshold(hook: Hook) -> None:
     """A report newer than the one seen at the alert ends the hold."""
-    simulator.set_online(HK, False)
-    await tick(hass, frozen, delta=timedelta(seconds=10))
-    assert (
-        await post(offline_alert(simulator, HK), server(simulator, HK))
-    ).status == 200
-    await hass.async_block_till_done(wait_background_tasks=True)
-    assert online(hass, entry, HK) == STATE_OFF
-    simulator.set_online(HK, True)
-    await tick(hass, frozen)  # the next regular poll
-    assert online(hass, entry, HK) == STATE_ON
-    assert HK not in entry.runtime_data.silenced
+    hook.sim.set_online(HK, False)
+    await hook.tick(delta=timedelta(seconds=10))
+    await hook.offline(HK)
+    assert hook.online(HK) == STATE_OFF
+    hook.sim.set_online(HK, True)
+    await hook.tick()  # the next regular poll
+    assert hook.online(HK) == STATE_ON
+    assert HK not in hook.entry.runtime_data.silenced
 
 
-async def test_alerts_share_one_check(
-    hass: HomeAssistant, entry: MockConfigEntry, simulator: NezhaSimulator, post: Post
-) -> None:
+async def test_alerts_share_one_check(hook: Hook) -> None:
     """Alerts that come while a check runs are checked together, once more."""
-    coordinator = entry.runtime_data
+    coordinator = hook.entry.runtime_data
     refresh = coordinator.async_refresh
     gate = asyncio.Event()
     calls = 0
@@ -291,64 +271,45 @@ async def test_alerts_share_one_check(
         await gate.wait()
         await refresh()
 
+    hk = hook.sim.fleet.servers[HK].name
+    message = alert_message("Incident", hk, "10.*.*.*", "Offline")
     with patch.object(coordinator, "async_refresh", slow_refresh):
-        message = offline_alert(simulator, HK)
-        assert (await post(message, server(simulator, HK))).status == 200
-        await asyncio.sleep(0)
-        for sid in (2, 3, NAS):
-            assert (await post(message, server(simulator, sid))).status == 200
+        for sid in (HK, 2, 3, NAS):
+            server = AlertServer(sid, hook.sim.fleet.servers[sid].name)
+            assert (await hook.post(message, server)).status == 200
+            await asyncio.sleep(0)
         gate.set()
-        await hass.async_block_till_done(wait_background_tasks=True)
+        await hook.hass.async_block_till_done(wait_background_tasks=True)
     assert calls == 2
 
 
-async def test_failed_check_holds_nothing(
-    hass: HomeAssistant,
-    entry: MockConfigEntry,
-    simulator: NezhaSimulator,
-    post: Post,
-    frozen: FrozenDateTimeFactory,
+@pytest.mark.parametrize("refused_token", [False, True], ids=["failed", "refused"])
+async def test_check_that_cannot_run_holds_nothing(
+    hook: Hook, refused_token: bool
 ) -> None:
-    """When the dashboard does not answer the check, nothing is held offline."""
-    simulator.set_online(NAS, False)
-    await tick(hass, frozen, delta=timedelta(seconds=7))
-    simulator.inject_fault(Fault.HTML_502, path=DETAILS)
-    assert (
-        await post(offline_alert(simulator, NAS), server(simulator, NAS))
-    ).status == 200
-    await hass.async_block_till_done(wait_background_tasks=True)
-    assert NAS not in entry.runtime_data.silenced
-    assert event(hass, entry, f"{NAS}_alerts")["event_type"] == "incident"
-
-
-async def test_no_check_with_a_refused_token(
-    hass: HomeAssistant, entry: MockConfigEntry, simulator: NezhaSimulator, post: Post
-) -> None:
-    """After the dashboard refused the token, an alert sends nothing."""
-    entry.runtime_data._auth_failed = True
-    before = len(simulator.requests)
-    assert (
-        await post(offline_alert(simulator, HK), server(simulator, HK))
-    ).status == 200
-    await hass.async_block_till_done(wait_background_tasks=True)
-    assert event(hass, entry, f"{HK}_alerts")["event_type"] == "incident"
-    assert len(simulator.requests) == before
+    """A failed check holds nothing offline; after a refused token none is sent."""
+    hook.sim.set_online(NAS, False)
+    await hook.tick(delta=timedelta(seconds=7))
+    if refused_token:
+        hook.entry.runtime_data._auth_failed = True
+    else:
+        hook.sim.inject_fault(Fault.HTML_502, path=DETAILS)
+    before = len(hook.sim.requests)
+    await hook.offline(NAS)
+    assert NAS not in hook.entry.runtime_data.silenced
+    assert hook.event(f"{NAS}_alerts")["event_type"] == "incident"
+    assert len(hook.sim.requests) == before + (0 if refused_token else 1)
 
 
 # ------------------------------------------------------------------- refusals
 
 
 async def test_bad_bodies_change_nothing(
-    hass: HomeAssistant,
-    entry: MockConfigEntry,
-    simulator: NezhaSimulator,
-    hass_client_no_auth: ClientSessionGenerator,
-    caplog: pytest.LogCaptureFixture,
+    hook: Hook, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Wrong shape, unknown server, too large, wrong method: refused, no event."""
-    client = await hass_client_no_auth()
-    url = f"/api/webhook/{WEBHOOK_ID}"
-    before = len(simulator.requests)
+    client, url = await hook.http(), f"/api/webhook/{WEBHOOK_ID}"
+    before = len(hook.sim.requests)
     big = b'{"message":"' + b"x" * MAX_ALERT_BYTES + b'"}'
     cases: list[tuple[bytes, str, int]] = [
         (b"not json", "application/json", 400),
@@ -374,14 +335,11 @@ async def test_bad_bodies_change_nothing(
     assert response.status == 413
     response = await client.get(url, params={"message": "x"})
     assert response.status == 405
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await hook.hass.async_block_till_done(wait_background_tasks=True)
 
-    assert event(hass, entry, "alerts")["state"] == STATE_UNKNOWN
-    assert all(
-        event(hass, entry, f"{sid}_alerts")["state"] == STATE_UNKNOWN
-        for sid in simulator.fleet.servers
-    )
-    assert len(simulator.requests) == before
+    events = ["alerts", *(f"{sid}_alerts" for sid in hook.sim.fleet.servers)]
+    assert {hook.event(key)["state"] for key in events} == {STATE_UNKNOWN}
+    assert len(hook.sim.requests) == before
     refusals = [
         r.getMessage()
         for r in caplog.records
@@ -397,43 +355,35 @@ async def test_bad_bodies_change_nothing(
     ]
 
 
-async def test_registration(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    """POST only, local only as stored; gone when the entry unloads."""
+async def test_registration_and_diagnostics(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    hook: Hook,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """POST only, local only; a copy with the same id loads without it; diagnostics
+    show alerts on but never the id; gone when the entry unloads."""
     registered = webhooks(hass)[WEBHOOK_ID]
     assert registered["domain"] == DOMAIN
     assert registered["local_only"] is True
     assert registered["allowed_methods"] == frozenset({"POST"})
-    assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
-    assert WEBHOOK_ID not in webhooks(hass)
 
-
-async def test_same_webhook_id_twice(
-    hass: HomeAssistant,
-    entry: MockConfigEntry,
-    simulator: NezhaSimulator,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    """A copied entry with the same id loads without the webhook."""
-    other = alerts_entry(simulator, entry_id="01NEZHATESTENTRY000000000B")
+    other = alerts_entry(hook.sim, entry_id="01NEZHATESTENTRY000000000B")
     other.add_to_hass(hass)
     assert await hass.config_entries.async_setup(other.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert "already in use" in caplog.text
     assert webhooks(hass)[WEBHOOK_ID]["name"] == f"Nezha {ENTRY_TITLE}"
 
-
-async def test_diagnostics_hide_the_webhook_id(
-    hass: HomeAssistant,
-    hass_client: ClientSessionGenerator,
-    entry: MockConfigEntry,
-) -> None:
-    """The options show that alerts are on, never the id."""
-    data = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    data = await get_diagnostics_for_config_entry(hass, hass_client, hook.entry)
     options = data["entry"]["options"]  # type: ignore[index,call-overload]
     assert options[CONF_ALERTS_WEBHOOK] is True
     assert options[CONF_WEBHOOK_ID] == "**REDACTED**"
     assert WEBHOOK_ID not in str(data)
+
+    assert await hass.config_entries.async_unload(hook.entry.entry_id)
+    await hass.async_block_till_done()
+    assert WEBHOOK_ID not in webhooks(hass)
 
 
 # -------------------------------------------------------------------- options
@@ -444,14 +394,29 @@ async def test_options_enable_keep_and_disable(
     init_integration: MockConfigEntry,
     hass_client_no_auth: ClientSessionGenerator,
 ) -> None:
-    """Enabling shows the URL and template; the id stays; disabling removes all."""
-    entry = init_integration
-    base = {
-        CONF_SCAN_INTERVAL: 30,
-        CONF_OFFLINE_THRESHOLD: 60,
-        CONF_PING_INTERVAL: 300,
-        CONF_SERVER_GROUP: "all",
-    }
+    """Off by default; enabling shows the URL and template (a path without a known
+    address); the id stays; disabling removes the webhook and the events."""
+    entry, base = init_integration, BASE_OPTIONS
+    registry = er.async_get(hass)
+
+    def event_entities() -> set[str]:
+        entries = er.async_entries_for_config_entry(registry, entry.entry_id)
+        return {e.unique_id for e in entries if e.domain == "event"}
+
+    assert not [h for h in webhooks(hass).values() if h["domain"] == DOMAIN]
+    assert event_entities() == set()
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    with patch(
+        "homeassistant.components.webhook.async_generate_url",
+        side_effect=NoURLAvailableError,
+    ):
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {**base, CONF_ALERTS_WEBHOOK: True}
+        )
+    url = result["description_placeholders"]["url"]
+    assert url.startswith("http://<home-assistant>:8123/api/webhook/")
+    hass.config_entries.options.async_abort(result["flow_id"])
+
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert default(result, CONF_ALERTS_WEBHOOK) is False
     result = await hass.config_entries.options.async_configure(
@@ -478,13 +443,7 @@ async def test_options_enable_keep_and_disable(
     }
     await hass.async_block_till_done(wait_background_tasks=True)
     assert webhooks(hass)[webhook_id]["local_only"] is False
-    registry = er.async_get(hass)
-    events = {
-        e.unique_id
-        for e in er.async_entries_for_config_entry(registry, entry.entry_id)
-        if e.domain == "event"
-    }
-    assert events == {f"{entry.entry_id}_alerts"} | {
+    assert event_entities() == {f"{entry.entry_id}_alerts"} | {
         f"{entry.entry_id}_{sid}_alerts" for sid in range(1, 6)
     }
     client = await hass_client_no_auth()
@@ -516,45 +475,4 @@ async def test_options_enable_keep_and_disable(
     assert entry.options == base
     await hass.async_block_till_done(wait_background_tasks=True)
     assert webhook_id not in webhooks(hass)
-    assert not [
-        e
-        for e in er.async_entries_for_config_entry(registry, entry.entry_id)
-        if e.domain == "event"
-    ]
-
-
-async def test_url_without_a_configured_address(
-    hass: HomeAssistant, init_integration: MockConfigEntry
-) -> None:
-    """Without an internal or external URL the form still shows the path."""
-    result = await hass.config_entries.options.async_init(init_integration.entry_id)
-    with patch(
-        "homeassistant.components.webhook.async_generate_url",
-        side_effect=NoURLAvailableError,
-    ):
-        result = await hass.config_entries.options.async_configure(
-            result["flow_id"],
-            {
-                CONF_SCAN_INTERVAL: 30,
-                CONF_OFFLINE_THRESHOLD: 60,
-                CONF_PING_INTERVAL: 300,
-                CONF_SERVER_GROUP: "all",
-                CONF_ALERTS_WEBHOOK: True,
-            },
-        )
-    url = result["description_placeholders"]["url"]
-    assert url.startswith("http://<home-assistant>:8123/api/webhook/")
-    hass.config_entries.options.async_abort(result["flow_id"])
-
-
-async def test_disabled_by_default(
-    hass: HomeAssistant, init_integration: MockConfigEntry
-) -> None:
-    """Without the option there is no webhook and no event entity."""
-    assert not [h for h in webhooks(hass).values() if h["domain"] == DOMAIN]
-    registry = er.async_get(hass)
-    assert not [
-        e
-        for e in er.async_entries_for_config_entry(registry, init_integration.entry_id)
-        if e.domain == "event"
-    ]
+    assert event_entities() == set()

@@ -6,7 +6,6 @@ import logging
 from typing import Any
 from unittest.mock import patch
 
-from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.binary_sensor import BinarySensorDeviceClass
 from homeassistant.const import (
     ATTR_DEVICE_CLASS,
@@ -26,7 +25,7 @@ from pytest_homeassistant_custom_component.common import (
 from syrupy.assertion import SnapshotAssertion
 
 from nezha_dev.simulator import NezhaSimulator
-from tests.helpers import Dashboard, Harness, entry_device, server_device, state, tick
+from tests.helpers import Dashboard, Harness, entry_device, server_device, state
 
 NAS = 4
 
@@ -47,52 +46,14 @@ async def test_binary_sensor_snapshot(
     await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
 
 
-async def test_online_and_problem_sensors(
-    hass: HomeAssistant,
-    init_integration: MockConfigEntry,
-    simulator: NezhaSimulator,
-    frozen: FrozenDateTimeFactory,
-) -> None:
-    """Online is connectivity; "any server offline" is a problem on the dashboard."""
-    online = state(hass, init_integration, f"{NAS}_online", "binary_sensor")
-    problem = state(hass, init_integration, "any_offline", "binary_sensor")
-    assert online.state == STATE_ON
-    assert online.attributes[ATTR_DEVICE_CLASS] == BinarySensorDeviceClass.CONNECTIVITY
-    assert problem.state == STATE_OFF
-    assert problem.attributes[ATTR_DEVICE_CLASS] == BinarySensorDeviceClass.PROBLEM
-
-    simulator.set_online(NAS, False)
-    await tick(hass, frozen, times=3)
-    online = state(hass, init_integration, f"{NAS}_online", "binary_sensor")
-    assert online.state == STATE_OFF  # available and off, not unavailable
-    assert state(hass, init_integration, "any_offline", "binary_sensor").state == (
-        STATE_ON
-    )
-    simulator.set_online(NAS, True)
-    await tick(hass, frozen)
-    assert state(hass, init_integration, "any_offline", "binary_sensor").state == (
-        STATE_OFF
-    )
-
-
-async def test_online_unavailable_when_record_unreadable(
-    hass: HomeAssistant,
-    init_integration: MockConfigEntry,
-    simulator: NezhaSimulator,
-    frozen: FrozenDateTimeFactory,
-) -> None:
+async def test_online_unavailable_when_record_unreadable(nz: Harness) -> None:
     """A record that cannot be read says nothing about the server: unavailable."""
-    simulator.set_malformed(NAS, "host", ["not", "an", "object"])
-    await tick(hass, frozen)
-    assert state(hass, init_integration, f"{NAS}_online", "binary_sensor").state == (
-        STATE_UNAVAILABLE
-    )
-    assert state(hass, init_integration, "1_online", "binary_sensor").state == STATE_ON
-    simulator.clear_malformed()
-    await tick(hass, frozen)
-    assert state(hass, init_integration, f"{NAS}_online", "binary_sensor").state == (
-        STATE_ON
-    )
+    nz.sim.set_malformed(NAS, "host", ["not", "an", "object"])
+    await nz.tick()
+    assert (nz.online(NAS), nz.online(1)) == (STATE_UNAVAILABLE, STATE_ON)
+    nz.sim.clear_malformed()
+    await nz.tick()
+    assert nz.online(NAS) == STATE_ON
 
 
 def _device_facts(device: dr.DeviceEntry, base_url: str) -> dict[str, Any]:
@@ -152,13 +113,20 @@ async def test_devices(
 async def test_agent_offline_then_back(
     nz: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Off within threshold + one poll; metrics unavailable; boot time kept."""
+    """Off (not unavailable) within threshold + one poll, a problem on the dashboard;
+    metrics unavailable; boot time kept."""
+    online = state(nz.hass, nz.entry, f"{NAS}_online", "binary_sensor")
+    problem = state(nz.hass, nz.entry, "any_offline", "binary_sensor")
+    assert online.attributes[ATTR_DEVICE_CLASS] == BinarySensorDeviceClass.CONNECTIVITY
+    assert problem.attributes[ATTR_DEVICE_CLASS] == BinarySensorDeviceClass.PROBLEM
+    assert (online.state, problem.state) == (STATE_ON, STATE_OFF)
     boot = nz.state(f"{NAS}_last_boot")
     nz.sim.set_online(NAS, False)
     await nz.tick()  # 31 s: not yet past the 60 s threshold
     assert nz.online(NAS) == STATE_ON
     await nz.tick(2)  # 93 s = threshold + one poll
     assert nz.online(NAS) == STATE_OFF
+    assert nz.state("any_offline", "binary_sensor") == STATE_ON
     assert nz.state(f"{NAS}_cpu_usage") == STATE_UNAVAILABLE
     assert nz.state(f"{NAS}_last_boot") == boot
     assert nz.state(f"{NAS}_last_seen") not in (STATE_UNAVAILABLE, STATE_UNKNOWN)
@@ -166,6 +134,7 @@ async def test_agent_offline_then_back(
     nz.sim.set_online(NAS, True)
     await nz.tick(3)
     assert nz.online(NAS) == STATE_ON
+    assert nz.state("any_offline", "binary_sensor") == STATE_OFF
     assert float(nz.state(f"{NAS}_cpu_usage")) >= 0
     info = [r for r in caplog.records if "is now" in r.getMessage()]
     assert [(r.levelno, r.getMessage()) for r in info] == [

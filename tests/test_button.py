@@ -18,13 +18,14 @@ from pytest_homeassistant_custom_component.common import (
 )
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.nezha.coordinator_v1 import NezhaStreamCoordinator
 from nezha_dev.simulator import Fault, NezhaSimulator
 from tests.helpers import (
     PAT,
+    entity_id,
     ping_round_done,
     register_secret,
     setup_frozen,
+    unload_all,
     v1_entry,
     wait_for,
 )
@@ -50,12 +51,15 @@ async def sim(socket_enabled: None) -> AsyncGenerator[NezhaSimulator]:
     await simulator.stop()
 
 
-async def load(hass: HomeAssistant, entry: MockConfigEntry) -> NezhaStreamCoordinator:
-    """Set up with a frozen clock and wait for the first ping round's buttons."""
-    coordinator = await setup_frozen(hass, entry)
-    await wait_for(lambda: ping_round_done(coordinator), "the ping round")
-    await hass.async_block_till_done()
-    return coordinator
+@pytest.fixture
+async def entry(
+    hass: HomeAssistant, sim: NezhaSimulator
+) -> AsyncGenerator[MockConfigEntry]:
+    """The entry with the main token, set up from one frame and one ping round."""
+    config_entry = v1_entry(sim, entry_id=ENTRY_ID)
+    await setup_frozen(hass, config_entry)
+    yield config_entry
+    await unload_all(hass)
 
 
 def buttons(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, er.RegistryEntry]:
@@ -67,9 +71,14 @@ def buttons(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, er.Registr
     }
 
 
-def requests(
-    sim: NezhaSimulator, prefix: str = "/api/v1/cron"
-) -> list[tuple[str, str]]:
+def button(hass: HomeAssistant, entry: MockConfigEntry, cron: int) -> str:
+    """The entity id of a task's button."""
+    found = entity_id(hass, entry, f"cron_{cron}", BUTTON_DOMAIN)
+    assert found is not None
+    return found
+
+
+def requests(sim: NezhaSimulator, prefix: str = CRON_LIST) -> list[tuple[str, str]]:
     """Method and path of the task requests the dashboard got."""
     return [(r.method, r.path) for r in sim.requests if r.path.startswith(prefix)]
 
@@ -79,6 +88,13 @@ async def press(hass: HomeAssistant, entity_id: str) -> None:
     await hass.services.async_call(
         BUTTON_DOMAIN, SERVICE_PRESS, {ATTR_ENTITY_ID: entity_id}, blocking=True
     )
+
+
+async def refused(hass: HomeAssistant, entity_id: str, key: str) -> None:
+    """A press that fails with this translated error."""
+    with pytest.raises(HomeAssistantError) as info:
+        await press(hass, entity_id)
+    assert info.value.translation_key == key
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
@@ -91,40 +107,31 @@ async def test_button_snapshot(
     """One button per task that a press can run, on the dashboard device."""
     entry = v1_entry(sim, entry_id=ENTRY_ID)
     with patch("custom_components.nezha.PLATFORMS", [Platform.BUTTON]):
-        await load(hass, entry)
+        await setup_frozen(hass, entry)
     await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
-    assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
+    await unload_all(hass)
 
 
 async def test_buttons_are_disabled_by_default(
-    hass: HomeAssistant, sim: NezhaSimulator
+    hass: HomeAssistant, sim: NezhaSimulator, entry: MockConfigEntry
 ) -> None:
     """Two buttons (not the alert-trigger task), disabled; the scope probed once."""
-    entry = v1_entry(sim, entry_id=ENTRY_ID)
-    coordinator = await load(hass, entry)
     found = buttons(hass, entry)
     assert set(found) == {f"{ENTRY_ID}_cron_1", f"{ENTRY_ID}_cron_2"}
     assert all(
         e.disabled_by is er.RegistryEntryDisabler.INTEGRATION for e in found.values()
     )
-    assert coordinator.side.cron_access is True
+    assert entry.runtime_data.side.cron_access is True
     assert requests(sim) == [("GET", CRON_LIST), ("POST", PROBE)]
     assert sim.cron_runs == []  # the probe ran nothing
-    assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_press_runs_the_task_once(
-    hass: HomeAssistant, sim: NezhaSimulator
+    hass: HomeAssistant, sim: NezhaSimulator, entry: MockConfigEntry
 ) -> None:
     """A press is one POST; refusals are translated errors and never retried."""
-    entry = v1_entry(sim, entry_id=ENTRY_ID)
-    coordinator = await load(hass, entry)
-    registry = er.async_get(hass)
-    backup = registry.async_get_entity_id(BUTTON_DOMAIN, "nezha", f"{ENTRY_ID}_cron_1")
-    assert backup is not None
+    backup, rotate = button(hass, entry, 1), button(hass, entry, 2)
     state = hass.states.get(backup)
     assert state is not None
     assert state.attributes["friendly_name"] == 'Nezha test dashboard Run Backup "db"'
@@ -150,42 +157,29 @@ async def test_press_runs_the_task_once(
     token = sim.get_token(PAT)
     assert token is not None
     token.scopes = (*READ, "nezha:cron:read")
-    rotate = registry.async_get_entity_id(BUTTON_DOMAIN, "nezha", f"{ENTRY_ID}_cron_2")
-    assert rotate is not None
-    with pytest.raises(HomeAssistantError) as info:
-        await press(hass, rotate)
-    assert info.value.translation_key == "cron_not_allowed"
+    await refused(hass, rotate, "cron_not_allowed")
     assert len(requests(sim)) == before + 2
-    assert not coordinator.auth_failed
+    assert not entry.runtime_data.auth_failed
 
     # The dashboard unreachable for this one request.
     token.scopes = CRON
     sim.inject_fault(Fault.RESET, path="/api/v1/cron/2/manual")
-    with pytest.raises(HomeAssistantError) as info:
-        await press(hass, rotate)
-    assert info.value.translation_key == "cron_failed"
+    await refused(hass, rotate, "cron_failed")
     assert len(requests(sim)) == before + 3
     assert sim.cron_runs == [1]
     assert sim.waf_strikes() == 0
-    assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
-async def test_revoked_token_press(hass: HomeAssistant, sim: NezhaSimulator) -> None:
+async def test_revoked_token_press(
+    hass: HomeAssistant, sim: NezhaSimulator, entry: MockConfigEntry
+) -> None:
     """A revoked token: one refusal starts reauth, the next press sends nothing."""
-    entry = v1_entry(sim, entry_id=ENTRY_ID)
-    coordinator = await load(hass, entry)
-    rotate = er.async_get(hass).async_get_entity_id(
-        BUTTON_DOMAIN, "nezha", f"{ENTRY_ID}_cron_2"
-    )
-    assert rotate is not None
+    coordinator, rotate = entry.runtime_data, button(hass, entry, 2)
     sim.waf_enabled = True
     sim.revoke_token()
     before = len(sim.requests)
-    with pytest.raises(HomeAssistantError) as info:
-        await press(hass, rotate)
-    assert info.value.translation_key == "auth_failed"
+    await refused(hass, rotate, "auth_failed")
     assert coordinator.auth_failed
     await hass.async_block_till_done()
     sent = len(sim.requests)
@@ -198,8 +192,6 @@ async def test_revoked_token_press(hass: HomeAssistant, sim: NezhaSimulator) -> 
     assert info.value.translation_key == "auth_failed"
     assert len(sim.requests) == sent  # nothing sent with a refused token
     assert sim.waf_strikes() == 1
-    assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
 
 
 @pytest.mark.parametrize(
@@ -220,26 +212,23 @@ async def test_no_buttons_without_both_scopes(
     """The default token gets no buttons; the tasks are not asked for again."""
     token = register_secret(sim.add_token(scopes=scopes))
     entry = v1_entry(sim, token, entry_id=ENTRY_ID)
-    coordinator = await load(hass, entry)
+    coordinator = await setup_frozen(hass, entry)
     assert coordinator.side.cron_access is False
     assert buttons(hass, entry) == {}
     assert requests(sim) == asked
     # Later rounds leave the tasks alone.
-    services = len([r for r in sim.requests if r.path == "/api/v1/service"])
+    services = len(requests(sim, "/api/v1/service"))
     await coordinator.side._async_before_pings()
-    assert len([r for r in sim.requests if r.path == "/api/v1/service"]) == services + 1
+    assert len(requests(sim, "/api/v1/service")) == services + 1
     assert requests(sim) == asked
     assert sim.waf_strikes() == 0
-    assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
+    await unload_all(hass)
 
 
 async def test_buttons_removed_when_the_scope_is_gone(
-    hass: HomeAssistant, sim: NezhaSimulator
+    hass: HomeAssistant, sim: NezhaSimulator, entry: MockConfigEntry
 ) -> None:
     """After a reload with a token that may not run tasks, the buttons are removed."""
-    entry = v1_entry(sim, entry_id=ENTRY_ID)
-    await load(hass, entry)
     assert len(buttons(hass, entry)) == 2
     token = sim.get_token(PAT)
     assert token is not None
@@ -251,28 +240,19 @@ async def test_buttons_removed_when_the_scope_is_gone(
     await wait_for(lambda: ping_round_done(coordinator), "the ping round")
     await hass.async_block_till_done()
     assert buttons(hass, entry) == {}
-    assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_task_deleted_on_the_dashboard(
-    hass: HomeAssistant, sim: NezhaSimulator
+    hass: HomeAssistant, sim: NezhaSimulator, entry: MockConfigEntry
 ) -> None:
     """A task the next list lacks leaves its button unavailable."""
-    entry = v1_entry(sim, entry_id=ENTRY_ID)
-    coordinator = await load(hass, entry)
     sim.remove_cron(2)
-    await coordinator.side._async_before_pings()
-    coordinator.side.async_update_listeners()
+    await entry.runtime_data.side._async_before_pings()
+    entry.runtime_data.side.async_update_listeners()
     await hass.async_block_till_done()
-    rotate = er.async_get(hass).async_get_entity_id(
-        BUTTON_DOMAIN, "nezha", f"{ENTRY_ID}_cron_2"
-    )
-    assert rotate is not None
-    assert hass.states.get(rotate).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
-    assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
+    state = hass.states.get(button(hass, entry, 2))
+    assert state is not None and state.state == STATE_UNAVAILABLE
 
 
 async def test_config_flow_never_asks_for_tasks(
@@ -299,7 +279,7 @@ async def test_task_list_failures(hass: HomeAssistant, sim: NezhaSimulator) -> N
     """A failed list is asked again next round; a refused token stops everything."""
     sim.inject_fault(Fault.HTML_502, path=CRON_LIST)
     entry = v1_entry(sim, entry_id=ENTRY_ID)
-    coordinator = await load(hass, entry)
+    coordinator = await setup_frozen(hass, entry)
     assert coordinator.side.cron_access is None
     assert buttons(hass, entry) == {}
     await coordinator.side._async_crons()  # the next round's task request
@@ -315,5 +295,4 @@ async def test_task_list_failures(hass: HomeAssistant, sim: NezhaSimulator) -> N
     before = len(sim.requests)
     await coordinator.side._async_crons()
     assert len(sim.requests) == before
-    assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
+    await unload_all(hass)

@@ -1,4 +1,4 @@
-"""Tests of polling, availability and the device lifecycle, against the simulator."""
+"""Polling, availability and the device lifecycle, against the v0 simulator."""
 
 from __future__ import annotations
 
@@ -11,24 +11,24 @@ import logging
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.const import EVENT_STATE_CHANGED, STATE_ON, STATE_UNAVAILABLE
-from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import STATE_ON, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.nezha.const import DOMAIN
 from nezha_dev.simulator import Fault, NezhaSimulator
-from tests.conftest import setup_integration
 from tests.helpers import (
     DETAILS,
     FROZEN_AT,
     MONITOR,
     POLL,
     Harness,
+    counted,
     paths,
     server_entity_count,
+    setup_integration,
+    v0_entry,
     wait_for,
 )
 
@@ -39,26 +39,24 @@ PRODUCTION = {HK, FRA, TOKYO}  # servers tagged "Production" in the default flee
 pytestmark = pytest.mark.usefixtures("frozen")
 
 
-@pytest.fixture
-async def production(
-    hass: HomeAssistant,
-    simulator: NezhaSimulator,
-    config_entry: MockConfigEntry,
-    frozen: FrozenDateTimeFactory,
-) -> Harness:
-    """The integration set up with the "Production" group filter."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title=config_entry.title,
-        data=config_entry.data,
-        options={"server_group": "tag:Production"},
-    )
-    await setup_integration(hass, entry)
-    return Harness(hass, entry, simulator, frozen)
-
-
 def _messages(caplog: pytest.LogCaptureFixture, text: str) -> list[str]:
     return [r.getMessage() for r in caplog.records if text in r.getMessage()]
+
+
+def pinged(harness: Harness) -> list[str]:
+    """The ping-history paths requested, sorted."""
+    return sorted(paths(harness.sim, MONITOR))
+
+
+def monitors(*sids: int) -> list[str]:
+    """The ping-history paths of these servers."""
+    return [f"{MONITOR}{sid}" for sid in sids]
+
+
+def filtered_by_tag(harness: Harness) -> bool:
+    """Whether details were requested, each with the Production tag."""
+    details = [r for r in harness.sim.requests if r.path == DETAILS]
+    return bool(details) and all(r.query == {"tag": "Production"} for r in details)
 
 
 # -- requests --------------------------------------------------------------------
@@ -78,26 +76,38 @@ async def test_one_details_request_per_poll(nz: Harness) -> None:
     assert len(nz.devices()) == 45
 
 
-async def test_tag_filter_is_sent(production: Harness) -> None:
-    """With a group filter every details request carries ``tag``."""
-    details = [r for r in production.sim.requests if r.path == DETAILS]
-    assert details and all(r.query == {"tag": "Production"} for r in details)
+async def test_group_filter(
+    hass: HomeAssistant, simulator: NezhaSimulator, frozen: FrozenDateTimeFactory
+) -> None:
+    """Requests carry ``tag``; a server leaving the group and back gets its entities."""
+    entry = v0_entry(simulator.url, server_group="tag:Production")
+    await setup_integration(hass, entry)
+    production = Harness(hass, entry, simulator, frozen)
+    assert filtered_by_tag(production)
     assert production.devices() == PRODUCTION
     # Ping history is fetched only for the servers in the group.
-    assert sorted(paths(production.sim, MONITOR)) == [
-        f"{MONITOR}{i}" for i in (1, 2, 5)
-    ]
+    assert pinged(production) == monitors(1, 2, 5)
+    count = server_entity_count(hass, entry, HK)
+    simulator.fleet.servers[HK].tag = "Lab"
+    await production.tick()
+    assert production.device(HK) is None
+    simulator.fleet.servers[HK].tag = "Production"
+    await production.tick()
+    assert production.device(HK) is not None
+    assert production.online(HK) == STATE_ON
+    await production.tick(9)  # ping sensors return with the next round
+    assert server_entity_count(hass, entry, HK) == count
 
 
 async def test_ping_history_rate_and_targets(nz: Harness) -> None:
     """At most one /monitor request per online server per ping interval (300 s)."""
-    assert sorted(paths(nz.sim, MONITOR)) == [f"{MONITOR}{i}" for i in range(1, 6)]
+    assert pinged(nz) == monitors(1, 2, 3, 4, 5)
     nz.sim.set_online(NAS, False)
     nz.sim.reset_requests()
     await nz.tick(40)  # 20 min 40 s
     monitor = [r for r in nz.sim.requests if r.path.startswith(MONITOR)]
     per_server = Counter(r.path for r in monitor)
-    assert set(per_server) == {f"{MONITOR}{i}" for i in (1, 2, 3, 5)}  # not offline 4
+    assert sorted(per_server) == monitors(1, 2, 3, 5)  # not the offline 4
     assert set(per_server.values()) == {4}  # rounds at 310, 620, 930 and 1240 s
     for path in per_server:
         times = [r.time for r in monitor if r.path == path]
@@ -120,27 +130,24 @@ async def test_ping_history_skipped_when_all_its_sensors_are_disabled(
         for sid in (HK, FRA)
     }
     assert len(pings[HK]) == 2 and pings[FRA]
-    for entity_id in pings[FRA]:  # all of FRA's, one of HK's two
+    for entity_id in [*pings[FRA], pings[HK][0]]:  # all of FRA's, one of HK's two
         registry.async_update_entity(
             entity_id, disabled_by=er.RegistryEntryDisabler.USER
         )
-    registry.async_update_entity(
-        pings[HK][0], disabled_by=er.RegistryEntryDisabler.USER
-    )
     await nz.hass.async_block_till_done()
     nz.sim.reset_requests()
     await nz.tick(10)  # past the ping interval
-    assert sorted(paths(nz.sim, MONITOR)) == [f"{MONITOR}{i}" for i in (1, 3, 4, 5)]
+    assert pinged(nz) == monitors(1, 3, 4, 5)
 
     # The first round after a (re)start asks every server, so that monitors added
     # on the dashboard meanwhile are found; later rounds skip FRA again.
     nz.sim.reset_requests()
     await nz.hass.config_entries.async_reload(nz.entry.entry_id)
     await nz.hass.async_block_till_done(wait_background_tasks=True)
-    assert sorted(paths(nz.sim, MONITOR)) == [f"{MONITOR}{i}" for i in range(1, 6)]
+    assert pinged(nz) == monitors(1, 2, 3, 4, 5)
     nz.sim.reset_requests()
     await nz.tick(10)
-    assert sorted(paths(nz.sim, MONITOR)) == [f"{MONITOR}{i}" for i in (1, 3, 4, 5)]
+    assert pinged(nz) == monitors(1, 3, 4, 5)
 
 
 async def test_ping_round_waits_for_the_dashboard(nz: Harness) -> None:
@@ -153,7 +160,7 @@ async def test_ping_round_waits_for_the_dashboard(nz: Harness) -> None:
     nz.sim.clear_faults()
     await nz.tick()  # not a ping interval later: with the first answer
     assert nz.entry.runtime_data.last_update_success
-    assert sorted(paths(nz.sim, MONITOR)) == [f"{MONITOR}{i}" for i in range(1, 6)]
+    assert pinged(nz) == monitors(1, 2, 3, 4, 5)
 
 
 async def test_ping_concurrency_is_bounded(nz: Harness) -> None:
@@ -232,7 +239,7 @@ async def test_auth_failure_starts_reauth_and_stops_requests(nz: Harness) -> Non
     await nz.tick(9)  # the next poll would also start a ping round
     nz.sim.revoke_token()
     await nz.tick()
-    assert len(list(nz.entry.async_get_active_flows(nz.hass, {SOURCE_REAUTH}))) == 1
+    assert len(nz.reauth_flows()) == 1
     assert nz.entry.state is ConfigEntryState.LOADED
     assert nz.entry.runtime_data is coordinator  # not reloaded
     nz.sim.reset_requests()
@@ -249,7 +256,7 @@ async def test_auth_failure_during_a_ping_round(nz: Harness) -> None:
     await wait_for(lambda: len(paths(nz.sim, MONITOR)) == 5 + 2, "ping round")
     nz.sim.revoke_token()
     await nz.entry.runtime_data.async_refresh()
-    assert len(list(nz.entry.async_get_active_flows(nz.hass, {SOURCE_REAUTH}))) == 1
+    assert len(nz.reauth_flows()) == 1
     nz.sim.reset_requests()
     for _ in range(20):  # without waiting on a ping round that must be gone
         await nz.tick(background=False)
@@ -299,16 +306,27 @@ async def test_outage_and_recovery(
 
 
 async def test_malformed_record_leaves_others_intact(nz: Harness) -> None:
-    """One unreadable server is unavailable; its device stays; the rest work."""
+    """One unreadable server is unavailable, the rest work; its device, deleted
+    meanwhile, comes back with it."""
     ids = nz.entity_ids()
+    count = server_entity_count(nz.hass, nz.entry, FRA)
     fra = {i for i in ids if i.startswith(("sensor.fra_db_02", "binary_sensor.fra"))}
     nz.sim.set_malformed(FRA, "status", "oops")
     await nz.tick(3)
     assert nz.unavailable() == fra
-    assert nz.device(FRA) is not None
+    device = nz.device(FRA)
+    assert device is not None
+    dr.async_get(nz.hass).async_remove_device(device.id)  # as the UI would
+    await nz.hass.async_block_till_done()
+    assert server_entity_count(nz.hass, nz.entry, FRA) == 0
     nz.sim.clear_malformed(FRA)
     await nz.tick()
     assert not nz.unavailable()
+    assert nz.device(FRA) is not None
+    assert float(nz.state(f"{FRA}_cpu_usage")) >= 0
+    await nz.tick(9)  # its ping sensors come with the next round
+    assert server_entity_count(nz.hass, nz.entry, FRA) == count
+    assert nz.entity_ids() == ids
 
 
 # -- devices ---------------------------------------------------------------------
@@ -366,39 +384,7 @@ async def test_changing_the_tag_filter_removes_devices(nz: Harness) -> None:
     await nz.hass.async_block_till_done(wait_background_tasks=True)
     assert nz.devices() == PRODUCTION
     assert server_entity_count(nz.hass, nz.entry, GPU_BOX) == 0
-    details = [r for r in nz.sim.requests if r.path == DETAILS]
-    assert details and all(r.query == {"tag": "Production"} for r in details)
-
-
-async def test_server_leaving_and_rejoining_the_group(production: Harness) -> None:
-    """A server moved out of the filtered group and back gets its entities again."""
-    count = server_entity_count(production.hass, production.entry, HK)
-    production.sim.fleet.servers[HK].tag = "Lab"
-    await production.tick()
-    assert production.device(HK) is None
-    production.sim.fleet.servers[HK].tag = "Production"
-    await production.tick()
-    assert production.device(HK) is not None
-    assert production.online(HK) == STATE_ON
-    await production.tick(9)  # ping sensors return with the next round
-    assert server_entity_count(production.hass, production.entry, HK) == count
-
-
-async def test_deleted_device_returns_with_its_server(nz: Harness) -> None:
-    """A device deleted while its record was unreadable comes back with it."""
-    count = server_entity_count(nz.hass, nz.entry, FRA)
-    nz.sim.set_malformed(FRA, "status", "oops")
-    await nz.tick()
-    device = nz.device(FRA)
-    assert device is not None
-    dr.async_get(nz.hass).async_remove_device(device.id)  # as the UI would
-    await nz.hass.async_block_till_done()
-    assert server_entity_count(nz.hass, nz.entry, FRA) == 0
-    nz.sim.clear_malformed(FRA)
-    await nz.tick(10)  # the next poll, then the next ping round
-    assert nz.device(FRA) is not None
-    assert float(nz.state(f"{FRA}_cpu_usage")) >= 0
-    assert server_entity_count(nz.hass, nz.entry, FRA) == count
+    assert filtered_by_tag(nz)
 
 
 async def test_device_facts_follow_the_agent(nz: Harness) -> None:
@@ -419,25 +405,15 @@ async def test_device_facts_follow_the_agent(nz: Harness) -> None:
 async def test_no_churn_on_identical_polls(nz: Harness) -> None:
     """Polls that return the same payload write no new state (pings included)."""
     ids = nz.entity_ids()
-    changed: list[Event[Any]] = []
-
-    @callback
-    def listener(event: Event[Any]) -> None:
-        if event.data["entity_id"] in ids:
-            changed.append(event)
-
-    unsub = nz.hass.bus.async_listen(EVENT_STATE_CHANGED, listener)
-    for _ in range(11):  # 341 s: eleven polls and a ping round
-        nz.sim.shift_clock(-POLL.total_seconds())  # the dashboard's clock stands still
-        await nz.tick()
-    await nz.entry.runtime_data.async_refresh()
-    await nz.hass.async_block_till_done()
-    unsub()
+    with counted(nz.hass, ids) as writes:
+        for _ in range(11):  # 341 s: eleven polls and a ping round
+            nz.sim.shift_clock(-POLL.total_seconds())  # the dashboard's clock stands
+            await nz.tick()
+        await nz.entry.runtime_data.async_refresh()
+        await nz.hass.async_block_till_done()
     assert len(paths(nz.sim, DETAILS)) == 13
     assert len(paths(nz.sim, MONITOR)) == 10
-    assert changed == []
-    # A real change does write states.
-    unsub = nz.hass.bus.async_listen(EVENT_STATE_CHANGED, listener)
-    await nz.tick()
-    unsub()
-    assert changed
+    assert writes.changed == []
+    with counted(nz.hass, ids) as writes:  # a real change does write states
+        await nz.tick()
+    assert writes.changed

@@ -8,7 +8,6 @@ are already in the entity registry keep the ids users automate with.
 
 from __future__ import annotations
 
-from homeassistant.const import CONF_API_TOKEN, CONF_URL, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import slugify
@@ -16,7 +15,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.nezha.const import DOMAIN
 from nezha_dev.simulator import NezhaSimulator
-from tests.helpers import ENTRY_TITLE, TOKEN, entity_id, setup_integration
+from tests.helpers import ENTRY_TITLE, TOKEN, entity_id, setup_integration, v0_entry
 
 # Unique-id suffix -> platform and the entity id a new installation gets.
 DASHBOARD_ENTITIES = {
@@ -25,6 +24,7 @@ DASHBOARD_ENTITIES = {
     "servers_offline": ("sensor", "sensor.nezha_servers_offline"),
     "any_offline": ("binary_sensor", "binary_sensor.nezha_any_server_offline"),
 }
+NEW_IDS = {key: expected for key, (_, expected) in DASHBOARD_ENTITIES.items()}
 
 
 def dashboard_entity_ids(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, str]:
@@ -39,11 +39,8 @@ async def test_new_installation_ids_do_not_depend_on_the_address(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
     """A fresh entry gets nezha_* ids, not ids made of its title (the device name)."""
-    assert dashboard_entity_ids(hass, init_integration) == {
-        key: expected for key, (_, expected) in DASHBOARD_ENTITIES.items()
-    }
-    for _, expected in DASHBOARD_ENTITIES.values():
-        assert hass.states.get(expected) is not None
+    assert dashboard_entity_ids(hass, init_integration) == NEW_IDS
+    assert all(hass.states.get(expected) for expected in NEW_IDS.values())
     # Server entities keep naming by their device (the server's name).
     assert entity_id(hass, init_integration, "1_cpu_usage") == (
         "sensor.hk_edge_01_cpu_usage"
@@ -54,30 +51,15 @@ async def test_second_dashboard_is_suffixed(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
     """A second dashboard's entities get Home Assistant's _2 suffix."""
-    other = NezhaSimulator(servers=2, token=TOKEN, seed=2)
-    await other.start()
-    try:
-        second = MockConfigEntry(
-            domain=DOMAIN,
-            title=other.url.removeprefix("http://"),
-            entry_id="01NEZHATESTENTRY000000000B",
-            data={
-                CONF_URL: other.url,
-                CONF_API_TOKEN: TOKEN,
-                CONF_VERIFY_SSL: True,
-                "api_generation": "v0",
-            },
-        )
+    async with NezhaSimulator(servers=2, token=TOKEN, seed=2) as other:
+        title = other.url.removeprefix("http://")
+        second = v0_entry(other.url, entry_id="01NEZHATESTENTRY000000000B", title=title)
         await setup_integration(hass, second)
         assert dashboard_entity_ids(hass, second) == {
             key: f"{expected}_2" for key, (_, expected) in DASHBOARD_ENTITIES.items()
         }
-        assert dashboard_entity_ids(hass, init_integration) == {
-            key: expected for key, (_, expected) in DASHBOARD_ENTITIES.items()
-        }
+        assert dashboard_entity_ids(hass, init_integration) == NEW_IDS
         assert await hass.config_entries.async_unload(second.entry_id)
-    finally:
-        await other.stop()
 
 
 async def test_existing_installation_keeps_its_ids(

@@ -4,7 +4,6 @@ server facts: the entities of a v1 entry against the simulator, time frozen.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
 from dataclasses import replace
 from datetime import datetime, timedelta
 import json
@@ -19,7 +18,6 @@ from homeassistant.const import (
     STATE_UNKNOWN,
 )
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -32,7 +30,6 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.nezha.client import TransferQuota
-from custom_components.nezha.const import CONF_PING_INTERVAL
 from custom_components.nezha.sensor_side import QUOTA_SENSORS
 from nezha_dev.simulator import NezhaSimulator
 from nezha_dev.simulator.services import cycle_transfer_json, services_json
@@ -40,65 +37,20 @@ from nezha_dev.simulator.v1_render import Viewer
 from tests.helpers import (
     PAT,
     entity_id,
+    keys,
     ping_round_done,
+    registry_entry,
     setup_frozen,
     state,
-    v1_entry as make_entry,
+    v1_entry,
     wait_for,
 )
 
 GIB = 1024**3
 TIB = 1024**4
 HK, FRA, GPU_BOX, NAS, TOKYO, SGP, LAX = range(1, 8)
-ENTRY_ID = "01NEZHATESTENTRYFLEETDATA0"
-
 
 pytestmark = pytest.mark.usefixtures("frozen")
-
-
-@pytest.fixture
-async def sim(socket_enabled: None) -> AsyncGenerator[NezhaSimulator]:
-    """Seven servers of seed 1 as a v2.3.7 dashboard: every kind of note."""
-    sim = NezhaSimulator(generation="v1", servers=7, seed=1, token=PAT)
-    await sim.start()
-    yield sim
-    await sim.stop()
-
-
-@pytest.fixture
-async def entry(
-    hass: HomeAssistant, sim: NezhaSimulator
-) -> AsyncGenerator[MockConfigEntry]:
-    """A v1 entry set up from one frame and one ping round."""
-    entry = make_entry(sim, entry_id=ENTRY_ID, **{CONF_PING_INTERVAL: 60})
-    await setup_frozen(hass, entry)
-    yield entry
-    assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
-
-
-def registry_entry(hass: HomeAssistant, key: str) -> er.RegistryEntry:
-    """The registry entry behind a unique-id suffix."""
-    eid = entity_id(hass, _entry(hass), key)
-    assert eid is not None, key
-    found = er.async_get(hass).async_get(eid)
-    assert found is not None
-    return found
-
-
-def _entry(hass: HomeAssistant) -> MockConfigEntry:
-    found = hass.config_entries.async_get_entry(ENTRY_ID)
-    assert isinstance(found, MockConfigEntry)
-    return found
-
-
-def keys(hass: HomeAssistant, entry: MockConfigEntry) -> set[str]:
-    """Unique-id suffixes of the entry's entities."""
-    registry = er.async_get(hass)
-    return {
-        item.unique_id.removeprefix(f"{entry.entry_id}_")
-        for item in er.async_entries_for_config_entry(registry, entry.entry_id)
-    }
 
 
 async def next_ping_round(
@@ -108,11 +60,7 @@ async def next_ping_round(
     *,
     move: bool = True,
 ) -> None:
-    """Let the side coordinator run its next round (services first) and finish it.
-
-    ``move=False`` keeps the simulator's clock (its answers stay the same) and
-    runs the round by hand.
-    """
+    """Run the side coordinator's next round; ``move=False``: same clock, by hand."""
     coordinator = entry.runtime_data
     if not move:
         await coordinator.side._async_start_round()
@@ -133,13 +81,21 @@ async def next_ping_round(
     await hass.async_block_till_done()
 
 
-# -- traffic quotas ------------------------------------------------------------------
+def rules(sim: NezhaSimulator) -> dict[str, Any]:
+    """``cycle_transfer_stats`` as the simulator serves it to the admin token."""
+    return cycle_transfer_json(
+        sim.fleet, Viewer(sim.get_token(PAT)), sim.now(), rules=sim.v1.cycle_rules
+    )
 
 
-async def test_quota_entities_per_server_and_rule(
-    hass: HomeAssistant, sim: NezhaSimulator, entry: MockConfigEntry
+# -- defaults and traffic quotas -----------------------------------------------------
+
+
+async def test_entities_enabled_by_default(
+    hass: HomeAssistant, fleet_entry: MockConfigEntry
 ) -> None:
-    """Used and usage by default; no limit without a maximum; none for rule 3."""
+    """Quota used/usage and expiry on; limits, plans, pings stats and facts off."""
+    entry = fleet_entry
     quota_keys = {key for key in keys(hass, entry) if "_quota_" in key}
     monthly = {HK, FRA, TOKYO, SGP}  # the Production servers
     weekly = {FRA, GPU_BOX, LAX}  # Lab and fra-db-02, no maximum
@@ -148,28 +104,29 @@ async def test_quota_entities_per_server_and_rule(
         for sid in monthly
         for kind in ("used", "usage", "limit", "cycle_end")
     } | {f"{sid}_quota_2_{kind}" for sid in weekly for kind in ("used", "cycle_end")}
-    enabled = {
-        key for key in quota_keys if registry_entry(hass, key).disabled_by is None
+    pings = {
+        k for k in keys(hass, entry) if "_ping_average_" in k or "_ping_loss_" in k
     }
-    assert enabled == {key for key in quota_keys if key.endswith(("_used", "_usage"))}
-
-
-def rules(sim: NezhaSimulator) -> dict[str, Any]:
-    """``cycle_transfer_stats`` as the simulator serves it to the admin token."""
-    return cycle_transfer_json(
-        sim.fleet, Viewer(sim.get_token(PAT)), sim.now(), rules=sim.v1.cycle_rules
-    )
+    facts = {f"{FRA}_{key}" for key in ("architecture", "virtualization", "country")}
+    assert pings
+    enabled = {
+        key
+        for key in quota_keys | pings | facts | {f"{FRA}_plan", f"{FRA}_expiry"}
+        if registry_entry(hass, entry, key).disabled_by is None
+    }
+    assert enabled == {
+        key for key in quota_keys if key.endswith(("_used", "_usage"))
+    } | {f"{FRA}_expiry"}
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_quota_values(
-    hass: HomeAssistant, sim: NezhaSimulator, entry: MockConfigEntry
+    hass: HomeAssistant, fleet_sim: NezhaSimulator, fleet_entry: MockConfigEntry
 ) -> None:
     """GiB used, percent of the limit, the limit, and the cycle's end and start."""
-    checked = 0
-    for rule_id, rule in rules(sim).items():
+    entry, checked = fleet_entry, 0
+    for rule_id, rule in rules(fleet_sim).items():
         start = datetime.fromisoformat(rule["from"])
-        end = datetime.fromisoformat(rule["to"])
         for sid, used in rule["transfer"].items():
             checked += 1
             prefix = f"{sid}_quota_{rule_id}"
@@ -182,7 +139,9 @@ async def test_quota_values(
                 dt_util.as_utc(start).isoformat()
             )
             cycle_end = state(hass, entry, f"{prefix}_cycle_end").state
-            assert datetime.fromisoformat(cycle_end) == end
+            assert datetime.fromisoformat(cycle_end) == datetime.fromisoformat(
+                rule["to"]
+            )
             if rule["max"]:
                 usage = float(state(hass, entry, f"{prefix}_usage").state)
                 assert usage == round(100 * used / rule["max"], 2)
@@ -198,11 +157,11 @@ async def test_quota_values(
 async def test_quota_changes_and_a_deleted_rule(
     hass: HomeAssistant,
     frozen: FrozenDateTimeFactory,
-    sim: NezhaSimulator,
-    entry: MockConfigEntry,
+    fleet_sim: NezhaSimulator,
+    fleet_entry: MockConfigEntry,
 ) -> None:
     """Unchanged figures write no new state; a deleted rule turns unavailable."""
-    used_key = f"{FRA}_quota_1_used"
+    entry, used_key = fleet_entry, f"{FRA}_quota_1_used"
     quiet = [used_key, f"{FRA}_quota_1_usage", f"{HK}_expiry", f"{FRA}_expiry"]
     before = {key: state(hass, entry, key) for key in quiet}
     # The same answer again (the simulator's clock is frozen): nothing written.
@@ -215,7 +174,7 @@ async def test_quota_changes_and_a_deleted_rule(
     for key in quiet[2:]:
         assert state(hass, entry, key).last_updated == before[key].last_updated
 
-    sim.v1.cycle_rules = [rule for rule in sim.v1.cycle_rules if rule.id != 1]
+    fleet_sim.v1.cycle_rules = [r for r in fleet_sim.v1.cycle_rules if r.id != 1]
     await next_ping_round(hass, frozen, entry)
     assert state(hass, entry, used_key).state == STATE_UNAVAILABLE
     assert state(hass, entry, f"{FRA}_quota_2_used").state != STATE_UNAVAILABLE
@@ -224,20 +183,22 @@ async def test_quota_changes_and_a_deleted_rule(
 async def test_server_leaves_a_rule(
     hass: HomeAssistant,
     frozen: FrozenDateTimeFactory,
-    sim: NezhaSimulator,
-    entry: MockConfigEntry,
+    fleet_sim: NezhaSimulator,
+    fleet_entry: MockConfigEntry,
 ) -> None:
     """A rule that stops covering a server: that server's figures go unavailable."""
-    sim.v1.cycle_rules = [
+    fleet_sim.v1.cycle_rules = [
         replace(rule, covers=lambda s: s.tag == "Production" and s.id != FRA)
         if rule.id == 1
         else rule
-        for rule in sim.v1.cycle_rules
+        for rule in fleet_sim.v1.cycle_rules
     ]
-    await next_ping_round(hass, frozen, entry)
-    assert state(hass, entry, f"{FRA}_quota_1_used").state == STATE_UNAVAILABLE
-    assert state(hass, entry, f"{FRA}_quota_1_usage").state == STATE_UNAVAILABLE
-    assert state(hass, entry, f"{HK}_quota_1_used").state != STATE_UNAVAILABLE
+    await next_ping_round(hass, frozen, fleet_entry)
+    for key in ("used", "usage"):
+        assert state(hass, fleet_entry, f"{FRA}_quota_1_{key}").state == (
+            STATE_UNAVAILABLE
+        )
+    assert state(hass, fleet_entry, f"{HK}_quota_1_used").state != STATE_UNAVAILABLE
 
 
 def test_quota_usage_of_no_traffic_and_of_no_limit() -> None:
@@ -251,10 +212,13 @@ def test_quota_usage_of_no_traffic_and_of_no_limit() -> None:
 # -- public note: expiry and plan ----------------------------------------------------
 
 
-async def test_expiry_from_the_public_note(
-    hass: HomeAssistant, entry: MockConfigEntry
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_expiry_and_plan_from_the_public_note(
+    hass: HomeAssistant, fleet_entry: MockConfigEntry
 ) -> None:
-    """Only servers whose note has billing data get one; values as the frontend."""
+    """Expiry only from billing data, values as the frontend; the plan's badges as
+    state, its facts as attributes."""
+    entry = fleet_entry
     found = {key for key in keys(hass, entry) if key.endswith("_expiry")}
     # 3: free text, 5: malformed JSON, 7: plan data only.
     assert found == {f"{sid}_expiry" for sid in (HK, FRA, NAS, SGP)}
@@ -289,23 +253,6 @@ async def test_expiry_from_the_public_note(
     # without offset is local time.
     assert state(hass, entry, f"{SGP}_expiry").state == "2026-05-20T07:00:00+00:00"
 
-
-async def test_expiry_needs_no_online_agent(
-    hass: HomeAssistant, sim: NezhaSimulator
-) -> None:
-    """A server that never reported still has its renewal date."""
-    sim.set_never_reported(HK)
-    entry = make_entry(sim, entry_id=ENTRY_ID)
-    await setup_frozen(hass, entry)
-    assert state(hass, entry, f"{HK}_expiry").state == "2026-08-31T16:00:00+00:00"
-    assert await hass.config_entries.async_unload(entry.entry_id)
-
-
-@pytest.mark.usefixtures("entity_registry_enabled_by_default")
-async def test_plan_from_the_public_note(
-    hass: HomeAssistant, entry: MockConfigEntry
-) -> None:
-    """The plan's badges as state, the facts as attributes; disabled by default."""
     assert {key for key in keys(hass, entry) if key.endswith("_plan")} == {
         f"{sid}_plan" for sid in (HK, FRA, LAX)
     }
@@ -325,38 +272,44 @@ async def test_plan_from_the_public_note(
     assert state(hass, entry, f"{LAX}_plan").attributes["traffic_type"] == "inbound"
 
 
+async def test_expiry_needs_no_online_agent(
+    hass: HomeAssistant, fleet_sim: NezhaSimulator
+) -> None:
+    """A server that never reported still has its renewal date."""
+    fleet_sim.set_never_reported(HK)
+    entry = v1_entry(fleet_sim)
+    await setup_frozen(hass, entry)
+    assert state(hass, entry, f"{HK}_expiry").state == "2026-08-31T16:00:00+00:00"
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_note_removed_on_the_dashboard(
     hass: HomeAssistant,
     frozen: FrozenDateTimeFactory,
-    sim: NezhaSimulator,
-    entry: MockConfigEntry,
+    fleet_sim: NezhaSimulator,
+    fleet_entry: MockConfigEntry,
 ) -> None:
     """Expiry and plan turn unknown, without attributes, when the note goes."""
-    sim.set_public_note(FRA, "")
-    await next_ping_round(hass, frozen, entry)  # the stale frozen stream polls REST
+    fleet_sim.set_public_note(FRA, "")
+    await next_ping_round(hass, frozen, fleet_entry)  # the stale stream polls REST
     for key in ("expiry", "plan"):
-        gone = state(hass, entry, f"{FRA}_{key}")
+        gone = state(hass, fleet_entry, f"{FRA}_{key}")
         assert gone.state == STATE_UNKNOWN
-        assert "auto_renewal" not in gone.attributes
-        assert "bandwidth" not in gone.attributes
+        assert not {"auto_renewal", "bandwidth"} & gone.attributes.keys()
 
 
-async def test_plan_disabled_by_default(
-    hass: HomeAssistant, entry: MockConfigEntry
+# -- services, pings and server facts -------------------------------------------------
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_services_pings_and_server_facts(
+    hass: HomeAssistant, fleet_sim: NezhaSimulator, fleet_entry: MockConfigEntry
 ) -> None:
-    assert registry_entry(hass, f"{FRA}_plan").disabled_by is not None
-    assert registry_entry(hass, f"{FRA}_expiry").disabled_by is None
-
-
-# -- services and pings ----------------------------------------------------------------
-
-
-async def test_services_over_thirty_days(
-    hass: HomeAssistant, sim: NezhaSimulator, entry: MockConfigEntry
-) -> None:
-    """Availability over the 30 buckets and the check-weighted mean delay."""
-    services = services_json(sim.fleet, sim.now(), sim.v1.failing)
+    """Services over 30 days (availability, check-weighted mean delay), ping mean
+    delay and loss, and the server facts."""
+    entry, seen = fleet_entry, 0
+    services = services_json(fleet_sim.fleet, fleet_sim.now(), fleet_sim.v1.failing)
     assert services
     for key, service in services.items():
         up, down = sum(service["up"]), sum(service["down"])
@@ -369,16 +322,8 @@ async def test_services_over_thirty_days(
             sum(w for w, _ in weighted) / sum(c for _, c in weighted), 2
         )
         assert latency.attributes[ATTR_UNIT_OF_MEASUREMENT] == "ms"
-
-
-@pytest.mark.usefixtures("entity_registry_enabled_by_default")
-async def test_ping_statistics_per_server(
-    hass: HomeAssistant, sim: NezhaSimulator, entry: MockConfigEntry
-) -> None:
-    """Mean delay of the probes that came back, and the share that did not."""
-    seen = 0
-    for sid in sim.fleet.servers:
-        for series in sim.fleet.ping_history(sid):
+    for sid, server in fleet_sim.fleet.servers.items():
+        for series in fleet_sim.fleet.ping_history(sid):
             seen += 1
             received = [delay for delay in series.avg_delay if delay > 0]
             lost = len(series.avg_delay) - len(received)
@@ -387,26 +332,6 @@ async def test_ping_statistics_per_server(
             assert average == round(sum(received) / len(received), 2)
             loss = float(state(hass, entry, f"{sid}_ping_loss_{mid}").state)
             assert loss == round(100 * lost / len(series.avg_delay), 2)
-    assert seen > 5
-
-
-async def test_ping_statistics_disabled_by_default(
-    hass: HomeAssistant, entry: MockConfigEntry
-) -> None:
-    for key in keys(hass, entry):
-        if "_ping_average_" in key or "_ping_loss_" in key:
-            assert registry_entry(hass, key).disabled_by is not None
-
-
-# -- server facts ----------------------------------------------------------------------
-
-
-@pytest.mark.usefixtures("entity_registry_enabled_by_default")
-async def test_server_facts(
-    hass: HomeAssistant, sim: NezhaSimulator, entry: MockConfigEntry
-) -> None:
-    """Architecture, virtualization (where reported) and the country code."""
-    for sid, server in sim.fleet.servers.items():
         host = server.host
         assert state(hass, entry, f"{sid}_architecture").state == host.arch
         assert state(hass, entry, f"{sid}_country").state == host.country_code.upper()
@@ -416,27 +341,19 @@ async def test_server_facts(
             assert hass.states.get(virtualization).state == host.virtualization  # type: ignore[union-attr]
         else:
             assert virtualization is None
-    fact = registry_entry(hass, f"{FRA}_country")
-    assert fact.entity_category == "diagnostic"
-
-
-async def test_server_facts_disabled_by_default(
-    hass: HomeAssistant, entry: MockConfigEntry
-) -> None:
-    for key in ("architecture", "virtualization", "country"):
-        assert registry_entry(hass, f"{FRA}_{key}").disabled_by is not None
-
-
-# -- diagnostics -----------------------------------------------------------------------
+    assert seen > 5
+    assert registry_entry(hass, entry, f"{FRA}_country").entity_category == (
+        "diagnostic"
+    )
 
 
 async def test_diagnostics_redact_the_free_text_of_notes(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,
-    entry: MockConfigEntry,
+    fleet_entry: MockConfigEntry,
 ) -> None:
     """Prices, routes and remarks are redacted; dates and quotas are kept."""
-    data = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    data = await get_diagnostics_for_config_entry(hass, hass_client, fleet_entry)
     dump = json.dumps(data, ensure_ascii=False)
     for secret in ("200EUR", "$5", "CN2 GIA", "DDoS protection", "pay him in beer"):
         assert secret not in dump

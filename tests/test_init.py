@@ -27,32 +27,27 @@ from custom_components.nezha.coordinator import NezhaCoordinator
 from custom_components.nezha.unique_id import dashboard_identifier, server_identifier
 from nezha_dev.simulator import Fault, NezhaSimulator
 from tests.conftest import ENTRY_ID, register_secret, setup_integration
-from tests.helpers import entry_device, ha_at_least
+from tests.helpers import entry_device, ha_at_least, v0_entry
 
 ROTATED_TOKEN = register_secret("r0tatedT0kenP1o2I3u4Y5t6R7e8W9q0")
 
 
-def find_device(hass: HomeAssistant, identifier: str) -> dr.DeviceEntry:
-    """The registry device of the test entry with this identifier."""
+def device_of(hass: HomeAssistant, server_id: int | None = None) -> dr.DeviceEntry:
+    """The registry device of a simulated server, or of the dashboard."""
+    identifier = (
+        dashboard_identifier(ENTRY_ID)
+        if server_id is None
+        else server_identifier(ENTRY_ID, server_id)
+    )
     device = entry_device(hass, ENTRY_ID, identifier)
     assert device is not None
     return device
 
 
-def server_device(hass: HomeAssistant, server_id: int) -> dr.DeviceEntry:
-    """The registry device of one simulated server."""
-    return find_device(hass, server_identifier(ENTRY_ID, server_id))
-
-
-def dashboard_device(hass: HomeAssistant) -> dr.DeviceEntry:
-    """The registry device of the dashboard itself."""
-    return find_device(hass, dashboard_identifier(ENTRY_ID))
-
-
 async def remove_device(
     hass: HomeAssistant, hass_ws_client: WebSocketGenerator, device_id: str
 ) -> dict[str, Any]:
-    """Ask for a device's removal the way the UI does; return the answer."""
+    """Ask for a device's removal the way the UI does; it is gone if that succeeded."""
     assert await async_setup_component(hass, "config", {})
     client = await hass_ws_client(hass)
     if ha_at_least("2026.8"):
@@ -65,12 +60,12 @@ async def remove_device(
         }
     await client.send_json_auto_id(command)
     response: dict[str, Any] = await client.receive_json()
+    gone = dr.async_get(hass).async_get(device_id) is None
+    assert gone is response["success"], response
     return response
 
 
-# --------------------------------------------------------------------------------
-# Setup and unload
-# --------------------------------------------------------------------------------
+# -- setup and unload --------------------------------------------------------------
 
 
 async def test_setup_and_unload(
@@ -182,66 +177,36 @@ async def test_setup_two_dashboards(
     """Two entries run side by side with their own devices."""
     token = register_secret("s3condT0kenA1s2D3f4G5h6J7k8L9z0X")
     async with NezhaSimulator(servers=2, token=token, seed=2) as second:
-        first_entry = MockConfigEntry(
-            domain=DOMAIN,
-            data={
-                "url": simulator.url,
-                "api_token": simulator.token,
-                "verify_ssl": True,
-                "api_generation": "v0",
-            },
+        first_entry = v0_entry(
+            simulator.url, simulator.token, entry_id="01NEZHATESTENTRY00000000C1"
         )
-        second_entry = MockConfigEntry(
-            domain=DOMAIN,
-            data={
-                "url": second.url,
-                "api_token": token,
-                "verify_ssl": True,
-                "api_generation": "v0",
-            },
+        second_entry = v0_entry(
+            second.url, token, entry_id="01NEZHATESTENTRY00000000C2"
         )
         await setup_integration(hass, first_entry)
         await setup_integration(hass, second_entry)
         registry = dr.async_get(hass)
-        assert (
-            len(dr.async_entries_for_config_entry(registry, first_entry.entry_id)) == 6
-        )
-        assert (
-            len(dr.async_entries_for_config_entry(registry, second_entry.entry_id)) == 3
-        )
+        for entry, devices in ((first_entry, 6), (second_entry, 3)):
+            found = dr.async_entries_for_config_entry(registry, entry.entry_id)
+            assert len(found) == devices
         assert await hass.config_entries.async_unload(second_entry.entry_id)
         assert first_entry.state is ConfigEntryState.LOADED
 
 
-# --------------------------------------------------------------------------------
-# Device removal
-# --------------------------------------------------------------------------------
+# -- device removal ----------------------------------------------------------------
 
 
+@pytest.mark.parametrize("server_id", [1, None], ids=["server", "dashboard"])
 async def test_remove_device_of_existing_server_is_refused(
     hass: HomeAssistant,
     hass_ws_client: WebSocketGenerator,
     init_integration: MockConfigEntry,
+    server_id: int | None,
 ) -> None:
-    """A server the dashboard still lists keeps its device."""
-    device = server_device(hass, 1)
-    response = await remove_device(hass, hass_ws_client, device.id)
+    """A server the dashboard lists keeps its device; the dashboard's lives with the entry."""
+    response = await remove_device(hass, hass_ws_client, device_of(hass, server_id).id)
     assert not response["success"]
     assert "rejected by integration" in response["error"]["message"]
-    assert dr.async_get(hass).async_get(device.id) is not None
-
-
-async def test_remove_dashboard_device_is_refused(
-    hass: HomeAssistant,
-    hass_ws_client: WebSocketGenerator,
-    init_integration: MockConfigEntry,
-) -> None:
-    """The dashboard device lives as long as the entry."""
-    device = dashboard_device(hass)
-    response = await remove_device(hass, hass_ws_client, device.id)
-    assert not response["success"]
-    assert "rejected by integration" in response["error"]["message"]
-    assert dr.async_get(hass).async_get(device.id) is not None
 
 
 async def test_remove_device_of_vanished_server(
@@ -251,16 +216,12 @@ async def test_remove_device_of_vanished_server(
     init_integration: MockConfigEntry,
 ) -> None:
     """Deleted on the dashboard: the user need not wait for the next poll."""
-    device = server_device(hass, 4)
+    device = device_of(hass, 4)
     simulator.remove_server(4)
     simulator.reset_requests()
-
-    response = await remove_device(hass, hass_ws_client, device.id)
-    assert response["success"]
-    registry = dr.async_get(hass)
-    assert registry.async_get(device.id) is None
+    assert (await remove_device(hass, hass_ws_client, device.id))["success"]
     assert er.async_entries_for_device(er.async_get(hass), device.id) == []
-    assert registry.async_get(server_device(hass, 1).id) is not None
+    assert dr.async_get(hass).async_get(device_of(hass, 1).id) is not None
     # Checked with one fresh, unfiltered request.
     assert [(r.path, r.query) for r in simulator.requests] == [
         ("/api/v1/server/details", {})
@@ -287,9 +248,7 @@ async def test_remove_device_of_server_outside_the_group_filter(
         name="hk-edge-01",
     )
 
-    response = await remove_device(hass, hass_ws_client, device.id)
-    assert not response["success"]
-    assert dr.async_get(hass).async_get(device.id) is not None
+    assert not (await remove_device(hass, hass_ws_client, device.id))["success"]
 
 
 @pytest.mark.parametrize(
@@ -311,11 +270,8 @@ async def test_remove_device_refused_when_answer_is_partial(
     await hass.async_block_till_done(wait_background_tasks=True)
     assert 2 not in init_integration.runtime_data.data.servers
 
-    target = 2 if field == "host" else 4
-    device = server_device(hass, target)
-    response = await remove_device(hass, hass_ws_client, device.id)
-    assert not response["success"]
-    assert dr.async_get(hass).async_get(device.id) is not None
+    device = device_of(hass, 2 if field == "host" else 4)
+    assert not (await remove_device(hass, hass_ws_client, device.id))["success"]
 
 
 @pytest.mark.parametrize("present", [True, False], ids=["present", "gone"])
@@ -327,7 +283,7 @@ async def test_remove_device_while_entry_not_loaded(
     present: bool,
 ) -> None:
     """An unloaded entry asks the dashboard too (it used to crash)."""
-    device = server_device(hass, 1)
+    device = device_of(hass, 1)
     if not present:
         simulator.remove_server(1)
     assert await hass.config_entries.async_unload(init_integration.entry_id)
@@ -335,7 +291,6 @@ async def test_remove_device_while_entry_not_loaded(
 
     response = await remove_device(hass, hass_ws_client, device.id)
     assert response["success"] is not present
-    assert (dr.async_get(hass).async_get(device.id) is not None) is present
 
 
 @pytest.mark.parametrize("fault", [Fault.RESET, Fault.HTML_200])
@@ -348,11 +303,9 @@ async def test_remove_device_refused_when_dashboard_fails(
     fault: Fault,
 ) -> None:
     """Without an answer, nothing is deleted."""
-    device = server_device(hass, 4)
+    device = device_of(hass, 4)
     simulator.remove_server(4)
     simulator.inject_fault(fault, count=None)
 
-    response = await remove_device(hass, hass_ws_client, device.id)
-    assert not response["success"]
-    assert dr.async_get(hass).async_get(device.id) is not None
+    assert not (await remove_device(hass, hass_ws_client, device.id))["success"]
     assert "could not check that server 4 is gone" in caplog.text

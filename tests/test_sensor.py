@@ -10,7 +10,6 @@ from datetime import timedelta
 import math
 from unittest.mock import patch
 
-from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
 from homeassistant.const import (
     ATTR_DEVICE_CLASS,
@@ -37,12 +36,12 @@ from tests.helpers import (
     FROZEN_AT,
     V1_ENTRY_ID,
     Dashboard,
-    entity_id,
+    Harness,
     ha_at_least,
+    registry_entry,
     setup_frozen,
     setup_integration,
     state,
-    tick,
     v1_entry,
 )
 
@@ -61,18 +60,13 @@ async def test_sensor_snapshot(
     snapshot: SnapshotAssertion,
     dashboard: Dashboard,
 ) -> None:
-    """Every sensor of the five-server fleet, its registry entry and its state.
-
-    v1 has the v0 set plus the dashboard's services, public notes and quotas.
-    """
+    """Every sensor, its registry entry and state (v1: services, notes, quotas too)."""
     with patch("custom_components.nezha.PLATFORMS", [Platform.SENSOR]):
         entry = await dashboard.setup(hass)
     await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
 
 
-async def test_units_and_device_classes(
-    hass: HomeAssistant, init_integration: MockConfigEntry
-) -> None:
+async def test_units_and_device_classes(nz: Harness) -> None:
     """Native units as Nezha reports them, converted to units for humans."""
     expected = {
         "cpu_usage": (None, "%", SensorStateClass.MEASUREMENT),
@@ -90,18 +84,14 @@ async def test_units_and_device_classes(
         "ping_4": (SensorDeviceClass.DURATION, "ms", SensorStateClass.MEASUREMENT),
     }
     for key, (device_class, unit_, state_class) in expected.items():
-        attrs = state(hass, init_integration, f"{GPU_BOX}_{key}").attributes
+        attrs = state(nz.hass, nz.entry, f"{GPU_BOX}_{key}").attributes
         assert attrs.get(ATTR_DEVICE_CLASS) == device_class, key
         assert attrs.get(ATTR_UNIT_OF_MEASUREMENT) == unit_, key
         assert attrs.get("state_class") == state_class, key
-    registry = er.async_get(hass)
     for key, category in (("last_boot", "diagnostic"), ("cpu_usage", None)):
-        entry = registry.async_get(entity_id(hass, init_integration, f"1_{key}") or "")
-        assert entry is not None
-        assert entry.entity_category == category
+        assert registry_entry(nz.hass, nz.entry, f"1_{key}").entity_category == category
     counts = {"servers_total": "5", "servers_online": "5", "servers_offline": "0"}
-    for key, count in counts.items():
-        assert state(hass, init_integration, key).state == count
+    assert {key: nz.state(key) for key in counts} == counts
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
@@ -164,128 +154,84 @@ async def test_v1_service_values(hass: HomeAssistant, v1_sim: NezhaSimulator) ->
         )
 
 
-async def test_gpu_and_temperatures_only_when_reported(
-    hass: HomeAssistant, init_integration: MockConfigEntry, simulator: NezhaSimulator
-) -> None:
+async def test_gpu_and_temperatures_only_when_reported(nz: Harness) -> None:
     """GPU and temperature sensors exist only for servers that report them."""
-    for sid, server in simulator.fleet.servers.items():
-        has_gpu = bool(server.host.gpu)
+    for sid, server in nz.sim.fleet.servers.items():
         sensors = server.profile.sensors or ()
-        assert (entity_id(hass, init_integration, f"{sid}_gpu_usage") is not None) is (
-            has_gpu
-        )
-        highest = entity_id(hass, init_integration, f"{sid}_highest_temperature")
+        assert (nz.entity_id(f"{sid}_gpu_usage") is not None) is bool(server.host.gpu)
+        highest = nz.entity_id(f"{sid}_highest_temperature")
         assert (highest is not None) is bool(sensors)
         for name, _ in sensors:
-            assert entity_id(hass, init_integration, f"{sid}_temperature_{name}")
-    status = simulator.fleet.status(GPU_BOX)
+            assert nz.entity_id(f"{sid}_temperature_{name}")
+    status = nz.sim.fleet.status(GPU_BOX)
     assert status is not None and status.temperatures
-    assert float(
-        state(hass, init_integration, f"{GPU_BOX}_highest_temperature").state
-    ) == max(t.temperature for t in status.temperatures)
-    assert float(state(hass, init_integration, f"{GPU_BOX}_gpu_usage").state) == (
-        status.gpu
+    assert float(nz.state(f"{GPU_BOX}_highest_temperature")) == max(
+        t.temperature for t in status.temperatures
     )
+    assert float(nz.state(f"{GPU_BOX}_gpu_usage")) == status.gpu
     # Per-sensor temperatures are disabled by default, the highest one is not.
-    registry = er.async_get(hass)
-    one = registry.async_get(
-        entity_id(hass, init_integration, f"{NAS}_temperature_acpitz") or ""
-    )
-    assert one is not None and one.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+    one = registry_entry(nz.hass, nz.entry, f"{NAS}_temperature_acpitz")
+    assert one.disabled_by is er.RegistryEntryDisabler.INTEGRATION
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
-async def test_temperature_sensor_created_when_first_seen(
-    hass: HomeAssistant,
-    init_integration: MockConfigEntry,
-    simulator: NezhaSimulator,
-    frozen: FrozenDateTimeFactory,
-) -> None:
+async def test_temperature_sensor_created_when_first_seen(nz: Harness) -> None:
     """A sensor the agent starts reporting gets its entity on the next poll."""
-    assert entity_id(hass, init_integration, f"{HK}_temperature_cpu_thermal") is None
-    assert entity_id(hass, init_integration, f"{HK}_highest_temperature") is None
+    assert nz.entity_id(f"{HK}_temperature_cpu_thermal") is None
+    assert nz.entity_id(f"{HK}_highest_temperature") is None
     reading = [{"Name": "cpu_thermal", "Temperature": 51.5}]
-    simulator.set_malformed(HK, "status.Temperatures", reading)
-    await tick(hass, frozen)
-    assert state(hass, init_integration, f"{HK}_temperature_cpu_thermal").state == (
-        "51.5"
-    )
-    assert state(hass, init_integration, f"{HK}_highest_temperature").state == "51.5"
+    nz.sim.set_malformed(HK, "status.Temperatures", reading)
+    await nz.tick()
+    assert nz.state(f"{HK}_temperature_cpu_thermal") == "51.5"
+    assert nz.state(f"{HK}_highest_temperature") == "51.5"
     # It stops reporting it: unknown, not removed and not stale.
-    simulator.clear_malformed(HK)
-    await tick(hass, frozen)
-    assert state(hass, init_integration, f"{HK}_temperature_cpu_thermal").state == (
-        STATE_UNKNOWN
-    )
+    nz.sim.clear_malformed(HK)
+    await nz.tick()
+    assert nz.state(f"{HK}_temperature_cpu_thermal") == STATE_UNKNOWN
 
 
 async def test_bad_metric_is_unknown_not_a_string(
-    hass: HomeAssistant,
-    init_integration: MockConfigEntry,
-    simulator: NezhaSimulator,
-    frozen: FrozenDateTimeFactory,
-    caplog: pytest.LogCaptureFixture,
+    nz: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A metric of the wrong type is unknown; the rest of the record still works."""
-    simulator.set_malformed(HK, "status.CPU", "oops")
-    simulator.set_malformed(HK, "host.MemTotal", 0)
-    await tick(hass, frozen, times=2)
-    assert state(hass, init_integration, f"{HK}_cpu_usage").state == STATE_UNKNOWN
-    assert state(hass, init_integration, f"{HK}_memory_usage").state == STATE_UNKNOWN
-    disk = state(hass, init_integration, f"{HK}_disk_usage").state
-    assert 0 < float(disk) < 100
+    nz.sim.set_malformed(HK, "status.CPU", "oops")
+    nz.sim.set_malformed(HK, "host.MemTotal", 0)
+    await nz.tick(2)
+    assert nz.state(f"{HK}_cpu_usage") == STATE_UNKNOWN
+    assert nz.state(f"{HK}_memory_usage") == STATE_UNKNOWN
+    assert 0 < float(nz.state(f"{HK}_disk_usage")) < 100
     warnings = [r for r in caplog.records if "status.CPU" in r.getMessage()]
     assert len(warnings) == 1  # logged once, not on every poll
 
 
-def _next_lost_minute(sim: NezhaSimulator, sid: int, mid: int, after: float) -> int:
-    """The first minute after ``after`` whose ping point the simulator loses."""
-    loss = sim.fleet.servers[sid].ping[mid].loss
-    minute = math.floor(after / 60) + 1
-    while unit(sim.fleet.seed, sid, mid, CH_PING_LOSS, minute) >= loss:
-        minute += 1
-    return minute
-
-
-async def test_lost_ping_probe_is_unknown(
-    hass: HomeAssistant,
-    init_integration: MockConfigEntry,
-    simulator: NezhaSimulator,
-    frozen: FrozenDateTimeFactory,
-) -> None:
+async def test_lost_ping_probe_is_unknown(nz: Harness) -> None:
     """Nezha stores a lost probe as 0 ms; the sensor shows unknown instead."""
-    ping = f"{HK}_ping_2"
-    assert float(state(hass, init_integration, ping).state) > 0
+    assert float(nz.state(f"{HK}_ping_2")) > 0
     now = FROZEN_AT.timestamp()
-    minute = _next_lost_minute(simulator, HK, 2, now + 600)  # past the ping interval
-    await tick(hass, frozen, delta=timedelta(seconds=minute * 60 + 5 - now))
-    series = {s.monitor.id: s for s in simulator.fleet.ping_history(HK)}
+    # The first minute past the ping interval whose ping point the simulator loses.
+    minute = math.floor((now + 600) / 60) + 1
+    loss = nz.sim.fleet.servers[HK].ping[2].loss
+    while unit(nz.sim.fleet.seed, HK, 2, CH_PING_LOSS, minute) >= loss:
+        minute += 1
+    await nz.tick(delta=timedelta(seconds=minute * 60 + 5 - now))
+    series = {s.monitor.id: s for s in nz.sim.fleet.ping_history(HK)}
     assert series[2].created_at[-1] == minute * 60_000
     assert series[2].avg_delay[-1] == 0.0  # the newest point is a lost probe
-    assert state(hass, init_integration, ping).state == STATE_UNKNOWN
+    assert nz.state(f"{HK}_ping_2") == STATE_UNKNOWN
     # The other monitor of that server still has a latency.
-    other = state(hass, init_integration, f"{HK}_ping_5").state
-    assert float(other) == series[5].avg_delay[-1]
+    assert float(nz.state(f"{HK}_ping_5")) == series[5].avg_delay[-1]
 
 
-async def test_offline_server_keeps_boot_time(
-    hass: HomeAssistant,
-    init_integration: MockConfigEntry,
-    simulator: NezhaSimulator,
-    frozen: FrozenDateTimeFactory,
-) -> None:
+async def test_offline_server_keeps_boot_time(nz: Harness) -> None:
     """Metrics and pings go unavailable while the agent is away; boot time stays."""
-    boot = state(hass, init_integration, f"{TOKYO}_last_boot").state
-    simulator.set_online(TOKYO, False)
-    await tick(hass, frozen, times=3)
+    boot = nz.state(f"{TOKYO}_last_boot")
+    nz.sim.set_online(TOKYO, False)
+    await nz.tick(3)
     for key in ("cpu_usage", "download_speed", "downloaded", "ping_2"):
-        assert state(hass, init_integration, f"{TOKYO}_{key}").state == (
-            STATE_UNAVAILABLE
-        )
-    assert state(hass, init_integration, f"{TOKYO}_last_boot").state == boot
-    assert state(hass, init_integration, "servers_offline").state == "1"
-    assert state(hass, init_integration, "servers_online").state == "4"
-    assert state(hass, init_integration, "servers_total").state == "5"
+        assert nz.state(f"{TOKYO}_{key}") == STATE_UNAVAILABLE
+    assert nz.state(f"{TOKYO}_last_boot") == boot
+    counts = {"servers_offline": "1", "servers_online": "4", "servers_total": "5"}
+    assert {key: nz.state(key) for key in counts} == counts
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
