@@ -1,9 +1,4 @@
-"""Billing and plan data in public notes (client/notes.py).
-
-The notes are those the official admin frontend writes (``src/lib/public-note.ts``)
-and the expiry is counted as the official user frontend counts it
-(``nezha-dash-v2`` ``getDaysBetweenDatesWithAutoRenewal``).
-"""
+"""Notes as the admin frontend writes them (public-note.ts); expiry as nezha-dash-v2 counts."""
 
 from __future__ import annotations
 
@@ -37,45 +32,27 @@ def note(billing: dict[str, object] | None = None, **plan: object) -> str:
     return json.dumps(data)
 
 
-def billing(
-    end: str | None,
-    *,
-    auto: bool = False,
-    cycle: str = "",
-    start: datetime | None = None,
-) -> Billing:
+def utc(*parts: int) -> datetime:
+    """A UTC datetime."""
+    return datetime(*parts, tzinfo=UTC)
+
+
+def billing(end: str | None, *, auto: bool = False, cycle: str = "") -> Billing:
     """A parsed billing record ending at ``end`` (as written in a note)."""
-    return Billing(
-        start=start,
-        end=None if end is None else parse_note_date(end),
-        never_expires=end is not None and end.startswith("0000-00-00"),
-        auto_renewal=auto,
-        cycle=cycle,
-        amount="",
-    )
+    never = end is not None and end.startswith("0000-00-00")
+    parsed_end = None if end is None else parse_note_date(end)
+    return Billing(None, parsed_end, never, auto, cycle, "")
 
 
 def test_admin_frontend_note_with_everything() -> None:
     """The simulator's fra-db-02 note: every field the admin frontend writes."""
     text = next(t.public_note for t in TEMPLATES if t.name == "fra-db-02")
+    routes, extra = ("CN2 GIA", "CMI"), ("NVMe", "DDoS protection")
     assert parse_public_note(text) == PublicNote(
-        billing=Billing(
-            start=datetime(2025, 1, 14, 16, tzinfo=UTC),
-            end=datetime(2026, 1, 14, 16, tzinfo=UTC),
-            never_expires=False,
-            auto_renewal=True,
-            cycle="Month",
-            amount="200EUR",
+        Billing(
+            utc(2025, 1, 14, 16), utc(2026, 1, 14, 16), False, True, "Month", "200EUR"
         ),
-        plan=Plan(
-            bandwidth="10Gbps",
-            traffic_volume="20TB/Month",
-            traffic_type="both",
-            ipv4=True,
-            ipv6=True,
-            network_routes=("CN2 GIA", "CMI"),
-            extra=("NVMe", "DDoS protection"),
-        ),
+        Plan("10Gbps", "20TB/Month", "both", True, True, routes, extra),
     )
 
 
@@ -156,65 +133,33 @@ NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
-    ("record", "expected"),
+    ("end", "cycle", "expected"),
     [
-        # Without auto-renewal the end date stands, even when it has passed.
-        (billing("2026-09-01T00:00:00+08:00"), datetime(2026, 8, 31, 16, tzinfo=UTC)),
-        (billing("2026-05-20"), datetime(2026, 5, 20, tzinfo=UTC)),
+        # Without auto-renewal (no cycle) the end date stands, even when it has passed.
+        ("2026-09-01T00:00:00+08:00", None, utc(2026, 8, 31, 16)),
+        ("2026-05-20", None, utc(2026, 5, 20)),
         # With it, an end date ahead stands too.
-        (
-            billing("2026-07-01T00:00:00Z", auto=True, cycle="Year"),
-            datetime(2026, 7, 1, tzinfo=UTC),
-        ),
+        ("2026-07-01T00:00:00Z", "Year", utc(2026, 7, 1)),
         # A passed one moves on by whole cycles, from the end date each time.
-        (
-            billing("2026-01-31T00:00:00Z", auto=True, cycle="Month"),
-            datetime(2026, 6, 30, tzinfo=UTC),
-        ),
-        (
-            billing("2025-01-31T00:00:00Z", auto=True, cycle="monthly"),
-            datetime(2026, 6, 30, tzinfo=UTC),
-        ),
-        (
-            billing("2024-07-15T00:00:00Z", auto=True, cycle="Year"),
-            datetime(2026, 7, 15, tzinfo=UTC),
-        ),
-        (
-            billing("2026-02-10T00:00:00Z", auto=True, cycle="季"),
-            datetime(2026, 8, 10, tzinfo=UTC),
-        ),
-        (
-            billing("2025-06-01T12:00:00Z", auto=True, cycle="half"),
-            datetime(2026, 12, 1, 12, tzinfo=UTC),
-        ),
+        ("2026-01-31T00:00:00Z", "Month", utc(2026, 6, 30)),
+        ("2025-01-31T00:00:00Z", "monthly", utc(2026, 6, 30)),
+        ("2024-07-15T00:00:00Z", "Year", utc(2026, 7, 15)),
+        ("2026-02-10T00:00:00Z", "季", utc(2026, 8, 10)),
+        ("2025-06-01T12:00:00Z", "half", utc(2026, 12, 1, 12)),
         # A cycle the user frontend does not know counts as a month there.
-        (
-            billing("2026-05-10T00:00:00Z", auto=True, cycle="fortnight"),
-            datetime(2026, 6, 10, tzinfo=UTC),
-        ),
-        (
-            billing("2026-05-10T00:00:00Z", auto=True),
-            datetime(2026, 6, 10, tzinfo=UTC),
-        ),
+        ("2026-05-10T00:00:00Z", "fortnight", utc(2026, 6, 10)),
+        ("2026-05-10T00:00:00Z", "", utc(2026, 6, 10)),
         # The admin frontend's Day and Week renew by a day and a week.
-        (
-            billing("2026-05-01T13:00:00Z", auto=True, cycle="Day"),
-            datetime(2026, 6, 1, 13, tzinfo=UTC),
-        ),
-        (
-            billing("2026-05-01T00:00:00Z", auto=True, cycle="Week"),
-            datetime(2026, 6, 5, tzinfo=UTC),
-        ),
+        ("2026-05-01T13:00:00Z", "Day", utc(2026, 6, 1, 13)),
+        ("2026-05-01T00:00:00Z", "Week", utc(2026, 6, 5)),
         # Renewed at the very instant: the next cycle is the one ahead.
-        (
-            billing("2026-05-01T12:00:00Z", auto=True, cycle="Month"),
-            datetime(2026, 7, 1, 12, tzinfo=UTC),
-        ),
-        (billing(None, auto=True), None),
-        (billing("0000-00-00T23:59:59+08:00", auto=True), None),
+        ("2026-05-01T12:00:00Z", "Month", utc(2026, 7, 1, 12)),
+        (None, "", None),
+        ("0000-00-00T23:59:59+08:00", "", None),
     ],
 )
-def test_next_expiry(record: Billing, expected: datetime | None) -> None:
+def test_next_expiry(end: str | None, cycle: str | None, expected: object) -> None:
+    record = billing(end, auto=cycle is not None, cycle=cycle or "")
     assert next_expiry(record, NOW, UTC) == expected
 
 

@@ -50,20 +50,8 @@ from tests.tls import self_signed_context
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
-LIST_BODY = {
-    "code": 0,
-    "message": "success",
-    "result": [
-        {"id": 1, "name": "hk-edge-01", "tag": "Production", "last_active": 1733040000}
-    ],
-}
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    """A default (certificate-verifying) aiohttp session."""
-    async with aiohttp.ClientSession() as http:
-        yield http
+SERVER = {"id": 1, "name": "hk-edge-01", "tag": "Production", "last_active": 1733040000}
+LIST_BODY = {"code": 0, "message": "success", "result": [SERVER]}
 
 
 def http_response(
@@ -122,13 +110,11 @@ HANDSHAKE_FAILED = "Error on transport creation for incoming connection"
 
 @contextlib.asynccontextmanager
 async def tls_server(tmp_path: Path) -> AsyncIterator[tuple[str, asyncio.Event]]:
-    """A v0-speaking HTTPS server with a self-signed certificate.
+    """A self-signed v0 HTTPS server; yields its URL and "a client aborted the handshake".
 
-    Yields its URL and an event set once the server saw a client abort the TLS
-    handshake. asyncio reports that server-side failure to the loop's exception
-    handler, which the ``hass`` fixture turns into a test error; only that one
-    expected report is swallowed, so a test that provokes it awaits the event
-    before the server stops.
+    asyncio reports that abort to the loop's exception handler, which the ``hass``
+    fixture turns into a test error: only that report is swallowed, and a test that
+    provokes it awaits the event before the server stops.
     """
     loop = asyncio.get_running_loop()
     previous = loop.get_exception_handler()
@@ -205,45 +191,47 @@ async def test_server_time_follows_the_dashboard_clock(
         assert age is not None and 0 <= age <= 2
 
 
-async def test_server_time_exact_with_frozen_clock(
+async def test_transport_with_frozen_clock(
     freezer: FrozenDateTimeFactory,
     session: aiohttp.ClientSession,
     simulator: NezhaSimulator,
 ) -> None:
+    """Exact server time from the Date header; the charset parameter is stripped."""
     simulator.shift_clock(-3600)
-    raw = await Transport(session, simulator.url).get(DETAILS)
+    raw = await Transport(session, simulator.url).get(LIST)
     expected = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
     assert raw.date == expected
+    assert (raw.content_type, raw.is_json, raw.status, raw.path) == (
+        "application/json",
+        True,
+        200,
+        LIST,
+    )
 
 
 @pytest.mark.parametrize(
-    "date",
+    ("date", "expected"),
     [
-        None,  # no Date header at all
-        "",
-        "garbage",
-        "Tue, 99 Foo 2024 99:99:99 GMT",
-        "Mon, 01 Jan 2024 00:00:00 -0000",  # parses, but without a time zone
-        "Mon, 01 Jan 99999 00:00:00 GMT",
+        (None, None),  # no Date header at all: local time
+        ("", None),
+        ("garbage", None),
+        ("Tue, 99 Foo 2024 99:99:99 GMT", None),
+        ("Mon, 01 Jan 2024 00:00:00 -0000", None),  # parses, but without a time zone
+        ("Mon, 01 Jan 99999 00:00:00 GMT", None),
+        ("Mon, 01 Jan 2024 08:00:00 +0800", datetime(2024, 1, 1, tzinfo=UTC)),
     ],
 )
-async def test_unusable_date_header_means_local_time(
-    freezer: FrozenDateTimeFactory, session: aiohttp.ClientSession, date: str | None
+async def test_date_header(
+    freezer: FrozenDateTimeFactory,
+    session: aiohttp.ClientSession,
+    date: str | None,
+    expected: datetime | None,
 ) -> None:
+    """A usable Date header converted to UTC, else our own clock."""
     headers = {} if date is None else {"Date": date}
     async with raw_server(http_response(b"{}", headers=headers)) as (url, _):
         raw = await Transport(session, url).get("/x")
-    assert raw.date == datetime.now(UTC)
-    assert raw.date.tzinfo is not None
-
-
-async def test_date_header_with_offset_is_converted_to_utc(
-    session: aiohttp.ClientSession,
-) -> None:
-    headers = {"Date": "Mon, 01 Jan 2024 08:00:00 +0800"}
-    async with raw_server(http_response(b"{}", headers=headers)) as (url, _):
-        raw = await Transport(session, url).get("/x")
-    assert raw.date == datetime(2024, 1, 1, tzinfo=UTC)
+    assert raw.date == (expected or datetime.now(UTC))
     assert raw.date.tzinfo is UTC
 
 
@@ -267,45 +255,26 @@ async def test_redirect_to_another_origin_is_never_followed(
 
 
 @pytest.mark.parametrize(
-    ("location", "expected_path"),
+    ("status", "location", "expected"),
     [
-        ("/login?next=%2Fapi", "/login"),
-        ("other", "/api/v1/server/other"),
-        (None, DETAILS),  # no Location at all: report the URL asked for
+        (302, "/login?next=%2Fapi", "{url}/login"),
+        (302, "other", "{url}/api/v1/server/other"),
+        (302, None, "{url}" + DETAILS),  # no Location at all: the URL asked for
+        (302, "//admin:s3cret@127.0.0.1:1/in?x=1", "http://127.0.0.1:1/in"),
+        (301, "http://[bad/api?key=1#x", "http://[bad/api"),  # unparsable
+        (301, "https://h:99999/p#f", "https://h:99999/p"),
     ],
 )
-async def test_relative_or_missing_location(
-    session: aiohttp.ClientSession, location: str | None, expected_path: str
+async def test_redirect_location(
+    session: aiohttp.ClientSession, status: int, location: str | None, expected: str
 ) -> None:
-    async with redirecting_server(302, location) as (url, seen):
+    """Relative, missing, credential-bearing or unparsable: still a redirect error."""
+    async with redirecting_server(status, location) as (url, seen):
         client = NezhaV0Client(session, url, TOKEN)
         err = await expect(NezhaRedirectError, client.async_get_fleet(tag="x"))
-    assert err.location == url + expected_path
-    assert len(seen) == 1
-
-
-async def test_redirect_location_hides_credentials(
-    session: aiohttp.ClientSession,
-) -> None:
-    async with redirecting_server(302, "//admin:s3cret@127.0.0.1:1/in?x=1") as (url, _):
-        err = await expect(NezhaRedirectError, Transport(session, url).get(LIST))
-    assert err.location == "http://127.0.0.1:1/in"
+    assert err.location == expected.format(url=url)
     assert "s3cret" not in str(err)
-
-
-@pytest.mark.parametrize(
-    ("location", "expected"),
-    [
-        ("http://[bad/api?key=1#x", "http://[bad/api"),
-        ("https://h:99999/p#f", "https://h:99999/p"),
-    ],
-)
-async def test_unparsable_location_is_still_a_redirect_error(
-    session: aiohttp.ClientSession, location: str, expected: str
-) -> None:
-    async with redirecting_server(301, location) as (url, _):
-        err = await expect(NezhaRedirectError, Transport(session, url).get(LIST))
-    assert err.location == expected
+    assert len(seen) == 1
 
 
 async def test_redirect_from_the_simulator_trailing_slash(
@@ -367,23 +336,19 @@ async def test_body_cap_boundary(
 # -- connection failures -------------------------------------------------------------
 
 
-async def test_connection_refused(session: aiohttp.ClientSession) -> None:
-    client = NezhaV0Client(session, f"http://127.0.0.1:{free_port()}", TOKEN)
-    err = await expect(NezhaConnectionError, client.async_get_fleet())
-    assert "ClientConnectorError" in str(err)
-
-
 @pytest.mark.parametrize(
     ("base_url", "words"),
     [
+        (None, "ClientConnectorError"),  # refused: nothing listens
         ("http://[::1", "could not be built"),
         ("ftp://127.0.0.1", "NonHttpUrlClientError"),
     ],
 )
 async def test_unusable_base_url_is_connection_error(
-    session: aiohttp.ClientSession, base_url: str, words: str
+    session: aiohttp.ClientSession, base_url: str | None, words: str
 ) -> None:
-    err = await expect(NezhaConnectionError, Transport(session, base_url).get(LIST))
+    url = base_url or f"http://127.0.0.1:{free_port()}"
+    err = await expect(NezhaConnectionError, Transport(session, url).get(LIST))
     assert words in str(err)
 
 
@@ -469,16 +434,6 @@ def test_raw_response_content_type(
 ) -> None:
     raw = raw_response(b"", content_type)
     assert (raw.is_json, raw.is_html) == (is_json, is_html)
-
-
-async def test_transport_strips_the_charset_parameter(
-    session: aiohttp.ClientSession, simulator: NezhaSimulator
-) -> None:
-    raw = await Transport(session, simulator.url).get(LIST)
-    assert raw.content_type == "application/json"
-    assert raw.is_json
-    assert raw.status == 200
-    assert raw.path == LIST
 
 
 def test_raw_response_text_contains_tolerates_bad_encoding() -> None:
