@@ -15,8 +15,7 @@ import random
 import time
 from typing import Any
 
-import aiohttp
-from aiohttp import web
+from aiohttp import ClientSession, ClientWebSocketResponse, web
 import pytest
 
 from custom_components.nezha.client import (
@@ -76,7 +75,7 @@ async def sim(socket_enabled: None) -> AsyncIterator[NezhaSimulator]:
 
 
 @pytest.fixture
-async def api(session: aiohttp.ClientSession, sim: NezhaSimulator) -> NezhaV1Client:
+async def api(session: ClientSession, sim: NezhaSimulator) -> NezhaV1Client:
     """A client whose inventory is loaded, as the coordinator does first."""
     client = NezhaV1Client(session, sim.url, PAT)
     await client.async_get_fleet()
@@ -148,39 +147,32 @@ def test_backoff_is_reproducible_and_has_sane_defaults() -> None:
 # -- the runner against the simulated dashboard ---------------------------------------------
 
 
-async def test_frames_are_delivered(sim: NezhaSimulator, api: NezhaV1Client) -> None:
+@pytest.mark.parametrize("tag", [None, "Lab"])
+async def test_frames_are_delivered(
+    sim: NezhaSimulator, api: NezhaV1Client, tag: str | None
+) -> None:
+    """Frames carry the inventory's servers (those with the tag, if one is set)."""
     seen = Recorder()
-    runner = seen.runner(api)
+    runner = seen.runner(api, tag=tag)
     assert (runner.connected, runner.attempts) == (False, 0)
     async with running(runner):
         await until(lambda: len(seen.frames) >= 3)
         assert (runner.connected, runner.attempts) == (True, 0)
         assert sim.ws_connections == 1
+    expected = {sid for sid, s in sim.fleet.servers.items() if tag in (None, s.tag)}
+    assert expected and (tag is None) == (expected == set(api.inventory))
     for frame in seen.frames:
-        assert set(frame.fleet.servers) == set(api.inventory)
+        assert set(frame.fleet.servers) == expected
         assert frame.unknown_ids == frame.missing_ids == frozenset()
         for sid, server in frame.fleet.servers.items():
             assert server.tag == sim.fleet.servers[sid].tag
-            assert (server.ipv4, server.ipv6) == (
-                api.inventory[sid].ipv4,
-                api.inventory[sid].ipv6,
-            )
+            known = api.inventory[sid]
+            assert (server.ipv4, server.ipv6) == (known.ipv4, known.ipv6)
     assert seen.downs == [] and seen.auth_failures == []
     assert len(handshakes(sim)) == 1
     (request,) = sim.requests
     assert request.headers["Authorization"] == f"Bearer {PAT}"
     assert "Origin" not in request.headers
-
-
-async def test_tag_filter_applies_to_frames(
-    sim: NezhaSimulator, api: NezhaV1Client
-) -> None:
-    seen = Recorder()
-    async with running(seen.runner(api, tag="Lab")):
-        await until(lambda: len(seen.frames) >= 2)
-    lab = {sid for sid, s in sim.fleet.servers.items() if s.tag == "Lab"}
-    assert lab
-    assert all(set(f.fleet.servers) == lab for f in seen.frames)
 
 
 async def test_silent_stream_is_reconnected(
@@ -261,7 +253,7 @@ async def test_reconnect_now_cuts_a_long_backoff_short(
         connect = api.async_connect_stream
         attempt_started = asyncio.Event()
 
-        async def slow_connect() -> aiohttp.ClientWebSocketResponse:
+        async def slow_connect() -> ClientWebSocketResponse:
             attempt_started.set()
             await asyncio.sleep(0.2)
             return await connect()
@@ -387,7 +379,7 @@ GOOD_FRAME = {
 
 
 async def test_unreadable_frames_are_skipped_without_reconnecting(
-    socket_enabled: None, session: aiohttp.ClientSession
+    socket_enabled: None, session: ClientSession
 ) -> None:
     connections: list[web.Request] = []
 
