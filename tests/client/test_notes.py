@@ -32,9 +32,9 @@ def note(billing: dict[str, object] | None = None, **plan: object) -> str:
     return json.dumps(data)
 
 
-def utc(*parts: int) -> datetime:
+def utc(year: int, month: int, day: int, hour: int = 0) -> datetime:
     """A UTC datetime."""
-    return datetime(*parts, tzinfo=UTC)
+    return datetime(year, month, day, hour, tzinfo=UTC)
 
 
 def billing(end: str | None, *, auto: bool = False, cycle: str = "") -> Billing:
@@ -44,69 +44,50 @@ def billing(end: str | None, *, auto: bool = False, cycle: str = "") -> Billing:
     return Billing(None, parsed_end, never, auto, cycle, "")
 
 
-def test_admin_frontend_note_with_everything() -> None:
-    """The simulator's fra-db-02 note: every field the admin frontend writes."""
-    text = next(t.public_note for t in TEMPLATES if t.name == "fra-db-02")
-    routes, extra = ("CN2 GIA", "CMI"), ("NVMe", "DDoS protection")
-    assert parse_public_note(text) == PublicNote(
-        Billing(
-            utc(2025, 1, 14, 16), utc(2026, 1, 14, 16), False, True, "Month", "200EUR"
-        ),
-        Plan("10Gbps", "20TB/Month", "both", True, True, routes, extra),
-    )
-
-
-def test_never_expires_and_partial_notes() -> None:
-    never = parse_public_note(
-        note({"endDate": "0000-00-00T23:59:59+08:00", "amount": "0"})
-    )
-    assert never is not None and never.plan is None
-    assert never.billing == Billing(None, None, True, False, "", "0")
-    assert next_expiry(never.billing, datetime.now(UTC), UTC) is None
-
-    plan_only = parse_public_note(
-        note(None, bandwidth=" 1Gbps ", trafficType="1", IPv4="0", extra=",,")
-    )
-    assert plan_only == PublicNote(
-        billing=None,
-        plan=Plan("1Gbps", "", "inbound", False, None, (), ()),
-    )
+IGNORED = [
+    *(None, 42, "", "Rented from a friend; pay him in beer.", "[1, 2]", '"{}"'),
+    '{"billingDataMod":{"endDate":"2026-07-01"',  # cut short
+    '{"customData":{"orderLink":"https://example.com/order"}}',
+    '{"billingDataMod":"2026-07-01","planDataMod":["1Gbps"]}',
+    '{"a":' + "[" * 5000 + "]" * 5000 + "}",  # too deep for the parser
+    note({"endDate": "2026-07-01", "amount": "x" * MAX_NOTE_LENGTH}),  # too long
+]
+FRA_DB_02 = next(t.public_note for t in TEMPLATES if t.name == "fra-db-02")
+NEVER: dict[str, object] = {"endDate": "0000-00-00T23:59:59+08:00", "amount": "0"}
+FRA_START, FRA_END = utc(2025, 1, 14, 16), utc(2026, 1, 14, 16)
+FRA_BILLING = Billing(FRA_START, FRA_END, False, True, "Month", "200EUR")
+ROUTES, EXTRA = ("CN2 GIA", "CMI"), ("NVMe", "DDoS protection")
+FRA_PLAN = Plan("10Gbps", "20TB/Month", "both", True, True, ROUTES, EXTRA)
+WRONG_TYPES: dict[str, object] = {
+    "endDate": 1788000000,
+    "autoRenewal": 1,
+    "cycle": ["Month"],
+}
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("text", "expected"),
     [
-        None,
-        42,
-        "",
-        "Rented from a friend; pay him in beer.",
-        '{"billingDataMod":{"endDate":"2026-07-01"',  # cut short
-        "[1, 2]",
-        '"{}"',
-        '{"customData":{"orderLink":"https://example.com/order"}}',
-        '{"billingDataMod":"2026-07-01","planDataMod":["1Gbps"]}',
-        '{"a":' + "[" * 5000 + "]" * 5000 + "}",  # too deep for the parser
-        note({"endDate": "2026-07-01", "amount": "x" * MAX_NOTE_LENGTH}),  # too long
+        # The simulator's fra-db-02 note: every field the admin frontend writes.
+        (FRA_DB_02, PublicNote(FRA_BILLING, FRA_PLAN)),
+        (note(NEVER), PublicNote(Billing(None, None, True, False, "", "0"), None)),
+        (
+            note(None, bandwidth=" 1Gbps ", trafficType="1", IPv4="0", extra=",,"),
+            PublicNote(None, Plan("1Gbps", "", "inbound", False, None, (), ())),
+        ),
+        # Values of the wrong type are left out.
+        (
+            note(WRONG_TYPES, IPv4=True, IPv6="yes", trafficType="3", bandwidth=100),
+            PublicNote(
+                Billing(None, None, False, True, "", ""),
+                Plan("", "", "3", True, None, (), ()),
+            ),
+        ),
+        *((text, None) for text in IGNORED),  # no billing or plan
     ],
 )
-def test_notes_without_billing_or_plan_are_ignored(text: object) -> None:
-    assert parse_public_note(text) is None
-
-
-def test_values_of_the_wrong_type_are_left_out() -> None:
-    parsed = parse_public_note(
-        note(
-            {"endDate": 1788000000, "autoRenewal": 1, "cycle": ["Month"]},
-            IPv4=True,
-            IPv6="yes",
-            trafficType="3",
-            bandwidth=100,
-        )
-    )
-    assert parsed == PublicNote(
-        billing=Billing(None, None, False, True, "", ""),
-        plan=Plan("", "", "3", True, None, (), ()),
-    )
+def test_parse_public_note(text: object, expected: PublicNote | None) -> None:
+    assert parse_public_note(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -156,6 +137,7 @@ NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
         ("2026-05-01T12:00:00Z", "Month", utc(2026, 7, 1, 12)),
         (None, "", None),
         ("0000-00-00T23:59:59+08:00", "", None),
+        ("0000-00-00T23:59:59+08:00", None, None),
     ],
 )
 def test_next_expiry(end: str | None, cycle: str | None, expected: object) -> None:

@@ -54,11 +54,7 @@ LIST_BODY = {"code": 0, "message": "success", "result": [SERVER]}
 
 
 def http_response(
-    body: bytes,
-    *,
-    status: str = "200 OK",
-    headers: dict[str, str] | None = None,
-    chunked: bool = False,
+    body: bytes, *, headers: dict[str, str] | None = None, chunked: bool = False
 ) -> bytes:
     """Raw HTTP/1.1 response bytes; no Date header unless given."""
     fields = {"Content-Type": "application/json; charset=utf-8", "Connection": "close"}
@@ -73,22 +69,19 @@ def http_response(
     else:
         fields["Content-Length"] = str(len(body))
         payload = body
-    head = f"HTTP/1.1 {status}\r\n" + "".join(
-        f"{k}: {v}\r\n" for k, v in fields.items()
-    )
+    head = "HTTP/1.1 200 OK\r\n" + "".join(f"{k}: {v}\r\n" for k, v in fields.items())
     return head.encode("latin-1") + b"\r\n" + payload
 
 
 @contextlib.asynccontextmanager
-async def raw_server(response: bytes) -> AsyncIterator[tuple[str, list[bytes]]]:
-    """A socket server sending ``response`` verbatim; yields (URL, request heads)."""
-    heads: list[bytes] = []
+async def raw_server(response: bytes) -> AsyncIterator[str]:
+    """A socket server answering every request with ``response``; yields its URL."""
 
     async def handle(
         reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
-            heads.append(await reader.readuntil(b"\r\n\r\n"))
+            await reader.readuntil(b"\r\n\r\n")
             writer.write(response)
             await writer.drain()
         writer.close()
@@ -98,7 +91,7 @@ async def raw_server(response: bytes) -> AsyncIterator[tuple[str, list[bytes]]]:
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
-        yield f"http://127.0.0.1:{port}", heads
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.close()
         await server.wait_closed()
@@ -226,7 +219,7 @@ async def test_date_header(
 ) -> None:
     """A usable Date header converted to UTC, else our own clock."""
     headers = {} if date is None else {"Date": date}
-    async with raw_server(http_response(b"{}", headers=headers)) as (url, _):
+    async with raw_server(http_response(b"{}", headers=headers)) as url:
         raw = await Transport(session, url).get("/x")
     assert raw.date == (expected or datetime.now(UTC))
     assert raw.date.tzinfo is UTC
@@ -274,17 +267,6 @@ async def test_redirect_location(
     assert len(seen) == 1
 
 
-async def test_redirect_from_the_simulator_trailing_slash(
-    session: ClientSession, simulator: NezhaSimulator
-) -> None:
-    err = await expect(
-        NezhaRedirectError,
-        Transport(session, simulator.url).get(DETAILS + "/", params={"id": "1"}),
-    )
-    assert err.location == simulator.url + DETAILS
-    assert len(simulator.requests) == 1
-
-
 # -- body size -----------------------------------------------------------------------
 
 
@@ -317,7 +299,7 @@ async def test_body_cap_boundary(
     monkeypatch: pytest.MonkeyPatch, session: ClientSession, chunked: bool
 ) -> None:
     body = json.dumps(LIST_BODY).encode() * 10  # 10 chunks of 1000 bytes or so
-    async with raw_server(http_response(body, chunked=chunked)) as (url, _):
+    async with raw_server(http_response(body, chunked=chunked)) as url:
         transport = Transport(session, url)
         monkeypatch.setattr(transport_module, "MAX_BODY_BYTES", len(body))
         assert (await transport.get(LIST)).body == body
@@ -348,12 +330,15 @@ async def test_unusable_base_url_is_connection_error(
 async def test_failures_against_the_simulator(
     session: ClientSession, simulator: NezhaSimulator
 ) -> None:
-    """An unsendable header sends nothing; HTTPS to plain HTTP; a slow answer."""
+    """Unsendable header (nothing sent), trailing-slash redirect, HTTPS to HTTP, slow."""
     transport = Transport(session, simulator.url)
     bad_header = transport.get(LIST, headers={"X-Test": "a\r\nb"})
     err = await expect(NezhaConnectionError, bad_header)
     assert "could not be built (ValueError)" in str(err)
     assert simulator.requests == []
+    slash = transport.get(DETAILS + "/", params={"id": "1"})
+    assert (await expect(NezhaRedirectError, slash)).location == simulator.url + DETAILS
+    assert len(simulator.requests) == 1
     url = simulator.url.replace("http://", "https://")
     await expect(NezhaTLSError, NezhaV0Client(session, url, TOKEN).async_get_fleet())
     simulator.slow_seconds = 2
