@@ -29,16 +29,24 @@ from nezha_dev.simulator.notify import (
 )
 
 TRICKY_NAMES = [
-    'web "prod" \\ 01',
-    "东京-web-03",
-    "<script>&amp;</script>",
-    "line\nbreak\ttab",
-    "a\u2028b",
-    "#NEZHA#",
-    "paren) (x",
-    "emoji 🚀",
+    *('web "prod" \\ 01', "东京-web-03", "<script>&amp;</script>", "line\nbreak\ttab"),
+    *("a\u2028b", "#NEZHA#", "paren) (x", "emoji 🚀"),
 ]
+JSON_TYPE = "application/json"
+FORM_TYPE = "application/x-www-form-urlencoded"
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+LANGUAGES = {
+    AlertKind.INCIDENT: ("Incident", "Vorfall", "Incidente", "Инцидент", "事件"),
+    AlertKind.RESOLVED: ("Resolved", "Gelöst", "Resolvido", "恢复", "恢復"),
+    AlertKind.OTHER: ("IP Changed", "Latency"),
+}
+BAD_JSON = [
+    *(b"", b"not json", b"[1, 2]", b'{"server_id": "1"}', b'{"message": 5}'),
+    *(b'{"message": "x", "server_id": "12a"}', b'{"message": "x", "server_id": 3}'),
+    *(b'{"message": "x", "server_id": "0"}', b'{"message": "x", "server_name": ["a"]}'),
+    *(b'{"message": "\xff"}', b"[" * 100_000 + b"]" * 100_000),
+    b'{"message": "x' + b"x" * MAX_ALERT_BYTES + b'"}',
+]
 
 
 def test_template_is_the_one_documented() -> None:
@@ -59,19 +67,12 @@ def test_any_server_name_survives(
 ) -> None:
     """Quotes, escapes, HTML, control and non-ASCII characters come through intact."""
     message = alert_message("Incident", name, "1.2.*.*", "CPU > 90%")
-    body, content_type = render(
-        message,
-        AlertServer(7, name),
-        request_type=request_type,
-        generation=generation,
+    server = AlertServer(7, name)
+    body, type_ = render(
+        message, server, request_type=request_type, generation=generation
     )
-    assert parse_alert(body, content_type) == NezhaAlert(
-        kind=AlertKind.INCIDENT,
-        message=message,
-        server_id=7,
-        server_name=name,
-        rule="CPU > 90%",
-    )
+    alert = NezhaAlert(AlertKind.INCIDENT, message, 7, name, "CPU > 90%")
+    assert parse_alert(body, type_) == alert
 
 
 @pytest.mark.parametrize("request_type", [JSON, FORM])
@@ -88,38 +89,19 @@ def test_message_without_server(request_type: int) -> None:
 
 def test_v2_server_without_runtime_state() -> None:
     """v2 replaces nothing for a server that has not reported since the restart."""
-    body, content_type = render(
-        "[Incident] new(…) Offline", AlertServer(9, "new", reported=False)
-    )
+    new = AlertServer(9, "new", reported=False)
+    body, content_type = render("[Incident] new(…) Offline", new)
     assert body == ALERT_TEMPLATE.encode()
     assert parse_alert(body, content_type) == NezhaAlert(
         AlertKind.OTHER, None, None, None, None
     )
     # v0 has no such case: it replaces what it can.
-    body, content_type = render(
-        "[Incident] new() Offline",
-        AlertServer(9, "new", reported=False),
-        generation="v0",
-    )
+    body, content_type = render("[Incident] new() Offline", new, generation="v0")
     assert parse_alert(body, content_type).server_id == 9
 
 
 @pytest.mark.parametrize(
-    ("word", "kind"),
-    [
-        ("Incident", AlertKind.INCIDENT),
-        ("Vorfall", AlertKind.INCIDENT),
-        ("Incidente", AlertKind.INCIDENT),
-        ("Инцидент", AlertKind.INCIDENT),
-        ("事件", AlertKind.INCIDENT),
-        ("Resolved", AlertKind.RESOLVED),
-        ("Gelöst", AlertKind.RESOLVED),
-        ("Resolvido", AlertKind.RESOLVED),
-        ("恢复", AlertKind.RESOLVED),
-        ("恢復", AlertKind.RESOLVED),
-        ("IP Changed", AlertKind.OTHER),
-        ("Latency", AlertKind.OTHER),
-    ],
+    ("word", "kind"), [(w, kind) for kind, ws in LANGUAGES.items() for w in ws]
 )
 def test_languages(word: str, kind: AlertKind) -> None:
     """The bracketed word in every language the dashboards ship."""
@@ -131,16 +113,16 @@ def test_languages(word: str, kind: AlertKind) -> None:
 
 def test_rule_name() -> None:
     """The rule follows the known server name; without it, no guess is made."""
-    assert classify("[Incident] a(b) (1.*) rule (x)", "a(b) ") == (
-        AlertKind.INCIDENT,
-        "rule (x)",
-    )
-    assert classify("[Resolved] hk(1.*) rule", None) == (AlertKind.RESOLVED, None)
-    assert classify("[Resolved] hk(1.*) rule", "other") == (AlertKind.RESOLVED, None)
-    assert classify("[Resolved] hk(1.*)", "hk") == (AlertKind.RESOLVED, None)
-    assert classify("[Resolved] hk(1.*) ", "hk") == (AlertKind.RESOLVED, None)
-    assert classify("这是测试消息", None) == (AlertKind.TEST, None)
-    assert classify(None, None) == (AlertKind.OTHER, None)
+    for text, name, expected in [
+        ("[Incident] a(b) (1.*) rule (x)", "a(b) ", (AlertKind.INCIDENT, "rule (x)")),
+        ("[Resolved] hk(1.*) rule", None, (AlertKind.RESOLVED, None)),
+        ("[Resolved] hk(1.*) rule", "other", (AlertKind.RESOLVED, None)),
+        ("[Resolved] hk(1.*)", "hk", (AlertKind.RESOLVED, None)),
+        ("[Resolved] hk(1.*) ", "hk", (AlertKind.RESOLVED, None)),
+        ("这是测试消息", None, (AlertKind.TEST, None)),
+        (None, None, (AlertKind.OTHER, None)),
+    ]:
+        assert classify(text, name) == expected
 
 
 def test_long_message_is_cut() -> None:
@@ -154,22 +136,8 @@ def test_long_message_is_cut() -> None:
 
 @pytest.mark.parametrize(
     ("body", "content_type"),
-    [
-        (b"", "application/json"),
-        (b"not json", "application/json"),
-        (b"[1, 2]", "application/json"),
-        (b'{"server_id": "1"}', "application/json"),
-        (b'{"message": 5}', "application/json"),
-        (b'{"message": "x", "server_id": "12a"}', "application/json"),
-        (b'{"message": "x", "server_id": 3}', "application/json"),
-        (b'{"message": "x", "server_id": "0"}', "application/json"),
-        (b'{"message": "x", "server_name": ["a"]}', "application/json"),
-        (b'{"message": "\xff"}', "application/json"),
-        (b"message", "application/x-www-form-urlencoded"),
-        (b"server_id=1", "application/x-www-form-urlencoded"),
-        (b'{"message": "x' + b"x" * MAX_ALERT_BYTES + b'"}', "application/json"),
-        (b"[" * 100_000 + b"]" * 100_000, "application/json"),
-    ],
+    [(body, JSON_TYPE) for body in BAD_JSON]
+    + [(b"message", FORM_TYPE), (b"server_id=1", FORM_TYPE)],
 )
 def test_bad_bodies(body: bytes, content_type: str) -> None:
     """Whatever the template cannot produce is refused."""
@@ -183,10 +151,7 @@ def test_extra_fields_are_ignored() -> None:
         b'{"message": "m", "server_id": "3", "cpu": "12.5", "extra": {"a": 1}}'
     )
     assert (alert.message, alert.server_id) == ("m", 3)
-    alert = parse_alert(
-        b"message=first&message=second&server_id=",
-        "application/x-www-form-urlencoded",
-    )
+    alert = parse_alert(b"message=first&message=second&server_id=", FORM_TYPE)
     assert (alert.message, alert.server_id) == ("first", None)
 
 

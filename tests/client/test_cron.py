@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import aiohttp
-from aiohttp import web
+from aiohttp import ClientSession, web
 import pytest
 
 from custom_components.nezha.client import (
@@ -31,20 +30,18 @@ CRON = (*READ, "nezha:cron:read", "nezha:cron:exec")
 @pytest.fixture
 async def sim(socket_enabled: None) -> AsyncIterator[NezhaSimulator]:
     """A v2.3.7 dashboard whose main token may list and run tasks."""
-    simulator = NezhaSimulator(generation="v1", servers=3, token=PAT, scopes=CRON)
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
+    async with NezhaSimulator(
+        generation="v1", servers=3, token=PAT, scopes=CRON
+    ) as simulator:
+        yield simulator
 
 
-def v1(
-    session: aiohttp.ClientSession, sim: NezhaSimulator, token: str
-) -> NezhaV1Client:
+def v1(session: ClientSession, sim: NezhaSimulator, token: str) -> NezhaV1Client:
     """A client for the simulator with ``token``."""
     return NezhaV1Client(session, sim.url, token)
 
 
-async def test_list(session: aiohttp.ClientSession, sim: NezhaSimulator) -> None:
+async def test_list(session: ClientSession, sim: NezhaSimulator) -> None:
     """Tasks in id order with name, type, schedule and cover."""
     client = v1(session, sim, PAT)
     assert await client.async_get_crons() == []
@@ -66,22 +63,20 @@ def test_parse_cron_is_lenient() -> None:
     assert parse_cron({"id": 7, "name": None}) == CronTask(7, "Task 7", 0, "", 0)
 
 
-async def test_trigger(session: aiohttp.ClientSession, sim: NezhaSimulator) -> None:
+async def test_trigger(session: ClientSession, sim: NezhaSimulator) -> None:
     """A run is one POST; the dashboard's refusal keeps its reason."""
     client = v1(session, sim, PAT)
     backup = sim.add_cron("Backup", servers=[1])
     await client.async_trigger_cron(backup)
     assert sim.cron_runs == [backup]
-    assert [(r.method, r.path) for r in sim.requests][-1] == (
-        "POST",
-        f"/api/v1/cron/{backup}/manual",
-    )
+    last = sim.requests[-1]
+    assert (last.method, last.path) == ("POST", f"/api/v1/cron/{backup}/manual")
     err = await expect(NezhaRefusedError, client.async_trigger_cron(99))
     assert err.reason == "task id 99 does not exist"
     assert sim.cron_runs == [backup]
 
 
-async def test_scope_probe(session: aiohttp.ClientSession, sim: NezhaSimulator) -> None:
+async def test_scope_probe(session: ClientSession, sim: NezhaSimulator) -> None:
     """Task 0 tells whether the token may run tasks, and runs nothing."""
     assert await v1(session, sim, PAT).async_can_trigger_crons()
     reader = sim.add_token(scopes=(*READ, "nezha:cron:read"))
@@ -95,25 +90,22 @@ async def test_scope_probe(session: aiohttp.ClientSession, sim: NezhaSimulator) 
     assert sim.waf_strikes() == 0
 
 
-async def test_trigger_failures(
-    session: aiohttp.ClientSession, sim: NezhaSimulator
-) -> None:
+async def test_trigger_failures(session: ClientSession, sim: NezhaSimulator) -> None:
     """Auth, WAF and proxy failures keep their types; a bad answer stays generic."""
     backup = sim.add_cron("Backup")
     wrong = register_secret("nzp_Wr0ngT0kenA1b2C3d4E5f6G7h8I9j0K1L")
     sim.waf_enabled = True
     await expect(NezhaAuthError, v1(session, sim, wrong).async_trigger_cron(backup))
     assert sim.waf_strikes() == 1
-    await expect(NezhaWafBlockedError, v1(session, sim, PAT).async_trigger_cron(backup))
+    client = v1(session, sim, PAT)
+    await expect(NezhaWafBlockedError, client.async_trigger_cron(backup))
     sim.clear_waf()
     sim.real_ip_header = "X-Real-IP"
-    await expect(
-        NezhaProxyHeaderError, v1(session, sim, PAT).async_trigger_cron(backup)
-    )
+    await expect(NezhaProxyHeaderError, client.async_trigger_cron(backup))
     sim.waf_enabled = False
     sim.inject_fault(Fault.NOT_JSON, path=f"/api/v1/cron/{backup}/manual")
     with pytest.raises(NezhaResponseError) as info:
-        await v1(session, sim, PAT).async_trigger_cron(backup)
+        await client.async_trigger_cron(backup)
     assert not isinstance(info.value, NezhaRefusedError)
     # A token with a line break is refused before anything is sent.
     before = len(sim.requests)
@@ -123,7 +115,7 @@ async def test_trigger_failures(
 
 
 @pytest.mark.usefixtures("socket_enabled")
-async def test_odd_answers(session: aiohttp.ClientSession) -> None:
+async def test_odd_answers(session: ClientSession) -> None:
     """A refusal needs a reason; other odd answers stay generic errors."""
     answers = iter(
         [

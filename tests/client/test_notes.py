@@ -1,9 +1,4 @@
-"""Billing and plan data in public notes (client/notes.py).
-
-The notes are those the official admin frontend writes (``src/lib/public-note.ts``)
-and the expiry is counted as the official user frontend counts it
-(``nezha-dash-v2`` ``getDaysBetweenDatesWithAutoRenewal``).
-"""
+"""Notes as the admin frontend writes them (public-note.ts); expiry as nezha-dash-v2 counts."""
 
 from __future__ import annotations
 
@@ -37,99 +32,62 @@ def note(billing: dict[str, object] | None = None, **plan: object) -> str:
     return json.dumps(data)
 
 
-def billing(
-    end: str | None,
-    *,
-    auto: bool = False,
-    cycle: str = "",
-    start: datetime | None = None,
-) -> Billing:
+def utc(year: int, month: int, day: int, hour: int = 0) -> datetime:
+    """A UTC datetime."""
+    return datetime(year, month, day, hour, tzinfo=UTC)
+
+
+def billing(end: str | None, *, auto: bool = False, cycle: str = "") -> Billing:
     """A parsed billing record ending at ``end`` (as written in a note)."""
-    return Billing(
-        start=start,
-        end=None if end is None else parse_note_date(end),
-        never_expires=end is not None and end.startswith("0000-00-00"),
-        auto_renewal=auto,
-        cycle=cycle,
-        amount="",
-    )
+    never = end is not None and end.startswith("0000-00-00")
+    parsed_end = None if end is None else parse_note_date(end)
+    return Billing(None, parsed_end, never, auto, cycle, "")
 
 
-def test_admin_frontend_note_with_everything() -> None:
-    """The simulator's fra-db-02 note: every field the admin frontend writes."""
-    text = next(t.public_note for t in TEMPLATES if t.name == "fra-db-02")
-    assert parse_public_note(text) == PublicNote(
-        billing=Billing(
-            start=datetime(2025, 1, 14, 16, tzinfo=UTC),
-            end=datetime(2026, 1, 14, 16, tzinfo=UTC),
-            never_expires=False,
-            auto_renewal=True,
-            cycle="Month",
-            amount="200EUR",
-        ),
-        plan=Plan(
-            bandwidth="10Gbps",
-            traffic_volume="20TB/Month",
-            traffic_type="both",
-            ipv4=True,
-            ipv6=True,
-            network_routes=("CN2 GIA", "CMI"),
-            extra=("NVMe", "DDoS protection"),
-        ),
-    )
-
-
-def test_never_expires_and_partial_notes() -> None:
-    never = parse_public_note(
-        note({"endDate": "0000-00-00T23:59:59+08:00", "amount": "0"})
-    )
-    assert never is not None and never.plan is None
-    assert never.billing == Billing(None, None, True, False, "", "0")
-    assert next_expiry(never.billing, datetime.now(UTC), UTC) is None
-
-    plan_only = parse_public_note(
-        note(None, bandwidth=" 1Gbps ", trafficType="1", IPv4="0", extra=",,")
-    )
-    assert plan_only == PublicNote(
-        billing=None,
-        plan=Plan("1Gbps", "", "inbound", False, None, (), ()),
-    )
+IGNORED = [
+    *(None, 42, "", "Rented from a friend; pay him in beer.", "[1, 2]", '"{}"'),
+    '{"billingDataMod":{"endDate":"2026-07-01"',  # cut short
+    '{"customData":{"orderLink":"https://example.com/order"}}',
+    '{"billingDataMod":"2026-07-01","planDataMod":["1Gbps"]}',
+    '{"a":' + "[" * 5000 + "]" * 5000 + "}",  # too deep for the parser
+    note({"endDate": "2026-07-01", "amount": "x" * MAX_NOTE_LENGTH}),  # too long
+]
+FRA_DB_02 = next(t.public_note for t in TEMPLATES if t.name == "fra-db-02")
+NEVER: dict[str, object] = {"endDate": "0000-00-00T23:59:59+08:00", "amount": "0"}
+FRA_START, FRA_END = utc(2025, 1, 14, 16), utc(2026, 1, 14, 16)
+FRA_BILLING = Billing(FRA_START, FRA_END, False, True, "Month", "200EUR")
+ROUTES, EXTRA = ("CN2 GIA", "CMI"), ("NVMe", "DDoS protection")
+FRA_PLAN = Plan("10Gbps", "20TB/Month", "both", True, True, ROUTES, EXTRA)
+WRONG_TYPES: dict[str, object] = {
+    "endDate": 1788000000,
+    "autoRenewal": 1,
+    "cycle": ["Month"],
+}
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("text", "expected"),
     [
-        None,
-        42,
-        "",
-        "Rented from a friend; pay him in beer.",
-        '{"billingDataMod":{"endDate":"2026-07-01"',  # cut short
-        "[1, 2]",
-        '"{}"',
-        '{"customData":{"orderLink":"https://example.com/order"}}',
-        '{"billingDataMod":"2026-07-01","planDataMod":["1Gbps"]}',
-        '{"a":' + "[" * 5000 + "]" * 5000 + "}",  # too deep for the parser
-        note({"endDate": "2026-07-01", "amount": "x" * MAX_NOTE_LENGTH}),  # too long
+        # The simulator's fra-db-02 note: every field the admin frontend writes.
+        (FRA_DB_02, PublicNote(FRA_BILLING, FRA_PLAN)),
+        (note(NEVER), PublicNote(Billing(None, None, True, False, "", "0"), None)),
+        (
+            note(None, bandwidth=" 1Gbps ", trafficType="1", IPv4="0", extra=",,"),
+            PublicNote(None, Plan("1Gbps", "", "inbound", False, None, (), ())),
+        ),
+        # Values of the wrong type are left out.
+        (
+            note(WRONG_TYPES, IPv4=True, IPv6="yes", trafficType="3", bandwidth=100),
+            PublicNote(
+                Billing(None, None, False, True, "", ""),
+                Plan("", "", "3", True, None, (), ()),
+            ),
+        ),
+        *((text, None) for text in IGNORED),  # no billing or plan
     ],
 )
-def test_notes_without_billing_or_plan_are_ignored(text: object) -> None:
-    assert parse_public_note(text) is None
-
-
-def test_values_of_the_wrong_type_are_left_out() -> None:
-    parsed = parse_public_note(
-        note(
-            {"endDate": 1788000000, "autoRenewal": 1, "cycle": ["Month"]},
-            IPv4=True,
-            IPv6="yes",
-            trafficType="3",
-            bandwidth=100,
-        )
-    )
-    assert parsed == PublicNote(
-        billing=Billing(None, None, False, True, "", ""),
-        plan=Plan("", "", "3", True, None, (), ()),
-    )
+def test_parse_public_note(text: object, expected: PublicNote | None) -> None:
+    assert parse_public_note(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -156,65 +114,34 @@ NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
-    ("record", "expected"),
+    ("end", "cycle", "expected"),
     [
-        # Without auto-renewal the end date stands, even when it has passed.
-        (billing("2026-09-01T00:00:00+08:00"), datetime(2026, 8, 31, 16, tzinfo=UTC)),
-        (billing("2026-05-20"), datetime(2026, 5, 20, tzinfo=UTC)),
+        # Without auto-renewal (no cycle) the end date stands, even when it has passed.
+        ("2026-09-01T00:00:00+08:00", None, utc(2026, 8, 31, 16)),
+        ("2026-05-20", None, utc(2026, 5, 20)),
         # With it, an end date ahead stands too.
-        (
-            billing("2026-07-01T00:00:00Z", auto=True, cycle="Year"),
-            datetime(2026, 7, 1, tzinfo=UTC),
-        ),
+        ("2026-07-01T00:00:00Z", "Year", utc(2026, 7, 1)),
         # A passed one moves on by whole cycles, from the end date each time.
-        (
-            billing("2026-01-31T00:00:00Z", auto=True, cycle="Month"),
-            datetime(2026, 6, 30, tzinfo=UTC),
-        ),
-        (
-            billing("2025-01-31T00:00:00Z", auto=True, cycle="monthly"),
-            datetime(2026, 6, 30, tzinfo=UTC),
-        ),
-        (
-            billing("2024-07-15T00:00:00Z", auto=True, cycle="Year"),
-            datetime(2026, 7, 15, tzinfo=UTC),
-        ),
-        (
-            billing("2026-02-10T00:00:00Z", auto=True, cycle="季"),
-            datetime(2026, 8, 10, tzinfo=UTC),
-        ),
-        (
-            billing("2025-06-01T12:00:00Z", auto=True, cycle="half"),
-            datetime(2026, 12, 1, 12, tzinfo=UTC),
-        ),
+        ("2026-01-31T00:00:00Z", "Month", utc(2026, 6, 30)),
+        ("2025-01-31T00:00:00Z", "monthly", utc(2026, 6, 30)),
+        ("2024-07-15T00:00:00Z", "Year", utc(2026, 7, 15)),
+        ("2026-02-10T00:00:00Z", "季", utc(2026, 8, 10)),
+        ("2025-06-01T12:00:00Z", "half", utc(2026, 12, 1, 12)),
         # A cycle the user frontend does not know counts as a month there.
-        (
-            billing("2026-05-10T00:00:00Z", auto=True, cycle="fortnight"),
-            datetime(2026, 6, 10, tzinfo=UTC),
-        ),
-        (
-            billing("2026-05-10T00:00:00Z", auto=True),
-            datetime(2026, 6, 10, tzinfo=UTC),
-        ),
+        ("2026-05-10T00:00:00Z", "fortnight", utc(2026, 6, 10)),
+        ("2026-05-10T00:00:00Z", "", utc(2026, 6, 10)),
         # The admin frontend's Day and Week renew by a day and a week.
-        (
-            billing("2026-05-01T13:00:00Z", auto=True, cycle="Day"),
-            datetime(2026, 6, 1, 13, tzinfo=UTC),
-        ),
-        (
-            billing("2026-05-01T00:00:00Z", auto=True, cycle="Week"),
-            datetime(2026, 6, 5, tzinfo=UTC),
-        ),
+        ("2026-05-01T13:00:00Z", "Day", utc(2026, 6, 1, 13)),
+        ("2026-05-01T00:00:00Z", "Week", utc(2026, 6, 5)),
         # Renewed at the very instant: the next cycle is the one ahead.
-        (
-            billing("2026-05-01T12:00:00Z", auto=True, cycle="Month"),
-            datetime(2026, 7, 1, 12, tzinfo=UTC),
-        ),
-        (billing(None, auto=True), None),
-        (billing("0000-00-00T23:59:59+08:00", auto=True), None),
+        ("2026-05-01T12:00:00Z", "Month", utc(2026, 7, 1, 12)),
+        (None, "", None),
+        ("0000-00-00T23:59:59+08:00", "", None),
+        ("0000-00-00T23:59:59+08:00", None, None),
     ],
 )
-def test_next_expiry(record: Billing, expected: datetime | None) -> None:
+def test_next_expiry(end: str | None, cycle: str | None, expected: object) -> None:
+    record = billing(end, auto=cycle is not None, cycle=cycle or "")
     assert next_expiry(record, NOW, UTC) == expected
 
 

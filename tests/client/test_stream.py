@@ -1,8 +1,7 @@
-"""Tests of the v1 StreamRunner and its Backoff, against the simulated dashboard.
+"""The v1 StreamRunner and its Backoff, streaming for real on 127.0.0.1.
 
-Streams run for real on 127.0.0.1 with short timings: frames every 50 ms, a
-0.5 s silence timeout and ``Backoff(base=0.05, cap=0.2)`` with a seeded random
-generator, so the delays the runner draws can be replayed in the assertions.
+Short timings (frames every 50 ms, 0.5 s silence) and a seeded jitter generator,
+so the delays the runner draws can be replayed in the assertions.
 """
 
 from __future__ import annotations
@@ -14,9 +13,9 @@ import inspect
 import json
 import random
 import time
+from typing import Any
 
-import aiohttp
-from aiohttp import web
+from aiohttp import ClientSession, ClientWebSocketResponse, web
 import pytest
 
 from custom_components.nezha.client import (
@@ -26,7 +25,7 @@ from custom_components.nezha.client import (
     NezhaV1Client,
     NezhaWafBlockedError,
 )
-from custom_components.nezha.client.stream import Backoff, StreamRunner
+from custom_components.nezha.client.stream import FRAME_INTERVAL, Backoff, StreamRunner
 from custom_components.nezha.client.v1 import GROUPS_PATH, SERVERS_PATH
 from custom_components.nezha.client.v1_parse import StreamFrame
 from custom_components.nezha.client.v1_ws import WS_PATH
@@ -50,18 +49,20 @@ class Recorder:
         self.downs: list[NezhaError] = []
         self.auth_failures: list[NezhaAuthError] = []
 
-    def runner(self, client: NezhaV1Client, tag: str | None = None) -> StreamRunner:
-        """A runner with the test timings that reports here."""
+    def runner(self, client: NezhaV1Client, **options: Any) -> StreamRunner:
+        """A runner with the test timings (unless overridden) that reports here."""
         return StreamRunner(
             client,
-            on_frame=self.frames.append,
-            on_down=self.downs.append,
-            on_auth_failure=self.auth_failures.append,
-            tag=tag,
-            silence_timeout=SILENCE,
-            parse_interval=0,  # every frame (the throttle has its own tests)
-            backoff=BACKOFF,
-            rng=random.Random(SEED),
+            **{
+                "on_frame": self.frames.append,
+                "on_down": self.downs.append,
+                "on_auth_failure": self.auth_failures.append,
+                "silence_timeout": SILENCE,
+                "parse_interval": 0,  # every frame (the throttle has its own tests)
+                "backoff": BACKOFF,
+                "rng": random.Random(SEED),
+                **options,
+            },
         )
 
 
@@ -74,7 +75,7 @@ async def sim(socket_enabled: None) -> AsyncIterator[NezhaSimulator]:
 
 
 @pytest.fixture
-async def api(session: aiohttp.ClientSession, sim: NezhaSimulator) -> NezhaV1Client:
+async def api(session: ClientSession, sim: NezhaSimulator) -> NezhaV1Client:
     """A client whose inventory is loaded, as the coordinator does first."""
     client = NezhaV1Client(session, sim.url, PAT)
     await client.async_get_fleet()
@@ -146,39 +147,32 @@ def test_backoff_is_reproducible_and_has_sane_defaults() -> None:
 # -- the runner against the simulated dashboard ---------------------------------------------
 
 
-async def test_frames_are_delivered(sim: NezhaSimulator, api: NezhaV1Client) -> None:
+@pytest.mark.parametrize("tag", [None, "Lab"])
+async def test_frames_are_delivered(
+    sim: NezhaSimulator, api: NezhaV1Client, tag: str | None
+) -> None:
+    """Frames carry the inventory's servers (those with the tag, if one is set)."""
     seen = Recorder()
-    runner = seen.runner(api)
+    runner = seen.runner(api, tag=tag)
     assert (runner.connected, runner.attempts) == (False, 0)
     async with running(runner):
         await until(lambda: len(seen.frames) >= 3)
         assert (runner.connected, runner.attempts) == (True, 0)
         assert sim.ws_connections == 1
+    expected = {sid for sid, s in sim.fleet.servers.items() if tag in (None, s.tag)}
+    assert expected and (tag is None) == (expected == set(api.inventory))
     for frame in seen.frames:
-        assert set(frame.fleet.servers) == set(api.inventory)
+        assert set(frame.fleet.servers) == expected
         assert frame.unknown_ids == frame.missing_ids == frozenset()
         for sid, server in frame.fleet.servers.items():
             assert server.tag == sim.fleet.servers[sid].tag
-            assert (server.ipv4, server.ipv6) == (
-                api.inventory[sid].ipv4,
-                api.inventory[sid].ipv6,
-            )
+            known = api.inventory[sid]
+            assert (server.ipv4, server.ipv6) == (known.ipv4, known.ipv6)
     assert seen.downs == [] and seen.auth_failures == []
     assert len(handshakes(sim)) == 1
     (request,) = sim.requests
     assert request.headers["Authorization"] == f"Bearer {PAT}"
     assert "Origin" not in request.headers
-
-
-async def test_tag_filter_applies_to_frames(
-    sim: NezhaSimulator, api: NezhaV1Client
-) -> None:
-    seen = Recorder()
-    async with running(seen.runner(api, tag="Lab")):
-        await until(lambda: len(seen.frames) >= 2)
-    lab = {sid for sid, s in sim.fleet.servers.items() if s.tag == "Lab"}
-    assert lab
-    assert all(set(f.fleet.servers) == lab for f in seen.frames)
 
 
 async def test_silent_stream_is_reconnected(
@@ -237,14 +231,9 @@ async def test_reconnect_now_cuts_a_long_backoff_short(
 ) -> None:
     """The owner says the dashboard is back: the runner stops waiting at once."""
     seen = Recorder()
-    runner = StreamRunner(
-        api,
-        on_frame=seen.frames.append,
-        on_down=seen.downs.append,
-        on_auth_failure=seen.auth_failures.append,
-        silence_timeout=SILENCE,
-        backoff=Backoff(base=60.0, cap=60.0),  # 30 to 60 s: longer than the test
-        rng=random.Random(SEED),
+    # 30 to 60 s of backoff: longer than the test.
+    runner = seen.runner(
+        api, backoff=Backoff(base=60.0, cap=60.0), parse_interval=FRAME_INTERVAL
     )
     runner.reconnect_now()  # no wait in progress: ignored, as after a connect
     async with running(runner):
@@ -264,7 +253,7 @@ async def test_reconnect_now_cuts_a_long_backoff_short(
         connect = api.async_connect_stream
         attempt_started = asyncio.Event()
 
-        async def slow_connect() -> aiohttp.ClientWebSocketResponse:
+        async def slow_connect() -> ClientWebSocketResponse:
             attempt_started.set()
             await asyncio.sleep(0.2)
             return await connect()
@@ -292,8 +281,7 @@ async def test_refused_reconnect_stops_the_runner_for_good(
 ) -> None:
     seen = Recorder()
     runner = seen.runner(api)
-    task = asyncio.create_task(runner.run())
-    try:
+    async with running(runner) as task:
         await until(lambda: len(seen.frames) >= 1)
         if how == "revoke":
             sim.revoke_token()  # also closes the token's live streams
@@ -304,10 +292,6 @@ async def test_refused_reconnect_stops_the_runner_for_good(
             await sim.drop_websockets()
         async with asyncio.timeout(5):
             await task  # run() returns by itself
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
     (failure,) = seen.auth_failures
     expected = NezhaAuthError if how == "revoke" else NezhaWafBlockedError
     assert type(failure) is expected
@@ -352,24 +336,14 @@ async def test_cancel_while_frames_keep_coming_is_prompt(
 async def test_failing_callback_ends_the_runner_promptly(
     sim: NezhaSimulator, api: NezhaV1Client
 ) -> None:
-    """A bug in on_frame surfaces at once instead of hanging in close().
-
-    aiohttp's close() waits for the peer's close frame, restarting its wait with
-    every frame that still arrives; the dashboard never sends one.
-    """
+    """A bug in on_frame surfaces at once, not after close() waits for a close frame."""
     sim.ws_interval = 0.01
 
     def broken(frame: StreamFrame) -> None:
         raise RuntimeError("bug in the caller")
 
     seen = Recorder()
-    runner = StreamRunner(
-        api,
-        on_frame=broken,
-        on_down=seen.downs.append,
-        on_auth_failure=seen.auth_failures.append,
-        silence_timeout=SILENCE,
-    )
+    runner = seen.runner(api, on_frame=broken, parse_interval=FRAME_INTERVAL)
     started = time.monotonic()
     async with asyncio.timeout(3):
         with pytest.raises(RuntimeError, match="bug in the caller"):
@@ -382,11 +356,11 @@ async def test_failing_callback_ends_the_runner_promptly(
 # -- unreadable frames (the simulator cannot send any: Go skips what it cannot marshal) ---
 
 
+HOST = {"platform": "debian", "mem_total": 1024}
+FRAME = {"id": 7, "name": "box", "host": HOST}
 RECORD = {
-    "id": 7,
-    "name": "box",
+    **FRAME,
     "display_index": 0,
-    "host": {"platform": "debian", "mem_total": 1024},
     "state": {"cpu": 1.5, "mem_used": 512},
     "geoip": {"ip": {"ipv4_addr": "192.0.2.7"}, "country_code": "de"},
     "last_active": "2026-08-17T12:00:01.123456789+08:00",
@@ -395,9 +369,7 @@ GOOD_FRAME = {
     "now": 1786939202000,
     "servers": [
         {
-            "id": 7,
-            "name": "box",
-            "host": {"platform": "debian", "mem_total": 1024},
+            **FRAME,
             "state": {"cpu": 42.5, "mem_used": 600},
             "country_code": "de",
             "last_active": "2026-08-17T12:00:02+08:00",
@@ -407,7 +379,7 @@ GOOD_FRAME = {
 
 
 async def test_unreadable_frames_are_skipped_without_reconnecting(
-    socket_enabled: None, session: aiohttp.ClientSession
+    socket_enabled: None, session: ClientSession
 ) -> None:
     connections: list[web.Request] = []
 
@@ -417,19 +389,14 @@ async def test_unreadable_frames_are_skipped_without_reconnecting(
         await ws.prepare(request)
         await ws.send_str("this is not JSON")
         await ws.send_bytes(b"\x00\x01binary")
-        await ws.send_str("[1, 2, 3]")
-        await ws.send_str('{"servers": {"7": {}}}')
-        await ws.send_str(json.dumps(GOOD_FRAME))
+        for text in ("[1, 2, 3]", '{"servers": {"7": {}}}', json.dumps(GOOD_FRAME)):
+            await ws.send_str(text)
         async for _ in ws:  # unlike the dashboard, this one answers a close
             pass
         return ws
 
-    app = json_app(
-        {
-            SERVERS_PATH: {"success": True, "data": [RECORD]},
-            GROUPS_PATH: {"success": True},
-        }
-    )
+    routes = {SERVERS_PATH: {"success": True, "data": [RECORD]}}
+    app = json_app({**routes, GROUPS_PATH: {"success": True}})
     app.router.add_get(WS_PATH, stream)
     async with serve(app) as url:
         client = NezhaV1Client(session, url, PAT)
