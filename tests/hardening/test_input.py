@@ -155,8 +155,7 @@ async def test_redirect_to_a_script_is_a_redirect(
     async with redirecting_server(302, location) as (url, _):
         result = await start_user_flow(hass)
         result = await submit(hass, result, user_input(url))
-    assert_form_error(result, "user", "redirected")
-    assert result["description_placeholders"]["location"] == shown
+    assert_form_error(result, "user", "redirected", location=shown)
 
 
 @pytest.mark.parametrize("token", [HUGE_TOKEN, "", "   "])
@@ -180,7 +179,7 @@ async def test_reauth_with_an_empty_token_sends_nothing(
     entry.add_to_hass(hass)
     result = await entry.start_reauth_flow(hass)
     result = await submit(hass, result, {CONF_API_TOKEN: ""})
-    assert_form_error(result, "reauth_confirm", "invalid_token")
+    assert_form_error(result, "reauth_confirm", "invalid_token", name=entry.title)
     assert v1_sim.requests == []
 
 
