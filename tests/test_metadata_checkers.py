@@ -323,6 +323,11 @@ VALIDATION = '''"""Sample validation: exceptions to form error keys."""
 from .const import AUTH_ERROR
 
 TABLE = {ConnectionError: "timeout"}
+SHARED = {OSError: "tls_failed"}
+
+
+def shared_key(err):
+    return next((key for kind, key in SHARED.items() if isinstance(err, kind)), None)
 
 
 def error_key(err):
@@ -331,6 +336,8 @@ def error_key(err):
             return AUTH_ERROR
         case ValueError(args=(reason,)):
             return reason
+    if (key := shared_key(err)) is not None:
+        return key
     return TABLE[type(err)]
 
 
@@ -340,7 +347,7 @@ def validate_input(data):
 
 
 def test_flow_error_keys_may_live_in_validation(integration: Path) -> None:
-    """Error keys mapped in validation.py (literal, constant, table) need strings too."""
+    """Error keys mapped in validation.py (literal, constant, table, helper) need strings."""
     flow = integration / "config_flow.py"
     source = flow.read_text(encoding="utf-8")
     helper = source[source.index("def error_key") : source.index("class SampleFlow")]
@@ -350,11 +357,14 @@ def test_flow_error_keys_may_live_in_validation(integration: Path) -> None:
     )
     append("const.py", 'AUTH_ERROR = "invalid_auth"\n')(integration)
     write("validation.py", VALIDATION)(integration)
-    edit(EN, "config", "error", timeout="Timeout", dashboard_gone="Gone")(integration)
+    edit(EN, "config", "error", timeout="T", tls_failed="TLS", dashboard_gone="Gone")(
+        integration
+    )
     assert CHECK["flow_strings"](integration) == []
     for key, where in (
         ("invalid_auth", "config_flow.py"),  # constant, via the imported helper
         ("timeout", "config_flow.py"),  # a value of validation.py's table
+        ("tls_failed", "config_flow.py"),  # a value of a helper's table
         ("dashboard_gone", "validation.py"),  # {"base": ...} in validation.py
     ):
         pop(EN, "config", "error", key)(integration)

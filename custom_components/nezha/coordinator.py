@@ -20,12 +20,8 @@ from .client import (
     Fleet,
     NezhaAuthError,
     NezhaClient,
-    NezhaConnectionError,
     NezhaError,
-    NezhaProxyHeaderError,
     NezhaTimeoutError,
-    NezhaTLSError,
-    NezhaTooLargeError,
     NezhaWafBlockedError,
     Server,
 )
@@ -57,6 +53,7 @@ from .unique_id import (
     temperature_key,
     temperature_name,
 )
+from .validation import connection_failure
 
 type NezhaConfigEntry = ConfigEntry[NezhaCoordinator]
 
@@ -79,19 +76,7 @@ def group_filter(option: str | None) -> str | None:
 
 def failure_key(err: NezhaError) -> str:
     """The translation key of a failed update (other than a refused token)."""
-    match err:
-        case NezhaTimeoutError():
-            return "timeout"
-        case NezhaTLSError():
-            return "tls_failed"
-        case NezhaConnectionError():
-            return "cannot_connect"
-        case NezhaProxyHeaderError():
-            return "real_ip_header"
-        case NezhaTooLargeError():
-            return "too_large"
-        case _:
-            return "invalid_response"
+    return connection_failure(err) or "invalid_response"
 
 
 class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):

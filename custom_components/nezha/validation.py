@@ -124,6 +124,24 @@ def normalized_or_raw(raw: str) -> str:
         return raw
 
 
+# Failures that an update and the form name alike; a subclass before its base.
+CONNECTION_FAILURES: dict[type[Exception], str] = {
+    NezhaTimeoutError: "timeout",
+    NezhaTLSError: "tls_failed",
+    NezhaConnectionError: "cannot_connect",
+    NezhaProxyHeaderError: "real_ip_header",
+    NezhaTooLargeError: "too_large",
+}
+
+
+def connection_failure(err: Exception) -> str | None:
+    """The key of a failure in CONNECTION_FAILURES, or None."""
+    return next(
+        (key for kind, key in CONNECTION_FAILURES.items() if isinstance(err, kind)),
+        None,
+    )
+
+
 def error_key(err: Exception) -> str:
     """Map a validation failure to a translated form error."""
     match err:
@@ -141,22 +159,13 @@ def error_key(err: Exception) -> str:
             return "invalid_token"
         case NezhaAuthError():
             return "invalid_auth"
-        case NezhaTimeoutError():
-            return "timeout"
-        case NezhaTLSError():
-            return "tls_failed"
-        case NezhaConnectionError():
-            return "cannot_connect"
         case NezhaRedirectError():
             return "redirected"
         case NezhaUnsupportedError():
             return "unsupported_version"
-        case NezhaProxyHeaderError():
-            return "real_ip_header"
-        case NezhaTooLargeError():
-            return "too_large"
-        case NezhaResponseError():
-            return "not_nezha"
-        case _:
-            LOGGER.exception("Unexpected error while validating the dashboard")
-            return "unknown"
+    if (key := connection_failure(err)) is not None:
+        return key
+    if isinstance(err, NezhaResponseError):
+        return "not_nezha"
+    LOGGER.exception("Unexpected error while validating the dashboard")
+    return "unknown"

@@ -224,9 +224,11 @@ def _returned_keys(tree: ast.Module, constants: dict[str, str]) -> dict[str, set
             if isinstance(node, ast.Return) and node.value is not None:
                 if (key := _resolve(node.value, constants)) is not None:
                     returns.setdefault(function.name, set()).add(key)
-                else:
+                else:  # a lookup in a table, or another helper's answer
                     for table in read & tables.keys():
                         returns.setdefault(function.name, set()).update(tables[table])
+                    for helper in read & (returns.keys() - {function.name}):
+                        returns.setdefault(function.name, set()).update(returns[helper])
     return returns
 
 
