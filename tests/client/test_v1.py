@@ -413,7 +413,7 @@ async def test_services_match_simulator(
 
 
 async def test_service_status_edge_values() -> None:
-    """No check yet, no check today, a tie, and keys that are not decimal ids."""
+    """No check yet, no check today, a tie, ids that are not decimal, huge counts."""
     services = {
         "1": {"service_name": "never checked"},
         "2": {
@@ -428,6 +428,10 @@ async def test_service_status_edge_values() -> None:
         "²": {"service_name": "a digit, but not a decimal one"},
         "9" * 30: {"service_name": "beyond uint64"},
         "4": "not an object",
+        # Counts beyond Go's uint64 are no counts; a finite delay times a huge
+        # count is infinite: no mean (both raised OverflowError before).
+        "5": {"up": [0, 0, 10**300], "down": [0, 0, 1], "delay": [0, 0, 1.0]},
+        "6": {"up": [2**64 - 1] * 2, "delay": [1e300, 1e300]},
     }
     body = {"success": True, "data": {"services": services}}
     async with serving({SERVICES_PATH: body}) as client:
@@ -437,6 +441,8 @@ async def test_service_status_edge_values() -> None:
         # Three checks in 30 days, all failed: 0 % over 30 days, no delay.
         ServiceStatus(2, "Service 2", True, 0.0, None, 0.0, None),
         ServiceStatus(3, "Service 3", None, None, None),
+        ServiceStatus(5, "Service 5", None, 0.0, None, 0.0, None),
+        ServiceStatus(6, "Service 6", None, 100.0, 1e300, 100.0, None),
     ]
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 import json
+from math import isfinite
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -311,9 +312,12 @@ def _today(values: list[Any]) -> Any:
     return values[-1] if values else None
 
 
+_UINT64_MAX = 2**64 - 1
+
+
 def _count(value: Any) -> int:
-    """A check counter: a non-negative integer, anything else counts as 0."""
-    return value if type(value) is int and value > 0 else 0
+    """A check counter: a positive integer up to Go's uint64, else it counts as 0."""
+    return value if type(value) is int and 0 < value <= _UINT64_MAX else 0
 
 
 def parse_service(service_id: str, record: Any) -> ServiceStatus | None:
@@ -362,7 +366,9 @@ def _thirty_days(reader: FieldReader) -> tuple[float | None, float | None]:
         if up and delay is not None and delay > 0:
             weighted += delay * up
             weight += up
-    return availability, round(weighted / weight, 2) if weight else None
+    mean = weighted / weight if weight else None
+    # Huge delays times huge counts overflow to infinity: no usable mean then.
+    return availability, round(mean, 2) if mean is not None and isfinite(mean) else None
 
 
 def parse_service_overview(data: Any) -> ServiceOverview:
