@@ -130,12 +130,13 @@ class NezhaServerEntity(NezhaEntity):
         """Unavailable when the dashboard is unreachable or the server is unknown."""
         if not super().available:
             return False
-        # Read once per state write of every entity: the same as ``server`` and
-        # ``server_online``, without their property calls.
+        # Read twice per update of every entity: the same as ``server`` and
+        # ``server_online``, without their property calls or a second lookup.
         data = self.coordinator.data
-        if self.server_id not in data.servers:
-            return False
-        return not self.requires_online or data.online.get(self.server_id, False)
+        server_id = self.server_id
+        if self.requires_online:
+            return server_id in data.servers and data.online.get(server_id, False)
+        return server_id in data.servers
 
 
 class NezhaDashboardEntity(NezhaEntity):

@@ -239,7 +239,8 @@ class NezhaServerSensor(NezhaServerEntity, SensorEntity):
     @property
     def native_value(self) -> StateType | datetime:
         """Return the value, or None when the dashboard did not report it."""
-        server = self.server
+        # ``server``'s lookup without its property call: read twice per update.
+        server = self.coordinator.data.servers.get(self.server_id)
         return None if server is None else self.entity_description.value_fn(server)
 
 
