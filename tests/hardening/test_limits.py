@@ -48,7 +48,17 @@ from tests.hardening.helpers import (
     record,
     setup,
 )
-from tests.helpers import ENTRY_ID, PAT, TOKEN, WS, server_ids_with_devices, tick, until
+from tests.helpers import (
+    ENTRY_ID,
+    PAT,
+    TOKEN,
+    WS,
+    server_ids_with_devices,
+    setup_frozen,
+    tick,
+    until,
+    v1_entry,
+)
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -380,3 +390,62 @@ async def test_1200_servers_in_one_entry(
         servers = {int(k.split("_", 1)[0]) for k in entity_keys(hass, r"\d+_.*")}
         assert servers == with_devices
         assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_full_budget_holds_a_known_servers_new_sensors_back(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """A new ping monitor of a known server waits while the budget is full."""
+    details = [record(1)]
+    found = monitors(1)
+    async with dashboard(details, found) as url:
+        entry = await setup(hass, url)
+        coordinator = entry.runtime_data
+        assert entity_keys(hass, r"1_ping_\d+") == {"1_ping_1"}
+        coordinator.entity_budget.limit = len(enabled(hass))  # full
+        found.extend(monitors(2)[1:])
+
+        async def next_ping_round() -> None:
+            freezer.tick(timedelta(seconds=301))  # past the ping interval
+            details[0] = record(1)  # still reporting
+            await coordinator.async_refresh()
+            await hass.async_block_till_done(wait_background_tasks=True)
+
+        await next_ping_round()
+        assert entity_keys(hass, r"1_ping_\d+") == {"1_ping_1"}
+        assert placeholders(hass)["count"] == "1"  # the server, counted once
+        coordinator.entity_budget.limit += 1
+        await next_ping_round()
+        assert entity_keys(hass, r"1_ping_\d+") == {"1_ping_1", "1_ping_2"}
+        assert issue(hass, "too_many_entities") is None
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_v1_services_wait_for_room(
+    hass: HomeAssistant, v1_sim: NezhaSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Service entities that do not fit are left out, said, and come with room."""
+    first = v1_entry(v1_sim)
+    await setup_frozen(hass, first)
+    keys = {e.unique_id for e in enabled(hass)}
+    service_keys = {k for k in keys if "_service_" in k}
+    assert service_keys
+    assert await hass.config_entries.async_remove(first.entry_id)
+    # Room for everything but the services (and the 2 % kept back for servers).
+    limit = len(keys) - len(service_keys)
+    while limit - limit // 50 < len(keys) - len(service_keys):
+        limit += 1
+    assert limit < len(keys)
+    monkeypatch.setattr(budget_module, "ENTITY_LIMIT", limit, raising=False)
+    entry = v1_entry(v1_sim)
+    await setup_frozen(hass, entry)
+    assert len(enabled(hass)) == limit
+    shown = {e.unique_id for e in enabled(hass)} & service_keys
+    assert len(shown) < len(service_keys)
+    assert placeholders(hass)["limit"] == str(limit)
+    entry.runtime_data.entity_budget.limit = len(keys)
+    await entry.runtime_data.async_refresh()
+    await hass.async_block_till_done()  # not the stream's task: it runs on
+    assert {e.unique_id for e in enabled(hass)} == keys
+    assert issue(hass, "too_many_entities") is None
+    assert await hass.config_entries.async_unload(entry.entry_id)
