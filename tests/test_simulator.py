@@ -49,10 +49,12 @@ HTML_CT = "text/html; charset=utf-8"
 ZERO = "0001-01-01T00:00:00Z"
 SUCCESS = {"success": True}
 UNAUTHORIZED = b'{"error":"ApiErrorUnauthorized"}'
+NOT_FOUND = b'{"error":"404 Not Found"}'
 BLOCKED = "you were blocked by nezha WAF"
 LIST, DETAILS = "/api/v1/server/list", "/api/v1/server/details"
 MONITOR, SETTING, CRON = "/api/v1/monitor", "/api/v1/setting", "/api/v1/cron"
 SERVER, GROUPS, SERVICE = "/api/v1/server", "/api/v1/server-group", "/api/v1/service"
+WS = "/api/v1/ws/server"
 V1_ORDER = [2, 3, 5, 1, 4, 6, 7]  # /server: display_index desc, then id
 REPO = Path(__file__).resolve().parents[1]
 # Client close: the server never answers a close frame, so do not wait long.
@@ -99,41 +101,27 @@ class Reply:
 
 def make(generation: str = "v0", **kwargs: Any) -> Sim:
     """Seven servers of seed 7 unless told otherwise; v1 means v2.3.7."""
-    kwargs.setdefault("servers", 7)
-    kwargs.setdefault("seed", 7)
-    kwargs.setdefault("token", V0_TOKEN if generation == "v0" else V1_TOKEN)
-    return Sim(generation=generation, **kwargs)
+    token = V0_TOKEN if generation == "v0" else V1_TOKEN
+    defaults = {"servers": 7, "seed": 7, "token": token}
+    return Sim(generation=generation, **defaults | kwargs)
 
 
-@pytest.fixture
-async def sim0() -> AsyncIterator[Sim]:
-    async with make() as simulator:
-        yield simulator
+def dashboard(name: str, generation: str, frozen: bool = False) -> Any:
+    """A fixture: a started ``make(generation)``, under freezegun if frozen."""
+
+    @pytest.fixture(name=name)
+    async def fixture(request: pytest.FixtureRequest) -> AsyncIterator[Sim]:
+        if frozen:
+            request.getfixturevalue("freezer")
+        async with make(getattr(request, "param", generation)) as simulator:
+            yield simulator
+
+    return fixture
 
 
-@pytest.fixture
-async def frozen0(freezer: FrozenDateTimeFactory) -> AsyncIterator[Sim]:
-    async with make() as simulator:
-        yield simulator
-
-
-@pytest.fixture
-async def sim1() -> AsyncIterator[Sim]:
-    async with make("v1") as simulator:
-        yield simulator
-
-
-@pytest.fixture
-async def frozen1(freezer: FrozenDateTimeFactory) -> AsyncIterator[Sim]:
-    async with make("v1") as simulator:
-        yield simulator
-
-
-@pytest.fixture
-async def sim(request: pytest.FixtureRequest) -> AsyncIterator[Sim]:
-    """A dashboard of the generation given by indirect parametrisation."""
-    async with make(request.param) as simulator:
-        yield simulator
+sim0, frozen0 = dashboard("sim0", "v0"), dashboard("frozen0", "v0", frozen=True)
+sim1, frozen1 = dashboard("sim1", "v1"), dashboard("frozen1", "v1", frozen=True)
+sim = dashboard("sim", "v0")  # the generation given by indirect parametrisation
 
 
 async def fetch(sim: Sim, path: str, token: str | None = OWN, **kw: Any) -> Reply:
@@ -160,6 +148,18 @@ async def get(sim: Sim, path: str, token: str | None = OWN) -> Any:
     return reply.result if sim.generation == "v0" else reply.data
 
 
+async def answer(sim: Sim, path: str, token: str | None = OWN, **kw: Any) -> Any:
+    """The status and the JSON answer of one request."""
+    reply = await fetch(sim, path, token, **kw)
+    return reply.status, reply.json()
+
+
+async def raw(sim: Sim, path: str, token: str | None = OWN, **kw: Any) -> Any:
+    """The status and the body of one request."""
+    reply = await fetch(sim, path, token, **kw)
+    return reply.status, reply.body
+
+
 async def admin(sim: Sim, method: str, path: str, body: Any = None) -> Reply:
     return await fetch(sim, path, None, method=method, json=body)
 
@@ -177,8 +177,9 @@ async def connect(
 ) -> ClientWebSocketResponse:
     headers = {} if token is None else {"Authorization": f"Bearer {token}"}
     headers |= kw.pop("headers", {})
-    url = sim.url + "/api/v1/ws/server"
-    return await http.ws_connect(url, headers=headers, timeout=WS_TIMEOUT, **kw)
+    return await http.ws_connect(
+        sim.url + WS, headers=headers, timeout=WS_TIMEOUT, **kw
+    )
 
 
 async def receive(ws: ClientWebSocketResponse, limit: float = 5) -> aiohttp.WSMessage:
@@ -232,15 +233,6 @@ async def test_bad_token_is_http_200_code_403(
     assert reply.body == AUTH_FAIL  # raw UTF-8, not \u-escaped
 
 
-async def test_set_and_revoke_token(sim0: Sim) -> None:
-    sim0.set_token("new-token")
-    assert (await fetch(sim0, LIST)).body == AUTH_FAIL
-    assert await get(sim0, LIST, token="new-token")
-    sim0.revoke_token()
-    assert sim0.token is None
-    assert (await fetch(sim0, LIST, token="new-token")).body == AUTH_FAIL
-
-
 async def test_list_shape_tags_and_ips(sim0: Sim) -> None:
     reply = await fetch(sim0, LIST)  # the raw token authenticates
     assert (reply.status, reply.headers["Content-Type"]) == (200, JSON_CT)
@@ -250,7 +242,7 @@ async def test_list_shape_tags_and_ips(sim0: Sim) -> None:
         "id", "name", "tag", "last_active", "ipv4", "ipv6", "valid_ip",
         "display_index", "hide_for_guest"
     ]  # fmt: skip
-    assert {(s["display_index"], s["hide_for_guest"]) for s in servers.values()} == {
+    assert {(s["display_index"], s["hide_for_guest"]) for s in reply.result} == {
         (0, False)
     }
     ips = {sid: (s["ipv4"], s["ipv6"], s["valid_ip"]) for sid, s in servers.items()}
@@ -304,10 +296,12 @@ async def test_details_selection(sim0: Sim, query: str, expected: list[int]) -> 
     assert all((e["display_index"], e["hide_for_guest"]) == (0, False) for e in result)
 
 
-async def test_v0_never_reported_server(sim0: Sim) -> None:
-    sim0.set_never_reported(4)
-    sid = sim0.add_server("fresh", "Lab", never_reported=True)
-    reply = await fetch(sim0, f"{DETAILS}?id=4,{sid}")
+async def test_v0_never_reported_then_offline_freezes_then_resumes(
+    frozen0: Sim, freezer: FrozenDateTimeFactory
+) -> None:
+    frozen0.set_never_reported(4)
+    sid = frozen0.add_server("fresh", "Lab", never_reported=True)
+    reply = await fetch(frozen0, f"{DETAILS}?id=4,{sid}")
     assert b'"last_active":-62135596800' in reply.body
     for element in reply.result:
         assert element["last_active"] == ZERO_TIME_UNIX
@@ -321,9 +315,26 @@ async def test_v0_never_reported_server(sim0: Sim) -> None:
         assert status["Temperatures"] is None
         assert all(v == 0 for k, v in status.items() if k != "Temperatures")
     assert b'"status":{"CPU":0,"MemUsed":0' in reply.body  # Go prints 0, not 0.0
-    sim0.set_online(4, True)
-    (element,) = await get(sim0, f"{DETAILS}?id=4")
+    frozen0.set_online(4, True)
+    (element,) = await get(frozen0, f"{DETAILS}?id=4")
     assert element["last_active"] > 0 and element["host"]["Platform"] == "debian"
+    # Offline: frozen, then live again after a gap.
+    before = by_id(await get(frozen0, f"{DETAILS}?id=1,2"))
+    off_at = frozen0.now()
+    frozen0.set_online(1, False)
+    freezer.tick(600)
+    after = by_id(await get(frozen0, f"{DETAILS}?id=1,2"))
+    assert after[1] == before[1]  # last_active and status frozen (v0 never resets)
+    assert after[2]["last_active"] >= before[2]["last_active"] + 599
+    history = await get(frozen0, f"{MONITOR}/1")
+    assert all(s["created_at"][-1] <= off_at * 1000 for s in history)
+    frozen0.set_online(1, True)
+    freezer.tick(120)
+    (back,) = await get(frozen0, f"{DETAILS}?id=1")
+    assert frozen0.now() - back["last_active"] < 2
+    stamps = (await get(frozen0, f"{MONITOR}/1"))[0]["created_at"]
+    assert stamps[-1] == math.floor(frozen0.now() / 60) * 60_000
+    assert max(b - a for a, b in itertools.pairwise(stamps)) >= 600_000  # gap
 
 
 BAD_ID = '{"code":400,"message":"id参数错误"}'
@@ -348,20 +359,7 @@ async def test_monitor_status_codes(
     assert reply.headers["Content-Type"] == JSON_CT
 
 
-async def test_monitor_guest_and_view_password(sim0: Sim) -> None:
-    # A bad token is no error here: the request just proceeds as a guest.
-    assert await get(sim0, f"{MONITOR}/1", token="bad")
-    assert await get(sim0, f"{MONITOR}/3")  # hidden, with token
-    sim0.set_view_password(True)
-    for path in (f"{MONITOR}/1", f"{MONITOR}/abc", f"{MONITOR}/999"):
-        reply = await fetch(sim0, path, token=None)
-        assert (reply.status, reply.json()) == (200, RESTRICTED)
-    assert await get(sim0, f"{MONITOR}/1")  # a valid token skips the view password
-    sim0.set_view_password(False)
-    assert await get(sim0, f"{MONITOR}/1", token=None)
-
-
-async def test_monitor_points(frozen0: Sim) -> None:
+async def test_monitor_points_guest_and_view_password(frozen0: Sim) -> None:
     now = frozen0.now()
     history = await get(frozen0, f"{MONITOR}/1")
     assert [m["monitor_id"] for m in history] == [2, 5]  # HTTP monitor 1 never appears
@@ -380,6 +378,15 @@ async def test_monitor_points(frozen0: Sim) -> None:
         for series in await get(frozen0, f"{MONITOR}/{sid}"):
             zeros += series["avg_delay"].count(0)
     assert zeros > 0  # lost probes show up as 0
+    # A bad token is no error here: the request just proceeds as a guest.
+    assert await get(frozen0, f"{MONITOR}/1", token="bad")
+    assert await get(frozen0, f"{MONITOR}/3")  # hidden, with token
+    frozen0.set_view_password(True)
+    for path in (f"{MONITOR}/1", f"{MONITOR}/abc", f"{MONITOR}/999"):
+        assert await answer(frozen0, path, token=None) == (200, RESTRICTED)
+    assert await get(frozen0, f"{MONITOR}/1")  # a valid token skips the view password
+    frozen0.set_view_password(False)
+    assert await get(frozen0, f"{MONITOR}/1", token=None)
 
 
 async def test_monitor_window_on_minute_boundary(
@@ -407,25 +414,21 @@ def test_ping_delay_cap_and_go_json() -> None:
     assert go_json([float("inf")]) is None
 
 
-async def test_offline_freezes_then_resumes(
-    frozen0: Sim, freezer: FrozenDateTimeFactory
-) -> None:
-    before = by_id(await get(frozen0, f"{DETAILS}?id=1,2"))
-    off_at = frozen0.now()
-    frozen0.set_online(1, False)
-    freezer.tick(600)
-    after = by_id(await get(frozen0, f"{DETAILS}?id=1,2"))
-    assert after[1] == before[1]  # last_active and status frozen (v0 never resets)
-    assert after[2]["last_active"] >= before[2]["last_active"] + 599
-    history = await get(frozen0, f"{MONITOR}/1")
-    assert all(s["created_at"][-1] <= off_at * 1000 for s in history)
-    frozen0.set_online(1, True)
-    freezer.tick(120)
-    (back,) = await get(frozen0, f"{DETAILS}?id=1")
-    assert frozen0.now() - back["last_active"] < 2
-    stamps = (await get(frozen0, f"{MONITOR}/1"))[0]["created_at"]
-    assert stamps[-1] == math.floor(frozen0.now() / 60) * 60_000
-    assert max(b - a for a, b in itertools.pairwise(stamps)) >= 600_000  # gap
+async def test_live_values_move(frozen0: Sim, freezer: FrozenDateTimeFactory) -> None:
+    samples = []
+    for _ in range(6):
+        samples.append(by_id(await get(frozen0, f"{DETAILS}?id=1,2")))
+        freezer.tick(30)
+    for sid in (1, 2):
+        states = [s[sid]["status"] for s in samples]
+        for key in ("NetInTransfer", "NetOutTransfer", "Uptime"):
+            assert all(a[key] < b[key] for a, b in itertools.pairwise(states))
+        assert len({s["CPU"] for s in states}) > 3
+        assert len({s["MemUsed"] for s in states}) > 1
+        grown = states[1]["NetInTransfer"] - states[0]["NetInTransfer"]
+        expected = 30 * states[0]["NetInSpeed"]  # speed x elapsed, speed varies a bit
+        assert 0.3 * expected < grown < 3 * expected
+    assert samples[0][2]["status"]["NetInTransfer"] > 2**53  # exact uint64 beyond float
 
 
 async def test_clock_shift_and_frozen_values(frozen0: Sim) -> None:
@@ -445,23 +448,6 @@ async def test_clock_shift_and_frozen_values(frozen0: Sim) -> None:
     assert reply.headers["Date"] == formatdate(real + 400, usegmt=True)
     second = math.floor(real + 400)
     assert all(second - 1 <= e["last_active"] <= second for e in reply.result)
-
-
-async def test_live_values_move(frozen0: Sim, freezer: FrozenDateTimeFactory) -> None:
-    samples = []
-    for _ in range(6):
-        samples.append(by_id(await get(frozen0, f"{DETAILS}?id=1,2")))
-        freezer.tick(30)
-    for sid in (1, 2):
-        states = [s[sid]["status"] for s in samples]
-        for key in ("NetInTransfer", "NetOutTransfer", "Uptime"):
-            assert all(a[key] < b[key] for a, b in itertools.pairwise(states))
-        assert len({s["CPU"] for s in states}) > 3
-        assert len({s["MemUsed"] for s in states}) > 1
-        grown = states[1]["NetInTransfer"] - states[0]["NetInTransfer"]
-        expected = 30 * states[0]["NetInSpeed"]  # speed x elapsed, speed varies a bit
-        assert 0.3 * expected < grown < 3 * expected
-    assert samples[0][2]["status"]["NetInTransfer"] > 2**53  # exact uint64 beyond float
 
 
 @pytest.mark.parametrize(("fault", "status", "content_type"), [
@@ -527,26 +513,7 @@ async def test_fault_reset_slow_count_and_clear(sim0: Sim) -> None:
         sim0.inject_fault(Fault.SLOW, count=0)
 
 
-async def test_requests_are_recorded(sim0: Sim) -> None:
-    sim0.reset_requests()
-    await fetch(sim0, f"{LIST}?tag=Lab&tag=x")
-    await fetch(sim0, f"{MONITOR}/2", token=None)
-    await fetch(sim0, "/nowhere")
-    await fetch(sim0, "/_sim/state")  # admin traffic is not recorded
-    assert [(r.method, r.path) for r in sim0.requests] == [
-        ("GET", LIST),
-        ("GET", f"{MONITOR}/2"),
-        ("GET", "/nowhere"),
-    ]
-    first = sim0.requests[0]
-    assert first.query == {"tag": "Lab"} and first.headers["Authorization"] == V0_TOKEN
-    assert "Authorization" not in sim0.requests[1].headers
-    assert abs(first.time - sim0.now()) < 5
-    sim0.reset_requests()
-    assert sim0.requests == []
-
-
-async def test_malformed_fields(sim0: Sim) -> None:
+async def test_malformed_fields_and_recorded_requests(sim0: Sim) -> None:
     sim0.set_malformed(1, "status", "oops")
     sim0.set_malformed(1, "id", "abc")
     sim0.set_malformed(2, "host", None)
@@ -558,14 +525,24 @@ async def test_malformed_fields(sim0: Sim) -> None:
     assert "CPU" not in result[2]["status"] and result[2]["extra"] == [1]
     assert (await get(sim0, f"{LIST}?tag=Production"))[0]["id"] == "abc"
     sim0.set_malformed(2, "status.CPU", float("nan"))  # Go cannot marshal NaN
-    reply = await fetch(sim0, f"{DETAILS}?id=2")
-    assert (reply.status, reply.body, reply.headers["Content-Type"]) == (
-        200,
-        b"",
-        JSON_CT,
-    )
+    r = await fetch(sim0, f"{DETAILS}?id=2")
+    assert (r.status, r.body, r.headers["Content-Type"]) == (200, b"", JSON_CT)
     sim0.clear_malformed()
     assert (await get(sim0, f"{DETAILS}?id=1"))[0]["id"] == 1
+    # Requests are recorded; admin traffic is not.
+    sim0.reset_requests()
+    await fetch(sim0, f"{LIST}?tag=Lab&tag=x")
+    await fetch(sim0, f"{MONITOR}/2", token=None)
+    await fetch(sim0, "/nowhere")
+    await fetch(sim0, "/_sim/state")
+    assert [r.path for r in sim0.requests] == [LIST, f"{MONITOR}/2", "/nowhere"]
+    assert {r.method for r in sim0.requests} == {"GET"}
+    first = sim0.requests[0]
+    assert first.query == {"tag": "Lab"} and first.headers["Authorization"] == V0_TOKEN
+    assert "Authorization" not in sim0.requests[1].headers
+    assert abs(first.time - sim0.now()) < 5
+    sim0.reset_requests()
+    assert sim0.requests == []
 
 
 @settings(database=None)  # keep the repo free of a .hypothesis directory
@@ -588,7 +565,7 @@ def test_split_ip_follows_go(ip: str) -> None:
         assert valid == ip and (ipv6 if ":" in ip else ipv4) == ip
 
 
-async def test_v0_admin_api_and_server_ids(sim0: Sim) -> None:
+async def test_v0_admin_api_tokens_and_server_ids(sim0: Sim) -> None:
     sid = sim0.add_server(
         "nas-2", "Lab", ip="192.0.2.99", hide_for_guest=True, display_index=3
     )
@@ -606,10 +583,6 @@ async def test_v0_admin_api_and_server_ids(sim0: Sim) -> None:
     assert not sim0.fleet.servers[sid].online
     assert (await admin(sim0, "POST", f"/_sim/servers/{sid}/online")).status == 200
     assert sim0.fleet.servers[sid].online
-    token = await admin(sim0, "POST", "/_sim/token", {"token": "t2"})
-    assert token.json() == {"token": "t2"} and sim0.token == "t2"
-    await admin(sim0, "POST", "/_sim/token", {"revoke": True})
-    assert not sim0.token_valid("t2")
     clock = await admin(sim0, "POST", "/_sim/clock", {"shift": 60})
     assert clock.json() == {"clock_offset": 60}
     fault = await admin(sim0, "POST", "/_sim/fault", {"kind": "html_502", "count": 1})
@@ -624,6 +597,17 @@ async def test_v0_admin_api_and_server_ids(sim0: Sim) -> None:
     assert sid not in sim0.fleet.servers
     missing = await admin(sim0, "DELETE", f"/_sim/servers/{sid}")
     assert (missing.status, missing.json()) == (404, {"error": f"no server {sid}"})
+    # The token: set and revoked directly, then through the admin API.
+    sim0.set_token("new-token")
+    assert (await fetch(sim0, LIST)).body == AUTH_FAIL
+    assert await get(sim0, LIST, token="new-token")
+    sim0.revoke_token()
+    assert sim0.token is None
+    assert (await fetch(sim0, LIST, token="new-token")).body == AUTH_FAIL
+    token = await admin(sim0, "POST", "/_sim/token", {"token": "t2"})
+    assert token.json() == {"token": "t2"} and sim0.token == "t2"
+    await admin(sim0, "POST", "/_sim/token", {"revoke": True})
+    assert not sim0.token_valid("t2")
     assert not [r for r in sim0.requests if r.path.startswith("/_sim")]
 
 
@@ -672,10 +656,10 @@ async def test_empty_dashboard(
 ) -> None:
     async with make(generation, servers=0, monitors=False) as sim:
         for path, body in empty.items():
-            assert ((r := await fetch(sim, path)).status, r.body) == (200, body), path
+            assert await raw(sim, path) == (200, body), path
         sim.add_server("solo", monitors=[2])  # a monitor that does not exist
         for path, body in solo.items():
-            assert ((r := await fetch(sim, path)).status, r.body) == (200, body), path
+            assert await raw(sim, path) == (200, body), path
 
 
 @pytest.mark.parametrize(("sim", "method", "path"), [
@@ -700,7 +684,7 @@ async def test_unknown_routes_are_404(sim: Sim, method: str, path: str) -> None:
     )
     if method != "HEAD":  # v0: gin's HTML page; v1: a JSON error
         page = "该页面不存在" in reply.body.decode()
-        assert page if v0 else reply.body == b'{"error":"404 Not Found"}'
+        assert page if v0 else reply.body == NOT_FOUND
 
 
 @pytest.mark.parametrize(("sim", "path", "location"), [
@@ -777,10 +761,7 @@ def test_cli_serves_until_terminated(
         )
         with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310
             body = json.loads(resp.read())
-        if v0:
-            assert len(body["result"]) == 3
-        else:
-            assert ids(body["data"]) == [2, 3, 1]
+        assert len(body["result"]) == 3 if v0 else ids(body["data"]) == [2, 3, 1]
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=30)
@@ -790,30 +771,51 @@ def test_cli_serves_until_terminated(
 # ======================================================== the v1/v2 API
 
 
-async def test_envelope_setting_and_spa_pages(sim1: Sim) -> None:
+async def test_envelope_setting_pages_and_exact_bearer_pats(sim1: Sim) -> None:
     reply = await fetch(sim1, SETTING, token=None)
     assert (reply.status, reply.headers["Content-Type"]) == (200, JSON_CT)
     assert reply.body == (
         b'{"success":true,"data":{"config":{"language":"en-US","site_name":"Nezha",'
         b'"ip_change_notification_group_id":0,"cover":0},"tsdb_enabled":true}}'
     )
-    sim1.v1.language, sim1.v1.site_name, sim1.v1.tsdb_enabled = "zh-CN", "哪吒", False
-    config = await get(sim1, SETTING)
-    assert config["config"]["site_name"] == "哪吒" and config["tsdb_enabled"] is False
     # A bad PAT is not even parsed here: no 401, no strike.
-    reply = await fetch(sim1, SETTING, token=generate_pat())
-    assert reply.status == 200 and sim1.waf_strikes() == 0
+    assert (await fetch(sim1, SETTING, token=generate_pat())).status == 200
+    assert sim1.waf_strikes() == 0
     # Handler errors: HTTP 200, no "success" key at all.
-    missing = await fetch(sim1, f"{SERVER}/999/service")
-    assert (missing.status, missing.body) == (200, b'{"error":"server not found"}')
+    missing = b'{"error":"server not found"}'
+    assert await raw(sim1, f"{SERVER}/999/service") == (200, missing)
     assert (await fetch(sim1, "/", token=None)).status == 200  # SPA index
     assert (await fetch(sim1, "/server/3", token=None)).status == 200
     page = await fetch(sim1, "/nowhere", token=None)
     assert (page.status, page.headers["Content-Type"]) == (404, HTML_CT)
     assert b'<div id="root">' in page.body
+    assert ids(await get(sim1, SERVER))[:2] == [2, 3]
+    assert sim1.token == V1_TOKEN
+    # Anything but "Bearer nzp_…" goes to JWT handling: HTTP 200, no strike.
+    for header in (
+        V1_TOKEN,
+        f"bearer {V1_TOKEN}",
+        f"Token {V1_TOKEN}",
+        "Bearer eyJ.x.y",
+        "",
+    ):
+        reply = await fetch(sim1, SERVER, None, headers={"Authorization": header})
+        assert (reply.status, reply.body) == (200, UNAUTHORIZED)
+        assert reply.headers["WWW-Authenticate"] == "JWT realm=Nezha"
+    assert (await fetch(sim1, SERVER, token=None)).status == 200
+    assert sim1.waf_strikes() == 0
+    # Optional routes fall back to the guest view for such headers.
+    reply = await fetch(sim1, GROUPS, None, headers={"Authorization": V1_TOKEN})
+    assert [g["group"]["name"] for g in reply.data] == ["Production", "Lab"]
+    sim1.v1.language, sim1.v1.site_name, sim1.v1.tsdb_enabled = "zh-CN", "哪吒", False
+    config = await get(sim1, SETTING)
+    assert config["config"]["site_name"] == "哪吒" and config["tsdb_enabled"] is False
+    reply = await fetch(sim1, GROUPS, token=generate_pat())
+    assert (reply.status, reply.headers["Content-Type"]) == (401, JSON_CT)
+    assert reply.body == b'{"error":"ApiErrorUnauthorized: invalid api token"}'
+    assert sim1.waf_strikes() == 1 and sim1.waf_blocked()
     async with make("v1", version="1.4.2") as old:  # HTTP 200 before v1.5.0
-        reply = await fetch(old, "/api/v1/nope")
-        assert (reply.status, reply.json()) == (200, {"error": "404 Not Found"})
+        assert await answer(old, "/api/v1/nope") == (200, {"error": "404 Not Found"})
 
 
 @pytest.mark.parametrize(("version", "data"), [
@@ -851,53 +853,55 @@ async def test_constructor_validation() -> None:
         assert (await fetch(sim0, SETTING, token=None)).status == 404
 
 
-# -- personal access tokens -------------------------------------------------------------
+# -- personal access tokens, WAF ---------------------------------------------------------
 
 
-async def test_pat_exact_bearer_and_invalid_pat_strike(sim1: Sim) -> None:
-    assert ids(await get(sim1, SERVER))[:2] == [2, 3]
-    assert sim1.token == V1_TOKEN
-    # Anything but "Bearer nzp_…" goes to JWT handling: HTTP 200, no strike.
-    for header in (
-        V1_TOKEN,
-        f"bearer {V1_TOKEN}",
-        f"Token {V1_TOKEN}",
-        "Bearer eyJ.x.y",
-        "",
-    ):
-        reply = await fetch(sim1, SERVER, None, headers={"Authorization": header})
-        assert (reply.status, reply.body) == (200, UNAUTHORIZED)
-        assert reply.headers["WWW-Authenticate"] == "JWT realm=Nezha"
-    assert (await fetch(sim1, SERVER, token=None)).status == 200
-    assert sim1.waf_strikes() == 0
-    # Optional routes fall back to the guest view for such headers.
-    reply = await fetch(sim1, GROUPS, None, headers={"Authorization": V1_TOKEN})
-    assert [g["group"]["name"] for g in reply.data] == ["Production", "Lab"]
-    reply = await fetch(sim1, GROUPS, token=generate_pat())
-    assert (reply.status, reply.headers["Content-Type"]) == (401, JSON_CT)
-    assert reply.body == b'{"error":"ApiErrorUnauthorized: invalid api token"}'
-    assert sim1.waf_strikes() == 1 and sim1.waf_blocked()
-
-
-async def test_expired_and_revoked_tokens(frozen1: Sim) -> None:
+async def test_expired_and_revoked_tokens_and_waf_blocks(frozen1: Sim) -> None:
     short = frozen1.add_token(expires_in=60)
     assert (await fetch(frozen1, SERVER, token=short)).status == 200
     frozen1.shift_clock(60)  # still valid at the exact expiry instant
     assert (await fetch(frozen1, SERVER, token=short)).status == 200
     frozen1.shift_clock(1)
-    reply = await fetch(frozen1, SERVER, token=short)
     expired = {"error": "ApiErrorUnauthorized: api token expired"}
-    assert (reply.status, reply.json()) == (401, expired)
+    assert await answer(frozen1, SERVER, token=short) == (401, expired)
     assert frozen1.waf_strikes() == 1
     frozen1.clear_waf()
     frozen1.revoke_token()  # the main token
     assert frozen1.token is None and frozen1.get_token(V1_TOKEN) is None
-    reply = await fetch(frozen1, SERVER)
-    invalid = "ApiErrorUnauthorized: invalid api token"
-    assert (reply.status, reply.json()["error"]) == (401, invalid)
+    invalid = {"error": "ApiErrorUnauthorized: invalid api token"}
+    assert await answer(frozen1, SERVER, token=V1_TOKEN) == (401, invalid)
     frozen1.clear_waf()
     frozen1.set_token("nzp_" + "Z" * 32)  # a new main token with the same scopes
     assert (await fetch(frozen1, SERVER, token=frozen1.token)).status == 200
+    # A strike blocks for 3 s, even a valid token.
+    await fetch(frozen1, SERVER, token=generate_pat())
+    blocked = await fetch(frozen1, SERVER, token=frozen1.token)
+    assert blocked.blocked
+    assert blocked.body.decode().count("<h1>Blocked</h1>") == 1
+    frozen1.shift_clock(2)
+    assert (await fetch(frozen1, SERVER, token=frozen1.token)).blocked
+    frozen1.shift_clock(1)
+    assert (await fetch(frozen1, SERVER, token=frozen1.token)).status == 200
+    assert frozen1.waf_strikes() == 0  # the valid PAT cleared the token strikes
+    frozen1.add_waf_strike(identifier=BLOCK_ID_UNKNOWN_USER)  # a failed login
+    frozen1.add_waf_strike()  # a bad token
+    assert frozen1.waf_strikes() == 2
+    frozen1.shift_clock(16)
+    assert (await fetch(frozen1, SERVICE, token=frozen1.token)).status == 200
+    assert frozen1.waf_strikes() == 1  # the login strike stays
+    frozen1.shift_clock(3)
+    await fetch(frozen1, SERVICE, token=None)  # a guest clears nothing
+    assert frozen1.waf_strikes() == 1
+    frozen1.clear_waf()
+    # The block grows with n ** 4.
+    for n, seconds in [(1, 3), (2, 16), (3, 81), (4, 256)]:
+        assert (await fetch(frozen1, SERVICE, token=generate_pat())).status == 401
+        assert frozen1.waf_strikes() == n
+        frozen1.shift_clock(seconds - 1)
+        assert (await fetch(frozen1, SETTING, token=None)).blocked, n
+        assert frozen1.waf_strikes() == n  # requests while blocked add no strike
+        frozen1.shift_clock(1)
+        assert (await fetch(frozen1, SETTING, token=None)).status == 200
 
 
 @pytest.mark.parametrize(("scopes", "request_line", "missing"), [
@@ -933,8 +937,7 @@ async def test_scopes(
 @pytest.mark.parametrize("version", ["2.0.5", "1.14.14"])
 async def test_no_pats_before_2_1(version: str) -> None:
     async with make("v1", version=version) as sim1:
-        reply = await fetch(sim1, SERVER)
-        assert (reply.status, reply.body) == (200, UNAUTHORIZED)
+        assert await raw(sim1, SERVER) == (200, UNAUTHORIZED)
         groups = await get(sim1, GROUPS)
         assert [g["servers"] for g in groups] == [[1, 2, 5, 6], [7]]  # guest
         assert sim1.waf_strikes() == 0
@@ -948,53 +951,10 @@ async def test_inventory_scope_split_in_2_1_2() -> None:
         assert (await fetch(sim1, SERVER, token=other)).status == 200
 
 
-# -- WAF ----------------------------------------------------------------------------------
-
-
-async def test_strike_blocks_for_3_seconds(frozen1: Sim) -> None:
-    await fetch(frozen1, SERVER, token=generate_pat())
-    blocked = await fetch(frozen1, SERVER)  # even a valid token
-    assert blocked.blocked
-    assert blocked.body.decode().count("<h1>Blocked</h1>") == 1
-    frozen1.shift_clock(2)
-    assert (await fetch(frozen1, SERVER)).blocked
-    frozen1.shift_clock(1)
-    assert (await fetch(frozen1, SERVER)).status == 200
-    assert frozen1.waf_strikes() == 0  # the valid PAT cleared the token strikes
-    frozen1.add_waf_strike(identifier=BLOCK_ID_UNKNOWN_USER)  # a failed login
-    frozen1.add_waf_strike()  # a bad token
-    assert frozen1.waf_strikes() == 2
-    frozen1.shift_clock(16)
-    assert (await fetch(frozen1, SERVICE)).status == 200
-    assert frozen1.waf_strikes() == 1  # the login strike stays
-    frozen1.shift_clock(3)
-    await fetch(frozen1, SERVICE, token=None)  # a guest clears nothing
-    assert frozen1.waf_strikes() == 1
-
-
-async def test_block_grows_with_n_to_the_4th(frozen1: Sim) -> None:
-    for n, seconds in [(1, 3), (2, 16), (3, 81), (4, 256)]:
-        assert (await fetch(frozen1, SERVICE, token=generate_pat())).status == 401
-        assert frozen1.waf_strikes() == n
-        frozen1.shift_clock(seconds - 1)
-        assert (await fetch(frozen1, SETTING, token=None)).blocked, n
-        assert frozen1.waf_strikes() == n  # requests while blocked add no strike
-        frozen1.shift_clock(1)
-        assert (await fetch(frozen1, SETTING, token=None)).status == 200
-
-
-async def test_block_page_on_every_path(sim1: Sim) -> None:
+async def test_block_page_on_every_path_waf_off_and_real_ip(sim1: Sim) -> None:
     sim1.block_ip()  # manual block from the Online Users page (99999)
     assert sim1.waf_strikes() == 99999
-    paths = (
-        SETTING,
-        SERVER,
-        "/api/v1/nope",
-        "/",
-        "/assets/app.js",
-        "/api/v1/ws/server",
-    )
-    for path in paths:
+    for path in (SETTING, SERVER, "/api/v1/nope", "/", "/assets/app.js", WS):
         assert (await fetch(sim1, path, token=None)).blocked, path
     assert await handshake_status(sim1) == 403
     # gin redirects a trailing slash in the router, before any middleware.
@@ -1004,9 +964,6 @@ async def test_block_page_on_every_path(sim1: Sim) -> None:
     assert sim1.waf_strikes() == 99999
     sim1.clear_waf()
     assert (await fetch(sim1, SETTING)).status == 200
-
-
-async def test_waf_disabled_and_real_ip_header(sim1: Sim) -> None:
     sim1.waf_enabled = False
     for _ in range(3):
         assert (await fetch(sim1, SERVER, token=generate_pat())).status == 401
@@ -1014,8 +971,8 @@ async def test_waf_disabled_and_real_ip_header(sim1: Sim) -> None:
     sim1.waf_enabled = True
     assert sim1.real_ip_header == "NZ::Use-Peer-IP"
     sim1.real_ip_header = "X-Real-IP"
-    reply = await fetch(sim1, SETTING, token=None)
-    assert (reply.status, reply.json()) == (200, {"error": "real ip header not found"})
+    no_header = {"error": "real ip header not found"}
+    assert await answer(sim1, SETTING, token=None) == (200, no_header)
     behind_proxy = {"X-Real-IP": "198.51.100.7, 203.0.113.9"}  # the last hop counts
     reply = await fetch(sim1, SERVER, token="nzp_bad", headers=behind_proxy)
     assert reply.status == 401
@@ -1027,7 +984,9 @@ async def test_waf_disabled_and_real_ip_header(sim1: Sim) -> None:
 # -- /server, /server-group ---------------------------------------------------------------
 
 
-async def test_server_list_order_and_omitempty(frozen1: Sim) -> None:
+async def test_server_list_never_reported_disconnected_and_controls(
+    frozen1: Sim, freezer: FrozenDateTimeFactory
+) -> None:
     reply = await fetch(frozen1, SERVER)
     servers = by_id(reply.data)
     assert list(servers) == V1_ORDER
@@ -1043,9 +1002,8 @@ async def test_server_list_order_and_omitempty(frozen1: Sim) -> None:
     assert gpu["host"]["gpu"] == ["NVIDIA GeForce RTX 3060"]
     assert gpu["host"]["version"] == "1.14.1" and gpu["host"]["platform_version"]
     assert isinstance(gpu["state"]["gpu"], list) and len(gpu["state"]["gpu"]) == 1
-    assert [set(t) for t in gpu["state"]["temperatures"]] == [
-        {"Name", "Temperature"}
-    ] * 3
+    temperatures = gpu["state"]["temperatures"]
+    assert [set(t) for t in temperatures] == [{"Name", "Temperature"}] * 3
     assert gpu["geoip"] == {"ip": {"ipv6_addr": "2001:db8:1::3"}, "country_code": "de"}
     # A server registered with the global agent secret has no owner (real v2.3.7).
     assert gpu["owner"] == {"id": 0}
@@ -1053,10 +1011,8 @@ async def test_server_list_order_and_omitempty(frozen1: Sim) -> None:
     assert hk["display_index"] == 0  # not omitempty in /server
     assert "hide_for_guest" not in hk and "note" not in hk
     assert json.loads(hk["public_note"])["billingDataMod"]["amount"] == "$5"
-    assert hk["geoip"]["ip"] == {
-        "ipv4_addr": "203.0.113.10",
-        "ipv6_addr": "2001:db8::10",
-    }
+    dual = {"ipv4_addr": "203.0.113.10", "ipv6_addr": "2001:db8::10"}
+    assert hk["geoip"]["ip"] == dual
     assert "temperatures" not in hk["state"] and "gpu" not in hk["state"]
     assert not {"load_1", "load_5", "load_15"} & set(servers[5]["state"])  # Windows
     assert servers[7]["geoip"]["ip"] == {"ipv6_addr": "2001:db8:3::4"}  # "/v6"
@@ -1068,25 +1024,45 @@ async def test_server_list_order_and_omitempty(frozen1: Sim) -> None:
         assert 0 <= frozen1.now() - moment.timestamp() < 2
         assert all(value != 0 for value in element["state"].values())
     assert (await fetch(frozen1, SERVER)).body == reply.body
-
-
-async def test_never_reported_and_disconnected(
-    frozen1: Sim, freezer: FrozenDateTimeFactory
-) -> None:
-    before = by_id(await get(frozen1, SERVER))
+    # v1 resets last_active on disconnect but keeps the last state.
     frozen1.set_online(1, False)
     frozen1.set_never_reported(4)
     freezer.tick(600)
     after = by_id(await get(frozen1, SERVER))
-    # v1 resets last_active on disconnect but keeps the last state.
     assert after[1]["last_active"] == ZERO
-    assert after[1]["state"] == before[1]["state"]
-    assert after[1]["host"] == before[1]["host"] and after[1]["geoip"]
+    assert after[1]["state"] == servers[1]["state"]
+    assert after[1]["host"] == servers[1]["host"] and after[1]["geoip"]
     assert after[4]["host"] == {} and after[4]["state"] == {}
     assert after[4]["geoip"] == {"ip": {}} and after[4]["last_active"] == ZERO
     frozen1.set_online(1, True)
     (back,) = await get(frozen1, f"{SERVER}?id=1")
-    assert back["last_active"] != ZERO and back["state"] != before[1]["state"]
+    assert back["last_active"] != ZERO and back["state"] != servers[1]["state"]
+    # Controls shared with v0: servers, malformed fields, faults, recorded requests.
+    frozen1.reset_requests()
+    sid = frozen1.add_server("new-box", "Edge", display_index=3, hide_for_guest=True)
+    (element,) = await get(frozen1, f"{SERVER}?id={sid}")
+    assert element["created_at"] == go_time(math.floor(frozen1.now() * 1e6) * 1000)
+    assert element["hide_for_guest"] is True and element["display_index"] == 3
+    groups = await get(frozen1, GROUPS)
+    assert groups[-1]["group"]["name"] == "Edge" and groups[-1]["servers"] == [sid]
+    frozen1.set_malformed(2, "state.cpu", "oops")
+    frozen1.set_malformed(2, "host", MISSING)
+    frozen1.set_malformed(2, "owner.username", None)
+    (two,) = await get(frozen1, f"{SERVER}?id=2")
+    assert two["state"]["cpu"] == "oops" and "host" not in two
+    assert two["owner"] == {"id": 0, "username": None}
+    assert (await get(frozen1, f"{SERVER}?id=3"))[0]["owner"] == {"id": 0}  # unshared
+    frozen1.inject_fault(Fault.TRUNCATED_JSON, path=SERVICE)
+    reply = await fetch(frozen1, SERVICE)
+    assert reply.body.startswith(b'{"success":true,"data":{"services"')
+    with pytest.raises(ValueError):
+        reply.json()
+    frozen1.remove_server(sid)
+    reply = await fetch(frozen1, f"{SERVER}/{sid}/service")
+    assert reply.json() == {"error": "server not found"}
+    recorded = [(r.method, r.path, r.kind) for r in frozen1.requests]
+    assert recorded[0] == ("GET", SERVER, "http")
+    assert frozen1.requests[0].query == {"id": str(sid)}
 
 
 @pytest.mark.parametrize(("query", "expected"), [
@@ -1100,21 +1076,36 @@ async def test_server_id_filter(sim1: Sim, query: str, expected: list[int]) -> N
     assert ids(await get(sim1, f"{SERVER}?{query}")) == expected
 
 
-async def test_groups_and_pat_allow_list(sim1: Sim) -> None:
+async def test_guest_view_force_auth_groups_and_pat_allow_list(sim1: Sim) -> None:
+    groups = await get(sim1, GROUPS, token=None)
+    assert [g["servers"] for g in groups] == [[1, 2, 5, 6], [7]]  # 3 is hidden
+    unauthorized = {"error": "unauthorized"}
+    assert (await fetch(sim1, f"{SERVER}/3/service", None)).json() == unauthorized
+    week = await fetch(sim1, f"{SERVER}/1/service?period=7d", token=None)
+    assert week.json() == {"error": "unauthorized: only 1d data available for guests"}
+    assert await get(sim1, f"{SERVER}/1/service?period=7d")
+    assert sorted(await get(sim1, f"{SERVICE}/server")) == [1, 2, 3, 5, 6, 7]  # not 4
+    assert sorted(await get(sim1, f"{SERVICE}/server", None)) == [1, 2, 5, 6, 7]
+    sim1.force_auth = True
+    for path in (GROUPS, SERVICE, f"{SERVER}/1/service"):
+        assert await raw(sim1, path, token=None) == (200, UNAUTHORIZED)
+        assert (await fetch(sim1, path)).status == 200
+    assert await get(sim1, SETTING, token=None)
+    assert await handshake_status(sim1, token=None) == 200
+    sim1.force_auth = False
+    assert await get(sim1, SERVICE, token=None)
+    # A token limited to some servers.
     token = sim1.add_token(server_ids=[1, 3])
     assert ids(await get(sim1, SERVER, token)) == [3, 1]
     groups = await get(sim1, GROUPS, token)
     assert [(g["group"]["name"], g["servers"]) for g in groups] == [
-        ("Production", [1]),
-        ("Lab", [3]),  # hidden, but the admin's token may see it
-    ]
-    reply = await fetch(sim1, f"{SERVER}/2/service", token=token)
-    assert reply.json() == {"error": "unauthorized"}
+        ("Production", [1]), ("Lab", [3])  # hidden, but the admin's token may see it
+    ]  # fmt: skip
+    assert (await fetch(sim1, f"{SERVER}/2/service", token)).json() == unauthorized
     groups = await get(sim1, GROUPS)
     assert [(g["group"]["id"], g["group"]["name"], g["servers"]) for g in groups] == [
-        (1, "Production", [1, 2, 5, 6]),
-        (2, "Lab", [3, 7]),
-    ]
+        (1, "Production", [1, 2, 5, 6]), (2, "Lab", [3, 7])
+    ]  # fmt: skip
     assert list(groups[0]["group"]) == ["id", "created_at", "updated_at", "name"]
     sim1.remove_server(7)
     sim1.remove_server(3)
@@ -1124,27 +1115,6 @@ async def test_groups_and_pat_allow_list(sim1: Sim) -> None:
     assert [g["servers"] for g in reply.data] == [[1, 2, 5, 6], None, None]
     guest = await get(sim1, GROUPS, token=None)
     assert [g["group"]["name"] for g in guest] == ["Production"]
-
-
-async def test_guest_view_and_force_auth(sim1: Sim) -> None:
-    groups = await get(sim1, GROUPS, token=None)
-    assert [g["servers"] for g in groups] == [[1, 2, 5, 6], [7]]  # 3 is hidden
-    hidden = await fetch(sim1, f"{SERVER}/3/service", token=None)
-    assert hidden.json() == {"error": "unauthorized"}
-    week = await fetch(sim1, f"{SERVER}/1/service?period=7d", token=None)
-    assert week.json() == {"error": "unauthorized: only 1d data available for guests"}
-    assert await get(sim1, f"{SERVER}/1/service?period=7d")
-    assert sorted(await get(sim1, f"{SERVICE}/server")) == [1, 2, 3, 5, 6, 7]  # not 4
-    assert sorted(await get(sim1, f"{SERVICE}/server", None)) == [1, 2, 5, 6, 7]
-    sim1.force_auth = True
-    for path in (GROUPS, SERVICE, f"{SERVER}/1/service"):
-        reply = await fetch(sim1, path, token=None)
-        assert (reply.status, reply.body) == (200, UNAUTHORIZED)
-        assert (await fetch(sim1, path)).status == 200
-    assert await get(sim1, SETTING, token=None)
-    assert await handshake_status(sim1, token=None) == 200
-    sim1.force_auth = False
-    assert await get(sim1, SERVICE, token=None)
 
 
 # -- services -----------------------------------------------------------------------------
@@ -1216,8 +1186,7 @@ async def test_server_monitors_per_version(
     v2 = version.startswith("2")
     new, old = f"{SERVER}/1/service", f"{SERVICE}/1"
     async with make("v1", version=version) as sim1:
-        gone = await fetch(sim1, old if v2 else new)
-        assert (gone.status, gone.body) == (404, b'{"error":"404 Not Found"}')
+        assert await raw(sim1, old if v2 else new) == (404, NOT_FOUND)
         history = await get(sim1, new if v2 else old)
         assert [m["monitor_id"] for m in history] == [2, 5]
         keys = ["monitor_id", "server_id", "monitor_name", "server_name"]
@@ -1233,12 +1202,10 @@ async def test_server_monitors_per_version(
             ("99999999999999999999", ("strconv.ParseUint: parsing "
              '"99999999999999999999": value out of range'))
         ]:  # fmt: skip
-            reply = await fetch(sim1, prefix.format(sid))
-            assert (reply.status, reply.json()) == (200, {"error": error})
+            assert await answer(sim1, prefix.format(sid)) == (200, {"error": error})
         if v2:
-            bad = await fetch(sim1, f"{new}?period=2d")
             error = "invalid period: 2d, expected 1d, 7d, or 30d"
-            assert bad.json() == {"error": error}
+            assert (await fetch(sim1, f"{new}?period=2d")).json() == {"error": error}
 
 
 # -- WebSocket stream ---------------------------------------------------------------------
@@ -1261,7 +1228,7 @@ async def stream(sim1: Sim) -> AsyncIterator[Open]:
         await hang_up(*sockets)
 
 
-async def test_ws_frames(sim1: Sim, stream: Open) -> None:
+async def test_ws_frames_origin_and_plain_get(sim1: Sim, stream: Open) -> None:
     ws = await stream()
     started = time.monotonic()
     first, second, *rest = await frames(ws, 6)
@@ -1281,6 +1248,11 @@ async def test_ws_frames(sim1: Sim, stream: Open) -> None:
         assert all("public_note" not in s for s in frame["servers"])
     assert [r.kind for r in sim1.requests] == ["ws"]
     assert sim1.requests[0].headers["Authorization"] == f"Bearer {V1_TOKEN}"
+    await stream(headers={"Origin": "HTTP://" + sim1.url[7:].upper()})  # same host
+    reply = await fetch(sim1, WS)  # not an upgrade request
+    assert (reply.status, reply.body) == (400, b"Bad Request\n")
+    assert reply.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert [r.kind for r in sim1.requests] == ["ws", "ws", "http"]
 
 
 async def test_ws_guest_view(sim1: Sim, stream: Open) -> None:
@@ -1312,39 +1284,32 @@ async def test_ws_ping_every_4th_frame_and_no_pong(stream: Open) -> None:
     assert kinds == [text, text, text, text, ping, text, text, text, text, ping]
 
 
+WS_SETUPS: dict[str, Callable[[Sim], object]] = {
+    "scope": lambda sim: sim.add_token(scopes=["nezha:service:read"]),
+    "force_auth": lambda sim: setattr(sim, "force_auth", True),
+    "block": lambda sim: sim.block_ip(),
+    "fault": lambda sim: sim.inject_fault(Fault.HTML_502, path=WS),
+    "truncated": lambda sim: sim.inject_fault(Fault.TRUNCATED_JSON),
+}
+
+
 @pytest.mark.parametrize(("setup", "token", "headers", "status"), [
-    ("none", "nzp_unknown", {}, 401),
+    (None, "nzp_unknown", {}, 401),
     ("scope", "SCOPED", {}, 403),
     ("force_auth", None, {}, 200),
     ("block", V1_TOKEN, {}, 403),
     ("fault", V1_TOKEN, {}, 502),
     ("truncated", V1_TOKEN, {}, 200),
-    ("none", V1_TOKEN, {"Origin": "http://evil.example"}, 403),
+    (None, V1_TOKEN, {"Origin": "http://evil.example"}, 403),
 ])  # fmt: skip
 async def test_ws_handshake_failures_are_http(
-    sim1: Sim, setup: str, token: str | None, headers: dict[str, str], status: int
+    sim1: Sim, setup: str | None, token: str | None, headers: Any, status: int
 ) -> None:
-    if token == "SCOPED":
-        token = sim1.add_token(scopes=["nezha:service:read"])
-    if setup == "force_auth":
-        sim1.force_auth = True
-    elif setup == "block":
-        sim1.block_ip()
-    elif setup == "fault":
-        sim1.inject_fault(Fault.HTML_502, path="/api/v1/ws/server")
-    elif setup == "truncated":
-        sim1.inject_fault(Fault.TRUNCATED_JSON)
+    made = WS_SETUPS[setup](sim1) if setup else None
+    token = made if token == "SCOPED" else token
     assert await handshake_status(sim1, token, headers=headers) == status
     assert sim1.ws_connections == 0
     assert [r.kind for r in sim1.requests] == ["ws"]
-
-
-async def test_ws_origin_and_plain_get(sim1: Sim, stream: Open) -> None:
-    await stream(headers={"Origin": "HTTP://" + sim1.url[7:].upper()})  # same host
-    reply = await fetch(sim1, "/api/v1/ws/server")  # not an upgrade request
-    assert (reply.status, reply.body) == (400, b"Bad Request\n")
-    assert reply.headers["Content-Type"] == "text/plain; charset=utf-8"
-    assert [r.kind for r in sim1.requests] == ["ws", "http"]
 
 
 async def test_ws_revoked_token_closes_its_streams(sim1: Sim, stream: Open) -> None:
@@ -1382,7 +1347,7 @@ async def test_ws_drop_and_pause(sim1: Sim, stream: Open) -> None:
 
 async def test_ws_malformed_frame_is_skipped(sim1: Sim, stream: Open) -> None:
     sim1.set_malformed(1, "state.cpu", float("nan"))  # Go cannot marshal NaN
-    assert ((reply := await fetch(sim1, SERVER)).status, reply.body) == (200, b"")
+    assert await raw(sim1, SERVER) == (200, b"")
     ws = await stream()
     with pytest.raises(TimeoutError):
         await receive(ws, limit=0.3)
@@ -1415,34 +1380,7 @@ async def test_stop_ends_streams_promptly() -> None:
         await hang_up(ws)
 
 
-# -- shared controls, admin API -----------------------------------------------------------
-
-
-async def test_shared_controls(frozen1: Sim) -> None:
-    sid = frozen1.add_server("new-box", "Edge", display_index=3, hide_for_guest=True)
-    (element,) = await get(frozen1, f"{SERVER}?id={sid}")
-    assert element["created_at"] == go_time(math.floor(frozen1.now() * 1e6) * 1000)
-    assert element["hide_for_guest"] is True and element["display_index"] == 3
-    groups = await get(frozen1, GROUPS)
-    assert groups[-1]["group"]["name"] == "Edge" and groups[-1]["servers"] == [sid]
-    frozen1.set_malformed(2, "state.cpu", "oops")
-    frozen1.set_malformed(2, "host", MISSING)
-    frozen1.set_malformed(2, "owner.username", None)
-    (two,) = await get(frozen1, f"{SERVER}?id=2")
-    assert two["state"]["cpu"] == "oops" and "host" not in two
-    assert two["owner"] == {"id": 0, "username": None}
-    assert (await get(frozen1, f"{SERVER}?id=3"))[0]["owner"] == {"id": 0}  # unshared
-    frozen1.inject_fault(Fault.TRUNCATED_JSON, path=SERVICE)
-    reply = await fetch(frozen1, SERVICE)
-    assert reply.body.startswith(b'{"success":true,"data":{"services"')
-    with pytest.raises(ValueError):
-        reply.json()
-    frozen1.remove_server(sid)
-    reply = await fetch(frozen1, f"{SERVER}/{sid}/service")
-    assert reply.json() == {"error": "server not found"}
-    recorded = [(r.method, r.path, r.kind) for r in frozen1.requests]
-    assert recorded[0] == ("GET", SERVER, "http")
-    assert frozen1.requests[0].query == {"id": str(sid)}
+# -- admin API ------------------------------------------------------------------------
 
 
 async def test_v1_admin_api(sim1: Sim) -> None:
@@ -1467,10 +1405,8 @@ async def test_v1_admin_api(sim1: Sim) -> None:
     state = (await admin(sim1, "GET", "/_sim/state")).json()
     assert state["v1"]["services_down"] == [2]
     assert (await admin(sim1, "POST", "/_sim/services/9/down", {})).status == 404
-    ws = (
-        await admin(sim1, "POST", "/_sim/ws", {"interval": 0.5, "paused": True})
-    ).json()
-    assert ws["ws_interval"] == 0.5 and ws["ws_paused"] is True
+    ws = await admin(sim1, "POST", "/_sim/ws", {"interval": 0.5, "paused": True})
+    assert ws.json()["ws_interval"] == 0.5 and ws.json()["ws_paused"] is True
     assert (await admin(sim1, "POST", "/_sim/ws", {"interval": 0})).status == 400
     dropped = await admin(sim1, "POST", "/_sim/ws", {"drop": True})
     assert dropped.json()["dropped"] == 0
@@ -1496,12 +1432,11 @@ async def crons() -> AsyncIterator[Sim]:
 
 async def run(sim: Sim, cron: int | str, token: str | None = OWN) -> tuple[int, Any]:
     """``POST /cron/:id/manual``: the status and the JSON answer."""
-    reply = await fetch(sim, f"{CRON}/{cron}/manual", token, method="POST")
-    return reply.status, reply.json()
+    return await answer(sim, f"{CRON}/{cron}/manual", token, method="POST")
 
 
-async def test_cron_list_shape_and_order(crons: Sim) -> None:
-    """``model.Cron`` with omitempty; trigger tasks have no schedule or job id."""
+async def test_cron_list_shape_order_and_manual_trigger(crons: Sim) -> None:
+    """``model.Cron`` with omitempty; a manual run has no data; bad ids refused."""
     backup = crons.add_cron("Backup", servers=[1, 2], command="tar czf /b.tgz /srv")
     alert = crons.add_cron("Restart on alert", task_type=1, cover=2)
     first, second = await get(crons, CRON)
@@ -1511,14 +1446,9 @@ async def test_cron_list_shape_and_order(crons: Sim) -> None:
     assert (first["cover"], first["cron_job_id"]) == (0, 1)
     assert first["last_executed_at"] == ZERO
     assert "last_result" not in first and "push_successful" not in first
+    # Trigger tasks have no schedule or job id.
     assert (second["task_type"], second["cover"], second["scheduler"]) == (1, 2, "")
     assert "cron_job_id" not in second and "command" not in second
-
-
-async def test_cron_manual_trigger(crons: Sim) -> None:
-    """Success has no data; unknown ids, bad ids and a GET are refused."""
-    backup = crons.add_cron("Backup", servers=[1])
-    alert = crons.add_cron("Restart on alert", task_type=1, cover=2)
     assert await run(crons, backup) == (200, SUCCESS)
     assert crons.cron_runs == [backup]
     (task, _) = await get(crons, CRON)
@@ -1559,13 +1489,11 @@ async def test_cron_admin_api(crons: Sim) -> None:
     )
     assert created.status == 201
     for bad in (
-        {"servers": [1]},
-        {"name": "x", "servers": "1"},
-        {"name": "x", "cover": "1"},
-        {"name": "x", "cover": 2},
-    ):
+        {"servers": [1]}, {"name": "x", "servers": "1"},
+        {"name": "x", "cover": "1"}, {"name": "x", "cover": 2}
+    ):  # fmt: skip
         assert (await admin(crons, "POST", "/_sim/crons", bad)).status == 400, bad
     state = (await admin(crons, "GET", "/_sim/state")).json()
     assert ids(state["v1"]["crons"]) == [created.json()["id"]]
     crons.remove_cron(created.json()["id"])
-    assert ((reply := await fetch(crons, CRON)).status, reply.json()) == (200, SUCCESS)
+    assert await answer(crons, CRON) == (200, SUCCESS)
