@@ -233,7 +233,7 @@ async def test_bad_token_is_http_200_code_403(
     assert reply.body == AUTH_FAIL  # raw UTF-8, not \u-escaped
 
 
-async def test_list_shape_tags_and_ips(sim0: Sim) -> None:
+async def test_list_shape_tags_ips_and_full_details(sim0: Sim) -> None:
     reply = await fetch(sim0, LIST)  # the raw token authenticates
     assert (reply.status, reply.headers["Content-Type"]) == (200, JSON_CT)
     assert sorted(ids(reply.result)) == list(range(1, 8))
@@ -254,9 +254,6 @@ async def test_list_shape_tags_and_ips(sim0: Sim) -> None:
     assert "东京".encode() in reply.body
     assert ids(await get(sim0, f"{LIST}?tag=Lab")) == [3, 7]  # tag = creation order
     assert await get(sim0, f"{LIST}?tag=nope") == []
-
-
-async def test_details_without_params_random_order_and_filled(sim0: Sim) -> None:
     results = [await get(sim0, DETAILS) for _ in range(8)]
     orders = {tuple(ids(result)) for result in results}
     assert len(orders) > 1
@@ -282,20 +279,6 @@ async def test_details_without_params_random_order_and_filled(sim0: Sim) -> None
     assert servers[1]["status"]["Temperatures"] is None
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("id=1&tag=Lab", [3, 7]),  # tag wins over id
-    ("id=3,abc,1,3,999", [3, 1, 3]),  # order kept, dupes echoed, junk dropped
-    ("id=abc", []),  # becomes [0]: matches nothing (not "all")
-    ("id=-1,+2, 3", []),
-    ("id=99999999999999999999999", []),
-    ("tag=nope&id=1", []),
-])  # fmt: skip
-async def test_details_selection(sim0: Sim, query: str, expected: list[int]) -> None:
-    result = await get(sim0, f"{DETAILS}?{query}")
-    assert ids(result) == expected
-    assert all((e["display_index"], e["hide_for_guest"]) == (0, False) for e in result)
-
-
 async def test_v0_never_reported_then_offline_freezes_then_resumes(
     frozen0: Sim, freezer: FrozenDateTimeFactory
 ) -> None:
@@ -318,7 +301,6 @@ async def test_v0_never_reported_then_offline_freezes_then_resumes(
     frozen0.set_online(4, True)
     (element,) = await get(frozen0, f"{DETAILS}?id=4")
     assert element["last_active"] > 0 and element["host"]["Platform"] == "debian"
-    # Offline: frozen, then live again after a gap.
     before = by_id(await get(frozen0, f"{DETAILS}?id=1,2"))
     off_at = frozen0.now()
     frozen0.set_online(1, False)
@@ -482,7 +464,7 @@ async def test_fault_responses(
     assert await get(sim0, LIST)  # count=1 used up
 
 
-async def test_fault_reset_slow_count_and_clear(sim0: Sim) -> None:
+async def test_faults_malformed_fields_and_recorded_requests(sim0: Sim) -> None:
     sim0.inject_fault(Fault.RESET)
     # aiohttp silently retries an idempotent request once after a reset...
     assert await get(sim0, LIST)
@@ -511,9 +493,6 @@ async def test_fault_reset_slow_count_and_clear(sim0: Sim) -> None:
     assert (await fetch(sim0, f"{MONITOR}/1")).status == 200
     with pytest.raises(ValueError):
         sim0.inject_fault(Fault.SLOW, count=0)
-
-
-async def test_malformed_fields_and_recorded_requests(sim0: Sim) -> None:
     sim0.set_malformed(1, "status", "oops")
     sim0.set_malformed(1, "id", "abc")
     sim0.set_malformed(2, "host", None)
@@ -529,12 +508,11 @@ async def test_malformed_fields_and_recorded_requests(sim0: Sim) -> None:
     assert (r.status, r.body, r.headers["Content-Type"]) == (200, b"", JSON_CT)
     sim0.clear_malformed()
     assert (await get(sim0, f"{DETAILS}?id=1"))[0]["id"] == 1
-    # Requests are recorded; admin traffic is not.
     sim0.reset_requests()
     await fetch(sim0, f"{LIST}?tag=Lab&tag=x")
     await fetch(sim0, f"{MONITOR}/2", token=None)
     await fetch(sim0, "/nowhere")
-    await fetch(sim0, "/_sim/state")
+    await fetch(sim0, "/_sim/state")  # admin traffic is not recorded
     assert [r.path for r in sim0.requests] == [LIST, f"{MONITOR}/2", "/nowhere"]
     assert {r.method for r in sim0.requests} == {"GET"}
     first = sim0.requests[0]
@@ -597,7 +575,6 @@ async def test_v0_admin_api_tokens_and_server_ids(sim0: Sim) -> None:
     assert sid not in sim0.fleet.servers
     missing = await admin(sim0, "DELETE", f"/_sim/servers/{sid}")
     assert (missing.status, missing.json()) == (404, {"error": f"no server {sid}"})
-    # The token: set and revoked directly, then through the admin API.
     sim0.set_token("new-token")
     assert (await fetch(sim0, LIST)).body == AUTH_FAIL
     assert await get(sim0, LIST, token="new-token")
@@ -662,6 +639,29 @@ async def test_empty_dashboard(
             assert await raw(sim, path) == (200, body), path
 
 
+@pytest.mark.parametrize(("sim", "query", "expected"), [
+    ("v0", "id=1&tag=Lab", [3, 7]),  # tag wins over id
+    ("v0", "id=3,abc,1,3,999", [3, 1, 3]),  # order kept, dupes echoed, junk dropped
+    ("v0", "id=abc", []),  # becomes [0]: matches nothing (not "all")
+    ("v0", "id=-1,+2, 3", []),
+    ("v0", "id=99999999999999999999999", []),
+    ("v0", "tag=nope&id=1", []),
+    ("v1", "id=1,3", [3, 1]),  # display_index != 0 first, then the others
+    ("v1", "id=6,1,6", [6, 1, 6]),
+    ("v1", "id=999", V1_ORDER),  # nothing matched: everything
+    ("v1", "id=abc", V1_ORDER),
+    ("v1", "id=", V1_ORDER),
+], indirect=["sim"])  # fmt: skip
+async def test_server_selection(sim: Sim, query: str, expected: list[int]) -> None:
+    """v0 /server/details (zeroed display fields) and v1 /server by ``?id=``."""
+    v0 = sim.generation == "v0"
+    result = await get(sim, f"{DETAILS if v0 else SERVER}?{query}")
+    assert ids(result) == expected
+    assert not v0 or all(
+        (e["display_index"], e["hide_for_guest"]) == (0, False) for e in result
+    )
+
+
 @pytest.mark.parametrize(("sim", "method", "path"), [
     ("v0", "GET", "/"),
     ("v0", "GET", SERVER),
@@ -699,9 +699,6 @@ async def test_trailing_slash_redirects(sim: Sim, path: str, location: str) -> N
     assert (reply.status, reply.headers["Location"]) == (301, location)
     followed = await fetch(sim, path, allow_redirects=True)
     assert followed.result if sim.generation == "v0" else followed.data
-
-
-# -- command line ---------------------------------------------------------------------
 
 
 def _cli(*args: str) -> subprocess.Popen[bytes]:
@@ -853,9 +850,6 @@ async def test_constructor_validation() -> None:
         assert (await fetch(sim0, SETTING, token=None)).status == 404
 
 
-# -- personal access tokens, WAF ---------------------------------------------------------
-
-
 async def test_expired_and_revoked_tokens_and_waf_blocks(frozen1: Sim) -> None:
     short = frozen1.add_token(expires_in=60)
     assert (await fetch(frozen1, SERVER, token=short)).status == 200
@@ -873,9 +867,8 @@ async def test_expired_and_revoked_tokens_and_waf_blocks(frozen1: Sim) -> None:
     frozen1.clear_waf()
     frozen1.set_token("nzp_" + "Z" * 32)  # a new main token with the same scopes
     assert (await fetch(frozen1, SERVER, token=frozen1.token)).status == 200
-    # A strike blocks for 3 s, even a valid token.
     await fetch(frozen1, SERVER, token=generate_pat())
-    blocked = await fetch(frozen1, SERVER, token=frozen1.token)
+    blocked = await fetch(frozen1, SERVER, token=frozen1.token)  # even a valid token
     assert blocked.blocked
     assert blocked.body.decode().count("<h1>Blocked</h1>") == 1
     frozen1.shift_clock(2)
@@ -893,7 +886,6 @@ async def test_expired_and_revoked_tokens_and_waf_blocks(frozen1: Sim) -> None:
     await fetch(frozen1, SERVICE, token=None)  # a guest clears nothing
     assert frozen1.waf_strikes() == 1
     frozen1.clear_waf()
-    # The block grows with n ** 4.
     for n, seconds in [(1, 3), (2, 16), (3, 81), (4, 256)]:
         assert (await fetch(frozen1, SERVICE, token=generate_pat())).status == 401
         assert frozen1.waf_strikes() == n
@@ -981,9 +973,6 @@ async def test_block_page_on_every_path_waf_off_and_real_ip(sim1: Sim) -> None:
     assert reply.json() == {"error": 'ParseAddr("nope"): unable to parse IP'}
 
 
-# -- /server, /server-group ---------------------------------------------------------------
-
-
 async def test_server_list_never_reported_disconnected_and_controls(
     frozen1: Sim, freezer: FrozenDateTimeFactory
 ) -> None:
@@ -1037,7 +1026,6 @@ async def test_server_list_never_reported_disconnected_and_controls(
     frozen1.set_online(1, True)
     (back,) = await get(frozen1, f"{SERVER}?id=1")
     assert back["last_active"] != ZERO and back["state"] != servers[1]["state"]
-    # Controls shared with v0: servers, malformed fields, faults, recorded requests.
     frozen1.reset_requests()
     sid = frozen1.add_server("new-box", "Edge", display_index=3, hide_for_guest=True)
     (element,) = await get(frozen1, f"{SERVER}?id={sid}")
@@ -1065,17 +1053,6 @@ async def test_server_list_never_reported_disconnected_and_controls(
     assert frozen1.requests[0].query == {"id": str(sid)}
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("id=1,3", [3, 1]),  # display_index != 0 first, then the others
-    ("id=6,1,6", [6, 1, 6]),
-    ("id=999", V1_ORDER),  # nothing matched: everything
-    ("id=abc", V1_ORDER),
-    ("id=", V1_ORDER),
-])  # fmt: skip
-async def test_server_id_filter(sim1: Sim, query: str, expected: list[int]) -> None:
-    assert ids(await get(sim1, f"{SERVER}?{query}")) == expected
-
-
 async def test_guest_view_force_auth_groups_and_pat_allow_list(sim1: Sim) -> None:
     groups = await get(sim1, GROUPS, token=None)
     assert [g["servers"] for g in groups] == [[1, 2, 5, 6], [7]]  # 3 is hidden
@@ -1094,7 +1071,6 @@ async def test_guest_view_force_auth_groups_and_pat_allow_list(sim1: Sim) -> Non
     assert await handshake_status(sim1, token=None) == 200
     sim1.force_auth = False
     assert await get(sim1, SERVICE, token=None)
-    # A token limited to some servers.
     token = sim1.add_token(server_ids=[1, 3])
     assert ids(await get(sim1, SERVER, token)) == [3, 1]
     groups = await get(sim1, GROUPS, token)
@@ -1115,9 +1091,6 @@ async def test_guest_view_force_auth_groups_and_pat_allow_list(sim1: Sim) -> Non
     assert [g["servers"] for g in reply.data] == [[1, 2, 5, 6], None, None]
     guest = await get(sim1, GROUPS, token=None)
     assert [g["group"]["name"] for g in guest] == ["Production"]
-
-
-# -- services -----------------------------------------------------------------------------
 
 
 async def test_services_daily_arrays(freezer: FrozenDateTimeFactory) -> None:
@@ -1208,8 +1181,6 @@ async def test_server_monitors_per_version(
             assert (await fetch(sim1, f"{new}?period=2d")).json() == {"error": error}
 
 
-# -- WebSocket stream ---------------------------------------------------------------------
-
 Open = Callable[..., Awaitable[ClientWebSocketResponse]]
 
 
@@ -1228,7 +1199,9 @@ async def stream(sim1: Sim) -> AsyncIterator[Open]:
         await hang_up(*sockets)
 
 
-async def test_ws_frames_origin_and_plain_get(sim1: Sim, stream: Open) -> None:
+async def test_ws_frames_origin_plain_get_and_revoked_token(
+    sim1: Sim, stream: Open
+) -> None:
     ws = await stream()
     started = time.monotonic()
     first, second, *rest = await frames(ws, 6)
@@ -1253,6 +1226,14 @@ async def test_ws_frames_origin_and_plain_get(sim1: Sim, stream: Open) -> None:
     assert (reply.status, reply.body) == (400, b"Bad Request\n")
     assert reply.headers["Content-Type"] == "text/plain; charset=utf-8"
     assert [r.kind for r in sim1.requests] == ["ws", "ws", "http"]
+    other = sim1.add_token(server_ids=[1])
+    mine, main = await stream(token=other), await stream()
+    (frame,) = await frames(mine, 1)
+    assert ids(frame["servers"]) == [1]  # allow-list applies
+    sim1.revoke_token(other)
+    await until_closed(mine)
+    assert len(await frames(main, 2)) == 2  # other streams go on
+    assert sim1.ws_connections == 3  # the first two streams and main
 
 
 async def test_ws_guest_view(sim1: Sim, stream: Open) -> None:
@@ -1312,17 +1293,6 @@ async def test_ws_handshake_failures_are_http(
     assert [r.kind for r in sim1.requests] == ["ws"]
 
 
-async def test_ws_revoked_token_closes_its_streams(sim1: Sim, stream: Open) -> None:
-    other = sim1.add_token(server_ids=[1])
-    mine, main = await stream(token=other), await stream()
-    (frame,) = await frames(mine, 1)
-    assert ids(frame["servers"]) == [1]  # allow-list applies
-    sim1.revoke_token(other)
-    await until_closed(mine)
-    assert len(await frames(main, 2)) == 2  # other streams go on
-    assert sim1.ws_connections == 1
-
-
 async def test_ws_drop_and_pause(sim1: Sim, stream: Open) -> None:
     await frames(ws := await stream(), 1)
     sim1.pause_ws(True)
@@ -1380,9 +1350,6 @@ async def test_stop_ends_streams_promptly() -> None:
         await hang_up(ws)
 
 
-# -- admin API ------------------------------------------------------------------------
-
-
 async def test_v1_admin_api(sim1: Sim) -> None:
     body = {"scopes": ["nezha:service:read"], "server_ids": [1]}
     created = await admin(sim1, "POST", "/_sim/tokens", body)
@@ -1419,9 +1386,6 @@ async def test_v1_admin_api(sim1: Sim) -> None:
     assert sim1.requests == []  # admin traffic is never recorded
 
 
-# -- scheduled tasks ---------------------------------------------------------------------
-
-
 @pytest.fixture
 async def crons() -> AsyncIterator[Sim]:
     """Three servers; the main token may list and run tasks."""
@@ -1446,7 +1410,7 @@ async def test_cron_list_shape_order_and_manual_trigger(crons: Sim) -> None:
     assert (first["cover"], first["cron_job_id"]) == (0, 1)
     assert first["last_executed_at"] == ZERO
     assert "last_result" not in first and "push_successful" not in first
-    # Trigger tasks have no schedule or job id.
+    # A trigger task has no schedule or job id.
     assert (second["task_type"], second["cover"], second["scheduler"]) == (1, 2, "")
     assert "cron_job_id" not in second and "command" not in second
     assert await run(crons, backup) == (200, SUCCESS)
