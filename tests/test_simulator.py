@@ -128,10 +128,9 @@ async def fetch(sim: Sim, path: str, token: str | None = OWN, **kw: Any) -> Repl
     """One request; the token goes raw to a v0 dashboard, as Bearer to a v1 one."""
     v0 = sim.generation == "v0"
     token = (V0_TOKEN if v0 else V1_TOKEN) if token == OWN else token
-    value = token if v0 else f"Bearer {token}"
-    headers = ({} if token is None else {"Authorization": value}) | kw.pop(
-        "headers", {}
-    )
+    headers = kw.pop("headers", {})
+    if token is not None:
+        headers = {"Authorization": token if v0 else f"Bearer {token}"} | headers
     method = kw.pop("method", "GET")
     kw.setdefault("allow_redirects", False)
     async with (
@@ -341,7 +340,9 @@ async def test_monitor_status_codes(
     assert reply.headers["Content-Type"] == JSON_CT
 
 
-async def test_monitor_points_guest_and_view_password(frozen0: Sim) -> None:
+async def test_monitor_points_window_guest_and_view_password(
+    frozen0: Sim, freezer: FrozenDateTimeFactory
+) -> None:
     now = frozen0.now()
     history = await get(frozen0, f"{MONITOR}/1")
     assert [m["monitor_id"] for m in history] == [2, 5]  # HTTP monitor 1 never appears
@@ -369,11 +370,6 @@ async def test_monitor_points_guest_and_view_password(frozen0: Sim) -> None:
     assert await get(frozen0, f"{MONITOR}/1")  # a valid token skips the view password
     frozen0.set_view_password(False)
     assert await get(frozen0, f"{MONITOR}/1", token=None)
-
-
-async def test_monitor_window_on_minute_boundary(
-    freezer: FrozenDateTimeFactory,
-) -> None:
     boundary = (math.floor(time.time() / 60) + 1) * 60
     freezer.move_to(datetime.fromtimestamp(boundary, tz=UTC))
     async with make(servers=1) as sim0:
@@ -588,7 +584,7 @@ async def test_v0_admin_api_tokens_and_server_ids(sim0: Sim) -> None:
     assert not [r for r in sim0.requests if r.path.startswith("/_sim")]
 
 
-async def test_admin_disabled_restart_and_prompt_stop() -> None:
+async def test_admin_disabled_restart_and_prompt_stops() -> None:
     sim0 = make(servers=1, admin=False)
     with pytest.raises(RuntimeError):
         _ = sim0.url
@@ -612,6 +608,16 @@ async def test_admin_disabled_restart_and_prompt_stop() -> None:
         await sim0.stop()
         assert time.monotonic() - started < 5
     assert (await pending).status == 200  # woken by stop(): answered normally
+    sim1 = make("v1")
+    await sim1.start()
+    async with ClientSession() as http:
+        await frames(ws := await connect(http, sim1), 1)
+        started = time.monotonic()
+        await sim1.stop()
+        assert time.monotonic() - started < 3
+        while (await receive(ws)).type is not WSMsgType.CLOSED:
+            pass
+        await hang_up(ws)
 
 
 # ======================================================== both generations
@@ -815,15 +821,22 @@ async def test_envelope_setting_pages_and_exact_bearer_pats(sim1: Sim) -> None:
         assert await answer(old, "/api/v1/nope") == (200, {"error": "404 Not Found"})
 
 
-@pytest.mark.parametrize(("version", "data"), [
-    ("2.3.7", {"config": {}, "tsdb_enabled": True}),
-    ("2.0.5", {"config": {}, "tsdb_enabled": True}),
-    ("1.14.14", {"config": {}}),
-    ("1.0.3", {}),  # v1.0.x: the flat config object
+@pytest.mark.parametrize(("version", "data", "pats"), [
+    ("2.3.7", {"config": {}, "tsdb_enabled": True}, True),
+    ("2.0.5", {"config": {}, "tsdb_enabled": True}, False),  # PATs came with 2.1
+    ("1.14.14", {"config": {}}, False),
+    ("1.0.3", {}, False),  # v1.0.x: the flat config object
 ])  # fmt: skip
-async def test_setting_per_version(version: str, data: dict[str, Any]) -> None:
+async def test_setting_and_pats_per_version(
+    version: str, data: dict[str, Any], pats: bool
+) -> None:
     async with make("v1", version=version) as sim1:
         got = await get(sim1, SETTING, token=None)
+        if not pats:
+            assert await raw(sim1, SERVER) == (200, UNAUTHORIZED)
+            groups = await get(sim1, GROUPS)
+            assert [g["servers"] for g in groups] == [[1, 2, 5, 6], [7]]  # guest
+            assert sim1.waf_strikes() == 0
     config = {"language": "en-US", "site_name": "Nezha"}
     config |= {"ip_change_notification_group_id": 0, "cover": 0}
     assert got == ({**data, "config": config} if "config" in data else config)
@@ -924,15 +937,6 @@ async def test_scopes(
     assert sim1.waf_strikes() == 0  # a scope failure is no strike
     ran = missing is None and method == "POST"
     assert sim1.cron_runs == ([task] if ran else [])
-
-
-@pytest.mark.parametrize("version", ["2.0.5", "1.14.14"])
-async def test_no_pats_before_2_1(version: str) -> None:
-    async with make("v1", version=version) as sim1:
-        assert await raw(sim1, SERVER) == (200, UNAUTHORIZED)
-        groups = await get(sim1, GROUPS)
-        assert [g["servers"] for g in groups] == [[1, 2, 5, 6], [7]]  # guest
-        assert sim1.waf_strikes() == 0
 
 
 async def test_inventory_scope_split_in_2_1_2() -> None:
@@ -1335,19 +1339,6 @@ async def test_ws_close_frame_is_never_answered(sim1: Sim, stream: Open) -> None
     sim1.pause_ws(True)  # silence: now the client's 0.2 s close timeout can expire
     assert await asyncio.wait_for(closing, 3) is True
     assert ws.close_code == 1006  # abnormal closure: no close frame came back
-
-
-async def test_stop_ends_streams_promptly() -> None:
-    sim1 = make("v1")
-    await sim1.start()
-    async with ClientSession() as http:
-        await frames(ws := await connect(http, sim1), 1)
-        started = time.monotonic()
-        await sim1.stop()
-        assert time.monotonic() - started < 3
-        while (await receive(ws)).type is not WSMsgType.CLOSED:
-            pass
-        await hang_up(ws)
 
 
 async def test_v1_admin_api(sim1: Sim) -> None:
