@@ -1,13 +1,8 @@
-"""The v1 client's own behaviour (servers, stream, services, quotas, public notes).
-
-Scenarios both generations share are in test_generations.py. Frozen tests
-(``frozen``) read only a stream's first frame: a frozen clock freezes the event
-loop's too, and the first frame is sent at once.
-"""
+"""The v1 client's own behaviour; scenarios both generations share: test_generations."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 import contextlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
@@ -43,7 +38,7 @@ from custom_components.nezha.client import (
     parse_public_note,
 )
 from custom_components.nezha.client.quota import parse_quotas
-from custom_components.nezha.client.transport import DEFAULT_TIMEOUT, RawResponse
+from custom_components.nezha.client.transport import RawResponse
 from custom_components.nezha.client.v1 import GROUPS_PATH, SERVERS_PATH, SERVICES_PATH
 from custom_components.nezha.client.v1_parse import (
     StreamFrame,
@@ -69,6 +64,7 @@ from nezha_dev.simulator.tokens import (
 )
 from nezha_dev.simulator.v1_render import Viewer, last_active_nanos, sorted_ids
 from tests.client.common import (
+    CALLS,
     FROZEN_AT,
     as_utc,
     assert_secret_free,
@@ -96,11 +92,15 @@ async def sim(socket_enabled: None) -> AsyncIterator[NezhaSimulator]:
 
 @pytest.fixture
 async def frozen(
-    socket_enabled: None, freezer: FrozenDateTimeFactory
+    socket_enabled: None, freezer: FrozenDateTimeFactory, request: pytest.FixtureRequest
 ) -> AsyncIterator[NezhaSimulator]:
-    """The same dashboard with a frozen clock, at noon of its (+08:00) day."""
+    """The dashboard (``servers`` by indirect param) frozen at noon of its +08:00 day.
+
+    A frozen clock freezes the event loop's too: read only a stream's first frame,
+    which is sent at once.
+    """
     freezer.move_to(FROZEN_AT)
-    async with v1_sim() as simulator:
+    async with v1_sim(servers=getattr(request, "param", 5)) as simulator:
         yield simulator
 
 
@@ -114,20 +114,6 @@ def api(session: aiohttp.ClientSession, sim: NezhaSimulator) -> NezhaV1Client:
 def frozen_api(session: aiohttp.ClientSession, frozen: NezhaSimulator) -> NezhaV1Client:
     """A client of the frozen dashboard."""
     return NezhaV1Client(session, frozen.url, PAT)
-
-
-@pytest.fixture
-async def seven(freezer: FrozenDateTimeFactory) -> AsyncIterator[NezhaSimulator]:
-    """Seven servers of seed 1 (all quota rules in use), on the frozen clock."""
-    freezer.move_to(FROZEN_AT)
-    async with v1_sim(servers=7) as simulator:
-        yield simulator
-
-
-@pytest.fixture
-def seven_api(session: aiohttp.ClientSession, seven: NezhaSimulator) -> NezhaV1Client:
-    """A client of the seven-server dashboard."""
-    return NezhaV1Client(session, seven.url, PAT)
 
 
 def new_token(sim: NezhaSimulator, **kwargs: Any) -> str:
@@ -179,17 +165,14 @@ def raw_response(
     status: int = 200,
     body: Any = None,
     *,
-    content_type: str = "application/json",
     text: bytes | None = None,
+    html: bytes | None = None,
 ) -> RawResponse:
-    """A canned answer for :func:`check_envelope`."""
-    return RawResponse(
-        path=SERVERS_PATH,
-        status=status,
-        content_type=content_type,
-        body=json.dumps(body).encode() if text is None else text,
-        date=NOW,
-    )
+    """A canned answer for :func:`check_envelope`; ``html`` is a text/html body."""
+    if text is None:
+        text = json.dumps(body).encode() if html is None else html
+    content_type = "application/json" if html is None else "text/html"
+    return RawResponse(SERVERS_PATH, status, content_type, text, NOW)
 
 
 @contextlib.asynccontextmanager
@@ -197,6 +180,11 @@ async def serving(routes: dict[str, Any]) -> AsyncIterator[NezhaV1Client]:
     """A client of a server answering each path with a fixed JSON body."""
     async with serve(json_app(routes)) as url, aiohttp.ClientSession() as http:
         yield NezhaV1Client(http, url, PAT)
+
+
+def behind_proxy(sim: NezhaSimulator) -> None:
+    """Put the dashboard behind a proxy that should send a real-IP header."""
+    sim.real_ip_header = "CF-Connecting-IP"
 
 
 def paths(sim: NezhaSimulator) -> list[str]:
@@ -467,94 +455,92 @@ async def test_edge_v1_c10_no_origin_and_no_client_heartbeat(
 # -- stream handshake ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("setup", "expected", "strikes"),
-    [
-        ("revoke_token", (NezhaAuthError, "HTTP 401"), 1),
-        ("block_ip", (NezhaWafBlockedError, "WAF"), 0),
-        (Fault.HTML_502, (NezhaConnectionError, "HTTP 5"), None),
-        (Fault.SERVER_500_EMPTY, (NezhaConnectionError, "HTTP 5"), None),
-        (Fault.SLOW, (NezhaTimeoutError, "0.2 s"), None),
-    ],
-)
+def fault(kind: Fault, **client: Any) -> Callable[[NezhaSimulator], dict[str, Any]]:
+    """Set-up injecting ``kind`` on the stream route; ``client``: client kwargs."""
+
+    def setup(sim: NezhaSimulator) -> dict[str, Any]:
+        sim.inject_fault(kind, path=WS_PATH)
+        return client
+
+    return setup
+
+
+def scoped(sim: NezhaSimulator) -> dict[str, Any]:
+    """Set-up: a PAT without the scope the stream needs."""
+    return {"token": new_token(sim, scopes=(SCOPE_SERVICE_READ,))}
+
+
+def moved(sim: NezhaSimulator) -> dict[str, Any]:
+    """Set-up: a URL with an extra path."""
+    return {"base_url": sim.url + "/nezha"}
+
+
+def force_auth(sim: NezhaSimulator) -> None:
+    """Set-up: v2.0.5 has no PATs, so ours goes to JWT handling, which refuses it."""
+    sim.force_auth = True
+
+
+# A personal token is refused with 401/403; a 200 JSON (JWT handling refuses with
+# HTTP 200 instead of a 101, as does the WAF's real-IP check) is about something
+# else, which the REST poll names.
+HANDSHAKE = {  # case: (dashboard version, set-up, error, words, added WAF strikes)
+    "revoked": (None, NezhaSimulator.revoke_token, NezhaAuthError, "HTTP 401", 1),
+    "blocked": (None, NezhaSimulator.block_ip, NezhaWafBlockedError, "WAF", 0),
+    "502": (None, fault(Fault.HTML_502), NezhaConnectionError, "HTTP 5", 0),
+    "500": (None, fault(Fault.SERVER_500_EMPTY), NezhaConnectionError, "HTTP 5", 0),
+    "slow": (None, fault(Fault.SLOW, timeout=0.2), NezhaTimeoutError, "0.2 s", 0),
+    "scope": (None, scoped, NezhaAuthError, "", 0),
+    "404": (None, moved, NezhaResponseError, "HTTP 404", 0),
+    "jwt": ("2.0.5", force_auth, NezhaResponseError, "HTTP 200", 0),
+    "real_ip": (None, behind_proxy, NezhaResponseError, "HTTP 200", 0),
+}
+
+
+@pytest.mark.parametrize("case", HANDSHAKE)
 async def test_stream_handshake_errors(
-    sim: NezhaSimulator,
-    session: aiohttp.ClientSession,
-    setup: str | Fault,
-    expected: tuple[type[NezhaError], str],
-    strikes: int | None,
+    session: aiohttp.ClientSession, socket_enabled: None, case: str
 ) -> None:
-    """A dashboard control or a fault of the stream route; WAF strikes it adds."""
-    if isinstance(setup, Fault):
-        sim.inject_fault(setup, path=WS_PATH)
-    else:
-        getattr(sim, setup)()
-    before = sim.waf_strikes()
-    timeout = 0.2 if setup is Fault.SLOW else DEFAULT_TIMEOUT
-    client = NezhaV1Client(session, sim.url, PAT, timeout=timeout)
-    err = await expect(expected[0], client.async_connect_stream())
-    assert expected[1] in str(err)
-    assert isinstance(err, NezhaAuthError) is (strikes is not None)
-    if strikes is not None:
+    """A dashboard control, a fault, or a client of the stream route; WAF strikes."""
+    version, setup, error, words, strikes = HANDSHAKE[case]
+    async with v1_sim(version=version) as sim:
+        args = {"base_url": sim.url, "token": PAT} | (setup(sim) or {})
+        before = sim.waf_strikes()
+        err = await expect(error, NezhaV1Client(session, **args).async_connect_stream())
+        assert words in str(err)
         assert sim.waf_strikes() == before + strikes
-        # The aiohttp error's repr shows the request headers: not kept anywhere.
-        assert err.__cause__ is None and err.__context__ is None
-
-
-async def test_stream_handshake_client_side_errors(
-    sim: NezhaSimulator, session: aiohttp.ClientSession
-) -> None:
-    scoped = NezhaV1Client(
-        session, sim.url, new_token(sim, scopes=(SCOPE_SERVICE_READ,))
-    )
-    await expect(NezhaAuthError, scoped.async_connect_stream())
-    assert sim.waf_strikes() == 0
-    wrong_path = NezhaV1Client(session, sim.url + "/nezha", PAT)
-    err = await expect(NezhaResponseError, wrong_path.async_connect_stream())
-    assert "HTTP 404" in str(err)
-    url = sim.url
-    await sim.stop()
-    unreachable = NezhaV1Client(session, url, PAT)
-    await expect(NezhaConnectionError, unreachable.async_connect_stream())
+        if isinstance(err, NezhaAuthError):
+            # The aiohttp error's repr shows the request headers: not kept anywhere.
+            assert err.__cause__ is None and err.__context__ is None
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        (
-            "2026-08-17T12:00:01.234567891+08:00",
-            datetime(2026, 8, 17, 4, 0, 1, 234567, tzinfo=UTC),
-        ),
-        (
-            "2026-08-17T12:00:02.001+08:00",
-            datetime(2026, 8, 17, 4, 0, 2, 1000, tzinfo=UTC),
-        ),
-        ("2026-08-17T04:00:02Z", datetime(2026, 8, 17, 4, 0, 2, tzinfo=UTC)),
-        ("0002-01-01T00:00:00+05:00", datetime(1, 12, 31, 19, 0, tzinfo=UTC)),
+        ("2026-08-17T12:00:01.234567891+08:00", (2026, 8, 17, 4, 0, 1, 234567)),
+        ("2026-08-17T12:00:02.001+08:00", (2026, 8, 17, 4, 0, 2, 1000)),
+        ("2026-08-17T04:00:02Z", (2026, 8, 17, 4, 0, 2)),
+        ("0002-01-01T00:00:00+05:00", (1, 12, 31, 19, 0)),
         # Go's zero time in any offset (to UTC would be fine, but to -05:00 not).
         *(("0001-01-01T00:00:00" + zone, None) for zone in ("Z", "-05:00", "+08:00")),
         ("0001-01-01T00:00:00.000000001-12:00", None),
         *((value, None) for value in (None, "", 0, 1786939202, "yesterday")),
-        *(
-            (value, None)
-            for value in ("2026-08-17T12:00:00", "9999-12-31T23:59:59-05:00")
-        ),
+        *((v, None) for v in ("2026-08-17T12:00:00", "9999-12-31T23:59:59-05:00")),
     ],
 )
-def test_edge_v1_c4_parse_time(text: object, expected: datetime | None) -> None:
+def test_edge_v1_c4_parse_time(text: object, expected: tuple[int, ...] | None) -> None:
     """Nine fraction digits truncate to microseconds; unusable times are None."""
-    assert parse_time(text) == expected
+    assert parse_time(text) == (expected and datetime(*expected, tzinfo=UTC))
+
+
+SCOPELESS = "ApiErrorForbidden: this endpoint is not accessible by api token"
 
 
 @pytest.mark.parametrize(
     ("raw", "error"),
     [
         (raw_response(500, text=b""), NezhaConnectionError),
-        (raw_response(text=b"<html>", content_type="text/html"), NezhaResponseError),
-        (
-            raw_response(403, text=b"<h1>Forbidden</h1>", content_type="text/html"),
-            NezhaResponseError,
-        ),
+        (raw_response(html=b"<html>"), NezhaResponseError),
+        (raw_response(403, html=b"<h1>Forbidden</h1>"), NezhaResponseError),
         (raw_response(body=[1, 2]), NezhaResponseError),
         (raw_response(text=b""), NezhaResponseError),
         (raw_response(body={"success": False}), NezhaResponseError),
@@ -566,6 +552,7 @@ def test_edge_v1_c4_parse_time(text: object, expected: datetime | None) -> None:
             raw_response(body={"error": "ApiErrorUnauthorized: 令牌无效"}),
             NezhaAuthError,
         ),
+        (raw_response(403, {"error": SCOPELESS}), NezhaScopeError),  # scope unnamed
     ],
 )
 def test_check_envelope_errors(raw: RawResponse, error: type[NezhaError]) -> None:
@@ -573,15 +560,12 @@ def test_check_envelope_errors(raw: RawResponse, error: type[NezhaError]) -> Non
         check_envelope(raw)
     assert type(caught.value) is error
     assert caught.value.args[0].startswith(SERVERS_PATH)
+    assert getattr(caught.value, "scope", None) is None
 
 
-def test_check_envelope_data_and_scope_without_name() -> None:
+def test_check_envelope_data() -> None:
     assert check_envelope(raw_response(body={"success": True})) is None
     assert check_envelope(raw_response(body={"success": True, "data": [1]})) == [1]
-    error = "ApiErrorForbidden: this endpoint is not accessible by api token"
-    with pytest.raises(NezhaScopeError) as caught:
-        check_envelope(raw_response(403, {"error": error}))
-    assert caught.value.scope is None
 
 
 async def test_edge_v1_c1_empty_lists_have_no_data_key(
@@ -693,27 +677,23 @@ async def test_edge_v1_c6_display_index_absent_and_public_note_once(
         assert frame.unknown_ids == frame.missing_ids == frozenset()
 
 
-@pytest.mark.parametrize("refusal", ["jwt", "real_ip"])
-async def test_edge_v1_c10_handshake_200_json_is_not_an_auth_error(
-    session: aiohttp.ClientSession, socket_enabled: None, refusal: str
+async def test_edge_v1_c14_token_refusals(
+    sim: NezhaSimulator, api: NezhaV1Client, session: aiohttp.ClientSession
 ) -> None:
-    # v2.0.5 has no PATs: ours goes to JWT handling, which force_auth refuses
-    # with {"error":"ApiErrorUnauthorized"} and HTTP 200 instead of a 101. A
-    # personal token is refused with 401/403; a 200 is about something else
-    # (JWT handling, or the WAF's real-IP check), and the REST poll names it.
-    async with v1_sim(**{"version": "2.0.5"} if refusal == "jwt" else {}) as sim:
-        sim.force_auth = refusal == "jwt"
-        if refusal == "real_ip":
-            sim.real_ip_header = "X-Real-IP"
-        client = NezhaV1Client(session, sim.url, PAT)
-        err = await expect(NezhaResponseError, client.async_connect_stream())
-        assert "HTTP 200" in str(err)
-        assert sim.waf_strikes() == 0
-
-
-async def test_edge_v1_c14_revoked_token_costs_one_strike_and_no_retry(
-    sim: NezhaSimulator, api: NezhaV1Client
-) -> None:
+    """A missing scope is named, no strike; a dead token costs one, and no retry."""
+    for scopes, call, missing in [
+        ((SCOPE_SERVICE_READ, SCOPE_SERVER_READ), "fleet", SCOPE_INVENTORY_READ),
+        ((SCOPE_INVENTORY_READ,), "services", SCOPE_SERVICE_READ),
+    ]:
+        scoped = NezhaV1Client(session, sim.url, new_token(sim, scopes=scopes))
+        assert (await expect(NezhaScopeError, CALLS[call](scoped))).scope == missing
+    assert sim.waf_strikes() == 0
+    expiring = NezhaV1Client(session, sim.url, new_token(sim, expires_in=60))
+    assert len((await expiring.async_get_fleet()).servers) == len(sim.fleet.servers)
+    sim.shift_clock(120)
+    await expect(NezhaAuthError, expiring.async_get_services())
+    assert sim.waf_strikes() == 1
+    sim.clear_waf()  # one strike blocks the address
     await api.async_get_fleet()
     sim.revoke_token()
     sim.reset_requests()
@@ -721,37 +701,6 @@ async def test_edge_v1_c14_revoked_token_costs_one_strike_and_no_retry(
     assert "rejected the API token" in str(err)
     assert sim.waf_strikes() == 1
     assert paths(sim) == [SERVERS_PATH]
-
-
-async def test_edge_v1_c14_expired_token_is_auth_error(
-    sim: NezhaSimulator, session: aiohttp.ClientSession
-) -> None:
-    client = NezhaV1Client(session, sim.url, new_token(sim, expires_in=60))
-    assert len((await client.async_get_fleet()).servers) == len(sim.fleet.servers)
-    sim.shift_clock(120)
-    await expect(NezhaAuthError, client.async_get_services())
-    assert sim.waf_strikes() == 1
-
-
-@pytest.mark.parametrize(
-    ("scopes", "missing"),
-    [
-        ((SCOPE_SERVICE_READ, SCOPE_SERVER_READ), SCOPE_INVENTORY_READ),
-        ((SCOPE_INVENTORY_READ,), SCOPE_SERVICE_READ),
-    ],
-)
-async def test_edge_v1_c14_missing_scope_names_it_and_costs_no_strike(
-    sim: NezhaSimulator,
-    session: aiohttp.ClientSession,
-    scopes: tuple[str, ...],
-    missing: str,
-) -> None:
-    client = NezhaV1Client(session, sim.url, new_token(sim, scopes=scopes))
-    fleet = missing == SCOPE_INVENTORY_READ
-    call = client.async_get_fleet() if fleet else client.async_get_services()
-    err = await expect(NezhaScopeError, call)
-    assert err.scope == missing
-    assert sim.waf_strikes() == 0
 
 
 @pytest.mark.parametrize("version", ["2.0.5", "1.14.14"])
@@ -934,12 +883,13 @@ def test_quota_edge_values() -> None:
     assert parse_quotas(None, parse_time) == parse_quotas([], parse_time) == {}
 
 
+@pytest.mark.parametrize("frozen", [7], indirect=True)
 async def test_overview_matches_the_simulator(
-    seven: NezhaSimulator, seven_api: NezhaV1Client
+    frozen: NezhaSimulator, frozen_api: NezhaV1Client
 ) -> None:
     """Rules as the simulator renders them: two here, the third covers nobody."""
-    overview = await seven_api.async_get_service_overview()
-    raw = cycle_transfer_json(seven.fleet, Viewer(), seven.now())
+    overview = await frozen_api.async_get_service_overview()
+    raw = cycle_transfer_json(frozen.fleet, Viewer(), frozen.now())
     assert sorted(raw) == ["1", "2"]  # "Spare quota" covers no server: left out
     monthly, weekly = overview.quotas[1], overview.quotas[2]
     assert monthly == TransferQuota(
@@ -958,14 +908,14 @@ async def test_overview_matches_the_simulator(
         None,
     )
     assert sorted(weekly.used) == [2, 3, 7]  # the Lab servers and fra-db-02
-    assert overview.services == await seven_api.async_get_services()
+    assert overview.services == await frozen_api.async_get_services()
     # Time moves the traffic used; a deleted rule disappears.
-    before = (await seven_api.async_get_service_overview()).quotas
-    seven.shift_clock(3600)
-    later = (await seven_api.async_get_service_overview()).quotas
+    before = (await frozen_api.async_get_service_overview()).quotas
+    frozen.shift_clock(3600)
+    later = (await frozen_api.async_get_service_overview()).quotas
     assert all(later[1].used[sid] > used for sid, used in before[1].used.items())
-    seven.v1.cycle_rules = [r for r in seven.v1.cycle_rules if r.id != 1]
-    assert list((await seven_api.async_get_service_overview()).quotas) == [2]
+    frozen.v1.cycle_rules = [r for r in frozen.v1.cycle_rules if r.id != 1]
+    assert list((await frozen_api.async_get_service_overview()).quotas) == [2]
 
 
 async def test_overview_of_an_older_dashboard_lists_every_rule(
