@@ -1,8 +1,4 @@
-"""The v0 client's own behaviour against the simulated dashboard, over real HTTP.
-
-Scenarios both generations share are in test_generations.py. The clock is frozen
-(``freezer``) wherever a value depends on it.
-"""
+"""The v0 client's own behaviour; scenarios both generations share: test_generations."""
 
 from __future__ import annotations
 
@@ -50,6 +46,7 @@ pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 ENDPOINTS = ("list", "fleet", "monitors")
 SERVER_ENDPOINTS = ENDPOINTS[:2]
+MONITOR = "/api/v1/monitor/1"
 
 
 def v0_body(result: Any) -> dict[str, Any]:
@@ -64,13 +61,6 @@ async def serving(
     """A client of a server answering each path with a fixed JSON body."""
     async with serve(json_app(routes)) as url:
         yield NezhaV0Client(session, url, TOKEN)
-
-
-def assert_rest_matches(fleet_servers: Any, sim: NezhaSimulator, gone: int) -> None:
-    """Every server but ``gone`` is there, as the simulator holds it."""
-    assert set(fleet_servers) == set(sim.fleet.servers) - {gone}
-    for sid, server in fleet_servers.items():
-        assert server == expected_server(sim, sid)
 
 
 async def test_service_overview_is_empty_without_a_request(
@@ -222,27 +212,19 @@ def crafted_history(sim: NezhaSimulator) -> list[PingSeries]:
 async def test_edge_c10_monitor_points(
     monkeypatch: pytest.MonkeyPatch, simulator: NezhaSimulator, client: NezhaV0Client
 ) -> None:
-    monkeypatch.setattr(
-        simulator.fleet, "ping_history", lambda sid: crafted_history(simulator)
-    )
+    sim = simulator
+    monkeypatch.setattr(sim.fleet, "ping_history", lambda sid: crafted_history(sim))
     monitors = await client.async_get_ping_monitors(1)
-    by_id = {m.monitor_id: m for m in monitors}
     assert [m.monitor_id for m in monitors] == [2, 3, 4, 5]
-    at = datetime.fromtimestamp(BASE_MS / 1000, UTC)
-    minute = timedelta(minutes=1)
-
-    # Duplicate minute whose last point is lost: newest delay unknown, loss counted.
-    assert (by_id[2].latest_at, by_id[2].latest_delay) == (at + 2 * minute, None)
-    assert (by_id[2].points, by_id[2].lost, by_id[2].loss_percent) == (5, 2, 40.0)
-    assert by_id[2].name == simulator.fleet.monitors[2].name
-    assert by_id[2].server_id == 1
-    # The 1000 ms cap is kept as a value; earlier zeros are losses.
-    assert (by_id[5].latest_at, by_id[5].latest_delay) == (at + minute, 1000.0)
-    assert (by_id[5].points, by_id[5].lost) == (3, 2)
-    # Plain series: newest point wins, milliseconds read as such.
-    assert (by_id[3].latest_at, by_id[3].latest_delay) == (at + minute, 7.25)
-    assert (by_id[3].lost, by_id[3].loss_percent) == (0, 0.0)
-    assert (by_id[4].points, by_id[4].latest_at, by_id[4].latest_delay) == (1, at, 12.0)
+    assert (monitors[0].name, monitors[0].server_id) == (sim.fleet.monitors[2].name, 1)
+    at, minute = datetime.fromtimestamp(BASE_MS / 1000, UTC), timedelta(minutes=1)
+    assert [(m.latest_at, m.latest_delay, m.points, m.lost) for m in monitors] == [
+        (at + 2 * minute, None, 5, 2),  # duplicate minute, last point lost: unknown
+        (at + minute, 7.25, 2, 0),  # plain: newest point wins, milliseconds as such
+        (at, 12.0, 1, 0),  # extra stamps are ignored
+        (at + minute, 1000.0, 3, 2),  # the 1000 ms cap is a value, zeros are losses
+    ]
+    assert [m.loss_percent for m in monitors] == [40.0, 0.0, 0.0, 66.67]
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
@@ -297,33 +279,29 @@ async def test_both_trailing_slash_301_is_redirect_error(
     assert len(simulator.requests) == 1  # never followed
 
 
-@pytest.mark.parametrize("endpoint", ENDPOINTS)
-async def test_both_v1_dashboard_is_unsupported(
-    session: aiohttp.ClientSession, endpoint: str
-) -> None:
-    async with serving(session, V1_BODIES) as client:
-        err = await expect(NezhaUnsupportedError, CALLS[endpoint](client))
-    assert "v1" in str(err)
-
-
 @pytest.mark.parametrize(
-    ("body", "words"),
+    ("body", "error", "words"),
     [
-        *((body, "") for body in ([1, 2], {"message": "success"}, {"code": "0"})),
-        *((body, "") for body in ({"code": True}, {"code": 7})),
+        (None, NezhaUnsupportedError, "v1"),  # a v1 dashboard's answers
+        *((body, NezhaResponseError, "") for body in ([1, 2], {"message": "success"})),
+        *((body, NezhaResponseError, "") for body in ({"code": "0"}, {"code": True})),
+        ({"code": 7}, NezhaResponseError, ""),
         *(
-            (v0_body(result), "'result' is not a list")
+            (v0_body(result), NezhaResponseError, "'result' is not a list")
             for result in ({"id": 1}, "x", 5)
         ),
     ],
 )
-async def test_answer_without_the_v0_envelope_is_response_error(
-    session: aiohttp.ClientSession, body: Any, words: str
+async def test_answers_that_are_not_the_v0_api(
+    session: aiohttp.ClientSession, body: Any, error: type[NezhaError], words: str
 ) -> None:
-    async with serving(session, {DETAILS: body, "/api/v1/monitor/1": body}) as client:
-        err = await expect(NezhaResponseError, client.async_get_fleet())
-        assert words in str(err)
-        await expect(NezhaResponseError, client.async_get_ping_monitors(1))
+    routes = (
+        V1_BODIES if body is None else dict.fromkeys((LIST, DETAILS, MONITOR), body)
+    )
+    async with serving(session, routes) as client:
+        for endpoint in ENDPOINTS:
+            err = await expect(error, CALLS[endpoint](client))
+            assert words in str(err)
 
 
 async def test_null_result_on_server_endpoints_is_empty(
@@ -396,43 +374,36 @@ async def test_fault_slow_answer_and_the_timeout(
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("status", "oops"), ("host", 5), ("status", [1]), ("host", "x")],
+    [
+        *(("status", value) for value in ("oops", [1])),
+        *(("host", value) for value in (5, "x")),
+        *(("id", value) for value in ("abc", None, -1, 1.5, MISSING)),
+    ],
 )
-async def test_malformed_object_skips_the_record(
-    freezer: FrozenDateTimeFactory,
-    simulator: NezhaSimulator,
-    client: NezhaV0Client,
-    field: str,
-    value: Any,
-) -> None:
-    simulator.set_malformed(3, field, value)
-    fleet = await client.async_get_fleet()
-    assert fleet.skipped_ids == frozenset({3})
-    assert fleet.complete is True
-    assert fleet.may_have(3)  # skipped is not deleted
-    assert not fleet.may_have(999)
-    assert_rest_matches(fleet.servers, simulator, gone=3)
-
-
-@pytest.mark.parametrize("value", ["abc", None, -1, 1.5, MISSING])
-async def test_record_without_usable_id_makes_answer_incomplete(
-    freezer: FrozenDateTimeFactory,
+@pytest.mark.usefixtures("freezer")
+async def test_unreadable_record_is_left_out(
     simulator: NezhaSimulator,
     client: NezhaV0Client,
     caplog: pytest.LogCaptureFixture,
+    field: str,
     value: object,
 ) -> None:
-    simulator.set_malformed(2, "id", value)
+    """A bad host or status skips the record; without a usable id nothing is known."""
+    simulator.set_malformed(2, field, value)
     fleet = await client.async_get_fleet()
-    assert fleet.skipped_ids == frozenset()
-    assert fleet.complete is False
-    assert fleet.may_have(2) and fleet.may_have(12345)  # nothing may be removed
-    assert_rest_matches(fleet.servers, simulator, gone=2)
+    skipped = field != "id"
+    assert fleet.skipped_ids == ({2} if skipped else frozenset())
+    assert fleet.complete is skipped
+    assert fleet.may_have(2)  # skipped is not deleted
+    assert fleet.may_have(12345) is not skipped  # incomplete: nothing may be removed
+    assert set(fleet.servers) == set(simulator.fleet.servers) - {2}
+    for sid, server in fleet.servers.items():
+        assert server == expected_server(simulator, sid)
     (logged,) = warnings_of(caplog, CLIENT_LOGGER)
-    assert "server.id" in logged
-    # The list endpoint drops the same record.
-    summaries = await client.async_list_servers()
-    assert {s.id for s in summaries} == set(simulator.fleet.servers) - {2}
+    assert f"server.{field}" in logged
+    # The list endpoint drops a record without id too.
+    summaries = {s.id for s in await client.async_list_servers()}
+    assert summaries == set(simulator.fleet.servers) - (set() if skipped else {2})
 
 
 async def test_wrong_type_field_becomes_none_rest_intact(
