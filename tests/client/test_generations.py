@@ -65,35 +65,30 @@ class Spec:
     requests: tuple[tuple[str, dict[str, str]], ...]  # of list, fleet and monitors
 
 
-SPECS = {
-    "v0": Spec(
-        NezhaV0Client,
-        TOKEN,
-        TOKEN,
-        CLIENT_LOGGER,
-        "status",
-        "status.CPU",
-        "status.MemUsed",
-        "/api/v1/monitor/{}",
-        {},
+V1_REQUESTS = (
+    *[(SERVERS_PATH, {}), (GROUPS_PATH, {})] * 2,
+    (MONITORS_1, {"period": "1d"}),
+)
+SPEC_TABLE: dict[str, tuple[Any, Any]] = {  # field: (v0, v1)
+    "client": (NezhaV0Client, NezhaV1Client),
+    "token": (TOKEN, PAT),
+    "auth": (TOKEN, f"Bearer {PAT}"),
+    "logger": (CLIENT_LOGGER, V1_LOGGER),
+    "status": ("status", "state"),
+    "cpu": ("status.CPU", "state.cpu"),
+    "mem": ("status.MemUsed", "state.mem_used"),
+    "monitor_path": ("/api/v1/monitor/{}", "/api/v1/server/{}/service"),
+    "monitor_query": ({}, {"period": "1d"}),
+    "unknown_server": (
         (NezhaNotFoundError, "/api/v1/monitor/999"),
-        ("list", "fleet", "monitors"),
-        ((LIST, {}), (DETAILS, {}), ("/api/v1/monitor/1", {})),
-    ),
-    "v1": Spec(
-        NezhaV1Client,
-        PAT,
-        f"Bearer {PAT}",
-        V1_LOGGER,
-        "state",
-        "state.cpu",
-        "state.mem_used",
-        "/api/v1/server/{}/service",
-        {"period": "1d"},
         (NezhaResponseError, "reported an error"),
-        ("list", "fleet", "monitors", "services", "stream"),
-        (*[(SERVERS_PATH, {}), (GROUPS_PATH, {})] * 2, (MONITORS_1, {"period": "1d"})),
     ),
+    "calls": (tuple(CALLS)[:3], tuple(CALLS)),
+    "requests": (((LIST, {}), (DETAILS, {}), ("/api/v1/monitor/1", {})), V1_REQUESTS),
+}
+SPECS = {
+    generation: Spec(**{field: pair[index] for field, pair in SPEC_TABLE.items()})
+    for index, generation in enumerate(("v0", "v1"))
 }
 
 
