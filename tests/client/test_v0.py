@@ -406,26 +406,13 @@ async def test_unreadable_record_is_left_out(
     assert summaries == set(simulator.fleet.servers) - (set() if skipped else {2})
 
 
-async def test_wrong_type_field_becomes_none_rest_intact(
-    freezer: FrozenDateTimeFactory, simulator: NezhaSimulator, client: NezhaV0Client
+@pytest.mark.usefixtures("freezer")
+async def test_unusable_values_become_unknown_rest_intact(
+    simulator: NezhaSimulator, client: NezhaV0Client, caplog: pytest.LogCaptureFixture
 ) -> None:
     simulator.set_malformed(2, "status.CPU", "high")
     simulator.set_malformed(2, "host.Arch", 64)
     simulator.set_malformed(2, "name", ["fra"])
-    server = (await client.async_get_fleet()).servers[2]
-    expected = expected_server(simulator, 2)
-    assert (server.state.cpu, server.host.arch, server.name) == (None, "", "")
-    assert server.state.mem_used == expected.state.mem_used
-    assert server.state.net_in_transfer == expected.state.net_in_transfer
-    assert server.host.platform == expected.host.platform
-    assert server.tag == expected.tag
-
-
-async def test_temperature_entries_are_filtered(
-    simulator: NezhaSimulator,
-    client: NezhaV0Client,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
     entries: list[Any] = [
         {"Name": "nvme_composite", "Temperature": 41.85},
         {"Name": "nvme_composite", "Temperature": 99},  # duplicate name: first wins
@@ -438,8 +425,14 @@ async def test_temperature_entries_are_filtered(
         {"Name": "coretemp_core_0", "Temperature": 54},
     ]
     simulator.set_malformed(3, "status.Temperatures", entries)
-    server = (await client.async_get_fleet()).servers[3]
-    assert [(t.name, t.celsius) for t in server.state.temperatures] == [
+    fleet = await client.async_get_fleet()
+    server, expected = fleet.servers[2], expected_server(simulator, 2)
+    assert (server.state.cpu, server.host.arch, server.name) == (None, "", "")
+    assert server.state.mem_used == expected.state.mem_used
+    assert server.state.net_in_transfer == expected.state.net_in_transfer
+    assert server.host.platform == expected.host.platform
+    assert server.tag == expected.tag
+    assert [(t.name, t.celsius) for t in fleet.servers[3].state.temperatures] == [
         ("nvme_composite", 41.85),
         ("coretemp_core_0", 54.0),
     ]
@@ -462,14 +455,6 @@ async def test_non_object_records(session: aiohttp.ClientSession, junk: Any) -> 
 
 
 # -- monitor endpoint status codes ---------------------------------------------------
-
-
-async def test_monitor_negative_id_is_http_400_response_error(
-    simulator: NezhaSimulator, client: NezhaV0Client
-) -> None:
-    # Reachable through the int API: v0 answers HTTP 400 {"code":400}.
-    err = await expect(NezhaResponseError, client.async_get_ping_monitors(-1))
-    assert "code 400" in str(err)
 
 
 async def test_monitor_non_dict_records_and_duplicates(
@@ -499,6 +484,9 @@ async def test_monitor_route_and_guests(
     err = await expect(NezhaAuthError, guest.async_get_ping_monitors(hidden))
     assert "HTTP 403" in str(err)
     assert await client.async_get_ping_monitors(hidden)  # the token may see it
+    # Reachable through the int API: v0 answers HTTP 400 {"code":400}.
+    err = await expect(NezhaResponseError, client.async_get_ping_monitors(-1))
+    assert "code 400" in str(err)
 
     simulator.set_view_password(True)
     # A valid token skips the view password.
