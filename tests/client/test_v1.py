@@ -226,15 +226,7 @@ async def test_groups_become_tags(sim: NezhaSimulator, api: NezhaV1Client) -> No
     assert {sid: s.tag for sid, s in fleet.servers.items()} == {
         sid: s.tag for sid, s in sim.fleet.servers.items()
     }
-    sim.add_server_group("Empty")  # its "servers" is null
-    assert (await api.async_get_groups())["Empty"] == frozenset()
-    assert (await api.async_get_fleet("Empty")).servers == {}
-
-
-async def test_tag_filter_is_applied_locally(
-    sim: NezhaSimulator, api: NezhaV1Client
-) -> None:
-    tags = {s.tag for s in sim.fleet.servers.values()} - {""}
+    # The tag filter is applied locally.
     for tag in (*sorted(tags), "no-such-group"):
         sim.reset_requests()
         fleet = await api.async_get_fleet(tag)
@@ -251,6 +243,9 @@ async def test_tag_filter_is_applied_locally(
         assert {r.path for r in sim.requests} == {SERVERS_PATH, GROUPS_PATH}
         assert all(r.query == {} for r in sim.requests)
     assert len(await api.async_list_servers()) == len(sim.fleet.servers)
+    sim.add_server_group("Empty")  # its "servers" is null
+    assert (await api.async_get_groups())["Empty"] == frozenset()
+    assert (await api.async_get_fleet("Empty")).servers == {}
 
 
 async def test_parse_frame_equals_inventory(
@@ -280,6 +275,20 @@ async def test_parse_frame_reports_unknown_and_missing_servers(
     sim: NezhaSimulator, api: NezhaV1Client
 ) -> None:
     await api.async_get_fleet()
+    # c6: display_index is absent when 0, public_note is in the first frame only.
+    first, second = map(json.loads, await stream_frames(api, sim, 2))
+    noted = {s["id"] for s in first["servers"] if "public_note" in s}
+    assert noted and not any("public_note" in s for s in second["servers"])
+    for raw in (first, second):
+        for record in raw["servers"]:
+            index = sim.fleet.servers[record["id"]].display_index
+            assert ("display_index" in record) is (index != 0)
+        frame = api.parse_frame(json.dumps(raw))
+        assert {sid: s.display_index for sid, s in frame.fleet.servers.items()} == {
+            sid: s.display_index for sid, s in sim.fleet.servers.items()
+        }
+        assert list(frame.fleet.servers) == sorted_ids(sim.fleet)
+        assert frame.unknown_ids == frame.missing_ids == frozenset()
     added = sim.add_server("late-box", "Lab")
     removed = next(iter(sim.fleet.servers))
     sim.remove_server(removed)
@@ -611,24 +620,6 @@ async def test_edge_v1_c2_localised_handler_errors() -> None:
         assert err.scope == SCOPE_INVENTORY_READ
 
 
-async def test_edge_v1_c3_waf_block_page_is_detected_before_json(
-    sim: NezhaSimulator, api: NezhaV1Client
-) -> None:
-    sim.block_ip()
-    strikes = sim.waf_strikes()
-    for call in (
-        api.async_get_fleet(),
-        api.async_get_groups(),
-        api.async_get_services(),
-        api.async_get_ping_monitors(1),
-    ):
-        err = await expect(NezhaWafBlockedError, call)
-        assert "WAF" in str(err)
-    assert sim.waf_strikes() == strikes  # requests while blocked add none
-    sim.clear_waf()
-    assert len((await api.async_get_fleet()).servers) == len(sim.fleet.servers)
-
-
 async def test_edge_v1_c4_zero_and_offset_times_from_the_dashboard(
     frozen: NezhaSimulator, frozen_api: NezhaV1Client
 ) -> None:
@@ -658,29 +649,24 @@ async def test_edge_v1_c5_one_gpu_figure_per_gpu(
     assert (await frozen_api.async_get_fleet()).servers[3].state.gpu == (12.5, 99.0)
 
 
-async def test_edge_v1_c6_display_index_absent_and_public_note_once(
-    sim: NezhaSimulator, api: NezhaV1Client
-) -> None:
-    await api.async_get_fleet()
-    first, second = map(json.loads, await stream_frames(api, sim, 2))
-    noted = {s["id"] for s in first["servers"] if "public_note" in s}
-    assert noted and not any("public_note" in s for s in second["servers"])
-    for raw in (first, second):
-        for record in raw["servers"]:
-            index = sim.fleet.servers[record["id"]].display_index
-            assert ("display_index" in record) is (index != 0)
-        frame = api.parse_frame(json.dumps(raw))
-        assert {sid: s.display_index for sid, s in frame.fleet.servers.items()} == {
-            sid: s.display_index for sid, s in sim.fleet.servers.items()
-        }
-        assert list(frame.fleet.servers) == sorted_ids(sim.fleet)
-        assert frame.unknown_ids == frame.missing_ids == frozenset()
-
-
 async def test_edge_v1_c14_token_refusals(
     sim: NezhaSimulator, api: NezhaV1Client, session: aiohttp.ClientSession
 ) -> None:
-    """A missing scope is named, no strike; a dead token costs one, and no retry."""
+    """A WAF block page comes before JSON; a missing scope is named, no strike;
+    a dead token costs one strike, and no retry."""
+    sim.block_ip()
+    strikes = sim.waf_strikes()
+    for call in (
+        api.async_get_fleet(),
+        api.async_get_groups(),
+        api.async_get_services(),
+        api.async_get_ping_monitors(1),
+    ):
+        err = await expect(NezhaWafBlockedError, call)
+        assert "WAF" in str(err)
+    assert sim.waf_strikes() == strikes  # requests while blocked add none
+    sim.clear_waf()
+    assert len((await api.async_get_fleet()).servers) == len(sim.fleet.servers)
     for scopes, call, missing in [
         ((SCOPE_SERVICE_READ, SCOPE_SERVER_READ), "fleet", SCOPE_INVENTORY_READ),
         ((SCOPE_INVENTORY_READ,), "services", SCOPE_SERVICE_READ),
