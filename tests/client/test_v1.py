@@ -590,10 +590,11 @@ async def test_edge_v1_c1_empty_lists_have_no_data_key(
         assert frame.fleet.servers == {}
 
 
-async def test_edge_v1_c1_zero_state_keys_are_zero_not_unknown(
+async def test_edge_v1_c1_c4_c5_values_from_the_dashboard(
     frozen: NezhaSimulator, frozen_api: NezhaV1Client
 ) -> None:
-    """The dashboard omits zero values; test_generations compares them as 0."""
+    """Omitted zeros are 0 (test_generations compares them so), Go zero or offset
+    times, one GPU figure per GPU (one GPU, temperatures: test_generations)."""
     statuses = [frozen.fleet.status(sid) for sid in frozen.fleet.servers]
     assert any(s and s.swap_used == 0 for s in statuses)  # no swap
     assert any(s and s.load1 == 0 for s in statuses)  # Windows: no load
@@ -602,8 +603,25 @@ async def test_edge_v1_c1_zero_state_keys_are_zero_not_unknown(
     idle["process_count"] = 0
     for key in idle:
         frozen.set_malformed(2, f"state.{key}", MISSING)
-    state = (await frozen_api.async_get_fleet()).servers[2].state
-    assert state == replace(expected_server(frozen, 2).state, **idle)
+    frozen.set_online(1, False)
+    frozen.set_malformed(2, "last_active", "0001-01-01T00:00:00-05:00")
+    frozen.set_malformed(3, "state.gpu", [12.5, 99])
+    stamps = {
+        sid: last_active_nanos(frozen.fleet, sid, frozen.now()) for sid in (3, 4, 5)
+    }
+    fleet = await frozen_api.async_get_fleet()
+    assert fleet.servers[2].state == replace(expected_server(frozen, 2).state, **idle)
+    assert fleet.servers[3].state.gpu == (12.5, 99.0)
+    assert fleet.servers[1].last_active is None
+    assert fleet.servers[2].last_active is None
+    # Nine fraction digits in +08:00: truncated to microseconds, converted to UTC.
+    nine_digits = [
+        sid for sid, nanos in stamps.items() if nanos is not None and nanos % 1000
+    ]
+    assert nine_digits
+    for sid in nine_digits:
+        assert re.search(r"\.\d{9}\+08:00$", go_time(stamps[sid]))
+        assert fleet.servers[sid].last_active == as_utc(stamps[sid])
 
 
 async def test_edge_v1_c2_localised_handler_errors() -> None:
@@ -618,35 +636,6 @@ async def test_edge_v1_c2_localised_handler_errors() -> None:
         # Only the literal prefix counts; the localised rest is just passed on.
         err = await expect(NezhaScopeError, client.async_get_fleet())
         assert err.scope == SCOPE_INVENTORY_READ
-
-
-async def test_edge_v1_c4_zero_and_offset_times_from_the_dashboard(
-    frozen: NezhaSimulator, frozen_api: NezhaV1Client
-) -> None:
-    frozen.set_online(1, False)
-    frozen.set_malformed(2, "last_active", "0001-01-01T00:00:00-05:00")
-    stamps = {
-        sid: last_active_nanos(frozen.fleet, sid, frozen.now()) for sid in (3, 4, 5)
-    }
-    fleet = await frozen_api.async_get_fleet()
-    assert fleet.servers[1].last_active is None
-    assert fleet.servers[2].last_active is None
-    # Nine fraction digits in +08:00: truncated to microseconds, converted to UTC.
-    nine_digits = [
-        sid for sid, nanos in stamps.items() if nanos is not None and nanos % 1000
-    ]
-    assert nine_digits
-    for sid in nine_digits:
-        assert re.search(r"\.\d{9}\+08:00$", go_time(stamps[sid]))
-        assert fleet.servers[sid].last_active == as_utc(stamps[sid])
-
-
-async def test_edge_v1_c5_one_gpu_figure_per_gpu(
-    frozen: NezhaSimulator, frozen_api: NezhaV1Client
-) -> None:
-    """More than one GPU: one figure each (one GPU, temperatures: test_generations)."""
-    frozen.set_malformed(3, "state.gpu", [12.5, 99])
-    assert (await frozen_api.async_get_fleet()).servers[3].state.gpu == (12.5, 99.0)
 
 
 async def test_edge_v1_c14_token_refusals(
