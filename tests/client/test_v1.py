@@ -94,11 +94,8 @@ async def sim(socket_enabled: None) -> AsyncIterator[NezhaSimulator]:
 async def frozen(
     socket_enabled: None, freezer: FrozenDateTimeFactory, request: pytest.FixtureRequest
 ) -> AsyncIterator[NezhaSimulator]:
-    """The dashboard (``servers`` by indirect param) frozen at noon of its +08:00 day.
-
-    A frozen clock freezes the event loop's too: read only a stream's first frame,
-    which is sent at once.
-    """
+    """The dashboard (``servers``: indirect param) frozen at noon of its +08:00 day."""
+    # A frozen clock freezes the loop's too: read only a stream's (instant) first frame.
     freezer.move_to(FROZEN_AT)
     async with v1_sim(servers=getattr(request, "param", 5)) as simulator:
         yield simulator
@@ -316,19 +313,10 @@ async def test_parse_frame_reports_unknown_and_missing_servers(
 def test_parse_frame_refills_what_the_member_filter_strips() -> None:
     """Members get ``Host.Filter()``-ed frames: no platform_version, no version."""
     box = {"id": 1, "name": "box"}
-    inventory, _, _ = parse_server(
-        box
-        | {
-            "geoip": {"ip": {"ipv4_addr": "192.0.2.1"}, "country_code": "de"},
-            "host": {
-                "platform": "debian",
-                "platform_version": "12",
-                "version": "1.14.1",
-            },
-            "state": {"cpu": 5},
-            "last_active": "2026-01-01T08:00:00+08:00",
-        }
-    )
+    host = {"platform": "debian", "platform_version": "12", "version": "1.14.1"}
+    geoip = {"ip": {"ipv4_addr": "192.0.2.1"}, "country_code": "de"}
+    full = box | {"geoip": geoip, "host": host, "state": {"cpu": 5}}
+    inventory, _, _ = parse_server(full | {"last_active": "2026-01-01T08:00:00+08:00"})
     assert inventory is not None
     filtered = box | {"host": {"platform": "debian"}, "state": {"cpu": 7}}
     filtered |= {"country_code": "de", "last_active": "2026-01-01T08:00:02+08:00"}
@@ -411,15 +399,10 @@ async def test_services_match_simulator(
 
 async def test_service_status_edge_values() -> None:
     """No check yet, no check today, a tie, ids that are not decimal, huge counts."""
+    tie = {"current_up": 15, "current_down": 15}
     services = {
         "1": {"service_name": "never checked"},
-        "2": {
-            "current_up": 15,
-            "current_down": 15,
-            "up": [0] * 30,
-            "down": [0] * 29 + [3],
-            "delay": [0] * 30,
-        },
+        "2": tie | {"up": [0] * 30, "down": [0] * 29 + [3], "delay": [0] * 30},
         "3": {"current_up": -1, "current_down": True, "up": [True], "down": ["x"]},
         "x": {"service_name": "not an id"},
         "²": {"service_name": "a digit, but not a decimal one"},
@@ -815,21 +798,12 @@ def test_quota_of_the_reference_answer() -> None:
 
 def test_quota_edge_values() -> None:
     """No maximum, nothing checked yet, bad ids and values, and junk."""
+    transfer = {"1": 2**64 - 1, "2": -5, "3": 1.5, "4": True}
+    transfer |= dict.fromkeys(["0", "x", "9" * 30], 7)
     stats: dict[str, Any] = {
         "2": {"name": "", "from": "0001-01-01T00:00:00Z", "to": None, "max": 0},
-        "3": {
-            "name": "big",
-            "max": 2**64,  # beyond uint64: unusable, so no limit
-            "transfer": {
-                "1": 2**64 - 1,
-                "2": -5,
-                "3": 1.5,
-                "4": True,
-                "0": 7,
-                "x": 7,
-                "9" * 30: 7,
-            },
-        },
+        # A maximum beyond uint64 is unusable, so no limit.
+        "3": {"name": "big", "max": 2**64, "transfer": transfer},
         "x": {"name": "not an id"},
         "0": {"name": "id zero"},
         "5": "not an object",
