@@ -610,8 +610,13 @@ async def test_edge_v1_c1_c4_c5_values_from_the_dashboard(
 async def test_edge_v1_c14_token_refusals(
     sim: NezhaSimulator, api: NezhaV1Client, session: aiohttp.ClientSession
 ) -> None:
-    """A WAF block page comes before JSON; a missing scope is named, no strike;
-    a dead token costs one strike, and no retry."""
+    """A missing real-IP header; a WAF block page comes before JSON; a missing scope
+    is named, no strike; a dead token costs one strike, and no retry."""
+    header = sim.real_ip_header
+    sim.real_ip_header = "CF-Connecting-IP"  # a proxy that should send it does not
+    err = await expect(NezhaProxyHeaderError, api.async_get_fleet())
+    assert "reverse proxy" in str(err)
+    sim.real_ip_header = header
     sim.block_ip()
     strikes = sim.waf_strikes()
     for call in (
@@ -657,14 +662,6 @@ async def test_edge_v1_c14_dashboard_without_pats(
         assert "personal API tokens" in str(err)
         assert sim.waf_strikes() == 0
         assert paths(sim) == [SERVERS_PATH]
-
-
-async def test_edge_v1_real_ip_header_missing(
-    sim: NezhaSimulator, api: NezhaV1Client
-) -> None:
-    sim.real_ip_header = "CF-Connecting-IP"
-    err = await expect(NezhaProxyHeaderError, api.async_get_fleet())
-    assert "reverse proxy" in str(err)
 
 
 async def test_error_answers() -> None:
