@@ -80,10 +80,7 @@ async def test_service_overview_is_empty_without_a_request(
     "token", [WRONG_TOKEN, "Bearer " + TOKEN, TOKEN.lower(), " " + TOKEN[1:]]
 )
 async def test_edge_c1_auth_failure_is_http_200_code_403(
-    session: aiohttp.ClientSession,
-    simulator: NezhaSimulator,
-    endpoint: str,
-    token: str,
+    session: aiohttp.ClientSession, simulator: NezhaSimulator, endpoint: str, token: str
 ) -> None:
     client = NezhaV0Client(session, simulator.url, token)
     err = await expect(NezhaAuthError, CALLS[endpoint](client))
@@ -246,10 +243,7 @@ async def test_edge_c11_html_page_is_response_error(
     ],
 )
 async def test_edge_c12_uint64_limits(
-    simulator: NezhaSimulator,
-    client: NezhaV0Client,
-    raw: int,
-    expected: int | None,
+    simulator: NezhaSimulator, client: NezhaV0Client, raw: int, expected: int | None
 ) -> None:
     simulator.set_malformed(1, "status.NetOutTransfer", raw)
     simulator.set_malformed(1, "host.MemTotal", raw)
@@ -351,10 +345,7 @@ async def test_fault_single_reset_is_retried_by_aiohttp(
 
 @pytest.mark.parametrize(("slow", "limit"), [(2, 0.5), (0.2, 5)])
 async def test_fault_slow_answer_and_the_timeout(
-    session: aiohttp.ClientSession,
-    simulator: NezhaSimulator,
-    slow: float,
-    limit: float,
+    session: aiohttp.ClientSession, simulator: NezhaSimulator, slow: float, limit: float
 ) -> None:
     simulator.slow_seconds = slow
     client = NezhaV0Client(session, simulator.url, TOKEN, timeout=limit)
