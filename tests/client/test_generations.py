@@ -166,7 +166,18 @@ async def test_fleet_matches_simulator_state(
     assert all(type(value) is int for value in big)
 
 
-async def test_requests_carry_the_token_and_list_matches(dash: Dash) -> None:
+async def test_client_identity_and_requests(dash: Dash) -> None:
+    """A token that cannot be sent makes no request; a good one is in each request."""
+    client = dash.spec.client(dash.session, dash.sim.url + "/", dash.spec.token)
+    assert client.base_url == dash.sim.url
+    assert repr(client) == f"{dash.spec.client.__name__}({dash.sim.url!r})"
+    assert client.generation.value == dash.sim.generation
+    assert getattr(client, "inventory", {}) == {}
+    assert_secret_free(client)
+    unsendable = dash.client_with(register_secret(dash.spec.token + "\n"))
+    for name in dash.spec.calls:
+        await expect(NezhaTokenError, CALLS[name](unsendable))
+    assert dash.sim.requests == []
     for name in ("list", "fleet", "monitors"):
         await CALLS[name](dash.client)
     assert [(r.path, r.query) for r in dash.sim.requests] == list(dash.spec.requests)
@@ -178,15 +189,6 @@ async def test_requests_carry_the_token_and_list_matches(dash: Dash) -> None:
     assert sorted((s.id, s.name, s.tag) for s in summaries) == sorted(
         (sid, s.name, s.tag) for sid, s in dash.sim.fleet.servers.items()
     )
-
-
-async def test_repr_and_base_url(dash: Dash) -> None:
-    client = dash.spec.client(dash.session, dash.sim.url + "/", dash.spec.token)
-    assert client.base_url == dash.sim.url
-    assert repr(client) == f"{dash.spec.client.__name__}({dash.sim.url!r})"
-    assert client.generation.value == dash.sim.generation
-    assert getattr(client, "inventory", {}) == {}
-    assert_secret_free(client)
 
 
 async def test_ping_monitors_match_simulator_history(dash: Dash) -> None:
@@ -246,13 +248,6 @@ async def test_dashboard_without_monitors(
         assert await client.async_get_ping_monitors(1) == []
         assert await client.async_get_ping_monitors(2) == []
         assert (await client.async_get_service_overview()).services == []
-
-
-async def test_unsendable_token_makes_no_request(dash: Dash) -> None:
-    client = dash.client_with(register_secret(dash.spec.token + "\n"))
-    for name in dash.spec.calls:
-        await expect(NezhaTokenError, CALLS[name](client))
-    assert dash.sim.requests == []
 
 
 @pytest.mark.parametrize("call", ["list", "fleet"])

@@ -63,15 +63,6 @@ async def serving(
         yield NezhaV0Client(session, url, TOKEN)
 
 
-async def test_service_overview_is_empty_without_a_request(
-    simulator: NezhaSimulator, client: NezhaV0Client
-) -> None:
-    """The v0 API has no services or quotas; asking costs nothing."""
-    overview = await client.async_get_service_overview()
-    assert (overview.services, overview.quotas) == ([], {})
-    assert simulator.requests == []
-
-
 # -- §C v0 edge cases ----------------------------------------------------------------
 
 
@@ -124,6 +115,10 @@ async def test_edge_c5_null_cpu_gpu_temperatures_and_the_gpu_figure(
 async def test_edge_c6_display_index_only_without_params(
     simulator: NezhaSimulator, client: NezhaV0Client
 ) -> None:
+    # The v0 API has no services or quotas; asking costs nothing.
+    overview = await client.async_get_service_overview()
+    assert (overview.services, overview.quotas) == ([], {})
+    assert simulator.requests == []
     full = await client.async_get_fleet()
     tagged = await client.async_get_fleet(tag="Production")
     servers = simulator.fleet.servers
@@ -431,32 +426,30 @@ async def test_unusable_values_become_unknown_rest_intact(
 
 
 @pytest.mark.parametrize("junk", [5, "x", None, [1], True])
-async def test_non_object_records(session: aiohttp.ClientSession, junk: Any) -> None:
+async def test_non_object_records_are_skipped(
+    session: aiohttp.ClientSession, junk: Any
+) -> None:
     good = {"id": 9, "name": "ok", "tag": "", "last_active": 1733040000}
     good |= {"host": {"Platform": "debian"}, "status": {"CPU": 1.5}}
     body = v0_body([junk, good])
-    async with serving(session, {DETAILS: body, LIST: body}) as client:
+    record = {"monitor_id": 7, "monitor_name": "", "created_at": None, "avg_delay": 3}
+    records = [junk, record, dict(record, monitor_name="dup"), {"monitor_id": "x"}]
+    routes = {DETAILS: body, LIST: body, "/api/v1/monitor/4": v0_body(records)}
+    async with serving(session, routes) as client:
         fleet = await client.async_get_fleet()
         summaries = await client.async_list_servers()
+        monitors = await client.async_get_ping_monitors(4)
     assert list(fleet.servers) == [9]
     assert fleet.servers[9].host.platform == "debian"
     assert fleet.servers[9].state.cpu == 1.5
     assert fleet.complete is False  # a record of unknown id may be any server
     assert [(s.id, s.name) for s in summaries] == [(9, "ok")]
+    # Monitor records: junk and a bad id are skipped, a duplicate id keeps the first.
+    assert monitors == [PingMonitor(7, 4, "Monitor 7", None, None, points=0, lost=0)]
+    assert monitors[0].loss_percent is None
 
 
 # -- monitor endpoint status codes ---------------------------------------------------
-
-
-async def test_monitor_non_dict_records_and_duplicates(
-    session: aiohttp.ClientSession,
-) -> None:
-    record = {"monitor_id": 7, "monitor_name": "", "created_at": None, "avg_delay": 3}
-    records = [5, record, dict(record, monitor_name="dup"), {"monitor_id": "x"}]
-    async with serving(session, {"/api/v1/monitor/4": v0_body(records)}) as client:
-        monitors = await client.async_get_ping_monitors(4)
-    assert monitors == [PingMonitor(7, 4, "Monitor 7", None, None, points=0, lost=0)]
-    assert monitors[0].loss_percent is None
 
 
 async def test_monitor_route_and_guests(
