@@ -268,9 +268,24 @@ async def test_parse_frame_equals_inventory(
     assert lab.unknown_ids == lab.missing_ids == frozenset()
 
 
-async def test_parse_frame_reports_unknown_and_missing_servers(
+async def test_stream_frames_against_the_rest_inventory(
     sim: NezhaSimulator, api: NezhaV1Client
 ) -> None:
+    """Frames report servers unknown to or missing from the last REST inventory."""
+    # c10: no Origin header and no client heartbeat; before any REST all are unknown.
+    with patch.object(
+        aiohttp.ClientSession,
+        "ws_connect",
+        autospec=True,
+        side_effect=aiohttp.ClientSession.ws_connect,
+    ) as spy:
+        (text,) = await stream_frames(api, sim)
+    assert spy.call_args.kwargs["heartbeat"] is None
+    assert api.parse_frame(text).unknown_ids == set(sim.fleet.servers)
+    (request,) = sim.requests
+    assert (request.kind, request.path) == ("ws", WS_PATH)
+    assert "Origin" not in request.headers
+    assert request.headers["Authorization"] == f"Bearer {PAT}"
     await api.async_get_fleet()
     # c6: display_index is absent when 0, public_note is in the first frame only.
     first, second = map(json.loads, await stream_frames(api, sim, 2))
@@ -424,24 +439,6 @@ async def test_service_status_edge_values() -> None:
         ServiceStatus(5, "Service 5", None, 0.0, None, 0.0, None),
         ServiceStatus(6, "Service 6", None, 100.0, 1e300, 100.0, None),
     ]
-
-
-async def test_edge_v1_c10_no_origin_and_no_client_heartbeat(
-    sim: NezhaSimulator, api: NezhaV1Client
-) -> None:
-    with patch.object(
-        aiohttp.ClientSession,
-        "ws_connect",
-        autospec=True,
-        side_effect=aiohttp.ClientSession.ws_connect,
-    ) as spy:
-        (text,) = await stream_frames(api, sim)
-    assert spy.call_args.kwargs["heartbeat"] is None
-    assert api.parse_frame(text).unknown_ids == set(sim.fleet.servers)
-    (request,) = sim.requests
-    assert (request.kind, request.path) == ("ws", WS_PATH)
-    assert "Origin" not in request.headers
-    assert request.headers["Authorization"] == f"Bearer {PAT}"
 
 
 # -- stream handshake ----------------------------------------------------------------
@@ -719,6 +716,10 @@ async def test_odd_but_readable_lists() -> None:
             (2, 5.0),
         ]
         assert await client.async_get_services() == []
+    for data in ({}, [1]):  # no services and no rules; a data that is not an object
+        async with serving({SERVICES_PATH: {"success": True, "data": data}}) as client:
+            overview = await client.async_get_service_overview()
+        assert overview == ServiceOverview(services=[], quotas={})
 
 
 async def test_no_error_or_repr_contains_the_token(
@@ -862,14 +863,6 @@ async def test_overview_of_an_older_dashboard_lists_every_rule(
         # That version has no personal tokens: parse its answer directly.
         quotas = parse_quotas(raw, parse_time)
     assert quotas[3].used == {} and quotas[3].limit == 500 * 1024**3
-
-
-@pytest.mark.parametrize("data", [{}, [1]])
-async def test_overview_of_an_empty_answer(data: object) -> None:
-    """``"data":{}`` (no services, no rules), and a data that is not an object."""
-    async with serving({SERVICES_PATH: {"success": True, "data": data}}) as client:
-        overview = await client.async_get_service_overview()
-    assert overview == ServiceOverview(services=[], quotas={})
 
 
 # -- public notes ----------------------------------------------------------------------
