@@ -573,8 +573,8 @@ async def test_edge_v1_c1_empty_lists_have_no_data_key(
 async def test_edge_v1_c1_c4_c5_values_from_the_dashboard(
     frozen: NezhaSimulator, frozen_api: NezhaV1Client
 ) -> None:
-    """Omitted zeros are 0 (test_generations compares them so), Go zero or offset
-    times, one GPU figure per GPU (one GPU, temperatures: test_generations)."""
+    """Omitted zeros are 0, Go zero times unknown, and one figure per GPU."""
+    # test_generations compares omitted zeros as 0; it checks one GPU, temperatures.
     statuses = [frozen.fleet.status(sid) for sid in frozen.fleet.servers]
     assert any(s and s.swap_used == 0 for s in statuses)  # no swap
     assert any(s and s.load1 == 0 for s in statuses)  # Windows: no load
@@ -607,8 +607,7 @@ async def test_edge_v1_c1_c4_c5_values_from_the_dashboard(
 async def test_edge_v1_c14_token_refusals(
     sim: NezhaSimulator, api: NezhaV1Client, session: aiohttp.ClientSession
 ) -> None:
-    """A missing real-IP header; a WAF block page comes before JSON; a missing scope
-    is named, no strike; a dead token costs one strike, and no retry."""
+    """Proxy, WAF and token refusals: named, and only a dead token costs a strike."""
     header = sim.real_ip_header
     sim.real_ip_header = "CF-Connecting-IP"  # a proxy that should send it does not
     err = await expect(NezhaProxyHeaderError, api.async_get_fleet())
