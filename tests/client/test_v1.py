@@ -192,23 +192,6 @@ def paths(sim: NezhaSimulator) -> list[str]:
 # -- fleet ---------------------------------------------------------------------------
 
 
-async def test_edge_v1_c11_disconnected_agent_keeps_its_last_state(
-    frozen: NezhaSimulator, frozen_api: NezhaV1Client
-) -> None:
-    known = (await frozen_api.async_get_fleet()).servers[4]
-    frozen.set_online(2, False)
-    frozen.set_never_reported(4)  # as after a restart of the dashboard
-    fleet = await frozen_api.async_get_fleet()
-    again = fleet.servers[4]
-    assert again.host == known.host  # static facts are kept
-    assert (again.state, again.last_active) == (State(), None)
-    offline = fleet.servers[2]
-    assert offline.last_active is None
-    assert offline.seconds_since_report(fleet.server_time) is None
-    assert offline.state == expected_server(frozen, 2).state != State()
-    assert offline.host.platform
-
-
 async def test_groups_become_tags(sim: NezhaSimulator, api: NezhaV1Client) -> None:
     groups = await api.async_get_groups()
     tags = {s.tag for s in sim.fleet.servers.values() if s.tag}
@@ -245,13 +228,12 @@ async def test_groups_become_tags(sim: NezhaSimulator, api: NezhaV1Client) -> No
     assert (await api.async_get_fleet("Empty")).servers == {}
 
 
-async def test_parse_frame_equals_inventory(
+async def test_parse_frame_equals_inventory_and_disconnected_agents(
     frozen: NezhaSimulator, frozen_api: NezhaV1Client
 ) -> None:
     """A frame has no IPs and no groups: both come from the REST inventory."""
-    await frozen_api.async_get_fleet()
+    known = (await frozen_api.async_get_fleet()).servers[4]
     frame = frozen_api.parse_frame(await first_frame(frozen_api, frozen))
-
     assert isinstance(frame, StreamFrame)
     assert frame.fleet.servers == frozen_api.inventory
     assert list(frame.fleet.servers) == sorted_ids(frozen.fleet)
@@ -266,6 +248,18 @@ async def test_parse_frame_equals_inventory(
         sid for sid, s in frozen.fleet.servers.items() if s.tag == "Lab"
     }
     assert lab.unknown_ids == lab.missing_ids == frozenset()
+    # c11: a disconnected agent keeps its last state.
+    frozen.set_online(2, False)
+    frozen.set_never_reported(4)  # as after a restart of the dashboard
+    fleet = await frozen_api.async_get_fleet()
+    again = fleet.servers[4]
+    assert again.host == known.host  # static facts are kept
+    assert (again.state, again.last_active) == (State(), None)
+    offline = fleet.servers[2]
+    assert offline.last_active is None
+    assert offline.seconds_since_report(fleet.server_time) is None
+    assert offline.state == expected_server(frozen, 2).state != State()
+    assert offline.host.platform
 
 
 async def test_stream_frames_against_the_rest_inventory(
