@@ -375,37 +375,6 @@ def test_looks_like_personal_token(token: str, expected: bool) -> None:
     assert looks_like_personal_token(token) is expected
 
 
-async def test_services_match_simulator(
-    frozen: NezhaSimulator, frozen_api: NezhaV1Client
-) -> None:
-    services = await frozen_api.async_get_services()
-    assert services == expected_services(frozen)  # today is index 29 of 30 days
-    raw = services_json(frozen.fleet, frozen.now(), frozen.v1.failing)
-    assert all(len(s["up"]) == len(s["down"]) == 30 for s in raw.values())
-    # The map's keys are strings: ids and names come out as the monitors'.
-    assert all(type(s.id) is int for s in services)
-    assert {s.id: s.name for s in services} == {
-        mid: m.name for mid, m in frozen.fleet.monitors.items()
-    }
-    assert [s.id for s in services] == sorted(frozen.fleet.monitors)
-    assert all(s.is_up is not None for s in services)
-    assert paths(frozen) == [SERVICES_PATH]
-
-    # A service going down flips is_up and lowers today's availability only.
-    before = {s.id: s for s in await frozen_api.async_get_services()}
-    assert before[1].is_up is True
-    frozen.set_service_down(1)
-    after = {s.id: s for s in await frozen_api.async_get_services()}
-    assert after[1].is_up is False
-    assert after[1].availability_today is not None
-    assert before[1].availability_today is not None
-    assert after[1].availability_today < before[1].availability_today
-    assert list(after.values()) == expected_services(frozen)
-    assert {sid: s for sid, s in after.items() if sid != 1} == {
-        sid: s for sid, s in before.items() if sid != 1
-    }
-
-
 async def test_service_status_edge_values() -> None:
     """No check yet, no check today, a tie, ids that are not decimal, huge counts."""
     tie = {"current_up": 15, "current_down": 15}
@@ -809,10 +778,37 @@ def test_quota_edge_values() -> None:
 
 
 @pytest.mark.parametrize("frozen", [7], indirect=True)
-async def test_overview_matches_the_simulator(
+async def test_services_and_overview_match_the_simulator(
     frozen: NezhaSimulator, frozen_api: NezhaV1Client
 ) -> None:
-    """Rules as the simulator renders them: two here, the third covers nobody."""
+    """Services and rules as the simulator renders them (one rule covers nobody)."""
+    services = await frozen_api.async_get_services()
+    assert services == expected_services(frozen)  # today is index 29 of 30 days
+    raw = services_json(frozen.fleet, frozen.now(), frozen.v1.failing)
+    assert all(len(s["up"]) == len(s["down"]) == 30 for s in raw.values())
+    # The map's keys are strings: ids and names come out as the monitors'.
+    assert all(type(s.id) is int for s in services)
+    assert {s.id: s.name for s in services} == {
+        mid: m.name for mid, m in frozen.fleet.monitors.items()
+    }
+    assert [s.id for s in services] == sorted(frozen.fleet.monitors)
+    assert all(s.is_up is not None for s in services)
+    assert paths(frozen) == [SERVICES_PATH]
+
+    # A service going down flips is_up and lowers today's availability only.
+    before = {s.id: s for s in await frozen_api.async_get_services()}
+    assert before[1].is_up is True
+    frozen.set_service_down(1)
+    after = {s.id: s for s in await frozen_api.async_get_services()}
+    assert after[1].is_up is False
+    assert after[1].availability_today is not None
+    assert before[1].availability_today is not None
+    assert after[1].availability_today < before[1].availability_today
+    assert list(after.values()) == expected_services(frozen)
+    assert {sid: s for sid, s in after.items() if sid != 1} == {
+        sid: s for sid, s in before.items() if sid != 1
+    }
+    # Cycle-transfer rules: two here, the third covers nobody.
     overview = await frozen_api.async_get_service_overview()
     raw = cycle_transfer_json(frozen.fleet, Viewer(), frozen.now())
     assert sorted(raw) == ["1", "2"]  # "Spare quota" covers no server: left out
