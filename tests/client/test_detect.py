@@ -23,7 +23,6 @@ from nezha_dev.simulator import Fault, NezhaSimulator
 from tests.client.common import expect, json_app, serve
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
-V1_WITH_TSDB = ("2.3.7", "2.1.0", "2.0.5")
 
 
 @pytest.fixture
@@ -42,38 +41,31 @@ def assert_anonymous_probe(sim: NezhaSimulator) -> None:
 
 
 @pytest.mark.parametrize(
-    ("generation", "version", "expected"),
+    ("version", "tsdb", "forced"),
     [
-        *(("v1", v, Detection(ApiGeneration.V1, tsdb=True)) for v in V1_WITH_TSDB),
-        ("v1", "1.14.14", Detection(ApiGeneration.V1, tsdb=False)),
-        ("v1", "1.0.3", Detection(ApiGeneration.V1, tsdb=False)),  # a flat config
-        ("v0", None, Detection(ApiGeneration.V0, tsdb=False)),
+        *((version, True, False) for version in ("2.3.7", "2.1.0", "2.0.5")),
+        *((version, False, False) for version in ("1.14.14", "1.0.3")),  # 1.0.3: flat
+        ("v0", False, False),
+        # No strike under force_auth; the TSDB key counts even when disabled.
+        (None, True, True),
     ],
 )
 async def test_generation_is_detected(
-    session: aiohttp.ClientSession,
-    generation: str,
-    version: str | None,
-    expected: Detection,
+    session: aiohttp.ClientSession, version: str | None, tsdb: bool, forced: bool
 ) -> None:
-    async with NezhaSimulator(generation=generation, servers=1, version=version) as sim:
+    generation = ApiGeneration.V0 if version == "v0" else ApiGeneration.V1
+    expected = Detection(generation, tsdb=tsdb)
+    version = None if version == "v0" else version
+    sim = NezhaSimulator(generation=generation.value, servers=1, version=version)
+    if forced:
+        sim.force_auth = True
+        sim.v1.tsdb_enabled = False
+    async with sim:
         assert await async_detect_generation(session, sim.url) == expected
         assert_anonymous_probe(sim)
-        if generation == "v1":
+        if generation is ApiGeneration.V1:
             assert sim.waf_strikes() == 0
-
-
-async def test_probe_costs_no_strike_and_tsdb_key_counts_even_when_disabled(
-    session: aiohttp.ClientSession, sim: NezhaSimulator
-) -> None:
-    sim.force_auth = True
-    sim.v1.tsdb_enabled = False
-    async with sim:
-        detection = await async_detect_generation(session, sim.url)
-        assert detection == Detection(ApiGeneration.V1, tsdb=True)
-        assert_anonymous_probe(sim)
-        assert sim.waf_strikes() == 0
-        assert not sim.waf_blocked()
+            assert not sim.waf_blocked()
 
 
 @pytest.mark.parametrize(
@@ -98,35 +90,22 @@ async def test_refusals_of_the_probe(
         assert sim.waf_strikes() == (error is NezhaWafBlockedError)  # blocked adds none
 
 
-@pytest.mark.parametrize(
-    "fault",
-    [
-        Fault.HTML_502,
-        Fault.HTML_200,
-        Fault.EMPTY_200,
-        Fault.NOT_JSON,
-        Fault.TRUNCATED_JSON,
-    ],
-)
+OTHER_ANSWERS = [
+    *(Fault.HTML_502, Fault.HTML_200, Fault.EMPTY_200, Fault.NOT_JSON),
+    *(Fault.TRUNCATED_JSON, [1, 2], "success", {"success": "true"}, False),
+    {"error": "404 Not Found"},
+]
+
+
+@pytest.mark.parametrize("answer", OTHER_ANSWERS)
 async def test_anything_else_is_left_to_the_v0_check(
-    session: aiohttp.ClientSession, sim: NezhaSimulator, fault: Fault
+    session: aiohttp.ClientSession, sim: NezhaSimulator, answer: Any
 ) -> None:
-    """Proxies' pages and broken JSON: the v0 request that follows decides."""
-    async with sim:
-        sim.inject_fault(fault)
-        detection = await async_detect_generation(session, sim.url)
-    assert detection == Detection(ApiGeneration.V0)
-
-
-@pytest.mark.parametrize(
-    "body",
-    [[1, 2], "success", {"success": "true"}, {"error": "404 Not Found"}, {}],
-    ids=["list", "string", "success-string", "not-found", "empty"],
-)
-async def test_other_json_is_left_to_the_v0_check(
-    session: aiohttp.ClientSession, body: Any
-) -> None:
-    async with serve(json_app({SETTING_PATH: body})) as url:
+    """Proxies' pages, broken JSON, other JSON: the v0 request that follows decides."""
+    async with sim, serve(json_app({SETTING_PATH: answer})) as app_url:
+        url = sim.url if isinstance(answer, Fault) else app_url
+        if isinstance(answer, Fault):
+            sim.inject_fault(answer)
         detection = await async_detect_generation(session, url)
     assert detection == Detection(ApiGeneration.V0)
 

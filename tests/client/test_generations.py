@@ -65,35 +65,30 @@ class Spec:
     requests: tuple[tuple[str, dict[str, str]], ...]  # of list, fleet and monitors
 
 
-SPECS = {
-    "v0": Spec(
-        NezhaV0Client,
-        TOKEN,
-        TOKEN,
-        CLIENT_LOGGER,
-        "status",
-        "status.CPU",
-        "status.MemUsed",
-        "/api/v1/monitor/{}",
-        {},
+V1_REQUESTS = (
+    *[(SERVERS_PATH, {}), (GROUPS_PATH, {})] * 2,
+    (MONITORS_1, {"period": "1d"}),
+)
+SPEC_TABLE: dict[str, tuple[Any, Any]] = {  # field: (v0, v1)
+    "client": (NezhaV0Client, NezhaV1Client),
+    "token": (TOKEN, PAT),
+    "auth": (TOKEN, f"Bearer {PAT}"),
+    "logger": (CLIENT_LOGGER, V1_LOGGER),
+    "status": ("status", "state"),
+    "cpu": ("status.CPU", "state.cpu"),
+    "mem": ("status.MemUsed", "state.mem_used"),
+    "monitor_path": ("/api/v1/monitor/{}", "/api/v1/server/{}/service"),
+    "monitor_query": ({}, {"period": "1d"}),
+    "unknown_server": (
         (NezhaNotFoundError, "/api/v1/monitor/999"),
-        ("list", "fleet", "monitors"),
-        ((LIST, {}), (DETAILS, {}), ("/api/v1/monitor/1", {})),
-    ),
-    "v1": Spec(
-        NezhaV1Client,
-        PAT,
-        f"Bearer {PAT}",
-        V1_LOGGER,
-        "state",
-        "state.cpu",
-        "state.mem_used",
-        "/api/v1/server/{}/service",
-        {"period": "1d"},
         (NezhaResponseError, "reported an error"),
-        ("list", "fleet", "monitors", "services", "stream"),
-        (*[(SERVERS_PATH, {}), (GROUPS_PATH, {})] * 2, (MONITORS_1, {"period": "1d"})),
     ),
+    "calls": (tuple(CALLS)[:3], tuple(CALLS)),
+    "requests": (((LIST, {}), (DETAILS, {}), ("/api/v1/monitor/1", {})), V1_REQUESTS),
+}
+SPECS = {
+    generation: Spec(**{field: pair[index] for field, pair in SPEC_TABLE.items()})
+    for index, generation in enumerate(("v0", "v1"))
 }
 
 
@@ -171,7 +166,18 @@ async def test_fleet_matches_simulator_state(
     assert all(type(value) is int for value in big)
 
 
-async def test_requests_carry_the_token_and_list_matches(dash: Dash) -> None:
+async def test_client_identity_and_requests(dash: Dash) -> None:
+    """A token that cannot be sent makes no request; a good one is in each request."""
+    client = dash.spec.client(dash.session, dash.sim.url + "/", dash.spec.token)
+    assert client.base_url == dash.sim.url
+    assert repr(client) == f"{dash.spec.client.__name__}({dash.sim.url!r})"
+    assert client.generation.value == dash.sim.generation
+    assert getattr(client, "inventory", {}) == {}
+    assert_secret_free(client)
+    unsendable = dash.client_with(register_secret(dash.spec.token + "\n"))
+    for name in dash.spec.calls:
+        await expect(NezhaTokenError, CALLS[name](unsendable))
+    assert dash.sim.requests == []
     for name in ("list", "fleet", "monitors"):
         await CALLS[name](dash.client)
     assert [(r.path, r.query) for r in dash.sim.requests] == list(dash.spec.requests)
@@ -183,15 +189,6 @@ async def test_requests_carry_the_token_and_list_matches(dash: Dash) -> None:
     assert sorted((s.id, s.name, s.tag) for s in summaries) == sorted(
         (sid, s.name, s.tag) for sid, s in dash.sim.fleet.servers.items()
     )
-
-
-async def test_repr_and_base_url(dash: Dash) -> None:
-    client = dash.spec.client(dash.session, dash.sim.url + "/", dash.spec.token)
-    assert client.base_url == dash.sim.url
-    assert repr(client) == f"{dash.spec.client.__name__}({dash.sim.url!r})"
-    assert client.generation.value == dash.sim.generation
-    assert getattr(client, "inventory", {}) == {}
-    assert_secret_free(client)
 
 
 async def test_ping_monitors_match_simulator_history(dash: Dash) -> None:
@@ -253,13 +250,6 @@ async def test_dashboard_without_monitors(
         assert (await client.async_get_service_overview()).services == []
 
 
-async def test_unsendable_token_makes_no_request(dash: Dash) -> None:
-    client = dash.client_with(register_secret(dash.spec.token + "\n"))
-    for name in dash.spec.calls:
-        await expect(NezhaTokenError, CALLS[name](client))
-    assert dash.sim.requests == []
-
-
 @pytest.mark.parametrize("call", ["list", "fleet"])
 async def test_revoked_token_is_auth_error(dash: Dash, call: str) -> None:
     await CALLS[call](dash.client)
@@ -296,13 +286,6 @@ async def test_never_reported_server_has_no_values(
     assert (await client.async_get_fleet()).servers[4] == expected_server(sim, 4)
 
 
-async def test_nan_from_an_agent_empties_the_whole_answer(dash: Dash) -> None:
-    """Go cannot marshal NaN: gin then sends HTTP 200 with an empty body."""
-    dash.sim.set_malformed(1, dash.spec.cpu, float("nan"))
-    err = await expect(NezhaResponseError, dash.client.async_get_fleet())
-    assert "empty response" in str(err)
-
-
 async def test_unexpected_values_are_logged_once(
     dash: Dash, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -328,3 +311,7 @@ async def test_unexpected_values_are_logged_once(
     # The log is per client.
     await dash.client_with(dash.spec.token).async_get_fleet()
     assert len(warnings_of(caplog, spec.logger)) == 3
+    # Go cannot marshal NaN: gin then sends HTTP 200 with an empty body.
+    sim.set_malformed(1, spec.cpu, float("nan"))
+    err = await expect(NezhaResponseError, dash.client.async_get_fleet())
+    assert "empty response" in str(err)

@@ -1,8 +1,4 @@
-"""The v0 client's own behaviour against the simulated dashboard, over real HTTP.
-
-Scenarios both generations share are in test_generations.py. The clock is frozen
-(``freezer``) wherever a value depends on it.
-"""
+"""The v0 client's own behaviour; scenarios both generations share: test_generations."""
 
 from __future__ import annotations
 
@@ -50,6 +46,7 @@ pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 ENDPOINTS = ("list", "fleet", "monitors")
 SERVER_ENDPOINTS = ENDPOINTS[:2]
+MONITOR = "/api/v1/monitor/1"
 
 
 def v0_body(result: Any) -> dict[str, Any]:
@@ -66,22 +63,6 @@ async def serving(
         yield NezhaV0Client(session, url, TOKEN)
 
 
-def assert_rest_matches(fleet_servers: Any, sim: NezhaSimulator, gone: int) -> None:
-    """Every server but ``gone`` is there, as the simulator holds it."""
-    assert set(fleet_servers) == set(sim.fleet.servers) - {gone}
-    for sid, server in fleet_servers.items():
-        assert server == expected_server(sim, sid)
-
-
-async def test_service_overview_is_empty_without_a_request(
-    simulator: NezhaSimulator, client: NezhaV0Client
-) -> None:
-    """The v0 API has no services or quotas; asking costs nothing."""
-    overview = await client.async_get_service_overview()
-    assert (overview.services, overview.quotas) == ([], {})
-    assert simulator.requests == []
-
-
 # -- §C v0 edge cases ----------------------------------------------------------------
 
 
@@ -90,10 +71,7 @@ async def test_service_overview_is_empty_without_a_request(
     "token", [WRONG_TOKEN, "Bearer " + TOKEN, TOKEN.lower(), " " + TOKEN[1:]]
 )
 async def test_edge_c1_auth_failure_is_http_200_code_403(
-    session: aiohttp.ClientSession,
-    simulator: NezhaSimulator,
-    endpoint: str,
-    token: str,
+    session: aiohttp.ClientSession, simulator: NezhaSimulator, endpoint: str, token: str
 ) -> None:
     client = NezhaV0Client(session, simulator.url, token)
     err = await expect(NezhaAuthError, CALLS[endpoint](client))
@@ -137,6 +115,10 @@ async def test_edge_c5_null_cpu_gpu_temperatures_and_the_gpu_figure(
 async def test_edge_c6_display_index_only_without_params(
     simulator: NezhaSimulator, client: NezhaV0Client
 ) -> None:
+    # The v0 API has no services or quotas; asking costs nothing.
+    overview = await client.async_get_service_overview()
+    assert (overview.services, overview.quotas) == ([], {})
+    assert simulator.requests == []
     full = await client.async_get_fleet()
     tagged = await client.async_get_fleet(tag="Production")
     servers = simulator.fleet.servers
@@ -222,27 +204,19 @@ def crafted_history(sim: NezhaSimulator) -> list[PingSeries]:
 async def test_edge_c10_monitor_points(
     monkeypatch: pytest.MonkeyPatch, simulator: NezhaSimulator, client: NezhaV0Client
 ) -> None:
-    monkeypatch.setattr(
-        simulator.fleet, "ping_history", lambda sid: crafted_history(simulator)
-    )
+    sim = simulator
+    monkeypatch.setattr(sim.fleet, "ping_history", lambda sid: crafted_history(sim))
     monitors = await client.async_get_ping_monitors(1)
-    by_id = {m.monitor_id: m for m in monitors}
     assert [m.monitor_id for m in monitors] == [2, 3, 4, 5]
-    at = datetime.fromtimestamp(BASE_MS / 1000, UTC)
-    minute = timedelta(minutes=1)
-
-    # Duplicate minute whose last point is lost: newest delay unknown, loss counted.
-    assert (by_id[2].latest_at, by_id[2].latest_delay) == (at + 2 * minute, None)
-    assert (by_id[2].points, by_id[2].lost, by_id[2].loss_percent) == (5, 2, 40.0)
-    assert by_id[2].name == simulator.fleet.monitors[2].name
-    assert by_id[2].server_id == 1
-    # The 1000 ms cap is kept as a value; earlier zeros are losses.
-    assert (by_id[5].latest_at, by_id[5].latest_delay) == (at + minute, 1000.0)
-    assert (by_id[5].points, by_id[5].lost) == (3, 2)
-    # Plain series: newest point wins, milliseconds read as such.
-    assert (by_id[3].latest_at, by_id[3].latest_delay) == (at + minute, 7.25)
-    assert (by_id[3].lost, by_id[3].loss_percent) == (0, 0.0)
-    assert (by_id[4].points, by_id[4].latest_at, by_id[4].latest_delay) == (1, at, 12.0)
+    assert (monitors[0].name, monitors[0].server_id) == (sim.fleet.monitors[2].name, 1)
+    at, minute = datetime.fromtimestamp(BASE_MS / 1000, UTC), timedelta(minutes=1)
+    assert [(m.latest_at, m.latest_delay, m.points, m.lost) for m in monitors] == [
+        (at + 2 * minute, None, 5, 2),  # duplicate minute, last point lost: unknown
+        (at + minute, 7.25, 2, 0),  # plain: newest point wins, milliseconds as such
+        (at, 12.0, 1, 0),  # extra stamps are ignored
+        (at + minute, 1000.0, 3, 2),  # the 1000 ms cap is a value, zeros are losses
+    ]
+    assert [m.loss_percent for m in monitors] == [40.0, 0.0, 0.0, 66.67]
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
@@ -264,10 +238,7 @@ async def test_edge_c11_html_page_is_response_error(
     ],
 )
 async def test_edge_c12_uint64_limits(
-    simulator: NezhaSimulator,
-    client: NezhaV0Client,
-    raw: int,
-    expected: int | None,
+    simulator: NezhaSimulator, client: NezhaV0Client, raw: int, expected: int | None
 ) -> None:
     simulator.set_malformed(1, "status.NetOutTransfer", raw)
     simulator.set_malformed(1, "host.MemTotal", raw)
@@ -297,33 +268,29 @@ async def test_both_trailing_slash_301_is_redirect_error(
     assert len(simulator.requests) == 1  # never followed
 
 
-@pytest.mark.parametrize("endpoint", ENDPOINTS)
-async def test_both_v1_dashboard_is_unsupported(
-    session: aiohttp.ClientSession, endpoint: str
-) -> None:
-    async with serving(session, V1_BODIES) as client:
-        err = await expect(NezhaUnsupportedError, CALLS[endpoint](client))
-    assert "v1" in str(err)
-
-
 @pytest.mark.parametrize(
-    ("body", "words"),
+    ("body", "error", "words"),
     [
-        *((body, "") for body in ([1, 2], {"message": "success"}, {"code": "0"})),
-        *((body, "") for body in ({"code": True}, {"code": 7})),
+        (None, NezhaUnsupportedError, "v1"),  # a v1 dashboard's answers
+        *((body, NezhaResponseError, "") for body in ([1, 2], {"message": "success"})),
+        *((body, NezhaResponseError, "") for body in ({"code": "0"}, {"code": True})),
+        ({"code": 7}, NezhaResponseError, ""),
         *(
-            (v0_body(result), "'result' is not a list")
+            (v0_body(result), NezhaResponseError, "'result' is not a list")
             for result in ({"id": 1}, "x", 5)
         ),
     ],
 )
-async def test_answer_without_the_v0_envelope_is_response_error(
-    session: aiohttp.ClientSession, body: Any, words: str
+async def test_answers_that_are_not_the_v0_api(
+    session: aiohttp.ClientSession, body: Any, error: type[NezhaError], words: str
 ) -> None:
-    async with serving(session, {DETAILS: body, "/api/v1/monitor/1": body}) as client:
-        err = await expect(NezhaResponseError, client.async_get_fleet())
-        assert words in str(err)
-        await expect(NezhaResponseError, client.async_get_ping_monitors(1))
+    routes = (
+        V1_BODIES if body is None else dict.fromkeys((LIST, DETAILS, MONITOR), body)
+    )
+    async with serving(session, routes) as client:
+        for endpoint in ENDPOINTS:
+            err = await expect(error, CALLS[endpoint](client))
+            assert words in str(err)
 
 
 async def test_null_result_on_server_endpoints_is_empty(
@@ -362,33 +329,26 @@ async def test_fault(
     await CALLS[endpoint](client)  # the next request is fine again
 
 
-async def test_fault_single_reset_is_retried_by_aiohttp(
-    simulator: NezhaSimulator, client: NezhaV0Client
+async def test_fault_reset_once_slow_answers_and_the_timeout(
+    session: aiohttp.ClientSession, simulator: NezhaSimulator, client: NezhaV0Client
 ) -> None:
     """aiohttp resends an idempotent GET once after a dropped connection."""
     simulator.inject_fault(Fault.RESET, count=1)
     assert len((await client.async_get_fleet()).servers) == 5
     assert [r.path for r in simulator.requests] == [DETAILS, DETAILS]
-
-
-@pytest.mark.parametrize(("slow", "limit"), [(2, 0.5), (0.2, 5)])
-async def test_fault_slow_answer_and_the_timeout(
-    session: aiohttp.ClientSession,
-    simulator: NezhaSimulator,
-    slow: float,
-    limit: float,
-) -> None:
-    simulator.slow_seconds = slow
-    client = NezhaV0Client(session, simulator.url, TOKEN, timeout=limit)
-    simulator.inject_fault(Fault.SLOW)
-    if slow < limit:
-        assert len((await client.async_get_fleet()).servers) == 5
-        return
-    started = time.monotonic()
-    err = await expect(NezhaTimeoutError, client.async_get_fleet())
-    assert time.monotonic() - started < 1.5
-    assert isinstance(err, NezhaConnectionError)
-    assert "0.5 s" in str(err)
+    # A slow answer within the timeout is fine; beyond it, a timeout error at once.
+    for slow, limit in ((0.2, 5), (2, 0.5)):
+        simulator.slow_seconds = slow
+        simulator.inject_fault(Fault.SLOW)
+        timed = NezhaV0Client(session, simulator.url, TOKEN, timeout=limit)
+        started = time.monotonic()
+        if slow < limit:
+            assert len((await timed.async_get_fleet()).servers) == 5
+            continue
+        err = await expect(NezhaTimeoutError, timed.async_get_fleet())
+        assert time.monotonic() - started < 1.5
+        assert isinstance(err, NezhaConnectionError)
+        assert "0.5 s" in str(err)
 
 
 # -- malformed records ---------------------------------------------------------------
@@ -396,65 +356,45 @@ async def test_fault_slow_answer_and_the_timeout(
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("status", "oops"), ("host", 5), ("status", [1]), ("host", "x")],
+    [
+        *(("status", value) for value in ("oops", [1])),
+        *(("host", value) for value in (5, "x")),
+        *(("id", value) for value in ("abc", None, -1, 1.5, MISSING)),
+    ],
 )
-async def test_malformed_object_skips_the_record(
-    freezer: FrozenDateTimeFactory,
-    simulator: NezhaSimulator,
-    client: NezhaV0Client,
-    field: str,
-    value: Any,
-) -> None:
-    simulator.set_malformed(3, field, value)
-    fleet = await client.async_get_fleet()
-    assert fleet.skipped_ids == frozenset({3})
-    assert fleet.complete is True
-    assert fleet.may_have(3)  # skipped is not deleted
-    assert not fleet.may_have(999)
-    assert_rest_matches(fleet.servers, simulator, gone=3)
-
-
-@pytest.mark.parametrize("value", ["abc", None, -1, 1.5, MISSING])
-async def test_record_without_usable_id_makes_answer_incomplete(
-    freezer: FrozenDateTimeFactory,
+@pytest.mark.usefixtures("freezer")
+async def test_unreadable_record_is_left_out(
     simulator: NezhaSimulator,
     client: NezhaV0Client,
     caplog: pytest.LogCaptureFixture,
+    field: str,
     value: object,
 ) -> None:
-    simulator.set_malformed(2, "id", value)
+    """A bad host or status skips the record; without a usable id nothing is known."""
+    simulator.set_malformed(2, field, value)
     fleet = await client.async_get_fleet()
-    assert fleet.skipped_ids == frozenset()
-    assert fleet.complete is False
-    assert fleet.may_have(2) and fleet.may_have(12345)  # nothing may be removed
-    assert_rest_matches(fleet.servers, simulator, gone=2)
+    skipped = field != "id"
+    assert fleet.skipped_ids == ({2} if skipped else frozenset())
+    assert fleet.complete is skipped
+    assert fleet.may_have(2)  # skipped is not deleted
+    assert fleet.may_have(12345) is not skipped  # incomplete: nothing may be removed
+    assert set(fleet.servers) == set(simulator.fleet.servers) - {2}
+    for sid, server in fleet.servers.items():
+        assert server == expected_server(simulator, sid)
     (logged,) = warnings_of(caplog, CLIENT_LOGGER)
-    assert "server.id" in logged
-    # The list endpoint drops the same record.
-    summaries = await client.async_list_servers()
-    assert {s.id for s in summaries} == set(simulator.fleet.servers) - {2}
+    assert f"server.{field}" in logged
+    # The list endpoint drops a record without id too.
+    summaries = {s.id for s in await client.async_list_servers()}
+    assert summaries == set(simulator.fleet.servers) - (set() if skipped else {2})
 
 
-async def test_wrong_type_field_becomes_none_rest_intact(
-    freezer: FrozenDateTimeFactory, simulator: NezhaSimulator, client: NezhaV0Client
+@pytest.mark.usefixtures("freezer")
+async def test_unusable_values_become_unknown_rest_intact(
+    simulator: NezhaSimulator, client: NezhaV0Client, caplog: pytest.LogCaptureFixture
 ) -> None:
     simulator.set_malformed(2, "status.CPU", "high")
     simulator.set_malformed(2, "host.Arch", 64)
     simulator.set_malformed(2, "name", ["fra"])
-    server = (await client.async_get_fleet()).servers[2]
-    expected = expected_server(simulator, 2)
-    assert (server.state.cpu, server.host.arch, server.name) == (None, "", "")
-    assert server.state.mem_used == expected.state.mem_used
-    assert server.state.net_in_transfer == expected.state.net_in_transfer
-    assert server.host.platform == expected.host.platform
-    assert server.tag == expected.tag
-
-
-async def test_temperature_entries_are_filtered(
-    simulator: NezhaSimulator,
-    client: NezhaV0Client,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
     entries: list[Any] = [
         {"Name": "nvme_composite", "Temperature": 41.85},
         {"Name": "nvme_composite", "Temperature": 99},  # duplicate name: first wins
@@ -467,8 +407,14 @@ async def test_temperature_entries_are_filtered(
         {"Name": "coretemp_core_0", "Temperature": 54},
     ]
     simulator.set_malformed(3, "status.Temperatures", entries)
-    server = (await client.async_get_fleet()).servers[3]
-    assert [(t.name, t.celsius) for t in server.state.temperatures] == [
+    fleet = await client.async_get_fleet()
+    server, expected = fleet.servers[2], expected_server(simulator, 2)
+    assert (server.state.cpu, server.host.arch, server.name) == (None, "", "")
+    assert server.state.mem_used == expected.state.mem_used
+    assert server.state.net_in_transfer == expected.state.net_in_transfer
+    assert server.host.platform == expected.host.platform
+    assert server.tag == expected.tag
+    assert [(t.name, t.celsius) for t in fleet.servers[3].state.temperatures] == [
         ("nvme_composite", 41.85),
         ("coretemp_core_0", 54.0),
     ]
@@ -476,40 +422,30 @@ async def test_temperature_entries_are_filtered(
 
 
 @pytest.mark.parametrize("junk", [5, "x", None, [1], True])
-async def test_non_object_records(session: aiohttp.ClientSession, junk: Any) -> None:
+async def test_non_object_records_are_skipped(
+    session: aiohttp.ClientSession, junk: Any
+) -> None:
     good = {"id": 9, "name": "ok", "tag": "", "last_active": 1733040000}
     good |= {"host": {"Platform": "debian"}, "status": {"CPU": 1.5}}
     body = v0_body([junk, good])
-    async with serving(session, {DETAILS: body, LIST: body}) as client:
+    record = {"monitor_id": 7, "monitor_name": "", "created_at": None, "avg_delay": 3}
+    records = [junk, record, dict(record, monitor_name="dup"), {"monitor_id": "x"}]
+    routes = {DETAILS: body, LIST: body, "/api/v1/monitor/4": v0_body(records)}
+    async with serving(session, routes) as client:
         fleet = await client.async_get_fleet()
         summaries = await client.async_list_servers()
+        monitors = await client.async_get_ping_monitors(4)
     assert list(fleet.servers) == [9]
     assert fleet.servers[9].host.platform == "debian"
     assert fleet.servers[9].state.cpu == 1.5
     assert fleet.complete is False  # a record of unknown id may be any server
     assert [(s.id, s.name) for s in summaries] == [(9, "ok")]
+    # Monitor records: junk and a bad id are skipped, a duplicate id keeps the first.
+    assert monitors == [PingMonitor(7, 4, "Monitor 7", None, None, points=0, lost=0)]
+    assert monitors[0].loss_percent is None
 
 
 # -- monitor endpoint status codes ---------------------------------------------------
-
-
-async def test_monitor_negative_id_is_http_400_response_error(
-    simulator: NezhaSimulator, client: NezhaV0Client
-) -> None:
-    # Reachable through the int API: v0 answers HTTP 400 {"code":400}.
-    err = await expect(NezhaResponseError, client.async_get_ping_monitors(-1))
-    assert "code 400" in str(err)
-
-
-async def test_monitor_non_dict_records_and_duplicates(
-    session: aiohttp.ClientSession,
-) -> None:
-    record = {"monitor_id": 7, "monitor_name": "", "created_at": None, "avg_delay": 3}
-    records = [5, record, dict(record, monitor_name="dup"), {"monitor_id": "x"}]
-    async with serving(session, {"/api/v1/monitor/4": v0_body(records)}) as client:
-        monitors = await client.async_get_ping_monitors(4)
-    assert monitors == [PingMonitor(7, 4, "Monitor 7", None, None, points=0, lost=0)]
-    assert monitors[0].loss_percent is None
 
 
 async def test_monitor_route_and_guests(
@@ -528,6 +464,9 @@ async def test_monitor_route_and_guests(
     err = await expect(NezhaAuthError, guest.async_get_ping_monitors(hidden))
     assert "HTTP 403" in str(err)
     assert await client.async_get_ping_monitors(hidden)  # the token may see it
+    # Reachable through the int API: v0 answers HTTP 400 {"code":400}.
+    err = await expect(NezhaResponseError, client.async_get_ping_monitors(-1))
+    assert "code 400" in str(err)
 
     simulator.set_view_password(True)
     # A valid token skips the view password.

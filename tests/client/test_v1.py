@@ -1,13 +1,8 @@
-"""The v1 client's own behaviour (servers, stream, services, quotas, public notes).
-
-Scenarios both generations share are in test_generations.py. Frozen tests
-(``frozen``) read only a stream's first frame: a frozen clock freezes the event
-loop's too, and the first frame is sent at once.
-"""
+"""The v1 client's own behaviour; scenarios both generations share: test_generations."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 import contextlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
@@ -43,7 +38,7 @@ from custom_components.nezha.client import (
     parse_public_note,
 )
 from custom_components.nezha.client.quota import parse_quotas
-from custom_components.nezha.client.transport import DEFAULT_TIMEOUT, RawResponse
+from custom_components.nezha.client.transport import RawResponse
 from custom_components.nezha.client.v1 import GROUPS_PATH, SERVERS_PATH, SERVICES_PATH
 from custom_components.nezha.client.v1_parse import (
     StreamFrame,
@@ -69,6 +64,7 @@ from nezha_dev.simulator.tokens import (
 )
 from nezha_dev.simulator.v1_render import Viewer, last_active_nanos, sorted_ids
 from tests.client.common import (
+    CALLS,
     FROZEN_AT,
     as_utc,
     assert_secret_free,
@@ -96,11 +92,12 @@ async def sim(socket_enabled: None) -> AsyncIterator[NezhaSimulator]:
 
 @pytest.fixture
 async def frozen(
-    socket_enabled: None, freezer: FrozenDateTimeFactory
+    socket_enabled: None, freezer: FrozenDateTimeFactory, request: pytest.FixtureRequest
 ) -> AsyncIterator[NezhaSimulator]:
-    """The same dashboard with a frozen clock, at noon of its (+08:00) day."""
+    """The dashboard (``servers``: indirect param) frozen at noon of its +08:00 day."""
+    # A frozen clock freezes the loop's too: read only a stream's (instant) first frame.
     freezer.move_to(FROZEN_AT)
-    async with v1_sim() as simulator:
+    async with v1_sim(servers=getattr(request, "param", 5)) as simulator:
         yield simulator
 
 
@@ -114,20 +111,6 @@ def api(session: aiohttp.ClientSession, sim: NezhaSimulator) -> NezhaV1Client:
 def frozen_api(session: aiohttp.ClientSession, frozen: NezhaSimulator) -> NezhaV1Client:
     """A client of the frozen dashboard."""
     return NezhaV1Client(session, frozen.url, PAT)
-
-
-@pytest.fixture
-async def seven(freezer: FrozenDateTimeFactory) -> AsyncIterator[NezhaSimulator]:
-    """Seven servers of seed 1 (all quota rules in use), on the frozen clock."""
-    freezer.move_to(FROZEN_AT)
-    async with v1_sim(servers=7) as simulator:
-        yield simulator
-
-
-@pytest.fixture
-def seven_api(session: aiohttp.ClientSession, seven: NezhaSimulator) -> NezhaV1Client:
-    """A client of the seven-server dashboard."""
-    return NezhaV1Client(session, seven.url, PAT)
 
 
 def new_token(sim: NezhaSimulator, **kwargs: Any) -> str:
@@ -179,17 +162,14 @@ def raw_response(
     status: int = 200,
     body: Any = None,
     *,
-    content_type: str = "application/json",
     text: bytes | None = None,
+    html: bytes | None = None,
 ) -> RawResponse:
-    """A canned answer for :func:`check_envelope`."""
-    return RawResponse(
-        path=SERVERS_PATH,
-        status=status,
-        content_type=content_type,
-        body=json.dumps(body).encode() if text is None else text,
-        date=NOW,
-    )
+    """A canned answer for :func:`check_envelope`; ``html`` is a text/html body."""
+    if text is None:
+        text = json.dumps(body).encode() if html is None else html
+    content_type = "application/json" if html is None else "text/html"
+    return RawResponse(SERVERS_PATH, status, content_type, text, NOW)
 
 
 @contextlib.asynccontextmanager
@@ -199,29 +179,17 @@ async def serving(routes: dict[str, Any]) -> AsyncIterator[NezhaV1Client]:
         yield NezhaV1Client(http, url, PAT)
 
 
+def behind_proxy(sim: NezhaSimulator) -> None:
+    """Put the dashboard behind a proxy that should send a real-IP header."""
+    sim.real_ip_header = "CF-Connecting-IP"
+
+
 def paths(sim: NezhaSimulator) -> list[str]:
     """Paths of the requests the dashboard received."""
     return [r.path for r in sim.requests]
 
 
 # -- fleet ---------------------------------------------------------------------------
-
-
-async def test_edge_v1_c11_disconnected_agent_keeps_its_last_state(
-    frozen: NezhaSimulator, frozen_api: NezhaV1Client
-) -> None:
-    known = (await frozen_api.async_get_fleet()).servers[4]
-    frozen.set_online(2, False)
-    frozen.set_never_reported(4)  # as after a restart of the dashboard
-    fleet = await frozen_api.async_get_fleet()
-    again = fleet.servers[4]
-    assert again.host == known.host  # static facts are kept
-    assert (again.state, again.last_active) == (State(), None)
-    offline = fleet.servers[2]
-    assert offline.last_active is None
-    assert offline.seconds_since_report(fleet.server_time) is None
-    assert offline.state == expected_server(frozen, 2).state != State()
-    assert offline.host.platform
 
 
 async def test_groups_become_tags(sim: NezhaSimulator, api: NezhaV1Client) -> None:
@@ -238,15 +206,7 @@ async def test_groups_become_tags(sim: NezhaSimulator, api: NezhaV1Client) -> No
     assert {sid: s.tag for sid, s in fleet.servers.items()} == {
         sid: s.tag for sid, s in sim.fleet.servers.items()
     }
-    sim.add_server_group("Empty")  # its "servers" is null
-    assert (await api.async_get_groups())["Empty"] == frozenset()
-    assert (await api.async_get_fleet("Empty")).servers == {}
-
-
-async def test_tag_filter_is_applied_locally(
-    sim: NezhaSimulator, api: NezhaV1Client
-) -> None:
-    tags = {s.tag for s in sim.fleet.servers.values()} - {""}
+    # The tag filter is applied locally.
     for tag in (*sorted(tags), "no-such-group"):
         sim.reset_requests()
         fleet = await api.async_get_fleet(tag)
@@ -263,15 +223,17 @@ async def test_tag_filter_is_applied_locally(
         assert {r.path for r in sim.requests} == {SERVERS_PATH, GROUPS_PATH}
         assert all(r.query == {} for r in sim.requests)
     assert len(await api.async_list_servers()) == len(sim.fleet.servers)
+    sim.add_server_group("Empty")  # its "servers" is null
+    assert (await api.async_get_groups())["Empty"] == frozenset()
+    assert (await api.async_get_fleet("Empty")).servers == {}
 
 
-async def test_parse_frame_equals_inventory(
+async def test_parse_frame_equals_inventory_and_disconnected_agents(
     frozen: NezhaSimulator, frozen_api: NezhaV1Client
 ) -> None:
     """A frame has no IPs and no groups: both come from the REST inventory."""
-    await frozen_api.async_get_fleet()
+    known = (await frozen_api.async_get_fleet()).servers[4]
     frame = frozen_api.parse_frame(await first_frame(frozen_api, frozen))
-
     assert isinstance(frame, StreamFrame)
     assert frame.fleet.servers == frozen_api.inventory
     assert list(frame.fleet.servers) == sorted_ids(frozen.fleet)
@@ -286,12 +248,53 @@ async def test_parse_frame_equals_inventory(
         sid for sid, s in frozen.fleet.servers.items() if s.tag == "Lab"
     }
     assert lab.unknown_ids == lab.missing_ids == frozenset()
+    # c11: a disconnected agent keeps its last state.
+    frozen.set_online(2, False)
+    frozen.set_never_reported(4)  # as after a restart of the dashboard
+    fleet = await frozen_api.async_get_fleet()
+    again = fleet.servers[4]
+    assert again.host == known.host  # static facts are kept
+    assert (again.state, again.last_active) == (State(), None)
+    offline = fleet.servers[2]
+    assert offline.last_active is None
+    assert offline.seconds_since_report(fleet.server_time) is None
+    assert offline.state == expected_server(frozen, 2).state != State()
+    assert offline.host.platform
 
 
-async def test_parse_frame_reports_unknown_and_missing_servers(
+async def test_stream_frames_against_the_rest_inventory(
     sim: NezhaSimulator, api: NezhaV1Client
 ) -> None:
+    """Frames report servers unknown to or missing from the last REST inventory."""
+    # c10: no Origin header and no client heartbeat; before any REST all are unknown.
+    with patch.object(
+        aiohttp.ClientSession,
+        "ws_connect",
+        autospec=True,
+        side_effect=aiohttp.ClientSession.ws_connect,
+    ) as spy:
+        (text,) = await stream_frames(api, sim)
+    assert spy.call_args.kwargs["heartbeat"] is None
+    assert api.parse_frame(text).unknown_ids == set(sim.fleet.servers)
+    (request,) = sim.requests
+    assert (request.kind, request.path) == ("ws", WS_PATH)
+    assert "Origin" not in request.headers
+    assert request.headers["Authorization"] == f"Bearer {PAT}"
     await api.async_get_fleet()
+    # c6: display_index is absent when 0, public_note is in the first frame only.
+    first, second = map(json.loads, await stream_frames(api, sim, 2))
+    noted = {s["id"] for s in first["servers"] if "public_note" in s}
+    assert noted and not any("public_note" in s for s in second["servers"])
+    for raw in (first, second):
+        for record in raw["servers"]:
+            index = sim.fleet.servers[record["id"]].display_index
+            assert ("display_index" in record) is (index != 0)
+        frame = api.parse_frame(json.dumps(raw))
+        assert {sid: s.display_index for sid, s in frame.fleet.servers.items()} == {
+            sid: s.display_index for sid, s in sim.fleet.servers.items()
+        }
+        assert list(frame.fleet.servers) == sorted_ids(sim.fleet)
+        assert frame.unknown_ids == frame.missing_ids == frozenset()
     added = sim.add_server("late-box", "Lab")
     removed = next(iter(sim.fleet.servers))
     sim.remove_server(removed)
@@ -319,19 +322,10 @@ async def test_parse_frame_reports_unknown_and_missing_servers(
 def test_parse_frame_refills_what_the_member_filter_strips() -> None:
     """Members get ``Host.Filter()``-ed frames: no platform_version, no version."""
     box = {"id": 1, "name": "box"}
-    inventory, _, _ = parse_server(
-        box
-        | {
-            "geoip": {"ip": {"ipv4_addr": "192.0.2.1"}, "country_code": "de"},
-            "host": {
-                "platform": "debian",
-                "platform_version": "12",
-                "version": "1.14.1",
-            },
-            "state": {"cpu": 5},
-            "last_active": "2026-01-01T08:00:00+08:00",
-        }
-    )
+    host = {"platform": "debian", "platform_version": "12", "version": "1.14.1"}
+    geoip = {"ip": {"ipv4_addr": "192.0.2.1"}, "country_code": "de"}
+    full = box | {"geoip": geoip, "host": host, "state": {"cpu": 5}}
+    inventory, _, _ = parse_server(full | {"last_active": "2026-01-01T08:00:00+08:00"})
     assert inventory is not None
     filtered = box | {"host": {"platform": "debian"}, "state": {"cpu": 7}}
     filtered |= {"country_code": "de", "last_active": "2026-01-01T08:00:02+08:00"}
@@ -381,48 +375,12 @@ def test_looks_like_personal_token(token: str, expected: bool) -> None:
     assert looks_like_personal_token(token) is expected
 
 
-async def test_services_match_simulator(
-    frozen: NezhaSimulator, frozen_api: NezhaV1Client
-) -> None:
-    services = await frozen_api.async_get_services()
-    assert services == expected_services(frozen)  # today is index 29 of 30 days
-    raw = services_json(frozen.fleet, frozen.now(), frozen.v1.failing)
-    assert all(len(s["up"]) == len(s["down"]) == 30 for s in raw.values())
-    # The map's keys are strings: ids and names come out as the monitors'.
-    assert all(type(s.id) is int for s in services)
-    assert {s.id: s.name for s in services} == {
-        mid: m.name for mid, m in frozen.fleet.monitors.items()
-    }
-    assert [s.id for s in services] == sorted(frozen.fleet.monitors)
-    assert all(s.is_up is not None for s in services)
-    assert paths(frozen) == [SERVICES_PATH]
-
-    # A service going down flips is_up and lowers today's availability only.
-    before = {s.id: s for s in await frozen_api.async_get_services()}
-    assert before[1].is_up is True
-    frozen.set_service_down(1)
-    after = {s.id: s for s in await frozen_api.async_get_services()}
-    assert after[1].is_up is False
-    assert after[1].availability_today is not None
-    assert before[1].availability_today is not None
-    assert after[1].availability_today < before[1].availability_today
-    assert list(after.values()) == expected_services(frozen)
-    assert {sid: s for sid, s in after.items() if sid != 1} == {
-        sid: s for sid, s in before.items() if sid != 1
-    }
-
-
 async def test_service_status_edge_values() -> None:
     """No check yet, no check today, a tie, ids that are not decimal, huge counts."""
+    tie = {"current_up": 15, "current_down": 15}
     services = {
         "1": {"service_name": "never checked"},
-        "2": {
-            "current_up": 15,
-            "current_down": 15,
-            "up": [0] * 30,
-            "down": [0] * 29 + [3],
-            "delay": [0] * 30,
-        },
+        "2": tie | {"up": [0] * 30, "down": [0] * 29 + [3], "delay": [0] * 30},
         "3": {"current_up": -1, "current_down": True, "up": [True], "down": ["x"]},
         "x": {"service_name": "not an id"},
         "²": {"service_name": "a digit, but not a decimal one"},
@@ -446,115 +404,95 @@ async def test_service_status_edge_values() -> None:
     ]
 
 
-async def test_edge_v1_c10_no_origin_and_no_client_heartbeat(
-    sim: NezhaSimulator, api: NezhaV1Client
-) -> None:
-    with patch.object(
-        aiohttp.ClientSession,
-        "ws_connect",
-        autospec=True,
-        side_effect=aiohttp.ClientSession.ws_connect,
-    ) as spy:
-        (text,) = await stream_frames(api, sim)
-    assert spy.call_args.kwargs["heartbeat"] is None
-    assert api.parse_frame(text).unknown_ids == set(sim.fleet.servers)
-    (request,) = sim.requests
-    assert (request.kind, request.path) == ("ws", WS_PATH)
-    assert "Origin" not in request.headers
-    assert request.headers["Authorization"] == f"Bearer {PAT}"
-
-
 # -- stream handshake ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("setup", "expected", "strikes"),
-    [
-        ("revoke_token", (NezhaAuthError, "HTTP 401"), 1),
-        ("block_ip", (NezhaWafBlockedError, "WAF"), 0),
-        (Fault.HTML_502, (NezhaConnectionError, "HTTP 5"), None),
-        (Fault.SERVER_500_EMPTY, (NezhaConnectionError, "HTTP 5"), None),
-        (Fault.SLOW, (NezhaTimeoutError, "0.2 s"), None),
-    ],
-)
+def fault(kind: Fault, **client: Any) -> Callable[[NezhaSimulator], dict[str, Any]]:
+    """Set-up injecting ``kind`` on the stream route; ``client``: client kwargs."""
+
+    def setup(sim: NezhaSimulator) -> dict[str, Any]:
+        sim.inject_fault(kind, path=WS_PATH)
+        return client
+
+    return setup
+
+
+def scoped(sim: NezhaSimulator) -> dict[str, Any]:
+    """Set-up: a PAT without the scope the stream needs."""
+    return {"token": new_token(sim, scopes=(SCOPE_SERVICE_READ,))}
+
+
+def moved(sim: NezhaSimulator) -> dict[str, Any]:
+    """Set-up: a URL with an extra path."""
+    return {"base_url": sim.url + "/nezha"}
+
+
+def force_auth(sim: NezhaSimulator) -> None:
+    """Set-up: v2.0.5 has no PATs, so ours goes to JWT handling, which refuses it."""
+    sim.force_auth = True
+
+
+# A personal token is refused with 401/403; a 200 JSON (JWT handling refuses with
+# HTTP 200 instead of a 101, as does the WAF's real-IP check) is about something
+# else, which the REST poll names.
+HANDSHAKE = {  # case: (dashboard version, set-up, error, words, added WAF strikes)
+    "revoked": (None, NezhaSimulator.revoke_token, NezhaAuthError, "HTTP 401", 1),
+    "blocked": (None, NezhaSimulator.block_ip, NezhaWafBlockedError, "WAF", 0),
+    "502": (None, fault(Fault.HTML_502), NezhaConnectionError, "HTTP 5", 0),
+    "500": (None, fault(Fault.SERVER_500_EMPTY), NezhaConnectionError, "HTTP 5", 0),
+    "slow": (None, fault(Fault.SLOW, timeout=0.2), NezhaTimeoutError, "0.2 s", 0),
+    "scope": (None, scoped, NezhaAuthError, "", 0),
+    "404": (None, moved, NezhaResponseError, "HTTP 404", 0),
+    "jwt": ("2.0.5", force_auth, NezhaResponseError, "HTTP 200", 0),
+    "real_ip": (None, behind_proxy, NezhaResponseError, "HTTP 200", 0),
+}
+
+
+@pytest.mark.parametrize("case", HANDSHAKE)
 async def test_stream_handshake_errors(
-    sim: NezhaSimulator,
-    session: aiohttp.ClientSession,
-    setup: str | Fault,
-    expected: tuple[type[NezhaError], str],
-    strikes: int | None,
+    session: aiohttp.ClientSession, socket_enabled: None, case: str
 ) -> None:
-    """A dashboard control or a fault of the stream route; WAF strikes it adds."""
-    if isinstance(setup, Fault):
-        sim.inject_fault(setup, path=WS_PATH)
-    else:
-        getattr(sim, setup)()
-    before = sim.waf_strikes()
-    timeout = 0.2 if setup is Fault.SLOW else DEFAULT_TIMEOUT
-    client = NezhaV1Client(session, sim.url, PAT, timeout=timeout)
-    err = await expect(expected[0], client.async_connect_stream())
-    assert expected[1] in str(err)
-    assert isinstance(err, NezhaAuthError) is (strikes is not None)
-    if strikes is not None:
+    """A dashboard control, a fault, or a client of the stream route; WAF strikes."""
+    version, setup, error, words, strikes = HANDSHAKE[case]
+    async with v1_sim(version=version) as sim:
+        args = {"base_url": sim.url, "token": PAT} | (setup(sim) or {})
+        before = sim.waf_strikes()
+        err = await expect(error, NezhaV1Client(session, **args).async_connect_stream())
+        assert words in str(err)
         assert sim.waf_strikes() == before + strikes
-        # The aiohttp error's repr shows the request headers: not kept anywhere.
-        assert err.__cause__ is None and err.__context__ is None
-
-
-async def test_stream_handshake_client_side_errors(
-    sim: NezhaSimulator, session: aiohttp.ClientSession
-) -> None:
-    scoped = NezhaV1Client(
-        session, sim.url, new_token(sim, scopes=(SCOPE_SERVICE_READ,))
-    )
-    await expect(NezhaAuthError, scoped.async_connect_stream())
-    assert sim.waf_strikes() == 0
-    wrong_path = NezhaV1Client(session, sim.url + "/nezha", PAT)
-    err = await expect(NezhaResponseError, wrong_path.async_connect_stream())
-    assert "HTTP 404" in str(err)
-    url = sim.url
-    await sim.stop()
-    unreachable = NezhaV1Client(session, url, PAT)
-    await expect(NezhaConnectionError, unreachable.async_connect_stream())
+        if isinstance(err, NezhaAuthError):
+            # The aiohttp error's repr shows the request headers: not kept anywhere.
+            assert err.__cause__ is None and err.__context__ is None
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        (
-            "2026-08-17T12:00:01.234567891+08:00",
-            datetime(2026, 8, 17, 4, 0, 1, 234567, tzinfo=UTC),
-        ),
-        (
-            "2026-08-17T12:00:02.001+08:00",
-            datetime(2026, 8, 17, 4, 0, 2, 1000, tzinfo=UTC),
-        ),
-        ("2026-08-17T04:00:02Z", datetime(2026, 8, 17, 4, 0, 2, tzinfo=UTC)),
-        ("0002-01-01T00:00:00+05:00", datetime(1, 12, 31, 19, 0, tzinfo=UTC)),
+        ("2026-08-17T12:00:01.234567891+08:00", (2026, 8, 17, 4, 0, 1, 234567)),
+        ("2026-08-17T12:00:02.001+08:00", (2026, 8, 17, 4, 0, 2, 1000)),
+        ("2026-08-17T04:00:02Z", (2026, 8, 17, 4, 0, 2)),
+        ("0002-01-01T00:00:00+05:00", (1, 12, 31, 19, 0)),
         # Go's zero time in any offset (to UTC would be fine, but to -05:00 not).
         *(("0001-01-01T00:00:00" + zone, None) for zone in ("Z", "-05:00", "+08:00")),
         ("0001-01-01T00:00:00.000000001-12:00", None),
         *((value, None) for value in (None, "", 0, 1786939202, "yesterday")),
-        *(
-            (value, None)
-            for value in ("2026-08-17T12:00:00", "9999-12-31T23:59:59-05:00")
-        ),
+        *((v, None) for v in ("2026-08-17T12:00:00", "9999-12-31T23:59:59-05:00")),
     ],
 )
-def test_edge_v1_c4_parse_time(text: object, expected: datetime | None) -> None:
+def test_edge_v1_c4_parse_time(text: object, expected: tuple[int, ...] | None) -> None:
     """Nine fraction digits truncate to microseconds; unusable times are None."""
-    assert parse_time(text) == expected
+    assert parse_time(text) == (expected and datetime(*expected, tzinfo=UTC))
+
+
+SCOPELESS = "ApiErrorForbidden: this endpoint is not accessible by api token"
 
 
 @pytest.mark.parametrize(
     ("raw", "error"),
     [
         (raw_response(500, text=b""), NezhaConnectionError),
-        (raw_response(text=b"<html>", content_type="text/html"), NezhaResponseError),
-        (
-            raw_response(403, text=b"<h1>Forbidden</h1>", content_type="text/html"),
-            NezhaResponseError,
-        ),
+        (raw_response(html=b"<html>"), NezhaResponseError),
+        (raw_response(403, html=b"<h1>Forbidden</h1>"), NezhaResponseError),
         (raw_response(body=[1, 2]), NezhaResponseError),
         (raw_response(text=b""), NezhaResponseError),
         (raw_response(body={"success": False}), NezhaResponseError),
@@ -566,6 +504,7 @@ def test_edge_v1_c4_parse_time(text: object, expected: datetime | None) -> None:
             raw_response(body={"error": "ApiErrorUnauthorized: 令牌无效"}),
             NezhaAuthError,
         ),
+        (raw_response(403, {"error": SCOPELESS}), NezhaScopeError),  # scope unnamed
     ],
 )
 def test_check_envelope_errors(raw: RawResponse, error: type[NezhaError]) -> None:
@@ -573,15 +512,12 @@ def test_check_envelope_errors(raw: RawResponse, error: type[NezhaError]) -> Non
         check_envelope(raw)
     assert type(caught.value) is error
     assert caught.value.args[0].startswith(SERVERS_PATH)
+    assert getattr(caught.value, "scope", None) is None
 
 
-def test_check_envelope_data_and_scope_without_name() -> None:
+def test_check_envelope_data() -> None:
     assert check_envelope(raw_response(body={"success": True})) is None
     assert check_envelope(raw_response(body={"success": True, "data": [1]})) == [1]
-    error = "ApiErrorForbidden: this endpoint is not accessible by api token"
-    with pytest.raises(NezhaScopeError) as caught:
-        check_envelope(raw_response(403, {"error": error}))
-    assert caught.value.scope is None
 
 
 async def test_edge_v1_c1_empty_lists_have_no_data_key(
@@ -597,10 +533,11 @@ async def test_edge_v1_c1_empty_lists_have_no_data_key(
         assert frame.fleet.servers == {}
 
 
-async def test_edge_v1_c1_zero_state_keys_are_zero_not_unknown(
+async def test_edge_v1_c1_c4_c5_values_from_the_dashboard(
     frozen: NezhaSimulator, frozen_api: NezhaV1Client
 ) -> None:
-    """The dashboard omits zero values; test_generations compares them as 0."""
+    """Omitted zeros are 0, Go zero times unknown, and one figure per GPU."""
+    # test_generations compares omitted zeros as 0; it checks one GPU, temperatures.
     statuses = [frozen.fleet.status(sid) for sid in frozen.fleet.servers]
     assert any(s and s.swap_used == 0 for s in statuses)  # no swap
     assert any(s and s.load1 == 0 for s in statuses)  # Windows: no load
@@ -609,27 +546,36 @@ async def test_edge_v1_c1_zero_state_keys_are_zero_not_unknown(
     idle["process_count"] = 0
     for key in idle:
         frozen.set_malformed(2, f"state.{key}", MISSING)
-    state = (await frozen_api.async_get_fleet()).servers[2].state
-    assert state == replace(expected_server(frozen, 2).state, **idle)
-
-
-async def test_edge_v1_c2_localised_handler_errors() -> None:
-    routes = {
-        "/api/v1/server/7/service": {"error": "未找到服务器"},
-        SERVICES_PATH: {"error": "数据库错误"},
-        SERVERS_PATH: {"error": "ApiErrorForbidden: 令牌缺少范围 nezha:inventory:read"},
+    frozen.set_online(1, False)
+    frozen.set_malformed(2, "last_active", "0001-01-01T00:00:00-05:00")
+    frozen.set_malformed(3, "state.gpu", [12.5, 99])
+    stamps = {
+        sid: last_active_nanos(frozen.fleet, sid, frozen.now()) for sid in (3, 4, 5)
     }
-    async with serving(routes) as client:
-        await expect(NezhaResponseError, client.async_get_ping_monitors(7))
-        await expect(NezhaResponseError, client.async_get_services())
-        # Only the literal prefix counts; the localised rest is just passed on.
-        err = await expect(NezhaScopeError, client.async_get_fleet())
-        assert err.scope == SCOPE_INVENTORY_READ
+    fleet = await frozen_api.async_get_fleet()
+    assert fleet.servers[2].state == replace(expected_server(frozen, 2).state, **idle)
+    assert fleet.servers[3].state.gpu == (12.5, 99.0)
+    assert fleet.servers[1].last_active is None
+    assert fleet.servers[2].last_active is None
+    # Nine fraction digits in +08:00: truncated to microseconds, converted to UTC.
+    nine_digits = [
+        sid for sid, nanos in stamps.items() if nanos is not None and nanos % 1000
+    ]
+    assert nine_digits
+    for sid in nine_digits:
+        assert re.search(r"\.\d{9}\+08:00$", go_time(stamps[sid]))
+        assert fleet.servers[sid].last_active == as_utc(stamps[sid])
 
 
-async def test_edge_v1_c3_waf_block_page_is_detected_before_json(
-    sim: NezhaSimulator, api: NezhaV1Client
+async def test_edge_v1_c14_token_refusals(
+    sim: NezhaSimulator, api: NezhaV1Client, session: aiohttp.ClientSession
 ) -> None:
+    """Proxy, WAF and token refusals: named, and only a dead token costs a strike."""
+    header = sim.real_ip_header
+    sim.real_ip_header = "CF-Connecting-IP"  # a proxy that should send it does not
+    err = await expect(NezhaProxyHeaderError, api.async_get_fleet())
+    assert "reverse proxy" in str(err)
+    sim.real_ip_header = header
     sim.block_ip()
     strikes = sim.waf_strikes()
     for call in (
@@ -643,77 +589,19 @@ async def test_edge_v1_c3_waf_block_page_is_detected_before_json(
     assert sim.waf_strikes() == strikes  # requests while blocked add none
     sim.clear_waf()
     assert len((await api.async_get_fleet()).servers) == len(sim.fleet.servers)
-
-
-async def test_edge_v1_c4_zero_and_offset_times_from_the_dashboard(
-    frozen: NezhaSimulator, frozen_api: NezhaV1Client
-) -> None:
-    frozen.set_online(1, False)
-    frozen.set_malformed(2, "last_active", "0001-01-01T00:00:00-05:00")
-    stamps = {
-        sid: last_active_nanos(frozen.fleet, sid, frozen.now()) for sid in (3, 4, 5)
-    }
-    fleet = await frozen_api.async_get_fleet()
-    assert fleet.servers[1].last_active is None
-    assert fleet.servers[2].last_active is None
-    # Nine fraction digits in +08:00: truncated to microseconds, converted to UTC.
-    nine_digits = [
-        sid for sid, nanos in stamps.items() if nanos is not None and nanos % 1000
-    ]
-    assert nine_digits
-    for sid in nine_digits:
-        assert re.search(r"\.\d{9}\+08:00$", go_time(stamps[sid]))
-        assert fleet.servers[sid].last_active == as_utc(stamps[sid])
-
-
-async def test_edge_v1_c5_one_gpu_figure_per_gpu(
-    frozen: NezhaSimulator, frozen_api: NezhaV1Client
-) -> None:
-    """More than one GPU: one figure each (one GPU, temperatures: test_generations)."""
-    frozen.set_malformed(3, "state.gpu", [12.5, 99])
-    assert (await frozen_api.async_get_fleet()).servers[3].state.gpu == (12.5, 99.0)
-
-
-async def test_edge_v1_c6_display_index_absent_and_public_note_once(
-    sim: NezhaSimulator, api: NezhaV1Client
-) -> None:
-    await api.async_get_fleet()
-    first, second = map(json.loads, await stream_frames(api, sim, 2))
-    noted = {s["id"] for s in first["servers"] if "public_note" in s}
-    assert noted and not any("public_note" in s for s in second["servers"])
-    for raw in (first, second):
-        for record in raw["servers"]:
-            index = sim.fleet.servers[record["id"]].display_index
-            assert ("display_index" in record) is (index != 0)
-        frame = api.parse_frame(json.dumps(raw))
-        assert {sid: s.display_index for sid, s in frame.fleet.servers.items()} == {
-            sid: s.display_index for sid, s in sim.fleet.servers.items()
-        }
-        assert list(frame.fleet.servers) == sorted_ids(sim.fleet)
-        assert frame.unknown_ids == frame.missing_ids == frozenset()
-
-
-@pytest.mark.parametrize("refusal", ["jwt", "real_ip"])
-async def test_edge_v1_c10_handshake_200_json_is_not_an_auth_error(
-    session: aiohttp.ClientSession, socket_enabled: None, refusal: str
-) -> None:
-    # v2.0.5 has no PATs: ours goes to JWT handling, which force_auth refuses
-    # with {"error":"ApiErrorUnauthorized"} and HTTP 200 instead of a 101. A
-    # personal token is refused with 401/403; a 200 is about something else
-    # (JWT handling, or the WAF's real-IP check), and the REST poll names it.
-    async with v1_sim(**{"version": "2.0.5"} if refusal == "jwt" else {}) as sim:
-        sim.force_auth = refusal == "jwt"
-        if refusal == "real_ip":
-            sim.real_ip_header = "X-Real-IP"
-        client = NezhaV1Client(session, sim.url, PAT)
-        err = await expect(NezhaResponseError, client.async_connect_stream())
-        assert "HTTP 200" in str(err)
-        assert sim.waf_strikes() == 0
-
-
-async def test_edge_v1_c14_revoked_token_costs_one_strike_and_no_retry(
-    sim: NezhaSimulator, api: NezhaV1Client
-) -> None:
+    for scopes, call, missing in [
+        ((SCOPE_SERVICE_READ, SCOPE_SERVER_READ), "fleet", SCOPE_INVENTORY_READ),
+        ((SCOPE_INVENTORY_READ,), "services", SCOPE_SERVICE_READ),
+    ]:
+        scoped = NezhaV1Client(session, sim.url, new_token(sim, scopes=scopes))
+        assert (await expect(NezhaScopeError, CALLS[call](scoped))).scope == missing
+    assert sim.waf_strikes() == 0
+    expiring = NezhaV1Client(session, sim.url, new_token(sim, expires_in=60))
+    assert len((await expiring.async_get_fleet()).servers) == len(sim.fleet.servers)
+    sim.shift_clock(120)
+    await expect(NezhaAuthError, expiring.async_get_services())
+    assert sim.waf_strikes() == 1
+    sim.clear_waf()  # one strike blocks the address
     await api.async_get_fleet()
     sim.revoke_token()
     sim.reset_requests()
@@ -721,37 +609,6 @@ async def test_edge_v1_c14_revoked_token_costs_one_strike_and_no_retry(
     assert "rejected the API token" in str(err)
     assert sim.waf_strikes() == 1
     assert paths(sim) == [SERVERS_PATH]
-
-
-async def test_edge_v1_c14_expired_token_is_auth_error(
-    sim: NezhaSimulator, session: aiohttp.ClientSession
-) -> None:
-    client = NezhaV1Client(session, sim.url, new_token(sim, expires_in=60))
-    assert len((await client.async_get_fleet()).servers) == len(sim.fleet.servers)
-    sim.shift_clock(120)
-    await expect(NezhaAuthError, client.async_get_services())
-    assert sim.waf_strikes() == 1
-
-
-@pytest.mark.parametrize(
-    ("scopes", "missing"),
-    [
-        ((SCOPE_SERVICE_READ, SCOPE_SERVER_READ), SCOPE_INVENTORY_READ),
-        ((SCOPE_INVENTORY_READ,), SCOPE_SERVICE_READ),
-    ],
-)
-async def test_edge_v1_c14_missing_scope_names_it_and_costs_no_strike(
-    sim: NezhaSimulator,
-    session: aiohttp.ClientSession,
-    scopes: tuple[str, ...],
-    missing: str,
-) -> None:
-    client = NezhaV1Client(session, sim.url, new_token(sim, scopes=scopes))
-    fleet = missing == SCOPE_INVENTORY_READ
-    call = client.async_get_fleet() if fleet else client.async_get_services()
-    err = await expect(NezhaScopeError, call)
-    assert err.scope == missing
-    assert sim.waf_strikes() == 0
 
 
 @pytest.mark.parametrize("version", ["2.0.5", "1.14.14"])
@@ -766,43 +623,34 @@ async def test_edge_v1_c14_dashboard_without_pats(
         assert paths(sim) == [SERVERS_PATH]
 
 
-async def test_edge_v1_real_ip_header_missing(
-    sim: NezhaSimulator, api: NezhaV1Client
-) -> None:
-    sim.real_ip_header = "CF-Connecting-IP"
-    err = await expect(NezhaProxyHeaderError, api.async_get_fleet())
-    assert "reverse proxy" in str(err)
-
-
-@pytest.mark.parametrize(
-    "error",
-    [
+async def test_error_answers() -> None:
+    """Answers a dashboard or its proxy gives instead of data."""
+    # ``waf.RealIp`` refuses a missing header and one that is not an IP alike.
+    for error in (
         "real ip header not found",
         'ParseAddr("10.0.0.x"): unable to parse IP',
         'ParseAddr("203.0.113.7:5678"): unexpected character (at ":5678")',
-    ],
-    ids=["missing", "not_an_ip", "ip_and_port"],
-)
-async def test_edge_v1_real_ip_header_unusable(error: str) -> None:
-    """``waf.RealIp`` refuses a missing header and one that is not an IP alike."""
-    async with serving({SERVERS_PATH: {"error": error}}) as client:
-        err = await expect(NezhaProxyHeaderError, client.async_list_servers())
-    assert "reverse proxy" in str(err)
-
-
-@pytest.mark.parametrize(
-    "path", [GROUPS_PATH, "/api/v1/server/1/service"], ids=["groups", "monitors"]
-)
-async def test_data_that_is_not_a_list(path: str) -> None:
-    routes = {path: {"success": True, "data": 5}}
+    ):
+        async with serving({SERVERS_PATH: {"error": error}}) as client:
+            err = await expect(NezhaProxyHeaderError, client.async_list_servers())
+        assert "reverse proxy" in str(err)
+    not_a_list = {"success": True, "data": 5}
+    routes = {
+        GROUPS_PATH: not_a_list,
+        "/api/v1/server/1/service": not_a_list,
+        "/api/v1/server/7/service": {"error": "未找到服务器"},
+        SERVICES_PATH: {"error": "数据库错误"},
+        SERVERS_PATH: {"error": "ApiErrorForbidden: 令牌缺少范围 nezha:inventory:read"},
+    }
     async with serving(routes) as client:
-        call = (
-            client.async_get_groups()
-            if path == GROUPS_PATH
-            else client.async_get_ping_monitors(1)
-        )
-        err = await expect(NezhaResponseError, call)
-        assert "'data' is not a list" in str(err)
+        for call in (client.async_get_groups(), client.async_get_ping_monitors(1)):
+            err = await expect(NezhaResponseError, call)
+            assert "'data' is not a list" in str(err)
+        await expect(NezhaResponseError, client.async_get_ping_monitors(7))
+        await expect(NezhaResponseError, client.async_get_services())
+        # c2: only the literal prefix counts; the localised rest is just passed on.
+        err = await expect(NezhaScopeError, client.async_get_fleet())
+        assert err.scope == SCOPE_INVENTORY_READ
 
 
 async def test_odd_but_readable_lists() -> None:
@@ -830,6 +678,10 @@ async def test_odd_but_readable_lists() -> None:
             (2, 5.0),
         ]
         assert await client.async_get_services() == []
+    for data in ({}, [1]):  # no services and no rules; a data that is not an object
+        async with serving({SERVICES_PATH: {"success": True, "data": data}}) as client:
+            overview = await client.async_get_service_overview()
+        assert overview == ServiceOverview(services=[], quotas={})
 
 
 async def test_no_error_or_repr_contains_the_token(
@@ -906,21 +758,12 @@ def test_quota_of_the_reference_answer() -> None:
 
 def test_quota_edge_values() -> None:
     """No maximum, nothing checked yet, bad ids and values, and junk."""
+    transfer = {"1": 2**64 - 1, "2": -5, "3": 1.5, "4": True}
+    transfer |= dict.fromkeys(["0", "x", "9" * 30], 7)
     stats: dict[str, Any] = {
         "2": {"name": "", "from": "0001-01-01T00:00:00Z", "to": None, "max": 0},
-        "3": {
-            "name": "big",
-            "max": 2**64,  # beyond uint64: unusable, so no limit
-            "transfer": {
-                "1": 2**64 - 1,
-                "2": -5,
-                "3": 1.5,
-                "4": True,
-                "0": 7,
-                "x": 7,
-                "9" * 30: 7,
-            },
-        },
+        # A maximum beyond uint64 is unusable, so no limit.
+        "3": {"name": "big", "max": 2**64, "transfer": transfer},
         "x": {"name": "not an id"},
         "0": {"name": "id zero"},
         "5": "not an object",
@@ -934,12 +777,40 @@ def test_quota_edge_values() -> None:
     assert parse_quotas(None, parse_time) == parse_quotas([], parse_time) == {}
 
 
-async def test_overview_matches_the_simulator(
-    seven: NezhaSimulator, seven_api: NezhaV1Client
+@pytest.mark.parametrize("frozen", [7], indirect=True)
+async def test_services_and_overview_match_the_simulator(
+    frozen: NezhaSimulator, frozen_api: NezhaV1Client
 ) -> None:
-    """Rules as the simulator renders them: two here, the third covers nobody."""
-    overview = await seven_api.async_get_service_overview()
-    raw = cycle_transfer_json(seven.fleet, Viewer(), seven.now())
+    """Services and rules as the simulator renders them (one rule covers nobody)."""
+    services = await frozen_api.async_get_services()
+    assert services == expected_services(frozen)  # today is index 29 of 30 days
+    raw = services_json(frozen.fleet, frozen.now(), frozen.v1.failing)
+    assert all(len(s["up"]) == len(s["down"]) == 30 for s in raw.values())
+    # The map's keys are strings: ids and names come out as the monitors'.
+    assert all(type(s.id) is int for s in services)
+    assert {s.id: s.name for s in services} == {
+        mid: m.name for mid, m in frozen.fleet.monitors.items()
+    }
+    assert [s.id for s in services] == sorted(frozen.fleet.monitors)
+    assert all(s.is_up is not None for s in services)
+    assert paths(frozen) == [SERVICES_PATH]
+
+    # A service going down flips is_up and lowers today's availability only.
+    before = {s.id: s for s in await frozen_api.async_get_services()}
+    assert before[1].is_up is True
+    frozen.set_service_down(1)
+    after = {s.id: s for s in await frozen_api.async_get_services()}
+    assert after[1].is_up is False
+    assert after[1].availability_today is not None
+    assert before[1].availability_today is not None
+    assert after[1].availability_today < before[1].availability_today
+    assert list(after.values()) == expected_services(frozen)
+    assert {sid: s for sid, s in after.items() if sid != 1} == {
+        sid: s for sid, s in before.items() if sid != 1
+    }
+    # Cycle-transfer rules: two here, the third covers nobody.
+    overview = await frozen_api.async_get_service_overview()
+    raw = cycle_transfer_json(frozen.fleet, Viewer(), frozen.now())
     assert sorted(raw) == ["1", "2"]  # "Spare quota" covers no server: left out
     monthly, weekly = overview.quotas[1], overview.quotas[2]
     assert monthly == TransferQuota(
@@ -958,14 +829,14 @@ async def test_overview_matches_the_simulator(
         None,
     )
     assert sorted(weekly.used) == [2, 3, 7]  # the Lab servers and fra-db-02
-    assert overview.services == await seven_api.async_get_services()
+    assert overview.services == await frozen_api.async_get_services()
     # Time moves the traffic used; a deleted rule disappears.
-    before = (await seven_api.async_get_service_overview()).quotas
-    seven.shift_clock(3600)
-    later = (await seven_api.async_get_service_overview()).quotas
+    before = (await frozen_api.async_get_service_overview()).quotas
+    frozen.shift_clock(3600)
+    later = (await frozen_api.async_get_service_overview()).quotas
     assert all(later[1].used[sid] > used for sid, used in before[1].used.items())
-    seven.v1.cycle_rules = [r for r in seven.v1.cycle_rules if r.id != 1]
-    assert list((await seven_api.async_get_service_overview()).quotas) == [2]
+    frozen.v1.cycle_rules = [r for r in frozen.v1.cycle_rules if r.id != 1]
+    assert list((await frozen_api.async_get_service_overview()).quotas) == [2]
 
 
 async def test_overview_of_an_older_dashboard_lists_every_rule(
@@ -981,14 +852,6 @@ async def test_overview_of_an_older_dashboard_lists_every_rule(
         # That version has no personal tokens: parse its answer directly.
         quotas = parse_quotas(raw, parse_time)
     assert quotas[3].used == {} and quotas[3].limit == 500 * 1024**3
-
-
-@pytest.mark.parametrize("data", [{}, [1]])
-async def test_overview_of_an_empty_answer(data: object) -> None:
-    """``"data":{}`` (no services, no rules), and a data that is not an object."""
-    async with serving({SERVICES_PATH: {"success": True, "data": data}}) as client:
-        overview = await client.async_get_service_overview()
-    assert overview == ServiceOverview(services=[], quotas={})
 
 
 # -- public notes ----------------------------------------------------------------------
