@@ -1,9 +1,8 @@
-"""The user step against simulated dashboards of both generations and stand-ins.
+"""The user step and its URL normalisation, against simulated dashboards and stand-ins.
 
-Small local servers stand in for what the simulator cannot be: an HTML site,
-another JSON API, a redirecting proxy, a dashboard below a sub-path and one with
-a self-signed certificate. Only an unexpected exception is mocked. On v1 every
-refused token is a WAF strike, so a token that cannot fit is never sent.
+Stand-ins are what the simulator cannot be (an HTML site, another JSON API, a proxy,
+a sub-path, a self-signed certificate); only an unexpected exception is mocked.
+On v1 every refused token is a WAF strike, so a token that cannot fit is never sent.
 """
 
 from __future__ import annotations
@@ -19,13 +18,13 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.nezha import async_setup_entry
 from custom_components.nezha.client import NezhaV0Client
 from custom_components.nezha.const import DOMAIN
 from custom_components.nezha.coordinator import NezhaCoordinator
 from custom_components.nezha.coordinator_v1 import NezhaStreamCoordinator
+from custom_components.nezha.validation import InvalidUrlError, normalize_url, title_for
 from nezha_dev.simulator import Fault, NezhaSimulator
 from tests.config_flow.helpers import (
     LIST_PATH,
@@ -41,6 +40,7 @@ from tests.config_flow.helpers import (
     MakeSim,
     Serve,
     TLSDashboard,
+    add_entry,
     anonymous_probes,
     assert_aborted,
     assert_form_error,
@@ -60,6 +60,7 @@ from tests.config_flow.helpers import (
 from tests.helpers import PAT, TOKEN, register_secret
 
 pytestmark = pytest.mark.usefixtures("mock_setup_entry")
+H = "nezha.example.com"
 COORDINATOR = {"v0": NezhaCoordinator, "v1": NezhaStreamCoordinator}
 # What the validation asks, in order: the anonymous probe, then with the token.
 VALIDATION = {
@@ -270,9 +271,7 @@ async def test_user_flow_unknown_error(
 )
 async def test_user_flow_already_configured(hass: HomeAssistant, typed: str) -> None:
     """The same dashboard, however it is spelled, aborts before any request."""
-    MockConfigEntry(
-        domain=DOMAIN, data=entry_data("https://nezha.example.com")
-    ).add_to_hass(hass)
+    add_entry(hass, "https://nezha.example.com")
     result = await start_user_flow(hass)
     with patch.object(NezhaV0Client, "async_list_servers") as list_servers:
         result = await submit(hass, result, user_input(typed))
@@ -284,9 +283,7 @@ async def test_user_flow_other_dashboard_is_not_a_duplicate(
     hass: HomeAssistant, simulator: NezhaSimulator
 ) -> None:
     """Another sub-path on the same host is another dashboard."""
-    MockConfigEntry(
-        domain=DOMAIN, data=entry_data(f"{simulator.url}/other")
-    ).add_to_hass(hass)
+    add_entry(hass, f"{simulator.url}/other")
     result = await submit(hass, await start_user_flow(hass), user_input(simulator.url))
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert len(hass.config_entries.async_entries(DOMAIN)) == 2
@@ -376,3 +373,46 @@ async def test_invalid_token_costs_one_strike(
     v1.shift_clock(4)  # the ban of max(3, 1**4) s is over
     await recover(hass, result, v1, "v1")
     assert v1.waf_strikes() == 0  # a valid token clears the token strikes
+
+
+# -- URL normalisation: what the form accepts, and the entry title it gives ---------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected", "title"),
+    [
+        (f"http://{H}", f"http://{H}", H),
+        (f"https://{H}/", f"https://{H}", H),
+        ("https://Nezha.EXAMPLE.com", f"https://{H}", H),
+        (f"HTTPS://{H}", f"https://{H}", H),
+        (f"https://{H}:443", f"https://{H}", H),
+        (f"http://{H}:80/", f"http://{H}", H),
+        (f"http://{H}:443", f"http://{H}:443", f"{H}:443"),
+        ("http://10.0.0.5:8008/", "http://10.0.0.5:8008", "10.0.0.5:8008"),
+        ("https://example.com/nezha/", "https://example.com/nezha", "example.com"),
+        ("https://EXAMPLE.com/Nezha/Panel//", "https://example.com/Nezha/Panel", "example.com"),
+        ("https://example.com/nezha?x=1#top", "https://example.com/nezha", "example.com"),
+        ("  https://example.com/  ", "https://example.com", "example.com"),
+        ("http://[::1]:8008/", "http://[::1]:8008", "[::1]:8008"),
+    ],
+)  # fmt: skip
+def test_normalize_url(raw: str, expected: str, title: str) -> None:
+    """Canonical URL and the entry title derived from it."""
+    assert normalize_url(raw) == expected
+    assert normalize_url(expected) == expected  # idempotent
+    assert title_for(expected) == title
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "", "   ", H, f"{H}:8008", "/nezha", f"ftp://{H}", "mailto:admin@example.com",
+        "http://", "http:///path", f"http://user:pw@{H}", f"http://user@{H}",
+        "http://nezha example.com", f"http://{H}/my dashboard", f"http://{H}:abc",
+        f"http://{H}:99999", f"http://{H}:0", "http://[::1", "http://nezha<example.com",
+    ],
+)  # fmt: skip
+def test_normalize_url_rejects(raw: str) -> None:
+    """Anything that is not an http(s) URL with a host is refused."""
+    with pytest.raises(InvalidUrlError):
+        normalize_url(raw)
