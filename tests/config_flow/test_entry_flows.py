@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
-from unittest.mock import AsyncMock
 
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import CONF_API_TOKEN, CONF_URL, CONF_VERIFY_SSL
@@ -40,7 +39,6 @@ from tests.config_flow.helpers import (
     assert_probe_only,
     auth,
     authed,
-    closed_port_url,
     default,
     entry_data,
     select_options,
@@ -371,52 +369,3 @@ async def test_reconfigure_to_the_other_generation(
     assert isinstance(entry.runtime_data, NezhaStreamCoordinator) == (new == "v1")
     assert authed(target) == {auth(new, TOKENS[new])}
     assert sims[gen].requests == []
-
-
-@pytest.mark.usefixtures("mock_setup_entry")
-async def test_reconfigure_to_url_of_another_entry(
-    hass: HomeAssistant, simulator: NezhaSimulator
-) -> None:
-    """Pointing an entry at a dashboard another entry has aborts."""
-    add_entry(hass, "https://nezha.example.com")
-    entry = add_entry(hass, simulator.url)
-    result = await entry.start_reconfigure_flow(hass)
-    result = await submit(hass, result, user_input("HTTPS://Nezha.example.com/"))
-    assert_aborted(result, "already_configured")
-    assert entry.data[CONF_URL] == simulator.url
-    assert simulator.requests == []
-
-
-@pytest.mark.parametrize(
-    ("typed", "error"),
-    [
-        ("nezha.example.com", "invalid_url"),
-        ("closed", "cannot_connect"),
-        ("wrong_token", "invalid_auth"),
-    ],
-)
-async def test_reconfigure_error_then_recovery(
-    hass: HomeAssistant,
-    simulator: NezhaSimulator,
-    mock_setup_entry: AsyncMock,
-    typed: str,
-    error: str,
-) -> None:
-    """The form comes back with the typed values (not the token), then succeeds."""
-    entry = add_entry(hass, simulator.url, title=title_for(simulator.url))
-    url = {"closed": closed_port_url(), "wrong_token": simulator.url}.get(typed, typed)
-    token = WRONG_TOKEN if typed == "wrong_token" else TOKEN
-    data = user_input(url, token, verify_ssl=False)
-    result = await submit(hass, await entry.start_reconfigure_flow(hass), data)
-    assert_form_error(result, "reconfigure", error)
-    assert suggested(result, CONF_URL) == data[CONF_URL]
-    assert suggested(result, CONF_VERIFY_SSL) is False
-    assert suggested(result, CONF_API_TOKEN) is None
-    assert entry.data == entry_data(simulator.url)
-
-    result = await submit(
-        hass, result, {CONF_URL: simulator.url, CONF_VERIFY_SSL: True}
-    )
-    assert_aborted(result, "reconfigure_successful")
-    assert entry.data == entry_data(simulator.url)
-    assert len(mock_setup_entry.mock_calls) == 1  # reloaded once, after success

@@ -1,4 +1,4 @@
-"""The user step and its URL normalisation, against simulated dashboards and stand-ins.
+"""The user step (and reconfigure, which validates alike) and URL normalisation.
 
 Stand-ins are what the simulator cannot be (an HTML site, another JSON API, a proxy,
 a sub-path, a self-signed certificate); only an unexpected exception is mocked.
@@ -18,6 +18,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.nezha import async_setup_entry
 from custom_components.nezha.client import NezhaV0Client
@@ -79,6 +80,16 @@ async def recover(
     assert result["data"] == entry_data(sim.url, TOKENS[gen], gen)
     assert [r.path for r in sim.requests] == VALIDATION[gen]
     assert authed(sim) == {auth(gen, TOKENS[gen])}
+
+
+async def start(
+    hass: HomeAssistant, step: str, url: str
+) -> tuple[ConfigResult, MockConfigEntry | None]:
+    """Open the user step, or the reconfigure step of a new entry for ``url``."""
+    if step == "user":
+        return await start_user_flow(hass), None
+    entry = add_entry(hass, url, title=title_for(url))
+    return await entry.start_reconfigure_flow(hass), entry
 
 
 async def test_user_flow_creates_working_entry(
@@ -178,10 +189,14 @@ FAULTS = {
         ),
     ],
 )
-async def test_user_flow_error_then_recovery(
+@pytest.mark.parametrize("step", ["user", "reconfigure"])
+async def test_error_then_recovery(
     hass: HomeAssistant,
     simulator: NezhaSimulator,
     serve: Serve,
+    *,
+    mock_setup_entry: AsyncMock,
+    step: str,
     where: Any,
     error: str,
 ) -> None:
@@ -200,9 +215,11 @@ async def test_user_flow_error_then_recovery(
         seen = [(PROBE_PATH, None), (LIST_PATH, WRONG_TOKEN)]
     else:
         url = where
-    result = await submit(hass, await start_user_flow(hass), user_input(url, token))
-    assert_form_error(result, "user", error)
+    result, entry = await start(hass, step, simulator.url)
+    result = await submit(hass, result, user_input(url, token, verify_ssl=False))
+    assert_form_error(result, step, error)
     assert suggested(result, CONF_URL) == url
+    assert suggested(result, CONF_VERIFY_SSL) is False
     assert suggested(result, CONF_API_TOKEN) is None
     if seen is not None:
         requests = [
@@ -210,7 +227,15 @@ async def test_user_flow_error_then_recovery(
         ]
         assert requests == seen
     simulator.clear_faults()
-    await recover(hass, result, simulator)
+    if entry is None:
+        await recover(hass, result, simulator)
+        return
+    assert entry.data == entry_data(simulator.url)
+    # Corrected; an empty token field keeps the stored token.
+    typed = {CONF_URL: simulator.url, CONF_VERIFY_SSL: True}
+    assert_aborted(await submit(hass, result, typed), "reconfigure_successful")
+    assert entry.data == entry_data(simulator.url)
+    assert len(mock_setup_entry.mock_calls) == 1  # reloaded once, after success
 
 
 async def test_user_flow_redirect_is_not_followed(
@@ -260,23 +285,30 @@ async def test_user_flow_unknown_error(
     await recover(hass, result, simulator)
 
 
+@pytest.mark.parametrize("step", ["user", "reconfigure"])
 @pytest.mark.parametrize(
     "typed",
     [
         "https://nezha.example.com",
         "https://nezha.example.com/",
         "HTTPS://Nezha.Example.COM",
+        "HTTPS://Nezha.example.com/",
         "https://nezha.example.com:443/",
     ],
 )
-async def test_user_flow_already_configured(hass: HomeAssistant, typed: str) -> None:
-    """The same dashboard, however it is spelled, aborts before any request."""
+async def test_already_configured(
+    hass: HomeAssistant, simulator: NezhaSimulator, step: str, typed: str
+) -> None:
+    """Another entry's dashboard, however it is spelled, aborts before any request."""
     add_entry(hass, "https://nezha.example.com")
-    result = await start_user_flow(hass)
+    result, entry = await start(hass, step, simulator.url)
     with patch.object(NezhaV0Client, "async_list_servers") as list_servers:
         result = await submit(hass, result, user_input(typed))
     assert_aborted(result, "already_configured")
     list_servers.assert_not_called()
+    assert simulator.requests == []
+    if entry is not None:
+        assert entry.data[CONF_URL] == simulator.url
 
 
 async def test_user_flow_other_dashboard_is_not_a_duplicate(

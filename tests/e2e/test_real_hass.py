@@ -28,7 +28,6 @@ from nezha_dev.provision_demo import (
     HomeAssistantClient,
     dashboard_config,
     dashboard_entity_ids,
-    provision,
 )
 from tests.e2e.conftest import E2EState
 from tests.e2e.helpers import (
@@ -151,15 +150,7 @@ async def test_onboarding_and_config_flow(e2e: E2EState) -> None:
 
         # What scripts/develop does on a fresh config dir.
         e2e.password = "e2e-demo-password"
-        result = await provision(
-            s,
-            hass_url,
-            sim_url,
-            e2e.stack.token,
-            password=e2e.password,
-            config_dir=e2e.stack.hass.config_dir,
-            options=OPTIONS,
-        )
+        result = await e2e.provision(s, password=e2e.password, options=OPTIONS)
         assert result.created and result.client and result.client.tokens
         assert result.entry_id
         e2e.entry_id = result.entry_id
@@ -204,9 +195,7 @@ async def test_onboarding_and_config_flow(e2e: E2EState) -> None:
         assert (step["type"], step["reason"]) == ("abort", "already_configured")
 
         # A second provisioning leaves the onboarded instance alone.
-        again = await provision(
-            s, hass_url, sim_url, e2e.stack.token, config_dir=e2e.stack.hass.config_dir
-        )
+        again = await e2e.provision(s)
         assert not again.created
         assert again.login and again.login.password == e2e.password
         entries_after = await ha.request("GET", "/api/config/config_entries/entry")
