@@ -85,9 +85,9 @@ async def settled(
     entities = await nezha_entities(ha, entry_id)
     expected = await expected_states(sim, entry_id, entities)
     _, seconds = await wait_until(
-        "the states to match",
+        "the states to match the simulator",
         ha.states,
-        lambda s: not mismatches(expected, s),
+        lambda states: not mismatches(expected, states),
         30,
         phases,
     )
@@ -129,7 +129,7 @@ def matches(want: float | str, got: str | None) -> bool:
 
 
 def mismatches(
-    expected: dict[str, float | str], states: dict[str, dict[str, Any]]
+    expected: dict[str, float | str], states: States
 ) -> dict[str, tuple[float | str, str | None]]:
     """Entity id -> (expected, actual) for every state that does not match."""
     got = {entity_id: states.get(entity_id, {}).get("state") for entity_id in expected}
