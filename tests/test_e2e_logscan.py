@@ -44,8 +44,8 @@ async def test_frame_helper_report_is_found(
     assert deprecations(logged.replace("nezha", "other_integration")) == []
 
 
-def test_python_warning_on_stderr_is_found() -> None:
-    """A DeprecationWarning raised in the integration's code, as stderr shows it."""
+def test_only_the_integrations_deprecations_are_found() -> None:
+    """A DeprecationWarning of its code on stderr; not other code's, nor ordinary lines."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         warnings.warn_explicit(
@@ -65,10 +65,7 @@ def test_python_warning_on_stderr_is_found() -> None:
     stderr = f"{other}{text}"
     assert len(records(stderr)) == 2
     assert deprecations(stderr) == [text.rstrip("\n")]
-
-
-def test_other_records_are_not_findings() -> None:
-    """Ordinary lines that mention nezha, or a deprecation of something else."""
+    # Lines that mention nezha, and a deprecation of another integration.
     log = (
         "2026-12-03 09:16:09.151+00:00 INFO (MainThread) [homeassistant.setup] "
         "Setting up nezha\n"

@@ -14,6 +14,7 @@ from homeassistant.config_entries import SOURCE_USER, ConfigFlowResult
 from homeassistant.const import CONF_API_TOKEN, CONF_URL, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.nezha.const import CONF_API_GENERATION, DOMAIN
 from nezha_dev.simulator import NezhaSimulator
@@ -52,6 +53,15 @@ def entry_data(
 ) -> dict[str, Any]:
     """What a config entry stores."""
     return {**user_input(url, token, verify_ssl=verify_ssl), CONF_API_GENERATION: gen}
+
+
+def add_entry(
+    hass: HomeAssistant, url: str, token: str = TOKEN, gen: str = "v0", **kwargs: Any
+) -> MockConfigEntry:
+    """Add (not set up) an entry for the dashboard at ``url``."""
+    entry = MockConfigEntry(domain=DOMAIN, data=entry_data(url, token, gen), **kwargs)
+    entry.add_to_hass(hass)
+    return entry
 
 
 def auth(gen: str, token: str) -> str:

@@ -1,9 +1,8 @@
-"""The user step against simulated dashboards of both generations and stand-ins.
+"""The user step (and reconfigure, which validates alike) and URL normalisation.
 
-Small local servers stand in for what the simulator cannot be: an HTML site,
-another JSON API, a redirecting proxy, a dashboard below a sub-path and one with
-a self-signed certificate. Only an unexpected exception is mocked. On v1 every
-refused token is a WAF strike, so a token that cannot fit is never sent.
+Stand-ins are what the simulator cannot be (an HTML site, another JSON API, a proxy,
+a sub-path, a self-signed certificate); only an unexpected exception is mocked.
+On v1 every refused token is a WAF strike, so a token that cannot fit is never sent.
 """
 
 from __future__ import annotations
@@ -26,6 +25,7 @@ from custom_components.nezha.client import NezhaV0Client
 from custom_components.nezha.const import DOMAIN
 from custom_components.nezha.coordinator import NezhaCoordinator
 from custom_components.nezha.coordinator_v1 import NezhaStreamCoordinator
+from custom_components.nezha.validation import InvalidUrlError, normalize_url, title_for
 from nezha_dev.simulator import Fault, NezhaSimulator
 from tests.config_flow.helpers import (
     LIST_PATH,
@@ -41,6 +41,7 @@ from tests.config_flow.helpers import (
     MakeSim,
     Serve,
     TLSDashboard,
+    add_entry,
     anonymous_probes,
     assert_aborted,
     assert_form_error,
@@ -60,6 +61,7 @@ from tests.config_flow.helpers import (
 from tests.helpers import PAT, TOKEN, register_secret
 
 pytestmark = pytest.mark.usefixtures("mock_setup_entry")
+H = "nezha.example.com"
 COORDINATOR = {"v0": NezhaCoordinator, "v1": NezhaStreamCoordinator}
 # What the validation asks, in order: the anonymous probe, then with the token.
 VALIDATION = {
@@ -78,6 +80,16 @@ async def recover(
     assert result["data"] == entry_data(sim.url, TOKENS[gen], gen)
     assert [r.path for r in sim.requests] == VALIDATION[gen]
     assert authed(sim) == {auth(gen, TOKENS[gen])}
+
+
+async def start(
+    hass: HomeAssistant, step: str, url: str
+) -> tuple[ConfigResult, MockConfigEntry | None]:
+    """Open the user step, or the reconfigure step of a new entry for ``url``."""
+    if step == "user":
+        return await start_user_flow(hass), None
+    entry = add_entry(hass, url, title=title_for(url))
+    return await entry.start_reconfigure_flow(hass), entry
 
 
 async def test_user_flow_creates_working_entry(
@@ -177,10 +189,14 @@ FAULTS = {
         ),
     ],
 )
-async def test_user_flow_error_then_recovery(
+@pytest.mark.parametrize("step", ["user", "reconfigure"])
+async def test_error_then_recovery(
     hass: HomeAssistant,
     simulator: NezhaSimulator,
     serve: Serve,
+    *,
+    mock_setup_entry: AsyncMock,
+    step: str,
     where: Any,
     error: str,
 ) -> None:
@@ -199,9 +215,11 @@ async def test_user_flow_error_then_recovery(
         seen = [(PROBE_PATH, None), (LIST_PATH, WRONG_TOKEN)]
     else:
         url = where
-    result = await submit(hass, await start_user_flow(hass), user_input(url, token))
-    assert_form_error(result, "user", error)
+    result, entry = await start(hass, step, simulator.url)
+    result = await submit(hass, result, user_input(url, token, verify_ssl=False))
+    assert_form_error(result, step, error)
     assert suggested(result, CONF_URL) == url
+    assert suggested(result, CONF_VERIFY_SSL) is False
     assert suggested(result, CONF_API_TOKEN) is None
     if seen is not None:
         requests = [
@@ -209,7 +227,15 @@ async def test_user_flow_error_then_recovery(
         ]
         assert requests == seen
     simulator.clear_faults()
-    await recover(hass, result, simulator)
+    if entry is None:
+        await recover(hass, result, simulator)
+        return
+    assert entry.data == entry_data(simulator.url)
+    # Corrected; an empty token field keeps the stored token.
+    typed = {CONF_URL: simulator.url, CONF_VERIFY_SSL: True}
+    assert_aborted(await submit(hass, result, typed), "reconfigure_successful")
+    assert entry.data == entry_data(simulator.url)
+    assert len(mock_setup_entry.mock_calls) == 1  # reloaded once, after success
 
 
 async def test_user_flow_redirect_is_not_followed(
@@ -259,34 +285,37 @@ async def test_user_flow_unknown_error(
     await recover(hass, result, simulator)
 
 
+@pytest.mark.parametrize("step", ["user", "reconfigure"])
 @pytest.mark.parametrize(
     "typed",
     [
         "https://nezha.example.com",
         "https://nezha.example.com/",
         "HTTPS://Nezha.Example.COM",
+        "HTTPS://Nezha.example.com/",
         "https://nezha.example.com:443/",
     ],
 )
-async def test_user_flow_already_configured(hass: HomeAssistant, typed: str) -> None:
-    """The same dashboard, however it is spelled, aborts before any request."""
-    MockConfigEntry(
-        domain=DOMAIN, data=entry_data("https://nezha.example.com")
-    ).add_to_hass(hass)
-    result = await start_user_flow(hass)
+async def test_already_configured(
+    hass: HomeAssistant, simulator: NezhaSimulator, step: str, typed: str
+) -> None:
+    """Another entry's dashboard, however it is spelled, aborts before any request."""
+    add_entry(hass, "https://nezha.example.com")
+    result, entry = await start(hass, step, simulator.url)
     with patch.object(NezhaV0Client, "async_list_servers") as list_servers:
         result = await submit(hass, result, user_input(typed))
     assert_aborted(result, "already_configured")
     list_servers.assert_not_called()
+    assert simulator.requests == []
+    if entry is not None:
+        assert entry.data[CONF_URL] == simulator.url
 
 
 async def test_user_flow_other_dashboard_is_not_a_duplicate(
     hass: HomeAssistant, simulator: NezhaSimulator
 ) -> None:
     """Another sub-path on the same host is another dashboard."""
-    MockConfigEntry(
-        domain=DOMAIN, data=entry_data(f"{simulator.url}/other")
-    ).add_to_hass(hass)
+    add_entry(hass, f"{simulator.url}/other")
     result = await submit(hass, await start_user_flow(hass), user_input(simulator.url))
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert len(hass.config_entries.async_entries(DOMAIN)) == 2
@@ -376,3 +405,46 @@ async def test_invalid_token_costs_one_strike(
     v1.shift_clock(4)  # the ban of max(3, 1**4) s is over
     await recover(hass, result, v1, "v1")
     assert v1.waf_strikes() == 0  # a valid token clears the token strikes
+
+
+# -- URL normalisation: what the form accepts, and the entry title it gives ---------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected", "title"),
+    [
+        (f"http://{H}", f"http://{H}", H),
+        (f"https://{H}/", f"https://{H}", H),
+        ("https://Nezha.EXAMPLE.com", f"https://{H}", H),
+        (f"HTTPS://{H}", f"https://{H}", H),
+        (f"https://{H}:443", f"https://{H}", H),
+        (f"http://{H}:80/", f"http://{H}", H),
+        (f"http://{H}:443", f"http://{H}:443", f"{H}:443"),
+        ("http://10.0.0.5:8008/", "http://10.0.0.5:8008", "10.0.0.5:8008"),
+        ("https://example.com/nezha/", "https://example.com/nezha", "example.com"),
+        ("https://EXAMPLE.com/Nezha/Panel//", "https://example.com/Nezha/Panel", "example.com"),
+        ("https://example.com/nezha?x=1#top", "https://example.com/nezha", "example.com"),
+        ("  https://example.com/  ", "https://example.com", "example.com"),
+        ("http://[::1]:8008/", "http://[::1]:8008", "[::1]:8008"),
+    ],
+)  # fmt: skip
+def test_normalize_url(raw: str, expected: str, title: str) -> None:
+    """Canonical URL and the entry title derived from it."""
+    assert normalize_url(raw) == expected
+    assert normalize_url(expected) == expected  # idempotent
+    assert title_for(expected) == title
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "", "   ", H, f"{H}:8008", "/nezha", f"ftp://{H}", "mailto:admin@example.com",
+        "http://", "http:///path", f"http://user:pw@{H}", f"http://user@{H}",
+        "http://nezha example.com", f"http://{H}/my dashboard", f"http://{H}:abc",
+        f"http://{H}:99999", f"http://{H}:0", "http://[::1", "http://nezha<example.com",
+    ],
+)  # fmt: skip
+def test_normalize_url_rejects(raw: str) -> None:
+    """Anything that is not an http(s) URL with a host is refused."""
+    with pytest.raises(InvalidUrlError):
+        normalize_url(raw)

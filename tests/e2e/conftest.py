@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 import contextlib
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 
 from nezha_dev.hass.stack import Phases, Stack
-from nezha_dev.provision_demo import HomeAssistantClient, Tokens
+from nezha_dev.provision_demo import HomeAssistantClient, Provisioned, Tokens, provision
 
 PHASES: list[tuple[str, Phases]] = []
 
@@ -52,6 +53,20 @@ class E2EState:
                 self.failed_start = err
                 raise
         return self.stack
+
+    async def provision(
+        self, session: aiohttp.ClientSession, **kwargs: Any
+    ) -> Provisioned:
+        """Provision the stack as scripts/develop does (onboarding unless done)."""
+        hass, sim = self.stack.hass, self.stack.sim
+        return await provision(
+            session,
+            hass.url,
+            sim.url,
+            self.stack.token,
+            config_dir=hass.config_dir,
+            **kwargs,
+        )
 
     @contextlib.asynccontextmanager
     async def client(self) -> AsyncIterator[HomeAssistantClient]:

@@ -21,8 +21,8 @@ async def wait_until[T](
     fetch: Callable[[], Awaitable[T]],
     done: Callable[[T], bool],
     within: float,
-    *,
     phases: Phases | None = None,
+    *,
     interval: float = 0.5,
 ) -> tuple[T, float]:
     """Poll ``fetch`` until ``done``; return the last value and the seconds taken."""

@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from nezha_dev.provision_demo import HomeAssistantClient, provision
+from nezha_dev.provision_demo import HomeAssistantClient
 from nezha_dev.simulator.notify import JSON, AlertServer, alert_message, send
 from tests.e2e.conftest import E2EState
 from tests.e2e.helpers import Simulator, nezha_entities, wait_until
@@ -41,15 +41,8 @@ async def test_alerts_reach_home_assistant(e2e: E2EState) -> None:
     """Enable the webhook, then an alert and an offline alert from the 'dashboard'."""
     hass_url, sim_url = e2e.stack.hass.url, e2e.stack.sim.url
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as s:
-        result = await provision(
-            s,
-            hass_url,
-            sim_url,
-            e2e.stack.token,
-            password="e2e-alerts-password",
-            config_dir=e2e.stack.hass.config_dir,
-            options={"scan_interval": 30, "offline_threshold": 60},
-        )
+        options = {"scan_interval": 30, "offline_threshold": 60}
+        result = await e2e.provision(s, password="e2e-alerts-password", options=options)
         assert result.client is not None and result.entry_id
         ha, entry_id = result.client, result.entry_id
         e2e.tokens = ha.tokens

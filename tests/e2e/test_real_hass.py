@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 import math
 from pathlib import Path
 import re
@@ -27,7 +28,6 @@ from nezha_dev.provision_demo import (
     HomeAssistantClient,
     dashboard_config,
     dashboard_entity_ids,
-    provision,
 )
 from tests.e2e.conftest import E2EState
 from tests.e2e.helpers import (
@@ -45,16 +45,30 @@ pytestmark = pytest.mark.e2e
 
 SCAN_INTERVAL = 10
 OFFLINE_THRESHOLD = 10
-# HTTP round trips, the agents' 1-2 s report jitter and the reload after options.
-SLACK = 8
+OPTIONS = {"scan_interval": SCAN_INTERVAL, "offline_threshold": OFFLINE_THRESHOLD}
+# One poll, plus HTTP round trips, the agents' 1-2 s report jitter and the reload
+# after options.
+SOON = SCAN_INTERVAL + 8
 NEW_TOKEN = "e2eNewNezhaToken9876543210zyxwVU"
 OFFLINE_SERVER = 2  # fra-db-02
 REMOVED_SERVER = 5  # 东京-web-03
 GIB = 1024**3
+type States = dict[str, dict[str, Any]]
 MISSING_CARD = {"type": "entities", "entities": ["sensor.e2e_missing"]}
+UNITS = {"cpu_usage": "%", "download_speed": "Mbit/s", "downloaded": "GiB"}
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def has(entity_id: str, state: str | None = None) -> Callable[[States], bool]:
+    """A check of all states: ``entity_id`` is ``state`` (without one: available)."""
+
+    def done(states: States) -> bool:
+        got = states.get(entity_id, {}).get("state")
+        return got == state if state else got not in (None, "unavailable", "unknown")
+
+    return done
 
 
 def device_of_server(devices: list[dict[str, Any]], entry_id: str, sid: int) -> bool:
@@ -74,8 +88,8 @@ async def settled(
         "the states to match the simulator",
         ha.states,
         lambda states: not mismatches(expected, states),
-        within=30,
-        phases=phases,
+        30,
+        phases,
     )
     return entities, expected, seconds
 
@@ -104,23 +118,24 @@ async def expected_states(
     return expected
 
 
+def matches(want: float | str, got: str | None) -> bool:
+    """Whether a state is the expected text, or the expected number (within 1e-6)."""
+    if isinstance(want, str):
+        return got == want
+    try:
+        return math.isclose(float(got or "nan"), want, rel_tol=1e-6, abs_tol=1e-6)
+    except ValueError:
+        return False
+
+
 def mismatches(
-    expected: dict[str, float | str], states: dict[str, dict[str, Any]]
+    expected: dict[str, float | str], states: States
 ) -> dict[str, tuple[float | str, str | None]]:
     """Entity id -> (expected, actual) for every state that does not match."""
-    wrong: dict[str, tuple[float | str, str | None]] = {}
-    for entity_id, want in expected.items():
-        got = states.get(entity_id, {}).get("state")
-        if isinstance(want, str):
-            ok = got == want
-        else:
-            try:
-                ok = math.isclose(float(got or "nan"), want, rel_tol=1e-6, abs_tol=1e-6)
-            except ValueError:
-                ok = False
-        if not ok:
-            wrong[entity_id] = (want, got)
-    return wrong
+    got = {entity_id: states.get(entity_id, {}).get("state") for entity_id in expected}
+    return {
+        e: (want, got[e]) for e, want in expected.items() if not matches(want, got[e])
+    }
 
 
 # ------------------------------------------------------------------------ tests
@@ -135,18 +150,7 @@ async def test_onboarding_and_config_flow(e2e: E2EState) -> None:
 
         # What scripts/develop does on a fresh config dir.
         e2e.password = "e2e-demo-password"
-        result = await provision(
-            s,
-            hass_url,
-            sim_url,
-            e2e.stack.token,
-            password=e2e.password,
-            config_dir=e2e.stack.hass.config_dir,
-            options={
-                "scan_interval": SCAN_INTERVAL,
-                "offline_threshold": OFFLINE_THRESHOLD,
-            },
-        )
+        result = await e2e.provision(s, password=e2e.password, options=OPTIONS)
         assert result.created and result.client and result.client.tokens
         assert result.entry_id
         e2e.entry_id = result.entry_id
@@ -173,8 +177,7 @@ async def test_onboarding_and_config_flow(e2e: E2EState) -> None:
             "POST", "/api/config/config_entries/options/flow", {"handler": e2e.entry_id}
         )
         defaults = {f["name"]: f.get("default") for f in form["data_schema"]}
-        assert defaults["scan_interval"] == SCAN_INTERVAL
-        assert defaults["offline_threshold"] == OFFLINE_THRESHOLD
+        assert {key: defaults[key] for key in OPTIONS} == OPTIONS
         await ha.request(
             "DELETE", f"/api/config/config_entries/options/flow/{form['flow_id']}"
         )
@@ -184,23 +187,15 @@ async def test_onboarding_and_config_flow(e2e: E2EState) -> None:
         other_name = sim_url.replace("127.0.0.1", "localhost")
         flow = await ha.start_flow("nezha")
         assert (flow["type"], flow["step_id"]) == ("form", "user")
-        step = await ha.flow_step(
-            flow["flow_id"],
-            {"url": other_name, "api_token": "x" * 32, "verify_ssl": True},
-        )
-        assert step["type"] == "form"
-        assert step["errors"] == {"base": "invalid_auth"}
+        typed = {"url": other_name, "api_token": "x" * 32, "verify_ssl": True}
+        step = await ha.flow_step(flow["flow_id"], typed)
+        assert (step["type"], step["errors"]) == ("form", {"base": "invalid_auth"})
         # The same URL as the entry's aborts before any request.
-        step = await ha.flow_step(
-            flow["flow_id"],
-            {"url": sim_url + "/", "api_token": "x" * 32, "verify_ssl": True},
-        )
+        step = await ha.flow_step(flow["flow_id"], {**typed, "url": sim_url + "/"})
         assert (step["type"], step["reason"]) == ("abort", "already_configured")
 
         # A second provisioning leaves the onboarded instance alone.
-        again = await provision(
-            s, hass_url, sim_url, e2e.stack.token, config_dir=e2e.stack.hass.config_dir
-        )
+        again = await e2e.provision(s)
         assert not again.created
         assert again.login and again.login.password == e2e.password
         entries_after = await ha.request("GET", "/api/config/config_entries/entry")
@@ -230,12 +225,9 @@ async def test_states_match_simulator(e2e: E2EState) -> None:
         states = await ha.states()
         assert mismatches(expected, states) == {}, f"after {seconds:.1f} s"
         # Units as the README documents them.
-        cpu = entities[f"{e2e.entry_id}_1_cpu_usage"]
-        speed = entities[f"{e2e.entry_id}_1_download_speed"]
-        traffic = entities[f"{e2e.entry_id}_1_downloaded"]
-        assert states[cpu]["attributes"]["unit_of_measurement"] == "%"
-        assert states[speed]["attributes"]["unit_of_measurement"] == "Mbit/s"
-        assert states[traffic]["attributes"]["unit_of_measurement"] == "GiB"
+        for key, unit in UNITS.items():
+            state = states[entities[f"{e2e.entry_id}_1_{key}"]]
+            assert state["attributes"]["unit_of_measurement"] == unit, key
 
 
 async def test_dashboard_renders(e2e: E2EState, tmp_path: Path) -> None:
@@ -304,13 +296,9 @@ async def test_agent_offline(e2e: E2EState) -> None:
         assert (await ha.states())[online]["state"] == "on"
 
         await sim.admin("POST", f"servers/{OFFLINE_SERVER}/offline")
-        limit = OFFLINE_THRESHOLD + SCAN_INTERVAL + SLACK
+        limit = OFFLINE_THRESHOLD + SOON
         states, seconds = await wait_until(
-            f"{online} to turn off",
-            ha.states,
-            lambda states: states[online]["state"] == "off",
-            within=limit,
-            phases=e2e.phases,
+            f"{online} to turn off", ha.states, has(online, "off"), limit, e2e.phases
         )
         assert seconds <= limit
         assert states[cpu]["state"] == "unavailable"  # no frozen numbers
@@ -318,11 +306,7 @@ async def test_agent_offline(e2e: E2EState) -> None:
 
         await sim.admin("POST", f"servers/{OFFLINE_SERVER}/online")
         states, _ = await wait_until(
-            f"{online} to turn on again",
-            ha.states,
-            lambda states: states[online]["state"] == "on",
-            within=SCAN_INTERVAL + SLACK,
-            phases=e2e.phases,
+            f"{online} to turn on again", ha.states, has(online, "on"), SOON, e2e.phases
         )
         assert states[cpu]["state"] not in ("unavailable", "unknown")
 
@@ -339,8 +323,8 @@ async def test_server_removed(e2e: E2EState) -> None:
             "the device to be removed",
             lambda: nezha_devices(ha, e2e.entry_id),
             lambda devices: not device_of_server(devices, e2e.entry_id, REMOVED_SERVER),
-            within=SCAN_INTERVAL + SLACK,
-            phases=e2e.phases,
+            SOON,
+            e2e.phases,
         )
         assert len(devices) == before - 1
         prefix = f"{e2e.entry_id}_{REMOVED_SERVER}_"
@@ -366,11 +350,7 @@ async def test_token_revoked_then_reauth(e2e: E2EState) -> None:
             ]
 
         flows, _ = await wait_until(
-            "a reauth flow",
-            reauth_flows,
-            bool,
-            within=SCAN_INTERVAL + SLACK,
-            phases=e2e.phases,
+            "a reauth flow", reauth_flows, bool, SOON, e2e.phases
         )
         assert len(flows) == 1
         assert flows[0]["context"]["entry_id"] == e2e.entry_id
@@ -389,12 +369,7 @@ async def test_token_revoked_then_reauth(e2e: E2EState) -> None:
         step = await ha.flow_step(flows[0]["flow_id"], {"api_token": NEW_TOKEN})
         assert (step["type"], step["reason"]) == ("abort", "reauth_successful")
         e2e.stack.token = NEW_TOKEN
-        await wait_until(
-            "the entities to come back",
-            ha.states,
-            lambda states: states[cpu]["state"] not in ("unavailable", "unknown"),
-            within=SCAN_INTERVAL + SLACK,
-        )
+        await wait_until("the entities to come back", ha.states, has(cpu), SOON)
         assert await entry_state(ha, e2e.entry_id) == "loaded"
         assert await reauth_flows() == []
 
@@ -425,8 +400,8 @@ async def test_restart_keeps_entities(e2e: E2EState) -> None:
                 lambda states: (
                     {e: states.get(e, {}).get("state") for e in before} == before
                 ),
-                within=30,
-                phases=e2e.phases,
+                30,
+                e2e.phases,
             )
             devices = await nezha_devices(ha, e2e.entry_id)
     assert sorted(d["id"] for d in devices) == sorted(d["id"] for d in devices_before)
@@ -459,31 +434,18 @@ async def test_unload_and_set_up_again(e2e: E2EState) -> None:
             )
         await entry_loaded(ha, e2e.entry_id, 60, e2e.phases)
         cpu = entities[f"{e2e.entry_id}_1_cpu_usage"]
-        await wait_until(
-            "the states to come back",
-            ha.states,
-            lambda states: (
-                states.get(cpu, {}).get("state") not in (None, "unavailable", "unknown")
-            ),
-            within=SCAN_INTERVAL + SLACK,
-        )
+        await wait_until("the states to come back", ha.states, has(cpu), SOON)
 
 
-def test_no_deprecation_reported(e2e: E2EState) -> None:
-    """Nothing in the session reports a deprecation of the integration."""
+def test_log_is_clean(e2e: E2EState) -> None:
+    """No deprecation of the integration reported, no token, no error of it logged."""
     hass = e2e.stack.hass
     log = hass.ha_log()
     assert "DEBUG (MainThread) [homeassistant" in log  # debug for everything
+    assert "DEBUG (MainThread) [custom_components.nezha]" in log
     assert log.count("Setting up nezha") >= 3  # both starts and the re-enable
     assert deprecations(log) == []
     assert deprecations(hass.stderr_log()) == []
-
-
-def test_ha_log_is_clean(e2e: E2EState) -> None:
-    """No token in home-assistant.log, and no error from the integration."""
-    log = e2e.stack.hass.ha_log()
-    assert "DEBUG (MainThread) [custom_components.nezha]" in log
-    assert log.count("Setting up nezha") >= 2  # both starts
     for token in (E2E_TOKEN, NEW_TOKEN):
         assert token not in log
     errors = [

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncIterator
-import contextlib
 import filecmp
 import json
 import logging
@@ -138,20 +137,6 @@ class FakeGitHub:
             catalog=f"{self.url}/catalog",
         )
 
-    @contextlib.asynccontextmanager
-    async def running(self) -> AsyncIterator[None]:
-        """Listen on a free port of 127.0.0.1 for the body."""
-        runner = web.AppRunner(self.app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = runner.addresses[0][1]
-        self.url = f"http://127.0.0.1:{port}"
-        try:
-            yield
-        finally:
-            await runner.cleanup()
-
     def _file(self, path: str) -> bytes:
         if path not in self.files:
             raise web.HTTPNotFound
@@ -236,49 +221,38 @@ async def bare_hass(tmp_path: Path) -> AsyncIterator[HomeAssistant]:
 
 
 @pytest.fixture
-async def github(tmp_path: Path) -> AsyncIterator[FakeGitHub]:
-    """The stand-in GitHub, serving the release asset built from this checkout."""
-    fake = FakeGitHub(release.build(tmp_path / "dist", ROOT))
-    async with fake.running():
-        yield fake
-
-
-def manager(
-    hass: HomeAssistant,
-    fake: FakeGitHub,
-    session: aiohttp.ClientSession,
-    monkeypatch: pytest.MonkeyPatch,
-) -> MarketplaceManager:
-    """The real MarketplaceManager, its download profile pointing at ``fake``."""
-    profile = fake.profile()
-    monkeypatch.setitem(profiles.PROFILES, profile.id, profile)
-    # A plain session: HA's shared one needs the network integration (not set up).
-    monkeypatch.setattr(marketplace_base, "async_get_clientsession", lambda _: session)
-    entry = SimpleNamespace(options={CONF_PROFILE: profile.id}, data={})
-    manager = MarketplaceManager(hass, entry)  # type: ignore[arg-type]
-    assert manager.configuration.profile is profile
-    manager.enable_category(RepositoryCategory.INTEGRATION)
-    manager.status.startup = False  # log validation errors, as after startup
-    return manager
+async def github(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[FakeGitHub]:
+    """The stand-in GitHub serving this checkout (less the files of an indirect param)."""
+    hidden = getattr(request, "param", frozenset())
+    fake = FakeGitHub(release.build(tmp_path / "dist", ROOT), hidden)
+    runner = web.AppRunner(fake.app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    fake.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    yield fake
+    await runner.cleanup()
 
 
 @pytest.fixture
 async def marketplace(
     bare_hass: HomeAssistant, github: FakeGitHub, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[MarketplaceManager]:
-    """The Marketplace of ``bare_hass``, using ``github``."""
+    """The real MarketplaceManager of ``bare_hass``, its download profile ``github``."""
+    profile = github.profile()
+    monkeypatch.setitem(profiles.PROFILES, profile.id, profile)
+    entry = SimpleNamespace(options={CONF_PROFILE: profile.id}, data={})
     async with aiohttp.ClientSession() as session:
-        yield manager(bare_hass, github, session, monkeypatch)
-
-
-async def registered(marketplace: MarketplaceManager) -> Any:
-    """Add this repository as a custom integration repository; return it."""
-    await marketplace.async_register_repository(
-        REPOSITORY, RepositoryCategory.INTEGRATION
-    )
-    repository = marketplace.repositories.get_by_full_name(REPOSITORY)
-    assert repository is not None
-    return repository
+        # A plain session: HA's shared one needs the network integration (not set up).
+        monkeypatch.setattr(
+            marketplace_base, "async_get_clientsession", lambda _: session
+        )
+        manager = MarketplaceManager(bare_hass, entry)  # type: ignore[arg-type]
+        assert manager.configuration.profile is profile
+        manager.enable_category(RepositoryCategory.INTEGRATION)
+        manager.status.startup = False  # log validation errors, as after startup
+        yield manager
 
 
 async def test_marketplace_adds_and_installs_a_release(
@@ -313,6 +287,13 @@ async def test_marketplace_adds_and_installs_a_release(
     }
     assert repository.can_install
     assert not await repository.async_replaces_built_in()
+    # hacs.json's minimum is what the Marketplace enforces (negative control).
+    running, year = marketplace.version, int(HACS["homeassistant"].split(".")[0])
+    marketplace.version = AwesomeVersion(f"{year - 1}.12.0")
+    assert not repository.can_install
+    marketplace.version = AwesomeVersion(HACS["homeassistant"])
+    assert repository.can_install
+    marketplace.version = running
 
     # The release, as the Marketplace installs it: the ZIP asset hacs.json names,
     # extracted into custom_components/nezha, then checked to be loadable.
@@ -352,28 +333,14 @@ def marketplace_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
     return problems
 
 
-async def test_marketplace_refuses_an_older_home_assistant(
+@pytest.mark.parametrize("github", [frozenset({"hacs.json"})], indirect=True)
+async def test_marketplace_refuses_a_repository_without_hacs_json(
     marketplace: MarketplaceManager,
 ) -> None:
-    """hacs.json's minimum is what the Marketplace enforces (negative control)."""
-    repository = await registered(marketplace)
-    minimum = AwesomeVersion(HACS["homeassistant"])
-    year = int(HACS["homeassistant"].split(".")[0])
-    marketplace.version = AwesomeVersion(f"{year - 1}.12.0")
-    assert not repository.can_install
-    marketplace.version = minimum
-    assert repository.can_install
-
-
-async def test_marketplace_refuses_a_repository_without_hacs_json(
-    bare_hass: HomeAssistant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
     """The checks that pass above do fail a broken layout (negative control)."""
-    fake = FakeGitHub(release.build(tmp_path / "dist", ROOT), frozenset({"hacs.json"}))
-    async with fake.running(), aiohttp.ClientSession() as session:
-        errors = await manager(
-            bare_hass, fake, session, monkeypatch
-        ).async_register_repository(REPOSITORY, RepositoryCategory.INTEGRATION)
+    errors = await marketplace.async_register_repository(
+        REPOSITORY, RepositoryCategory.INTEGRATION
+    )
     assert errors
     assert [error.translation_key for error in errors] == [
         "repository_manifest_not_in_root"
@@ -396,7 +363,11 @@ async def test_marketplace_refuses_an_asset_without_a_version(
     manifest = {k: v for k, v in MANIFEST.items() if k != "version"}
     (broken / "custom_components/nezha/manifest.json").write_text(json.dumps(manifest))
     github.asset = release.build(tmp_path / "broken-dist", broken)
-    repository = await registered(marketplace)
+    await marketplace.async_register_repository(
+        REPOSITORY, RepositoryCategory.INTEGRATION
+    )
+    repository = marketplace.repositories.get_by_full_name(REPOSITORY)
+    assert repository is not None
     with pytest.raises(MarketplaceError) as raised:
         await repository.async_install_repository(ref=TAG)
     assert raised.value.translation_key == "installed_manifest_without_version"
