@@ -14,6 +14,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = "nezha"
 INTEGRATION_DIR = REPO_ROOT / "custom_components" / DOMAIN
+EN = "translations/en.json"
 
 PLATFORMS = frozenset(platform.value for platform in Platform)
 

@@ -27,24 +27,34 @@ KeyRule = Callable[[str], str | None]
 
 
 def _text(*, placeholders: bool = True) -> Validator:
-    def validate(value: Any, path: str) -> Problems:
-        return [
-            f"{path}: {problem}" for problem in _string_problems(value, placeholders)
-        ]
+    return lambda value, path: [
+        f"{path}: {problem}" for problem in _string_problems(value, placeholders)
+    ]
 
-    return validate
+
+# Hassfest's rules for a translated string: "the string should not contain {key}".
+NOT_CONTAINED: dict[str, Callable[[str], object]] = {
+    "HTML": RE_HTML.search,
+    "placeholders inside single quotes": RE_SINGLE_QUOTED_PLACEHOLDER.search,
+    "combined translations": RE_COMBINED_REFERENCE.search,
+    "leading or trailing spaces": lambda value: value != value.strip(),
+    "URLs, please use description placeholders instead": RE_URL.search,
+}
 
 
 def _string_problems(value: Any, allow_placeholders: bool) -> Problems:
     """Hassfest's rules for a translated string (plus: references are not resolved)."""
     if not isinstance(value, str):
         return [f"must be a string, got {type(value).__name__}"]
-    problems: Problems = []
-    if RE_HTML.search(value):
-        problems.append("the string should not contain HTML")
-    if RE_SINGLE_QUOTED_PLACEHOLDER.search(value):
+    problems = [
+        f"the string should not contain {what}"
+        for what, test in NOT_CONTAINED.items()
+        if test(value)
+    ]
+    if RE_REFERENCE.search(value) and not RE_COMBINED_REFERENCE.search(value):
         problems.append(
-            "the string should not contain placeholders inside single quotes"
+            "[%key:...%] references are not resolved for custom integrations; "
+            "write the text out"
         )
     try:
         fields = [field for _, field, _, _ in string.Formatter().parse(value) if field]
@@ -58,35 +68,19 @@ def _string_problems(value: Any, allow_placeholders: bool) -> Problems:
         for field in fields
         if not field.isidentifier()
     )
-    if RE_COMBINED_REFERENCE.search(value):
-        problems.append("the string should not contain combined translations")
-    elif RE_REFERENCE.search(value):
-        problems.append(
-            "[%key:...%] references are not resolved for custom integrations; "
-            "write the text out"
-        )
-    if value != value.strip():
-        problems.append("the string should not contain leading or trailing spaces")
-    if RE_URL.search(value):
-        problems.append(
-            "the string should not contain URLs, please use description placeholders instead"
-        )
     return problems
 
 
 def _translation_key_problem(key: str) -> str | None:
     if RE_TRANSLATION_KEY.match(key):
         return None
-    return (
-        f"invalid translation key {key!r}: must be [a-z0-9-_]+ and cannot start or end "
-        "with, or repeat, a hyphen or underscore"
-    )
+    return f"invalid translation key {key!r}: must be [a-z0-9-_]+ and cannot start or end with, or repeat, a hyphen or underscore"
 
 
 def _slug_problem(key: str) -> str | None:
-    if slugify(key) == key:
-        return None
-    return f"invalid slug {key!r} (try {slugify(key)!r})"
+    return (
+        None if slugify(key) == key else f"invalid slug {key!r} (try {slugify(key)!r})"
+    )
 
 
 def _slug_or_underscore_problem(key: str) -> str | None:
@@ -146,21 +140,13 @@ def _map(value_validator: Validator, key_rule: KeyRule | None = None) -> Validat
 def _any_of(*validators: Validator) -> Validator:
     def validate(value: Any, path: str) -> Problems:
         results = [validator(value, path) for validator in validators]
-        if any(not result for result in results):
-            return []
-        return results[0]
+        return [] if not all(results) else results[0]
 
     return validate
 
 
 def _all_of(*validators: Validator) -> Validator:
-    def validate(value: Any, path: str) -> Problems:
-        problems: Problems = []
-        for validator in validators:
-            problems.extend(validator(value, path))
-        return problems
-
-    return validate
+    return lambda value, path: [p for v in validators for p in v(value, path)]
 
 
 def _platform_key_problem(key: str) -> str | None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import string
 from typing import Any
 
-from .common import Problems, _load_json, _load_manifest, _rel, _words
+from .common import EN, Problems, _load_json, _load_manifest, _rel, _words
 from .schema import (
     RE_HTML,
     Validator,
@@ -191,42 +191,37 @@ def _walk(data: Any, prefix: str = "") -> Iterator[tuple[str, str, Any]]:
             yield from _walk(value, child)
 
 
-def _translation_files(integration: Path) -> list[Path]:
-    return sorted((integration / "translations").glob("*.json"))
+def _translation_files(
+    integration: Path, problems: Problems, skip: str = ""
+) -> Iterator[tuple[str, Any]]:
+    """(label, data) of each translation file but ``skip`` that loads."""
+    for path in sorted((integration / "translations").glob("*.json")):
+        if path.name != skip and (data := _load_json(path, problems)) is not None:
+            yield f"translations/{path.name}", data
 
 
 def check_translation_files(integration: Path) -> Problems:
     """Translation file layout: translations/en.json, no strings.json, no .translations."""
-    problems: Problems = []
-    if not (integration / "translations" / "en.json").is_file():
-        problems.append(
-            f"{_rel(integration / 'translations' / 'en.json')} does not exist; custom "
-            "integrations ship their English strings there"
-        )
-    if (integration / "strings.json").exists():
-        problems.append(
-            "strings.json must not exist in a custom integration (HA docs); put the "
-            "strings in translations/en.json"
-        )
-    if (integration / ".translations").is_dir():
-        problems.append(
-            "the legacy '.translations' directory must be renamed 'translations'"
-        )
-    return problems
+    en = integration / EN
+    broken = {
+        f"{_rel(en)} does not exist; custom integrations ship their English strings "
+        "there": not en.is_file(),
+        "strings.json must not exist in a custom integration (HA docs); put the "
+        "strings in translations/en.json": (integration / "strings.json").exists(),
+        "the legacy '.translations' directory must be renamed 'translations'": (
+            integration / ".translations"
+        ).is_dir(),
+    }
+    return [problem for problem, is_broken in broken.items() if is_broken]
 
 
 def check_translation_strings(integration: Path) -> Problems:
     """Hassfest's translation schema and string rules, for every translation file."""
-    problems: Problems = []
-    files = _translation_files(integration)
-    if not files:
+    if not any((integration / "translations").glob("*.json")):
         return [f"{_rel(integration / 'translations')} has no *.json files"]
+    problems: Problems = []
     schema = _translation_schema()
-    for path in files:
-        data = _load_json(path, problems)
-        if data is None:
-            continue
-        label = f"translations/{path.name}"
+    for label, data in _translation_files(integration, problems):
         problems.extend(f"{label}: {problem}" for problem in schema(data, ""))
         for key_path, key, _ in _walk(data):
             if key != "_" and (problem := _translation_key_problem(key)):
@@ -254,18 +249,11 @@ def _placeholders(value: Any) -> set[str] | None:
 def check_translation_key_sets(integration: Path) -> Problems:
     """Every translation file has exactly the keys of translations/en.json."""
     problems: Problems = []
-    reference = _load_json(integration / "translations" / "en.json", problems)
-    if reference is None:
+    if (reference := _load_json(integration / EN, problems)) is None:
         return problems
     expected = {path for path, _, _ in _walk(reference)}
     english = _leaves(reference)
-    for path in _translation_files(integration):
-        if path.name == "en.json":
-            continue
-        data = _load_json(path, problems)
-        if data is None:
-            continue
-        label = f"translations/{path.name}"
+    for label, data in _translation_files(integration, problems, skip="en.json"):
         keys = {path for path, _, _ in _walk(data)}
         problems.extend(f"{label}: missing {key}" for key in sorted(expected - keys))
         problems.extend(
@@ -290,14 +278,14 @@ def check_translation_key_sets(integration: Path) -> Problems:
 
 def _icon(value: Any, path: str) -> Problems:
     if not isinstance(value, str):
-        return [f"{path}: must be a string, got {type(value).__name__}"]
-    if RE_HTML.search(value):
-        return [f"{path}: the icon should not contain HTML"]
-    if not value.startswith("mdi:"):
-        return [
-            f"{path}: {value!r} must be a Material Design Icon starting with 'mdi:'"
-        ]
-    return []
+        problem = f"must be a string, got {type(value).__name__}"
+    elif RE_HTML.search(value):
+        problem = "the icon should not contain HTML"
+    elif not value.startswith("mdi:"):
+        problem = f"{value!r} must be a Material Design Icon starting with 'mdi:'"
+    else:
+        return []
+    return [f"{path}: {problem}"]
 
 
 def _number_key_problem(key: str) -> str | None:
@@ -311,31 +299,21 @@ def _number_key_problem(key: str) -> str | None:
 def _state_not_default(value: Any, path: str) -> Problems:
     if not isinstance(value, dict) or not isinstance(value.get("state"), dict):
         return []
-    default = value.get("default")
     return [
         f"{path}.state.{state}: the icon is the same as the default icon and can be removed"
         for state, icon in value["state"].items()
-        if default is not None and icon == default
+        if icon == value.get("default") is not None
     ]
 
 
 def _icons_schema(integration_type: str) -> Validator:
     icon_states = _map(_icon, _translation_key_problem)
     icon_ranges = _map(_icon, _number_key_problem)
-    attribute = _all_of(
-        _obj({"default": _icon, "state": icon_states, "range": icon_ranges}),
-        _state_not_default,
-    )
+    icon_fields = {"default": _icon, "state": icon_states, "range": icon_ranges}
+    attribute = _all_of(_obj(icon_fields), _state_not_default)
+    attributes = _map(attribute, _translation_key_problem)
     entry = _all_of(
-        _obj(
-            {
-                "default": _icon,
-                "state": icon_states,
-                "range": icon_ranges,
-                "state_attributes": _map(attribute, _translation_key_problem),
-            }
-        ),
-        _state_not_default,
+        _obj(icon_fields | {"state_attributes": attributes}), _state_not_default
     )
     data_entry = _obj({"step": _map(_obj({"section": _map(_icon)}))})
     fields: dict[str, Validator] = {
@@ -358,12 +336,10 @@ def _icons_schema(integration_type: str) -> Validator:
 
 def check_icons(integration: Path) -> Problems:
     """Hassfest's icons check (icons.json is optional; when present it must be valid)."""
-    path = integration / "icons.json"
-    if not path.exists():
+    if not (path := integration / "icons.json").exists():
         return []
     problems: Problems = []
-    icons = _load_json(path, problems)
-    if icons is None:
+    if (icons := _load_json(path, problems)) is None:
         return problems
     manifest = _load_manifest(integration, []) or {}
     schema = _icons_schema(str(manifest.get("integration_type", "hub")))
