@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 from .common import (
     PLATFORMS,
     Problems,
+    _assigned,
     _call_name,
     _has_path,
     _load_json,
@@ -58,20 +58,6 @@ def _string_constants(integration: Path, problems: Problems) -> dict[str, str]:
             if isinstance(value, ast.Constant) and isinstance(value.value, str)
         )
     return constants
-
-
-def _assigned(
-    nodes: Iterable[ast.AST], *, attributes: bool = False
-) -> Iterator[tuple[str, ast.expr | None]]:
-    """(name, value) of the assignments among ``nodes``: ``x =`` (and ``self.x =``)."""
-    for node in nodes:
-        if isinstance(node, ast.Assign | ast.AnnAssign):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            for target in targets:
-                if isinstance(target, ast.Name):
-                    yield target.id, node.value
-                elif attributes and isinstance(target, ast.Attribute):
-                    yield target.attr, node.value
 
 
 def _resolve(node: ast.expr | None, constants: dict[str, str]) -> str | None:

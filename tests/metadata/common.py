@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 import json
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,20 @@ def _parse(path: Path, problems: Problems) -> ast.Module | None:
     except SyntaxError as err:
         problems.append(f"{_rel(path)} does not parse: {err}")
         return None
+
+
+def _assigned(
+    nodes: Iterable[ast.AST], *, attributes: bool = False
+) -> Iterator[tuple[str, ast.expr | None]]:
+    """(name, value) of the assignments among ``nodes``: ``x =`` (and ``self.x =``)."""
+    for node in nodes:
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    yield target.id, node.value
+                elif attributes and isinstance(target, ast.Attribute):
+                    yield target.attr, node.value
 
 
 def _words(text: str) -> tuple[str, ...]:

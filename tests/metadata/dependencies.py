@@ -12,6 +12,7 @@ import yaml  # type: ignore[import-untyped]
 from .common import (
     PLATFORMS,
     Problems,
+    _assigned,
     _is_str_list,
     _load_manifest,
     _parse,
@@ -30,6 +31,11 @@ ALLOWED_USED_COMPONENTS = frozenset(
         " persistent_notification person script shopping_list sun system_health"
         " system_log timer webhook websocket_api zone mjpeg stream"
     )
+)
+SCHEMA_NAMES = frozenset(_words("CONFIG_SCHEMA PLATFORM_SCHEMA PLATFORM_SCHEMA_BASE"))
+RE_REGISTERS = re.compile(
+    r"hass\.services\.(async_)?register|async_register_entity_service|"
+    r"async_register_admin_service"
 )
 # A manifest discovery key allows importing the matching integration.
 DISCOVERY_INTEGRATIONS = {
@@ -130,37 +136,25 @@ def check_dependencies(integration: Path) -> Problems:
 
 def check_config_schema(integration: Path) -> Problems:
     """Hassfest's config_schema check (a warning for custom integrations)."""
-    init = integration / "__init__.py"
-    if not init.is_file():
+    if not (init := integration / "__init__.py").is_file():
         return [
             f"{_rel(init)} does not exist; Home Assistant cannot load the integration"
         ]
     problems: Problems = []
     if (tree := _parse(init, problems)) is None:
         return problems
-    defines_setup = False
-    has_schema = False
-    schema_names = {"CONFIG_SCHEMA", "PLATFORM_SCHEMA", "PLATFORM_SCHEMA_BASE"}
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in {
-            "setup",
-            "async_setup",
-        }:
-            defines_setup = True
-        elif isinstance(node, ast.Assign):
-            has_schema |= any(
-                isinstance(target, ast.Name) and target.id in schema_names
-                for target in node.targets
-            )
-        elif isinstance(node, ast.AnnAssign):
-            has_schema |= (
-                isinstance(node.target, ast.Name) and node.target.id in schema_names
-            )
-        elif isinstance(node, ast.ImportFrom):
-            has_schema |= any(
-                (alias.asname or alias.name) in schema_names for alias in node.names
-            )
-    if defines_setup and not has_schema:
+    functions = {
+        node.name
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
+    names = {name for name, _ in _assigned(tree.body)} | {
+        alias.asname or alias.name
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    if functions & {"setup", "async_setup"} and not names & SCHEMA_NAMES:
         problems.append(
             "__init__.py defines async_setup/setup but no CONFIG_SCHEMA; add "
             "CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)"
@@ -170,32 +164,28 @@ def check_config_schema(integration: Path) -> Problems:
 
 def check_services(integration: Path) -> Problems:
     """Hassfest's services check: registering services needs a services.yaml."""
-    problems: Problems = []
-    registers = re.compile(
-        r"hass\.services\.(async_)?register|async_register_entity_service|"
-        r"async_register_admin_service"
-    )
     users = [
         _rel(path)
         for path in _python_files(integration)
-        if registers.search(path.read_text(encoding="utf-8"))
+        if RE_REGISTERS.search(path.read_text(encoding="utf-8"))
     ]
-    services_yaml = integration / "services.yaml"
-    if users and not services_yaml.is_file():
-        problems.append(
+    if not (services_yaml := integration / "services.yaml").is_file():
+        problem = (
             f"{', '.join(users)} register(s) services but services.yaml does not exist"
         )
-    if services_yaml.is_file():
-        try:
-            services = yaml.safe_load(services_yaml.read_text(encoding="utf-8"))
-        except yaml.YAMLError as err:
-            return [f"services.yaml is not valid YAML: {err}"]
-        if not isinstance(services, dict):
-            problems.append("services.yaml must be a mapping of service names")
-        else:
-            for name, service in services.items():
-                if slugify(str(name)) != name:
-                    problems.append(f"services.yaml: {name!r} is not a valid slug")
-                if service is not None and not isinstance(service, dict):
-                    problems.append(f"services.yaml: {name!r} must be a mapping")
-    return problems
+        return [problem] if users else []
+    try:
+        services = yaml.safe_load(services_yaml.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        return [f"services.yaml is not valid YAML: {err}"]
+    if not isinstance(services, dict):
+        return ["services.yaml must be a mapping of service names"]
+    return [
+        f"services.yaml: {name!r} {problem}"
+        for name, service in services.items()
+        for problem, broken in (
+            ("is not a valid slug", slugify(str(name)) != name),
+            ("must be a mapping", not isinstance(service, dict | None)),
+        )
+        if broken
+    ]
