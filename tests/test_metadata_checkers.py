@@ -281,15 +281,10 @@ def test_png_size_reads_ihdr(tmp_path: Path) -> None:
 
 VALIDATION = '''"""Sample validation: exceptions to form error keys."""
 from .const import AUTH_ERROR
-
 TABLE = {ConnectionError: "timeout"}
 SHARED = {OSError: "tls_failed"}
-
-
 def shared_key(err):
     return next((key for kind, key in SHARED.items() if isinstance(err, kind)), None)
-
-
 def error_key(err):
     match err:
         case PermissionError():
@@ -299,8 +294,6 @@ def error_key(err):
     if (key := shared_key(err)) is not None:
         return key
     return TABLE[type(err)]
-
-
 def validate_input(data):
     return {"base": "dashboard_gone"} if data else {}
 '''

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .common import (
+    EN,
     PLATFORMS,
     Problems,
     _assigned,
@@ -145,19 +146,19 @@ def _code_translation_uses(
             where = f"{_rel(path)}:{getattr(node, 'lineno', '?')}"
             if isinstance(node, ast.Call):
                 name = _call_name(node)
-                key = _resolve(_keyword(node, "translation_key"), constants)
-                if key is not None and (
-                    use := _use_for(name, id(node) in raised, where, stem, key)
-                ):
-                    uses.append(use)
-                for helper, param, call_name, was_raised in forwarded:
-                    if name != helper:
-                        continue
-                    argument = _argument(node, functions[helper], param)
-                    if (key := _resolve(argument, constants)) and (
-                        use := _use_for(call_name, was_raised, where, stem, key)
-                    ):
-                        uses.append(use)
+                # The call's own key, and the keys it passes to a forwarding helper.
+                found = [(name, id(node) in raised, _keyword(node, "translation_key"))]
+                found.extend(
+                    (call_name, was_raised, _argument(node, functions[helper], param))
+                    for helper, param, call_name, was_raised in forwarded
+                    if name == helper
+                )
+                uses.extend(
+                    use
+                    for call_name, was_raised, expr in found
+                    if (key := _resolve(expr, constants)) is not None
+                    and (use := _use_for(call_name, was_raised, where, stem, key))
+                )
             for name, value in _assigned([node], attributes=True):
                 if name == "_attr_translation_key" and (
                     key := _resolve(value, constants)
@@ -177,21 +178,24 @@ def _entity_use(where: str, platform: str | None, key: str) -> TranslationUse:
     )
 
 
+def _missing(
+    integration: Path, uses: list[TranslationUse], problems: Problems, needs: str
+) -> Problems:
+    """Add a problem per use whose string translations/en.json lacks."""
+    if uses and (strings := _load_json(integration / EN, problems)) is not None:
+        problems.extend(
+            f"{use.where}: {needs} {'.'.join(use.path)} in translations/en.json"
+            for use in uses
+            if not use.found_in(strings)
+        )
+    return problems
+
+
 def check_translation_keys_used(integration: Path) -> Problems:
     """Every literal translation_key in the code has its string in en.json."""
     problems: Problems = []
     uses = _code_translation_uses(integration, problems)
-    if not uses:
-        return problems
-    strings = _load_json(integration / "translations" / "en.json", problems)
-    if strings is None:
-        return problems
-    problems.extend(
-        f"{use.where}: translation key needs {'.'.join(use.path)} in translations/en.json"
-        for use in uses
-        if not use.found_in(strings)
-    )
-    return problems
+    return _missing(integration, uses, problems, "translation key needs")
 
 
 def _returned_keys(tree: ast.Module, constants: dict[str, str]) -> dict[str, set[str]]:
@@ -314,20 +318,9 @@ def _error_keys(
 
 def check_flow_strings(integration: Path) -> Problems:
     """Config/options flow steps, errors and abort reasons have strings (project rule)."""
-    config_flow = integration / "config_flow.py"
-    if not config_flow.is_file():
+    if not (integration / "config_flow.py").is_file():
         return []  # data-driven: nothing to check until the flow exists
     problems: Problems = []
     constants = _string_constants(integration, problems)
     uses = _flow_uses(integration, constants, problems)
-    if not uses:
-        return problems
-    strings = _load_json(integration / "translations" / "en.json", problems)
-    if strings is None:
-        return problems
-    problems.extend(
-        f"{use.where}: needs {'.'.join(use.path)} in translations/en.json"
-        for use in uses
-        if not use.found_in(strings)
-    )
-    return problems
+    return _missing(integration, uses, problems, "needs")

@@ -68,16 +68,11 @@ CONF_GROUP = "server_group"
     "config_flow.py": '''"""Sample flow."""
 from homeassistant.config_entries import ConfigFlow
 from homeassistant.helpers.selector import SelectSelectorConfig
-
 from .const import CONF_GROUP
-
-
 def error_key(err):
     if isinstance(err, PermissionError):
         return "invalid_auth"
     return "cannot_connect"
-
-
 class SampleFlow(ConfigFlow, domain="sample_hub"):
     async def _check(self, user_input):
         try:
@@ -85,7 +80,6 @@ class SampleFlow(ConfigFlow, domain="sample_hub"):
         except OSError as err:
             return {"base": error_key(err)}
         return {}
-
     async def async_step_user(self, user_input=None):
         errors = {}
         if user_input is not None:
@@ -94,7 +88,6 @@ class SampleFlow(ConfigFlow, domain="sample_hub"):
             errors["base"] = "cannot_connect"
         SelectSelectorConfig(options=["all"], translation_key=CONF_GROUP)
         return self.async_show_form(step_id="user", errors=errors)
-
     async def async_step_reauth_confirm(self, user_input=None):
         if user_input is not None:
             return self.async_update_reload_and_abort(self._get_reauth_entry())
@@ -103,23 +96,15 @@ class SampleFlow(ConfigFlow, domain="sample_hub"):
     "sensor.py": '''"""Sample sensors."""
 from homeassistant.components.sensor import SensorEntity, SensorEntityDescription
 from homeassistant.exceptions import HomeAssistantError
-
-
 class SampleSensorDescription(SensorEntityDescription):
     pass
-
-
 def _percent(key, *, enabled=True):
     return SampleSensorDescription(key=key, translation_key=key)
-
-
 DESCRIPTIONS = (
     SensorEntityDescription(key="cpu", translation_key="cpu_usage"),
     SensorEntityDescription(key="status", translation_key="status"),
     _percent("memory_usage"),
 )
-
-
 class SampleSensor(SensorEntity):
     def update(self):
         raise HomeAssistantError(translation_domain="sample_hub", translation_key="update_failed")
