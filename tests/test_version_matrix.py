@@ -15,24 +15,18 @@ ROOT = Path(__file__).parent.parent
 PHCC = "pytest-homeassistant-custom-component"
 
 
-def pinned(requirements: str, package: str) -> str:
-    """The version a requirements file pins (``pins: package==X`` comments too)."""
-    match = re.search(
-        rf"^(?:# pins: )?{re.escape(package)}==(\S+)$", requirements, re.M
-    )
+def pinned(name: str, package: str) -> str:
+    """The version requirements file ``name`` pins (``pins: package==X`` comments too)."""
+    pattern = rf"^(?:# pins: )?{re.escape(package)}==(\S+)$"
+    match = re.search(pattern, (ROOT / name).read_text(), re.M)
     assert match, f"{package} is not pinned"
     return match.group(1)
 
 
-def requirements(name: str) -> str:
-    """The text of a requirements file at the repository root."""
-    return (ROOT / name).read_text()
-
-
-MINIMUM = pinned(requirements("requirements_test_min.txt"), "homeassistant")
-NEWEST = pinned(requirements("requirements_test_new.txt"), "homeassistant")
-MAIN_PHCC = pinned(requirements("requirements_test.txt"), PHCC)
-MIN_PHCC = pinned(requirements("requirements_test_min.txt"), PHCC)
+MINIMUM = pinned("requirements_test_min.txt", "homeassistant")
+NEWEST = pinned("requirements_test_new.txt", "homeassistant")
+MAIN_PHCC = pinned("requirements_test.txt", PHCC)
+MIN_PHCC = pinned("requirements_test_min.txt", PHCC)
 
 
 def installed_phcc_release() -> str:

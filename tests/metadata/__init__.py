@@ -9,7 +9,7 @@ at a time. Rules beyond hassfest's and the HACS action's say "(project rule)".
 from collections.abc import Callable
 from pathlib import Path
 
-from . import code, dependencies as deps, hacs, manifest, translations as tr
+from . import code, hacs, manifest, translations as tr
 from .common import INTEGRATION_DIR, REPO_ROOT, Problems
 
 Check = Callable[[Path], Problems]
@@ -29,8 +29,8 @@ INTEGRATION_CHECKS: dict[str, Check] = {
     "icons": tr.check_icons,
     "keys_used": code.check_translation_keys_used,
     "flow_strings": code.check_flow_strings,
-    "dependencies": deps.check_dependencies,
-    "config_schema": deps.check_config_schema,
-    "services": deps.check_services,
+    "dependencies": code.check_dependencies,
+    "config_schema": code.check_config_schema,
+    "services": code.check_services,
 }
 __all__ = ["INTEGRATION_CHECKS", "INTEGRATION_DIR", "REPO_CHECKS", "REPO_ROOT", "Check"]

@@ -34,11 +34,8 @@ QUALITY_SCALES = list(
     _words("no_score legacy custom internal bronze silver gold platinum")
 )
 VERSION_STRATEGIES = [
-    AwesomeVersionStrategy.CALVER,
-    AwesomeVersionStrategy.SEMVER,
-    AwesomeVersionStrategy.SIMPLEVER,
-    AwesomeVersionStrategy.BUILDVER,
-    AwesomeVersionStrategy.PEP440,
+    AwesomeVersionStrategy[name]
+    for name in _words("CALVER SEMVER SIMPLEVER BUILDVER PEP440")
 ]
 RE_CODEOWNER = re.compile(r"^@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:/[\w.-]+)?$")
 RE_REQUIREMENT = re.compile(
