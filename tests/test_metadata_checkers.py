@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.metadata import INTEGRATION_CHECKS, REPO_CHECKS
-from tests.metadata.hacs import _png_size
+from tests.metadata.manifest import _png_size
 from tests.metadata.sample import (
     EN,
     HACS,

@@ -9,20 +9,20 @@ at a time. Rules beyond hassfest's and the HACS action's say "(project rule)".
 from collections.abc import Callable
 from pathlib import Path
 
-from . import code, hacs, manifest, translations as tr
+from . import code, manifest, translations as tr
 from .common import INTEGRATION_DIR, REPO_ROOT, Problems
 
 Check = Callable[[Path], Problems]
 REPO_CHECKS: dict[str, Check] = {
-    "hacs": hacs.check_hacs_json,
-    "readme": hacs.check_readme,
-    "license": hacs.check_license,
-    "single": hacs.check_single_integration,
+    "hacs": manifest.check_hacs_json,
+    "readme": manifest.check_readme,
+    "license": manifest.check_license,
+    "single": manifest.check_single_integration,
 }
 INTEGRATION_CHECKS: dict[str, Check] = {
     "manifest": manifest.check_manifest,
     "json": manifest.check_json_files,
-    "brand": hacs.check_brand,
+    "brand": manifest.check_brand,
     "translation_files": tr.check_translation_files,
     "translation_strings": tr.check_translation_strings,
     "translation_key_sets": tr.check_translation_key_sets,

@@ -11,7 +11,7 @@ import zlib
 
 from . import INTEGRATION_CHECKS, REPO_CHECKS
 from .common import Problems
-from .hacs import PNG_SIGNATURE
+from .manifest import PNG_SIGNATURE
 
 SAMPLE_DOMAIN = "sample_hub"
 

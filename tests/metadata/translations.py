@@ -163,32 +163,26 @@ def _platform_key_problem(key: str) -> str | None:
 
 def _data_description_subset(value: Any, path: str) -> Problems:
     """Hassfest: data_description keys must be a subset of data keys (per step)."""
-    if not isinstance(value, dict) or not isinstance(value.get("step"), dict):
-        return []
-    problems: Problems = []
-    for step_id, step in value["step"].items():
-        if not isinstance(step, dict):
-            continue
-        blocks = [(f"{path}.step.{step_id}", step)]
-        if isinstance(step.get("sections"), dict):
-            blocks.extend(
-                (f"{path}.step.{step_id}.sections.{section_id}", section)
-                for section_id, section in step["sections"].items()
-                if isinstance(section, dict)
-            )
-        for block_path, block in blocks:
-            descriptions = block.get("data_description")
-            data = block.get("data")
-            if not isinstance(descriptions, dict):
-                continue
-            data_keys = set(data) if isinstance(data, dict) else set()
-            problems.extend(
-                f"{block_path}.data_description.{key}: data_description key {key} is "
-                "not in data"
-                for key in descriptions
-                if key not in data_keys
-            )
-    return problems
+    steps = value.get("step") if isinstance(value, dict) else None
+    blocks = [
+        (f"{path}.step.{step_id}", step)
+        for step_id, step in (steps.items() if isinstance(steps, dict) else ())
+        if isinstance(step, dict)
+    ]
+    blocks += [
+        (f"{step_path}.sections.{section_id}", section)
+        for step_path, step in blocks
+        if isinstance(sections := step.get("sections"), dict)
+        for section_id, section in sections.items()
+        if isinstance(section, dict)
+    ]
+    return [
+        f"{block_path}.data_description.{key}: data_description key {key} is not in data"
+        for block_path, block in blocks
+        if isinstance(descriptions := block.get("data_description"), dict)
+        for key in descriptions
+        if not isinstance(data := block.get("data"), dict) or key not in data
+    ]
 
 
 def _data_entry_schema(
