@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 import re
@@ -43,6 +44,7 @@ RE_REGISTERS = re.compile(
     r"hass\.services\.(async_)?register|async_register_entity_service|"
     r"async_register_admin_service"
 )
+COMPONENTS = "homeassistant.components."
 # A manifest discovery key allows importing the matching integration.
 DISCOVERY_INTEGRATIONS = {
     "dhcp": ("dhcp",),
@@ -52,91 +54,74 @@ DISCOVERY_INTEGRATIONS = {
 }
 
 
-class _ImportCollector(ast.NodeVisitor):
-    """Collect `homeassistant.components.<x>` references like hassfest does."""
-
-    def __init__(self) -> None:
-        self.referenced: dict[str, int] = {}
-
-    def _add(self, domain: str, node: ast.AST) -> None:
-        self.referenced.setdefault(domain, getattr(node, "lineno", 0))
-
-    def visit_If(self, node: ast.If) -> None:
-        test = node.test
-        if (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-            isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+def _components(node: ast.AST) -> Iterator[tuple[str, int]]:
+    """(domain, line) of `homeassistant.components.<x>` references, like hassfest."""
+    line = getattr(node, "lineno", 0)
+    children: Iterable[ast.AST] = ast.iter_child_nodes(node)
+    match node:
+        case ast.If(
+            test=ast.Name(id="TYPE_CHECKING") | ast.Attribute(attr="TYPE_CHECKING")
         ):
-            for child in node.orelse:
-                self.visit(child)
-            return
-        self.generic_visit(node)
-
-    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
-        module = node.module or ""
-        if module == "homeassistant.components.http.auth" and [
+            children = node.orelse
+        case ast.ImportFrom(module="homeassistant.components.http.auth") if [
             alias.name for alias in node.names
         ] == ["async_sign_path"]:
             return
-        if module.startswith("homeassistant.components."):
-            self._add(module.split(".")[2], node)
-        elif module == "homeassistant.components":
-            for alias in node.names:
-                self._add(alias.name, node)
-
-    def visit_Import(self, node: ast.Import) -> None:
-        for alias in node.names:
-            if alias.name.startswith("homeassistant.components."):
-                self._add(alias.name.split(".")[2], node)
-
-    def visit_Attribute(self, node: ast.Attribute) -> None:
-        value = node.value
-        if (
-            isinstance(value, ast.Attribute)
-            and value.attr == "components"
-            and (
-                (isinstance(value.value, ast.Name) and value.value.id == "hass")
-                or (
-                    isinstance(value.value, ast.Attribute)
-                    and value.value.attr in {"hass", "_hass"}
-                )
+        case ast.ImportFrom(module="homeassistant.components"):
+            children = ()
+            yield from ((alias.name, line) for alias in node.names)
+        case ast.ImportFrom(module=str(module)) if module.startswith(COMPONENTS):
+            children = ()
+            yield module.split(".")[2], line
+        case ast.Import():
+            children = ()
+            yield from (
+                (alias.name.split(".")[2], line)
+                for alias in node.names
+                if alias.name.startswith(COMPONENTS)
+            )
+        case ast.Attribute(
+            value=ast.Attribute(
+                attr="components",
+                value=ast.Name(id="hass") | ast.Attribute(attr="hass" | "_hass"),
             )
         ):
-            self._add(node.attr, node)
-        else:
-            self.generic_visit(node)
+            children = ()
+            yield node.attr, line
+    for child in children:
+        yield from _components(child)
 
 
 def check_dependencies(integration: Path) -> Problems:
     """Hassfest's dependencies check on `homeassistant.components.<x>` imports."""
     problems: Problems = []
-    manifest = _load_manifest(integration, problems)
-    if manifest is None:
+    if (manifest := _load_manifest(integration, problems)) is None:
         return problems
-    allowed = set(PLATFORMS | ALLOWED_USED_COMPONENTS)
+    allowed = {*PLATFORMS, *ALLOWED_USED_COMPONENTS}
     allowed.add(str(manifest.get("domain", integration.name)))
     for key in ("dependencies", "after_dependencies"):
         if _is_str_list(manifest.get(key)):
             allowed.update(manifest[key])
-    for domain, keys in DISCOVERY_INTEGRATIONS.items():
-        if any(key in manifest for key in keys):
-            allowed.add(domain)
+    allowed.update(
+        domain
+        for domain, keys in DISCOVERY_INTEGRATIONS.items()
+        if any(key in manifest for key in keys)
+    )
     for path in _python_files(integration):
         if (tree := _parse(path, problems)) is None:
             continue
-        collector = _ImportCollector()
-        collector.visit(tree)
-        for domain, line in sorted(collector.referenced.items()):
-            if domain in allowed:
-                continue
+        referenced: dict[str, int] = {}
+        for domain, line in _components(tree):
+            referenced.setdefault(domain, line)
+        problems.extend(
+            f"{_rel(path)}:{line}: Using component {domain} but it's not in "
+            "'dependencies' or 'after_dependencies' of manifest.json"
+            for domain, line in sorted(referenced.items())
             # A platform file or directory of this integration allows its component.
-            if (integration / f"{domain}.py").is_file() or (
-                integration / domain
-            ).is_dir():
-                continue
-            problems.append(
-                f"{_rel(path)}:{line}: Using component {domain} but it's not in "
-                "'dependencies' or 'after_dependencies' of manifest.json"
-            )
+            if domain not in allowed
+            and not (integration / f"{domain}.py").is_file()
+            and not (integration / domain).is_dir()
+        )
     return problems
 
 
