@@ -57,6 +57,9 @@ def test_checkers_accept_a_valid_integration(tmp_path: Path) -> None:
     write_sample_repo(tmp_path)
     for check in (*REPO_CHECKS, *INTEGRATION_CHECKS):
         assert run(check, tmp_path) == [], check
+    # The IHDR reader returns the real width and height.
+    brand = tmp_path / "custom_components" / SAMPLE_DOMAIN / "brand"
+    assert _png_size(brand / "logo.png") == (400, 200)
 
 
 # {checker: {expected part of a problem: how to break the sample}}
@@ -228,55 +231,40 @@ def test_checker_catches(
     )
 
 
-@pytest.mark.parametrize(
-    "fix",
-    [
-        edit(MANIFEST, dependencies=["mqtt"]),
-        edit(MANIFEST, after_dependencies=["mqtt"]),
-        edit(MANIFEST, mqtt=["sample/#"]),  # a discovery key
-    ],
+TYPE_CHECKING_IMPORT = (
+    "\nfrom typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+    "    from homeassistant.components.mqtt import ReceiveMessage\n"
 )
-def test_dependency_allowed_by_manifest(integration: Path, fix: Mutation) -> None:
-    """A component import is fine once the manifest declares it."""
-    append("sensor.py", MQTT_IMPORT)(integration)
-    assert CHECK["dependencies"](integration) != []
-    fix(integration)
-    assert CHECK["dependencies"](integration) == []
 
 
 @pytest.mark.parametrize(
     ("checks", "mutation"),
     [
-        (
-            ("dependencies",),  # as in hassfest
-            append(
-                "sensor.py",
-                "\nfrom typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
-                "    from homeassistant.components.mqtt import ReceiveMessage\n",
-            ),
+        # A component import is fine once the manifest declares it.
+        *(
+            (("dependencies",), every(append("sensor.py", MQTT_IMPORT), fix))
+            for fix in (
+                edit(MANIFEST, dependencies=["mqtt"]),
+                edit(MANIFEST, after_dependencies=["mqtt"]),
+                edit(MANIFEST, mqtt=["sample/#"]),  # a discovery key
+            )
         ),
+        (("dependencies",), append("sensor.py", TYPE_CHECKING_IMPORT)),  # as hassfest
         (
             ("flow_strings", "keys_used"),
             every(delete("config_flow.py"), delete("sensor.py"), delete(EN)),
         ),
         (("icons",), delete(ICONS)),
     ],
-    ids=["type-checking-import", "no-flow-no-keys", "no-icons-json"],
+    ids=[*(f"declared-{n}" for n in range(3)), "type-checking", "no-flow", "no-icons"],
 )
 def test_nothing_to_require(
     integration: Path, checks: tuple[str, ...], mutation: Mutation
 ) -> None:
-    """TYPE_CHECKING imports, absent flow and keys, absent icons.json: no problem."""
+    """Declared and TYPE_CHECKING imports, absent flow, keys or icons.json: no problem."""
     mutation(integration)
     for check in checks:
         assert CHECK[check](integration) == [], check
-
-
-def test_png_size_reads_ihdr(tmp_path: Path) -> None:
-    """The IHDR reader returns the real width and height."""
-    path = tmp_path / "x.png"
-    path.write_bytes(png(300, 120))
-    assert _png_size(path) == (300, 120)
 
 
 VALIDATION = '''"""Sample validation: exceptions to form error keys."""
