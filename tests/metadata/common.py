@@ -44,9 +44,7 @@ def _load_json(path: Path, problems: Problems) -> Any:
 
 def _load_manifest(integration: Path, problems: Problems) -> dict[str, Any] | None:
     manifest = _load_json(integration / "manifest.json", problems)
-    if manifest is None:
-        return None
-    if not isinstance(manifest, dict):
+    if manifest is not None and not isinstance(manifest, dict):
         problems.append("manifest.json must contain a JSON object")
         return None
     return manifest
@@ -90,12 +88,8 @@ def _is_str_list(value: Any) -> bool:
 
 
 def _call_name(node: ast.Call) -> str:
-    func = node.func
-    if isinstance(func, ast.Name):
-        return func.id
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return ""
+    """The called name: ``f`` of ``f()`` and of ``x.f()``."""
+    return str(getattr(node.func, "id", None) or getattr(node.func, "attr", ""))
 
 
 def _has_path(data: Any, path: tuple[str, ...]) -> bool:
