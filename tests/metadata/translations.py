@@ -274,12 +274,10 @@ def _translation_schema() -> Validator:
             ),
             "selector": _map(
                 _obj(
-                    {
-                        "choices": keyed(text),
-                        "options": keyed(text),
-                        "unit_of_measurement": keyed(text),
-                        "fields": keyed(_any_of(text, described())),
-                    }
+                    dict.fromkeys(
+                        _words("choices options unit_of_measurement"), keyed(text)
+                    )
+                    | {"fields": keyed(_any_of(text, described()))}
                 ),
                 _slug_or_underscore_problem,
             ),
