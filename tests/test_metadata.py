@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from tests.metadata import (
-    INTEGRATION_CHECKS,
-    INTEGRATION_DIR,
-    REPO_CHECKS,
-    REPO_ROOT,
-    Check,
-)
+from tests.metadata import INTEGRATION_CHECKS, INTEGRATION_DIR, REPO_CHECKS, REPO_ROOT
 from tests.metadata.common import _report
 
 
@@ -21,14 +13,11 @@ def auto_enable_custom_integrations() -> None:
     """Override the conftest fixture: metadata checks need no Home Assistant."""
 
 
-@pytest.mark.parametrize(
-    ("check", "path"),
-    [pytest.param(c, REPO_ROOT, id=name) for name, c in REPO_CHECKS.items()]
-    + [pytest.param(c, INTEGRATION_DIR, id=n) for n, c in INTEGRATION_CHECKS.items()],
-)
-def test_metadata(check: Check, path: Path) -> None:
+@pytest.mark.parametrize("name", [*REPO_CHECKS, *INTEGRATION_CHECKS])
+def test_metadata(name: str) -> None:
     """The repository passes every hassfest, HACS and project metadata check."""
-    _report(check(path), f"{check.__name__} on {path.name}")
+    path = REPO_ROOT if name in REPO_CHECKS else INTEGRATION_DIR
+    _report((REPO_CHECKS | INTEGRATION_CHECKS)[name](path), f"{name} on {path.name}")
 
 
 # The languages shipped, by the name the README gives them.

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.metadata import INTEGRATION_CHECKS, REPO_CHECKS
-from tests.metadata.hacs import _png_size
+from tests.metadata.manifest import _png_size
 from tests.metadata.sample import (
     EN,
     HACS,
@@ -20,9 +20,9 @@ from tests.metadata.sample import (
     USER_STEP,
     Mutation,
     append,
-    both,
     delete,
     edit,
+    every,
     mkdir,
     png,
     pop,
@@ -57,195 +57,158 @@ def test_checkers_accept_a_valid_integration(tmp_path: Path) -> None:
     write_sample_repo(tmp_path)
     for check in (*REPO_CHECKS, *INTEGRATION_CHECKS):
         assert run(check, tmp_path) == [], check
+    # The IHDR reader returns the real width and height.
+    brand = tmp_path / "custom_components" / SAMPLE_DOMAIN / "brand"
+    assert _png_size(brand / "logo.png") == (400, 200)
 
 
-# {checker: [(how to break the sample, expected part of a problem)]}
-BROKEN: dict[str, list[tuple[Mutation, str]]] = {
-    "manifest": [
-        (delete(MANIFEST), "manifest.json does not exist"),
-        (edit(MANIFEST, domain="other"), "does not match the directory name"),
-        (pop(MANIFEST, "version"), "'version': is required"),
-        (edit(MANIFEST, version="one.two"), "is not a valid version"),
-        (edit(MANIFEST, documentation="http://example.com"), "is not an https URL"),
-        (
-            edit(
-                MANIFEST, documentation="https://www.home-assistant.io/integrations/x"
-            ),
-            "own documentation",
+# {checker: {expected part of a problem: how to break the sample}}
+BROKEN: dict[str, dict[str, Mutation]] = {
+    "manifest": {
+        "manifest.json does not exist": delete(MANIFEST),
+        "does not match the directory name": edit(MANIFEST, domain="other"),
+        "'version': is required": pop(MANIFEST, "version"),
+        "is not a valid version": edit(MANIFEST, version="one.two"),
+        "is not an https URL": edit(MANIFEST, documentation="http://example.com"),
+        "own documentation": edit(
+            MANIFEST, documentation="https://www.home-assistant.io/integrations/x"
         ),
-        (edit(MANIFEST, codeowners=["someone"]), "is not a GitHub handle"),
-        (edit(MANIFEST, iot_class="local"), "'iot_class'"),
-        (pop(MANIFEST, "integration_type"), "must be set explicitly"),
-        (edit(MANIFEST, integration_type="virtual"), "'virtual' is not one of"),
-        (edit(MANIFEST, zz_extra=1), "keys that hassfest rejects: zz_extra"),
-        (reorder_manifest, "not sorted correctly"),
-        (pop(MANIFEST, "issue_tracker"), "required by the HACS action"),
-        (edit(MANIFEST, requirements=["samplelib >= 1"]), "contains a space"),
-        (
-            edit(MANIFEST, requirements=["samplelib==not!a!version"]),
-            "unable to parse the version",
+        "is not a GitHub handle": edit(MANIFEST, codeowners=["someone"]),
+        "'iot_class'": edit(MANIFEST, iot_class="local"),
+        "must be set explicitly": pop(MANIFEST, "integration_type"),
+        "'virtual' is not one of": edit(MANIFEST, integration_type="virtual"),
+        "keys that hassfest rejects: zz_extra": edit(MANIFEST, zz_extra=1),
+        "not sorted correctly": reorder_manifest,
+        "required by the HACS action": pop(MANIFEST, "issue_tracker"),
+        "contains a space": edit(MANIFEST, requirements=["samplelib >= 1"]),
+        "unable to parse the version": edit(
+            MANIFEST, requirements=["samplelib==not!a!version"]
         ),
-        (delete("config_flow.py"), "config_flow.py does not exist"),
-        (edit(MANIFEST, config_flow="yes"), "must be true or false"),
-        (
-            both(edit(MANIFEST, quality_scale="gold"), delete("diagnostics.py")),
-            "must implement diagnostics.py",
+        "config_flow.py does not exist": delete("config_flow.py"),
+        "must be true or false": edit(MANIFEST, config_flow="yes"),
+        "must implement diagnostics.py": every(
+            edit(MANIFEST, quality_scale="gold"), delete("diagnostics.py")
         ),
-    ],
-    "json": [(write(ICONS, "{not json"), "Invalid JSON file")],
-    "hacs": [
-        (delete(HACS), "hacs.json does not exist"),
-        (edit(HACS, description="x"), "extra keys not allowed: description"),
-        (pop(HACS, "name"), "'name' is required"),
-        (edit(HACS, render_readme="true"), "expected bool for 'render_readme'"),
-        (edit(HACS, homeassistant="soon"), "is not a valid version"),
-        (edit(HACS, zip_release=True), "needs 'filename'"),
-    ],
-    "readme": [(delete("../../README.md"), "no README.md")],
-    "license": [(delete("../../LICENSE"), "no LICENSE file")],
-    "single": [(mkdir("../other"), "exactly one integration")],
-    "brand": [
-        (delete("brand/icon.png"), "brand/icon.png does not exist"),
-        (write("brand/icon.png", png(128, 128)), "is 128x128, must be 256x256"),
-        (write("brand/icon@2x.png", png(256, 256)), "must be 512x512"),
-        (write("brand/icon.png", b"GIF89a" + bytes(40)), "is not a PNG file"),
-        (write("brand/banner.png", png(256, 256)), "not an allowed brand image name"),
-        (write("brand/logo.png", png(1000, 100)), "shortest side must be 128-256"),
-    ],
-    "translation_files": [
-        (delete(EN), "en.json does not exist"),
-        (write("strings.json", "{}"), "strings.json must not exist"),
-    ],
-    "translation_strings": [
-        (edit(EN, *USER_STEP, title="<b>Connect</b>"), "should not contain HTML"),
-        (edit(EN, *USER_STEP, title="Connect "), "leading or trailing spaces"),
-        (
-            edit(EN, *USER_STEP, description="See https://e.com"),
-            "should not contain URLs",
+    },
+    "json": {"Invalid JSON file": write(ICONS, "{not json")},
+    "hacs": {
+        "hacs.json does not exist": delete(HACS),
+        "extra keys not allowed: description": edit(HACS, description="x"),
+        "'name' is required": pop(HACS, "name"),
+        "expected bool for 'render_readme'": edit(HACS, render_readme="true"),
+        "is not a valid version": edit(HACS, homeassistant="soon"),
+        "needs 'filename'": edit(HACS, zip_release=True),
+    },
+    "readme": {"no README.md": delete("../../README.md")},
+    "license": {"no LICENSE file": delete("../../LICENSE")},
+    "single": {"exactly one integration": mkdir("../other")},
+    "brand": {
+        "brand/icon.png does not exist": delete("brand/icon.png"),
+        "is 128x128, must be 256x256": write("brand/icon.png", png(128, 128)),
+        "must be 512x512": write("brand/icon@2x.png", png(256, 256)),
+        "is not a PNG file": write("brand/icon.png", b"GIF89a" + bytes(40)),
+        "not an allowed brand image name": write("brand/banner.png", png(256, 256)),
+        "shortest side must be 128-256": write("brand/logo.png", png(1000, 100)),
+    },
+    "translation_files": {
+        "en.json does not exist": delete(EN),
+        "strings.json must not exist": write("strings.json", "{}"),
+    },
+    "translation_strings": {
+        "should not contain HTML": edit(EN, *USER_STEP, title="<b>Connect</b>"),
+        "leading or trailing spaces": edit(EN, *USER_STEP, title="Connect "),
+        "should not contain URLs": edit(
+            EN, *USER_STEP, description="See https://e.com"
         ),
-        (edit(EN, *USER_STEP, description="Use '{brand}'"), "inside single quotes"),
-        (edit(EN, *USER_STEP, description="{1brand}"), "must be a valid identifier"),
-        (
-            edit(EN, *USER_STEP, title="[%key:common::config_flow::data::url%]"),
-            "references are not resolved",
+        "inside single quotes": edit(EN, *USER_STEP, description="Use '{brand}'"),
+        "must be a valid identifier": edit(EN, *USER_STEP, description="{1brand}"),
+        "references are not resolved": edit(
+            EN, *USER_STEP, title="[%key:common::config_flow::data::url%]"
         ),
-        (
-            edit(EN, *SENSORS, "status", "state", online="On {x}"),
-            "placeholders are not supported",
+        "placeholders are not supported": edit(
+            EN, *SENSORS, "status", "state", online="On {x}"
         ),
-        (
-            edit(EN, "config", "error", Cannot_Connect="x"),
-            "invalid translation key 'Cannot_Connect'",
+        "invalid translation key 'Cannot_Connect'": edit(
+            EN, "config", "error", Cannot_Connect="x"
         ),
-        (edit(EN, "config", "error", cannot__connect="x"), "invalid translation key"),
-        (
-            edit(EN, *USER_STEP, "data_description", port="Port"),
-            "data_description key port is not in data",
+        "invalid translation key": edit(EN, "config", "error", cannot__connect="x"),
+        "data_description key port is not in data": edit(
+            EN, *USER_STEP, "data_description", port="Port"
         ),
-        (edit(EN, entities={}), "entities: key not allowed here"),
-        (
-            edit(EN, *SENSORS, "cpu_usage", icon="mdi:cpu"),
-            "cpu_usage.icon: key not allowed here",
+        "entities: key not allowed here": edit(EN, entities={}),
+        "cpu_usage.icon: key not allowed here": edit(
+            EN, *SENSORS, "cpu_usage", icon="mdi:cpu"
         ),
-        (edit(EN, "entity", sensors={}), "'sensors' is not an entity platform"),
-        (edit(EN, "config", step="user"), "config.step: must be an object"),
-    ],
-    "translation_key_sets": [
-        (
-            write(
-                "translations/de.json", json.dumps({"config": SAMPLE_STRINGS["config"]})
-            ),
-            "translations/de.json: missing entity",
+        "'sensors' is not an entity platform": edit(EN, "entity", sensors={}),
+        "config.step: must be an object": edit(EN, "config", step="user"),
+    },
+    "translation_key_sets": {
+        "translations/de.json: missing entity": write(
+            "translations/de.json", json.dumps({"config": SAMPLE_STRINGS["config"]})
         ),
-        (
-            pop(EN, "exceptions", "update_failed"),
-            "exceptions.update_failed is not in en.json",
+        "exceptions.update_failed is not in en.json": pop(
+            EN, "exceptions", "update_failed"
         ),
-        (
-            de(exceptions={"update_failed": {"message": "Fehlgeschlagen: {fehler}"}}),
-            "update_failed.message has placeholders ['fehler'], en.json has ['error']",
+        "update_failed.message has placeholders ['fehler'], en.json has ['error']": de(
+            exceptions={"update_failed": {"message": "Fehlgeschlagen: {fehler}"}}
         ),
-        (
-            de(exceptions={"update_failed": {"message": "Gescheitert"}}),
-            "has placeholders [], en.json has ['error']",
+        "has placeholders [], en.json has ['error']": de(
+            exceptions={"update_failed": {"message": "Gescheitert"}}
         ),
-        (
-            de(selector={"server_group": {"options": {"all": " "}}}),
-            "translations/de.json: selector.server_group.options.all is empty",
+        "translations/de.json: selector.server_group.options.all is empty": de(
+            selector={"server_group": {"options": {"all": " "}}}
         ),
-    ],
-    "icons": [
-        (edit(ICONS, *SENSORS, "cpu_usage", default="cpu"), "starting with 'mdi:'"),
-        (
-            edit(ICONS, *SENSORS, "status", "state", online="mdi:server"),
-            "same as the default icon",
+    },
+    "icons": {
+        "starting with 'mdi:'": edit(ICONS, *SENSORS, "cpu_usage", default="cpu"),
+        "same as the default icon": edit(
+            ICONS, *SENSORS, "status", "state", online="mdi:server"
         ),
-        (
-            edit(ICONS, *SENSORS, "cpu_usage", color="red"),
-            "color: key not allowed here",
+        "color: key not allowed here": edit(ICONS, *SENSORS, "cpu_usage", color="red"),
+        "entities: key not allowed here": edit(ICONS, entities={}),
+        "must be a number": edit(
+            ICONS, *SENSORS, "cpu_usage", range={"high": "mdi:fire"}
         ),
-        (edit(ICONS, entities={}), "entities: key not allowed here"),
-        (
-            edit(ICONS, *SENSORS, "cpu_usage", range={"high": "mdi:fire"}),
-            "must be a number",
+    },
+    "keys_used": {
+        "needs entity.sensor.cpu_usage.name": pop(EN, *SENSORS, "cpu_usage"),
+        "needs exceptions.update_failed.message": pop(EN, "exceptions"),
+        "needs entity.sensor.memory.name": append(
+            "sensor.py",
+            '\n\nclass O(SensorEntity):\n    _attr_translation_key = "memory"\n',
         ),
-    ],
-    "keys_used": [
-        (pop(EN, *SENSORS, "cpu_usage"), "needs entity.sensor.cpu_usage.name"),
-        (pop(EN, "exceptions"), "needs exceptions.update_failed.message"),
-        (
-            append(
-                "sensor.py",
-                '\n\nclass O(SensorEntity):\n    _attr_translation_key = "memory"\n',
-            ),
-            "needs entity.sensor.memory.name",
+        "needs entity.sensor.memory_usage.name": pop(EN, *SENSORS, "memory_usage"),
+        "needs selector.server_group": pop(EN, "selector"),
+    },
+    "flow_strings": {
+        f"needs config.{path}": pop(EN, "config", *path.split("."))
+        for path in (
+            "step.reauth_confirm",
+            "error.invalid_auth",
+            "abort.already_configured",
+            "abort.reauth_successful",
+        )
+    }
+    | {"needs config.error.cannot_connect": pop(EN, "config", "error")},
+    "dependencies": {
+        "Using component mqtt": append("sensor.py", MQTT_IMPORT),
+        "Using component cloud": append(
+            "sensor.py", "\nfrom homeassistant.components import cloud\n"
         ),
-        (pop(EN, *SENSORS, "memory_usage"), "needs entity.sensor.memory_usage.name"),
-        (pop(EN, "selector"), "needs selector.server_group"),
-    ],
-    "flow_strings": [
-        (
-            pop(EN, "config", "step", "reauth_confirm"),
-            "needs config.step.reauth_confirm",
+    },
+    "config_schema": {
+        "__init__.py does not exist": delete("__init__.py"),
+        "no CONFIG_SCHEMA": append(
+            "__init__.py", "\n\nasync def async_setup(hass, config):\n    return True\n"
         ),
-        (pop(EN, "config", "error"), "needs config.error.cannot_connect"),
-        (
-            pop(EN, "config", "abort", "already_configured"),
-            "needs config.abort.already_configured",
+    },
+    "services": {
+        "services.yaml does not exist": append(
+            "__init__.py",
+            "\n\ndef register(hass):\n"
+            "    hass.services.async_register('sample_hub', 'x', None)\n",
         ),
-        (
-            pop(EN, "config", "abort", "reauth_successful"),
-            "needs config.abort.reauth_successful",
-        ),
-        (pop(EN, "config", "error", "invalid_auth"), "needs config.error.invalid_auth"),
-    ],
-    "dependencies": [
-        (append("sensor.py", MQTT_IMPORT), "Using component mqtt"),
-        (
-            append("sensor.py", "\nfrom homeassistant.components import cloud\n"),
-            "Using component cloud",
-        ),
-    ],
-    "config_schema": [
-        (delete("__init__.py"), "__init__.py does not exist"),
-        (
-            append(
-                "__init__.py",
-                "\n\nasync def async_setup(hass, config):\n    return True\n",
-            ),
-            "no CONFIG_SCHEMA",
-        ),
-    ],
-    "services": [
-        (
-            append(
-                "__init__.py",
-                "\n\ndef register(hass):\n"
-                "    hass.services.async_register('sample_hub', 'x', None)\n",
-            ),
-            "services.yaml does not exist",
-        ),
-    ],
+    },
 }
 
 
@@ -254,7 +217,7 @@ BROKEN: dict[str, list[tuple[Mutation, str]]] = {
     [
         pytest.param(check, breakage, expected, id=f"{check}: {expected}")
         for check, cases in BROKEN.items()
-        for breakage, expected in cases
+        for expected, breakage in cases.items()
     ],
 )
 def test_checker_catches(
@@ -268,68 +231,48 @@ def test_checker_catches(
     )
 
 
-@pytest.mark.parametrize(
-    "fix",
-    [
-        edit(MANIFEST, dependencies=["mqtt"]),
-        edit(MANIFEST, after_dependencies=["mqtt"]),
-        edit(MANIFEST, mqtt=["sample/#"]),  # a discovery key
-    ],
+TYPE_CHECKING_IMPORT = (
+    "\nfrom typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+    "    from homeassistant.components.mqtt import ReceiveMessage\n"
 )
-def test_dependency_allowed_by_manifest(integration: Path, fix: Mutation) -> None:
-    """A component import is fine once the manifest declares it."""
-    append("sensor.py", MQTT_IMPORT)(integration)
-    assert CHECK["dependencies"](integration) != []
-    fix(integration)
-    assert CHECK["dependencies"](integration) == []
 
 
 @pytest.mark.parametrize(
     ("checks", "mutation"),
     [
-        (
-            ("dependencies",),  # as in hassfest
-            append(
-                "sensor.py",
-                "\nfrom typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
-                "    from homeassistant.components.mqtt import ReceiveMessage\n",
-            ),
+        # A component import is fine once the manifest declares it.
+        *(
+            (("dependencies",), every(append("sensor.py", MQTT_IMPORT), fix))
+            for fix in (
+                edit(MANIFEST, dependencies=["mqtt"]),
+                edit(MANIFEST, after_dependencies=["mqtt"]),
+                edit(MANIFEST, mqtt=["sample/#"]),  # a discovery key
+            )
         ),
+        (("dependencies",), append("sensor.py", TYPE_CHECKING_IMPORT)),  # as hassfest
         (
             ("flow_strings", "keys_used"),
-            both(both(delete("config_flow.py"), delete("sensor.py")), delete(EN)),
+            every(delete("config_flow.py"), delete("sensor.py"), delete(EN)),
         ),
         (("icons",), delete(ICONS)),
     ],
-    ids=["type-checking-import", "no-flow-no-keys", "no-icons-json"],
+    ids=[*(f"declared-{n}" for n in range(3)), "type-checking", "no-flow", "no-icons"],
 )
 def test_nothing_to_require(
     integration: Path, checks: tuple[str, ...], mutation: Mutation
 ) -> None:
-    """TYPE_CHECKING imports, absent flow and keys, absent icons.json: no problem."""
+    """Declared and TYPE_CHECKING imports, absent flow, keys or icons.json: no problem."""
     mutation(integration)
     for check in checks:
         assert CHECK[check](integration) == [], check
 
 
-def test_png_size_reads_ihdr(tmp_path: Path) -> None:
-    """The IHDR reader returns the real width and height."""
-    path = tmp_path / "x.png"
-    path.write_bytes(png(300, 120))
-    assert _png_size(path) == (300, 120)
-
-
 VALIDATION = '''"""Sample validation: exceptions to form error keys."""
 from .const import AUTH_ERROR
-
 TABLE = {ConnectionError: "timeout"}
 SHARED = {OSError: "tls_failed"}
-
-
 def shared_key(err):
     return next((key for kind, key in SHARED.items() if isinstance(err, kind)), None)
-
-
 def error_key(err):
     match err:
         case PermissionError():
@@ -339,8 +282,6 @@ def error_key(err):
     if (key := shared_key(err)) is not None:
         return key
     return TABLE[type(err)]
-
-
 def validate_input(data):
     return {"base": "dashboard_gone"} if data else {}
 '''

@@ -15,24 +15,18 @@ ROOT = Path(__file__).parent.parent
 PHCC = "pytest-homeassistant-custom-component"
 
 
-def pinned(requirements: str, package: str) -> str:
-    """The version a requirements file pins (``pins: package==X`` comments too)."""
-    match = re.search(
-        rf"^(?:# pins: )?{re.escape(package)}==(\S+)$", requirements, re.M
-    )
+def pinned(name: str, package: str) -> str:
+    """The version requirements file ``name`` pins (``pins: package==X`` comments too)."""
+    pattern = rf"^(?:# pins: )?{re.escape(package)}==(\S+)$"
+    match = re.search(pattern, (ROOT / name).read_text(), re.M)
     assert match, f"{package} is not pinned"
     return match.group(1)
 
 
-def requirements(name: str) -> str:
-    """The text of a requirements file at the repository root."""
-    return (ROOT / name).read_text()
-
-
-MINIMUM = pinned(requirements("requirements_test_min.txt"), "homeassistant")
-NEWEST = pinned(requirements("requirements_test_new.txt"), "homeassistant")
-MAIN_PHCC = pinned(requirements("requirements_test.txt"), PHCC)
-MIN_PHCC = pinned(requirements("requirements_test_min.txt"), PHCC)
+MINIMUM = pinned("requirements_test_min.txt", "homeassistant")
+NEWEST = pinned("requirements_test_new.txt", "homeassistant")
+MAIN_PHCC = pinned("requirements_test.txt", PHCC)
+MIN_PHCC = pinned("requirements_test_min.txt", PHCC)
 
 
 def installed_phcc_release() -> str:
@@ -43,18 +37,9 @@ def installed_phcc_release() -> str:
     raise AssertionError(f"{PHCC} {version(PHCC)} pins no homeassistant")
 
 
-def running_main_environment() -> bool:
-    """Whether this run uses .venv (requirements_test.txt), not .venv-min."""
-    return version(PHCC) == MAIN_PHCC
-
-
-def readme_table() -> list[str]:
-    """The rows of the README's table of supported Home Assistant releases."""
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("### Supported Home Assistant versions\n", 1)[1]
-    table = section.split("\n#", 1)[0]
-    rows = [line for line in table.splitlines() if line.startswith("|")]
-    return rows[2:]  # after the header and the separator
+# Whether this run uses .venv (requirements_test.txt), not .venv-min.
+MAIN_ENVIRONMENT = version(PHCC) == MAIN_PHCC
+README = (ROOT / "README.md").read_text()
 
 
 def test_hacs_minimum_is_the_tested_minimum() -> None:
@@ -68,13 +53,13 @@ def test_suite_runs_on_a_tested_release() -> None:
     """This run's PHCC is one of the two pinned ones, with the release it pins."""
     assert version(PHCC) in {MAIN_PHCC, MIN_PHCC}
     assert __version__ == installed_phcc_release()
-    if not running_main_environment():
+    if not MAIN_ENVIRONMENT:
         assert __version__ == MINIMUM  # the "# pins:" comment tells the truth
 
 
 def test_newest_is_newer_than_the_main_release() -> None:
     """.venv-new tests a release that the other two do not."""
-    if not running_main_environment():
+    if not MAIN_ENVIRONMENT:
         pytest.skip("the main release is known in .venv only")
     main = AwesomeVersion(installed_phcc_release())
     assert AwesomeVersion(NEWEST) > main > AwesomeVersion(MINIMUM), (
@@ -85,15 +70,16 @@ def test_newest_is_newer_than_the_main_release() -> None:
 
 def test_readme_names_the_tested_releases() -> None:
     """The README's table lists exactly the releases the three environments run."""
-    rows = readme_table()
+    section = README.split("### Supported Home Assistant versions\n", 1)[1]
+    table = section.split("\n#", 1)[0].splitlines()
+    rows = [line for line in table if line.startswith("|")][2:]  # header, separator
     listed = [re.findall(r"\b20\d\d\.\d+\.\d+\b", row) for row in rows]
     found = [versions[0] for versions in listed if versions]
     expected = [MINIMUM, NEWEST]
-    if running_main_environment():
+    if MAIN_ENVIRONMENT:
         expected.insert(1, installed_phcc_release())
         assert found == expected, rows
     else:
         assert [found[0], found[-1]] == expected, rows
     minimum = AwesomeVersion(MINIMUM)
-    readme = (ROOT / "README.md").read_text()
-    assert f"Home Assistant {minimum.major}.{minimum.minor} or newer" in readme
+    assert f"Home Assistant {minimum.major}.{minimum.minor} or newer" in README

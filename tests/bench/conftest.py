@@ -1,13 +1,9 @@
-"""Collect the benchmark only for ``scripts/bench`` (``NEZHA_BENCH=1``).
-
-A normal ``pytest tests`` run ignores this directory's modules entirely, so they
-neither run nor show up as skipped tests.
-"""
+"""Collect the benchmark only for ``scripts/bench`` (``NEZHA_BENCH=1``), not as skips."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 import logging
 import os
 
@@ -20,11 +16,8 @@ collect_ignore_glob = [] if os.environ.get("NEZHA_BENCH") == "1" else ["test_*.p
 
 @pytest.fixture(autouse=True)
 async def enable_event_loop_debug() -> None:
-    """Override PHCC's fixture: without debug mode, as Home Assistant runs.
-
-    Debug mode times every callback and tracks coroutine origins, which would
-    inflate the integration's numbers and the floor's alike.
-    """
+    """Override PHCC's fixture: without debug mode, as Home Assistant runs."""
+    # Debug mode times every callback and tracks coroutine origins: slower numbers.
     asyncio.get_running_loop().set_debug(False)
 
 
@@ -46,12 +39,9 @@ class _Scanner(logging.Handler):
 
 @pytest.fixture(autouse=True)
 def no_token_in_logs() -> Generator[list[str]]:
-    """Override the suite's check, which captures and formats every DEBUG record.
-
-    Formatting every record on the event loop (N = 1000 logs some 20 000 "Registered
-    new entity" lines) would distort timings and memory, so the benchmark logs
-    WARNING and above, checks those for tokens and yields their messages.
-    """
+    """Override the suite's token check: WARNING and above only; yield their messages."""
+    # Formatting every DEBUG record (N = 1000 logs some 20 000 "Registered new entity"
+    # lines) would distort timings and memory.
     scanner = _Scanner()
     root = logging.getLogger()
     level = root.level
@@ -63,3 +53,10 @@ def no_token_in_logs() -> Generator[list[str]]:
         root.removeHandler(scanner)
         root.setLevel(level)
     assert not scanner.leaks, f"token leaked in log records from {scanner.leaks}"
+
+
+def print_table(header: str, rows: Iterable[str]) -> None:
+    """Print a Markdown table: ``header`` and rows of "a | b" cells."""
+    columns = header.count("|") + 1
+    lines = [f"| {header} |", "|---" * columns + "|", *(f"| {row} |" for row in rows)]
+    print("\n" + "\n".join(lines))  # noqa: T201 - the table is the output

@@ -1,8 +1,7 @@
-"""Parse time and peak memory of answers at the bounds of client/limits.py (``scripts/bench``).
+"""Parse time and peak memory of answers at the bounds of client/limits.py (``scripts/bench``)."""
 
-docs/performance.md describes the method: realistic answers from the simulator at
-the server limit, hostile ones filling the body caps with the cheapest records.
-"""
+# docs/performance.md describes the method: realistic answers from the simulator at
+# the server limit, hostile ones filling the body caps with the cheapest records.
 
 from __future__ import annotations
 
@@ -25,10 +24,11 @@ from custom_components.nezha.client.limits import (
 )
 from custom_components.nezha.client.transport import RawResponse
 from nezha_dev.simulator import NezhaSimulator
+from tests.bench.conftest import print_table
 from tests.conftest import TOKEN
 from tests.helpers import PAT
 
-RESULTS: list[tuple[str, float, str, float, float]] = []
+RESULTS: list[str] = []  # the table's rows
 type Reader = Callable[[bytes], Awaitable[Any]]
 
 
@@ -36,13 +36,8 @@ def answer(body: bytes) -> Callable[..., Awaitable[RawResponse]]:
     """A transport ``get`` that returns ``body`` for any path."""
 
     async def get(path: str, **kwargs: Any) -> RawResponse:
-        return RawResponse(
-            path=path,
-            status=200,
-            content_type="application/json",
-            body=body,
-            date=datetime.now(UTC),
-        )
+        now = datetime.now(UTC)
+        return RawResponse(path, 200, "application/json", body=body, date=now)
 
     return get
 
@@ -65,7 +60,10 @@ async def measure(name: str, body: bytes, read: Callable[[], Awaitable[Any]]) ->
         count = f"{len(result.servers)} ({result.left_out} left out)"
     else:
         count = f"{len(result)} ({result[0].points} points)"
-    RESULTS.append((name, len(body) / 2**20, count, min(timings), peak / 2**20))
+    RESULTS.append(
+        f"{name} | {len(body) / 2**20:.1f} | {count} | {min(timings):.3f} "
+        f"| {peak / 2**20:.0f}"
+    )
 
 
 async def simulator_body(generation: str, path: str) -> bytes:
@@ -81,10 +79,7 @@ async def simulator_body(generation: str, path: str) -> bytes:
 
 
 def filled(prefix: bytes, record: bytes, suffix: bytes, cap: int) -> bytes:
-    """A body of records up to the cap (the largest one accepted).
-
-    ``%d`` in ``record`` becomes a running number (distinct server ids).
-    """
+    """A body of records up to the cap (the largest one accepted); %d: a running number."""
     records: list[bytes] = []
     size = len(prefix) + len(suffix)
     number = 1
@@ -141,15 +136,7 @@ async def test_limits(socket_enabled: None) -> None:
 
 def test_report() -> None:
     """Print the table (Markdown)."""
-    lines = [
-        "| answer | MiB | read | parse time s | peak memory MiB |",
-        "|---|---|---|---|---|",
-    ]
-    lines.extend(
-        f"| {name} | {size:.1f} | {count} | {seconds:.3f} | {peak:.0f} |"
-        for name, size, count, seconds, peak in RESULTS
-    )
-    print("\n" + "\n".join(lines))  # noqa: T201 - the table is the output
+    print_table("answer | MiB | read | parse time s | peak memory MiB", RESULTS)
 
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")

@@ -1,9 +1,8 @@
-"""CPU per minute of the v1 stream, at the dashboard's pace and in a flood (``scripts/bench``).
+"""CPU per minute of the v1 stream, at the dashboard's pace and in a flood (``scripts/bench``)."""
 
-docs/performance.md describes the method: two real frames replayed from a thread
-of their own; "before" parses every frame, "after" one per 2 s; the floor is
-``json.loads`` of the frames the runner parsed.
-"""
+# docs/performance.md describes the method: two real frames replayed from a thread
+# of their own; "before" parses every frame, "after" one per 2 s; the floor is
+# ``json.loads`` of the frames the runner parsed.
 
 from __future__ import annotations
 
@@ -21,6 +20,7 @@ import pytest
 from custom_components.nezha.client import NezhaV1Client
 from custom_components.nezha.client.stream import FRAME_INTERVAL, StreamRunner
 from nezha_dev.simulator import NezhaSimulator
+from tests.bench.conftest import print_table
 from tests.helpers import PAT, WS
 
 SIZES = (100, 1000)
@@ -28,7 +28,7 @@ SECONDS = 12.0
 # Seconds between frames of the flood: 200 a second of 100 servers (the review
 # saw 483), 20 a second of 1000 (14 MB/s over loopback).
 FLOOD = {100: 0.005, 1000: 0.05}
-RESULTS: list[tuple[int, str, str, float, int, int, float, float, float]] = []
+RESULTS: list[str] = []  # the table's rows
 
 
 async def capture(servers: int) -> tuple[dict[int, object], list[str]]:
@@ -49,10 +49,9 @@ async def capture(servers: int) -> tuple[dict[int, object], list[str]]:
 
 
 class Replay:
-    """A WebSocket server in its own thread, sending the frames in turn."""
+    """A WebSocket server in its own thread, sending the frames in turn every interval s."""
 
     def __init__(self, frames: list[str], interval: float) -> None:
-        """Send ``frames`` alternately, every ``interval`` s (0: back to back)."""
         self.frames = frames
         self.interval = interval
         self.sent = 0
@@ -63,13 +62,11 @@ class Replay:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def __enter__(self) -> Self:
-        """Start serving."""
         self._thread.start()
         self._ready.wait(10)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        """Stop serving."""
         assert self._loop is not None and self._stop is not None
         self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(10)
@@ -170,32 +167,17 @@ async def test_stream_cpu(servers: int, socket_enabled: None) -> None:
                 )
                 received = replay.sent - sent
             RESULTS.append(
-                (
-                    servers,
-                    mode,
-                    label,
-                    len(frames[0]) / 1024,
-                    round(received * per_minute),
-                    round(len(parsed) * per_minute),
-                    cpu * per_minute,
-                    floor(parsed) * per_minute,
-                    lag * 1000,
-                )
+                f"{servers} | {mode} | {label} | {len(frames[0]) / 1024:.0f} "
+                f"| {round(received * per_minute)} | {round(len(parsed) * per_minute)} "
+                f"| {cpu * per_minute:.2f} | {floor(parsed) * per_minute:.2f} "
+                f"| {lag * 1000:.0f}"
             )
 
 
 def test_report() -> None:
     """Print the table (Markdown)."""
-    lines = [
-        (
-            "| servers | frames | code | frame KiB | received/min | parsed/min "
-            "| CPU s/min | json.loads floor s/min | worst loop lag ms |"
-        ),
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    lines.extend(
-        f"| {servers} | {mode} | {label} | {size:.0f} | {received} | {parsed} "
-        f"| {cpu:.2f} | {low:.2f} | {lag:.0f} |"
-        for servers, mode, label, size, received, parsed, cpu, low, lag in RESULTS
+    print_table(
+        "servers | frames | code | frame KiB | received/min | parsed/min | CPU s/min"
+        " | json.loads floor s/min | worst loop lag ms",
+        RESULTS,
     )
-    print("\n" + "\n".join(lines))  # noqa: T201 - the table is the output

@@ -1,4 +1,4 @@
-"""Cross-checks of the Python code against translations/en.json (project rules)."""
+"""The Python code: hassfest's module checks, and its translation keys against en.json."""
 
 from __future__ import annotations
 
@@ -6,18 +6,183 @@ import ast
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+import re
 from typing import Any
 
+from homeassistant.util import slugify
+import yaml  # type: ignore[import-untyped]
+
 from .common import (
+    EN,
     PLATFORMS,
     Problems,
+    _assigned,
     _call_name,
     _has_path,
+    _is_str_list,
     _load_json,
+    _load_manifest,
     _parse,
     _python_files,
     _rel,
+    _words,
 )
+
+# hassfest's ALLOWED_USED_COMPONENTS (script/hassfest/dependencies.py), besides the
+# entity platforms, which are always allowed.
+ALLOWED_USED_COMPONENTS = frozenset(
+    _words(
+        "alert automation conversation device_automation frontend group hassio"
+        " homeassistant input_boolean input_button input_datetime input_number"
+        " input_select input_text media_source onboarding panel_custom"
+        " persistent_notification person script shopping_list sun system_health"
+        " system_log timer webhook websocket_api zone mjpeg stream"
+    )
+)
+SCHEMA_NAMES = frozenset(_words("CONFIG_SCHEMA PLATFORM_SCHEMA PLATFORM_SCHEMA_BASE"))
+RE_REGISTERS = re.compile(
+    r"hass\.services\.(async_)?register|async_register_entity_service|"
+    r"async_register_admin_service"
+)
+COMPONENTS = "homeassistant.components."
+# A manifest discovery key allows importing the matching integration.
+DISCOVERY_INTEGRATIONS = {
+    "dhcp": ("dhcp",),
+    "mqtt": ("mqtt",),
+    "ssdp": ("ssdp",),
+    "zeroconf": ("zeroconf", "homekit"),
+}
+
+
+def _components(node: ast.AST) -> Iterator[tuple[str, int]]:
+    """(domain, line) of `homeassistant.components.<x>` references, like hassfest."""
+    line = getattr(node, "lineno", 0)
+    children: Iterable[ast.AST] = ast.iter_child_nodes(node)
+    match node:
+        case ast.If(
+            test=ast.Name(id="TYPE_CHECKING") | ast.Attribute(attr="TYPE_CHECKING")
+        ):
+            children = node.orelse
+        case ast.ImportFrom(module="homeassistant.components.http.auth") if [
+            alias.name for alias in node.names
+        ] == ["async_sign_path"]:
+            return
+        case ast.ImportFrom(module="homeassistant.components"):
+            children = ()
+            yield from ((alias.name, line) for alias in node.names)
+        case ast.ImportFrom(module=str(module)) if module.startswith(COMPONENTS):
+            children = ()
+            yield module.split(".")[2], line
+        case ast.Import():
+            children = ()
+            yield from (
+                (alias.name.split(".")[2], line)
+                for alias in node.names
+                if alias.name.startswith(COMPONENTS)
+            )
+        case ast.Attribute(
+            value=ast.Attribute(
+                attr="components",
+                value=ast.Name(id="hass") | ast.Attribute(attr="hass" | "_hass"),
+            )
+        ):
+            children = ()
+            yield node.attr, line
+    for child in children:
+        yield from _components(child)
+
+
+def check_dependencies(integration: Path) -> Problems:
+    """Hassfest's dependencies check on `homeassistant.components.<x>` imports."""
+    problems: Problems = []
+    if (manifest := _load_manifest(integration, problems)) is None:
+        return problems
+    allowed = {*PLATFORMS, *ALLOWED_USED_COMPONENTS}
+    allowed.add(str(manifest.get("domain", integration.name)))
+    for key in ("dependencies", "after_dependencies"):
+        if _is_str_list(manifest.get(key)):
+            allowed.update(manifest[key])
+    allowed.update(
+        domain
+        for domain, keys in DISCOVERY_INTEGRATIONS.items()
+        if any(key in manifest for key in keys)
+    )
+    for path in _python_files(integration):
+        if (tree := _parse(path, problems)) is None:
+            continue
+        referenced: dict[str, int] = {}
+        for domain, line in _components(tree):
+            referenced.setdefault(domain, line)
+        problems.extend(
+            f"{_rel(path)}:{line}: Using component {domain} but it's not in "
+            "'dependencies' or 'after_dependencies' of manifest.json"
+            for domain, line in sorted(referenced.items())
+            # A platform file or directory of this integration allows its component.
+            if domain not in allowed
+            and not (integration / f"{domain}.py").is_file()
+            and not (integration / domain).is_dir()
+        )
+    return problems
+
+
+def check_config_schema(integration: Path) -> Problems:
+    """Hassfest's config_schema check (a warning for custom integrations)."""
+    if not (init := integration / "__init__.py").is_file():
+        return [
+            f"{_rel(init)} does not exist; Home Assistant cannot load the integration"
+        ]
+    problems: Problems = []
+    if (tree := _parse(init, problems)) is None:
+        return problems
+    functions = {
+        node.name
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
+    names = {name for name, _ in _assigned(tree.body)} | {
+        alias.asname or alias.name
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    if functions & {"setup", "async_setup"} and not names & SCHEMA_NAMES:
+        problems.append(
+            "__init__.py defines async_setup/setup but no CONFIG_SCHEMA; add "
+            "CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)"
+        )
+    return problems
+
+
+def check_services(integration: Path) -> Problems:
+    """Hassfest's services check: registering services needs a services.yaml."""
+    users = [
+        _rel(path)
+        for path in _python_files(integration)
+        if RE_REGISTERS.search(path.read_text(encoding="utf-8"))
+    ]
+    if not (services_yaml := integration / "services.yaml").is_file():
+        problem = (
+            f"{', '.join(users)} register(s) services but services.yaml does not exist"
+        )
+        return [problem] if users else []
+    try:
+        services = yaml.safe_load(services_yaml.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        return [f"services.yaml is not valid YAML: {err}"]
+    if not isinstance(services, dict):
+        return ["services.yaml must be a mapping of service names"]
+    return [
+        f"services.yaml: {name!r} {problem}"
+        for name, service in services.items()
+        for problem, broken in (
+            ("is not a valid slug", slugify(str(name)) != name),
+            ("must be a mapping", not isinstance(service, dict | None)),
+        )
+        if broken
+    ]
+
+
+# ========================================================= translation keys in code
 
 
 @dataclass(frozen=True)
@@ -58,20 +223,6 @@ def _string_constants(integration: Path, problems: Problems) -> dict[str, str]:
             if isinstance(value, ast.Constant) and isinstance(value.value, str)
         )
     return constants
-
-
-def _assigned(
-    nodes: Iterable[ast.AST], *, attributes: bool = False
-) -> Iterator[tuple[str, ast.expr | None]]:
-    """(name, value) of the assignments among ``nodes``: ``x =`` (and ``self.x =``)."""
-    for node in nodes:
-        if isinstance(node, ast.Assign | ast.AnnAssign):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            for target in targets:
-                if isinstance(target, ast.Name):
-                    yield target.id, node.value
-                elif attributes and isinstance(target, ast.Attribute):
-                    yield target.attr, node.value
 
 
 def _resolve(node: ast.expr | None, constants: dict[str, str]) -> str | None:
@@ -159,19 +310,19 @@ def _code_translation_uses(
             where = f"{_rel(path)}:{getattr(node, 'lineno', '?')}"
             if isinstance(node, ast.Call):
                 name = _call_name(node)
-                key = _resolve(_keyword(node, "translation_key"), constants)
-                if key is not None and (
-                    use := _use_for(name, id(node) in raised, where, stem, key)
-                ):
-                    uses.append(use)
-                for helper, param, call_name, was_raised in forwarded:
-                    if name != helper:
-                        continue
-                    argument = _argument(node, functions[helper], param)
-                    if (key := _resolve(argument, constants)) and (
-                        use := _use_for(call_name, was_raised, where, stem, key)
-                    ):
-                        uses.append(use)
+                # The call's own key, and the keys it passes to a forwarding helper.
+                found = [(name, id(node) in raised, _keyword(node, "translation_key"))]
+                found.extend(
+                    (call_name, was_raised, _argument(node, functions[helper], param))
+                    for helper, param, call_name, was_raised in forwarded
+                    if name == helper
+                )
+                uses.extend(
+                    use
+                    for call_name, was_raised, expr in found
+                    if (key := _resolve(expr, constants)) is not None
+                    and (use := _use_for(call_name, was_raised, where, stem, key))
+                )
             for name, value in _assigned([node], attributes=True):
                 if name == "_attr_translation_key" and (
                     key := _resolve(value, constants)
@@ -191,21 +342,24 @@ def _entity_use(where: str, platform: str | None, key: str) -> TranslationUse:
     )
 
 
+def _missing(
+    integration: Path, uses: list[TranslationUse], problems: Problems, needs: str
+) -> Problems:
+    """Add a problem per use whose string translations/en.json lacks."""
+    if uses and (strings := _load_json(integration / EN, problems)) is not None:
+        problems.extend(
+            f"{use.where}: {needs} {'.'.join(use.path)} in translations/en.json"
+            for use in uses
+            if not use.found_in(strings)
+        )
+    return problems
+
+
 def check_translation_keys_used(integration: Path) -> Problems:
     """Every literal translation_key in the code has its string in en.json."""
     problems: Problems = []
     uses = _code_translation_uses(integration, problems)
-    if not uses:
-        return problems
-    strings = _load_json(integration / "translations" / "en.json", problems)
-    if strings is None:
-        return problems
-    problems.extend(
-        f"{use.where}: translation key needs {'.'.join(use.path)} in translations/en.json"
-        for use in uses
-        if not use.found_in(strings)
-    )
-    return problems
+    return _missing(integration, uses, problems, "translation key needs")
 
 
 def _returned_keys(tree: ast.Module, constants: dict[str, str]) -> dict[str, set[str]]:
@@ -328,20 +482,9 @@ def _error_keys(
 
 def check_flow_strings(integration: Path) -> Problems:
     """Config/options flow steps, errors and abort reasons have strings (project rule)."""
-    config_flow = integration / "config_flow.py"
-    if not config_flow.is_file():
+    if not (integration / "config_flow.py").is_file():
         return []  # data-driven: nothing to check until the flow exists
     problems: Problems = []
     constants = _string_constants(integration, problems)
     uses = _flow_uses(integration, constants, problems)
-    if not uses:
-        return problems
-    strings = _load_json(integration / "translations" / "en.json", problems)
-    if strings is None:
-        return problems
-    problems.extend(
-        f"{use.where}: needs {'.'.join(use.path)} in translations/en.json"
-        for use in uses
-        if not use.found_in(strings)
-    )
-    return problems
+    return _missing(integration, uses, problems, "needs")

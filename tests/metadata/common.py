@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 import json
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = "nezha"
 INTEGRATION_DIR = REPO_ROOT / "custom_components" / DOMAIN
+EN = "translations/en.json"
 
 PLATFORMS = frozenset(platform.value for platform in Platform)
 
@@ -43,9 +44,7 @@ def _load_json(path: Path, problems: Problems) -> Any:
 
 def _load_manifest(integration: Path, problems: Problems) -> dict[str, Any] | None:
     manifest = _load_json(integration / "manifest.json", problems)
-    if manifest is None:
-        return None
-    if not isinstance(manifest, dict):
+    if manifest is not None and not isinstance(manifest, dict):
         problems.append("manifest.json must contain a JSON object")
         return None
     return manifest
@@ -65,6 +64,20 @@ def _parse(path: Path, problems: Problems) -> ast.Module | None:
         return None
 
 
+def _assigned(
+    nodes: Iterable[ast.AST], *, attributes: bool = False
+) -> Iterator[tuple[str, ast.expr | None]]:
+    """(name, value) of the assignments among ``nodes``: ``x =`` (and ``self.x =``)."""
+    for node in nodes:
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    yield target.id, node.value
+                elif attributes and isinstance(target, ast.Attribute):
+                    yield target.attr, node.value
+
+
 def _words(text: str) -> tuple[str, ...]:
     """The space-separated words of ``text``, in order."""
     return tuple(text.split())
@@ -75,12 +88,8 @@ def _is_str_list(value: Any) -> bool:
 
 
 def _call_name(node: ast.Call) -> str:
-    func = node.func
-    if isinstance(func, ast.Name):
-        return func.id
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return ""
+    """The called name: ``f`` of ``f()`` and of ``x.f()``."""
+    return str(getattr(node.func, "id", None) or getattr(node.func, "attr", ""))
 
 
 def _has_path(data: Any, path: tuple[str, ...]) -> bool:

@@ -11,7 +11,7 @@ import zlib
 
 from . import INTEGRATION_CHECKS, REPO_CHECKS
 from .common import Problems
-from .hacs import PNG_SIGNATURE
+from .manifest import PNG_SIGNATURE
 
 SAMPLE_DOMAIN = "sample_hub"
 
@@ -68,16 +68,11 @@ CONF_GROUP = "server_group"
     "config_flow.py": '''"""Sample flow."""
 from homeassistant.config_entries import ConfigFlow
 from homeassistant.helpers.selector import SelectSelectorConfig
-
 from .const import CONF_GROUP
-
-
 def error_key(err):
     if isinstance(err, PermissionError):
         return "invalid_auth"
     return "cannot_connect"
-
-
 class SampleFlow(ConfigFlow, domain="sample_hub"):
     async def _check(self, user_input):
         try:
@@ -85,7 +80,6 @@ class SampleFlow(ConfigFlow, domain="sample_hub"):
         except OSError as err:
             return {"base": error_key(err)}
         return {}
-
     async def async_step_user(self, user_input=None):
         errors = {}
         if user_input is not None:
@@ -94,7 +88,6 @@ class SampleFlow(ConfigFlow, domain="sample_hub"):
             errors["base"] = "cannot_connect"
         SelectSelectorConfig(options=["all"], translation_key=CONF_GROUP)
         return self.async_show_form(step_id="user", errors=errors)
-
     async def async_step_reauth_confirm(self, user_input=None):
         if user_input is not None:
             return self.async_update_reload_and_abort(self._get_reauth_entry())
@@ -103,23 +96,15 @@ class SampleFlow(ConfigFlow, domain="sample_hub"):
     "sensor.py": '''"""Sample sensors."""
 from homeassistant.components.sensor import SensorEntity, SensorEntityDescription
 from homeassistant.exceptions import HomeAssistantError
-
-
 class SampleSensorDescription(SensorEntityDescription):
     pass
-
-
 def _percent(key, *, enabled=True):
     return SampleSensorDescription(key=key, translation_key=key)
-
-
 DESCRIPTIONS = (
     SensorEntityDescription(key="cpu", translation_key="cpu_usage"),
     SensorEntityDescription(key="status", translation_key="status"),
     _percent("memory_usage"),
 )
-
-
 class SampleSensor(SensorEntity):
     def update(self):
         raise HomeAssistantError(translation_domain="sample_hub", translation_key="update_failed")
@@ -128,44 +113,6 @@ class SampleSensor(SensorEntity):
 from homeassistant.components.diagnostics import async_redact_data
 ''',
 }
-
-
-def _write_json(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-
-
-def _edit_json(path: Path, edit: Callable[[Any], object]) -> None:
-    """Apply an in-place edit (its return value is ignored) to a JSON file."""
-    data = json.loads(path.read_text(encoding="utf-8"))
-    edit(data)
-    _write_json(path, data)
-
-
-def write_sample_repo(root: Path) -> Path:
-    """Write a valid repository with one integration under `root`; return `root`."""
-    integration = root / "custom_components" / SAMPLE_DOMAIN
-    _write_json(integration / "manifest.json", SAMPLE_MANIFEST)
-    _write_json(integration / "translations" / "en.json", SAMPLE_STRINGS)
-    _write_json(integration / "translations" / "de.json", SAMPLE_STRINGS)
-    _write_json(integration / "icons.json", SAMPLE_ICONS)
-    for name, source in SAMPLE_FILES.items():
-        (integration / name).write_text(source, encoding="utf-8")
-    (integration / "brand").mkdir()
-    (integration / "brand" / "icon.png").write_bytes(png(256, 256))
-    (integration / "brand" / "logo.png").write_bytes(png(400, 200))
-    (integration / "brand" / "icon@2x.png").write_bytes(png(512, 512))
-    _write_json(root / "hacs.json", {"name": "Sample Hub", "homeassistant": "2026.3.0"})
-    (root / "README.md").write_text("# Sample Hub\n", encoding="utf-8")
-    (root / "LICENSE").write_text("MIT License\n", encoding="utf-8")
-    return root
-
-
-def run(check: str, repo: Path) -> Problems:
-    """Run a checker by name on the sample repository (or its integration)."""
-    if check in REPO_CHECKS:
-        return REPO_CHECKS[check](repo)
-    return INTEGRATION_CHECKS[check](repo / "custom_components" / SAMPLE_DOMAIN)
 
 
 # ------------------------------------------------------------------------ mutations
@@ -180,6 +127,31 @@ USER_STEP = ("config", "step", "user")
 SENSORS = ("entity", "sensor")
 
 
+def write(name: str, content: str | bytes | dict[str, Any]) -> Mutation:
+    """Write file ``name``: text, bytes, or an object as JSON."""
+
+    def write(integration: Path) -> None:
+        path = integration / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, dict):
+            path.write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
+        else:
+            path.write_bytes(content.encode() if isinstance(content, str) else content)
+
+    return write
+
+
+def _edit_json(name: str, edit: Callable[[Any], object]) -> Mutation:
+    """Apply an in-place edit (its return value is ignored) to JSON file ``name``."""
+
+    def mutate(integration: Path) -> None:
+        data = json.loads((integration / name).read_text(encoding="utf-8"))
+        edit(data)
+        write(name, data)(integration)
+
+    return mutate
+
+
 def _dig(data: Any, keys: tuple[str, ...]) -> Any:
     for key in keys:
         data = data[key]
@@ -188,28 +160,18 @@ def _dig(data: Any, keys: tuple[str, ...]) -> Any:
 
 def edit(name: str, *keys: str, **changes: Any) -> Mutation:
     """Update the JSON object at the nested `keys` of file `name` with `changes`."""
-    return lambda integration: _edit_json(
-        integration / name, lambda data: _dig(data, keys).update(changes)
-    )
+    return _edit_json(name, lambda data: _dig(data, keys).update(changes))
 
 
 def pop(name: str, *keys: str) -> Mutation:
     """Remove the value at the nested `keys` of JSON file `name`."""
-    return lambda integration: _edit_json(
-        integration / name, lambda data: _dig(data, keys[:-1]).pop(keys[-1])
-    )
+    return _edit_json(name, lambda data: _dig(data, keys[:-1]).pop(keys[-1]))
 
 
-def write(name: str, content: str | bytes) -> Mutation:
-    def write(integration: Path) -> None:
-        path = integration / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8")
-
-    return write
+def reorder_manifest(integration: Path) -> None:
+    """Move 'name' before 'domain' in manifest.json."""
+    data = json.loads((integration / MANIFEST).read_text(encoding="utf-8"))
+    write(MANIFEST, {"name": data.pop("name"), **data})(integration)
 
 
 def delete(name: str) -> Mutation:
@@ -217,22 +179,41 @@ def delete(name: str) -> Mutation:
 
 
 def append(name: str, text: str) -> Mutation:
-    def append(integration: Path) -> None:
-        path = integration / name
-        path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
-
-    return append
+    return lambda integration: write(
+        name, (integration / name).read_text(encoding="utf-8") + text
+    )(integration)
 
 
 def mkdir(name: str) -> Mutation:
     return lambda integration: (integration / name).mkdir()
 
 
-def both(first: Mutation, second: Mutation) -> Mutation:
-    return lambda integration: (first(integration), second(integration))
+def every(*mutations: Mutation) -> Mutation:
+    return lambda integration: [mutation(integration) for mutation in mutations]
 
 
-def reorder_manifest(integration: Path) -> None:
-    """Move 'name' before 'domain' in manifest.json."""
-    data = json.loads((integration / MANIFEST).read_text(encoding="utf-8"))
-    _write_json(integration / MANIFEST, {"name": data.pop("name"), **data})
+def write_sample_repo(root: Path) -> Path:
+    """Write a valid repository with one integration under `root`; return `root`."""
+    integration = root / "custom_components" / SAMPLE_DOMAIN
+    files: dict[str, str | bytes | dict[str, Any]] = {
+        MANIFEST: SAMPLE_MANIFEST,
+        EN: SAMPLE_STRINGS,
+        "translations/de.json": SAMPLE_STRINGS,
+        ICONS: SAMPLE_ICONS,
+        **SAMPLE_FILES,
+        "brand/icon.png": png(256, 256),
+        "brand/logo.png": png(400, 200),
+        "brand/icon@2x.png": png(512, 512),
+        HACS: {"name": "Sample Hub", "homeassistant": "2026.3.0"},
+        "../../README.md": "# Sample Hub\n",
+        "../../LICENSE": "MIT License\n",
+    }
+    every(*(write(name, content) for name, content in files.items()))(integration)
+    return root
+
+
+def run(check: str, repo: Path) -> Problems:
+    """Run a checker by name on the sample repository (or its integration)."""
+    if check in REPO_CHECKS:
+        return REPO_CHECKS[check](repo)
+    return INTEGRATION_CHECKS[check](repo / "custom_components" / SAMPLE_DOMAIN)

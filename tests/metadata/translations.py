@@ -1,57 +1,188 @@
-"""Translation files (hassfest's translations schema, string and key rules) and icons."""
+"""Translation files and icons: a small JSON schema language, hassfest's schemas and rules."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+import re
 import string
 from typing import Any
 
-from .common import Problems, _load_json, _load_manifest, _rel, _words
-from .schema import (
-    RE_HTML,
-    Validator,
-    _all_of,
-    _any_of,
-    _map,
-    _obj,
-    _platform_key_problem,
-    _slug_or_underscore_problem,
-    _slug_problem,
-    _text,
-    _translation_key_problem,
-    _underscore_slug_problem,
+from homeassistant.util import slugify
+
+from .common import EN, PLATFORMS, Problems, _load_json, _load_manifest, _rel, _words
+
+RE_TRANSLATION_KEY = re.compile(r"^(?!.+[_-]{2})(?![_-])[a-z0-9-_]+(?<![_-])$")
+RE_HTML = re.compile(r"<[a-z].*?>", re.IGNORECASE)
+RE_SINGLE_QUOTED_PLACEHOLDER = re.compile(r"'{\w+}'")
+RE_COMBINED_REFERENCE = re.compile(r"(.+\[%)|(%\].+)")
+RE_REFERENCE = re.compile(r"\[%key:[^%]*%\]")
+RE_URL = re.compile(
+    r"(((ftp|ftps|scp|http|https|mqtt|mqtts|socket|socks5)://|www\.)"
+    r"[a-z0-9]+([-.][a-z0-9]+)*\.[a-z]{2,5}(:[0-9]{1,5})?(/.*)?)",
+    re.IGNORECASE,
 )
+
+Validator = Callable[[Any, str], Problems]
+KeyRule = Callable[[str], str | None]
+
+
+def _text(*, placeholders: bool = True) -> Validator:
+    return lambda value, path: [
+        f"{path}: {problem}" for problem in _string_problems(value, placeholders)
+    ]
+
+
+# Hassfest's rules for a translated string: "the string should not contain {key}".
+NOT_CONTAINED: dict[str, Callable[[str], object]] = {
+    "HTML": RE_HTML.search,
+    "placeholders inside single quotes": RE_SINGLE_QUOTED_PLACEHOLDER.search,
+    "combined translations": RE_COMBINED_REFERENCE.search,
+    "leading or trailing spaces": lambda value: value != value.strip(),
+    "URLs, please use description placeholders instead": RE_URL.search,
+}
+
+
+def _string_problems(value: Any, allow_placeholders: bool) -> Problems:
+    """Hassfest's rules for a translated string (plus: references are not resolved)."""
+    if not isinstance(value, str):
+        return [f"must be a string, got {type(value).__name__}"]
+    problems = [
+        f"the string should not contain {what}"
+        for what, test in NOT_CONTAINED.items()
+        if test(value)
+    ]
+    if RE_REFERENCE.search(value) and not RE_COMBINED_REFERENCE.search(value):
+        problems.append(
+            "[%key:...%] references are not resolved for custom integrations; "
+            "write the text out"
+        )
+    try:
+        fields = [field for _, field, _, _ in string.Formatter().parse(value) if field]
+    except ValueError as err:
+        problems.append(f"the string is not a valid format string ({err})")
+        fields = []
+    if fields and not allow_placeholders:
+        problems.append("placeholders are not supported in this value")
+    problems.extend(
+        f"placeholder {{{field}}} must be a valid identifier"
+        for field in fields
+        if not field.isidentifier()
+    )
+    return problems
+
+
+def _translation_key_problem(key: str) -> str | None:
+    if RE_TRANSLATION_KEY.match(key):
+        return None
+    return f"invalid translation key {key!r}: must be [a-z0-9-_]+ and cannot start or end with, or repeat, a hyphen or underscore"
+
+
+def _slug_problem(key: str) -> str | None:
+    return (
+        None if slugify(key) == key else f"invalid slug {key!r} (try {slugify(key)!r})"
+    )
+
+
+def _slug_or_underscore_problem(key: str) -> str | None:
+    return None if key == "_" else _slug_problem(key)
+
+
+def _underscore_slug_problem(key: str) -> str | None:
+    return _slug_problem(key.removeprefix("_"))
+
+
+def _obj(
+    fields: dict[str, Validator],
+    *,
+    required: Iterable[str] = (),
+    extra: Validator | None = None,
+) -> Validator:
+    """A JSON object with known keys (others rejected unless `extra` validates them)."""
+    required = tuple(required)
+
+    def validate(value: Any, path: str) -> Problems:
+        if not isinstance(value, dict):
+            return [f"{path}: must be an object, got {type(value).__name__}"]
+        problems = [
+            f"{path}: '{key}' is required" for key in required if key not in value
+        ]
+        for key, item in value.items():
+            child = f"{path}.{key}" if path else key
+            if key in fields:
+                problems.extend(fields[key](item, child))
+            elif extra is not None:
+                problems.extend(extra(item, child))
+            else:
+                allowed = ", ".join(sorted(fields))
+                problems.append(f"{child}: key not allowed here (allowed: {allowed})")
+        return problems
+
+    return validate
+
+
+def _map(value_validator: Validator, key_rule: KeyRule | None = None) -> Validator:
+    """A JSON object with arbitrary keys (checked by key_rule) and uniform values."""
+
+    def validate(value: Any, path: str) -> Problems:
+        if not isinstance(value, dict):
+            return [f"{path}: must be an object, got {type(value).__name__}"]
+        problems: Problems = []
+        for key, item in value.items():
+            child = f"{path}.{key}"
+            if key_rule is not None and (problem := key_rule(key)):
+                problems.append(f"{child}: {problem}")
+            problems.extend(value_validator(item, child))
+        return problems
+
+    return validate
+
+
+def _any_of(*validators: Validator) -> Validator:
+    def validate(value: Any, path: str) -> Problems:
+        results = [validator(value, path) for validator in validators]
+        return [] if not all(results) else results[0]
+
+    return validate
+
+
+def _all_of(*validators: Validator) -> Validator:
+    return lambda value, path: [p for v in validators for p in v(value, path)]
+
+
+def _platform_key_problem(key: str) -> str | None:
+    if problem := _slug_problem(key):
+        return problem
+    if key not in PLATFORMS:
+        return f"{key!r} is not an entity platform (project rule; e.g. 'sensor')"
+    return None
+
+
+# ====================================================================== translations
 
 
 def _data_description_subset(value: Any, path: str) -> Problems:
     """Hassfest: data_description keys must be a subset of data keys (per step)."""
-    if not isinstance(value, dict) or not isinstance(value.get("step"), dict):
-        return []
-    problems: Problems = []
-    for step_id, step in value["step"].items():
-        if not isinstance(step, dict):
-            continue
-        blocks = [(f"{path}.step.{step_id}", step)]
-        if isinstance(step.get("sections"), dict):
-            blocks.extend(
-                (f"{path}.step.{step_id}.sections.{section_id}", section)
-                for section_id, section in step["sections"].items()
-                if isinstance(section, dict)
-            )
-        for block_path, block in blocks:
-            descriptions = block.get("data_description")
-            data = block.get("data")
-            if not isinstance(descriptions, dict):
-                continue
-            data_keys = set(data) if isinstance(data, dict) else set()
-            problems.extend(
-                f"{block_path}.data_description.{key}: data_description key {key} is "
-                "not in data"
-                for key in descriptions
-                if key not in data_keys
-            )
-    return problems
+    steps = value.get("step") if isinstance(value, dict) else None
+    blocks = [
+        (f"{path}.step.{step_id}", step)
+        for step_id, step in (steps.items() if isinstance(steps, dict) else ())
+        if isinstance(step, dict)
+    ]
+    blocks += [
+        (f"{step_path}.sections.{section_id}", section)
+        for step_path, step in blocks
+        if isinstance(sections := step.get("sections"), dict)
+        for section_id, section in sections.items()
+        if isinstance(section, dict)
+    ]
+    return [
+        f"{block_path}.data_description.{key}: data_description key {key} is not in data"
+        for block_path, block in blocks
+        if isinstance(descriptions := block.get("data_description"), dict)
+        for key in descriptions
+        if not isinstance(data := block.get("data"), dict) or key not in data
+    ]
 
 
 def _data_entry_schema(
@@ -143,12 +274,10 @@ def _translation_schema() -> Validator:
             ),
             "selector": _map(
                 _obj(
-                    {
-                        "choices": keyed(text),
-                        "options": keyed(text),
-                        "unit_of_measurement": keyed(text),
-                        "fields": keyed(_any_of(text, described())),
-                    }
+                    dict.fromkeys(
+                        _words("choices options unit_of_measurement"), keyed(text)
+                    )
+                    | {"fields": keyed(_any_of(text, described()))}
                 ),
                 _slug_or_underscore_problem,
             ),
@@ -191,42 +320,37 @@ def _walk(data: Any, prefix: str = "") -> Iterator[tuple[str, str, Any]]:
             yield from _walk(value, child)
 
 
-def _translation_files(integration: Path) -> list[Path]:
-    return sorted((integration / "translations").glob("*.json"))
+def _translation_files(
+    integration: Path, problems: Problems, skip: str = ""
+) -> Iterator[tuple[str, Any]]:
+    """(label, data) of each translation file but ``skip`` that loads."""
+    for path in sorted((integration / "translations").glob("*.json")):
+        if path.name != skip and (data := _load_json(path, problems)) is not None:
+            yield f"translations/{path.name}", data
 
 
 def check_translation_files(integration: Path) -> Problems:
     """Translation file layout: translations/en.json, no strings.json, no .translations."""
-    problems: Problems = []
-    if not (integration / "translations" / "en.json").is_file():
-        problems.append(
-            f"{_rel(integration / 'translations' / 'en.json')} does not exist; custom "
-            "integrations ship their English strings there"
-        )
-    if (integration / "strings.json").exists():
-        problems.append(
-            "strings.json must not exist in a custom integration (HA docs); put the "
-            "strings in translations/en.json"
-        )
-    if (integration / ".translations").is_dir():
-        problems.append(
-            "the legacy '.translations' directory must be renamed 'translations'"
-        )
-    return problems
+    en = integration / EN
+    broken = {
+        f"{_rel(en)} does not exist; custom integrations ship their English strings "
+        "there": not en.is_file(),
+        "strings.json must not exist in a custom integration (HA docs); put the "
+        "strings in translations/en.json": (integration / "strings.json").exists(),
+        "the legacy '.translations' directory must be renamed 'translations'": (
+            integration / ".translations"
+        ).is_dir(),
+    }
+    return [problem for problem, is_broken in broken.items() if is_broken]
 
 
 def check_translation_strings(integration: Path) -> Problems:
     """Hassfest's translation schema and string rules, for every translation file."""
-    problems: Problems = []
-    files = _translation_files(integration)
-    if not files:
+    if not any((integration / "translations").glob("*.json")):
         return [f"{_rel(integration / 'translations')} has no *.json files"]
+    problems: Problems = []
     schema = _translation_schema()
-    for path in files:
-        data = _load_json(path, problems)
-        if data is None:
-            continue
-        label = f"translations/{path.name}"
+    for label, data in _translation_files(integration, problems):
         problems.extend(f"{label}: {problem}" for problem in schema(data, ""))
         for key_path, key, _ in _walk(data):
             if key != "_" and (problem := _translation_key_problem(key)):
@@ -254,18 +378,11 @@ def _placeholders(value: Any) -> set[str] | None:
 def check_translation_key_sets(integration: Path) -> Problems:
     """Every translation file has exactly the keys of translations/en.json."""
     problems: Problems = []
-    reference = _load_json(integration / "translations" / "en.json", problems)
-    if reference is None:
+    if (reference := _load_json(integration / EN, problems)) is None:
         return problems
     expected = {path for path, _, _ in _walk(reference)}
     english = _leaves(reference)
-    for path in _translation_files(integration):
-        if path.name == "en.json":
-            continue
-        data = _load_json(path, problems)
-        if data is None:
-            continue
-        label = f"translations/{path.name}"
+    for label, data in _translation_files(integration, problems, skip="en.json"):
         keys = {path for path, _, _ in _walk(data)}
         problems.extend(f"{label}: missing {key}" for key in sorted(expected - keys))
         problems.extend(
@@ -290,14 +407,14 @@ def check_translation_key_sets(integration: Path) -> Problems:
 
 def _icon(value: Any, path: str) -> Problems:
     if not isinstance(value, str):
-        return [f"{path}: must be a string, got {type(value).__name__}"]
-    if RE_HTML.search(value):
-        return [f"{path}: the icon should not contain HTML"]
-    if not value.startswith("mdi:"):
-        return [
-            f"{path}: {value!r} must be a Material Design Icon starting with 'mdi:'"
-        ]
-    return []
+        problem = f"must be a string, got {type(value).__name__}"
+    elif RE_HTML.search(value):
+        problem = "the icon should not contain HTML"
+    elif not value.startswith("mdi:"):
+        problem = f"{value!r} must be a Material Design Icon starting with 'mdi:'"
+    else:
+        return []
+    return [f"{path}: {problem}"]
 
 
 def _number_key_problem(key: str) -> str | None:
@@ -311,31 +428,21 @@ def _number_key_problem(key: str) -> str | None:
 def _state_not_default(value: Any, path: str) -> Problems:
     if not isinstance(value, dict) or not isinstance(value.get("state"), dict):
         return []
-    default = value.get("default")
     return [
         f"{path}.state.{state}: the icon is the same as the default icon and can be removed"
         for state, icon in value["state"].items()
-        if default is not None and icon == default
+        if icon == value.get("default") is not None
     ]
 
 
 def _icons_schema(integration_type: str) -> Validator:
     icon_states = _map(_icon, _translation_key_problem)
     icon_ranges = _map(_icon, _number_key_problem)
-    attribute = _all_of(
-        _obj({"default": _icon, "state": icon_states, "range": icon_ranges}),
-        _state_not_default,
-    )
+    icon_fields = {"default": _icon, "state": icon_states, "range": icon_ranges}
+    attribute = _all_of(_obj(icon_fields), _state_not_default)
+    attributes = _map(attribute, _translation_key_problem)
     entry = _all_of(
-        _obj(
-            {
-                "default": _icon,
-                "state": icon_states,
-                "range": icon_ranges,
-                "state_attributes": _map(attribute, _translation_key_problem),
-            }
-        ),
-        _state_not_default,
+        _obj(icon_fields | {"state_attributes": attributes}), _state_not_default
     )
     data_entry = _obj({"step": _map(_obj({"section": _map(_icon)}))})
     fields: dict[str, Validator] = {
@@ -358,12 +465,10 @@ def _icons_schema(integration_type: str) -> Validator:
 
 def check_icons(integration: Path) -> Problems:
     """Hassfest's icons check (icons.json is optional; when present it must be valid)."""
-    path = integration / "icons.json"
-    if not path.exists():
+    if not (path := integration / "icons.json").exists():
         return []
     problems: Problems = []
-    icons = _load_json(path, problems)
-    if icons is None:
+    if (icons := _load_json(path, problems)) is None:
         return problems
     manifest = _load_manifest(integration, []) or {}
     schema = _icons_schema(str(manifest.get("integration_type", "hub")))
