@@ -16,6 +16,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.network import NoURLAvailableError
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -46,6 +47,7 @@ from tests.helpers import (
     ENTRY_ID,
     ENTRY_TITLE,
     Harness,
+    counted,
     paths,
     setup_integration,
     state,
@@ -53,14 +55,10 @@ from tests.helpers import (
 )
 
 WEBHOOK_ID = "a1" * 32  # the shape of webhook.async_generate_id()
-HK = 1
-NAS = 4
-OPTIONS = {
-    CONF_ALERTS_WEBHOOK: True,
-    CONF_WEBHOOK_ID: WEBHOOK_ID,
-    CONF_WEBHOOK_LOCAL_ONLY: True,
-}
+URL = f"/api/webhook/{WEBHOOK_ID}"
+HK, NAS = 1, 4
 NEZHA_LOGGER = "custom_components.nezha"
+EVENTS = ("alerts", f"{NAS}_alerts")
 
 BASE_OPTIONS = {
     CONF_SCAN_INTERVAL: 30,
@@ -69,53 +67,36 @@ BASE_OPTIONS = {
     CONF_SERVER_GROUP: "all",
 }
 
-
 pytestmark = pytest.mark.usefixtures("frozen")
 
 
-def alerts_entry(
-    simulator: NezhaSimulator, entry_id: str = ENTRY_ID, **options: object
-) -> MockConfigEntry:
+def alerts_entry(sim: NezhaSimulator, entry_id: str = ENTRY_ID) -> MockConfigEntry:
     """A v0 entry with the alerts webhook enabled."""
-    return v0_entry(simulator.url, entry_id=entry_id, **{**OPTIONS, **options})
+    options = {CONF_WEBHOOK_ID: WEBHOOK_ID, CONF_WEBHOOK_LOCAL_ONLY: True}
+    return v0_entry(
+        sim.url, entry_id=entry_id, **{CONF_ALERTS_WEBHOOK: True, **options}
+    )
 
 
 @dataclass
 class Hook(Harness):
     """The v0 entry set up with the webhook, and a client posting to it."""
 
-    clients: ClientSessionGenerator
-    _client: TestClient | None = None
-
-    async def http(self) -> TestClient:
-        """A client of Home Assistant's HTTP server (started on first use)."""
-        if self._client is None:
-            self._client = await self.clients()
-        return self._client
+    http: TestClient  # a client of Home Assistant's HTTP server
 
     async def post(
-        self,
-        message: str,
-        server: AlertServer | None = None,
-        *,
-        request_type: int = JSON,
+        self, message: str, server: int | AlertServer | None = None, **kwargs: Any
     ) -> ClientResponse:
-        """POST a notification exactly as a v0 dashboard does."""
-        body, content_type = render(
-            message, server, request_type=request_type, generation="v0"
-        )
-        return await (await self.http()).post(
-            f"/api/webhook/{WEBHOOK_ID}",
-            data=body,
-            headers={"Content-Type": content_type},
-        )
+        """POST a notification about a server exactly as a v0 dashboard does."""
+        if isinstance(server, int):
+            server = AlertServer(server, self.sim.fleet.servers[server].name)
+        body, content_type = render(message, server, generation="v0", **kwargs)
+        headers = {"Content-Type": content_type}
+        return await self.http.post(URL, data=body, headers=headers)
 
-    async def alert(self, message: str, sid: int | None = None, **kwargs: Any) -> None:
-        """Post a notification about server ``sid`` (none: the test message); handled."""
-        server = (
-            None if sid is None else AlertServer(sid, self.sim.fleet.servers[sid].name)
-        )
-        assert (await self.post(message, server, **kwargs)).status == 200
+    async def alert(self, message: str, *args: Any, **kwargs: Any) -> None:
+        """Post a notification about a server (none: the test message); handled."""
+        assert (await self.post(message, *args, **kwargs)).status == 200
         await self.hass.async_block_till_done(wait_background_tasks=True)
 
     async def offline(self, sid: int, word: str = "Incident") -> None:
@@ -136,10 +117,11 @@ async def hook(
     frozen: FrozenDateTimeFactory,
     hass_client_no_auth: ClientSessionGenerator,
 ) -> Hook:
-    """The v0 entry, set up with the webhook."""
+    """The v0 entry, set up with the webhook (and diagnostics: the router freezes)."""
     entry = alerts_entry(simulator)
     await setup_integration(hass, entry)
-    return Hook(hass, entry, simulator, frozen, hass_client_no_auth)
+    assert await async_setup_component(hass, "diagnostics", {})
+    return Hook(hass, entry, simulator, frozen, await hass_client_no_auth())
 
 
 def webhooks(hass: HomeAssistant) -> dict[str, dict[str, Any]]:
@@ -150,9 +132,6 @@ def webhooks(hass: HomeAssistant) -> dict[str, dict[str, Any]]:
         else {f.name: getattr(value, f.name) for f in fields(value)}
         for webhook_id, value in hass.data.get("webhook", {}).items()
     }
-
-
-# ------------------------------------------------------------------------ events
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
@@ -169,11 +148,19 @@ async def test_event_snapshot(
     await snapshot_platform(hass, entity_registry, snapshot, config_entry.entry_id)
 
 
-async def test_alert_reaches_dashboard_and_server_events(hook: Hook) -> None:
-    """An incident about a server fires on the dashboard's and that server's event."""
+async def test_alerts_fire_events_once_each(hook: Hook) -> None:
+    """Alerts (tests, Form bodies, quoted names too) fire their events; polls never."""
     name = hook.sim.fleet.servers[NAS].name
     message = alert_message("Incident", name, "192.168.*.*", "CPU > 90%")
-    await hook.alert(message, NAS)
+    events = {state(hook.hass, hook.entry, k, "event").entity_id for k in EVENTS}
+    fired = []
+    for second in range(2):  # the same alert a second later: fired and written again
+        hook.freezer.tick(timedelta(seconds=second))
+        with counted(hook.hass, events) as writes:
+            await hook.alert(message, NAS)
+        assert sorted(writes.changed) == sorted(events), second
+        fired.append(hook.event(f"{NAS}_alerts")["state"])
+    assert fired == ["2026-06-01T12:00:00.000+00:00", "2026-06-01T12:00:01.000+00:00"]
     expected = {
         "event_type": "incident",
         "message": message,
@@ -182,55 +169,64 @@ async def test_alert_reaches_dashboard_and_server_events(hook: Hook) -> None:
         "rule": "CPU > 90%",
     }
     dashboard, on_server = hook.event("alerts"), hook.event(f"{NAS}_alerts")
-    assert dashboard["state"] == on_server["state"] == "2026-06-01T12:00:00.000+00:00"
+    assert dashboard["state"] == on_server["state"] == fired[1]
     assert {key: dashboard[key] for key in expected} == expected
     assert {key: on_server[key] for key in expected} == expected
-    assert hook.event(f"{HK}_alerts")["state"] == STATE_UNKNOWN
     # A CPU alert about a server that reports normally leaves it online.
     assert hook.online(NAS) == STATE_ON
     assert NAS not in hook.entry.runtime_data.silenced
+    # An unchanged poll does not rewrite the events.
+    with counted(hook.hass, events) as writes:
+        await hook.entry.runtime_data.async_refresh()
+        await hook.hass.async_block_till_done()
+    assert writes.total == 0
 
-
-async def test_test_message_and_form_body(hook: Hook) -> None:
-    """Nezha's test message (no server) and a Form body; names with quotes survive."""
+    # Nezha's test message names no server: the dashboard's event only.
     await hook.alert("这是测试消息", request_type=FORM)
     dashboard = hook.event("alerts")
     assert (dashboard["event_type"], dashboard["message"]) == ("test", "这是测试消息")
     assert dashboard["server_id"] is None
-    assert hook.event(f"{NAS}_alerts")["state"] == STATE_UNKNOWN
+    assert hook.event(f"{NAS}_alerts")["state"] == fired[1]
+    assert hook.event(f"{HK}_alerts")["state"] == STATE_UNKNOWN
 
     # The body carries the name the dashboard has now, whatever it looks like.
     renamed = AlertServer(HK, 'web "prod" \\ 01')
-    message = alert_message("Resolved", renamed.name, "1.*", 'Traffic "monthly"')
+    rule = 'Traffic "monthly"'
+    message = alert_message("Resolved", renamed.name, "1.*", rule)
     for request_type in (FORM, JSON):
-        response = await hook.post(message, renamed, request_type=request_type)
-        assert response.status == 200
-        await hook.hass.async_block_till_done(wait_background_tasks=True)
+        await hook.alert(message, renamed, request_type=request_type)
         hk = hook.event(f"{HK}_alerts")
-        assert (hk["event_type"], hk["server_name"], hk["rule"], hk["message"]) == (
-            "resolved",
-            renamed.name,
-            'Traffic "monthly"',
-            message,
-        )
+        got = (hk["event_type"], hk["server_name"], hk["rule"], hk["message"])
+        assert got == ("resolved", renamed.name, rule, message)
 
 
-# ------------------------------------------------------------- the online state
-
-
-async def test_offline_alert_turns_the_server_off_at_once(hook: Hook) -> None:
-    """Offline before the 60 s threshold, held until it agrees, back on recovery."""
+@pytest.mark.parametrize("case", ["held", "back", "failed", "refused"])
+async def test_offline_alert(hook: Hook, case: str) -> None:
+    """Off at once, held till the threshold or a newer report; no hold if unchecked."""
     silenced = hook.entry.runtime_data.silenced
     hook.sim.set_online(NAS, False)
     await hook.tick(delta=timedelta(seconds=7))
     assert hook.online(NAS) == STATE_ON  # 7 s < the 60 s threshold
-
+    if case == "refused":
+        hook.entry.runtime_data._auth_failed = True
+    elif case == "failed":
+        hook.sim.inject_fault(Fault.HTML_502, path=DETAILS)
     before = len(hook.sim.requests)
     await hook.offline(NAS)
+    assert hook.event(f"{NAS}_alerts")["event_type"] == "incident"
+    # The one poll that checked it; none with a refused token.
+    assert paths(hook.sim)[before:] == ([] if case == "refused" else [DETAILS])
+    if case in ("failed", "refused"):
+        assert NAS not in silenced
+        return
     assert hook.online(NAS) == STATE_OFF
     assert hook.state("any_offline", "binary_sensor") == STATE_ON
-    assert paths(hook.sim)[before:] == [DETAILS]  # the one poll that checked it
     assert NAS in silenced
+    if case == "back":  # a report newer than the one seen at the alert ends the hold
+        hook.sim.set_online(NAS, True)
+        await hook.tick()  # the next regular poll
+        assert (hook.online(NAS), NAS in silenced) == (STATE_ON, False)
+        return
 
     await hook.tick()  # 38 s: the threshold alone would say online
     assert (hook.online(NAS), NAS in silenced) == (STATE_OFF, True)
@@ -244,18 +240,6 @@ async def test_offline_alert_turns_the_server_off_at_once(hook: Hook) -> None:
     await hook.offline(NAS, "Resolved")
     assert hook.online(NAS) == STATE_ON  # read again at once
     assert hook.event(f"{NAS}_alerts")["event_type"] == "resolved"
-
-
-async def test_agent_back_before_the_threshold(hook: Hook) -> None:
-    """A report newer than the one seen at the alert ends the hold."""
-    hook.sim.set_online(HK, False)
-    await hook.tick(delta=timedelta(seconds=10))
-    await hook.offline(HK)
-    assert hook.online(HK) == STATE_OFF
-    hook.sim.set_online(HK, True)
-    await hook.tick()  # the next regular poll
-    assert hook.online(HK) == STATE_ON
-    assert HK not in hook.entry.runtime_data.silenced
 
 
 async def test_alerts_share_one_check(hook: Hook) -> None:
@@ -275,40 +259,19 @@ async def test_alerts_share_one_check(hook: Hook) -> None:
     message = alert_message("Incident", hk, "10.*.*.*", "Offline")
     with patch.object(coordinator, "async_refresh", slow_refresh):
         for sid in (HK, 2, 3, NAS):
-            server = AlertServer(sid, hook.sim.fleet.servers[sid].name)
-            assert (await hook.post(message, server)).status == 200
+            assert (await hook.post(message, sid)).status == 200
             await asyncio.sleep(0)
         gate.set()
         await hook.hass.async_block_till_done(wait_background_tasks=True)
     assert calls == 2
 
 
-@pytest.mark.parametrize("refused_token", [False, True], ids=["failed", "refused"])
-async def test_check_that_cannot_run_holds_nothing(
-    hook: Hook, refused_token: bool
+async def test_refusals_registration_and_diagnostics(
+    hook: Hook, hass_client: ClientSessionGenerator, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A failed check holds nothing offline; after a refused token none is sent."""
-    hook.sim.set_online(NAS, False)
-    await hook.tick(delta=timedelta(seconds=7))
-    if refused_token:
-        hook.entry.runtime_data._auth_failed = True
-    else:
-        hook.sim.inject_fault(Fault.HTML_502, path=DETAILS)
-    before = len(hook.sim.requests)
-    await hook.offline(NAS)
-    assert NAS not in hook.entry.runtime_data.silenced
-    assert hook.event(f"{NAS}_alerts")["event_type"] == "incident"
-    assert len(hook.sim.requests) == before + (0 if refused_token else 1)
-
-
-# ------------------------------------------------------------------- refusals
-
-
-async def test_bad_bodies_change_nothing(
-    hook: Hook, caplog: pytest.LogCaptureFixture
-) -> None:
-    """Wrong shape, unknown server, too large, wrong method: refused, no event."""
-    client, url = await hook.http(), f"/api/webhook/{WEBHOOK_ID}"
+    """Bad requests refused; POST, local only, once; no id in diagnostics or logs."""
+    hass, client, url = hook.hass, hook.http, URL
+    # Wrong shape, unknown server, too large, wrong method: refused, no event.
     before = len(hook.sim.requests)
     big = b'{"message":"' + b"x" * MAX_ALERT_BYTES + b'"}'
     cases: list[tuple[bytes, str, int]] = [
@@ -321,9 +284,8 @@ async def test_bad_bodies_change_nothing(
         (big, "application/json", 413),
     ]
     for body, content_type, status in cases:
-        response = await client.post(
-            url, data=body, headers={"Content-Type": content_type}
-        )
+        headers = {"Content-Type": content_type}
+        response = await client.post(url, data=body, headers=headers)
         assert response.status == status, body[:40]
 
     # Sent in chunks without a length, the limit still holds.
@@ -331,38 +293,18 @@ async def test_bad_bodies_change_nothing(
         for _ in range(3):
             yield b"x" * (MAX_ALERT_BYTES // 2)
 
-    response = await client.post(url, data=chunks())
-    assert response.status == 413
-    response = await client.get(url, params={"message": "x"})
-    assert response.status == 405
-    await hook.hass.async_block_till_done(wait_background_tasks=True)
+    assert (await client.post(url, data=chunks())).status == 413
+    assert (await client.get(url, params={"message": "x"})).status == 405
+    await hass.async_block_till_done(wait_background_tasks=True)
 
     events = ["alerts", *(f"{sid}_alerts" for sid in hook.sim.fleet.servers)]
     assert {hook.event(key)["state"] for key in events} == {STATE_UNKNOWN}
     assert len(hook.sim.requests) == before
-    refusals = [
-        r.getMessage()
-        for r in caplog.records
-        if r.name.startswith(NEZHA_LOGGER) and "Refused an alert" in r.getMessage()
-    ]
+    ours = [r.getMessage() for r in caplog.records if r.name.startswith(NEZHA_LOGGER)]
+    refusals = [text for text in ours if "Refused an alert" in text]
     assert len(refusals) == 8
     assert any("unknown server" in text for text in refusals)
-    # The id is the secret of the URL: the integration never logs it.
-    assert not [
-        r
-        for r in caplog.records
-        if r.name.startswith(NEZHA_LOGGER) and WEBHOOK_ID in r.getMessage()
-    ]
 
-
-async def test_registration_and_diagnostics(
-    hass: HomeAssistant,
-    hass_client: ClientSessionGenerator,
-    hook: Hook,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    """POST only, local only; a copy with the same id loads without it; diagnostics
-    show alerts on but never the id; gone when the entry unloads."""
     registered = webhooks(hass)[WEBHOOK_ID]
     assert registered["domain"] == DOMAIN
     assert registered["local_only"] is True
@@ -384,44 +326,43 @@ async def test_registration_and_diagnostics(
     assert await hass.config_entries.async_unload(hook.entry.entry_id)
     await hass.async_block_till_done()
     assert WEBHOOK_ID not in webhooks(hass)
+    # The id is the secret of the URL: the integration never logs it.
+    ours = [r.getMessage() for r in caplog.records if r.name.startswith(NEZHA_LOGGER)]
+    assert not [text for text in ours if WEBHOOK_ID in text]
 
 
-# -------------------------------------------------------------------- options
+async def options(hass: HomeAssistant, entry_id: str, was: bool, alerts: bool) -> Any:
+    """Open the options (alerts shown as ``was``) and submit the first step."""
+    result = await hass.config_entries.options.async_init(entry_id)
+    assert default(result, CONF_ALERTS_WEBHOOK) is was
+    return await hass.config_entries.options.async_configure(
+        result["flow_id"], {**BASE_OPTIONS, CONF_ALERTS_WEBHOOK: alerts}
+    )
 
 
 async def test_options_enable_keep_and_disable(
-    hass: HomeAssistant,
-    init_integration: MockConfigEntry,
-    hass_client_no_auth: ClientSessionGenerator,
+    nz: Harness, hass_client_no_auth: ClientSessionGenerator
 ) -> None:
-    """Off by default; enabling shows the URL and template (a path without a known
-    address); the id stays; disabling removes the webhook and the events."""
-    entry, base = init_integration, BASE_OPTIONS
-    registry = er.async_get(hass)
+    """Off by default; on: URL (a bare path without an address), template; off: gone."""
+    hass, entry, base = nz.hass, nz.entry, BASE_OPTIONS
+    flows, local = hass.config_entries.options, {CONF_WEBHOOK_LOCAL_ONLY: False}
 
     def event_entities() -> set[str]:
-        entries = er.async_entries_for_config_entry(registry, entry.entry_id)
+        entries = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
         return {e.unique_id for e in entries if e.domain == "event"}
 
     assert not [h for h in webhooks(hass).values() if h["domain"] == DOMAIN]
     assert event_entities() == set()
-    result = await hass.config_entries.options.async_init(entry.entry_id)
     with patch(
         "homeassistant.components.webhook.async_generate_url",
         side_effect=NoURLAvailableError,
     ):
-        result = await hass.config_entries.options.async_configure(
-            result["flow_id"], {**base, CONF_ALERTS_WEBHOOK: True}
-        )
+        result = await options(hass, entry.entry_id, was=False, alerts=True)
     url = result["description_placeholders"]["url"]
     assert url.startswith("http://<home-assistant>:8123/api/webhook/")
-    hass.config_entries.options.async_abort(result["flow_id"])
+    flows.async_abort(result["flow_id"])
 
-    result = await hass.config_entries.options.async_init(entry.entry_id)
-    assert default(result, CONF_ALERTS_WEBHOOK) is False
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {**base, CONF_ALERTS_WEBHOOK: True}
-    )
+    result = await options(hass, entry.entry_id, was=False, alerts=True)
     assert (result["type"], result["step_id"]) == (FlowResultType.FORM, "alerts")
     assert default(result, CONF_WEBHOOK_LOCAL_ONLY) is True
     placeholders = result["description_placeholders"]
@@ -431,16 +372,10 @@ async def test_options_enable_keep_and_disable(
     webhook_id = url.rsplit("/api/webhook/", 1)[1]
     assert len(webhook_id) == 64
     assert int(webhook_id, 16) >= 0
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_WEBHOOK_LOCAL_ONLY: False}
-    )
+    result = await flows.async_configure(result["flow_id"], local)
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert entry.options == {
-        **base,
-        CONF_ALERTS_WEBHOOK: True,
-        CONF_WEBHOOK_ID: webhook_id,
-        CONF_WEBHOOK_LOCAL_ONLY: False,
-    }
+    on = {CONF_ALERTS_WEBHOOK: True, CONF_WEBHOOK_LOCAL_ONLY: False}
+    assert entry.options == {**base, **on, CONF_WEBHOOK_ID: webhook_id}
     await hass.async_block_till_done(wait_background_tasks=True)
     assert webhooks(hass)[webhook_id]["local_only"] is False
     assert event_entities() == {f"{entry.entry_id}_alerts"} | {
@@ -454,23 +389,14 @@ async def test_options_enable_keep_and_disable(
     assert response.status == 200
 
     # Saved again with alerts on: the same URL, nothing to change in Nezha.
-    result = await hass.config_entries.options.async_init(entry.entry_id)
-    assert default(result, CONF_ALERTS_WEBHOOK) is True
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {**base, CONF_ALERTS_WEBHOOK: True}
-    )
+    result = await options(hass, entry.entry_id, was=True, alerts=True)
     assert result["description_placeholders"]["url"] == url
     assert default(result, CONF_WEBHOOK_LOCAL_ONLY) is False
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_WEBHOOK_LOCAL_ONLY: False}
-    )
+    result = await flows.async_configure(result["flow_id"], local)
     assert entry.options[CONF_WEBHOOK_ID] == webhook_id
 
     # Turned off: the webhook and the event entities are gone.
-    result = await hass.config_entries.options.async_init(entry.entry_id)
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {**base, CONF_ALERTS_WEBHOOK: False}
-    )
+    result = await options(hass, entry.entry_id, was=True, alerts=False)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options == base
     await hass.async_block_till_done(wait_background_tasks=True)

@@ -1,4 +1,4 @@
-"""Tests of the binary sensors, the online-state semantics and the devices."""
+"""The binary sensors, the online-state semantics and the devices."""
 
 from __future__ import annotations
 
@@ -7,28 +7,16 @@ from typing import Any
 from unittest.mock import patch
 
 from homeassistant.components.binary_sensor import BinarySensorDeviceClass
-from homeassistant.const import (
-    ATTR_DEVICE_CLASS,
-    STATE_OFF,
-    STATE_ON,
-    STATE_UNAVAILABLE,
-    STATE_UNKNOWN,
-    Platform,
-)
+from homeassistant.const import ATTR_DEVICE_CLASS, STATE_UNAVAILABLE, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
-from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
-    snapshot_platform,
-)
+from pytest_homeassistant_custom_component.common import snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
-from nezha_dev.simulator import NezhaSimulator
 from tests.helpers import Dashboard, Harness, entry_device, server_device, state
 
-NAS = 4
-
+NAS, TOKYO = 4, 5
 
 pytestmark = pytest.mark.usefixtures("frozen")
 
@@ -44,16 +32,6 @@ async def test_binary_sensor_snapshot(
     with patch("custom_components.nezha.PLATFORMS", [Platform.BINARY_SENSOR]):
         entry = await dashboard.setup(hass)
     await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
-
-
-async def test_online_unavailable_when_record_unreadable(nz: Harness) -> None:
-    """A record that cannot be read says nothing about the server: unavailable."""
-    nz.sim.set_malformed(NAS, "host", ["not", "an", "object"])
-    await nz.tick()
-    assert (nz.online(NAS), nz.online(1)) == (STATE_UNAVAILABLE, STATE_ON)
-    nz.sim.clear_malformed()
-    await nz.tick()
-    assert nz.online(NAS) == STATE_ON
 
 
 def _device_facts(device: dr.DeviceEntry, base_url: str) -> dict[str, Any]:
@@ -72,15 +50,11 @@ def _device_facts(device: dr.DeviceEntry, base_url: str) -> dict[str, Any]:
     }
 
 
-async def test_devices(
-    hass: HomeAssistant,
-    init_integration: MockConfigEntry,
-    simulator: NezhaSimulator,
-    snapshot: SnapshotAssertion,
-) -> None:
+async def test_devices(nz: Harness, snapshot: SnapshotAssertion) -> None:
     """One device per server with the agent's facts, plus the dashboard service."""
+    hass, entry, simulator = nz.hass, nz.entry, nz.sim
     for sid, server in simulator.fleet.servers.items():
-        device = server_device(hass, init_integration, sid)
+        device = server_device(hass, entry, sid)
         assert device is not None
         host = server.host
         assert device.name == server.name
@@ -91,13 +65,12 @@ async def test_devices(
         assert device.configuration_url == f"{simulator.url}/network/{sid}"
         assert device.entry_type is None
 
-    registry = dr.async_get(hass)
-    dashboard = entry_device(hass, init_integration.entry_id, init_integration.entry_id)
+    dashboard = entry_device(hass, entry.entry_id, entry.entry_id)
     assert dashboard is not None
     assert dashboard.entry_type is dr.DeviceEntryType.SERVICE
-    assert dashboard.name == init_integration.title
+    assert dashboard.name == entry.title
     assert dashboard.configuration_url == simulator.url
-    devices = dr.async_entries_for_config_entry(registry, init_integration.entry_id)
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
     assert len(devices) == len(simulator.fleet.servers) + 1
     facts = sorted(
         (_device_facts(d, simulator.url) for d in devices),
@@ -106,62 +79,62 @@ async def test_devices(
     assert facts == snapshot
 
 
-# -- online state: the coordinator's semantics, seen through the online sensor --
-
-
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
-async def test_agent_offline_then_back(
-    nz: Harness, caplog: pytest.LogCaptureFixture
-) -> None:
-    """Off (not unavailable) within threshold + one poll, a problem on the dashboard;
-    metrics unavailable; boot time kept."""
-    online = state(nz.hass, nz.entry, f"{NAS}_online", "binary_sensor")
+async def test_online_state(nz: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    """Off after threshold + poll by the dashboard's clock; unreadable; never seen."""
+    online = state(nz.hass, nz.entry, f"{TOKYO}_online", "binary_sensor")
     problem = state(nz.hass, nz.entry, "any_offline", "binary_sensor")
     assert online.attributes[ATTR_DEVICE_CLASS] == BinarySensorDeviceClass.CONNECTIVITY
     assert problem.attributes[ATTR_DEVICE_CLASS] == BinarySensorDeviceClass.PROBLEM
-    assert (online.state, problem.state) == (STATE_ON, STATE_OFF)
-    boot = nz.state(f"{NAS}_last_boot")
-    nz.sim.set_online(NAS, False)
+    assert (online.state, problem.state) == ("on", "off")
+    boot = nz.state(f"{TOKYO}_last_boot")
+    nz.sim.set_online(TOKYO, False)
     await nz.tick()  # 31 s: not yet past the 60 s threshold
-    assert nz.online(NAS) == STATE_ON
+    assert nz.online(TOKYO) == "on"
     await nz.tick(2)  # 93 s = threshold + one poll
-    assert nz.online(NAS) == STATE_OFF
-    assert nz.state("any_offline", "binary_sensor") == STATE_ON
-    assert nz.state(f"{NAS}_cpu_usage") == STATE_UNAVAILABLE
-    assert nz.state(f"{NAS}_last_boot") == boot
-    assert nz.state(f"{NAS}_last_seen") not in (STATE_UNAVAILABLE, STATE_UNKNOWN)
+    assert nz.online(TOKYO) == "off"
+    assert nz.state("any_offline", "binary_sensor") == "on"
+    for key in ("cpu_usage", "download_speed", "downloaded", "ping_2"):
+        assert nz.state(f"{TOKYO}_{key}") == STATE_UNAVAILABLE
+    assert nz.state(f"{TOKYO}_last_boot") == boot  # kept, and so is last seen
+    assert nz.state(f"{TOKYO}_last_seen") not in (STATE_UNAVAILABLE, "unknown")
+    counts = {"servers_offline": "1", "servers_online": "4", "servers_total": "5"}
+    assert {key: nz.state(key) for key in counts} == counts
     await nz.tick(5)
-    nz.sim.set_online(NAS, True)
+    nz.sim.set_online(TOKYO, True)
     await nz.tick(3)
-    assert nz.online(NAS) == STATE_ON
-    assert nz.state("any_offline", "binary_sensor") == STATE_OFF
-    assert float(nz.state(f"{NAS}_cpu_usage")) >= 0
+    assert nz.online(TOKYO) == "on"
+    assert nz.state("any_offline", "binary_sensor") == "off"
+    assert float(nz.state(f"{TOKYO}_cpu_usage")) >= 0
     info = [r for r in caplog.records if "is now" in r.getMessage()]
     assert [(r.levelno, r.getMessage()) for r in info] == [
-        (logging.INFO, "Server nas (id 4) is now offline"),
-        (logging.INFO, "Server nas (id 4) is now online"),
+        (logging.INFO, "Server 东京-web-03 (id 5) is now offline"),
+        (logging.INFO, "Server 东京-web-03 (id 5) is now online"),
     ]
 
+    # The dashboard's own clock (Date header) decides, not Home Assistant's.
+    for skew in (420, -840, 420):  # 7 minutes ahead, 7 behind, back in step
+        nz.sim.shift_clock(skew)
+        await nz.tick(3)
+        assert {nz.online(sid) for sid in nz.sim.fleet.servers} == {"on"}
+        assert nz.state("servers_offline") == "0"
 
-@pytest.mark.parametrize("skew", [420, -420])
-async def test_clock_skew(nz: Harness, skew: int) -> None:
-    """The dashboard's own clock (Date header) decides, not Home Assistant's."""
-    nz.sim.shift_clock(skew)
-    await nz.tick(3)
-    assert {nz.online(sid) for sid in nz.sim.fleet.servers} == {STATE_ON}
-    assert nz.state("servers_offline") == "0"
+    # A record that cannot be read says nothing about the server.
+    nz.sim.set_malformed(NAS, "host", ["not", "an", "object"])
+    await nz.tick()
+    assert (nz.online(NAS), nz.online(1)) == (STATE_UNAVAILABLE, "on")
+    nz.sim.clear_malformed()
+    await nz.tick()
+    assert nz.online(NAS) == "on"
 
-
-@pytest.mark.usefixtures("entity_registry_enabled_by_default")
-async def test_never_reported_server(nz: Harness) -> None:
-    """Go's zero time is offline at once, with metrics unavailable."""
+    # Go's zero time is offline at once, with metrics unavailable.
     device = nz.device(NAS)
     nz.sim.set_never_reported(NAS)
     await nz.tick()
-    assert nz.online(NAS) == STATE_OFF
+    assert nz.online(NAS) == "off"
     assert nz.state(f"{NAS}_cpu_usage") == STATE_UNAVAILABLE
-    assert nz.state(f"{NAS}_last_seen") == STATE_UNKNOWN
-    assert nz.state(f"{NAS}_last_boot") == STATE_UNKNOWN
+    assert nz.state(f"{NAS}_last_seen") == "unknown"
+    assert nz.state(f"{NAS}_last_boot") == "unknown"
     # The zeroed host of a restarted dashboard does not wipe the device facts.
     after = nz.device(NAS)
     assert after is not None and device is not None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable
 from unittest.mock import patch
 
 from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN, SERVICE_PRESS
@@ -21,10 +21,10 @@ from syrupy.assertion import SnapshotAssertion
 from nezha_dev.simulator import Fault, NezhaSimulator
 from tests.helpers import (
     PAT,
-    entity_id,
     ping_round_done,
     register_secret,
     setup_frozen,
+    state,
     unload_all,
     v1_entry,
     wait_for,
@@ -40,15 +40,13 @@ ENTRY_ID = "01NEZHAV1BUTTONENTRY00000A"
 @pytest.fixture
 async def sim(socket_enabled: None) -> AsyncGenerator[NezhaSimulator]:
     """A v2.3.7 dashboard with three tasks; the main token may run them."""
-    simulator = NezhaSimulator(
-        generation="v1", servers=5, seed=1, token=PAT, scopes=CRON
-    )
-    simulator.add_cron('Backup "db"', servers=[1, 2], command="backup.sh")
-    simulator.add_cron("Rotate logs", servers=[3], cover=1)
-    simulator.add_cron("Restart on alert", task_type=1, cover=2)
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
+    dash = NezhaSimulator(generation="v1", servers=5, seed=1, token=PAT, scopes=CRON)
+    dash.add_cron('Backup "db"', servers=[1, 2], command="backup.sh")
+    dash.add_cron("Rotate logs", servers=[3], cover=1)
+    dash.add_cron("Restart on alert", task_type=1, cover=2)
+    await dash.start()
+    yield dash
+    await dash.stop()
 
 
 @pytest.fixture
@@ -64,18 +62,13 @@ async def entry(
 
 def buttons(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, er.RegistryEntry]:
     """The entry's button registry entries by unique id."""
-    return {
-        e.unique_id: e
-        for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
-        if e.domain == BUTTON_DOMAIN
-    }
+    entries = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+    return {e.unique_id: e for e in entries if e.domain == BUTTON_DOMAIN}
 
 
 def button(hass: HomeAssistant, entry: MockConfigEntry, cron: int) -> str:
-    """The entity id of a task's button."""
-    found = entity_id(hass, entry, f"cron_{cron}", BUTTON_DOMAIN)
-    assert found is not None
-    return found
+    """The entity id of a task's (enabled) button."""
+    return state(hass, entry, f"cron_{cron}", BUTTON_DOMAIN).entity_id
 
 
 def requests(sim: NezhaSimulator, prefix: str = CRON_LIST) -> list[tuple[str, str]]:
@@ -90,11 +83,12 @@ async def press(hass: HomeAssistant, entity_id: str) -> None:
     )
 
 
-async def refused(hass: HomeAssistant, entity_id: str, key: str) -> None:
-    """A press that fails with this translated error."""
+async def refused(call: Awaitable[None], key: str) -> HomeAssistantError:
+    """A press (or trigger) that fails with this translated error."""
     with pytest.raises(HomeAssistantError) as info:
-        await press(hass, entity_id)
+        await call
     assert info.value.translation_key == key
+    return info.value
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
@@ -112,18 +106,27 @@ async def test_button_snapshot(
     await unload_all(hass)
 
 
-async def test_buttons_are_disabled_by_default(
+async def test_buttons_are_disabled_by_default_and_go_with_the_scope(
     hass: HomeAssistant, sim: NezhaSimulator, entry: MockConfigEntry
 ) -> None:
-    """Two buttons (not the alert-trigger task), disabled; the scope probed once."""
+    """Two disabled buttons (no alert-triggered task), one probe; gone without scope."""
     found = buttons(hass, entry)
     assert set(found) == {f"{ENTRY_ID}_cron_1", f"{ENTRY_ID}_cron_2"}
-    assert all(
-        e.disabled_by is er.RegistryEntryDisabler.INTEGRATION for e in found.values()
-    )
+    assert {e.disabled_by for e in found.values()} == {
+        er.RegistryEntryDisabler.INTEGRATION
+    }
     assert entry.runtime_data.side.cron_access is True
     assert requests(sim) == [("GET", CRON_LIST), ("POST", PROBE)]
     assert sim.cron_runs == []  # the probe ran nothing
+
+    sim.get_token(PAT).scopes = READ  # type: ignore[union-attr]
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    coordinator = entry.runtime_data
+    await wait_for(lambda: coordinator.side.cron_access is False, "the scope probe")
+    await wait_for(lambda: ping_round_done(coordinator), "the ping round")
+    await hass.async_block_till_done()
+    assert buttons(hass, entry) == {}
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
@@ -132,9 +135,8 @@ async def test_press_runs_the_task_once(
 ) -> None:
     """A press is one POST; refusals are translated errors and never retried."""
     backup, rotate = button(hass, entry, 1), button(hass, entry, 2)
-    state = hass.states.get(backup)
-    assert state is not None
-    assert state.attributes["friendly_name"] == 'Nezha test dashboard Run Backup "db"'
+    name = state(hass, entry, "cron_1", BUTTON_DOMAIN).attributes["friendly_name"]
+    assert name == 'Nezha test dashboard Run Backup "db"'
 
     before = len(requests(sim))
     await press(hass, backup)
@@ -144,10 +146,8 @@ async def test_press_runs_the_task_once(
     # Deleted on the dashboard since the last list: refused with its reason.
     sim.remove_cron(1)
     before = len(requests(sim))
-    with pytest.raises(HomeAssistantError) as info:
-        await press(hass, backup)
-    assert info.value.translation_key == "cron_refused"
-    assert info.value.translation_placeholders == {
+    error = await refused(press(hass, backup), "cron_refused")
+    assert error.translation_placeholders == {
         "task": 'Backup "db"',
         "reason": "task id 1 does not exist",
     }
@@ -157,17 +157,24 @@ async def test_press_runs_the_task_once(
     token = sim.get_token(PAT)
     assert token is not None
     token.scopes = (*READ, "nezha:cron:read")
-    await refused(hass, rotate, "cron_not_allowed")
+    await refused(press(hass, rotate), "cron_not_allowed")
     assert len(requests(sim)) == before + 2
     assert not entry.runtime_data.auth_failed
 
     # The dashboard unreachable for this one request.
     token.scopes = CRON
     sim.inject_fault(Fault.RESET, path="/api/v1/cron/2/manual")
-    await refused(hass, rotate, "cron_failed")
+    await refused(press(hass, rotate), "cron_failed")
     assert len(requests(sim)) == before + 3
     assert sim.cron_runs == [1]
     assert sim.waf_strikes() == 0
+
+    # A task the next list lacks leaves its button unavailable.
+    sim.remove_cron(2)
+    await entry.runtime_data.side._async_before_pings()
+    entry.runtime_data.side.async_update_listeners()
+    await hass.async_block_till_done()
+    assert hass.states.get(rotate).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
@@ -179,7 +186,7 @@ async def test_revoked_token_press(
     sim.waf_enabled = True
     sim.revoke_token()
     before = len(sim.requests)
-    await refused(hass, rotate, "auth_failed")
+    await refused(press(hass, rotate), "auth_failed")
     assert coordinator.auth_failed
     await hass.async_block_till_done()
     sent = len(sim.requests)
@@ -187,29 +194,18 @@ async def test_revoked_token_press(
     # The button is unavailable now; the coordinator would refuse anyway.
     assert hass.states.get(rotate).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
     await press(hass, rotate)
-    with pytest.raises(HomeAssistantError) as info:
-        await coordinator.side.async_trigger_cron(2)
-    assert info.value.translation_key == "auth_failed"
+    await refused(coordinator.side.async_trigger_cron(2), "auth_failed")
     assert len(sim.requests) == sent  # nothing sent with a refused token
     assert sim.waf_strikes() == 1
 
 
-@pytest.mark.parametrize(
-    ("scopes", "asked"),
-    [
-        (READ, [("GET", CRON_LIST)]),
-        ((*READ, "nezha:cron:read"), [("GET", CRON_LIST), ("POST", PROBE)]),
-        ((*READ, "nezha:cron:exec"), [("GET", CRON_LIST)]),
-    ],
-    ids=["read-only", "cron-read", "cron-exec"],
-)
+@pytest.mark.parametrize("extra", ["none", "read", "exec"])
 async def test_no_buttons_without_both_scopes(
-    hass: HomeAssistant,
-    sim: NezhaSimulator,
-    scopes: tuple[str, ...],
-    asked: list[tuple[str, str]],
+    hass: HomeAssistant, sim: NezhaSimulator, extra: str
 ) -> None:
-    """The default token gets no buttons; the tasks are not asked for again."""
+    """No buttons without both cron scopes (cron:read: probed); not asked again."""
+    scopes = READ if extra == "none" else (*READ, f"nezha:cron:{extra}")
+    asked = [("GET", CRON_LIST), *([("POST", PROBE)] if extra == "read" else [])]
     token = register_secret(sim.add_token(scopes=scopes))
     entry = v1_entry(sim, token, entry_id=ENTRY_ID)
     coordinator = await setup_frozen(hass, entry)
@@ -225,52 +221,15 @@ async def test_no_buttons_without_both_scopes(
     await unload_all(hass)
 
 
-async def test_buttons_removed_when_the_scope_is_gone(
-    hass: HomeAssistant, sim: NezhaSimulator, entry: MockConfigEntry
-) -> None:
-    """After a reload with a token that may not run tasks, the buttons are removed."""
-    assert len(buttons(hass, entry)) == 2
-    token = sim.get_token(PAT)
-    assert token is not None
-    token.scopes = READ
-    assert await hass.config_entries.async_reload(entry.entry_id)
-    await hass.async_block_till_done()
-    coordinator = entry.runtime_data
-    await wait_for(lambda: coordinator.side.cron_access is False, "the scope probe")
-    await wait_for(lambda: ping_round_done(coordinator), "the ping round")
-    await hass.async_block_till_done()
-    assert buttons(hass, entry) == {}
-
-
-@pytest.mark.usefixtures("entity_registry_enabled_by_default")
-async def test_task_deleted_on_the_dashboard(
-    hass: HomeAssistant, sim: NezhaSimulator, entry: MockConfigEntry
-) -> None:
-    """A task the next list lacks leaves its button unavailable."""
-    sim.remove_cron(2)
-    await entry.runtime_data.side._async_before_pings()
-    entry.runtime_data.side.async_update_listeners()
-    await hass.async_block_till_done()
-    state = hass.states.get(button(hass, entry, 2))
-    assert state is not None and state.state == STATE_UNAVAILABLE
-
-
 async def test_config_flow_never_asks_for_tasks(
     hass: HomeAssistant, sim: NezhaSimulator
 ) -> None:
     """The flow checks the three read scopes only, whatever else the token has."""
-    result = await hass.config_entries.flow.async_init(
-        "nezha", context={"source": "user"}
-    )
-    # The form names them as optional (data_description of the token).
-    assert result["description_placeholders"]["cron_scopes"] == (
-        "nezha:cron:read, nezha:cron:exec"
-    )
+    flow = hass.config_entries.flow
+    result = await flow.async_init("nezha", context={"source": "user"})
+    user_input = {"url": sim.url, "api_token": PAT, "verify_ssl": True}
     with patch("custom_components.nezha.async_setup_entry", return_value=True):
-        result = await hass.config_entries.flow.async_configure(
-            result["flow_id"],
-            {"url": sim.url, "api_token": PAT, "verify_ssl": True},
-        )
+        result = await flow.async_configure(result["flow_id"], user_input)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert requests(sim) == []
 

@@ -1,14 +1,11 @@
-"""Tests of the diagnostics: useful content, and nothing secret in it."""
+"""The diagnostics: useful content, and nothing secret in it."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from freezegun.api import FrozenDateTimeFactory
-from homeassistant.core import HomeAssistant
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
     get_diagnostics_for_device,
@@ -18,11 +15,9 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.nezha.diagnostics import redact_text
 from nezha_dev.simulator import NezhaSimulator
-from tests.conftest import TOKEN
-from tests.helpers import entry_device, server_device, tick
+from tests.helpers import TOKEN, Harness, entry_device, server_device
 
 GPU_BOX = 3
-
 
 pytestmark = pytest.mark.usefixtures("frozen")
 
@@ -39,64 +34,41 @@ def _assert_nothing_secret(data: Any, sim: NezhaSimulator, url: str) -> None:
 
 
 async def test_entry_diagnostics(
-    hass: HomeAssistant,
-    hass_client: ClientSessionGenerator,
-    init_integration: MockConfigEntry,
-    simulator: NezhaSimulator,
-    snapshot: SnapshotAssertion,
+    nz: Harness, hass_client: ClientSessionGenerator, snapshot: SnapshotAssertion
 ) -> None:
-    """The parsed snapshot of every server, options and status, redacted."""
-    data = await get_diagnostics_for_config_entry(hass, hass_client, init_integration)
-    _assert_nothing_secret(data, simulator, simulator.url)
+    """Records, options, status, and after a failure the last error: all redacted."""
+    hass, entry, url = nz.hass, nz.entry, nz.sim.url
+    data = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    _assert_nothing_secret(data, nz.sim, url)
     assert data["coordinator"]["api_generation"] == "v0"  # type: ignore[index,call-overload]
     assert len(data["servers"]) == 5  # type: ignore[arg-type]
     assert data == snapshot
 
-
-async def test_device_diagnostics(
-    hass: HomeAssistant,
-    hass_client: ClientSessionGenerator,
-    init_integration: MockConfigEntry,
-    simulator: NezhaSimulator,
-    snapshot: SnapshotAssertion,
-) -> None:
-    """One server's record and ping monitors; the fleet summary for the dashboard."""
-    device = server_device(hass, init_integration, GPU_BOX)
-    assert device is not None
-    server = await get_diagnostics_for_device(
-        hass, hass_client, init_integration, device
-    )
-    _assert_nothing_secret(server, simulator, simulator.url)
-    assert server["online"] is True  # type: ignore[index,call-overload]
-    assert server == snapshot(name="server")
-
-    dashboard = entry_device(hass, init_integration.entry_id, init_integration.entry_id)
-    assert dashboard is not None
-    fleet = await get_diagnostics_for_device(
-        hass, hass_client, init_integration, dashboard
-    )
-    _assert_nothing_secret(fleet, simulator, simulator.url)
-    assert fleet == snapshot(name="dashboard")
-
-
-async def test_diagnostics_after_connection_failure(
-    hass: HomeAssistant,
-    hass_client: ClientSessionGenerator,
-    init_integration: MockConfigEntry,
-    simulator: NezhaSimulator,
-    frozen: FrozenDateTimeFactory,
-) -> None:
-    """The last error is kept, without the host and port it names."""
-    url = simulator.url
-    await simulator.stop()  # connection refused: aiohttp names host and port
-    await tick(hass, frozen)
-    data = await get_diagnostics_for_config_entry(hass, hass_client, init_integration)
-    _assert_nothing_secret(data, simulator, url)
+    await nz.sim.stop()  # connection refused: aiohttp names host and port
+    await nz.tick()
+    data = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    _assert_nothing_secret(data, nz.sim, url)
     coordinator = data["coordinator"]
     assert coordinator["last_update_success"] is False  # type: ignore[index,call-overload]
     error = coordinator["last_error"]  # type: ignore[index,call-overload]
     assert error.startswith("UpdateFailed: Could not reach the dashboard")
     assert "Cannot connect to host **REDACTED**" in error
+
+
+async def test_device_diagnostics(
+    nz: Harness, hass_client: ClientSessionGenerator, snapshot: SnapshotAssertion
+) -> None:
+    """One server's record and ping monitors; the fleet summary for the dashboard."""
+    device = server_device(nz.hass, nz.entry, GPU_BOX)
+    dashboard = entry_device(nz.hass, nz.entry.entry_id, nz.entry.entry_id)
+    assert device is not None and dashboard is not None
+    server = await get_diagnostics_for_device(nz.hass, hass_client, nz.entry, device)
+    _assert_nothing_secret(server, nz.sim, nz.sim.url)
+    assert server["online"] is True  # type: ignore[index,call-overload]
+    assert server == snapshot(name="server")
+    fleet = await get_diagnostics_for_device(nz.hass, hass_client, nz.entry, dashboard)
+    _assert_nothing_secret(fleet, nz.sim, nz.sim.url)
+    assert fleet == snapshot(name="dashboard")
 
 
 def test_redact_text() -> None:

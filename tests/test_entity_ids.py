@@ -1,10 +1,4 @@
-"""Entity ids of the dashboard device: stable for new entities, kept for old ones.
-
-The dashboard device is named after the entry title (the dashboard's host and
-port). New entities of that device get ids that do not depend on it
-(``sensor.nezha_servers_online``, ``_2`` for a second dashboard); entities that
-are already in the entity registry keep the ids users automate with.
-"""
+"""Dashboard entity ids: not made of the title (its address) when new, kept when old."""
 
 from __future__ import annotations
 
@@ -35,28 +29,22 @@ def dashboard_entity_ids(hass: HomeAssistant, entry: MockConfigEntry) -> dict[st
     }
 
 
-async def test_new_installation_ids_do_not_depend_on_the_address(
+async def test_new_ids_do_not_depend_on_the_address(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
-    """A fresh entry gets nezha_* ids, not ids made of its title (the device name)."""
+    """A fresh entry gets nezha_* ids, a second dashboard's get Home Assistant's _2."""
     assert dashboard_entity_ids(hass, init_integration) == NEW_IDS
     assert all(hass.states.get(expected) for expected in NEW_IDS.values())
     # Server entities keep naming by their device (the server's name).
     assert entity_id(hass, init_integration, "1_cpu_usage") == (
         "sensor.hk_edge_01_cpu_usage"
     )
-
-
-async def test_second_dashboard_is_suffixed(
-    hass: HomeAssistant, init_integration: MockConfigEntry
-) -> None:
-    """A second dashboard's entities get Home Assistant's _2 suffix."""
     async with NezhaSimulator(servers=2, token=TOKEN, seed=2) as other:
         title = other.url.removeprefix("http://")
         second = v0_entry(other.url, entry_id="01NEZHATESTENTRY000000000B", title=title)
         await setup_integration(hass, second)
         assert dashboard_entity_ids(hass, second) == {
-            key: f"{expected}_2" for key, (_, expected) in DASHBOARD_ENTITIES.items()
+            key: f"{expected}_2" for key, expected in NEW_IDS.items()
         }
         assert dashboard_entity_ids(hass, init_integration) == NEW_IDS
         assert await hass.config_entries.async_unload(second.entry_id)
@@ -86,8 +74,7 @@ async def test_existing_installation_keeps_its_ids(
 
     await setup_integration(hass, config_entry)
     assert dashboard_entity_ids(hass, config_entry) == old_ids
-    for old in old_ids.values():
-        assert hass.states.get(old) is not None
+    assert all(hass.states.get(old) is not None for old in old_ids.values())
     assert hass.states.get("sensor.nezha_servers_online") is None
 
     # And across a reload, which adds the entities again.

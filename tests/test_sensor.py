@@ -1,8 +1,4 @@
-"""Tests of the sensor platform, against the simulated v0 and v1 dashboards.
-
-Time is frozen: the simulator's values are fixed, a v0 entry polls when a test
-ticks the clock, and a v1 stream delivers exactly one frame until then.
-"""
+"""The sensor platform against the simulated v0 and v1 dashboards, time frozen."""
 
 from __future__ import annotations
 
@@ -11,44 +7,31 @@ import math
 from unittest.mock import patch
 
 from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
-from homeassistant.const import (
-    ATTR_DEVICE_CLASS,
-    ATTR_UNIT_OF_MEASUREMENT,
-    STATE_ON,
-    STATE_UNAVAILABLE,
-    STATE_UNKNOWN,
-    Platform,
-)
+from homeassistant.const import ATTR_DEVICE_CLASS, STATE_ON, STATE_UNKNOWN, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
-    snapshot_platform,
-)
+from pytest_homeassistant_custom_component.common import snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
 from nezha_dev.simulator import NezhaSimulator
 from nezha_dev.simulator.metrics import CH_PING_LOSS, unit
 from nezha_dev.simulator.services import services_json
 from tests.helpers import (
-    FROZEN_AT,
     V1_ENTRY_ID,
     Dashboard,
     Harness,
     ha_at_least,
     registry_entry,
     setup_frozen,
-    setup_integration,
     state,
     v1_entry,
 )
 
 GIB = 1024**3
 # Servers of the default fleet (seed 1): see nezha_dev/simulator/catalog.py.
-HK, FRA, GPU_BOX, NAS, TOKYO = 1, 2, 3, 4, 5
-
+HK, FRA, GPU_BOX, NAS = 1, 2, 3, 4
 
 pytestmark = pytest.mark.usefixtures("frozen")
 
@@ -66,8 +49,8 @@ async def test_sensor_snapshot(
     await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
 
 
-async def test_units_and_device_classes(nz: Harness) -> None:
-    """Native units as Nezha reports them, converted to units for humans."""
+async def test_units_classes_and_optional_sensors(nz: Harness) -> None:
+    """Units for humans, classes; GPU and temperatures only where they are reported."""
     expected = {
         "cpu_usage": (None, "%", SensorStateClass.MEASUREMENT),
         "memory_usage": (None, "%", SensorStateClass.MEASUREMENT),
@@ -83,79 +66,15 @@ async def test_units_and_device_classes(nz: Harness) -> None:
         "last_boot": ("uptime" if ha_at_least("2026.5") else "timestamp", None, None),
         "ping_4": (SensorDeviceClass.DURATION, "ms", SensorStateClass.MEASUREMENT),
     }
-    for key, (device_class, unit_, state_class) in expected.items():
+    names = (ATTR_DEVICE_CLASS, "unit_of_measurement", "state_class")
+    for key, classes in expected.items():
         attrs = state(nz.hass, nz.entry, f"{GPU_BOX}_{key}").attributes
-        assert attrs.get(ATTR_DEVICE_CLASS) == device_class, key
-        assert attrs.get(ATTR_UNIT_OF_MEASUREMENT) == unit_, key
-        assert attrs.get("state_class") == state_class, key
+        assert tuple(attrs.get(name) for name in names) == classes, key
     for key, category in (("last_boot", "diagnostic"), ("cpu_usage", None)):
         assert registry_entry(nz.hass, nz.entry, f"1_{key}").entity_category == category
     counts = {"servers_total": "5", "servers_online": "5", "servers_offline": "0"}
     assert {key: nz.state(key) for key in counts} == counts
-
-
-@pytest.mark.usefixtures("entity_registry_enabled_by_default")
-async def test_values_match_the_raw_report(
-    hass: HomeAssistant, dashboard: Dashboard
-) -> None:
-    """Percentages of the totals, conversions, boot time and pings from the raw figures."""
-    entry = await dashboard.setup(hass)
-    fleet = dashboard.sim.fleet
-    for sid in fleet.servers:
-        raw, host = fleet.status(sid), fleet.servers[sid].host
-        assert raw is not None
-
-        def value(key: str, sid: int = sid) -> float:
-            return float(state(hass, entry, f"{sid}_{key}").state)
-
-        assert value("cpu_usage") == pytest.approx(raw.cpu)
-        assert value("memory_usage") == pytest.approx(
-            100 * raw.mem_used / host.mem_total
-        )
-        assert value("disk_usage") == pytest.approx(
-            100 * raw.disk_used / host.disk_total
-        )
-        assert value("memory_used") == pytest.approx(raw.mem_used / GIB)
-        assert value("download_speed") == pytest.approx(raw.net_in_speed * 8 / 1e6)
-        assert value("downloaded") == pytest.approx(raw.net_in_transfer / GIB)
-        assert value("uploaded") == pytest.approx(raw.net_out_transfer / GIB)
-        assert value("load_1") == pytest.approx(raw.load1)
-        assert value("processes") == raw.process_count
-        if host.swap_total:
-            assert value("swap_usage") == pytest.approx(
-                100 * raw.swap_used / host.swap_total
-            )
-        else:  # no swap: unknown, never a division by zero or 0 %
-            assert state(hass, entry, f"{sid}_swap_usage").state == STATE_UNKNOWN
-        if raw.temperatures:
-            highest = max(t.temperature for t in raw.temperatures)
-            assert value("highest_temperature") == highest
-        boot = dt_util.utc_from_timestamp(host.boot_time).isoformat()
-        assert state(hass, entry, f"{sid}_last_boot").state == boot
-        for series in fleet.ping_history(sid):
-            newest = series.avg_delay[-1]
-            if newest:  # 0 is a lost probe: unknown
-                assert value(f"ping_{series.monitor.id}") == pytest.approx(newest)
-    # Beyond 2^53 the counter is exact only as an integer; the sensor keeps it.
-    assert fleet.status(FRA).net_in_transfer > 2**53  # type: ignore[union-attr]
-
-
-async def test_v1_service_values(hass: HomeAssistant, v1_sim: NezhaSimulator) -> None:
-    """A v1 dashboard's services: availability of the newest day, and up."""
-    entry = v1_entry(v1_sim, entry_id=V1_ENTRY_ID)
-    await setup_frozen(hass, entry)
-    services = services_json(v1_sim.fleet, v1_sim.now(), v1_sim.v1.failing)
-    for key, service in services.items():
-        up, down = service["up"][-1], service["down"][-1]
-        availability = state(hass, entry, f"service_{key}_availability").state
-        assert float(availability) == pytest.approx(100 * up / (up + down), abs=1e-3)
-        assert state(hass, entry, f"service_{key}_up", "binary_sensor").state == (
-            STATE_ON
-        )
-
-
-async def test_gpu_and_temperatures_only_when_reported(nz: Harness) -> None:
-    """GPU and temperature sensors exist only for servers that report them."""
+    # GPU and temperature sensors exist only for servers that report them.
     for sid, server in nz.sim.fleet.servers.items():
         sensors = server.profile.sensors or ()
         assert (nz.entity_id(f"{sid}_gpu_usage") is not None) is bool(server.host.gpu)
@@ -163,11 +82,8 @@ async def test_gpu_and_temperatures_only_when_reported(nz: Harness) -> None:
         assert (highest is not None) is bool(sensors)
         for name, _ in sensors:
             assert nz.entity_id(f"{sid}_temperature_{name}")
-    status = nz.sim.fleet.status(GPU_BOX)
+    status = nz.sim.fleet.status(GPU_BOX)  # its highest temperature: see below
     assert status is not None and status.temperatures
-    assert float(nz.state(f"{GPU_BOX}_highest_temperature")) == max(
-        t.temperature for t in status.temperatures
-    )
     assert float(nz.state(f"{GPU_BOX}_gpu_usage")) == status.gpu
     # Per-sensor temperatures are disabled by default, the highest one is not.
     one = registry_entry(nz.hass, nz.entry, f"{NAS}_temperature_acpitz")
@@ -175,8 +91,61 @@ async def test_gpu_and_temperatures_only_when_reported(nz: Harness) -> None:
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
-async def test_temperature_sensor_created_when_first_seen(nz: Harness) -> None:
-    """A sensor the agent starts reporting gets its entity on the next poll."""
+async def test_values_match_the_raw_report(
+    hass: HomeAssistant, dashboard: Dashboard
+) -> None:
+    """Percentages, conversions, boot time, pings (v1: services) from raw figures."""
+    entry, fleet = await dashboard.setup(hass), dashboard.sim.fleet
+    for sid in fleet.servers:
+        raw, host = fleet.status(sid), fleet.servers[sid].host
+        assert raw is not None
+
+        def value(key: str, sid: int = sid) -> float:
+            return float(state(hass, entry, f"{sid}_{key}").state)
+
+        expected = {
+            "cpu_usage": raw.cpu,
+            "memory_usage": 100 * raw.mem_used / host.mem_total,
+            "disk_usage": 100 * raw.disk_used / host.disk_total,
+            "memory_used": raw.mem_used / GIB,
+            "download_speed": raw.net_in_speed * 8 / 1e6,
+            "downloaded": raw.net_in_transfer / GIB,
+            "uploaded": raw.net_out_transfer / GIB,
+            "load_1": raw.load1,
+        }
+        if host.swap_total:
+            expected["swap_usage"] = 100 * raw.swap_used / host.swap_total
+        else:  # no swap: unknown, never a division by zero or 0 %
+            assert state(hass, entry, f"{sid}_swap_usage").state == STATE_UNKNOWN
+        for series in fleet.ping_history(sid):
+            if series.avg_delay[-1]:  # 0 is a lost probe: unknown
+                expected[f"ping_{series.monitor.id}"] = series.avg_delay[-1]
+        assert {key: value(key) for key in expected} == pytest.approx(expected)
+        assert value("processes") == raw.process_count
+        if raw.temperatures:
+            highest = max(t.temperature for t in raw.temperatures)
+            assert value("highest_temperature") == highest
+        boot = dt_util.utc_from_timestamp(host.boot_time).isoformat()
+        assert state(hass, entry, f"{sid}_last_boot").state == boot
+    # Beyond 2^53 the counter is exact only as an integer; the sensor keeps it.
+    assert fleet.status(FRA).net_in_transfer > 2**53  # type: ignore[union-attr]
+    if dashboard.generation == "v0":
+        return
+    # A v1 dashboard's services: availability of the newest day, and up.
+    services = services_json(fleet, dashboard.sim.now(), dashboard.sim.v1.failing)
+    for key, service in services.items():
+        up, down = service["up"][-1], service["down"][-1]
+        availability = state(hass, entry, f"service_{key}_availability").state
+        assert float(availability) == pytest.approx(100 * up / (up + down), abs=1e-3)
+        up_state = state(hass, entry, f"service_{key}_up", "binary_sensor").state
+        assert up_state == STATE_ON
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_new_temperature_bad_metric_and_lost_ping(
+    nz: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A new temperature gets its entity; wrong types and lost probes are unknown."""
     assert nz.entity_id(f"{HK}_temperature_cpu_thermal") is None
     assert nz.entity_id(f"{HK}_highest_temperature") is None
     reading = [{"Name": "cpu_thermal", "Temperature": 51.5}]
@@ -189,25 +158,15 @@ async def test_temperature_sensor_created_when_first_seen(nz: Harness) -> None:
     await nz.tick()
     assert nz.state(f"{HK}_temperature_cpu_thermal") == STATE_UNKNOWN
 
-
-async def test_bad_metric_is_unknown_not_a_string(
-    nz: Harness, caplog: pytest.LogCaptureFixture
-) -> None:
-    """A metric of the wrong type is unknown; the rest of the record still works."""
+    # A metric of the wrong type is unknown; the rest of the record still works.
+    assert float(nz.state(f"{HK}_ping_2")) > 0
     nz.sim.set_malformed(HK, "status.CPU", "oops")
     nz.sim.set_malformed(HK, "host.MemTotal", 0)
     await nz.tick(2)
     assert nz.state(f"{HK}_cpu_usage") == STATE_UNKNOWN
     assert nz.state(f"{HK}_memory_usage") == STATE_UNKNOWN
     assert 0 < float(nz.state(f"{HK}_disk_usage")) < 100
-    warnings = [r for r in caplog.records if "status.CPU" in r.getMessage()]
-    assert len(warnings) == 1  # logged once, not on every poll
-
-
-async def test_lost_ping_probe_is_unknown(nz: Harness) -> None:
-    """Nezha stores a lost probe as 0 ms; the sensor shows unknown instead."""
-    assert float(nz.state(f"{HK}_ping_2")) > 0
-    now = FROZEN_AT.timestamp()
+    now = dt_util.utcnow().timestamp()
     # The first minute past the ping interval whose ping point the simulator loses.
     minute = math.floor((now + 600) / 60) + 1
     loss = nz.sim.fleet.servers[HK].ping[2].loss
@@ -220,40 +179,27 @@ async def test_lost_ping_probe_is_unknown(nz: Harness) -> None:
     assert nz.state(f"{HK}_ping_2") == STATE_UNKNOWN
     # The other monitor of that server still has a latency.
     assert float(nz.state(f"{HK}_ping_5")) == series[5].avg_delay[-1]
-
-
-async def test_offline_server_keeps_boot_time(nz: Harness) -> None:
-    """Metrics and pings go unavailable while the agent is away; boot time stays."""
-    boot = nz.state(f"{TOKYO}_last_boot")
-    nz.sim.set_online(TOKYO, False)
-    await nz.tick(3)
-    for key in ("cpu_usage", "download_speed", "downloaded", "ping_2"):
-        assert nz.state(f"{TOKYO}_{key}") == STATE_UNAVAILABLE
-    assert nz.state(f"{TOKYO}_last_boot") == boot
-    counts = {"servers_offline": "1", "servers_online": "4", "servers_total": "5"}
-    assert {key: nz.state(key) for key in counts} == counts
+    warnings = [r for r in caplog.records if "status.CPU" in r.getMessage()]
+    assert len(warnings) == 1  # logged once, not on every poll
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_same_fleet_same_states_as_v0(
-    hass: HomeAssistant, v1_sim: NezhaSimulator, config_entry: MockConfigEntry
+    nz: Harness, v1_sim: NezhaSimulator
 ) -> None:
     """One fleet served as v0 and as v1 gives the same server entity states."""
-    await setup_integration(hass, config_entry)  # v0 first: it waits for its tasks
+    hass, config_entry = nz.hass, nz.entry  # v0 first: it waits for its tasks
     v1 = v1_entry(v1_sim, entry_id=V1_ENTRY_ID)
     await setup_frozen(hass, v1)
 
-    def states(entry: MockConfigEntry) -> dict[str, str]:
-        registry = er.async_get(hass)
-        found = {}
-        for item in er.async_entries_for_config_entry(registry, entry.entry_id):
-            key = item.unique_id.removeprefix(f"{entry.entry_id}_")
-            current = hass.states.get(item.entity_id)
-            if key.split("_", 1)[0].isdigit() and current is not None:
-                found[key] = current.state
-        return found
+    def states(entry_id: str) -> dict[str, str]:
+        items = er.async_entries_for_config_entry(er.async_get(hass), entry_id)
+        now = {
+            i.unique_id.split("_", 1)[1]: hass.states.get(i.entity_id) for i in items
+        }
+        return {k: s.state for k, s in now.items() if s and k.split("_")[0].isdigit()}
 
-    v0_states, v1_states = states(config_entry), states(v1)
+    v0_states, v1_states = states(config_entry.entry_id), states(v1.entry_id)
     # Only v1 shows public notes and traffic quotas.
     v1_only = {
         key: value
