@@ -1,8 +1,4 @@
-"""The v1 StreamRunner and its Backoff, streaming for real on 127.0.0.1.
-
-Short timings (frames every 50 ms, 0.5 s silence) and a seeded jitter generator,
-so the delays the runner draws can be replayed in the assertions.
-"""
+"""The v1 StreamRunner and its Backoff on 127.0.0.1; seeded jitter, so delays replay."""
 
 from __future__ import annotations
 
@@ -113,7 +109,8 @@ def handshakes(sim: NezhaSimulator) -> list[float]:
 # -- Backoff ---------------------------------------------------------------------------
 
 
-def test_backoff_grows_exponentially_with_jitter_up_to_the_cap() -> None:
+def test_backoff() -> None:
+    """Exponential with jitter up to the cap, reproducible, with sane defaults."""
     backoff = Backoff(base=1.0, cap=300.0)
     rng = random.Random(SEED)
     previous_ceiling = 0.0
@@ -129,12 +126,8 @@ def test_backoff_grows_exponentially_with_jitter_up_to_the_cap() -> None:
     # Capped, also for attempts whose 2**n would not even fit in a float.
     for attempt in (9, 100, 10_000):
         assert 150.0 <= backoff.delay(attempt, rng) <= 300.0
-
-
-def test_backoff_is_reproducible_and_has_sane_defaults() -> None:
     first = [BACKOFF.delay(n, random.Random(SEED)) for n in range(1, 6)]
-    second = [BACKOFF.delay(n, random.Random(SEED)) for n in range(1, 6)]
-    assert first == second
+    assert first == [BACKOFF.delay(n, random.Random(SEED)) for n in range(1, 6)]
     assert 0.05 <= first[0] <= 0.1
     assert all(0.1 <= d <= 0.2 for d in first[2:])
     default = Backoff()
