@@ -518,9 +518,6 @@ def assert_valid_service(service: ServiceStatus) -> None:
         assert math.isfinite(service.delay_today)
 
 
-# -- shared and v0 ---------------------------------------------------------------------
-
-
 @FUZZ
 @given(value=numbers | json_values, present=st.booleans())
 def test_field_readers_never_raise(value: Any, present: bool) -> None:
@@ -660,9 +657,6 @@ def test_moderately_nested_values_are_just_wrong_types() -> None:
     assert server is not None and server_id == 1
     assert (server.name, server.host.cpu, server.state.cpu) == ("", (), None)
     assert sorted(problems) == ["host.CPU", "server.name", "status.CPU"]
-
-
-# -- v1 ------------------------------------------------------------------------------
 
 
 @FUZZ

@@ -26,10 +26,9 @@ from custom_components.nezha.client.v1 import GROUPS_PATH, SERVERS_PATH
 from custom_components.nezha.client.v1_parse import StreamFrame
 from custom_components.nezha.client.v1_ws import WS_PATH
 from nezha_dev.simulator import Fault, NezhaSimulator
-from tests.client.common import assert_secret_free, json_app, serve
-from tests.conftest import register_secret
+from tests.client.common import assert_secret_free, json_app, serve, v1_sim
+from tests.helpers import PAT
 
-PAT = register_secret("nzp_Q7w8E9r0T1y2U3i4O5p6A7s8D9f0G1h2")
 SILENCE = 0.5
 BACKOFF = Backoff(base=0.05, cap=0.2)
 SEED = 3
@@ -65,8 +64,7 @@ class Recorder:
 @pytest.fixture
 async def sim(socket_enabled: None) -> AsyncIterator[NezhaSimulator]:
     """A v2.3.7 dashboard streaming every 50 ms."""
-    async with NezhaSimulator(generation="v1", servers=5, seed=1, token=PAT) as dash:
-        dash.ws_interval = 0.05
+    async with v1_sim() as dash:
         yield dash
 
 
@@ -106,9 +104,6 @@ def handshakes(sim: NezhaSimulator) -> list[float]:
     return [r.time for r in sim.requests if r.kind == "ws"]
 
 
-# -- Backoff ---------------------------------------------------------------------------
-
-
 def test_backoff() -> None:
     """Exponential with jitter up to the cap, reproducible, with sane defaults."""
     backoff = Backoff(base=1.0, cap=300.0)
@@ -135,9 +130,6 @@ def test_backoff() -> None:
     # Spec §C v1.10: treat 10-15 s without a frame as a dead stream.
     silence = inspect.signature(StreamRunner).parameters["silence_timeout"].default
     assert 10 <= silence <= 15
-
-
-# -- the runner against the simulated dashboard ---------------------------------------------
 
 
 @pytest.mark.parametrize("tag", [None, "Lab"])
