@@ -630,23 +630,16 @@ def test_unreadable_body_is_response_error(body: bytes, words: str) -> None:
             run_sync(call)
 
 
-@pytest.mark.parametrize(
-    ("content_type", "is_json", "is_html"),
-    [
-        ("application/json", True, False),
-        ("text/html", False, True),
-        ("text/plain", False, False),
-        ("application/octet-stream", False, False),
-    ],
-)
-def test_raw_response_reading(content_type: str, is_json: bool, is_html: bool) -> None:
+def test_raw_response_reading() -> None:
     """Content types; text search despite bad encoding; big ints and Unicode."""
-    blocked = raw(b"\xff\xfe<title>Blocked \xe8\xa2\xab</title>", 200, content_type)
-    assert (blocked.is_json, blocked.is_html) == (is_json, is_html)
+    types = ("application/json", "text/html", "text/plain", "application/octet-stream")
+    flags = [(raw(b"", 200, t).is_json, raw(b"", 200, t).is_html) for t in types]
+    assert flags == [(True, False), (False, True), (False, False), (False, False)]
+    blocked = raw(b"\xff\xfe<title>Blocked \xe8\xa2\xab</title>", 200, "text/html")
     assert blocked.text_contains("<title>Blocked")
     assert not blocked.text_contains("ApiErrorUnauthorized")
     body = '{"n": 18446744073709551615, "name": "东京"}'.encode()
-    assert raw(body, 200, content_type).json() == {"n": 2**64 - 1, "name": "东京"}
+    assert raw(body).json() == {"n": 2**64 - 1, "name": "东京"}
 
 
 def test_moderately_nested_values_are_just_wrong_types() -> None:
