@@ -568,6 +568,7 @@ def test_parse_monitor_returns_model_or_none(record: Any, server_id: int) -> Non
 
 
 SERVICE = {"service_name": "web", "up": [1], "down": [0], "delay": [5.0]}
+GROUPS = [5, {}, {"group": {"name": "g"}, "servers": [1]}]  # not one, no group, one
 
 
 # A repeated problem (logged once) and a skipped id, so that they never depend on luck.
@@ -729,7 +730,7 @@ def test_v1_parse_service_returns_model_or_none(key: str, record: Any) -> None:
     server_id=st.integers(min_value=1, max_value=6),
 )
 @answered(b'{"error": "ApiErrorUnauthorized"}')  # a dashboard before personal tokens
-@answered(b'{"success": true, "data": [5, {"group": {"name": "g"}, "servers": [1]}]}')
+@answered(dumps({"success": True, "data": GROUPS}))
 @answered(dumps({"success": True, "data": {"services": {"1": SERVICE}}}))
 def test_v1_any_answer_gives_models_or_a_nezha_error(
     status: int, content_type: str, body: bytes, server_id: int
