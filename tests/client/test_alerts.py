@@ -163,26 +163,22 @@ def server(last_active: datetime | None) -> Server:
 def test_silence_rule() -> None:
     """Silent for more than 6 s: offline until a newer report or the threshold."""
     silenced = SilencedServers()
-    fresh = server(NOW - timedelta(seconds=6))
-    assert not silenced.mark(fresh, NOW)
-    assert 1 not in silenced
-    assert silenced.apply(fresh, True)
-
-    stale = server(NOW - timedelta(seconds=7))
-    assert silenced.mark(stale, NOW)
-    assert 1 in silenced
-    assert not silenced.apply(stale, True)  # held offline, the threshold says online
-    assert 1 in silenced
-    assert not silenced.apply(stale, False)  # the threshold caught up: released
-    assert 1 not in silenced
-
-    assert silenced.mark(stale, NOW)
-    back = server(NOW + timedelta(seconds=1))
-    assert silenced.apply(back, True)  # a newer report: online again
-    assert 1 not in silenced
-
+    fresh, stale, back = (server(NOW + timedelta(seconds=s)) for s in (-6, -7, 1))
     never = server(None)
-    assert silenced.mark(never, NOW)
-    assert not silenced.apply(never, True)
-    assert silenced.apply(back, True)
-    assert 1 not in silenced
+    for record, online, result, held in [
+        (fresh, None, False, False),  # online None: mark() rather than apply()
+        (fresh, True, True, False),
+        (stale, None, True, True),
+        (stale, True, False, True),  # held offline, the threshold says online
+        (stale, False, False, False),  # the threshold caught up: released
+        (stale, None, True, True),
+        (back, True, True, False),  # a newer report: online again
+        (never, None, True, True),
+        (never, True, False, True),
+        (back, True, True, False),
+    ]:
+        if online is None:
+            assert silenced.mark(record, NOW) is result
+        else:
+            assert silenced.apply(record, online) is result
+        assert (1 in silenced) is held

@@ -41,8 +41,8 @@ def v1(session: ClientSession, sim: NezhaSimulator, token: str) -> NezhaV1Client
     return NezhaV1Client(session, sim.url, token)
 
 
-async def test_list(session: ClientSession, sim: NezhaSimulator) -> None:
-    """Tasks in id order with name, type, schedule and cover."""
+async def test_list_and_trigger(session: ClientSession, sim: NezhaSimulator) -> None:
+    """Tasks in id order with all fields; a run is one POST; a refusal keeps its reason."""
     client = v1(session, sim, PAT)
     assert await client.async_get_crons() == []
     backup = sim.add_cron('Backup "db"', servers=[1, 2])
@@ -53,6 +53,13 @@ async def test_list(session: ClientSession, sim: NezhaSimulator) -> None:
         CronTask(alert, "Restart on alert", 1, "", 2),
     ]
     assert [task.runs_on_demand for task in tasks] == [True, False]
+    await client.async_trigger_cron(backup)
+    assert sim.cron_runs == [backup]
+    last = sim.requests[-1]
+    assert (last.method, last.path) == ("POST", f"/api/v1/cron/{backup}/manual")
+    err = await expect(NezhaRefusedError, client.async_trigger_cron(99))
+    assert err.reason == "task id 99 does not exist"
+    assert sim.cron_runs == [backup]
 
 
 def test_parse_cron_is_lenient() -> None:
@@ -61,19 +68,6 @@ def test_parse_cron_is_lenient() -> None:
     assert parse_cron({"id": 0, "name": "x"}) is None
     assert parse_cron({"id": "7"}) is None
     assert parse_cron({"id": 7, "name": None}) == CronTask(7, "Task 7", 0, "", 0)
-
-
-async def test_trigger(session: ClientSession, sim: NezhaSimulator) -> None:
-    """A run is one POST; the dashboard's refusal keeps its reason."""
-    client = v1(session, sim, PAT)
-    backup = sim.add_cron("Backup", servers=[1])
-    await client.async_trigger_cron(backup)
-    assert sim.cron_runs == [backup]
-    last = sim.requests[-1]
-    assert (last.method, last.path) == ("POST", f"/api/v1/cron/{backup}/manual")
-    err = await expect(NezhaRefusedError, client.async_trigger_cron(99))
-    assert err.reason == "task id 99 does not exist"
-    assert sim.cron_runs == [backup]
 
 
 async def test_scope_probe(session: ClientSession, sim: NezhaSimulator) -> None:

@@ -396,6 +396,11 @@ def raw(
     return RawResponse(path, status, content_type, body, date)
 
 
+def answered(body: bytes) -> example:
+    """An explicit example: ``body`` as a JSON answer (HTTP 200), asked about server 1."""
+    return example(status=200, content_type="application/json", body=body, server_id=1)
+
+
 def run_sync[T](coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine that never really suspends (the fake transport answers)."""
     try:
@@ -513,9 +518,6 @@ def assert_valid_service(service: ServiceStatus) -> None:
         assert math.isfinite(service.delay_today)
 
 
-# -- shared and v0 ---------------------------------------------------------------------
-
-
 @FUZZ
 @given(value=numbers | json_values, present=st.booleans())
 def test_field_readers_never_raise(value: Any, present: bool) -> None:
@@ -566,18 +568,16 @@ def test_parse_monitor_returns_model_or_none(record: Any, server_id: int) -> Non
 
 
 SERVICE = {"service_name": "web", "up": [1], "down": [0], "delay": [5.0]}
+GROUPS = [5, {}, {"group": {"name": "g"}, "servers": [1]}]  # not one, no group, one
+
+
 # A repeated problem (logged once) and a skipped id, so that they never depend on luck.
 REPEATS = [{"id": 1, "name": 5}, {"id": 1, "name": 5}, {"id": 3, "status": 5}]
 
 
 @FUZZ
 @given(status=statuses, content_type=content_types, body=bodies, server_id=uints)
-@example(
-    status=200,
-    content_type="application/json",
-    body=dumps({"code": 0, "result": REPEATS}),
-    server_id=1,
-)
+@answered(dumps({"code": 0, "result": REPEATS}))
 @example(  # an id beyond float range: the error message is capped
     status=200, content_type="application/octet-stream", body=b"", server_id=-(10**400)
 )
@@ -604,17 +604,23 @@ def test_any_answer_gives_models_or_a_nezha_error(
             assert_valid_monitor(monitor, server_id)
 
 
+DEEP = b"[" * 100_000 + b"]" * 100_000
+
+
 @pytest.mark.parametrize(
-    "body",
+    ("body", "words"),
     [
-        b"[" * 100_000 + b"]" * 100_000,
-        b'{"a":' * 100_000 + b"1" + b"}" * 100_000,
-        b'{"code":0,"result":' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        *((body, "empty response") for body in (b"", b" \r\n\t ")),
+        *((body, "not valid JSON") for body in (b"{", b"\xff\xfe{}", DEEP)),
+        (b"1" * 5000, "not valid JSON"),  # beyond int's max string digits
+        (b'{"a":' * 100_000 + b"1" + b"}" * 100_000, "not valid JSON"),
+        (b'{"code":0,"result":' + DEEP + b"}", "not valid JSON"),
     ],
 )
-def test_deeply_nested_json_is_response_error(body: bytes) -> None:
-    with pytest.raises(NezhaResponseError, match="not valid JSON"):
-        raw(body).json()
+def test_unreadable_body_is_response_error(body: bytes, words: str) -> None:
+    """Empty, broken or too deeply nested: a response error naming the status."""
+    with pytest.raises(NezhaResponseError, match=f"{words} \\(HTTP 418\\)"):
+        raw(body, status=418).json()
     client = fake(NezhaV0Client, 200, "application/json", body)
     for call in (
         client.async_get_fleet(),
@@ -625,6 +631,18 @@ def test_deeply_nested_json_is_response_error(body: bytes) -> None:
             run_sync(call)
 
 
+def test_raw_response_reading() -> None:
+    """Content types; text search despite bad encoding; big ints and Unicode."""
+    types = ("application/json", "text/html", "text/plain", "application/octet-stream")
+    flags = [(raw(b"", 200, t).is_json, raw(b"", 200, t).is_html) for t in types]
+    assert flags == [(True, False), (False, True), (False, False), (False, False)]
+    blocked = raw(b"\xff\xfe<title>Blocked \xe8\xa2\xab</title>", 200, "text/html")
+    assert blocked.text_contains("<title>Blocked")
+    assert not blocked.text_contains("ApiErrorUnauthorized")
+    body = '{"n": 18446744073709551615, "name": "东京"}'.encode()
+    assert raw(body).json() == {"n": 2**64 - 1, "name": "东京"}
+
+
 def test_moderately_nested_values_are_just_wrong_types() -> None:
     """Nesting the parser can read is not an error: the field is merely unusable."""
     deep = json.loads("[" * 500 + "]" * 500)
@@ -633,9 +651,6 @@ def test_moderately_nested_values_are_just_wrong_types() -> None:
     assert server is not None and server_id == 1
     assert (server.name, server.host.cpu, server.state.cpu) == ("", (), None)
     assert sorted(problems) == ["host.CPU", "server.name", "status.CPU"]
-
-
-# -- v1 ------------------------------------------------------------------------------
 
 
 @FUZZ
@@ -714,24 +729,9 @@ def test_v1_parse_service_returns_model_or_none(key: str, record: Any) -> None:
     body=v1_bodies,
     server_id=st.integers(min_value=1, max_value=6),
 )
-@example(
-    status=200,
-    content_type="application/json",
-    body=b'{"error": "ApiErrorUnauthorized"}',  # a dashboard before personal tokens
-    server_id=1,
-)
-@example(
-    status=200,
-    content_type="application/json",
-    body=b'{"success": true, "data": [5, {"group": {"name": "g"}, "servers": [1]}]}',
-    server_id=1,
-)
-@example(
-    status=200,
-    content_type="application/json",
-    body=dumps({"success": True, "data": {"services": {"1": SERVICE}}}),
-    server_id=1,
-)
+@answered(b'{"error": "ApiErrorUnauthorized"}')  # a dashboard before personal tokens
+@answered(dumps({"success": True, "data": GROUPS}))
+@answered(dumps({"success": True, "data": {"services": {"1": SERVICE}}}))
 def test_v1_any_answer_gives_models_or_a_nezha_error(
     status: int, content_type: str, body: bytes, server_id: int
 ) -> None:

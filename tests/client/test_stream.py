@@ -1,8 +1,4 @@
-"""The v1 StreamRunner and its Backoff, streaming for real on 127.0.0.1.
-
-Short timings (frames every 50 ms, 0.5 s silence) and a seeded jitter generator,
-so the delays the runner draws can be replayed in the assertions.
-"""
+"""The v1 StreamRunner and its Backoff on 127.0.0.1; seeded jitter, so delays replay."""
 
 from __future__ import annotations
 
@@ -30,10 +26,9 @@ from custom_components.nezha.client.v1 import GROUPS_PATH, SERVERS_PATH
 from custom_components.nezha.client.v1_parse import StreamFrame
 from custom_components.nezha.client.v1_ws import WS_PATH
 from nezha_dev.simulator import Fault, NezhaSimulator
-from tests.client.common import assert_secret_free, json_app, serve
-from tests.conftest import register_secret
+from tests.client.common import assert_secret_free, json_app, serve, v1_sim
+from tests.helpers import PAT
 
-PAT = register_secret("nzp_Q7w8E9r0T1y2U3i4O5p6A7s8D9f0G1h2")
 SILENCE = 0.5
 BACKOFF = Backoff(base=0.05, cap=0.2)
 SEED = 3
@@ -69,8 +64,7 @@ class Recorder:
 @pytest.fixture
 async def sim(socket_enabled: None) -> AsyncIterator[NezhaSimulator]:
     """A v2.3.7 dashboard streaming every 50 ms."""
-    async with NezhaSimulator(generation="v1", servers=5, seed=1, token=PAT) as dash:
-        dash.ws_interval = 0.05
+    async with v1_sim() as dash:
         yield dash
 
 
@@ -110,10 +104,8 @@ def handshakes(sim: NezhaSimulator) -> list[float]:
     return [r.time for r in sim.requests if r.kind == "ws"]
 
 
-# -- Backoff ---------------------------------------------------------------------------
-
-
-def test_backoff_grows_exponentially_with_jitter_up_to_the_cap() -> None:
+def test_backoff() -> None:
+    """Exponential with jitter up to the cap, reproducible, with sane defaults."""
     backoff = Backoff(base=1.0, cap=300.0)
     rng = random.Random(SEED)
     previous_ceiling = 0.0
@@ -129,12 +121,8 @@ def test_backoff_grows_exponentially_with_jitter_up_to_the_cap() -> None:
     # Capped, also for attempts whose 2**n would not even fit in a float.
     for attempt in (9, 100, 10_000):
         assert 150.0 <= backoff.delay(attempt, rng) <= 300.0
-
-
-def test_backoff_is_reproducible_and_has_sane_defaults() -> None:
     first = [BACKOFF.delay(n, random.Random(SEED)) for n in range(1, 6)]
-    second = [BACKOFF.delay(n, random.Random(SEED)) for n in range(1, 6)]
-    assert first == second
+    assert first == [BACKOFF.delay(n, random.Random(SEED)) for n in range(1, 6)]
     assert 0.05 <= first[0] <= 0.1
     assert all(0.1 <= d <= 0.2 for d in first[2:])
     default = Backoff()
@@ -142,9 +130,6 @@ def test_backoff_is_reproducible_and_has_sane_defaults() -> None:
     # Spec §C v1.10: treat 10-15 s without a frame as a dead stream.
     silence = inspect.signature(StreamRunner).parameters["silence_timeout"].default
     assert 10 <= silence <= 15
-
-
-# -- the runner against the simulated dashboard ---------------------------------------------
 
 
 @pytest.mark.parametrize("tag", [None, "Lab"])
@@ -175,11 +160,15 @@ async def test_frames_are_delivered(
     assert "Origin" not in request.headers
 
 
-async def test_silent_stream_is_reconnected(
+async def test_silent_or_dropped_stream_is_reconnected(
     sim: NezhaSimulator, api: NezhaV1Client
 ) -> None:
+    """Silence: one reconnect; then a drop: reconnects with growing backoff."""
     seen = Recorder()
     runner = seen.runner(api)
+    replay = random.Random(SEED)
+    BACKOFF.delay(1, replay)  # drawn for the reconnect after the silence
+    expected = [BACKOFF.delay(attempt, replay) for attempt in range(1, 5)]
     async with running(runner):
         await until(lambda: len(seen.frames) >= 1)
         sim.pause_ws(True)
@@ -195,19 +184,7 @@ async def test_silent_stream_is_reconnected(
         await until(lambda: len(seen.frames) > before)
         await until(lambda: sim.ws_connections == 1)
         assert (runner.connected, runner.attempts) == (True, 0)
-    assert len(handshakes(sim)) == 2
-    assert seen.auth_failures == []
-
-
-async def test_dropped_stream_reconnects_with_growing_backoff(
-    sim: NezhaSimulator, api: NezhaV1Client
-) -> None:
-    seen = Recorder()
-    runner = seen.runner(api)
-    replay = random.Random(SEED)
-    expected = [BACKOFF.delay(attempt, replay) for attempt in range(1, 5)]
-    async with running(runner):
-        await until(lambda: len(seen.frames) >= 1)
+        assert len(handshakes(sim)) == 2
         # The next three reconnects are refused by a dead upstream.
         sim.inject_fault(Fault.HTML_502, count=3, path=WS_PATH)
         dropped_at = sim.now()
@@ -215,9 +192,9 @@ async def test_dropped_stream_reconnects_with_growing_backoff(
         before = len(seen.frames)
         await until(lambda: len(seen.frames) > before)
         assert (runner.connected, runner.attempts) == (True, 0)
-    assert "stream closed" in str(seen.downs[0])
-    assert [type(e) for e in seen.downs[1:]] == [NezhaConnectionError] * 3
-    times = handshakes(sim)
+    assert "stream closed" in str(seen.downs[1])
+    assert [type(e) for e in seen.downs[2:]] == [NezhaConnectionError] * 3
+    times = handshakes(sim)[1:]
     assert len(times) == 5
     gaps = [b - a for a, b in zip([dropped_at, *times[1:]], times[1:], strict=False)]
     for gap, delay in zip(gaps, expected, strict=True):

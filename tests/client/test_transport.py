@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 import contextlib
 from datetime import UTC, datetime, timedelta
 import json
 from pathlib import Path
+import re
 import socket
 from typing import Any
 
@@ -32,9 +33,10 @@ from custom_components.nezha.client import (
 )
 from custom_components.nezha.client.errors import NezhaTooLargeError
 from custom_components.nezha.client.limits import FLEET_BODY_BYTES
-from custom_components.nezha.client.transport import RawResponse, Transport
+from custom_components.nezha.client.transport import Transport
 from nezha_dev.simulator import Fault, NezhaSimulator
 from tests.client.common import (
+    CALLS,
     DETAILS,
     LIST,
     V1_BODIES,
@@ -47,6 +49,7 @@ from tests.client.common import (
 from tests.conftest import TOKEN
 from tests.tls import self_signed_context
 
+type Call = Callable[[NezhaV0Client], Awaitable[Any]]
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 SERVER = {"id": 1, "name": "hk-edge-01", "tag": "Production", "last_active": 1733040000}
@@ -165,38 +168,22 @@ async def redirecting_server(
         yield url, seen
 
 
-# -- Date header / server_time -------------------------------------------------------
-
-
 async def test_server_time_follows_the_dashboard_clock(
-    session: ClientSession, simulator: NezhaSimulator
+    freezer: FrozenDateTimeFactory, session: ClientSession, simulator: NezhaSimulator
 ) -> None:
-    client = NezhaV0Client(session, simulator.url, TOKEN)
-    simulator.shift_clock(420)
-    fleet = await client.async_get_fleet()
-    skew = fleet.server_time - datetime.now(UTC)
-    assert timedelta(minutes=7) - timedelta(seconds=2) < skew <= timedelta(minutes=7)
+    """Exact server time from the Date header (charset stripped); ages count by it."""
+    simulator.shift_clock(-3600)
+    raw = await Transport(session, simulator.url).get(LIST)
+    expected = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    assert (raw.date, raw.path, raw.status) == (expected, LIST, 200)
+    assert (raw.content_type, raw.is_json) == ("application/json", True)
+    fleet = await NezhaV0Client(session, simulator.url, TOKEN).async_get_fleet()
+    assert fleet.server_time == expected
     assert fleet.server_time.utcoffset() == timedelta(0)
     # Online detection compares against the dashboard's clock, not ours.
     for server in fleet.servers.values():
         age = server.seconds_since_report(fleet.server_time)
         assert age is not None and 0 <= age <= 2
-
-
-async def test_transport_with_frozen_clock(
-    freezer: FrozenDateTimeFactory, session: ClientSession, simulator: NezhaSimulator
-) -> None:
-    """Exact server time from the Date header; the charset parameter is stripped."""
-    simulator.shift_clock(-3600)
-    raw = await Transport(session, simulator.url).get(LIST)
-    expected = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
-    assert raw.date == expected
-    assert (raw.content_type, raw.is_json, raw.status, raw.path) == (
-        "application/json",
-        True,
-        200,
-        LIST,
-    )
 
 
 @pytest.mark.parametrize(
@@ -223,9 +210,6 @@ async def test_date_header(
         raw = await Transport(session, url).get("/x")
     assert raw.date == (expected or datetime.now(UTC))
     assert raw.date.tzinfo is UTC
-
-
-# -- redirects -----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
@@ -267,30 +251,22 @@ async def test_redirect_location(
     assert len(seen) == 1
 
 
-# -- body size -----------------------------------------------------------------------
-
-
-async def test_large_fleet_body_is_read_completely(
-    socket_enabled: None, session: ClientSession
+async def test_fleet_body_size(
+    socket_enabled: None, monkeypatch: pytest.MonkeyPatch, session: ClientSession
 ) -> None:
-    """A body of several hundred KB arrives in many chunks; all must be read."""
+    """Several hundred KB in many chunks are all read; over the cap, an error."""
     async with NezhaSimulator(servers=400, token=TOKEN) as sim:
         raw = await Transport(session, sim.url).get(
             DETAILS, headers={"Authorization": TOKEN}, max_bytes=FLEET_BODY_BYTES
         )
         assert len(raw.body) > 256 * 1024
         assert len(raw.json()["result"]) == 400
-        fleet = await NezhaV0Client(session, sim.url, TOKEN).async_get_fleet()
+        client = NezhaV0Client(session, sim.url, TOKEN)
+        fleet = await client.async_get_fleet()
         assert set(fleet.servers) == set(sim.fleet.servers)
-
-
-async def test_body_over_the_cap_by_content_length(
-    monkeypatch: pytest.MonkeyPatch, session: ClientSession, simulator: NezhaSimulator
-) -> None:
-    client = NezhaV0Client(session, simulator.url, TOKEN)
-    monkeypatch.setattr(v0_module, "FLEET_BODY_BYTES", 1024)
-    err = await expect(NezhaTooLargeError, client.async_get_fleet())
-    assert "larger than 1 KiB" in str(err)
+        monkeypatch.setattr(v0_module, "FLEET_BODY_BYTES", 1024)
+        err = await expect(NezhaTooLargeError, client.async_get_fleet())
+    assert "larger than 1 KiB" in str(err)  # by Content-Length
     assert err.limit == 1024
 
 
@@ -306,25 +282,6 @@ async def test_body_cap_boundary(
         monkeypatch.setattr(transport_module, "MAX_BODY_BYTES", len(body) - 1)
         err = await expect(NezhaTooLargeError, transport.get(LIST))
     assert "larger than" in str(err)
-
-
-# -- connection failures -------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("base_url", "words"),
-    [
-        (None, "ClientConnectorError"),  # refused: nothing listens
-        ("http://[::1", "could not be built"),
-        ("ftp://127.0.0.1", "NonHttpUrlClientError"),
-    ],
-)
-async def test_unusable_base_url_is_connection_error(
-    session: ClientSession, base_url: str | None, words: str
-) -> None:
-    url = base_url or f"http://127.0.0.1:{free_port()}"
-    err = await expect(NezhaConnectionError, Transport(session, url).get(LIST))
-    assert words in str(err)
 
 
 async def test_failures_against_the_simulator(
@@ -365,101 +322,57 @@ async def test_tls(session: ClientSession, tmp_path: Path) -> None:
     assert "Certificate" in str(err)
 
 
-# -- RawResponse ---------------------------------------------------------------------
-
-
-def raw_response(
-    body: bytes, content_type: str = "application/json", status: int = 200
-) -> RawResponse:
-    """A RawResponse as the transport would build it."""
-    return RawResponse(
-        "/p", status, content_type, body, datetime(2024, 1, 1, tzinfo=UTC)
-    )
-
-
-def test_raw_response_reading() -> None:
-    """Content types; text search despite bad encoding; big ints and Unicode."""
-    for content_type, is_json, is_html in [
-        ("application/json", True, False),
-        ("text/html", False, True),
-        ("text/plain", False, False),
-        ("application/octet-stream", False, False),
-    ]:
-        raw = raw_response(b"", content_type)
-        assert (raw.is_json, raw.is_html) == (is_json, is_html)
-    raw = raw_response(b"\xff\xfe<title>Blocked \xe8\xa2\xab</title>", "text/html")
-    assert raw.text_contains("<title>Blocked")
-    assert not raw.text_contains("ApiErrorUnauthorized")
-    body = '{"n": 18446744073709551615, "name": "东京"}'.encode()
-    assert raw_response(body).json() == {"n": 2**64 - 1, "name": "东京"}
-
-
-@pytest.mark.parametrize(
-    ("body", "words"),
-    [
-        (b"", "empty response"),
-        (b" \r\n\t ", "empty response"),
-        (b"{", "not valid JSON"),
-        (b"\xff\xfe{}", "not valid JSON"),
-        (b"[" * 100_000 + b"]" * 100_000, "not valid JSON"),
-        (b"1" * 5000, "not valid JSON"),  # beyond int's max string digits
-    ],
-)
-def test_raw_response_json_failures(body: bytes, words: str) -> None:
-    with pytest.raises(NezhaResponseError) as info:
-        raw_response(body, status=418).json()
-    assert words in str(info.value)
-    assert "HTTP 418" in str(info.value)
-
-
-# -- secrecy -------------------------------------------------------------------------
-
-
 async def test_no_error_or_repr_contains_the_token(
     session: ClientSession, simulator: NezhaSimulator, tmp_path: Path
 ) -> None:
     """Produce every error type with token-bearing clients; none may show a token."""
     errors: list[NezhaError] = []
     clients: list[NezhaV0Client] = []
-
-    def client_for(url: str, token: str = TOKEN, **kwargs: Any) -> NezhaV0Client:
-        made = NezhaV0Client(session, url, token, **kwargs)
-        clients.append(made)
-        return made
-
-    async def collect(coro: Any) -> None:
-        try:
-            await coro
-        except NezhaError as err:
-            errors.append(err)
-        else:
-            pytest.fail("no error raised")
-
     sim = simulator.url
-    for token in (WRONG_TOKEN, "Bearer " + TOKEN, ""):
-        await collect(client_for(sim, token).async_get_fleet())
+
+    async def collect(
+        url: str = sim,
+        token: str = TOKEN,
+        call: Call = CALLS["fleet"],
+        *,
+        error: type[NezhaError] = NezhaError,
+        words: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """A new client's call raises ``error`` (exactly, if given) saying ``words``."""
+        clients.append(NezhaV0Client(session, url, token, **kwargs))
+        with pytest.raises(error, match=words and re.escape(words)) as info:
+            await call(clients[-1])
+        assert error is NezhaError or type(info.value) is error
+        errors.append(info.value)
+
+    for token in (WRONG_TOKEN, "Bearer " + TOKEN, "", TOKEN + "\n"):
+        await collect(token=token)
     hidden = next(s.id for s in simulator.fleet.servers.values() if s.hide_for_guest)
-    await collect(client_for(sim, WRONG_TOKEN).async_get_ping_monitors(hidden))
-    await collect(client_for(sim).async_get_ping_monitors(999))
+    await collect(token=WRONG_TOKEN, call=lambda c: c.async_get_ping_monitors(hidden))
+    await collect(call=lambda c: c.async_get_ping_monitors(999))
     for fault in Fault:
         if fault is not Fault.SLOW:
             simulator.inject_fault(fault, count=None)
-            await collect(client_for(sim).async_get_fleet())
+            await collect()
             simulator.clear_faults()
     simulator.slow_seconds = 2
     simulator.inject_fault(Fault.SLOW)
-    await collect(client_for(sim, timeout=0.3).async_get_fleet())
-    await collect(client_for(sim + "/sub").async_get_ping_monitors(1))
-    await collect(client_for(f"http://127.0.0.1:{free_port()}").async_get_fleet())
-    await collect(client_for("http://[::1").async_get_fleet())
-    await collect(client_for(sim, TOKEN + "\n").async_get_fleet())
+    await collect(timeout=0.3)
+    await collect(sim + "/sub", call=CALLS["monitors"])
+    for url, words in [
+        (f"http://127.0.0.1:{free_port()}", "ClientConnectorError"),  # refused
+        ("http://[::1", "could not be built"),
+        ("ftp://127.0.0.1", "NonHttpUrlClientError"),
+    ]:
+        await collect(url, error=NezhaConnectionError, words=words)
     async with tls_server(tmp_path) as (url, aborted):
-        await collect(client_for(url).async_list_servers())
+        await collect(url, call=CALLS["list"])
         await asyncio.wait_for(aborted.wait(), 5)
     async with redirecting_server(302, f"{sim}{LIST}?token={TOKEN}") as (url, _):
-        await collect(client_for(url).async_list_servers())
+        await collect(url, call=CALLS["list"])
     async with serve(json_app(V1_BODIES)) as url:
-        await collect(client_for(url).async_list_servers())
+        await collect(url, call=CALLS["list"])
 
     produced = {type(err) for err in errors}
     assert produced == {

@@ -35,15 +35,10 @@ class Served:
     server: ReplayServer
     session: aiohttp.ClientSession
 
-    @property
-    def url(self) -> str:
-        """The replay server's base URL."""
-        return self.server.url
-
     def v0(self, role: str = "full") -> NezhaV0Client:
         """A v0 client holding ``role``'s token."""
-        return NezhaV0Client(self.session, self.url, role_token(role, "v0"))
+        return NezhaV0Client(self.session, self.server.url, role_token(role, "v0"))
 
     def v1(self, role: str = "full") -> NezhaV1Client:
         """A v1 client holding ``role``'s token."""
-        return NezhaV1Client(self.session, self.url, role_token(role, "v1"))
+        return NezhaV1Client(self.session, self.server.url, role_token(role, "v1"))

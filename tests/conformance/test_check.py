@@ -84,7 +84,7 @@ async def test_recorded_real_dashboards(served: Served) -> None:
     """No surprises: hours-old recordings only read offline and off by the clock."""
     recording = served.recording
     token = role_token("full", recording.generation)
-    report = await check(served.session, served.url, token)
+    report = await check(served.session, served.server.url, token)
     assert report.generation == recording.generation
     assert report.servers == len(recording.meta["server_ids"])
     unexpected = [d for d in report.deviations if "clock is" not in d]

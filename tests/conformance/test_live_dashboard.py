@@ -1,7 +1,4 @@
-"""scripts/check-dashboard's checks against a dashboard of your own.
-
-Runs only when NEZHA_CONFORMANCE_URL and NEZHA_CONFORMANCE_TOKEN are set.
-"""
+"""scripts/check-dashboard's checks against a dashboard of your own (see the skip)."""
 
 from __future__ import annotations
 

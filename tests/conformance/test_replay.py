@@ -1,7 +1,6 @@
-"""The integration's client reads every recorded answer of the real dashboards.
+"""The whole client, over real HTTP, reads every recorded answer of the real dashboards.
 
-Recordings are served over real HTTP, so the whole client runs; expected values
-come from the recorded JSON, independently of the client's parsers.
+Expected values come from the recorded JSON, independently of the client's parsers.
 """
 
 from __future__ import annotations
@@ -61,14 +60,11 @@ def _by_monitor(monitors: list[Any], records: list[dict[str, Any]]) -> list[Any]
     return [(m, by_id[m.monitor_id]) for m in monitors]
 
 
-# -- v1/v2 -----------------------------------------------------------------------------
-
-
 @by_recording(V1, served=True)
 async def test_v1_inventory_values(served: Served) -> None:
     """Every server of ``/server`` with its values, time zone and groups."""
     recording = served.recording
-    detection = await async_detect_generation(served.session, served.url)
+    detection = await async_detect_generation(served.session, served.server.url)
     assert detection.generation is ApiGeneration.V1
     assert detection.tsdb is True  # the key exists from v2.0 on, on or off
     client = served.v1()
@@ -234,14 +230,11 @@ async def test_v1_groups_quotas_and_notes_on_a_real_dashboard(served: Served) ->
     assert fleet.servers[4].public_note is None
 
 
-# -- v0 ---------------------------------------------------------------------------------
-
-
 @by_recording(V0, served=True)
 async def test_v0_fleet_values(served: Served) -> None:
     """Every server of ``/server/details`` with its values and tags."""
     recording, client = served.recording, served.v0()
-    detection = await async_detect_generation(served.session, served.url)
+    detection = await async_detect_generation(served.session, served.server.url)
     assert detection.generation is ApiGeneration.V0
     fleet = await client.async_get_fleet()
     details = recording.exchange("server-details.full").body["result"]
@@ -275,17 +268,10 @@ async def test_v0_ping_history_and_refusals(served: Served) -> None:
     client = served.v0()
     for sid in served.recording.meta["server_ids"]:
         records = served.recording.exchange(f"monitor-{sid}.full").body["result"]
-        ids = sorted({r["monitor_id"] for r in records or []})
-        monitors = await client.async_get_ping_monitors(sid)
-        assert [m.monitor_id for m in monitors] == ids
-        for monitor in monitors:
-            stamps = next(
-                r["created_at"]
-                for r in records
-                if r["monitor_id"] == monitor.monitor_id
-            )
-            assert monitor.points == len(stamps)
-            assert monitor.latest_at == _ms(max(stamps))
+        pairs = _by_monitor(await client.async_get_ping_monitors(sid), records or [])
+        for monitor, record in pairs:
+            assert monitor.points == len(record["created_at"])
+            assert monitor.latest_at == _ms(max(record["created_at"]))
     with pytest.raises(NezhaNotFoundError):
         await client.async_get_ping_monitors(999999)
     # A wrong token, a ``Bearer`` prefix: HTTP 200 with code 403, an auth error.

@@ -1,7 +1,6 @@
-"""The simulator answers like the real dashboards that were recorded.
+"""Per recorded request, the simulator answers with the real dashboard's shape.
 
-Per recorded request, the simulator set up like that dashboard gives the same
-status, content type, error text and body shape (keys; null vs an empty list;
+Same status, content type, error text and body shape (keys; null vs an empty list;
 times with a zone, Go's zero time): a renamed or invented field fails here.
 """
 
