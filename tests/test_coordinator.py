@@ -1,4 +1,4 @@
-"""Polling, availability and the device lifecycle, against the v0 simulator."""
+"""Polling, availability, side data and the device lifecycle, against the v0 simulator."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.setup import async_setup_component
 import pytest
 
 from nezha_dev.simulator import Fault, NezhaSimulator
@@ -27,7 +28,6 @@ from tests.helpers import (
     counted,
     paths,
     server_entity_count,
-    setup_integration,
     v0_entry,
     wait_for,
 )
@@ -76,27 +76,31 @@ async def test_one_details_request_per_poll(nz: Harness) -> None:
     assert len(nz.devices()) == 45
 
 
-async def test_group_filter(
-    hass: HomeAssistant, simulator: NezhaSimulator, frozen: FrozenDateTimeFactory
-) -> None:
-    """Requests carry ``tag``; a server leaving the group and back gets its entities."""
-    entry = v0_entry(simulator.url, server_group="tag:Production")
-    await setup_integration(hass, entry)
-    production = Harness(hass, entry, simulator, frozen)
-    assert filtered_by_tag(production)
-    assert production.devices() == PRODUCTION
+async def test_group_filter(nz: Harness) -> None:
+    """A chosen group: requests carry ``tag``, devices outside it go on reload, and a
+    server leaving the group and back gets its entities."""
+    assert nz.devices() == {1, 2, 3, 4, 5}
+    count = server_entity_count(nz.hass, nz.entry, HK)
+    nz.sim.reset_requests()
+    nz.hass.config_entries.async_update_entry(
+        nz.entry, options={"server_group": "tag:Production"}
+    )
+    await nz.hass.config_entries.async_reload(nz.entry.entry_id)
+    await nz.hass.async_block_till_done(wait_background_tasks=True)
+    assert filtered_by_tag(nz)
+    assert nz.devices() == PRODUCTION
+    assert server_entity_count(nz.hass, nz.entry, GPU_BOX) == 0
     # Ping history is fetched only for the servers in the group.
-    assert pinged(production) == monitors(1, 2, 5)
-    count = server_entity_count(hass, entry, HK)
-    simulator.fleet.servers[HK].tag = "Lab"
-    await production.tick()
-    assert production.device(HK) is None
-    simulator.fleet.servers[HK].tag = "Production"
-    await production.tick()
-    assert production.device(HK) is not None
-    assert production.online(HK) == STATE_ON
-    await production.tick(9)  # ping sensors return with the next round
-    assert server_entity_count(hass, entry, HK) == count
+    assert pinged(nz) == monitors(1, 2, 5)
+    nz.sim.fleet.servers[HK].tag = "Lab"
+    await nz.tick()
+    assert nz.device(HK) is None
+    nz.sim.fleet.servers[HK].tag = "Production"
+    await nz.tick()
+    assert nz.device(HK) is not None
+    assert nz.online(HK) == STATE_ON
+    await nz.tick(9)  # ping sensors return with the next round
+    assert server_entity_count(nz.hass, nz.entry, HK) == count
 
 
 async def test_ping_history_rate_and_targets(nz: Harness) -> None:
@@ -306,8 +310,7 @@ async def test_outage_and_recovery(
 
 
 async def test_malformed_record_leaves_others_intact(nz: Harness) -> None:
-    """One unreadable server is unavailable, the rest work; its device, deleted
-    meanwhile, comes back with it."""
+    """One unreadable server is unavailable; its device, deleted meanwhile, comes back."""
     ids = nz.entity_ids()
     count = server_entity_count(nz.hass, nz.entry, FRA)
     fra = {i for i in ids if i.startswith(("sensor.fra_db_02", "binary_sensor.fra"))}
@@ -332,8 +335,9 @@ async def test_malformed_record_leaves_others_intact(nz: Harness) -> None:
 # -- devices ---------------------------------------------------------------------
 
 
-async def test_server_added_without_reload(nz: Harness) -> None:
-    """A new server gets its device and entities on the next poll."""
+async def test_devices_follow_the_fleet(nz: Harness) -> None:
+    """Servers added, upgraded, renamed and removed reach the registry without a
+    reload; a failed or an empty answer removes nothing."""
     coordinator = nz.entry.runtime_data
     sid = nz.sim.add_server("new-node", "Lab", monitors=(2, 4))
     await nz.tick()
@@ -344,11 +348,16 @@ async def test_server_added_without_reload(nz: Harness) -> None:
     assert nz.state("servers_total") == "6"
     await nz.tick(9)  # its ping sensors come with the next round
     assert float(nz.state(f"{sid}_ping_4")) > 0
-    assert nz.entry.runtime_data is coordinator
 
+    server = nz.sim.fleet.servers[HK]
+    server.host = replace(server.host, version="0.20.6", platform_version="13.0")
+    server.name = "hk-edge-01b"
+    await nz.tick()
+    device = nz.device(HK)
+    assert device is not None
+    facts = (device.name, device.model, device.sw_version)
+    assert facts == ("hk-edge-01b", "debian 13.0", "0.20.6")
 
-async def test_server_removed(nz: Harness) -> None:
-    """A server gone from a good answer loses its device, but not on a failed one."""
     ids = nz.entity_ids()
     assert server_entity_count(nz.hass, nz.entry, TOKYO) > 0
     nz.sim.remove_server(TOKYO)
@@ -360,46 +369,16 @@ async def test_server_removed(nz: Harness) -> None:
     assert server_entity_count(nz.hass, nz.entry, TOKYO) == 0
     gone = {i for i in ids if "dong_jing_web_03" in i}
     assert gone and nz.entity_ids() == ids - gone
-    assert nz.devices() == {HK, FRA, GPU_BOX, NAS}
+    assert nz.devices() == {HK, FRA, GPU_BOX, NAS, sid}
 
-
-async def test_empty_answer_removes_nothing(nz: Harness) -> None:
-    """An empty fleet is more likely a dashboard mishap than a deliberate wipe."""
-    for sid in list(nz.sim.fleet.servers):
-        nz.sim.remove_server(sid)
+    # An empty fleet is more likely a dashboard mishap than a deliberate wipe.
+    for server_id in list(nz.sim.fleet.servers):
+        nz.sim.remove_server(server_id)
     await nz.tick(2)
-    assert nz.devices() == {1, 2, 3, 4, 5}
+    assert nz.devices() == {HK, FRA, GPU_BOX, NAS, sid}
     assert nz.online(HK) == STATE_UNAVAILABLE
     assert nz.state("servers_total") == "0"
-
-
-async def test_changing_the_tag_filter_removes_devices(nz: Harness) -> None:
-    """Devices outside a newly chosen group are removed on reload."""
-    assert nz.devices() == {1, 2, 3, 4, 5}
-    nz.sim.reset_requests()
-    nz.hass.config_entries.async_update_entry(
-        nz.entry, options={"server_group": "tag:Production"}
-    )
-    await nz.hass.config_entries.async_reload(nz.entry.entry_id)
-    await nz.hass.async_block_till_done(wait_background_tasks=True)
-    assert nz.devices() == PRODUCTION
-    assert server_entity_count(nz.hass, nz.entry, GPU_BOX) == 0
-    assert filtered_by_tag(nz)
-
-
-async def test_device_facts_follow_the_agent(nz: Harness) -> None:
-    """An agent upgrade or a rename updates the device in the registry."""
-    server = nz.sim.fleet.servers[HK]
-    server.host = replace(server.host, version="0.20.6", platform_version="13.0")
-    server.name = "hk-edge-01b"
-    await nz.tick()
-    device = nz.device(HK)
-    assert device is not None
-    assert (device.name, device.model, device.sw_version) == (
-        "hk-edge-01b",
-        "debian 13.0",
-        "0.20.6",
-    )
+    assert nz.entry.runtime_data is coordinator
 
 
 async def test_no_churn_on_identical_polls(nz: Harness) -> None:
@@ -417,3 +396,39 @@ async def test_no_churn_on_identical_polls(nz: Harness) -> None:
     with counted(nz.hass, ids) as writes:  # a real change does write states
         await nz.tick()
     assert writes.changed
+
+
+async def test_refreshes_bring_due_ping_rounds_without_polling(
+    hass: HomeAssistant, simulator: NezhaSimulator, frozen: FrozenDateTimeFactory
+) -> None:
+    """With polling off, a refresh asks for pings once the interval (300 s) is up."""
+    entry = v0_entry(simulator.url)
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(entry, pref_disable_polling=True)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await async_setup_component(hass, "homeassistant", {})
+    nz = Harness(hass, entry, simulator, frozen)
+    online = nz.entity_id("1_online", "binary_sensor")
+
+    def requests() -> tuple[int, int]:
+        return len(paths(simulator, DETAILS)), len(paths(simulator, MONITOR))
+
+    async def refresh() -> None:
+        await hass.services.async_call(
+            "homeassistant", "update_entity", {"entity_id": online}, blocking=True
+        )
+        await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert requests() == (1, 5)  # the first round, with setup
+    await nz.tick(12)  # 372 s: no poll and no round without refreshes
+    assert requests() == (1, 5)
+    await refresh()
+    assert requests() == (2, 10)  # the interval was up
+    await nz.tick(5)  # 155 s later
+    await refresh()
+    assert requests() == (3, 10)  # not yet due again
+    await nz.tick(5)  # 310 s after the last round
+    await refresh()
+    assert requests() == (4, 15)
+    assert entry.runtime_data.side.first_round_done
