@@ -1,28 +1,39 @@
-"""The v1 stream coordinator against the simulated v2.3 dashboard, in real time.
+"""The v1 stream coordinator against the simulated v2.3 dashboard.
 
-Short frame and update intervals (options set directly, below the form's
-minimums); the tests measure what the simulator and the state machine saw.
+In real time with short frame and update intervals (options set below the form's
+minimums), its WAF safety, and on a frozen clock where frames and timers advance
+only when fired.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncGenerator
+from datetime import timedelta
 from itertools import pairwise
 import time
 
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.nezha import coordinator_v1
+from custom_components.nezha import async_remove_config_entry_device, coordinator_v1
+from custom_components.nezha.client import Fleet
+from custom_components.nezha.client.v1 import StreamFrame
 from custom_components.nezha.const import (
     CONF_ALERTS_WEBHOOK,
     CONF_WEBHOOK_ID,
     CONF_WEBHOOK_LOCAL_ONLY,
 )
+from custom_components.nezha.coordinator_v1 import NezhaStreamCoordinator
+from custom_components.nezha.sensor_server import SERVER_SENSORS
 from nezha_dev.simulator import Fault, NezhaSimulator
 from nezha_dev.simulator.notify import AlertServer, alert_message, render
 from tests.helpers import (
@@ -37,13 +48,53 @@ from tests.helpers import (
     StateLog,
     entity_ids,
     entry_device,
+    register_secret,
     server_device,
+    setup_frozen,
+    simulated_minutes,
+    start_live,
+    state,
     until,
+    v1_entry,
+    wait_for,
 )
 
 HK, FRA, GPU_BOX, NAS, TOKYO = 1, 2, 3, 4, 5
 WEBHOOK_ID = "b2" * 32
 METRICS = ("cpu_usage", "memory_usage", "download_speed", "upload_speed", "uploaded")
+NEW_PAT = register_secret("nzp_N3wV1T0kenB2c3D4e5F6g7H8i9J0k1L2")
+
+
+@pytest.fixture
+async def sim(
+    socket_enabled: None, monkeypatch: pytest.MonkeyPatch
+) -> AsyncGenerator[NezhaSimulator]:
+    """A v2.3.7 dashboard with five servers, streaming ten times faster than a real one."""
+    monkeypatch.setattr(NezhaStreamCoordinator, "frame_interval", FRAME)
+    sim = NezhaSimulator(generation="v1", servers=5, seed=1, token=PAT)
+    sim.ws_interval = FRAME
+    async with sim:
+        yield sim
+
+
+@pytest.fixture
+async def make_live(
+    hass: HomeAssistant, sim: NezhaSimulator
+) -> AsyncGenerator[MakeLive]:
+    """Set up v1 entries with the given options; unloaded after the test."""
+    lives: list[Live] = []
+
+    async def make(token: str = PAT, **options: float | str) -> Live:
+        live = await start_live(hass, sim, token, **options)
+        lives.append(live)
+        return live
+
+    yield make
+    for live in lives:
+        await live.unload()
+
+
+# -- in real time -------------------------------------------------------------------
 
 
 async def test_setup_then_frames_keep_data_fresh(make_live: MakeLive) -> None:
@@ -166,10 +217,16 @@ async def no_rest_once_streaming(live: Live) -> None:
     assert live.count(SERVERS, since=after) == 0
 
 
-async def test_stream_drop_then_outage(
+def never_unavailable(log: StateLog, since: int = 0) -> bool:
+    """Whether no entity turned unavailable in the log (from change ``since`` on)."""
+    return all(s != STATE_UNAVAILABLE for _, _, s in log.changes[since:])
+
+
+async def test_stream_drop_outage_and_silence(
     make_live: MakeLive, sim: NezhaSimulator
 ) -> None:
-    """A dropped stream comes back soon; failing handshakes back off, REST fills in."""
+    """A dropped stream comes back soon; failing handshakes back off, REST fills in;
+    no frame for 10 s means dead: REST keeps entities available until frames return."""
     live = await make_live(scan_interval=1)
     log = StateLog(live.hass, entity_ids(live.hass, live.entry))
     before = len(sim.requests)
@@ -178,10 +235,9 @@ async def test_stream_drop_then_outage(
     await until(lambda: sim.ws_connections == 1, "the stream back", limit=5)
     reconnect = time.monotonic() - dropped_at
     await live.frames(3)
-    log.stop()
     assert live.count(WS, since=before) == 1
     assert 1.0 <= reconnect <= 2.5  # first backoff step: 1-2 s plus the handshake
-    assert all(s != STATE_UNAVAILABLE for _, _, s in log.changes)
+    assert never_unavailable(log)
     assert live.coordinator.last_update_success
 
     sim.inject_fault(Fault.HTML_502, count=None, path=WS)
@@ -200,13 +256,7 @@ async def test_stream_drop_then_outage(
     await until(lambda: sim.ws_connections == 1, "the stream back", limit=10)
     await no_rest_once_streaming(live)
 
-
-async def test_silent_stream_falls_back_to_rest(
-    make_live: MakeLive, sim: NezhaSimulator
-) -> None:
-    """No frame for 10 s means dead: REST keeps entities available until frames return."""
-    live = await make_live(scan_interval=1)
-    log = StateLog(live.hass, entity_ids(live.hass, live.entry))
+    silent_from = len(log.changes)
     before = len(sim.requests)
     paused_at = time.monotonic()
     sim.pause_ws()
@@ -217,7 +267,7 @@ async def test_silent_stream_falls_back_to_rest(
     assert 10.0 - FRAME <= silence <= 11.5
     assert live.count(WS, since=before) <= 1  # at most one reconnect so far
     await until(lambda: live.count(SERVERS, since=before) >= 2, "a second poll", 3)
-    assert all(s != STATE_UNAVAILABLE for _, _, s in log.changes)
+    assert never_unavailable(log, silent_from)
     assert live.coordinator.last_update_success
 
     sim.pause_ws(False)
@@ -269,10 +319,11 @@ async def test_unavailable_then_back(
     assert live.coordinator.last_update_success
 
 
-async def test_server_added_and_removed(
+async def test_servers_added_and_removed(
     make_live: MakeLive, sim: NezhaSimulator
 ) -> None:
-    """New and deleted servers reach the device registry within a second or so."""
+    """New and deleted servers reach the device registry within a second or so; a
+    failed inventory request is asked again while frames keep entities fresh."""
     live = await make_live(scan_interval=1)
     await asyncio.sleep(1.1)  # one update interval since the last inventory
     before = len(sim.requests)
@@ -290,21 +341,15 @@ async def test_server_added_and_removed(
     assert live.count(SERVERS, since=before) == 2
     assert added < 1.5 and removed < 1.5
 
-
-async def test_failed_inventory_keeps_live_data(
-    make_live: MakeLive, sim: NezhaSimulator
-) -> None:
-    """The inventory request fails: frames keep entities fresh, it is asked again."""
-    live = await make_live(scan_interval=1)
     log = StateLog(live.hass, entity_ids(live.hass, live.entry))
     await asyncio.sleep(1.1)
     sim.inject_fault(Fault.HTML_502, count=1, path=SERVERS)
     before = len(sim.requests)
-    new = sim.add_server("edge-new")
-    await until(lambda: new in live.devices(), "the new device", 4)
+    other = sim.add_server("edge-other")
+    await until(lambda: other in live.devices(), "the other new device", 4)
     log.stop()
     assert live.count(SERVERS, since=before) == 2  # refused once, then asked again
-    assert all(s != STATE_UNAVAILABLE for _, _, s in log.changes)
+    assert never_unavailable(log)
     assert live.coordinator.last_update_success
 
 
@@ -399,3 +444,224 @@ async def test_alert_on_a_streaming_entry(
 
     sim.set_online(HK, True)
     await until(lambda: live.online(HK) == "on", "online again", 3.0)
+
+
+# -- WAF safety: one refused request, then nothing at all -----------------------------
+# Every refused token is a strike against Home Assistant's IP on a v1 dashboard
+# (banned for max(3, n**4) s after n strikes), so after the first refusal the
+# integration must stop the stream, the polls and the side requests until the user
+# enters a new token. Real time for the stream, then simulated minutes for timers.
+
+
+def assert_one_rest_refusal(sent: list[str]) -> None:
+    """One REST request of a poll was refused (maybe half done); only 502'd handshakes."""
+    assert len([p for p in sent if p != WS]) == 1, sent
+    assert sent[-1] in (SERVERS, GROUPS), sent
+
+
+async def assert_silence(live: Live, since: int, sent: list[str]) -> None:
+    """Nothing more reaches the dashboard, in real time and over simulated minutes."""
+    await asyncio.sleep(2)  # two update intervals of the fast tests, in real time
+    await simulated_minutes(live, 10)
+    assert live.paths(since=since) == sent
+    assert live.sim.ws_connections == 0
+    assert len(live.reauth_flows()) == 1
+
+
+async def assert_reauth_explains_ban(live: Live) -> None:
+    """The reauth form opens with the WAF ban as its error."""
+    flow_id = live.reauth_flows()[0]["flow_id"]
+    result = await live.hass.config_entries.flow.async_configure(flow_id)
+    assert result["step_id"] == "reauth_confirm"
+    assert result["errors"] == {"base": "waf_blocked"}
+
+
+async def test_revoked_token_refused_at_handshake(
+    make_live: MakeLive, sim: NezhaSimulator
+) -> None:
+    """Revoking closes the stream; its reconnect is refused once, then silence."""
+    live = await make_live(scan_interval=30)
+    before = len(sim.requests)
+    sim.revoke_token()
+    await until(lambda: bool(live.reauth_flows()), "a reauth flow", limit=5)
+    assert live.paths(since=before) == [WS]
+    assert sim.waf_strikes() == 1
+    assert live.entry.state is ConfigEntryState.LOADED
+    assert live.state(f"{HK}_cpu_usage") == STATE_UNAVAILABLE
+    assert live.online(HK) == STATE_UNAVAILABLE
+    await assert_silence(live, before, [WS])
+    assert sim.waf_strikes() == 1
+
+    # A frame still in flight when the token was refused changes nothing and
+    # asks for nothing (no recovery refresh).
+    coordinator = live.coordinator
+    assert coordinator._latest is not None
+    coordinator._on_frame(StreamFrame(coordinator._latest, frozenset(), frozenset()))
+    await live.hass.async_block_till_done()
+    assert live.paths(since=before) == [WS]
+    assert live.online(HK) == STATE_UNAVAILABLE
+
+    # Neither the options form (server groups) nor deleting a device asks the
+    # dashboard with the refused token.
+    result = await live.hass.config_entries.options.async_init(live.entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    live.hass.config_entries.options.async_abort(result["flow_id"])
+    device = server_device(live.hass, live.entry, HK)
+    assert device is not None
+    assert not await async_remove_config_entry_device(live.hass, live.entry, device)
+    assert live.paths(since=before) == [WS]
+
+    # The user enters a new token: the entry reloads and streams again.
+    sim.add_token(token=NEW_PAT)
+    sim.shift_clock(4)  # past the 3 s ban of the one strike
+    flow_id = live.reauth_flows()[0]["flow_id"]
+    result = await live.hass.config_entries.flow.async_configure(
+        flow_id, {"api_token": NEW_PAT}
+    )
+    assert result["reason"] == "reauth_successful"
+    await live.hass.async_block_till_done()
+    assert live.entry.state is ConfigEntryState.LOADED
+    await live.frames(2)
+    assert live.online(HK) == "on"
+    assert sim.waf_strikes() == 0
+
+
+@pytest.mark.parametrize(
+    ("in_round", "blocked"),
+    [(False, False), (False, True), (True, False), (True, True)],
+    ids=["poll_revoked", "poll_waf_block", "round_expired", "round_waf_block"],
+)
+async def test_one_refused_request(
+    make_live: MakeLive,
+    sim: NezhaSimulator,
+    caplog: pytest.LogCaptureFixture,
+    in_round: bool,
+    blocked: bool,
+) -> None:
+    """The REST poll while the stream is down, or a ping round's request while the
+    stream outlives the token or the block: that one request alone is refused."""
+    if in_round:
+        expiring = register_secret(sim.add_token(expires_in=3600))
+        live = await make_live(expiring, scan_interval=1, ping_interval=1)
+        if not blocked:  # blocked at once, the next round's first request meets it
+            await until(lambda: live.count(SERVICES) >= 2, "a second ping round")
+    else:
+        live = await make_live(scan_interval=1)
+        sim.inject_fault(Fault.HTML_502, count=None, path=WS)  # handshakes never auth
+        await sim.drop_websockets()
+        before = len(sim.requests)
+        await until(lambda: live.count(SERVERS, since=before) > 0, "REST fallback", 3)
+    refused = len(sim.requests)
+    if blocked:
+        sim.block_ip()
+    else:
+        sim.shift_clock(3601) if in_round else sim.revoke_token()
+    await until(lambda: bool(live.reauth_flows()), "a reauth flow", limit=5)
+    sent = live.paths(since=refused)
+    if in_round:
+        assert len(sent) == 1
+        assert sent[0].endswith("/service"), sent
+    else:
+        assert_one_rest_refusal(sent)
+    if blocked:
+        assert "WAF" in caplog.text
+        await assert_reauth_explains_ban(live)
+        await until(lambda: sim.ws_connections == 0, "the stream closed", limit=2)
+    await assert_silence(live, refused, sent)
+    assert sim.waf_strikes() == (99999 if blocked else 1)  # a manual block: 99999
+
+
+# -- on a frozen clock: each tick moves 2 s, so exactly one frame arrives --------------
+
+
+async def tick(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    coordinator: NezhaStreamCoordinator,
+) -> None:
+    """Two seconds on: one frame arrives, and whatever timer was due has run."""
+    frames = coordinator.frames_received
+    freezer.tick(timedelta(seconds=2))
+    async_fire_time_changed(hass)
+    await wait_for(lambda: coordinator.frames_received > frames, "a frame")
+    await hass.async_block_till_done()
+    # Refreshes a frame started run as background tasks, which
+    # async_block_till_done does not wait for (the stream task never ends).
+    stream = coordinator._stream_task
+    await wait_for(
+        lambda: all(t is stream for t in coordinator._tasks), "the refresh it started"
+    )
+    await hass.async_block_till_done()
+
+
+async def test_inventory_at_most_once_per_interval(
+    hass: HomeAssistant, frozen: FrozenDateTimeFactory, v1_sim: NezhaSimulator
+) -> None:
+    """A new server waits for the interval; transitions meanwhile do not."""
+    sim = v1_sim
+    entry = v1_entry(sim)  # default 30 s update interval
+    coordinator = await setup_frozen(hass, entry)
+    before = len(sim.requests)
+    new = sim.add_server("edge-new")
+    await tick(hass, frozen, coordinator)
+    sim.set_online(TOKYO, False)
+    await tick(hass, frozen, coordinator)
+    assert state(hass, entry, f"{TOKYO}_online", "binary_sensor").state == STATE_OFF
+    assert new not in coordinator.data.servers
+    assert [r.path for r in sim.requests[before:]] == []
+
+    for _ in range(14):  # up to 32 s after the setup's inventory
+        await tick(hass, frozen, coordinator)
+    assert new in coordinator.data.servers
+    assert state(hass, entry, f"{new}_online", "binary_sensor").state == "on"
+    assert [r.path for r in sim.requests[before:]].count(SERVERS) == 1
+
+
+async def test_state_write_rate_50_servers(
+    hass: HomeAssistant, frozen: FrozenDateTimeFactory, socket_enabled: None
+) -> None:
+    """50 servers, frames every 2 s, default 30 s interval: writes over one minute."""
+    sim = NezhaSimulator(servers=50, generation="v1", seed=1, token=PAT)
+    await sim.start()
+    entry = v1_entry(sim)
+    coordinator = await setup_frozen(hass, entry)
+    ids = entity_ids(hass, entry)
+    described = {d.key: d.value_fn for d in SERVER_SENSORS}
+    metrics = {  # entity id -> (server id, sensor key) of the enabled metrics
+        item.entity_id: (int(sid), key)
+        for item in er.async_entries_for_config_entry(
+            er.async_get(hass), entry.entry_id
+        )
+        for sid, _, key in [
+            item.unique_id.removeprefix(f"{entry.entry_id}_").partition("_")
+        ]
+        if sid.isdigit() and key in described and item.entity_id in ids
+    }
+    log = StateLog(hass, ids)
+    frames: list[Fleet] = []
+    for _ in range(30):  # 60 s at the dashboard's 2 s pace
+        await tick(hass, frozen, coordinator)
+        assert coordinator._latest is not None  # measurement only
+        frames.append(coordinator._latest)
+    log.stop()
+
+    writes = len(log.changes)
+    metric_writes = sum(1 for _, eid, _ in log.changes if eid in metrics)
+    # What a design that wrote every frame would have written.
+    per_frame = sum(
+        described[key](old.servers[sid]) != described[key](new.servers[sid])
+        for old, new in pairwise(frames)
+        for sid, key in metrics.values()
+        if sid in old.servers and sid in new.servers
+    )
+    assert coordinator.frames_received == 31
+    assert metric_writes <= 2 * len(metrics)  # two scheduled updates, no more
+    assert per_frame >= 10 * metric_writes
+    print(  # noqa: T201 - the measured numbers for the report
+        f"\n50 servers, 60 s: {len(ids)} entities ({len(metrics)} metrics), "
+        f"{writes} state writes ({metric_writes} metric); writing every frame "
+        f"would have made {per_frame} metric writes"
+    )
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    await sim.stop()
