@@ -242,6 +242,10 @@ class Loaded:
     def reauth_flows(self) -> list[Any]:
         return list(self.entry.async_get_active_flows(self.hass, {SOURCE_REAUTH}))
 
+    def entity_id(self, key: str, platform: str = "sensor") -> str | None:
+        """The entity id behind a unique-id suffix, or None."""
+        return entity_id(self.hass, self.entry, key, platform)
+
 
 @dataclass
 class Harness(Loaded):
@@ -254,10 +258,6 @@ class Harness(Loaded):
     ) -> None:
         """Let ``times`` polls happen (see :func:`tick`)."""
         await tick(self.hass, self.freezer, times, delta, background=background)
-
-    def entity_id(self, key: str, platform: str = "sensor") -> str | None:
-        """The entity id behind a unique-id suffix, or None."""
-        return entity_id(self.hass, self.entry, key, platform)
 
 
 @dataclass
@@ -371,7 +371,7 @@ class Live(Loaded):
 
     def entity_id(self, key: str, platform: str = "sensor") -> str:
         """The entity id behind a unique-id suffix; fails if there is none."""
-        eid = entity_id(self.hass, self.entry, key, platform)
+        eid = super().entity_id(key, platform)
         assert eid is not None, key
         return eid
 

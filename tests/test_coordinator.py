@@ -62,20 +62,6 @@ def filtered_by_tag(harness: Harness) -> bool:
 # -- requests --------------------------------------------------------------------
 
 
-async def test_one_details_request_per_poll(nz: Harness) -> None:
-    """One /server/details per poll, whether the fleet has 5 servers or 45."""
-    nz.sim.reset_requests()
-    await nz.tick(3)
-    assert paths(nz.sim) == [DETAILS] * 3
-    for index in range(40):
-        nz.sim.add_server(f"extra-{index}")
-    nz.sim.reset_requests()
-    await nz.tick(3)
-    assert paths(nz.sim) == [DETAILS] * 3
-    assert all(r.query == {} for r in nz.sim.requests)
-    assert len(nz.devices()) == 45
-
-
 async def test_group_filter(nz: Harness) -> None:
     """A chosen group: requests carry ``tag``, devices outside it go on reload, and a
     server leaving the group and back gets its entities."""
@@ -103,8 +89,9 @@ async def test_group_filter(nz: Harness) -> None:
     assert server_entity_count(nz.hass, nz.entry, HK) == count
 
 
-async def test_ping_history_rate_and_targets(nz: Harness) -> None:
-    """At most one /monitor request per online server per ping interval (300 s)."""
+async def test_request_rates(nz: Harness) -> None:
+    """At most one /monitor request per online server per ping interval (300 s); one
+    /server/details per poll, whether the fleet has 5 servers or 45."""
     assert pinged(nz) == monitors(1, 2, 3, 4, 5)
     nz.sim.set_online(NAS, False)
     nz.sim.reset_requests()
@@ -117,6 +104,16 @@ async def test_ping_history_rate_and_targets(nz: Harness) -> None:
         times = [r.time for r in monitor if r.path == path]
         assert all(b - a >= 300 for a, b in pairwise(times))
     assert len(paths(nz.sim, DETAILS)) == 40
+    nz.sim.reset_requests()
+    await nz.tick(3)  # up to 1333 s: the next ping round is due at 1550 s
+    assert paths(nz.sim) == [DETAILS] * 3
+    for index in range(40):
+        nz.sim.add_server(f"extra-{index}")
+    nz.sim.reset_requests()
+    await nz.tick(3)
+    assert paths(nz.sim) == [DETAILS] * 3
+    assert all(r.query == {} for r in nz.sim.requests)
+    assert len(nz.devices()) == 45
 
 
 async def test_ping_history_skipped_when_all_its_sensors_are_disabled(
@@ -237,36 +234,31 @@ async def test_failing_ping_history_does_not_fail_metrics(
 # -- failures --------------------------------------------------------------------
 
 
-async def test_auth_failure_starts_reauth_and_stops_requests(nz: Harness) -> None:
-    """A revoked token starts reauth; nothing is requested until a new one is given."""
+@pytest.mark.parametrize("in_round", [False, True], ids=["poll", "ping_round"])
+async def test_auth_failure_starts_reauth_and_stops_requests(
+    nz: Harness, in_round: bool
+) -> None:
+    """A revoked token starts reauth, no reload; nothing is requested until a new one
+    is given, not even by a ping round in flight."""
     coordinator = nz.entry.runtime_data
+    if in_round:
+        nz.sim.inject_fault(Fault.SLOW, count=None, path=MONITOR)
     await nz.tick(9)  # the next poll would also start a ping round
+    if in_round:
+        await nz.tick(background=False)  # the ping round starts and hangs
+        await wait_for(lambda: len(paths(nz.sim, MONITOR)) == 5 + 2, "ping round")
     nz.sim.revoke_token()
-    await nz.tick()
+    await (coordinator.async_refresh() if in_round else nz.tick())
     assert len(nz.reauth_flows()) == 1
     assert nz.entry.state is ConfigEntryState.LOADED
     assert nz.entry.runtime_data is coordinator  # not reloaded
     nz.sim.reset_requests()
-    await nz.tick(20)  # over 10 minutes, two ping intervals
-    assert nz.sim.requests == []
-    assert nz.unavailable() == nz.entity_ids()
-
-
-async def test_auth_failure_during_a_ping_round(nz: Harness) -> None:
-    """The ping round in flight stops too: no request at all after the failure."""
-    nz.sim.inject_fault(Fault.SLOW, count=None, path=MONITOR)
-    await nz.tick(9)
-    await nz.tick(background=False)  # the ping round starts and hangs
-    await wait_for(lambda: len(paths(nz.sim, MONITOR)) == 5 + 2, "ping round")
-    nz.sim.revoke_token()
-    await nz.entry.runtime_data.async_refresh()
-    assert len(nz.reauth_flows()) == 1
-    nz.sim.reset_requests()
-    for _ in range(20):  # without waiting on a ping round that must be gone
+    for _ in range(20):  # over 10 minutes, without waiting on a ping round
         await nz.tick(background=False)
         for _ in range(20):
             await asyncio.sleep(0)
     assert nz.sim.requests == []
+    assert nz.unavailable() == nz.entity_ids()
 
 
 # Every failure mode of the simulator; SLOW hangs the polls until they time out (10 s).

@@ -29,7 +29,7 @@ from custom_components.nezha.coordinator import NezhaCoordinator
 from custom_components.nezha.unique_id import dashboard_identifier, server_identifier
 from nezha_dev.simulator import Fault, NezhaSimulator
 from tests.conftest import ENTRY_ID, register_secret, setup_integration
-from tests.helpers import DETAILS, entry_device, ha_at_least, v0_entry
+from tests.helpers import DETAILS, entry_device, ha_at_least, state, v0_entry
 
 ROTATED_TOKEN = register_secret("r0tatedT0kenP1o2I3u4Y5t6R7e8W9q0")
 
@@ -89,18 +89,14 @@ async def test_setup_and_unload(
 
     entities = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
     assert {e.domain for e in entities} == {"sensor", "binary_sensor"}
-    online = next(
-        e.entity_id
-        for e in entities
-        if e.unique_id == f"{server_identifier(ENTRY_ID, 1)}_online"
-    )
-    assert hass.states.get(online).state == "on"
+    online = state(hass, entry, "1_online", "binary_sensor")
+    assert online.state == "on"
 
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert entry.state is ConfigEntryState.NOT_LOADED
     assert not hasattr(entry, "runtime_data")
-    assert hass.states.get(online).state == STATE_UNAVAILABLE
+    assert hass.states.get(online.entity_id).state == STATE_UNAVAILABLE
     # A round or poll that ends after the unload cannot raise an issue again.
     coordinator.issues.set(
         "too_many_monitors", {"count": "1", "servers": "srv", "limit": "50"}
