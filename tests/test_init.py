@@ -167,13 +167,15 @@ async def test_setup_two_dashboards(
     """Two entries run side by side with their own devices."""
     token = register_secret("s3condT0kenA1s2D3f4G5h6J7k8L9z0X")
     async with NezhaSimulator(servers=2, token=token, seed=2) as second:
-        first = v0_entry(simulator.url, entry_id="01NEZHATESTENTRY00000000C1")
+        first = v0_entry(
+            simulator.url, simulator.token, entry_id="01NEZHATESTENTRY00000000C1"
+        )
         other = v0_entry(second.url, token, entry_id="01NEZHATESTENTRY00000000C2")
+        await setup_integration(hass, first)
+        await setup_integration(hass, other)
+        registry = dr.async_get(hass)
         for entry, devices in ((first, 6), (other, 3)):
-            await setup_integration(hass, entry)
-            found = dr.async_entries_for_config_entry(
-                dr.async_get(hass), entry.entry_id
-            )
+            found = dr.async_entries_for_config_entry(registry, entry.entry_id)
             assert len(found) == devices
         assert await hass.config_entries.async_unload(other.entry_id)
         assert first.state is ConfigEntryState.LOADED
