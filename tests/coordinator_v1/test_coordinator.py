@@ -193,22 +193,6 @@ async def test_coalescing_and_instant_transitions(make_live: MakeLive) -> None:
     )
 
 
-async def test_offline_latency_at_dashboard_pace(
-    make_live: MakeLive, sim: NezhaSimulator
-) -> None:
-    """With the dashboard's real 2 s frames, a disconnect shows within one frame."""
-    sim.ws_interval = 2.0
-    live = await make_live()  # default 30 s update interval
-    await live.frames(1)
-    sim.set_online(NAS, False)
-    latency = await until(lambda: live.online(NAS) == STATE_OFF, "NAS offline")
-    assert latency <= 2.0 + 0.5
-    assert live.state(f"{NAS}_cpu_usage") == STATE_UNAVAILABLE
-    assert live.state("servers_offline") == "1"
-    assert live.state("any_offline", "binary_sensor") == STATE_ON
-    print(f"\noffline latency at 2 s frames: {latency * 1000:.0f} ms")  # noqa: T201
-
-
 async def no_rest_once_streaming(live: Live) -> None:
     """Once frames flow again, the next update intervals poll no REST."""
     await live.frames(2)
@@ -353,11 +337,24 @@ async def test_servers_added_and_removed(
     assert live.coordinator.last_update_success
 
 
-async def test_services_on_dashboard_device(
-    make_live: MakeLive, sim: NezhaSimulator
+async def test_edited_note_and_services(
+    make_live: MakeLive, sim: NezhaSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Each service gets an up/down and an availability entity; down shows next round."""
+    """The periodic inventory brings an edited note (only the first frame has notes);
+    each service gets an up/down and an availability entity, down shows next round."""
+    monkeypatch.setattr(coordinator_v1, "INVENTORY_MAX_AGE_SECONDS", 1.5)
     live = await make_live(scan_interval=1, ping_interval=1)
+    assert live.state(f"{HK}_expiry") == "2026-08-31T16:00:00+00:00"
+    sim.set_public_note(HK, '{"billingDataMod":{"endDate":"2027-09-01T00:00:00Z"}}')
+    since = len(sim.requests)
+    await until(
+        lambda: live.state(f"{HK}_expiry") == "2027-09-01T00:00:00+00:00",
+        "the edited note",
+    )
+    assert live.coordinator.stream_live
+    assert live.count(SERVERS, since=since) >= 1
+    assert sim.ws_connections == 1
+
     monitors = sorted(sim.fleet.monitors)
     await until(
         lambda: set(live.coordinator.side.data.services) == set(monitors), "services"
@@ -372,7 +369,6 @@ async def test_services_on_dashboard_device(
         assert 90 <= avail <= 100
         reg_entry = er.async_get(live.hass).async_get(up_id)
         assert reg_entry is not None and reg_entry.device_id == dashboard.id
-
     target = monitors[0]
     before = len(sim.requests)
     sim.set_service_down(target)
@@ -385,42 +381,30 @@ async def test_services_on_dashboard_device(
     assert latency <= 1 + 1 + 0.5  # next ping round: ping interval + update interval
 
 
-async def test_edited_note_arrives_with_the_next_inventory(
-    make_live: MakeLive, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Only the first frame carries public notes: the periodic inventory brings an edit."""
-    monkeypatch.setattr(coordinator_v1, "INVENTORY_MAX_AGE_SECONDS", 1.5)
-    live = await make_live(scan_interval=0.5)
-    assert live.state(f"{HK}_expiry") == "2026-08-31T16:00:00+00:00"
-    live.sim.set_public_note(
-        HK, '{"billingDataMod":{"endDate":"2027-09-01T00:00:00Z"}}'
-    )
-    since = len(live.sim.requests)
-    await until(
-        lambda: live.state(f"{HK}_expiry") == "2027-09-01T00:00:00+00:00",
-        "the edited note",
-    )
-    assert live.coordinator.stream_live
-    assert live.count(SERVERS, since=since) >= 1
-    assert live.sim.ws_connections == 1
-
-
-async def test_alert_on_a_streaming_entry(
+async def test_offline_at_dashboard_pace_then_an_alert(
     hass: HomeAssistant,
     make_live: MakeLive,
     sim: NezhaSimulator,
     hass_client_no_auth: ClientSessionGenerator,
 ) -> None:
-    """The stream shows a disconnect before Nezha's rule fires; the alert needs no request."""
-    live = await make_live(
+    """At the dashboard's real 2 s frames a disconnect shows within one frame, before
+    Nezha's rule fires; the alert then needs no request."""
+    sim.ws_interval = 2.0
+    live = await make_live(  # default 30 s update interval
         **{
             CONF_ALERTS_WEBHOOK: True,
             CONF_WEBHOOK_ID: WEBHOOK_ID,
             CONF_WEBHOOK_LOCAL_ONLY: True,
         }
     )
+    await live.frames(1)
     sim.set_online(HK, False)
-    await until(lambda: live.online(HK) == "off", "offline from the stream", 3.0)
+    latency = await until(lambda: live.online(HK) == STATE_OFF, "HK offline")
+    assert latency <= 2.0 + 0.5
+    assert live.state(f"{HK}_cpu_usage") == STATE_UNAVAILABLE
+    assert live.state("servers_offline") == "1"
+    assert live.state("any_offline", "binary_sensor") == STATE_ON
+    print(f"\noffline latency at 2 s frames: {latency * 1000:.0f} ms")  # noqa: T201
 
     name = sim.fleet.servers[HK].name
     message = alert_message("Incident", name, "203.0.*.*", "Offline")
