@@ -19,8 +19,8 @@ import custom_components.nezha  # noqa: F401
 from custom_components.nezha.const import CONF_PING_INTERVAL
 from nezha_dev.simulator import NezhaSimulator
 from tests.helpers import (
-    ENTRY_ID,
-    ENTRY_TITLE,
+    ENTRY_ID,  # noqa: F401 - re-exported: tests import it from here too
+    ENTRY_TITLE,  # noqa: F401 - re-exported
     FROZEN_AT,
     PAT,
     SECRETS,
@@ -28,7 +28,7 @@ from tests.helpers import (
     V1_ENTRY_ID,
     Dashboard,
     Harness,
-    register_secret,
+    register_secret,  # noqa: F401 - re-exported
     setup_frozen,
     setup_integration,
     unload_all,
@@ -36,16 +36,6 @@ from tests.helpers import (
     v1_entry,
 )
 from tests.snapshot import NormalisedSnapshotExtension
-
-# The constants live in tests/helpers.py; these stay importable from here too.
-__all__ = [
-    "ENTRY_ID",
-    "ENTRY_TITLE",
-    "SECRETS",
-    "TOKEN",
-    "register_secret",
-    "setup_integration",
-]
 
 
 @pytest.fixture(autouse=True)
@@ -89,10 +79,8 @@ def no_token_in_logs(caplog: pytest.LogCaptureFixture) -> Generator[None]:
 @pytest.fixture
 async def simulator(socket_enabled: None) -> AsyncGenerator[NezhaSimulator]:
     """A simulated v0 dashboard with five servers on 127.0.0.1."""
-    sim = NezhaSimulator(servers=5, token=TOKEN, seed=1)
-    await sim.start()
-    yield sim
-    await sim.stop()
+    async with NezhaSimulator(servers=5, token=TOKEN, seed=1) as sim:
+        yield sim
 
 
 @pytest.fixture
@@ -133,11 +121,9 @@ async def v1_sim(
     hass: HomeAssistant, socket_enabled: None
 ) -> AsyncGenerator[NezhaSimulator]:
     """The five-server fleet of seed 1 as a v2.3.7 dashboard; unloads entries first."""
-    sim = NezhaSimulator(generation="v1", servers=5, seed=1, token=PAT)
-    await sim.start()
-    yield sim
-    await unload_all(hass)
-    await sim.stop()
+    async with NezhaSimulator(generation="v1", servers=5, seed=1, token=PAT) as sim:
+        yield sim
+        await unload_all(hass)
 
 
 @pytest.fixture(params=["v0", "v1"])
@@ -153,10 +139,8 @@ def dashboard(request: pytest.FixtureRequest) -> Dashboard:
 @pytest.fixture
 async def fleet_sim(socket_enabled: None) -> AsyncGenerator[NezhaSimulator]:
     """Seven servers of seed 1 as a v2.3.7 dashboard: public notes of every kind."""
-    sim = NezhaSimulator(generation="v1", servers=7, seed=1, token=PAT)
-    await sim.start()
-    yield sim
-    await sim.stop()
+    async with NezhaSimulator(generation="v1", servers=7, seed=1, token=PAT) as sim:
+        yield sim
 
 
 @pytest.fixture

@@ -81,11 +81,7 @@ async def tick(
 
 
 async def wait_for(predicate: Callable[[], bool], what: str = "condition") -> None:
-    """Yield to the event loop until ``predicate()`` holds.
-
-    For waiting on background work while time is frozen, where a timed sleep
-    would never end; real I/O still completes between iterations.
-    """
+    """Yield to the loop until ``predicate()`` holds (a timed sleep never ends when frozen)."""
     for _ in range(5000):
         if predicate():
             return
@@ -95,9 +91,16 @@ async def wait_for(predicate: Callable[[], bool], what: str = "condition") -> No
 
 async def setup_integration(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     """Add the entry and set it up, waiting for the first ping fetch too."""
+    await _set_up(hass, entry, background=True)
+
+
+async def _set_up(
+    hass: HomeAssistant, entry: MockConfigEntry, *, background: bool
+) -> None:
+    """Add the entry and set it up; ``background``: wait for background tasks too."""
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await hass.async_block_till_done(wait_background_tasks=background)
 
 
 async def unload_all(hass: HomeAssistant) -> None:
@@ -174,11 +177,8 @@ def server_device(
 def entry_device(
     hass: HomeAssistant, entry_id: str, identifier: str
 ) -> dr.DeviceEntry | None:
-    """The device of a config entry with this identifier, or None.
-
-    Iterates the entry's devices: ``async_get_device_by_identifier`` only exists
-    from Home Assistant 2026.8 on, and ``async_get_device`` is deprecated there.
-    """
+    """The device of a config entry with this identifier, or None."""
+    # async_get_device_by_identifier is 2026.8+; async_get_device is deprecated there.
     devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry_id)
     matches = [d for d in devices if (DOMAIN, identifier) in d.identifiers]
     assert len(matches) <= 1
@@ -242,6 +242,10 @@ class Loaded:
     def reauth_flows(self) -> list[Any]:
         return list(self.entry.async_get_active_flows(self.hass, {SOURCE_REAUTH}))
 
+    def entity_id(self, key: str, platform: str = "sensor") -> str | None:
+        """The entity id behind a unique-id suffix, or None."""
+        return entity_id(self.hass, self.entry, key, platform)
+
 
 @dataclass
 class Harness(Loaded):
@@ -254,10 +258,6 @@ class Harness(Loaded):
     ) -> None:
         """Let ``times`` polls happen (see :func:`tick`)."""
         await tick(self.hass, self.freezer, times, delta, background=background)
-
-    def entity_id(self, key: str, platform: str = "sensor") -> str | None:
-        """The entity id behind a unique-id suffix, or None."""
-        return entity_id(self.hass, self.entry, key, platform)
 
 
 @dataclass
@@ -276,8 +276,6 @@ class Dashboard:
             await setup_frozen(hass, self.entry)
         return self.entry
 
-
-# --------------------------------------------------------------- v1 entries
 
 SERVERS = "/api/v1/server"
 GROUPS = "/api/v1/server-group"
@@ -373,7 +371,7 @@ class Live(Loaded):
 
     def entity_id(self, key: str, platform: str = "sensor") -> str:
         """The entity id behind a unique-id suffix; fails if there is none."""
-        eid = entity_id(self.hass, self.entry, key, platform)
+        eid = super().entity_id(key, platform)
         assert eid is not None, key
         return eid
 
@@ -408,10 +406,8 @@ async def start_live(
 ) -> Live:
     """Set up a v1 entry and wait for the stream's first frame."""
     entry = v1_entry(sim, token, **options)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
     # Not wait_background_tasks: the stream task runs until the entry unloads.
-    await hass.async_block_till_done()
+    await _set_up(hass, entry, background=False)
     live = Live(hass, entry, sim)
     await until(lambda: live.coordinator.frames_received > 0, "the first frame")
     await live.ping_round()
@@ -421,18 +417,12 @@ async def start_live(
 async def setup_frozen(
     hass: HomeAssistant, entry: MockConfigEntry
 ) -> NezhaStreamCoordinator:
-    """Set up a v1 entry while time is frozen: one frame, one ping round, no more.
-
-    With the clock frozen the stream's 2 s sleep never ends, so exactly the
-    first frame arrives; timers run only when a test fires them.
-    """
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    """Set up a v1 entry while time is frozen: one frame, one ping round, no more."""
+    # The stream's 2 s sleep never ends on a frozen clock; timers run when fired.
+    await _set_up(hass, entry, background=False)
     coordinator = entry.runtime_data
     assert isinstance(coordinator, NezhaStreamCoordinator)
     await wait_for(lambda: coordinator.frames_received > 0, "the first frame")
-
     await wait_for(lambda: ping_round_done(coordinator), "the ping round")
     await hass.async_block_till_done()
     return coordinator

@@ -1,4 +1,4 @@
-"""Polling, availability and the device lifecycle, against the v0 simulator."""
+"""Polling, availability, side data and the device lifecycle, against the v0 simulator."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.setup import async_setup_component
 import pytest
 
 from nezha_dev.simulator import Fault, NezhaSimulator
@@ -27,7 +28,6 @@ from tests.helpers import (
     counted,
     paths,
     server_entity_count,
-    setup_integration,
     v0_entry,
     wait_for,
 )
@@ -62,45 +62,36 @@ def filtered_by_tag(harness: Harness) -> bool:
 # -- requests --------------------------------------------------------------------
 
 
-async def test_one_details_request_per_poll(nz: Harness) -> None:
-    """One /server/details per poll, whether the fleet has 5 servers or 45."""
+async def test_group_filter(nz: Harness) -> None:
+    """A chosen group: requests carry ``tag``, devices outside it go on reload, and a
+    server leaving the group and back gets its entities."""
+    assert nz.devices() == {1, 2, 3, 4, 5}
+    count = server_entity_count(nz.hass, nz.entry, HK)
     nz.sim.reset_requests()
-    await nz.tick(3)
-    assert paths(nz.sim) == [DETAILS] * 3
-    for index in range(40):
-        nz.sim.add_server(f"extra-{index}")
-    nz.sim.reset_requests()
-    await nz.tick(3)
-    assert paths(nz.sim) == [DETAILS] * 3
-    assert all(r.query == {} for r in nz.sim.requests)
-    assert len(nz.devices()) == 45
-
-
-async def test_group_filter(
-    hass: HomeAssistant, simulator: NezhaSimulator, frozen: FrozenDateTimeFactory
-) -> None:
-    """Requests carry ``tag``; a server leaving the group and back gets its entities."""
-    entry = v0_entry(simulator.url, server_group="tag:Production")
-    await setup_integration(hass, entry)
-    production = Harness(hass, entry, simulator, frozen)
-    assert filtered_by_tag(production)
-    assert production.devices() == PRODUCTION
+    nz.hass.config_entries.async_update_entry(
+        nz.entry, options={"server_group": "tag:Production"}
+    )
+    await nz.hass.config_entries.async_reload(nz.entry.entry_id)
+    await nz.hass.async_block_till_done(wait_background_tasks=True)
+    assert filtered_by_tag(nz)
+    assert nz.devices() == PRODUCTION
+    assert server_entity_count(nz.hass, nz.entry, GPU_BOX) == 0
     # Ping history is fetched only for the servers in the group.
-    assert pinged(production) == monitors(1, 2, 5)
-    count = server_entity_count(hass, entry, HK)
-    simulator.fleet.servers[HK].tag = "Lab"
-    await production.tick()
-    assert production.device(HK) is None
-    simulator.fleet.servers[HK].tag = "Production"
-    await production.tick()
-    assert production.device(HK) is not None
-    assert production.online(HK) == STATE_ON
-    await production.tick(9)  # ping sensors return with the next round
-    assert server_entity_count(hass, entry, HK) == count
+    assert pinged(nz) == monitors(1, 2, 5)
+    nz.sim.fleet.servers[HK].tag = "Lab"
+    await nz.tick()
+    assert nz.device(HK) is None
+    nz.sim.fleet.servers[HK].tag = "Production"
+    await nz.tick()
+    assert nz.device(HK) is not None
+    assert nz.online(HK) == STATE_ON
+    await nz.tick(9)  # ping sensors return with the next round
+    assert server_entity_count(nz.hass, nz.entry, HK) == count
 
 
-async def test_ping_history_rate_and_targets(nz: Harness) -> None:
-    """At most one /monitor request per online server per ping interval (300 s)."""
+async def test_request_rates(nz: Harness) -> None:
+    """At most one /monitor request per online server per ping interval (300 s); one
+    /server/details per poll, whether the fleet has 5 servers or 45."""
     assert pinged(nz) == monitors(1, 2, 3, 4, 5)
     nz.sim.set_online(NAS, False)
     nz.sim.reset_requests()
@@ -113,6 +104,16 @@ async def test_ping_history_rate_and_targets(nz: Harness) -> None:
         times = [r.time for r in monitor if r.path == path]
         assert all(b - a >= 300 for a, b in pairwise(times))
     assert len(paths(nz.sim, DETAILS)) == 40
+    nz.sim.reset_requests()
+    await nz.tick(3)  # up to 1333 s: the next ping round is due at 1550 s
+    assert paths(nz.sim) == [DETAILS] * 3
+    for index in range(40):
+        nz.sim.add_server(f"extra-{index}")
+    nz.sim.reset_requests()
+    await nz.tick(3)
+    assert paths(nz.sim) == [DETAILS] * 3
+    assert all(r.query == {} for r in nz.sim.requests)
+    assert len(nz.devices()) == 45
 
 
 async def test_ping_history_skipped_when_all_its_sensors_are_disabled(
@@ -233,66 +234,53 @@ async def test_failing_ping_history_does_not_fail_metrics(
 # -- failures --------------------------------------------------------------------
 
 
-async def test_auth_failure_starts_reauth_and_stops_requests(nz: Harness) -> None:
-    """A revoked token starts reauth; nothing is requested until a new one is given."""
+@pytest.mark.parametrize("in_round", [False, True], ids=["poll", "ping_round"])
+async def test_auth_failure_starts_reauth_and_stops_requests(
+    nz: Harness, in_round: bool
+) -> None:
+    """A revoked token starts reauth, no reload; nothing is requested until a new one
+    is given, not even by a ping round in flight."""
     coordinator = nz.entry.runtime_data
+    if in_round:
+        nz.sim.inject_fault(Fault.SLOW, count=None, path=MONITOR)
     await nz.tick(9)  # the next poll would also start a ping round
+    if in_round:
+        await nz.tick(background=False)  # the ping round starts and hangs
+        await wait_for(lambda: len(paths(nz.sim, MONITOR)) == 5 + 2, "ping round")
     nz.sim.revoke_token()
-    await nz.tick()
+    await (coordinator.async_refresh() if in_round else nz.tick())
     assert len(nz.reauth_flows()) == 1
     assert nz.entry.state is ConfigEntryState.LOADED
     assert nz.entry.runtime_data is coordinator  # not reloaded
     nz.sim.reset_requests()
-    await nz.tick(20)  # over 10 minutes, two ping intervals
-    assert nz.sim.requests == []
-    assert nz.unavailable() == nz.entity_ids()
-
-
-async def test_auth_failure_during_a_ping_round(nz: Harness) -> None:
-    """The ping round in flight stops too: no request at all after the failure."""
-    nz.sim.inject_fault(Fault.SLOW, count=None, path=MONITOR)
-    await nz.tick(9)
-    await nz.tick(background=False)  # the ping round starts and hangs
-    await wait_for(lambda: len(paths(nz.sim, MONITOR)) == 5 + 2, "ping round")
-    nz.sim.revoke_token()
-    await nz.entry.runtime_data.async_refresh()
-    assert len(nz.reauth_flows()) == 1
-    nz.sim.reset_requests()
-    for _ in range(20):  # without waiting on a ping round that must be gone
+    for _ in range(20):  # over 10 minutes, without waiting on a ping round
         await nz.tick(background=False)
         for _ in range(20):
             await asyncio.sleep(0)
     assert nz.sim.requests == []
-
-
-async def test_timeout_is_an_outage(
-    nz: Harness, caplog: pytest.LogCaptureFixture
-) -> None:
-    """A dashboard that stops answering times out after 10 s, then recovers."""
-    nz.sim.inject_fault(Fault.SLOW, count=None, path=DETAILS)
-    nz.sim.reset_requests()
-    await nz.tick(background=False)
-    await wait_for(lambda: paths(nz.sim) == [DETAILS], "a hanging poll")
-    await nz.tick(delta=timedelta(seconds=11), background=False)
-    await wait_for(lambda: not nz.entry.runtime_data.last_update_success, "timeout")
     assert nz.unavailable() == nz.entity_ids()
-    assert len(_messages(caplog, "did not answer in time")) == 1
-    nz.sim.clear_faults()
-    await nz.tick(2)
-    assert not nz.unavailable()
 
 
-# Every failure mode of the simulator; SLOW is the timeout test above.
-@pytest.mark.parametrize("fault", [f for f in Fault if f is not Fault.SLOW])
+# Every failure mode of the simulator; SLOW hangs the polls until they time out (10 s).
+@pytest.mark.parametrize("fault", list(Fault))
 async def test_outage_and_recovery(
     nz: Harness, caplog: pytest.LogCaptureFixture, fault: Fault
 ) -> None:
     """Dashboard down: all unavailable, logged once; back with no reload."""
     coordinator = nz.entry.runtime_data
     ids = nz.entity_ids()
-    nz.sim.inject_fault(fault, count=None)
     caplog.clear()
-    await nz.tick(4)
+    if fault is Fault.SLOW:
+        nz.sim.inject_fault(fault, count=None, path=DETAILS)
+        nz.sim.reset_requests()
+        await nz.tick(background=False)
+        await wait_for(lambda: paths(nz.sim) == [DETAILS], "a hanging poll")
+        await nz.tick(delta=timedelta(seconds=11), background=False)
+        await wait_for(lambda: not coordinator.last_update_success, "timeout")
+        assert len(_messages(caplog, "did not answer in time")) == 1
+    else:
+        nz.sim.inject_fault(fault, count=None)
+        await nz.tick(4)
     assert nz.unavailable() == ids
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1
@@ -306,8 +294,7 @@ async def test_outage_and_recovery(
 
 
 async def test_malformed_record_leaves_others_intact(nz: Harness) -> None:
-    """One unreadable server is unavailable, the rest work; its device, deleted
-    meanwhile, comes back with it."""
+    """One unreadable server is unavailable; its device, deleted meanwhile, comes back."""
     ids = nz.entity_ids()
     count = server_entity_count(nz.hass, nz.entry, FRA)
     fra = {i for i in ids if i.startswith(("sensor.fra_db_02", "binary_sensor.fra"))}
@@ -332,8 +319,9 @@ async def test_malformed_record_leaves_others_intact(nz: Harness) -> None:
 # -- devices ---------------------------------------------------------------------
 
 
-async def test_server_added_without_reload(nz: Harness) -> None:
-    """A new server gets its device and entities on the next poll."""
+async def test_devices_follow_the_fleet(nz: Harness) -> None:
+    """Servers added, upgraded, renamed and removed reach the registry without a
+    reload; a failed or an empty answer removes nothing."""
     coordinator = nz.entry.runtime_data
     sid = nz.sim.add_server("new-node", "Lab", monitors=(2, 4))
     await nz.tick()
@@ -344,11 +332,16 @@ async def test_server_added_without_reload(nz: Harness) -> None:
     assert nz.state("servers_total") == "6"
     await nz.tick(9)  # its ping sensors come with the next round
     assert float(nz.state(f"{sid}_ping_4")) > 0
-    assert nz.entry.runtime_data is coordinator
 
+    server = nz.sim.fleet.servers[HK]
+    server.host = replace(server.host, version="0.20.6", platform_version="13.0")
+    server.name = "hk-edge-01b"
+    await nz.tick()
+    device = nz.device(HK)
+    assert device is not None
+    facts = (device.name, device.model, device.sw_version)
+    assert facts == ("hk-edge-01b", "debian 13.0", "0.20.6")
 
-async def test_server_removed(nz: Harness) -> None:
-    """A server gone from a good answer loses its device, but not on a failed one."""
     ids = nz.entity_ids()
     assert server_entity_count(nz.hass, nz.entry, TOKYO) > 0
     nz.sim.remove_server(TOKYO)
@@ -360,46 +353,16 @@ async def test_server_removed(nz: Harness) -> None:
     assert server_entity_count(nz.hass, nz.entry, TOKYO) == 0
     gone = {i for i in ids if "dong_jing_web_03" in i}
     assert gone and nz.entity_ids() == ids - gone
-    assert nz.devices() == {HK, FRA, GPU_BOX, NAS}
+    assert nz.devices() == {HK, FRA, GPU_BOX, NAS, sid}
 
-
-async def test_empty_answer_removes_nothing(nz: Harness) -> None:
-    """An empty fleet is more likely a dashboard mishap than a deliberate wipe."""
-    for sid in list(nz.sim.fleet.servers):
-        nz.sim.remove_server(sid)
+    # An empty fleet is more likely a dashboard mishap than a deliberate wipe.
+    for server_id in list(nz.sim.fleet.servers):
+        nz.sim.remove_server(server_id)
     await nz.tick(2)
-    assert nz.devices() == {1, 2, 3, 4, 5}
+    assert nz.devices() == {HK, FRA, GPU_BOX, NAS, sid}
     assert nz.online(HK) == STATE_UNAVAILABLE
     assert nz.state("servers_total") == "0"
-
-
-async def test_changing_the_tag_filter_removes_devices(nz: Harness) -> None:
-    """Devices outside a newly chosen group are removed on reload."""
-    assert nz.devices() == {1, 2, 3, 4, 5}
-    nz.sim.reset_requests()
-    nz.hass.config_entries.async_update_entry(
-        nz.entry, options={"server_group": "tag:Production"}
-    )
-    await nz.hass.config_entries.async_reload(nz.entry.entry_id)
-    await nz.hass.async_block_till_done(wait_background_tasks=True)
-    assert nz.devices() == PRODUCTION
-    assert server_entity_count(nz.hass, nz.entry, GPU_BOX) == 0
-    assert filtered_by_tag(nz)
-
-
-async def test_device_facts_follow_the_agent(nz: Harness) -> None:
-    """An agent upgrade or a rename updates the device in the registry."""
-    server = nz.sim.fleet.servers[HK]
-    server.host = replace(server.host, version="0.20.6", platform_version="13.0")
-    server.name = "hk-edge-01b"
-    await nz.tick()
-    device = nz.device(HK)
-    assert device is not None
-    assert (device.name, device.model, device.sw_version) == (
-        "hk-edge-01b",
-        "debian 13.0",
-        "0.20.6",
-    )
+    assert nz.entry.runtime_data is coordinator
 
 
 async def test_no_churn_on_identical_polls(nz: Harness) -> None:
@@ -417,3 +380,39 @@ async def test_no_churn_on_identical_polls(nz: Harness) -> None:
     with counted(nz.hass, ids) as writes:  # a real change does write states
         await nz.tick()
     assert writes.changed
+
+
+async def test_refreshes_bring_due_ping_rounds_without_polling(
+    hass: HomeAssistant, simulator: NezhaSimulator, frozen: FrozenDateTimeFactory
+) -> None:
+    """With polling off, a refresh asks for pings once the interval (300 s) is up."""
+    entry = v0_entry(simulator.url)
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(entry, pref_disable_polling=True)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await async_setup_component(hass, "homeassistant", {})
+    nz = Harness(hass, entry, simulator, frozen)
+    online = nz.entity_id("1_online", "binary_sensor")
+
+    def requests() -> tuple[int, int]:
+        return len(paths(simulator, DETAILS)), len(paths(simulator, MONITOR))
+
+    async def refresh() -> None:
+        await hass.services.async_call(
+            "homeassistant", "update_entity", {"entity_id": online}, blocking=True
+        )
+        await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert requests() == (1, 5)  # the first round, with setup
+    await nz.tick(12)  # 372 s: no poll and no round without refreshes
+    assert requests() == (1, 5)
+    await refresh()
+    assert requests() == (2, 10)  # the interval was up
+    await nz.tick(5)  # 155 s later
+    await refresh()
+    assert requests() == (3, 10)  # not yet due again
+    await nz.tick(5)  # 310 s after the last round
+    await refresh()
+    assert requests() == (4, 15)
+    assert entry.runtime_data.side.first_round_done

@@ -1,6 +1,4 @@
-"""Traffic quotas, expiry and plan, services over 30 days, ping statistics and
-server facts: the entities of a v1 entry against the simulator, time frozen.
-"""
+"""Quotas, expiry, plan, services, ping statistics and facts of a v1 entry, time frozen."""
 
 from __future__ import annotations
 
@@ -88,13 +86,12 @@ def rules(sim: NezhaSimulator) -> dict[str, Any]:
     )
 
 
-# -- defaults and traffic quotas -----------------------------------------------------
-
-
-async def test_entities_enabled_by_default(
-    hass: HomeAssistant, fleet_entry: MockConfigEntry
+async def test_defaults_and_diagnostics(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    fleet_entry: MockConfigEntry,
 ) -> None:
-    """Quota used/usage and expiry on; limits, plans, pings stats and facts off."""
+    """Quota used/usage and expiry on, the rest off; diagnostics redact notes' free text."""
     entry = fleet_entry
     quota_keys = {key for key in keys(hass, entry) if "_quota_" in key}
     monthly = {HK, FRA, TOKYO, SGP}  # the Production servers
@@ -118,13 +115,26 @@ async def test_entities_enabled_by_default(
         key for key in quota_keys if key.endswith(("_used", "_usage"))
     } | {f"{FRA}_expiry"}
 
+    # Prices, routes and remarks are redacted; dates and quotas are kept.
+    data = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    dump = json.dumps(data, ensure_ascii=False)
+    for secret in ("200EUR", "$5", "CN2 GIA", "DDoS protection", "pay him in beer"):
+        assert secret not in dump
+    fra = data["servers"][str(FRA)]["server"]["public_note"]
+    assert fra["billing"]["amount"] == fra["plan"]["extra"] == "**REDACTED**"
+    assert fra["billing"]["end"] == "2026-01-14T16:00:00+00:00"
+    assert fra["plan"]["bandwidth"] == "10Gbps"
+    quotas = {quota["id"]: quota for quota in data["traffic_quotas"]}
+    assert sorted(quotas) == [1, 2] and quotas[2]["limit"] is None
+
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
-async def test_quota_values(
+async def test_values(
     hass: HomeAssistant, fleet_sim: NezhaSimulator, fleet_entry: MockConfigEntry
 ) -> None:
-    """GiB used, percent of the limit, the limit, and the cycle's end and start."""
+    """Quotas, expiry and plan, services over 30 days, ping statistics and facts."""
     entry, checked = fleet_entry, 0
+    # Quotas: GiB used, percent of the limit, the limit, the cycle's end and start.
     for rule_id, rule in rules(fleet_sim).items():
         start = datetime.fromisoformat(rule["from"])
         for sid, used in rule["transfer"].items():
@@ -153,84 +163,15 @@ async def test_quota_values(
         "2026-06-30T16:00:00+00:00"
     )
 
-
-async def test_quota_changes_and_a_deleted_rule(
-    hass: HomeAssistant,
-    frozen: FrozenDateTimeFactory,
-    fleet_sim: NezhaSimulator,
-    fleet_entry: MockConfigEntry,
-) -> None:
-    """Unchanged figures write no new state; a deleted rule turns unavailable."""
-    entry, used_key = fleet_entry, f"{FRA}_quota_1_used"
-    quiet = [used_key, f"{FRA}_quota_1_usage", f"{HK}_expiry", f"{FRA}_expiry"]
-    before = {key: state(hass, entry, key) for key in quiet}
-    # The same answer again (the simulator's clock is frozen): nothing written.
-    await next_ping_round(hass, frozen, entry, move=False)
-    for key, old in before.items():
-        assert state(hass, entry, key).last_updated == old.last_updated, key
-    # A minute on, the dashboard counted more traffic; the dates stay put.
-    await next_ping_round(hass, frozen, entry)
-    assert float(state(hass, entry, used_key).state) > float(before[used_key].state)
-    for key in quiet[2:]:
-        assert state(hass, entry, key).last_updated == before[key].last_updated
-
-    fleet_sim.v1.cycle_rules = [r for r in fleet_sim.v1.cycle_rules if r.id != 1]
-    await next_ping_round(hass, frozen, entry)
-    assert state(hass, entry, used_key).state == STATE_UNAVAILABLE
-    assert state(hass, entry, f"{FRA}_quota_2_used").state != STATE_UNAVAILABLE
-
-
-async def test_server_leaves_a_rule(
-    hass: HomeAssistant,
-    frozen: FrozenDateTimeFactory,
-    fleet_sim: NezhaSimulator,
-    fleet_entry: MockConfigEntry,
-) -> None:
-    """A rule that stops covering a server: that server's figures go unavailable."""
-    fleet_sim.v1.cycle_rules = [
-        replace(rule, covers=lambda s: s.tag == "Production" and s.id != FRA)
-        if rule.id == 1
-        else rule
-        for rule in fleet_sim.v1.cycle_rules
-    ]
-    await next_ping_round(hass, frozen, fleet_entry)
-    for key in ("used", "usage"):
-        assert state(hass, fleet_entry, f"{FRA}_quota_1_{key}").state == (
-            STATE_UNAVAILABLE
-        )
-    assert state(hass, fleet_entry, f"{HK}_quota_1_used").state != STATE_UNAVAILABLE
-
-
-def test_quota_usage_of_no_traffic_and_of_no_limit() -> None:
-    """0 bytes is 0 %, not unknown; without a limit or a figure there is none."""
-    usage = next(d for d in QUOTA_SENSORS if d.key == "usage").value_fn
-    quota = TransferQuota(1, "q", None, None, 10 * GIB, {FRA: 0, HK: GIB})
-    assert (usage(quota, FRA), usage(quota, HK), usage(quota, NAS)) == (0.0, 10.0, None)
-    assert usage(replace(quota, limit=None), HK) is None
-
-
-# -- public note: expiry and plan ----------------------------------------------------
-
-
-@pytest.mark.usefixtures("entity_registry_enabled_by_default")
-async def test_expiry_and_plan_from_the_public_note(
-    hass: HomeAssistant, fleet_entry: MockConfigEntry
-) -> None:
-    """Expiry only from billing data, values as the frontend; the plan's badges as
-    state, its facts as attributes."""
-    entry = fleet_entry
+    # Expiry only from billing data, values as the frontend shows them.
     found = {key for key in keys(hass, entry) if key.endswith("_expiry")}
     # 3: free text, 5: malformed JSON, 7: plan data only.
     assert found == {f"{sid}_expiry" for sid in (HK, FRA, NAS, SGP)}
     assert hass.config.time_zone == "US/Pacific"
-
     hk = state(hass, entry, f"{HK}_expiry")
     assert hk.state == "2026-08-31T16:00:00+00:00"  # 1 September, +08:00
     assert hk.attributes[ATTR_DEVICE_CLASS] == "timestamp"
-    assert (hk.attributes["auto_renewal"], hk.attributes["never_expires"]) == (
-        False,
-        False,
-    )
+    assert hk.attributes["auto_renewal"] is hk.attributes["never_expires"] is False
     assert hk.attributes["amount"] == "$5"
     # Renewed monthly since 15 January (local midnight in Shanghai, written as
     # UTC): months are counted on Home Assistant's calendar, US/Pacific here.
@@ -253,6 +194,7 @@ async def test_expiry_and_plan_from_the_public_note(
     # without offset is local time.
     assert state(hass, entry, f"{SGP}_expiry").state == "2026-05-20T07:00:00+00:00"
 
+    # The plan's badges as state, its facts as attributes.
     assert {key for key in keys(hass, entry) if key.endswith("_plan")} == {
         f"{sid}_plan" for sid in (HK, FRA, LAX)
     }
@@ -271,44 +213,7 @@ async def test_expiry_and_plan_from_the_public_note(
     assert state(hass, entry, f"{LAX}_plan").state == "1Gbps · 3TB · IPv4"
     assert state(hass, entry, f"{LAX}_plan").attributes["traffic_type"] == "inbound"
 
-
-async def test_expiry_needs_no_online_agent(
-    hass: HomeAssistant, fleet_sim: NezhaSimulator
-) -> None:
-    """A server that never reported still has its renewal date."""
-    fleet_sim.set_never_reported(HK)
-    entry = v1_entry(fleet_sim)
-    await setup_frozen(hass, entry)
-    assert state(hass, entry, f"{HK}_expiry").state == "2026-08-31T16:00:00+00:00"
-    assert await hass.config_entries.async_unload(entry.entry_id)
-
-
-@pytest.mark.usefixtures("entity_registry_enabled_by_default")
-async def test_note_removed_on_the_dashboard(
-    hass: HomeAssistant,
-    frozen: FrozenDateTimeFactory,
-    fleet_sim: NezhaSimulator,
-    fleet_entry: MockConfigEntry,
-) -> None:
-    """Expiry and plan turn unknown, without attributes, when the note goes."""
-    fleet_sim.set_public_note(FRA, "")
-    await next_ping_round(hass, frozen, fleet_entry)  # the stale stream polls REST
-    for key in ("expiry", "plan"):
-        gone = state(hass, fleet_entry, f"{FRA}_{key}")
-        assert gone.state == STATE_UNKNOWN
-        assert not {"auto_renewal", "bandwidth"} & gone.attributes.keys()
-
-
-# -- services, pings and server facts -------------------------------------------------
-
-
-@pytest.mark.usefixtures("entity_registry_enabled_by_default")
-async def test_services_pings_and_server_facts(
-    hass: HomeAssistant, fleet_sim: NezhaSimulator, fleet_entry: MockConfigEntry
-) -> None:
-    """Services over 30 days (availability, check-weighted mean delay), ping mean
-    delay and loss, and the server facts."""
-    entry, seen = fleet_entry, 0
+    # Services over 30 days: availability, check-weighted mean delay.
     services = services_json(fleet_sim.fleet, fleet_sim.now(), fleet_sim.v1.failing)
     assert services
     for key, service in services.items():
@@ -322,9 +227,11 @@ async def test_services_pings_and_server_facts(
             sum(w for w, _ in weighted) / sum(c for _, c in weighted), 2
         )
         assert latency.attributes[ATTR_UNIT_OF_MEASUREMENT] == "ms"
+    # Ping mean delay and loss, and the server facts.
+    checked = 0
     for sid, server in fleet_sim.fleet.servers.items():
         for series in fleet_sim.fleet.ping_history(sid):
-            seen += 1
+            checked += 1
             received = [delay for delay in series.avg_delay if delay > 0]
             lost = len(series.avg_delay) - len(received)
             mid = series.monitor.id
@@ -341,25 +248,73 @@ async def test_services_pings_and_server_facts(
             assert hass.states.get(virtualization).state == host.virtualization  # type: ignore[union-attr]
         else:
             assert virtualization is None
-    assert seen > 5
+    assert checked > 5
     assert registry_entry(hass, entry, f"{FRA}_country").entity_category == (
         "diagnostic"
     )
 
 
-async def test_diagnostics_redact_the_free_text_of_notes(
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_changes_on_the_dashboard(
     hass: HomeAssistant,
-    hass_client: ClientSessionGenerator,
+    frozen: FrozenDateTimeFactory,
+    fleet_sim: NezhaSimulator,
     fleet_entry: MockConfigEntry,
 ) -> None:
-    """Prices, routes and remarks are redacted; dates and quotas are kept."""
-    data = await get_diagnostics_for_config_entry(hass, hass_client, fleet_entry)
-    dump = json.dumps(data, ensure_ascii=False)
-    for secret in ("200EUR", "$5", "CN2 GIA", "DDoS protection", "pay him in beer"):
-        assert secret not in dump
-    fra = data["servers"][str(FRA)]["server"]["public_note"]
-    assert fra["billing"]["amount"] == fra["plan"]["extra"] == "**REDACTED**"
-    assert fra["billing"]["end"] == "2026-01-14T16:00:00+00:00"
-    assert fra["plan"]["bandwidth"] == "10Gbps"
-    quotas = {quota["id"]: quota for quota in data["traffic_quotas"]}
-    assert sorted(quotas) == [1, 2] and quotas[2]["limit"] is None
+    """Unchanged figures write nothing; a rule left or deleted, a note gone: unavailable/unknown."""
+    entry, used_key = fleet_entry, f"{FRA}_quota_1_used"
+    quiet = [used_key, f"{FRA}_quota_1_usage", f"{HK}_expiry", f"{FRA}_expiry"]
+    before = {key: state(hass, entry, key) for key in quiet}
+    # The same answer again (the simulator's clock is frozen): nothing written.
+    await next_ping_round(hass, frozen, entry, move=False)
+    for key, old in before.items():
+        assert state(hass, entry, key).last_updated == old.last_updated, key
+    # A minute on, the dashboard counted more traffic; the dates stay put.
+    await next_ping_round(hass, frozen, entry)
+    assert float(state(hass, entry, used_key).state) > float(before[used_key].state)
+    for key in quiet[2:]:
+        assert state(hass, entry, key).last_updated == before[key].last_updated
+
+    # A rule that stops covering a server: that server's figures go unavailable.
+    fleet_sim.v1.cycle_rules = [
+        replace(rule, covers=lambda s: s.tag == "Production" and s.id != FRA)
+        if rule.id == 1
+        else rule
+        for rule in fleet_sim.v1.cycle_rules
+    ]
+    await next_ping_round(hass, frozen, entry)
+    for key in ("used", "usage"):
+        assert state(hass, entry, f"{FRA}_quota_1_{key}").state == STATE_UNAVAILABLE
+    assert state(hass, entry, f"{HK}_quota_1_used").state != STATE_UNAVAILABLE
+    # A deleted rule turns unavailable, the other rule stays.
+    fleet_sim.v1.cycle_rules = [r for r in fleet_sim.v1.cycle_rules if r.id != 1]
+    await next_ping_round(hass, frozen, entry)
+    assert state(hass, entry, f"{HK}_quota_1_used").state == STATE_UNAVAILABLE
+    assert state(hass, entry, f"{FRA}_quota_2_used").state != STATE_UNAVAILABLE
+
+    # Expiry and plan turn unknown, without attributes, when the note goes.
+    fleet_sim.set_public_note(FRA, "")
+    await next_ping_round(hass, frozen, entry)  # the stale stream polls REST
+    for key in ("expiry", "plan"):
+        gone = state(hass, entry, f"{FRA}_{key}")
+        assert gone.state == STATE_UNKNOWN
+        assert not {"auto_renewal", "bandwidth"} & gone.attributes.keys()
+
+
+def test_quota_usage_of_no_traffic_and_of_no_limit() -> None:
+    """0 bytes is 0 %, not unknown; without a limit or a figure there is none."""
+    usage = next(d for d in QUOTA_SENSORS if d.key == "usage").value_fn
+    quota = TransferQuota(1, "q", None, None, 10 * GIB, {FRA: 0, HK: GIB})
+    assert (usage(quota, FRA), usage(quota, HK), usage(quota, NAS)) == (0.0, 10.0, None)
+    assert usage(replace(quota, limit=None), HK) is None
+
+
+async def test_expiry_needs_no_online_agent(
+    hass: HomeAssistant, fleet_sim: NezhaSimulator
+) -> None:
+    """A server that never reported still has its renewal date."""
+    fleet_sim.set_never_reported(HK)
+    entry = v1_entry(fleet_sim)
+    await setup_frozen(hass, entry)
+    assert state(hass, entry, f"{HK}_expiry").state == "2026-08-31T16:00:00+00:00"
+    assert await hass.config_entries.async_unload(entry.entry_id)
