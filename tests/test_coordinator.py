@@ -28,6 +28,7 @@ from tests.helpers import (
     counted,
     paths,
     server_entity_count,
+    setup_integration,
     v0_entry,
     wait_for,
 )
@@ -87,6 +88,18 @@ async def test_group_filter(nz: Harness) -> None:
     assert nz.online(HK) == STATE_ON
     await nz.tick(9)  # ping sensors return with the next round
     assert server_entity_count(nz.hass, nz.entry, HK) == count
+
+
+async def test_set_up_with_a_group(
+    hass: HomeAssistant, simulator: NezhaSimulator, frozen: FrozenDateTimeFactory
+) -> None:
+    """Set up with a group chosen: servers outside it never get a device."""
+    entry = v0_entry(simulator.url, server_group="tag:Production")
+    await setup_integration(hass, entry)
+    production = Harness(hass, entry, simulator, frozen)
+    assert filtered_by_tag(production)
+    assert production.devices() == PRODUCTION
+    assert pinged(production) == monitors(1, 2, 5)
 
 
 async def test_request_rates(nz: Harness) -> None:
@@ -253,10 +266,13 @@ async def test_auth_failure_starts_reauth_and_stops_requests(
     assert nz.entry.state is ConfigEntryState.LOADED
     assert nz.entry.runtime_data is coordinator  # not reloaded
     nz.sim.reset_requests()
-    for _ in range(20):  # over 10 minutes, without waiting on a ping round
-        await nz.tick(background=False)
+    if in_round:  # over 10 minutes; the hanging round cannot be awaited
         for _ in range(20):
-            await asyncio.sleep(0)
+            await nz.tick(background=False)
+            for _ in range(20):
+                await asyncio.sleep(0)
+    else:
+        await nz.tick(20)  # 10 minutes, ping rounds awaited
     assert nz.sim.requests == []
     assert nz.unavailable() == nz.entity_ids()
 

@@ -1073,13 +1073,15 @@ async def test_guest_view_force_auth_groups_and_pat_allow_list(sim1: Sim) -> Non
     assert ids(await get(sim1, SERVER, token)) == [3, 1]
     groups = await get(sim1, GROUPS, token)
     assert [(g["group"]["name"], g["servers"]) for g in groups] == [
-        ("Production", [1]), ("Lab", [3])  # hidden, but the admin's token may see it
-    ]  # fmt: skip
+        ("Production", [1]),
+        ("Lab", [3]),  # hidden, but the admin's token may see it
+    ]
     assert (await fetch(sim1, f"{SERVER}/2/service", token)).json() == unauthorized
     groups = await get(sim1, GROUPS)
     assert [(g["group"]["id"], g["group"]["name"], g["servers"]) for g in groups] == [
-        (1, "Production", [1, 2, 5, 6]), (2, "Lab", [3, 7])
-    ]  # fmt: skip
+        (1, "Production", [1, 2, 5, 6]),
+        (2, "Lab", [3, 7]),
+    ]
     assert list(groups[0]["group"]) == ["id", "created_at", "updated_at", "name"]
     sim1.remove_server(7)
     sim1.remove_server(3)
@@ -1263,7 +1265,8 @@ async def test_ws_guest_view(sim1: Sim, stream: Open) -> None:
     (lambda sim: sim.inject_fault(Fault.HTML_502, path=WS), V1_TOKEN, {}, 502),
     (lambda sim: sim.inject_fault(Fault.TRUNCATED_JSON), V1_TOKEN, {}, 200),
     (None, V1_TOKEN, {"Origin": "http://evil.example"}, 403),
-], ids=["unknown", "scope", "force", "block", "fault", "truncated", "origin"])  # fmt: skip
+], ids=["unknown", "scope", "force", "block", "fault", "truncated",
+        "origin"])  # fmt: skip
 async def test_ws_handshake_failures_are_http(
     sim1: Sim, setup: Callable[[Sim], Any] | None, token: Any, headers: Any, status: int
 ) -> None:
@@ -1425,9 +1428,11 @@ async def test_cron_admin_api(crons: Sim) -> None:
     )
     assert created.status == 201
     for bad in (
-        {"servers": [1]}, {"name": "x", "servers": "1"},
-        {"name": "x", "cover": "1"}, {"name": "x", "cover": 2}
-    ):  # fmt: skip
+        {"servers": [1]},
+        {"name": "x", "servers": "1"},
+        {"name": "x", "cover": "1"},
+        {"name": "x", "cover": 2},
+    ):
         assert (await admin(crons, "POST", "/_sim/crons", bad)).status == 400, bad
     state = (await admin(crons, "GET", "/_sim/state")).json()
     assert ids(state["v1"]["crons"]) == [created.json()["id"]]

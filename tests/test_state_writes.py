@@ -11,7 +11,15 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 import pytest
 
-from tests.helpers import DETAILS, Harness, counted, ping_round_done, state, wait_for
+from tests.helpers import (
+    DETAILS,
+    Harness,
+    counted,
+    paths,
+    ping_round_done,
+    state,
+    wait_for,
+)
 
 HK, FRA, NAS = 1, 2, 4
 
@@ -53,7 +61,7 @@ async def test_only_changes_are_written(h: Harness) -> None:
         await refresh(h)
         await refresh(h)
     if not v1:
-        assert sum(r.path == DETAILS for r in sim.requests) == 2  # two real polls
+        assert paths(sim, DETAILS) == [DETAILS, DETAILS]  # two real polls
     assert writes.total == 0
     # Not even last_reported moved: the state objects are the same ones.
     assert all(hass.states.get(eid) is old for eid, old in olds.items())

@@ -93,7 +93,7 @@ async def test_refusals_of_the_probe(
 OTHER_ANSWERS = [
     *(Fault.HTML_502, Fault.HTML_200, Fault.EMPTY_200, Fault.NOT_JSON),
     *(Fault.TRUNCATED_JSON, [1, 2], "success", {"success": "true"}, False),
-    {"error": "404 Not Found"},
+    *({"error": "404 Not Found"}, {}),
 ]
 
 
