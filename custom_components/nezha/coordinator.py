@@ -43,7 +43,7 @@ from .const import (
     TEMPERATURE_GRACE,
     UPDATE_DEADLINE,
 )
-from .device import async_sync_devices
+from .device import DeviceSync
 from .issues import EntryIssues
 from .side import NezhaSideCoordinator
 from .unique_id import (
@@ -122,6 +122,7 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
         self._temperatures_seeded = False
         self.issues = EntryIssues(hass, entry)
         self.entity_budget = EntityBudget(hass, entry.entry_id)
+        self.sync_devices = DeviceSync(hass, entry.entry_id)
         self._auth_failed = False
         # The translation key of the auth failure: the WAF ban has its own.
         self._auth_reason = "auth_failed"
@@ -248,7 +249,7 @@ class NezhaCoordinator(DataUpdateCoordinator[NezhaData]):
             online=self._online_states(fleet),
             server_time=fleet.server_time,
         )
-        async_sync_devices(self.hass, self.config_entry.entry_id, fleet)
+        self.sync_devices(fleet)
         self.issues.set(
             "too_many_servers",
             {"count": str(MAX_SERVERS + fleet.left_out), "limit": str(MAX_SERVERS)}

@@ -24,7 +24,6 @@ from .client.stream import FRAME_INTERVAL, StreamRunner
 from .client.v1 import StreamFrame
 from .const import LOGGER
 from .coordinator import NezhaConfigEntry, NezhaCoordinator, NezhaData
-from .device import async_sync_devices
 from .side import NezhaV1SideCoordinator
 
 # A frame arrives every 2 s; after this long without one the stream is stale.
@@ -179,7 +178,7 @@ class NezhaStreamCoordinator(NezhaCoordinator):
         self.data = NezhaData(
             servers=servers, online=online, server_time=fleet.server_time
         )
-        async_sync_devices(self.hass, self.config_entry.entry_id, merged)
+        self.sync_devices(merged)
         self.async_update_listeners()
 
     @callback

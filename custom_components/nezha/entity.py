@@ -128,11 +128,12 @@ class NezhaServerEntity(NezhaEntity):
     @property
     def available(self) -> bool:
         """Unavailable when the dashboard is unreachable or the server is unknown."""
-        if not super().available:
+        # Read twice per update of every entity: CoordinatorEntity's check and
+        # the same as ``server`` and ``server_online``, without their calls.
+        coordinator = self.coordinator
+        if not coordinator.last_update_success:
             return False
-        # Read twice per update of every entity: the same as ``server`` and
-        # ``server_online``, without their property calls or a second lookup.
-        data = self.coordinator.data
+        data = coordinator.data
         server_id = self.server_id
         if self.requires_online:
             return server_id in data.servers and data.online.get(server_id, False)

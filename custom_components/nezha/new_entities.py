@@ -119,14 +119,22 @@ def add_entities_for_new_servers(
         room: int | None = None
         servers = coordinator.data.servers
         _admit_new(coordinator, servers)
+        # This loop runs for every server on every update: the usual case (no
+        # removed device, nothing prepared) skips those lookups.
+        removals_map = coordinator.device_removals
+        prepared_map = budget.prepared
+        admitted_ids = budget.admitted
         for server in servers.values():
-            removals = coordinator.device_removals.get(server.id, 0)
-            if removals_seen.get(server.id, 0) != removals:
-                removals_seen[server.id] = removals
-                known.pop(server.id, None)
-            if server.id not in budget.admitted:
+            if removals_map:
+                removals = removals_map.get(server.id, 0)
+                if removals_seen.get(server.id, 0) != removals:
+                    removals_seen[server.id] = removals
+                    known.pop(server.id, None)
+            if server.id not in admitted_ids:
                 continue
-            if prepared := budget.prepared.pop((domain, server.id), None):
+            if prepared_map and (
+                prepared := prepared_map.pop((domain, server.id), None)
+            ):
                 keys, admitted = prepared  # built (and counted) to admit it
                 known[server.id] = keys
                 new.extend(admitted)

@@ -1,0 +1,58 @@
+"""Device facts follow the fleet, checked only when a record or the device changed."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from homeassistant.core import Event, callback
+from homeassistant.helpers import device_registry as dr
+import pytest
+
+from tests.helpers import Harness
+
+HK = 1
+
+pytestmark = pytest.mark.usefixtures("frozen")
+
+
+def _facts(nz: Harness) -> tuple[str | None, ...]:
+    device = nz.device(HK)
+    assert device is not None
+    return device.name, device.model, device.sw_version
+
+
+async def test_updates_only_what_changed(nz: Harness) -> None:
+    """Identical polls update no device; an agent upgrade updates its own, once."""
+    updated: list[str] = []
+
+    @callback
+    def _seen(event: Event[dr.EventDeviceRegistryUpdatedData]) -> None:
+        if event.data["action"] == "update":
+            updated.append(event.data["device_id"])
+
+    nz.hass.bus.async_listen(dr.EVENT_DEVICE_REGISTRY_UPDATED, _seen)
+    await nz.tick(3)
+    assert updated == []
+    server = nz.sim.fleet.servers[HK]
+    server.host = replace(server.host, version="0.20.6")
+    await nz.tick(2)
+    device = nz.device(HK)
+    assert device is not None
+    assert updated == [device.id]
+    assert device.sw_version == "0.20.6"
+
+
+async def test_a_device_edited_elsewhere_gets_the_agent_facts_back(
+    nz: Harness,
+) -> None:
+    """The registry's copy is checked again once anyone changed it."""
+    await nz.tick()  # the device was checked against this record
+    before = _facts(nz)
+    device = nz.device(HK)
+    assert device is not None
+    dr.async_get(nz.hass).async_update_device(
+        device.id, name="edited", model="edited", sw_version="edited"
+    )
+    assert _facts(nz) == ("edited",) * 3
+    await nz.tick()  # the same record as before
+    assert _facts(nz) == before
