@@ -135,7 +135,6 @@ async def test_names_are_clean(
     lines = messages(caplog)
     assert any("web-01 2026-06-01" in line for line in lines)  # the name was logged
     assert not [line for line in lines if UNSAFE.search(line)]
-    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 HUGE_TOKEN = "A" * 1_000_000

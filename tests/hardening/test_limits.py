@@ -16,18 +16,11 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 import pytest
 
-from custom_components.nezha import (
-    budget as budget_module,
-    coordinator as coordinator_module,
-    sensor as sensor_module,
-)
+from custom_components.nezha import sensor as sensor_module
 from custom_components.nezha.client import (
     NezhaTooLargeError,
     NezhaV0Client,
     NezhaV1Client,
-    fleet as fleet_module,
-    stream as stream_module,
-    v1 as v1_module,
 )
 from custom_components.nezha.client.stream import Backoff, StreamRunner
 from custom_components.nezha.client.v1 import StreamFrame
@@ -59,6 +52,7 @@ from tests.helpers import (
 from tests.reliability.helpers import loud
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
+NZ = "custom_components.nezha."  # monkeypatch targets
 
 
 async def test_oversized_answer_is_refused_with_a_message(hass: HomeAssistant) -> None:
@@ -82,20 +76,19 @@ async def test_servers_beyond_the_limit_are_left_out_and_said(
     hass: HomeAssistant, v0_sim: NezhaSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With the limit at 3, five servers: three devices, none removed, an issue."""
-    monkeypatch.setattr(fleet_module, "MAX_SERVERS", 3, raising=False)
-    monkeypatch.setattr(coordinator_module, "MAX_SERVERS", 3, raising=False)
+    monkeypatch.setattr(f"{NZ}client.fleet.MAX_SERVERS", 3)
+    monkeypatch.setattr(f"{NZ}coordinator.MAX_SERVERS", 3)
     entry = await setup(hass, v0_sim.url)
     assert entry.state is ConfigEntryState.LOADED
     assert len(server_ids_with_devices(hass, entry)) == 3
     expected = {"title": "Bounds", "count": "5", "limit": "3"}
     assert placeholders(hass, "too_many_servers") == expected
     assert entry.runtime_data.client is not None
-    monkeypatch.setattr(fleet_module, "MAX_SERVERS", 5)
+    monkeypatch.setattr(f"{NZ}client.fleet.MAX_SERVERS", 5)
     await entry.runtime_data.async_refresh()
     await hass.async_block_till_done()
     assert len(server_ids_with_devices(hass, entry)) == 5
     assert issue(hass, "too_many_servers") is None
-    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_client_reads_at_most_max_servers_and_points() -> None:
@@ -215,7 +208,7 @@ async def test_v1_limits_count_what_is_read(
 ) -> None:
     """Limit 3 on five servers: cut to 3, the group of 3 read whole; a scan limit of
     4 records: only so many are even looked at, the rest count as left out."""
-    monkeypatch.setattr(fleet_module, "MAX_SERVERS", 3)
+    monkeypatch.setattr(f"{NZ}client.fleet.MAX_SERVERS", 3)
     async with aiohttp.ClientSession() as session:
         client = NezhaV1Client(session, v1_sim.url, PAT)
         everything = await client.async_get_fleet()
@@ -228,7 +221,7 @@ async def test_v1_limits_count_what_is_read(
         assert frame.unknown_ids == frame.missing_ids == frozenset()
 
         monkeypatch.undo()
-        monkeypatch.setattr(v1_module, "MAX_RECORDS", 4)
+        monkeypatch.setattr(f"{NZ}client.v1.MAX_RECORDS", 4)
         client = NezhaV1Client(session, v1_sim.url, PAT)
         fleet = await client.async_get_fleet()
         assert (len(fleet.servers), fleet.left_out, fleet.complete) == (4, 1, False)
@@ -241,8 +234,8 @@ async def test_v1_frame_over_the_cap_is_a_too_large_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The stream reports an oversized frame as such (the coordinator raises an issue)."""
-    monkeypatch.setattr(v1_module, "FLEET_BODY_BYTES", 1024)
-    monkeypatch.setattr(stream_module, "FLEET_BODY_BYTES", 1024)
+    monkeypatch.setattr(f"{NZ}client.v1.FLEET_BODY_BYTES", 1024)
+    monkeypatch.setattr(f"{NZ}client.stream.FLEET_BODY_BYTES", 1024)
 
     async def handler(request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
@@ -278,35 +271,33 @@ def enabled(hass: HomeAssistant) -> list[er.RegistryEntry]:
 
 
 async def test_small_budget_whole_servers_then_room_is_used(
-    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+    hass: HomeAssistant, v0_sim: NezhaSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A budget of 40 for five servers: whole servers only, then the rest later."""
-    monkeypatch.setattr(budget_module, "ENTITY_LIMIT", 40, raising=False)
-    async with NezhaSimulator(servers=5, token=TOKEN, seed=1) as sim:
-        entry = await setup(hass, sim.url)
-        assert entry.state is ConfigEntryState.LOADED
-        assert len(enabled(hass)) <= 40
-        admitted = server_ids_with_devices(hass, entry)
-        assert 0 < len(admitted) < 5
-        found = placeholders(hass, "too_many_entities")
-        # Servers without any entity, and admitted ones whose ping sensors
-        # (found after the first ping round) no longer fitted.
-        assert int(found["count"]) >= 5 - len(admitted)
-        assert found["limit"] == "40"
-        assert int(found["wanted"]) > 40
+    monkeypatch.setattr(f"{NZ}budget.ENTITY_LIMIT", 40)
+    entry = await setup(hass, v0_sim.url)
+    assert entry.state is ConfigEntryState.LOADED
+    assert len(enabled(hass)) <= 40
+    admitted = server_ids_with_devices(hass, entry)
+    assert 0 < len(admitted) < 5
+    found = placeholders(hass, "too_many_entities")
+    # Servers without any entity, and admitted ones whose ping sensors
+    # (found after the first ping round) no longer fitted.
+    assert int(found["count"]) >= 5 - len(admitted)
+    assert found["limit"] == "40"
+    assert int(found["wanted"]) > 40
 
-        # The user disables entities: the servers left out come in by themselves.
-        registry = er.async_get(hass)
-        for item in enabled(hass):
-            if item.entity_id.startswith("sensor."):
-                registry.async_update_entity(
-                    item.entity_id, disabled_by=er.RegistryEntryDisabler.USER
-                )
-        await entry.runtime_data.async_refresh()
-        await hass.async_block_till_done(wait_background_tasks=True)
-        assert server_ids_with_devices(hass, entry) == set(sim.fleet.servers)
-        assert issue(hass, "too_many_entities") is None
-        assert await hass.config_entries.async_unload(entry.entry_id)
+    # The user disables entities: the servers left out come in by themselves.
+    registry = er.async_get(hass)
+    for item in enabled(hass):
+        if item.entity_id.startswith("sensor."):
+            registry.async_update_entity(
+                item.entity_id, disabled_by=er.RegistryEntryDisabler.USER
+            )
+    await entry.runtime_data.async_refresh()
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert server_ids_with_devices(hass, entry) == set(v0_sim.fleet.servers)
+    assert issue(hass, "too_many_entities") is None
 
 
 @pytest.mark.timeout(600)
@@ -375,7 +366,7 @@ async def test_v1_services_wait_for_room(
     while limit - limit // 50 < len(keys) - len(service_keys):
         limit += 1
     assert limit < len(keys)
-    monkeypatch.setattr(budget_module, "ENTITY_LIMIT", limit, raising=False)
+    monkeypatch.setattr(f"{NZ}budget.ENTITY_LIMIT", limit)
     entry = v1_entry(v1_sim)
     await setup_frozen(hass, entry)
     assert len(enabled(hass)) == limit
@@ -387,4 +378,3 @@ async def test_v1_services_wait_for_room(
     await hass.async_block_till_done()  # not the stream's task: it runs on
     assert {e.unique_id for e in enabled(hass)} == keys
     assert issue(hass, "too_many_entities") is None
-    assert await hass.config_entries.async_unload(entry.entry_id)

@@ -52,21 +52,18 @@ class Watch:
         self.unsub = self.entry.async_on_state_change(self._state_changed)
         client = self.entry.runtime_data.client
         transport = client._transport  # the old generation's own transport
-        get, connect = transport.get, getattr(client, "async_connect_stream", None)
 
-        async def spy_get(path: str, **kwargs: Any) -> Any:
-            if self.unloaded_at is not None:
-                self.calls_after.append(path)
-            return await get(path, **kwargs)
+        def spy(call: Any, name: str | None = None) -> Any:
+            async def spied(*args: Any, **kwargs: Any) -> Any:
+                if self.unloaded_at is not None:
+                    self.calls_after.append(name or args[0])
+                return await call(*args, **kwargs)
 
-        async def spy_connect() -> Any:
-            if self.unloaded_at is not None:
-                self.calls_after.append("stream")
-            return await connect()  # type: ignore[misc]
+            return spied
 
-        transport.get = spy_get  # type: ignore[method-assign]
-        if connect is not None:
-            client.async_connect_stream = spy_connect
+        transport.get = spy(transport.get)
+        if hasattr(client, "async_connect_stream"):
+            client.async_connect_stream = spy(client.async_connect_stream, "stream")
 
     def _state_changed(self) -> None:
         state = self.entry.state

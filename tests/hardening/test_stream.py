@@ -175,4 +175,3 @@ async def test_transition_shows_within_one_interval_during_a_flood(
     await asyncio.sleep(WINDOW - (time.monotonic() - started))
     parsed = live.coordinator.frames_received - before
     assert parsed <= WINDOW / INTERVAL + 1
-    await live.unload()
