@@ -55,10 +55,7 @@ async def dashboard(
     monitor_result: list[dict[str, Any]],
     monitors_after: asyncio.Event | None = None,
 ) -> AsyncIterator[str]:
-    """A v0 dashboard with fixed answers (details may be raw bytes).
-
-    With ``monitors_after``, the ping history is answered once that event is set.
-    """
+    """A v0 dashboard with fixed answers; pings wait for ``monitors_after``."""
 
     async def handler(request: web.Request) -> web.Response:
         if request.path == MONITOR and monitors_after is not None:

@@ -1,5 +1,4 @@
-"""Unload, reload, reconfigure, reauth while a refresh is slow: what the entry started
-is cancelled in well under a second, and nothing of the old generation follows."""
+"""Unload, reload, reconfigure, reauth in a slow refresh: the old entry stops."""
 
 from __future__ import annotations
 
@@ -181,8 +180,7 @@ async def test_slow_refresh_then(
 async def test_side_round_stops_when_unloading_begins(
     hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Unloading stops the side round first (before the platforms unload); if a
-    platform cannot unload, the entry stays and its side data goes on."""
+    """Unloading stops the side round first; a failed unload lets it go on."""
     answered = asyncio.Event()
     async with dashboard([record(1)], monitors(3), monitors_after=answered) as url:
         entry = v0_entry(url)

@@ -1,5 +1,4 @@
-"""The v1 stream: no redirects, TLS errors named; a flood is parsed once per interval
-(the newest frame), so a transition shows within one. CPU: tests/bench/test_stream.py."""
+"""The v1 stream: no redirects, TLS errors named, a flood parsed once per interval."""
 
 from __future__ import annotations
 
@@ -64,8 +63,7 @@ async def redirecting_stream(dashboard: str, target: str) -> AsyncIterator[str]:
 async def test_stream_never_follows_a_redirect(
     hass: HomeAssistant, v1_sim: NezhaSimulator, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The client's error names the target, which never sees a request; the entry
-    polls REST through the proxy and never takes the other dashboard's frames."""
+    """Neither the client nor the entry (it polls REST instead) reaches the target."""
     async with (
         # Another v1 dashboard, which streams to anybody (guests see its servers).
         NezhaSimulator(generation="v1", servers=3, seed=7) as elsewhere,

@@ -90,8 +90,7 @@ def assert_only_group(
 async def test_thousand_servers_group_filter(
     hass: HomeAssistant, frozen: FrozenDateTimeFactory, generation: str
 ) -> None:
-    """Only the group's servers get devices, pings, polls (v1: frames filtered to it,
-    groups from /server-group); choosing another group moves them."""
+    """Only the group's servers get devices, pings, polls; a new group moves them."""
     started = wall()
     token = PAT if generation == "v1" else TOKEN
     sim = NezhaSimulator(

@@ -26,11 +26,7 @@ async def reload(rig: Rig) -> None:
 
 @pytest.mark.parametrize("generation", ["v0", "v1"])
 async def test_reload_keeps_registry(rig: Rig) -> None:
-    """A reload keeps every registry entry (user choices, pings, v1 services).
-
-    The first reload is HA's own, 30 s after an entity is enabled: only then is the
-    suggested display precision stored, so the comparison starts after it.
-    """
+    """A reload keeps every registry entry (user choices, pings, v1 services)."""
     hass, entry_id = rig.hass, rig.entry.entry_id
     if rig.v1:  # its service sensors live on the dashboard device
         assert any("_service_" in uid for uid in registry_of(hass, entry_id)[0])
@@ -44,6 +40,8 @@ async def test_reload_keeps_registry(rig: Rig) -> None:
     assert default.disabled_by is er.RegistryEntryDisabler.INTEGRATION
     registry.async_update_entity(enabled, disabled_by=None)
     registry.async_update_entity(disabled, disabled_by=er.RegistryEntryDisabler.USER)
+    # This is HA's own reload 30 s after an entity is enabled; it stores the suggested
+    # display precision (only on that first add), so the comparison starts after it.
     await reload(rig)
     coordinator = rig.entry.runtime_data
     before = registry_of(hass, entry_id)

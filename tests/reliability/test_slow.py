@@ -59,14 +59,13 @@ class Hang:
 
 
 class SlowAnswers:
-    """Times every SLOW answer in the simulator's fault hook; one ends only when the
-    client closes the connection (``HANG``). ``peak``: most of one kind at once."""
+    """Times each SLOW answer (it ends when the client gives up); ``peak``."""
 
     def __init__(self, rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
         """Wrap the simulator's fault hook (undone by ``monkeypatch``)."""
         self.rig, sim = rig, rig.sim
         self.hangs: list[Hang] = []
-        self.peak = {False: 0, True: 0}  # by Hang.stream
+        self.peak = {False: 0, True: 0}  # most waiting at once, by Hang.stream
         apply = sim._faults.apply
 
         async def timed(
@@ -101,8 +100,7 @@ class SlowAnswers:
         ]
 
     async def settle(self) -> None:
-        """Wait until each request (REST, v1 handshake) ended or hangs with time to go
-        (two of one kind at once end the wait too, for ``peak`` to report)."""
+        """Wait until each request ended or hangs with time to go (or two do)."""
         coordinator, clock = self.rig.coordinator, self.rig.sim.now
         entry = coordinator.config_entry
         stream = getattr(coordinator, "_stream_task", None)
@@ -182,8 +180,8 @@ def timeout_logged(path: str) -> str:
 
 
 def backoff_bounds(attempt: int) -> tuple[int, int]:
-    """Whole seconds from a failed stream attempt to the next handshake: ``Backoff``
-    waits half to all of ``2**attempt`` s (cap 300 s); timers fire up to 0.5 s early."""
+    """Seconds to the next handshake: half to all of ``2**attempt``, cap 300."""
+    # Backoff waits half to all of 2**attempt s; timers fire up to 0.5 s early.
     return min(150, 2 ** (attempt - 1)), min(300, 2**attempt)
 
 
@@ -223,8 +221,7 @@ async def loop_latencies(hass: HomeAssistant) -> dict[str, list[float]]:
 async def test_slow_dashboard(
     rig: Rig, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Answers an hour late for 4 min: a poll every 40 s gives up at 10 s, never two
-    at once, and the loop stays free; v1 (stream cut): handshakes beside, backed off."""
+    """Answers 1 h late: a poll per 40 s, never two at once; the loop stays free."""
     sim, coordinator, runner = rig.sim, rig.coordinator, rig.runner
     slow = SlowAnswers(rig, monkeypatch)
     polls = scheduled_polls(monkeypatch, coordinator, sim.now)
