@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from aiohttp import web
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -26,16 +27,11 @@ def ok(result: Any) -> dict[str, Any]:
     return {"code": 0, "message": "success", "result": result}
 
 
-def record(sid: int) -> dict[str, Any]:
-    """A minimal v0 details record of a server that reports now."""
-    return {
-        "id": sid,
-        "name": f"srv-{sid}",
-        "tag": "",
-        "last_active": int(time.time()),
-        "host": {"Platform": "debian"},
-        "status": {"CPU": 1.5},
-    }
+def record(sid: int, **fields: Any) -> dict[str, Any]:
+    """A minimal v0 details record of a server that reports now (``fields`` replace)."""
+    now = int(time.time())
+    found = {"id": sid, "name": f"srv-{sid}", "tag": "", "last_active": now}
+    return found | {"host": {"Platform": "debian"}, "status": {"CPU": 1.5}} | fields
 
 
 def monitors(count: int, points: int = 3) -> list[dict[str, Any]]:
@@ -59,10 +55,7 @@ async def dashboard(
     monitor_result: list[dict[str, Any]],
     monitors_after: asyncio.Event | None = None,
 ) -> AsyncIterator[str]:
-    """A v0 dashboard with fixed answers (details may be raw bytes).
-
-    With ``monitors_after``, the ping history is answered once that event is set.
-    """
+    """A v0 dashboard with fixed answers; pings wait for ``monitors_after``."""
 
     async def handler(request: web.Request) -> web.Response:
         if request.path == MONITOR and monitors_after is not None:
@@ -90,6 +83,18 @@ async def setup(hass: HomeAssistant, url: str) -> MockConfigEntry:
     return entry
 
 
+@contextlib.asynccontextmanager
+async def loaded(
+    hass: HomeAssistant, *args: Any, **kwargs: Any
+) -> AsyncIterator[MockConfigEntry]:
+    """An entry set up for a :func:`dashboard`; it must unload at the end if loaded."""
+    async with dashboard(*args, **kwargs) as url:
+        entry = await setup(hass, url)
+        yield entry
+        if entry.state is ConfigEntryState.LOADED:
+            assert await hass.config_entries.async_unload(entry.entry_id)
+
+
 def entity_keys(hass: HomeAssistant, pattern: str) -> set[str]:
     """Unique-id suffixes (after the entry id) that match ``pattern`` in full."""
     registry = er.async_get(hass)
@@ -103,3 +108,10 @@ def entity_keys(hass: HomeAssistant, pattern: str) -> set[str]:
 def issue(hass: HomeAssistant, kind: str) -> ir.IssueEntry | None:
     """The entry's repair issue of this kind, if raised."""
     return ir.async_get(hass).async_get_issue(DOMAIN, f"{kind}_{ENTRY_ID}")
+
+
+def placeholders(hass: HomeAssistant, kind: str) -> dict[str, str]:
+    """The placeholders of the entry's repair issue of this kind (it must be raised)."""
+    found = issue(hass, kind)
+    assert found is not None, kind
+    return dict(found.translation_placeholders or {})

@@ -1,9 +1,4 @@
-"""Odd or hostile input: names, redirects, tokens, floods of bad records, slow answers.
-
-Names are cleaned before they reach devices, entities or logs (a line break and a
-fake log prefix must not read as a record of its own; ESC, NUL and bidi overrides
-are dropped; huge text is capped). A flood of bad records logs one warning per
-answer at most. A sequence of requests has one deadline, not one per request."""
+"""Odd or hostile input: names, redirects, tokens, floods of bad records, slowness."""
 
 from __future__ import annotations
 
@@ -35,16 +30,18 @@ from nezha_dev.simulator import Fault, NezhaSimulator
 from tests.client.common import DETAILS, expect, json_app, serve
 from tests.client.test_transport import redirecting_server
 from tests.config_flow.helpers import (
+    TOKENS,
     assert_form_error,
     start_user_flow,
     submit,
     user_input,
 )
-from tests.hardening.helpers import ok
+from tests.hardening.helpers import ok, record
 from tests.helpers import (
     PAT,
     SERVERS,
     TOKEN,
+    nezha_entry,
     server_device,
     setup_integration,
     start_live,
@@ -69,18 +66,24 @@ UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\
 HK, FRA = 1, 2
 
 
+def messages(caplog: pytest.LogCaptureFixture, level: int = 0) -> list[str]:
+    """The integration's log messages at ``level`` or above."""
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name.startswith("custom_components.nezha") and r.levelno >= level
+    ]
+
+
 def test_clean_text() -> None:
-    """Line breaks become spaces, the rest is dropped; long text is cut with "…"."""
+    """Breaks become spaces, the rest goes, long text ends "…"; errors escape."""
     assert clean_text(EVIL) == SHOWN
     assert clean_text("hk-edge-01") == "hk-edge-01"
     assert clean_text("东京 web-03 🇯🇵") == "东京 web-03 🇯🇵"
     assert clean_text("\x1b\x00") == ""
     capped = clean_text(HUGE)
     assert len(capped) == MAX_TEXT_LENGTH and capped.endswith("…")
-
-
-def test_error_messages_cannot_forge_a_line() -> None:
-    """Whatever ends up in an error message is shown escaped, and capped."""
+    # Whatever ends up in an error message is shown escaped, and capped.
     err = NezhaError(f"/api: got '{EVIL}'")
     assert not UNSAFE.search(str(err))
     assert "\\n2026-06-01" in str(err)
@@ -127,17 +130,13 @@ async def test_names_are_clean(
         assert not UNSAFE.search(device.name or ""), device.name
     uid = f"{entry.entry_id}_{HK}_temperature_cpu[0mcore"
     assert registry.async_get_entity_id("sensor", DOMAIN, uid) is not None
-    lines = [
-        r.getMessage()
-        for r in caplog.records
-        if r.name.startswith("custom_components.nezha")
-    ]
+    lines = messages(caplog)
     assert any("web-01 2026-06-01" in line for line in lines)  # the name was logged
     assert not [line for line in lines if UNSAFE.search(line)]
-    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 HUGE_TOKEN = "A" * 1_000_000
+CLIENTS = {"v0": NezhaV0Client, "v1": NezhaV1Client}
 
 
 @pytest.mark.parametrize(
@@ -158,74 +157,40 @@ async def test_redirect_to_a_script_is_a_redirect(
     assert_form_error(result, "user", "redirected", location=shown)
 
 
-@pytest.mark.parametrize("token", [HUGE_TOKEN, "", "   "])
+@pytest.mark.parametrize("token", [HUGE_TOKEN, "", " ", "   ", "nzp_x\r\nX-Evil: 1"])
 @pytest.mark.parametrize("generation", ["v0", "v1"])
 async def test_unusable_token_is_named_and_never_sent(
     hass: HomeAssistant, token: str, generation: str
 ) -> None:
-    """A 1 MB token or an empty one: a clear message, and no request at all."""
-    async with NezhaSimulator(generation=generation, servers=2) as sim:
-        result = await start_user_flow(hass)
-        result = await submit(hass, result, user_input(sim.url, token))
-        assert_form_error(result, "user", "invalid_token")
-        assert sim.requests == []
-
-
-async def test_reauth_with_an_empty_token_sends_nothing(
-    hass: HomeAssistant, v1_sim: NezhaSimulator
-) -> None:
-    """Reauth has no "keep the stored token": an empty field is an error."""
-    entry = v1_entry(v1_sim)
-    entry.add_to_hass(hass)
-    result = await entry.start_reauth_flow(hass)
-    result = await submit(hass, result, {CONF_API_TOKEN: ""})
-    assert_form_error(result, "reauth_confirm", "invalid_token", name=entry.title)
-    assert v1_sim.requests == []
-
-
-@pytest.mark.parametrize("token", [HUGE_TOKEN, "", " ", "nzp_x\r\nX-Evil: 1"])
-async def test_clients_never_send_an_unusable_token(token: str) -> None:
-    """A stored token the flows would refuse (an old entry): still never sent."""
+    """A huge, blank or CRLF token: form, reauth, client refuse it; none sent."""
     async with (
-        NezhaSimulator(servers=2) as v0,
-        NezhaSimulator(generation="v1", servers=2) as v1,
+        NezhaSimulator(generation=generation, servers=2) as sim,
         aiohttp.ClientSession() as session,
     ):
-        await expect(
-            NezhaTokenError, NezhaV0Client(session, v0.url, token).async_get_fleet()
+        result = await submit(
+            hass, await start_user_flow(hass), user_input(sim.url, token)
         )
-        client = NezhaV1Client(session, v1.url, token)
+        assert_form_error(result, "user", "invalid_token")
+        entry = nezha_entry(sim.url, generation, TOKENS[generation])
+        entry.add_to_hass(hass)
+        result = await entry.start_reauth_flow(hass)
+        result = await submit(hass, result, {CONF_API_TOKEN: token})
+        assert_form_error(result, "reauth_confirm", "invalid_token", name=entry.title)
+        client = CLIENTS[generation](session, sim.url, token)
         await expect(NezhaTokenError, client.async_get_fleet())
-        await expect(NezhaTokenError, client.async_connect_stream())
-        assert v0.requests == v1.requests == []
+        if isinstance(client, NezhaV1Client):
+            await expect(NezhaTokenError, client.async_connect_stream())
+        assert sim.requests == []
 
 
 FRAMES = 50
 RECORDS = 1000
 
 
-def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
-    """The integration's warnings."""
-    return [
-        r.getMessage()
-        for r in caplog.records
-        if r.name.startswith("custom_components.nezha") and r.levelno == logging.WARNING
-    ]
-
-
-FIELDS = [
-    "cpu",
-    "mem_used",
-    "swap_used",
-    "disk_used",
-    "net_in_speed",
-    "net_out_speed",
-    "uptime",
-    "load_1",
-    "load_5",
-    "load_15",
-    "process_count",
-]
+FIELDS = (
+    *("cpu", "mem_used", "swap_used", "disk_used", "net_in_speed", "net_out_speed"),
+    *("uptime", "load_1", "load_5", "load_15", "process_count"),
+)
 PAIRS = list(itertools.combinations(FIELDS, 2))
 
 
@@ -254,7 +219,7 @@ async def test_stream_flood_logs_one_warning_per_frame_at_most(
         }
         for frame in range(FRAMES):
             client.parse_frame(bad_frame(frame))
-        logged = warnings(caplog)
+        logged = messages(caplog, logging.WARNING)
         assert len(logged) == FRAMES
         assert logged[0].startswith(f"Unexpected values in {RECORDS} server record(s)")
         assert "server 1: state.cpu, state.mem_used" in logged[0]
@@ -263,23 +228,15 @@ async def test_stream_flood_logs_one_warning_per_frame_at_most(
         assert client._problems.remembered == MAX_REMEMBERED
         # The same problems again: nothing new, nothing logged.
         client.parse_frame(bad_frame(FRAMES - 1))
-        assert len(warnings(caplog)) == FRAMES
+        assert len(messages(caplog, logging.WARNING)) == FRAMES
         # Records of servers that are not in the inventory are not even read.
         client.parse_frame(bad_frame(FRAMES, first_id=RECORDS + 1))
-        assert len(warnings(caplog)) == FRAMES
+        assert len(messages(caplog, logging.WARNING)) == FRAMES
 
 
 async def test_repeated_bad_answers_log_once(caplog: pytest.LogCaptureFixture) -> None:
     """v0: the same 1,000 bad records in every poll: one warning in all."""
-    records = [
-        {
-            "id": sid,
-            "name": f"s{sid}",
-            "last_active": 1780000000,
-            "status": {"CPU": "x"},
-        }
-        for sid in range(1, RECORDS + 1)
-    ]
+    records = [record(sid, status={"CPU": "x"}) for sid in range(1, RECORDS + 1)]
     async with (
         serve(json_app({DETAILS: ok(records)})) as url,
         aiohttp.ClientSession() as session,
@@ -287,7 +244,7 @@ async def test_repeated_bad_answers_log_once(caplog: pytest.LogCaptureFixture) -
         client = NezhaV0Client(session, url, TOKEN)
         for _ in range(5):
             await client.async_get_fleet()
-    logged = warnings(caplog)
+    logged = messages(caplog, logging.WARNING)
     assert len(logged) == 1
     assert f"in {RECORDS} server record(s)" in logged[0]
 
@@ -295,20 +252,15 @@ async def test_repeated_bad_answers_log_once(caplog: pytest.LogCaptureFixture) -
 DEADLINE = 1.0
 
 
-@pytest.fixture
-def slow(v1_sim: NezhaSimulator) -> NezhaSimulator:
-    """/server and /server-group take 0.7 s each: in time alone, not two together."""
-    v1_sim.slow_seconds = 0.7
-    v1_sim.inject_fault(Fault.SLOW, count=None, path=SERVERS)  # and /server-group
-    return v1_sim
-
-
-async def test_setup_has_one_deadline(
-    hass: HomeAssistant, slow: NezhaSimulator, monkeypatch: pytest.MonkeyPatch
+async def test_setup_and_form_check_have_one_deadline(
+    hass: HomeAssistant, v1_sim: NezhaSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Setup gives up at 1 s, and says so."""
+    """/server and /server-group take 0.7 s each: setup and the form give up at 1 s."""
     monkeypatch.setattr(coordinator, "UPDATE_DEADLINE", DEADLINE, raising=False)
-    entry = v1_entry(slow)
+    monkeypatch.setattr(config_flow, "VALIDATE_DEADLINE", DEADLINE, raising=False)
+    v1_sim.slow_seconds = 0.7  # in time alone, not two together
+    v1_sim.inject_fault(Fault.SLOW, count=None, path=SERVERS)  # and /server-group
+    entry = v1_entry(v1_sim)
     entry.add_to_hass(hass)
     started = wall()
     await hass.config_entries.async_setup(entry.entry_id)
@@ -317,21 +269,13 @@ async def test_setup_has_one_deadline(
     assert entry.reason is not None
     assert "did not answer in time" in entry.reason
     assert f"within {DEADLINE:g} s" in entry.reason
-
-
-async def test_form_check_has_one_deadline(
-    hass: HomeAssistant, slow: NezhaSimulator, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Four requests in a row: the form answers "timeout" once the deadline passed."""
-    monkeypatch.setattr(config_flow, "VALIDATE_DEADLINE", DEADLINE, raising=False)
+    assert await hass.config_entries.async_remove(entry.entry_id)
+    # The form's check: four requests in a row, "timeout" once the deadline passed.
     result = await start_user_flow(hass)
     started = wall()
-    result = await submit(hass, result, user_input(slow.url, PAT))
+    result = await submit(hass, result, user_input(v1_sim.url, PAT))
     assert wall() - started < DEADLINE + 0.3
     assert result.get("errors") == {"base": "timeout"}, result
-
-
-def test_one_request_timing_out_reads_as_a_timeout_in_the_form() -> None:
-    """Not "cannot connect": the dashboard is there, it is too slow."""
+    # One request timing out is "timeout" too: the dashboard is there, it is slow.
     err = NezhaTimeoutError("/api/v1/server/list: no answer within 10 s")
     assert config_flow.error_key(err) == "timeout"

@@ -1,16 +1,11 @@
-"""Bounds on what a dashboard may send: refused or cut, and always said so.
-
-Body caps, servers per answer, monitors, points, temperature sensors, and Home
-Assistant's 10,000 enabled entities per entry (past it HA drops new entities and
-asks the user to report a bug to us): servers that do not fit get no entity (never
-half of them), a repair issue says so, and room made later is used by itself."""
+"""Bounds on what a dashboard may send: refused or cut whole, and said in an issue."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from datetime import timedelta
-import logging
+from logging import WARNING
 from typing import Any
 
 import aiohttp
@@ -21,18 +16,11 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 import pytest
 
-from custom_components.nezha import (
-    budget as budget_module,
-    coordinator as coordinator_module,
-    sensor as sensor_module,
-)
+from custom_components.nezha import sensor as sensor_module
 from custom_components.nezha.client import (
     NezhaTooLargeError,
     NezhaV0Client,
     NezhaV1Client,
-    fleet as fleet_module,
-    stream as stream_module,
-    v1 as v1_module,
 )
 from custom_components.nezha.client.stream import Backoff, StreamRunner
 from custom_components.nezha.client.v1 import StreamFrame
@@ -44,7 +32,9 @@ from tests.hardening.helpers import (
     dashboard,
     entity_keys,
     issue,
+    loaded,
     monitors,
+    placeholders,
     record,
     setup,
 )
@@ -61,30 +51,22 @@ from tests.helpers import (
 )
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
+NZ = "custom_components.nezha."  # monkeypatch targets
 
 
 async def test_oversized_answer_is_refused_with_a_message(hass: HomeAssistant) -> None:
-    """7 MiB of details (a dashboard sends ~0.8 KiB per server): not read."""
-    body = b'{"code":0,"message":"success","result":[]}' + b" " * (7 * 1024 * 1024)
-    async with dashboard(body, []) as url:
-        entry = await setup(hass, url)
+    """7 MiB of details: not read, said (the form too, not "not a Nezha dashboard")."""
+    envelope = b'{"code":0,"message":"success","result":['
+    async with loaded(hass, envelope + b"]}" + b" " * (7 * 1024 * 1024), []) as entry:
         assert entry.state is ConfigEntryState.SETUP_RETRY
         assert entry.reason is not None
         assert "larger than any a Nezha dashboard sends" in entry.reason
         assert "6 MiB" in entry.reason
-        found = issue(hass, "response_too_large")
-        assert found is not None
-        assert "6 MiB" in (found.translation_placeholders or {})["error"]
+        assert "6 MiB" in placeholders(hass, "response_too_large")["error"]
         await hass.config_entries.async_remove(entry.entry_id)
         assert issue(hass, "response_too_large") is None
-
-
-async def test_oversized_answer_in_the_form(hass: HomeAssistant) -> None:
-    """The form names the cause instead of "not a Nezha dashboard"."""
-    body = b'{"code":0,"message":"success","result":[' + b"{}," * 1_000_000 + b"{}]"
-    async with dashboard(body, []) as url:
-        result = await start_user_flow(hass)
-        result = await submit(hass, result, user_input(url))
+    async with dashboard(envelope + b"{}," * 1_000_000 + b"{}]", []) as url:
+        result = await submit(hass, await start_user_flow(hass), user_input(url))
     assert result.get("errors") == {"base": "too_large"}, result
 
 
@@ -92,61 +74,52 @@ async def test_servers_beyond_the_limit_are_left_out_and_said(
     hass: HomeAssistant, v0_sim: NezhaSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With the limit at 3, five servers: three devices, none removed, an issue."""
-    monkeypatch.setattr(fleet_module, "MAX_SERVERS", 3, raising=False)
-    monkeypatch.setattr(coordinator_module, "MAX_SERVERS", 3, raising=False)
+    monkeypatch.setattr(f"{NZ}client.fleet.MAX_SERVERS", 3)
+    monkeypatch.setattr(f"{NZ}coordinator.MAX_SERVERS", 3)
     entry = await setup(hass, v0_sim.url)
     assert entry.state is ConfigEntryState.LOADED
     assert len(server_ids_with_devices(hass, entry)) == 3
-    found = issue(hass, "too_many_servers")
-    assert found is not None
-    assert found.translation_placeholders == {
-        "title": "Bounds",
-        "count": "5",
-        "limit": "3",
-    }
+    expected = {"title": "Bounds", "count": "5", "limit": "3"}
+    assert placeholders(hass, "too_many_servers") == expected
     assert entry.runtime_data.client is not None
-    monkeypatch.setattr(fleet_module, "MAX_SERVERS", 5)
+    monkeypatch.setattr(f"{NZ}client.fleet.MAX_SERVERS", 5)
     await entry.runtime_data.async_refresh()
     await hass.async_block_till_done()
     assert len(server_ids_with_devices(hass, entry)) == 5
     assert issue(hass, "too_many_servers") is None
-    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
-async def test_client_reads_at_most_max_servers() -> None:
-    """3,500 records: the first 3,000 are read; the answer is incomplete."""
+async def test_client_reads_at_most_max_servers_and_points() -> None:
+    """3,500 records: the first 3,000 are read (incomplete); 10,000 points: 2,880."""
     records = [record(sid) for sid in range(1, 3501)]
-    async with dashboard(records, []) as url, aiohttp.ClientSession() as session:
-        fleet = await NezhaV0Client(session, url, TOKEN).async_get_fleet()
+    async with (
+        dashboard(records, monitors(1, points=10_000)) as url,
+        aiohttp.ClientSession() as session,
+    ):
+        client = NezhaV0Client(session, url, TOKEN)
+        fleet = await client.async_get_fleet()
+        (monitor,) = await client.async_get_ping_monitors(1)
     assert len(fleet.servers) == 3000
     assert fleet.left_out == 500
     assert not fleet.complete and fleet.may_have(3400)
+    assert monitor.points == 2880  # the newest
+    assert monitor.latest_delay == 10.0 + 9_999
 
 
 async def test_monitors_beyond_the_limit_get_no_sensor(hass: HomeAssistant) -> None:
     """60 monitors on one server: 50 ping sensors (lowest ids) and an issue."""
-    async with dashboard([record(1)], monitors(60)) as url:
-        entry = await setup(hass, url)
+    async with loaded(hass, [record(1)], monitors(60)):
         # The latency sensors (each has 24 h siblings too).
         assert entity_keys(hass, r"1_ping_\d+") == {f"1_ping_{m}" for m in range(1, 51)}
-        found = issue(hass, "too_many_monitors")
-        assert found is not None
-        assert found.translation_placeholders == {
-            "title": "Bounds",
-            "count": "1",
-            "servers": "srv-1",
-            "limit": "50",
-        }
-        assert await hass.config_entries.async_unload(entry.entry_id)
+        expected = {"title": "Bounds", "count": "1", "servers": "srv-1", "limit": "50"}
+        assert placeholders(hass, "too_many_monitors") == expected
     assert issue(hass, "too_many_monitors") is None  # gone with the entry
 
 
 async def test_ping_sensors_of_a_round_that_ends_between_platform_setups(
     hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A first ping round ending after admission but before the sensor platform's
-    set-up (its listener missed it) still gives ping sensors at once, not a poll later.
-    """
+    """A ping round ending before the sensor platform's set-up still gives sensors."""
     answered = asyncio.Event()
     real_setup = sensor_module.async_setup_entry
 
@@ -162,32 +135,15 @@ async def test_ping_sensors_of_a_round_that_ends_between_platform_setups(
     monkeypatch.setattr(
         sensor_module, "async_setup_entry", sensor_setup_after_the_round
     )
-    async with dashboard([record(1)], monitors(3), monitors_after=answered) as url:
-        entry = await setup(hass, url)
+    async with loaded(hass, [record(1)], monitors(3), monitors_after=answered):
         assert entity_keys(hass, r"1_ping_\d+") == {"1_ping_1", "1_ping_2", "1_ping_3"}
-        assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_oversized_ping_history_raises_the_issue(hass: HomeAssistant) -> None:
     """A ping answer over its cap: the metrics carry on, the issue names it."""
-    async with dashboard([record(1)], monitors(1, points=150_000)) as url:
-        entry = await setup(hass, url)
+    async with loaded(hass, [record(1)], monitors(1, points=150_000)) as entry:
         assert entry.state is ConfigEntryState.LOADED
-        found = issue(hass, "response_too_large")
-        assert found is not None
-        assert MONITOR in (found.translation_placeholders or {})["error"]
-        assert await hass.config_entries.async_unload(entry.entry_id)
-
-
-async def test_only_the_newest_points_are_read() -> None:
-    """A monitor with 10,000 points: the newest 2,880 are read."""
-    async with (
-        dashboard([record(1)], monitors(1, points=10_000)) as url,
-        aiohttp.ClientSession() as session,
-    ):
-        (monitor,) = await NezhaV0Client(session, url, TOKEN).async_get_ping_monitors(1)
-    assert monitor.points == 2880
-    assert monitor.latest_delay == 10.0 + 9_999
+        assert MONITOR in placeholders(hass, "response_too_large")["error"]
 
 
 def temperatures(hass: HomeAssistant, sid: int) -> set[str]:
@@ -201,32 +157,11 @@ def sensors(sim: NezhaSimulator, names: list[str]) -> None:
     sim.set_malformed(1, "status.Temperatures", value)
 
 
-async def test_new_sensor_names_every_poll_stay_bounded(
+async def test_temperature_sensors_come_go_and_stay_bounded(
     hass: HomeAssistant, frozen: FrozenDateTimeFactory
 ) -> None:
-    """An agent inventing 300 names per poll: at most 64 entities, and an issue."""
+    """A sensor gone 24 h goes and comes back; 300 new names a poll: 64 and an issue."""
     async with NezhaSimulator(servers=2, token=TOKEN, seed=1) as sim:
-        entry = await setup(hass, sim.url)
-        for round_ in range(5):
-            sensors(sim, [f"r{round_}_s{i}" for i in range(300)])
-            await tick(hass, frozen)
-        assert len(temperatures(hass, 1)) == 64
-        found = issue(hass, "too_many_temperatures")
-        assert found is not None
-        assert (found.translation_placeholders or {})["count"] == "1"
-        assert (found.translation_placeholders or {})["limit"] == "64"
-        # The other server's own sensors are untouched.
-        assert temperatures(hass, 2) == {
-            t.name for t in sim.fleet.status(2).temperatures or ()
-        }
-        assert await hass.config_entries.async_unload(entry.entry_id)
-
-
-async def test_sensor_gone_for_a_day_is_removed_and_comes_back(
-    hass: HomeAssistant, frozen: FrozenDateTimeFactory
-) -> None:
-    """Gone 24 h while the server reports others: removed; back: created again."""
-    async with NezhaSimulator(servers=1, token=TOKEN, seed=1) as sim:
         sensors(sim, ["cpu", "nvme"])
         entry = await setup(hass, sim.url)
         assert temperatures(hass, 1) == {"cpu", "nvme"}
@@ -239,6 +174,17 @@ async def test_sensor_gone_for_a_day_is_removed_and_comes_back(
         sensors(sim, ["cpu", "nvme"])
         await tick(hass, frozen)
         assert temperatures(hass, 1) == {"cpu", "nvme"}
+
+        for round_ in range(5):
+            sensors(sim, [f"r{round_}_s{i}" for i in range(300)])
+            await tick(hass, frozen)
+        assert len(temperatures(hass, 1)) == 64
+        found = placeholders(hass, "too_many_temperatures")
+        assert (found["count"], found["limit"]) == ("1", "64")
+        # The other server's own sensors are untouched.
+        assert temperatures(hass, 2) == {
+            t.name for t in sim.fleet.status(2).temperatures or ()
+        }
         assert await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -254,11 +200,11 @@ async def first_frame(client: NezhaV1Client, tag: str | None = None) -> StreamFr
                 await ws.close()
 
 
-async def test_v1_group_counts_against_the_limit_not_the_dashboard(
+async def test_v1_limits_count_what_is_read(
     v1_sim: NezhaSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Five servers, limit 3: all of them cut to 3, the group of 3 read whole."""
-    monkeypatch.setattr(fleet_module, "MAX_SERVERS", 3)
+    """Limit 3: five cut, a group of 3 read whole; past the scan limit: left out."""
+    monkeypatch.setattr(f"{NZ}client.fleet.MAX_SERVERS", 3)
     async with aiohttp.ClientSession() as session:
         client = NezhaV1Client(session, v1_sim.url, PAT)
         everything = await client.async_get_fleet()
@@ -267,16 +213,11 @@ async def test_v1_group_counts_against_the_limit_not_the_dashboard(
         assert (set(group.servers), group.left_out) == ({1, 2, 5}, 0)
         assert group.complete
         frame = await first_frame(client, "Production")
-    assert set(frame.fleet.servers) == {1, 2, 5}
-    assert frame.unknown_ids == frame.missing_ids == frozenset()
+        assert set(frame.fleet.servers) == {1, 2, 5}
+        assert frame.unknown_ids == frame.missing_ids == frozenset()
 
-
-async def test_v1_records_beyond_the_scan_limit_are_left_out(
-    v1_sim: NezhaSimulator, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Only so many records are even looked at; the rest count as left out."""
-    monkeypatch.setattr(v1_module, "MAX_RECORDS", 4)
-    async with aiohttp.ClientSession() as session:
+        monkeypatch.undo()
+        monkeypatch.setattr(f"{NZ}client.v1.MAX_RECORDS", 4)
         client = NezhaV1Client(session, v1_sim.url, PAT)
         fleet = await client.async_get_fleet()
         assert (len(fleet.servers), fleet.left_out, fleet.complete) == (4, 1, False)
@@ -289,8 +230,8 @@ async def test_v1_frame_over_the_cap_is_a_too_large_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The stream reports an oversized frame as such (the coordinator raises an issue)."""
-    monkeypatch.setattr(v1_module, "FLEET_BODY_BYTES", 1024)
-    monkeypatch.setattr(stream_module, "FLEET_BODY_BYTES", 1024)
+    monkeypatch.setattr(f"{NZ}client.v1.FLEET_BODY_BYTES", 1024)
+    monkeypatch.setattr(f"{NZ}client.stream.FLEET_BODY_BYTES", 1024)
 
     async def handler(request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
@@ -325,43 +266,34 @@ def enabled(hass: HomeAssistant) -> list[er.RegistryEntry]:
     return [e for e in entries if e.disabled_by is None]
 
 
-def placeholders(hass: HomeAssistant) -> dict[str, str]:
-    """The placeholders of the entry's entity-limit issue (which must be raised)."""
-    found = issue(hass, "too_many_entities")
-    assert found is not None
-    return dict(found.translation_placeholders or {})
-
-
 async def test_small_budget_whole_servers_then_room_is_used(
-    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+    hass: HomeAssistant, v0_sim: NezhaSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A budget of 40 for five servers: whole servers only, then the rest later."""
-    monkeypatch.setattr(budget_module, "ENTITY_LIMIT", 40, raising=False)
-    async with NezhaSimulator(servers=5, token=TOKEN, seed=1) as sim:
-        entry = await setup(hass, sim.url)
-        assert entry.state is ConfigEntryState.LOADED
-        assert len(enabled(hass)) <= 40
-        admitted = server_ids_with_devices(hass, entry)
-        assert 0 < len(admitted) < 5
-        found = placeholders(hass)
-        # Servers without any entity, and admitted ones whose ping sensors
-        # (found after the first ping round) no longer fitted.
-        assert int(found["count"]) >= 5 - len(admitted)
-        assert found["limit"] == "40"
-        assert int(found["wanted"]) > 40
+    monkeypatch.setattr(f"{NZ}budget.ENTITY_LIMIT", 40)
+    entry = await setup(hass, v0_sim.url)
+    assert entry.state is ConfigEntryState.LOADED
+    assert len(enabled(hass)) <= 40
+    admitted = server_ids_with_devices(hass, entry)
+    assert 0 < len(admitted) < 5
+    found = placeholders(hass, "too_many_entities")
+    # Servers without any entity, and admitted ones whose ping sensors
+    # (found after the first ping round) no longer fitted.
+    assert int(found["count"]) >= 5 - len(admitted)
+    assert found["limit"] == "40"
+    assert int(found["wanted"]) > 40
 
-        # The user disables entities: the servers left out come in by themselves.
-        registry = er.async_get(hass)
-        for item in enabled(hass):
-            if item.entity_id.startswith("sensor."):
-                registry.async_update_entity(
-                    item.entity_id, disabled_by=er.RegistryEntryDisabler.USER
-                )
-        await entry.runtime_data.async_refresh()
-        await hass.async_block_till_done(wait_background_tasks=True)
-        assert server_ids_with_devices(hass, entry) == set(sim.fleet.servers)
-        assert issue(hass, "too_many_entities") is None
-        assert await hass.config_entries.async_unload(entry.entry_id)
+    # The user disables entities: the servers left out come in by themselves.
+    registry = er.async_get(hass)
+    for item in enabled(hass):
+        if item.entity_id.startswith("sensor."):
+            registry.async_update_entity(
+                item.entity_id, disabled_by=er.RegistryEntryDisabler.USER
+            )
+    await entry.runtime_data.async_refresh()
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert server_ids_with_devices(hass, entry) == set(v0_sim.fleet.servers)
+    assert issue(hass, "too_many_entities") is None
 
 
 @pytest.mark.timeout(600)
@@ -376,13 +308,10 @@ async def test_1200_servers_in_one_entry(
         await hass.async_block_till_done(wait_background_tasks=True)
 
         assert len(enabled(hass)) <= 10_000
-        assert not [
-            r.getMessage()
-            for r in caplog.records
-            if r.levelno >= logging.WARNING and "maximum" in r.getMessage()
-        ]
+        warned = [r.getMessage() for r in caplog.records if r.levelno >= WARNING]
+        assert not [line for line in warned if "maximum" in line]
         assert not [r for r in caplog.records if "report" in r.getMessage().lower()]
-        found = placeholders(hass)
+        found = placeholders(hass, "too_many_entities")
         with_devices = server_ids_with_devices(hass, entry)
         assert int(found["count"]) == 1200 - len(with_devices) > 0
         assert int(found["wanted"]) > 10_000
@@ -396,10 +325,8 @@ async def test_full_budget_holds_a_known_servers_new_sensors_back(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:
     """A new ping monitor of a known server waits while the budget is full."""
-    details = [record(1)]
-    found = monitors(1)
-    async with dashboard(details, found) as url:
-        entry = await setup(hass, url)
+    details, found = [record(1)], monitors(1)
+    async with loaded(hass, details, found) as entry:
         coordinator = entry.runtime_data
         assert entity_keys(hass, r"1_ping_\d+") == {"1_ping_1"}
         coordinator.entity_budget.limit = len(enabled(hass))  # full
@@ -413,12 +340,12 @@ async def test_full_budget_holds_a_known_servers_new_sensors_back(
 
         await next_ping_round()
         assert entity_keys(hass, r"1_ping_\d+") == {"1_ping_1"}
-        assert placeholders(hass)["count"] == "1"  # the server, counted once
+        # The server, counted once.
+        assert placeholders(hass, "too_many_entities")["count"] == "1"
         coordinator.entity_budget.limit += 1
         await next_ping_round()
         assert entity_keys(hass, r"1_ping_\d+") == {"1_ping_1", "1_ping_2"}
         assert issue(hass, "too_many_entities") is None
-        assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_v1_services_wait_for_room(
@@ -436,16 +363,15 @@ async def test_v1_services_wait_for_room(
     while limit - limit // 50 < len(keys) - len(service_keys):
         limit += 1
     assert limit < len(keys)
-    monkeypatch.setattr(budget_module, "ENTITY_LIMIT", limit, raising=False)
+    monkeypatch.setattr(f"{NZ}budget.ENTITY_LIMIT", limit)
     entry = v1_entry(v1_sim)
     await setup_frozen(hass, entry)
     assert len(enabled(hass)) == limit
     shown = {e.unique_id for e in enabled(hass)} & service_keys
     assert len(shown) < len(service_keys)
-    assert placeholders(hass)["limit"] == str(limit)
+    assert placeholders(hass, "too_many_entities")["limit"] == str(limit)
     entry.runtime_data.entity_budget.limit = len(keys)
     await entry.runtime_data.async_refresh()
     await hass.async_block_till_done()  # not the stream's task: it runs on
     assert {e.unique_id for e in enabled(hass)} == keys
     assert issue(hass, "too_many_entities") is None
-    assert await hass.config_entries.async_unload(entry.entry_id)

@@ -1,9 +1,4 @@
-"""A clean shutdown: unload, reload, reconfigure and reauth while a refresh is slow.
-
-Whatever the entry started (refreshes, ping rounds, the stream) is cancelled at
-unload and nothing starts after it: the unload takes well under a second and no
-request of the old generation of the entry reaches the dashboard after it.
-"""
+"""Unload, reload, reconfigure, reauth in a slow refresh: the old entry stops."""
 
 from __future__ import annotations
 
@@ -12,15 +7,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.const import CONF_API_TOKEN, CONF_URL, CONF_VERIFY_SSL
+from homeassistant.const import CONF_API_TOKEN, CONF_URL
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from nezha_dev.simulator import Fault, NezhaSimulator
-from tests.hardening.helpers import dashboard, monitors, record, setup
+from tests.config_flow.helpers import assert_aborted, submit, user_input
+from tests.hardening.helpers import dashboard, monitors, record
 from tests.helpers import (
     DETAILS,
     SERVERS,
@@ -56,21 +51,18 @@ class Watch:
         self.unsub = self.entry.async_on_state_change(self._state_changed)
         client = self.entry.runtime_data.client
         transport = client._transport  # the old generation's own transport
-        get, connect = transport.get, getattr(client, "async_connect_stream", None)
 
-        async def spy_get(path: str, **kwargs: Any) -> Any:
-            if self.unloaded_at is not None:
-                self.calls_after.append(path)
-            return await get(path, **kwargs)
+        def spy(call: Any, name: str | None = None) -> Any:
+            async def spied(*args: Any, **kwargs: Any) -> Any:
+                if self.unloaded_at is not None:
+                    self.calls_after.append(name or args[0])
+                return await call(*args, **kwargs)
 
-        async def spy_connect() -> Any:
-            if self.unloaded_at is not None:
-                self.calls_after.append("stream")
-            return await connect()  # type: ignore[misc]
+            return spied
 
-        transport.get = spy_get  # type: ignore[method-assign]
-        if connect is not None:
-            client.async_connect_stream = spy_connect
+        transport.get = spy(transport.get)
+        if hasattr(client, "async_connect_stream"):
+            client.async_connect_stream = spy(client.async_connect_stream, "stream")
 
     def _state_changed(self) -> None:
         state = self.entry.state
@@ -93,27 +85,17 @@ async def act(
     hass: HomeAssistant, entry: MockConfigEntry, action: str, token: str
 ) -> None:
     """Unload, reload, reconfigure or reauthenticate (with ``token``) the entry."""
-    if action == "unload":
-        assert await hass.config_entries.async_unload(entry.entry_id)
-        return
-    if action == "reload":
-        assert await hass.config_entries.async_reload(entry.entry_id)
+    if action in ("unload", "reload"):
+        assert await getattr(hass.config_entries, f"async_{action}")(entry.entry_id)
         return
     if action == "reconfigure":
         result = await entry.start_reconfigure_flow(hass)
-        user_input = {
-            CONF_URL: entry.data[CONF_URL],
-            CONF_API_TOKEN: token,
-            CONF_VERIFY_SSL: True,
-        }
+        data = user_input(entry.data[CONF_URL], token)
     else:
         result = await entry.start_reauth_flow(hass)
-        user_input = {CONF_API_TOKEN: token}
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], user_input
-    )
-    assert result["type"] is FlowResultType.ABORT, result
-    assert result["reason"] == f"{action}_successful"
+        data = {CONF_API_TOKEN: token}
+    result = await submit(hass, result, data)
+    assert_aborted(result, f"{action}_successful")
 
 
 @pytest.mark.parametrize("action", ["unload", "reload", "reconfigure", "reauth"])
@@ -121,9 +103,7 @@ async def act(
 async def test_slow_refresh_then(
     hass: HomeAssistant, sim: NezhaSimulator, generation: str, action: str
 ) -> None:
-    """v0: a user's refresh (in the service call's task) hangs; v1: the inventory
-    refresh a new server in the stream starts hangs; meanwhile the entry goes away.
-    """
+    """The entry goes while a refresh hangs (v0: a user's; v1: for a new server)."""
     if generation == "v0":
         assert await async_setup_component(hass, "homeassistant", {})
         entry = v0_entry(sim.url, ping_interval=1)
@@ -197,12 +177,10 @@ async def test_slow_refresh_then(
 
 
 @pytest.mark.usefixtures("socket_enabled")
-async def test_side_round_stops_when_unloading_begins(hass: HomeAssistant) -> None:
-    """Unloading stops the side round first: no request of it answers or follows.
-
-    (Between the start of an unload and the coordinators' shutdown the platforms
-    unload; a round still running would send requests that are dropped.)
-    """
+async def test_side_round_stops_when_unloading_begins(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unloading stops the side round first; a failed unload lets it go on."""
     answered = asyncio.Event()
     async with dashboard([record(1)], monitors(3), monitors_after=answered) as url:
         entry = v0_entry(url)
@@ -223,21 +201,11 @@ async def test_side_round_stops_when_unloading_begins(hass: HomeAssistant) -> No
         await entry.runtime_data.async_refresh()
         await hass.async_block_till_done(wait_background_tasks=True)
         assert set(side.data.pings[1]) == {1, 2, 3}
-        assert await hass.config_entries.async_unload(entry.entry_id)
-
-
-@pytest.mark.usefixtures("socket_enabled")
-async def test_failed_unload_resumes_the_side_data(
-    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """If a platform cannot unload, the entry stays and its side data goes on."""
-    async with dashboard([record(1)], monitors(1)) as url:
-        entry = await setup(hass, url)
 
         async def refuse(*_: Any) -> bool:
             return False  # Home Assistant's answer when a platform fails to unload
 
         monkeypatch.setattr(hass.config_entries, "async_unload_platforms", refuse)
         assert not await hass.config_entries.async_unload(entry.entry_id)
-        assert not entry.runtime_data.side.halted
+        assert not side.halted
         monkeypatch.undo()

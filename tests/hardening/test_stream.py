@@ -1,6 +1,4 @@
-"""The v1 stream: the handshake refuses redirects and names TLS errors; a flood of
-frames is read but parsed at most once per interval (the newest frame kept), so a
-transition still shows within one interval. CPU: tests/bench/test_stream.py."""
+"""The v1 stream: no redirects, TLS errors named, a flood parsed once per interval."""
 
 from __future__ import annotations
 
@@ -8,7 +6,6 @@ import asyncio
 from collections.abc import AsyncIterator
 import contextlib
 from itertools import pairwise
-import logging
 from pathlib import Path
 import time
 
@@ -30,7 +27,8 @@ from custom_components.nezha.coordinator_v1 import NezhaStreamCoordinator
 from nezha_dev.simulator import NezhaSimulator
 from tests.client.common import expect, serve
 from tests.client.test_transport import tls_server
-from tests.helpers import PAT, SERVERS, WS, start_live, until, v0_entry, v1_entry
+from tests.helpers import PAT, SERVERS, WS, paths, start_live, until, v0_entry, v1_entry
+from tests.reliability.helpers import ours
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -62,66 +60,46 @@ async def redirecting_stream(dashboard: str, target: str) -> AsyncIterator[str]:
         yield url
 
 
-@pytest.fixture
-async def elsewhere() -> AsyncIterator[NezhaSimulator]:
-    """Another v1 dashboard, which streams to anybody (guests see its servers)."""
-    async with NezhaSimulator(generation="v1", servers=3, seed=7) as other:
-        other.ws_interval = 0.2
-        yield other
-
-
-async def test_client_refuses_a_redirected_stream(
-    v1_sim: NezhaSimulator, elsewhere: NezhaSimulator
+async def test_stream_never_follows_a_redirect(
+    hass: HomeAssistant, v1_sim: NezhaSimulator, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The target of the redirect never sees a request; the error names it."""
+    """Neither the client nor the entry (it polls REST instead) reaches the target."""
     async with (
+        # Another v1 dashboard, which streams to anybody (guests see its servers).
+        NezhaSimulator(generation="v1", servers=3, seed=7) as elsewhere,
         redirecting_stream(v1_sim.url, elsewhere.url) as url,
         aiohttp.ClientSession() as session,
         aiohttp.ClientSession(trace_configs=[refuse_redirects()]) as stream_session,
     ):
+        elsewhere.ws_interval = 0.2
         client = NezhaV1Client(session, url, PAT, stream_session=stream_session)
         err = await expect(NezhaRedirectError, client.async_connect_stream())
-    assert err.location == elsewhere.url + WS
-    assert "HTTP 302" in str(err)
-    assert elsewhere.requests == []
+        assert err.location == elsewhere.url + WS
+        assert "HTTP 302" in str(err)
+        assert elsewhere.requests == []
 
-
-async def test_entry_never_streams_from_a_redirect_target(
-    hass: HomeAssistant,
-    v1_sim: NezhaSimulator,
-    elsewhere: NezhaSimulator,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    """The entry polls REST through the proxy and never takes the other frames."""
-    async with redirecting_stream(v1_sim.url, elsewhere.url) as url:
         entry = v1_entry(v1_sim, scan_interval=1)
         entry.add_to_hass(hass)
         hass.config_entries.async_update_entry(entry, data={**entry.data, "url": url})
         assert await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done()
         coordinator = entry.runtime_data
-        polls = len([r for r in v1_sim.requests if r.path == SERVERS])
+        polls = paths(v1_sim).count(SERVERS)
         # The handshake is refused and REST keeps the entities fresh meanwhile.
-        await until(
-            lambda: len([r for r in v1_sim.requests if r.path == SERVERS]) > polls,
-            "a REST poll instead of the stream",
-        )
+        await until(lambda: paths(v1_sim).count(SERVERS) > polls, "a REST poll")
         await asyncio.sleep(0.5)
         assert coordinator.frames_received == 0
         assert elsewhere.requests == []
         assert set(coordinator.data.servers) == set(v1_sim.fleet.servers)
-        assert any(
-            "redirects (HTTP 302)" in r.getMessage()
-            for r in caplog.records
-            if r.name.startswith("custom_components.nezha")
-            and r.levelno >= logging.INFO
-        )
+        assert any("redirects (HTTP 302)" in line for line in ours(caplog))
         assert await hass.config_entries.async_unload(entry.entry_id)
         await hass.async_block_till_done()
 
 
-async def test_stream_certificate_failure_is_a_tls_error(tmp_path: Path) -> None:
-    """The same error (and so the same advice) as a REST request would give."""
+async def test_certificate_failure_is_a_tls_error(
+    hass: HomeAssistant, tmp_path: Path
+) -> None:
+    """The stream's error is REST's (the same advice); the entry names the certificate."""
     async with (
         tls_server(tmp_path) as (url, aborted),
         aiohttp.ClientSession() as session,
@@ -129,14 +107,8 @@ async def test_stream_certificate_failure_is_a_tls_error(tmp_path: Path) -> None
         client = NezhaV1Client(session, url, PAT)
         err = await expect(NezhaTLSError, client.async_connect_stream())
         await asyncio.wait_for(aborted.wait(), 5)
-    assert "TLS handshake failed" in str(err)
-
-
-async def test_entry_reports_a_certificate_failure_as_such(
-    hass: HomeAssistant, tmp_path: Path
-) -> None:
-    """The coordinator's error names the certificate, not an unreachable host."""
-    async with tls_server(tmp_path) as (url, aborted):
+        assert "TLS handshake failed" in str(err)
+        aborted.clear()
         entry = v0_entry(url)
         entry.add_to_hass(hass)
         assert not await hass.config_entries.async_setup(entry.entry_id)
@@ -201,4 +173,3 @@ async def test_transition_shows_within_one_interval_during_a_flood(
     await asyncio.sleep(WINDOW - (time.monotonic() - started))
     parsed = live.coordinator.frames_received - before
     assert parsed <= WINDOW / INTERVAL + 1
-    await live.unload()

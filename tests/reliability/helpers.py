@@ -1,7 +1,4 @@
-"""Constants, the set-up entry and observation helpers of the reliability tests.
-
-On the frozen clock; faults are the simulator's own, or the simulator stopped.
-"""
+"""Helpers of the reliability tests (frozen clock; the simulator's faults, or it stopped)."""
 
 from __future__ import annotations
 
@@ -31,8 +28,14 @@ from tests.helpers import DETAILS, SERVERS, tick, unavailable, wait_for
 SCAN = timedelta(seconds=30)  # the default scan interval
 OUTAGE_SECONDS = 300
 OUTAGE_POLLS = 10  # 300 s at the default 30 s interval
-# "refused": the simulator stopped, so nothing listens on its port.
-OUTAGES = ("html_502", "reset", "refused")
+# Per outage: the requests the dashboard sees per attempt (aiohttp silently retries
+# an idempotent request once on a reset; a refused connection never reaches it, the
+# simulator being stopped) and the cause in the outage's one error line.
+OUTAGES = {
+    "html_502": (1, "the dashboard answered HTTP 502"),
+    "reset": (2, "ClientOSError: [Errno 104] Connection reset by peer"),
+    "refused": (0, "ClientConnectorError: Cannot connect to host 127.0.0.1:{port}"),
+}
 COORDINATOR = "Nezha Nezha test dashboard"  # the coordinator's name in HA's logs
 TITLE = "Nezha test dashboard"
 
@@ -53,20 +56,11 @@ class Rig:
     coordinator: Any
     ids: set[str]  # the enabled entities
 
-    @property
-    def v1(self) -> bool:
-        """Whether the dashboard is a v1 one."""
-        return self.sim.generation == "v1"
-
-    @property
-    def rest(self) -> str:
-        """The path each REST poll asks first."""
-        return SERVERS if self.v1 else DETAILS
-
-    @property
-    def runner(self) -> Any:
-        """The v1 stream's runner (None on v0)."""
-        return getattr(self.coordinator, "stream", None)
+    def __post_init__(self) -> None:
+        """Note the generation, its first REST path and (v1) the stream's runner."""
+        self.v1 = self.sim.generation == "v1"
+        self.rest = SERVERS if self.v1 else DETAILS
+        self.runner: Any = getattr(self.coordinator, "stream", None)
 
     def unavailable(self) -> set[str]:
         """The enabled entities that are unavailable."""
@@ -85,35 +79,32 @@ class Rig:
             await tick(self.hass, self.freezer, 1, timedelta(seconds=seconds))
 
 
-def registry_entries(hass: HomeAssistant, entry_id: str) -> dict[str, er.RegistryEntry]:
-    """The entry's entity registry entries (every field), by unique id."""
-    return {
-        e.unique_id: e
-        for e in er.async_entries_for_config_entry(er.async_get(hass), entry_id)
-    }
+type Registry = tuple[dict[str, er.RegistryEntry], dict[str, dr.DeviceEntry]]
 
 
-def registry_devices(hass: HomeAssistant, entry_id: str) -> dict[str, dr.DeviceEntry]:
-    """The entry's devices (every field), by registry id."""
-    return {
-        d.id: d for d in dr.async_entries_for_config_entry(dr.async_get(hass), entry_id)
-    }
+def registry_of(hass: HomeAssistant, entry_id: str) -> Registry:
+    """The entry's entities (by unique id) and devices (by id), every field."""
+    entities = er.async_entries_for_config_entry(er.async_get(hass), entry_id)
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry_id)
+    return {e.unique_id: e for e in entities}, {d.id: d for d in devices}
 
 
-def changes(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """Field-level differences between two registry snapshots (empty when equal)."""
-    diff: list[tuple[Any, ...]] = [
-        (key, "added" if key in after else "removed")
-        for key in before.keys() ^ after.keys()
-    ]
-    for key in before.keys() & after.keys():
-        old = attr.asdict(before[key], recurse=False)
-        new = attr.asdict(after[key], recurse=False)
+def changes(before: Registry, after: Registry) -> list[tuple[Any, ...]]:
+    """Field-level differences between two :func:`registry_of` snapshots."""
+    diff: list[tuple[Any, ...]] = []
+    for old_items, new_items in zip(before, after, strict=True):
         diff.extend(
-            (key, name, old[name], new[name])
-            for name in old
-            if name != "_cache" and old[name] != new[name]
+            (key, "added" if key in new_items else "removed")
+            for key in old_items.keys() ^ new_items.keys()
         )
+        for key in old_items.keys() & new_items.keys():
+            old = attr.asdict(old_items[key], recurse=False)
+            new = attr.asdict(new_items[key], recurse=False)
+            diff.extend(
+                (key, name, old[name], new[name])
+                for name in old
+                if name != "_cache" and old[name] != new[name]
+            )
     return sorted(diff, key=str)
 
 
@@ -121,8 +112,7 @@ def remember(rig: Rig) -> Callable[[], None]:
     """Note states and registry; the check returned finds them back, never reloaded."""
     hass, entry = rig.hass, rig.entry
     states = {i: hass.states.get(i).state for i in rig.ids}  # type: ignore[union-attr]
-    entities = registry_entries(hass, entry.entry_id)
-    devices = registry_devices(hass, entry.entry_id)
+    before = registry_of(hass, entry.entry_id)
     seen: list[ConfigEntryState] = []
     unsub = entry.async_on_state_change(lambda: seen.append(entry.state))
 
@@ -135,19 +125,14 @@ def remember(rig: Rig) -> Callable[[], None]:
         assert STATE_UNAVAILABLE not in now.values()
         unknown = {i for i, s in states.items() if s == STATE_UNKNOWN}
         assert {i for i, s in now.items() if s == STATE_UNKNOWN} == unknown
-        assert changes(entities, registry_entries(hass, entry.entry_id)) == []
-        assert changes(devices, registry_devices(hass, entry.entry_id)) == []
+        assert changes(before, registry_of(hass, entry.entry_id)) == []
 
     return check
 
 
 def unreachable(outage: str, path: str, port: int) -> str:
     """The start of the one error line of an outage."""
-    cause = {
-        "html_502": "the dashboard answered HTTP 502",
-        "reset": "ClientOSError: [Errno 104] Connection reset by peer",
-        "refused": f"ClientConnectorError: Cannot connect to host 127.0.0.1:{port}",
-    }[outage]
+    cause = OUTAGES[outage][1].format(port=port)
     return (
         f"ERROR Error fetching {COORDINATOR} data: Could not reach the dashboard: "
         f"{path}: {cause}"
@@ -178,14 +163,20 @@ def ours(caplog: pytest.LogCaptureFixture, level: int = logging.INFO) -> list[st
     ]
 
 
-def failed_polls(caplog: pytest.LogCaptureFixture) -> int:
-    """Updates that ended in failure, from the coordinator's own debug line."""
-    return sum(
-        1
+def poll_durations(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """How long each failed update took, from the coordinator's own debug line."""
+    prefix = f"Finished fetching {COORDINATOR} data in "
+    return [
+        message.removeprefix(prefix).removesuffix(" (success: False)")
         for r in caplog.records
-        if r.getMessage().startswith(f"Finished fetching {COORDINATOR} data")
-        and r.getMessage().endswith("(success: False)")
-    )
+        if (message := r.getMessage()).startswith(prefix)
+        and message.endswith("(success: False)")
+    ]
+
+
+def failed_polls(caplog: pytest.LogCaptureFixture) -> int:
+    """Updates that ended in failure."""
+    return len(poll_durations(caplog))
 
 
 def port_of(sim: NezhaSimulator) -> int:
@@ -209,15 +200,6 @@ async def come_back(sim: NezhaSimulator, outage: str, port: int) -> None:
         await sim.start(port=port)
     else:
         sim.clear_faults()
-
-
-def per_request(outage: str) -> int:
-    """Requests the dashboard sees per attempt of the integration.
-
-    aiohttp silently retries an idempotent request once on a connection reset; a
-    refused connection is never retried, and never reaches the simulator.
-    """
-    return {"html_502": 1, "reset": 2, "refused": 0}[outage]
 
 
 def stream_at_rest(coordinator: NezhaStreamCoordinator) -> bool:
@@ -255,8 +237,3 @@ async def step_v1(
     freezer.tick(timedelta(seconds=seconds))
     async_fire_time_changed(hass)
     await settle_v1(hass, coordinator)
-
-
-def count(sim: NezhaSimulator, path: str) -> int:
-    """Requests the simulator received for exactly ``path``."""
-    return sum(1 for r in sim.requests if r.path == path)

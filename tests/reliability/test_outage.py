@@ -14,21 +14,18 @@ from tests.reliability.helpers import (
     TITLE,
     Rig,
     come_back,
-    count,
     failed_polls,
     go_down,
     loud,
     ours,
-    per_request,
     port_of,
-    registry_devices,
-    registry_entries,
+    registry_of,
     remember,
     unreachable,
 )
 
 
-@pytest.mark.parametrize("outage", OUTAGES)
+@pytest.mark.parametrize("outage", list(OUTAGES))
 @pytest.mark.parametrize("generation", ["v0", "v1"])
 async def test_five_minute_outage(
     rig: Rig, caplog: pytest.LogCaptureFixture, outage: str
@@ -36,8 +33,9 @@ async def test_five_minute_outage(
     """Down 5 min: polls at the normal pace, one error, (v1: stream back), no reload."""
     hass, entry, sim, coordinator = rig.hass, rig.entry, rig.sim, rig.coordinator
     runner = rig.runner
-    assert len(registry_devices(hass, entry.entry_id)) == 6
-    assert len(registry_entries(hass, entry.entry_id)) > len(rig.ids)  # some disabled
+    entities, devices = registry_of(hass, entry.entry_id)
+    assert len(devices) == 6
+    assert len(entities) > len(rig.ids)  # some disabled
     check = remember(rig)
     port = port_of(sim)
 
@@ -54,14 +52,14 @@ async def test_five_minute_outage(
     assert failed_polls(caplog) == OUTAGE_POLLS
     # One request per poll (aiohttp's silent retry doubles it on a reset; v1: the
     # groups request never follows a failed one); no ping history meanwhile.
-    unit = per_request(outage)
-    assert count(sim, rig.rest) == OUTAGE_POLLS * unit
+    unit = OUTAGES[outage][0]
+    assert paths(sim).count(rig.rest) == OUTAGE_POLLS * unit
     # v1: one handshake per reconnect attempt (``attempts`` counts the drop too).
     # With Backoff(base 1 s, cap 300 s) and its jitter the n-th comes between
     # 2**n - 1 and 2**(n+1) - 2 s after the drop: 7 or 8 of them in 300 s.
     handshakes = runner.attempts - 1 if rig.v1 else 0
     assert 7 <= handshakes <= 8 or not rig.v1
-    assert count(sim, WS) == handshakes * unit
+    assert paths(sim).count(WS) == handshakes * unit
     assert len(sim.requests) == (OUTAGE_POLLS + handshakes) * unit  # nothing else
     errors = loud(caplog)
     assert len(errors) == 1, errors
@@ -107,9 +105,9 @@ async def test_five_minute_outage(
         *recovered,
         f"INFO Live updates from {TITLE} are back",
     ]
-    assert count(sim, WS) == 1
+    assert paths(sim).count(WS) == 1
     # Until the stream was back each update polled REST (both requests).
-    assert count(sim, SERVERS) == count(sim, GROUPS)
+    assert paths(sim).count(SERVERS) == paths(sim).count(GROUPS)
 
     # With the stream back, REST is not asked again for a whole interval.
     sim.reset_requests()
@@ -117,6 +115,6 @@ async def test_five_minute_outage(
         frames = coordinator.frames_received
         await rig.step(2)
         await wait_for(lambda f=frames: coordinator.frames_received > f, "a frame")
-    assert count(sim, SERVERS) == count(sim, GROUPS) == 0
+    assert paths(sim).count(SERVERS) == paths(sim).count(GROUPS) == 0
     assert coordinator.stream is runner  # the same stream task reconnected
     check()

@@ -9,13 +9,7 @@ import pytest
 
 from custom_components.nezha.const import DOMAIN
 from tests.helpers import entity_ids, wait_for
-from tests.reliability.helpers import (
-    Rig,
-    changes,
-    registry_devices,
-    registry_entries,
-    settle_v1,
-)
+from tests.reliability.helpers import Rig, changes, registry_of, settle_v1
 
 
 async def reload(rig: Rig) -> None:
@@ -32,16 +26,10 @@ async def reload(rig: Rig) -> None:
 
 @pytest.mark.parametrize("generation", ["v0", "v1"])
 async def test_reload_keeps_registry(rig: Rig) -> None:
-    """A reload keeps every registry entry (user choices, pings, v1 services).
-
-    Home Assistant itself reloads an entry 30 s after one of its entities is
-    enabled; the first reload here stands for that one. Only on that first add
-    does the sensor platform store the entity's suggested display precision in
-    its registry options, so the comparison starts after it.
-    """
+    """A reload keeps every registry entry (user choices, pings, v1 services)."""
     hass, entry_id = rig.hass, rig.entry.entry_id
     if rig.v1:  # its service sensors live on the dashboard device
-        assert any("_service_" in uid for uid in registry_entries(hass, entry_id))
+        assert any("_service_" in uid for uid in registry_of(hass, entry_id)[0])
     # As a user: enable a disabled-by-default entity and disable an enabled one.
     registry = er.async_get(hass)
     enabled = registry.async_get_entity_id("sensor", DOMAIN, f"{entry_id}_1_load_5")
@@ -52,10 +40,12 @@ async def test_reload_keeps_registry(rig: Rig) -> None:
     assert default.disabled_by is er.RegistryEntryDisabler.INTEGRATION
     registry.async_update_entity(enabled, disabled_by=None)
     registry.async_update_entity(disabled, disabled_by=er.RegistryEntryDisabler.USER)
+    # This is HA's own reload 30 s after an entity is enabled; it stores the suggested
+    # display precision (only on that first add), so the comparison starts after it.
     await reload(rig)
     coordinator = rig.entry.runtime_data
-    entities = registry_entries(hass, entry_id)
-    devices = registry_devices(hass, entry_id)
+    before = registry_of(hass, entry_id)
+    entities = before[0]
     summary = {
         "disabled": sum(1 for e in entities.values() if e.disabled_by is not None),
         "pings": sum(1 for e in entities.values() if "_ping_" in e.unique_id),
@@ -64,8 +54,7 @@ async def test_reload_keeps_registry(rig: Rig) -> None:
 
     await reload(rig)
     assert rig.entry.runtime_data is not coordinator
-    assert changes(entities, registry_entries(hass, entry_id)) == []
-    assert changes(devices, registry_devices(hass, entry_id)) == []
+    assert changes(before, registry_of(hass, entry_id)) == []
     expected = {e.entity_id for e in entities.values() if e.disabled_by is None}
     assert enabled in expected and disabled not in expected
     assert entity_ids(hass, rig.entry) == expected

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -19,7 +19,7 @@ from custom_components.nezha.client import NezhaTimeoutError
 from custom_components.nezha.client.transport import DEFAULT_TIMEOUT
 from custom_components.nezha.coordinator import NezhaCoordinator
 from custom_components.nezha.coordinator_v1 import NezhaStreamCoordinator
-from nezha_dev.simulator import Fault, NezhaSimulator
+from nezha_dev.simulator import Fault
 from nezha_dev.simulator.faults import Handler
 from tests.helpers import DETAILS, GROUPS, SERVERS, WS, paths, wait_for
 from tests.reliability.helpers import (
@@ -27,10 +27,10 @@ from tests.reliability.helpers import (
     SCAN,
     TITLE,
     Rig,
-    count,
     failed_polls,
     loud,
     ours,
+    poll_durations,
     stream_at_rest,
     wall,
 )
@@ -53,28 +53,19 @@ class Hang:
 
     path: str
     started: float
+    stream: bool  # the v1 stream's WebSocket handshake (not REST)
     ended: float | None = None
     cancelled: bool = False  # the client gave up and closed the connection
 
-    @property
-    def stream(self) -> bool:
-        """Whether this is the v1 stream's WebSocket handshake (not REST)."""
-        return self.path == WS
-
 
 class SlowAnswers:
-    """Times every SLOW answer inside the simulator (its fault hook, wrapped).
+    """Times each SLOW answer (it ends when the client gives up); ``peak``."""
 
-    A request is in flight from when it starts waiting until its handler ends; no
-    slow answer ever comes (``HANG``), so it ends only when aiohttp's server
-    cancels the handler because the client closed the connection. ``peak`` is the
-    most requests of one kind (REST, or stream handshake) ever waiting at once.
-    """
-
-    def __init__(self, sim: NezhaSimulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(self, rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
         """Wrap the simulator's fault hook (undone by ``monkeypatch``)."""
+        self.rig, sim = rig, rig.sim
         self.hangs: list[Hang] = []
-        self.peak = {False: 0, True: 0}  # by Hang.stream
+        self.peak = {False: 0, True: 0}  # most waiting at once, by Hang.stream
         apply = sim._faults.apply
 
         async def timed(
@@ -82,7 +73,7 @@ class SlowAnswers:
         ) -> web.StreamResponse:
             if kind is not Fault.SLOW:
                 return await apply(kind, request, handler)
-            hang = Hang(request.path, sim.now())
+            hang = Hang(request.path, sim.now(), request.path == WS)
             self.hangs.append(hang)
             waiting = len(self.open(stream=hang.stream))
             self.peak[hang.stream] = max(self.peak[hang.stream], waiting)
@@ -107,6 +98,48 @@ class SlowAnswers:
             for h in self.hangs
             if not h.stream
         ]
+
+    async def settle(self) -> None:
+        """Wait until each request ended or hangs with time to go (or two do)."""
+        coordinator, clock = self.rig.coordinator, self.rig.sim.now
+        entry = coordinator.config_entry
+        stream = getattr(coordinator, "_stream_task", None)
+
+        def pending(hangs: list[Hang]) -> bool:
+            return len(hangs) == 1 and clock() < hangs[0].started + TIMEOUT
+
+        def quiet() -> bool:
+            rest, handshake = self.open(), self.open(stream=True)
+            if len(rest) > 1 or len(handshake) > 1:
+                return True
+            busy = any(task is not stream for task in entry._background_tasks)
+            rest_quiet = busy and pending(rest) if rest else not busy
+            if stream is None:
+                return rest_quiet
+            assert isinstance(coordinator, NezhaStreamCoordinator)
+            stream_quiet = (
+                pending(handshake) if handshake else stream_at_rest(coordinator)
+            )
+            return rest_quiet and stream_quiet
+
+        await self.rig.hass.async_block_till_done()
+        await wait_for(quiet, "each request to hang with time to go, or to end")
+
+    async def go(self) -> None:
+        """Every request from now on waits an hour for its answer; v1: stream cut."""
+        rig = self.rig
+        rig.sim.slow_seconds = HANG
+        rig.sim.inject_fault(Fault.SLOW, count=None)
+        if rig.v1:
+            await rig.sim.drop_websockets()
+            await wait_for(lambda: not rig.runner.connected, "the stream to notice")
+        await self.settle()
+
+    async def step(self) -> None:
+        """Move the clock on by one second, fire what is due and let it settle."""
+        self.rig.freezer.tick(timedelta(seconds=1))
+        async_fire_time_changed(self.rig.hass)
+        await self.settle()
 
 
 def scheduled_polls(
@@ -146,109 +179,91 @@ def timeout_logged(path: str) -> str:
     )
 
 
-def poll_durations(caplog: pytest.LogCaptureFixture) -> list[str]:
-    """How long each failed update took, from the coordinator's own debug line."""
-    prefix = f"Finished fetching {COORDINATOR} data in "
-    return [
-        message.removeprefix(prefix).removesuffix(" (success: False)")
-        for r in caplog.records
-        if (message := r.getMessage()).startswith(prefix)
-        and message.endswith("(success: False)")
-    ]
-
-
-async def settle_slow(
-    hass: HomeAssistant, coordinator: NezhaCoordinator, slow: SlowAnswers, clock: Clock
-) -> None:
-    """Wait until every request was answered or hangs with time to go.
-
-    REST: no poll runs, or one runs and its one request hangs with its timeout
-    not due. The v1 stream: at rest, or its handshake hangs with time to go. Two
-    requests of one kind at once end the wait too, for ``slow.peak`` to report.
-    """
-    entry = coordinator.config_entry
-    stream = getattr(coordinator, "_stream_task", None)
-
-    def pending(hangs: list[Hang]) -> bool:
-        return len(hangs) == 1 and clock() < hangs[0].started + TIMEOUT
-
-    def quiet() -> bool:
-        rest, handshake = slow.open(), slow.open(stream=True)
-        if len(rest) > 1 or len(handshake) > 1:
-            return True
-        busy = any(task is not stream for task in entry._background_tasks)
-        rest_quiet = busy and pending(rest) if rest else not busy
-        if stream is None:
-            return rest_quiet
-        assert isinstance(coordinator, NezhaStreamCoordinator)
-        stream_quiet = pending(handshake) if handshake else stream_at_rest(coordinator)
-        return rest_quiet and stream_quiet
-
-    await hass.async_block_till_done()
-    await wait_for(quiet, "each request to hang with time to go, or to end")
-
-
-async def go_slow(rig: Rig, slow: SlowAnswers) -> None:
-    """Every request from now on waits an hour for its answer; v1: the stream is cut."""
-    rig.sim.slow_seconds = HANG
-    rig.sim.inject_fault(Fault.SLOW, count=None)
-    if rig.v1:
-        await rig.sim.drop_websockets()
-        await wait_for(lambda: not rig.runner.connected, "the stream to notice")
-    await settle_slow(rig.hass, rig.coordinator, slow, rig.sim.now)
-
-
-async def step(rig: Rig, slow: SlowAnswers) -> None:
-    """Move the clock on by one second, fire what is due and let it settle."""
-    rig.freezer.tick(timedelta(seconds=1))
-    async_fire_time_changed(rig.hass)
-    await settle_slow(rig.hass, rig.coordinator, slow, rig.sim.now)
-
-
 def backoff_bounds(attempt: int) -> tuple[int, int]:
-    """Whole seconds between a failed stream attempt and the next handshake.
-
-    ``Backoff`` waits between half and all of ``2**attempt`` s (cap 300 s), and
-    async_fire_time_changed fires a timer up to 0.5 s early: with 1 s steps the
-    handshake comes between ``2**(attempt - 1)`` and ``2**attempt`` s later.
-    """
+    """Seconds to the next handshake: half to all of ``2**attempt``, cap 300."""
+    # Backoff waits half to all of 2**attempt s; timers fire up to 0.5 s early.
     return min(150, 2 ** (attempt - 1)), min(300, 2**attempt)
+
+
+LATENCY_ROUNDS = 20  # samples of each kind per simulated second
+
+
+async def loop_latencies(hass: HomeAssistant) -> dict[str, list[float]]:
+    """Real seconds the loop took to serve small work, ``LATENCY_ROUNDS`` of each."""
+    loop = asyncio.get_running_loop()
+
+    async def now(work: Awaitable[Any] | None = None) -> float:
+        if work is not None:
+            await work
+        return wall()
+
+    async def call_soon() -> float:
+        done: asyncio.Future[float] = loop.create_future()
+        loop.call_soon(lambda: done.set_result(wall()))
+        return await done
+
+    kinds: dict[str, Callable[[], Awaitable[float]]] = {
+        "sleep(0)": lambda: now(asyncio.sleep(0)),
+        "call_soon": call_soon,
+        # A Home Assistant task, not started eagerly.
+        "hass task": lambda: hass.async_create_task(now(), eager_start=False),
+        "block_till_done": lambda: now(hass.async_block_till_done()),
+    }
+    latencies: dict[str, list[float]] = {kind: [] for kind in kinds}
+    for _ in range(LATENCY_ROUNDS):
+        for kind, work in kinds.items():
+            begin = wall()
+            latencies[kind].append(await work() - begin)
+    return latencies
 
 
 @pytest.mark.parametrize("generation", ["v0", "v1"])
 async def test_slow_dashboard(
     rig: Rig, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every answer an hour late for 4 min: one request per poll, never two at once.
-
-    Each poll (counted on the coordinator) sends one request the moment it fires,
-    gives up after exactly 10 s (the dashboard sees the connection close), and the
-    next goes out 30 s later. v1 with the stream cut: its handshakes run beside the
-    polls, one at a time, each given up after 10 s, spaced by the backoff.
-    """
+    """Answers 1 h late: a poll per 40 s, never two at once; the loop stays free."""
     sim, coordinator, runner = rig.sim, rig.coordinator, rig.runner
-    slow = SlowAnswers(sim, monkeypatch)
+    slow = SlowAnswers(rig, monkeypatch)
     polls = scheduled_polls(monkeypatch, coordinator, sim.now)
     origin = sim.now()
     caplog.clear()
     sim.reset_requests()
-    await go_slow(rig, slow)
+    await slow.go()
     failures: list[tuple[str, str | None, str, str]] = []
-    for _ in range(SLOW_SECONDS):
+    hanging_at: list[float] = []
+    latencies: dict[str, list[float]] = {}
+    for second in range(1, SLOW_SECONDS + 1):
         failed = failed_polls(caplog)
-        await step(rig, slow)
+        await slow.step()
         if failed_polls(caplog) > failed:
             failures.append(failure_of(coordinator))
         # The last data stays while the first request hangs; then all unavailable.
         assert rig.unavailable() == (rig.ids if failures else set())
         assert rig.entry.state is ConfigEntryState.LOADED
+        if second <= CYCLE and (hanging := slow.open()):
+            # The first poll hangs (30-40 s): the loop serves small work at once.
+            hanging_at.append(sim.now() - origin)
+            for kind, values in (await loop_latencies(rig.hass)).items():
+                latencies.setdefault(kind, []).extend(values)
+            assert slow.open() == hanging  # still the same request, still waiting
+            assert coordinator.last_update_success  # it has not given up yet
 
+    assert hanging_at == [float(s) for s in range(30, 40)]
+    parts = [
+        f"{kind} n={len(v)} max {max(v) * 1000:.2f} median "
+        f"{sorted(v)[len(v) // 2] * 1000:.3f}"
+        for kind, v in latencies.items()
+    ]
+    print(f"\n{rig.sim.generation} loop latency (ms): " + "; ".join(parts))  # noqa: T201
+    for kind, values in latencies.items():
+        assert len(values) == len(hanging_at) * LATENCY_ROUNDS
+        assert max(values) < LATENCY_LIMIT, (kind, max(values))
     assert slow.peak == {False: 1, True: int(rig.v1)}  # one poll (and handshake)
     starts = [origin + k * CYCLE + SCAN.total_seconds() for k in range(SLOW_POLLS)]
     assert polls == starts  # 30, 70, ..., 230 s
     # One request per poll (v1: the groups request never follows a failed one).
     assert slow.rest() == [(t, t + TIMEOUT, rig.rest, True) for t in starts]
-    assert count(sim, rig.rest) == failed_polls(caplog) == SLOW_POLLS
+    assert paths(sim).count(rig.rest) == failed_polls(caplog) == SLOW_POLLS
     assert failures == [timed_out(rig.rest)] * SLOW_POLLS
     assert poll_durations(caplog) == ["10.000 seconds"] * SLOW_POLLS
     # The handshakes: each given up after 10 s, the next one after the backoff
@@ -271,7 +286,7 @@ async def test_slow_dashboard(
             "polling until they resume"
         )
         assert ours(caplog) == [interrupted, timeout_logged(rig.rest)]
-    assert count(sim, WS) == len(handshakes)
+    assert paths(sim).count(WS) == len(handshakes)
     assert len(sim.requests) == SLOW_POLLS + len(handshakes)
     assert loud(caplog) == [timeout_logged(rig.rest)]
 
@@ -283,7 +298,7 @@ async def test_slow_dashboard(
     sim.clear_faults()
     next_poll = starts[-1] + CYCLE
     for _ in range(int(SCAN.total_seconds())):
-        await step(rig, slow)
+        await slow.step()
         if not rig.unavailable():
             break
         assert rig.unavailable() == rig.ids
@@ -295,7 +310,7 @@ async def test_slow_dashboard(
         assert [r.time for r in sim.requests if r.path == WS] == [recovered_at]
         by = "stream" if recovered_at < next_poll else "poll"
         if by == "stream":
-            assert count(sim, SERVERS) == 0  # the update took the stream's data
+            assert paths(sim).count(SERVERS) == 0  # the update took the stream's data
         else:
             assert recovered_at == next_poll
             assert [p for p in paths(sim) if p != WS] == [SERVERS, GROUPS]
@@ -314,89 +329,3 @@ async def test_slow_dashboard(
     assert slow.open() == slow.open(stream=True) == []
     assert len(slow.hangs) == SLOW_POLLS + len(handshakes)
     assert rig.entry.runtime_data is coordinator
-
-
-LATENCY_ROUNDS = 20  # samples of each kind per simulated second
-
-
-async def loop_latencies(hass: HomeAssistant) -> dict[str, list[float]]:
-    """Real seconds the loop took to serve small work, ``LATENCY_ROUNDS`` of each."""
-    loop = asyncio.get_running_loop()
-
-    async def now() -> float:
-        return wall()
-
-    async def sleep0() -> float:
-        await asyncio.sleep(0)
-        return wall()
-
-    async def call_soon() -> float:
-        done: asyncio.Future[float] = loop.create_future()
-        loop.call_soon(lambda: done.set_result(wall()))
-        return await done
-
-    async def task() -> float:  # a Home Assistant task, not started eagerly
-        return await hass.async_create_task(now(), eager_start=False)
-
-    async def block_till_done() -> float:
-        await hass.async_block_till_done()
-        return wall()
-
-    kinds = {
-        "sleep(0)": sleep0,
-        "call_soon": call_soon,
-        "hass task": task,
-        "block_till_done": block_till_done,
-    }
-    latencies: dict[str, list[float]] = {kind: [] for kind in kinds}
-    for _ in range(LATENCY_ROUNDS):
-        for kind, work in kinds.items():
-            begin = wall()
-            latencies[kind].append(await work() - begin)
-    return latencies
-
-
-@pytest.mark.parametrize("generation", ["v0", "v1"])
-async def test_slow_poll_leaves_the_loop_free(
-    rig: Rig, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """While a poll waits for the dashboard, the loop serves other work at once.
-
-    From the moment the poll's request hangs (30 s) until it gives up (40 s), at
-    every simulated second the loop is timed serving small work 20 times each
-    (v1: with the stream cut); every sample must take under 50 ms of real time
-    (CLOCK_MONOTONIC: freezegun freezes ``time.monotonic`` and ``perf_counter``).
-    ``block_till_done`` returning shows nothing else waits for the hanging poll.
-    """
-    sim, coordinator = rig.sim, rig.coordinator
-    slow = SlowAnswers(sim, monkeypatch)
-    origin = sim.now()
-    sim.reset_requests()
-    await go_slow(rig, slow)
-    hanging_at: list[float] = []
-    latencies: dict[str, list[float]] = {}
-    for _ in range(CYCLE):  # one poll cycle
-        await step(rig, slow)
-        hanging = slow.open()
-        if not hanging:
-            continue
-        hanging_at.append(sim.now() - origin)
-        for kind, values in (await loop_latencies(rig.hass)).items():
-            latencies.setdefault(kind, []).extend(values)
-        assert slow.open() == hanging  # still the same request, still waiting
-        assert coordinator.last_update_success  # it has not given up yet
-
-    assert hanging_at == [float(s) for s in range(30, 40)]
-    assert slow.rest() == [(origin + 30, origin + 40, rig.rest, True)]
-    assert rig.v1 or paths(sim) == [DETAILS]
-    assert failure_of(coordinator) == timed_out(rig.rest)
-    assert rig.unavailable() == rig.ids
-    parts = [
-        f"{kind} n={len(v)} max {max(v) * 1000:.2f} median "
-        f"{sorted(v)[len(v) // 2] * 1000:.3f}"
-        for kind, v in latencies.items()
-    ]
-    print(f"\n{rig.sim.generation} loop latency (ms): " + "; ".join(parts))  # noqa: T201
-    for kind, values in latencies.items():
-        assert len(values) == len(hanging_at) * LATENCY_ROUNDS
-        assert max(values) < LATENCY_LIMIT, (kind, max(values))
