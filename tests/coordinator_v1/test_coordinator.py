@@ -381,6 +381,33 @@ async def test_edited_note_and_services(
     assert latency <= 1 + 1 + 0.5  # next ping round: ping interval + update interval
 
 
+async def test_failing_service_list_keeps_the_last_one(
+    make_live: MakeLive, sim: NezhaSimulator
+) -> None:
+    """A failing /service answer leaves services as last shown and the metrics
+    live, asks for no new token, and the next good round brings changes."""
+    live = await make_live(scan_interval=1, ping_interval=1)
+    monitors = sorted(sim.fleet.monitors)
+    await until(
+        lambda: set(live.coordinator.side.data.services) == set(monitors), "services"
+    )
+    target = monitors[0]
+    before = len(sim.requests)
+    sim.inject_fault(Fault.HTML_502, count=None, path=SERVICES)
+    sim.set_service_down(target)
+    await until(lambda: live.count(SERVICES, since=before) >= 2, "two failed rounds")
+    assert set(live.coordinator.side.data.services) == set(monitors)
+    assert live.state(f"service_{target}_up", "binary_sensor") == STATE_ON
+    assert live.coordinator.last_update_success
+    assert live.coordinator.stream_live
+    assert live.reauth_flows() == []
+    sim.clear_faults()
+    await until(
+        lambda: live.state(f"service_{target}_up", "binary_sensor") == STATE_OFF,
+        "the service down",
+    )
+
+
 async def test_offline_at_dashboard_pace_then_an_alert(
     hass: HomeAssistant,
     make_live: MakeLive,
