@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from unittest.mock import patch
 
 from homeassistant.core import Event, callback
 from homeassistant.helpers import device_registry as dr
 import pytest
 
+from custom_components.nezha import device as device_module
+from custom_components.nezha.device import server_device_fields as fields
 from tests.helpers import Harness
 
 HK = 1
@@ -22,7 +25,8 @@ def _facts(nz: Harness) -> tuple[str | None, ...]:
 
 
 async def test_updates_only_what_changed(nz: Harness) -> None:
-    """Identical polls update no device; an agent upgrade updates its own, once."""
+    """Identical polls update no device and recompute nothing; an agent upgrade or a
+    rename updates its own device, once each."""
     updated: list[str] = []
 
     @callback
@@ -31,15 +35,22 @@ async def test_updates_only_what_changed(nz: Harness) -> None:
             updated.append(event.data["device_id"])
 
     nz.hass.bus.async_listen(dr.EVENT_DEVICE_REGISTRY_UPDATED, _seen)
-    await nz.tick(3)
+    await nz.tick()  # each device checked once against the agent's record
+    with patch.object(device_module, "server_device_fields", wraps=fields) as computed:
+        await nz.tick(2)
     assert updated == []
+    assert computed.call_count == 0  # unchanged records: nothing recomputed
     server = nz.sim.fleet.servers[HK]
     server.host = replace(server.host, version="0.20.6")
     await nz.tick(2)
-    device = nz.device(HK)
-    assert device is not None
-    assert updated == [device.id]
-    assert device.sw_version == "0.20.6"
+    hk = nz.device(HK)
+    assert hk is not None
+    assert updated == [hk.id]
+    assert hk.sw_version == "0.20.6"
+    server.name = "hk-renamed"  # a rename alone
+    await nz.tick()
+    assert updated == [hk.id, hk.id]
+    assert _facts(nz)[0] == "hk-renamed"
 
 
 async def test_a_device_edited_elsewhere_gets_the_agent_facts_back(
@@ -48,10 +59,10 @@ async def test_a_device_edited_elsewhere_gets_the_agent_facts_back(
     """The registry's copy is checked again once anyone changed it."""
     await nz.tick()  # the device was checked against this record
     before = _facts(nz)
-    device = nz.device(HK)
-    assert device is not None
+    hk = nz.device(HK)
+    assert hk is not None
     dr.async_get(nz.hass).async_update_device(
-        device.id, name="edited", model="edited", sw_version="edited"
+        hk.id, name="edited", model="edited", sw_version="edited"
     )
     assert _facts(nz) == ("edited",) * 3
     await nz.tick()  # the same record as before

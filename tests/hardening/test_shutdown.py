@@ -177,10 +177,8 @@ async def test_slow_refresh_then(
 
 
 @pytest.mark.usefixtures("socket_enabled")
-async def test_side_round_stops_when_unloading_begins(
-    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Unloading stops the side round first; a failed unload lets it go on."""
+async def test_side_round_stops_when_unloading_begins(hass: HomeAssistant) -> None:
+    """Unloading stops the side round first; resumed, it goes on and unloads cleanly."""
     answered = asyncio.Event()
     async with dashboard([record(1)], monitors(3), monitors_after=answered) as url:
         entry = v0_entry(url)
@@ -201,11 +199,23 @@ async def test_side_round_stops_when_unloading_begins(
         await entry.runtime_data.async_refresh()
         await hass.async_block_till_done(wait_background_tasks=True)
         assert set(side.data.pings[1]) == {1, 2, 3}
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_failed_unload_resumes_the_side_data(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If a platform cannot unload, the entry stays and its side data goes on."""
+    async with dashboard([record(1)], monitors(1)) as url:
+        entry = v0_entry(url)
+        entry.add_to_hass(hass)
+        await hass.config_entries.async_setup(entry.entry_id)
 
         async def refuse(*_: Any) -> bool:
             return False  # Home Assistant's answer when a platform fails to unload
 
         monkeypatch.setattr(hass.config_entries, "async_unload_platforms", refuse)
         assert not await hass.config_entries.async_unload(entry.entry_id)
-        assert not side.halted
+        assert not entry.runtime_data.side.halted
         monkeypatch.undo()

@@ -106,8 +106,14 @@ async def test_thousand_servers_group_filter(
         else:
             coordinator = await setup_frozen(hass, entry)
         # Side data (v0: ping history) is asked for the group's servers only, once each.
-        side = rf"{MONITOR}(\d+)" if generation == "v0" else rf"{SERVERS}/(\d+)/service"
-        asked = [int(m[1]) for p in paths(sim) if (m := re.fullmatch(side, p))]
+        if generation == "v0":
+            side, sent = rf"{MONITOR}(\d+)", paths(sim, MONITOR)
+        else:
+            side = rf"{SERVERS}/(\d+)/service"
+            sent = [p for p in paths(sim, f"{SERVERS}/") if p.endswith("/service")]
+        matches = [re.fullmatch(side, p) for p in sent]
+        assert all(matches), sent  # no stray request under these paths
+        asked = [int(m[1]) for m in matches if m]
         setup_done = wall()
         assert_only_group(hass, entry, groups["Production"])
         assert sorted(asked) == sorted(groups["Production"])
