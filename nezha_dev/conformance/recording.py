@@ -43,13 +43,19 @@ _SECRET_KEYS = re.compile(r"secret|password|token", re.IGNORECASE)
 
 
 @dataclass(slots=True)
-class Exchange:
-    """One recorded request and the dashboard's answer."""
+class _Answered:
+    """A request (its path and how it authenticated) and the answer's status line."""
 
     path: str
     auth: str
     status: int
     headers: dict[str, str]
+
+
+@dataclass(slots=True)
+class Exchange(_Answered):
+    """One recorded request and the dashboard's answer."""
+
     body: Any
     """The parsed JSON body, or the text when the body is not JSON."""
     is_json: bool
@@ -99,13 +105,9 @@ class Exchange:
 
 
 @dataclass(slots=True)
-class StreamRecording:
-    """A stretch of ``/api/v1/ws/server`` as one token saw it."""
+class StreamRecording(_Answered):
+    """A stretch of ``/api/v1/ws/server`` as one token saw it (status: the handshake's)."""
 
-    path: str
-    auth: str
-    status: int
-    headers: dict[str, str]
     frames: list[Any]
     gaps: list[float]
     """Seconds between consecutive frames."""
