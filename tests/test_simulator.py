@@ -760,7 +760,6 @@ async def test_envelope_setting_pages_and_exact_bearer_pats(sim1: Sim) -> None:
     page = await fetch(sim1, "/nowhere", token=None)
     assert (page.status, page.headers["Content-Type"]) == (404, HTML_CT)
     assert b'<div id="root">' in page.body
-    assert ids(await get(sim1, SERVER))[:2] == [2, 3]
     assert sim1.token == V1_TOKEN
     # Anything but "Bearer nzp_…" goes to JWT handling: HTTP 200, no strike.
     for header in (

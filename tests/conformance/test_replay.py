@@ -144,9 +144,20 @@ async def test_v1_stream_frames(served: Served) -> None:
             assert parsed.ipv4 == client.inventory[record["id"]].ipv4
 
 
-@by_recording([r for r in V1 if "expired" in r.meta["roles"]], served=True)
-async def test_v1_refusals(served: Served) -> None:
-    """A missing scope names it; expired and unknown tokens are auth failures."""
+def test_v1_waf_block_page() -> None:
+    """After a refused token the live WAF answers everything with its page."""
+    recording = next(r for r in V1 if r.meta["waf"])
+    with pytest.raises(NezhaAuthError):
+        check_envelope(_raw(recording.exchange("server.bogus")))
+    with pytest.raises(NezhaWafBlockedError):
+        check_envelope(_raw(recording.exchange("server.none")))
+    assert recording.streams["ws.bogus"].status == 403
+
+
+@by_recording([D1], served=True)  # the recording with every token role
+async def test_v1_d1_tokens_groups_quotas_and_notes(served: Served) -> None:
+    """Every token role, groups, traffic rules and notes, as the real D1 sent them."""
+    # A missing scope names it; expired and unknown tokens are auth failures.
     missing = served.v1("missing-scope")
     await missing.async_get_fleet()  # inventory and server scopes are there
     with pytest.raises(NezhaScopeError) as err:
@@ -163,21 +174,6 @@ async def test_v1_refusals(served: Served) -> None:
     # with HTTP 200 (no strike): what a dashboard without personal tokens says.
     with pytest.raises(NezhaPatUnsupportedError):
         check_envelope(_raw(served.recording.exchange("server.none")))
-
-
-def test_v1_waf_block_page() -> None:
-    """After a refused token the live WAF answers everything with its page."""
-    recording = next(r for r in V1 if r.meta["waf"])
-    with pytest.raises(NezhaAuthError):
-        check_envelope(_raw(recording.exchange("server.bogus")))
-    with pytest.raises(NezhaWafBlockedError):
-        check_envelope(_raw(recording.exchange("server.none")))
-    assert recording.streams["ws.bogus"].status == 403
-
-
-@by_recording([D1], served=True)
-async def test_v1_d1_tokens_groups_quotas_and_notes(served: Served) -> None:
-    """Member and allow-list tokens, groups, traffic rules and notes, as D1 sent them."""
     # A member lists only its server but streams all; an allow-list narrows all.
     member = served.v1("member")
     assert list((await member.async_get_fleet()).servers) == [4]
