@@ -256,15 +256,12 @@ async def test_marketplace_adds_and_installs_a_release(
     assert repository.data.last_version == TAG
     assert repository.content.path.remote == "custom_components/nezha"
     # hacs.json as the Marketplace parsed it: every key it reads keeps our value (its
-    # parser keeps the valid values that differ from its defaults), it reads all but
-    # HACS_ONLY_KEYS, and the release asset is the ZIP scripts/release.py builds.
-    manifest = repository.repository_manifest
-    assert manifest.to_dict()["manifest"] == {
+    # parser keeps the valid values that differ from its defaults; zip_release and
+    # filename included), and it reads all keys but HACS_ONLY_KEYS.
+    assert repository.repository_manifest.to_dict()["manifest"] == {
         k: v for k, v in HACS.items() if k not in HACS_ONLY_KEYS
     }
     assert set(HACS) - set(REPOSITORY_MANIFEST_VALUES) == HACS_ONLY_KEYS
-    assert manifest.zip_release is True
-    assert manifest.filename == release.asset_name(ROOT)
     assert repository.can_install
     assert not await repository.async_replaces_built_in()
     # hacs.json's minimum is what the Marketplace enforces (negative control).
