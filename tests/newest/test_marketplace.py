@@ -329,14 +329,11 @@ async def test_marketplace_refuses_an_asset_without_a_version(
     tmp_path: Path,
 ) -> None:
     """An asset whose manifest.json has no version is not installed."""
-    broken = tmp_path / "broken"
-    (broken / "custom_components").mkdir(parents=True)
-    shutil.copytree(
-        ROOT / "custom_components/nezha", broken / "custom_components/nezha"
-    )
+    broken, nezha = tmp_path / "broken", "custom_components/nezha"
+    shutil.copytree(ROOT / nezha, broken / nezha)
     shutil.copy(ROOT / "hacs.json", broken / "hacs.json")
     manifest = {k: v for k, v in MANIFEST.items() if k != "version"}
-    (broken / "custom_components/nezha/manifest.json").write_text(json.dumps(manifest))
+    (broken / nezha / "manifest.json").write_text(json.dumps(manifest))
     github.asset = release.build(tmp_path / "broken-dist", broken)
     await marketplace.async_register_repository(
         REPOSITORY, RepositoryCategory.INTEGRATION
