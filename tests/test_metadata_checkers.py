@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from tests.metadata import INTEGRATION_CHECKS, REPO_CHECKS
-from tests.metadata.manifest import _png_size
 from tests.metadata.sample import (
     EN,
     HACS,
     ICONS,
     MANIFEST,
     SAMPLE_DOMAIN,
+    SAMPLE_FILES,
     SAMPLE_STRINGS,
     SENSORS,
     USER_STEP,
@@ -32,7 +32,6 @@ from tests.metadata.sample import (
     write_sample_repo,
 )
 
-CHECK = INTEGRATION_CHECKS
 MQTT_IMPORT = "\nfrom homeassistant.components.mqtt import async_publish\n"
 
 
@@ -52,14 +51,38 @@ def de(**strings: object) -> Mutation:
     return write("translations/de.json", json.dumps({**SAMPLE_STRINGS, **strings}))
 
 
-def test_checkers_accept_a_valid_integration(tmp_path: Path) -> None:
-    """The valid sample passes every checker (so the broken cases are meaningful)."""
-    write_sample_repo(tmp_path)
-    for check in (*REPO_CHECKS, *INTEGRATION_CHECKS):
-        assert run(check, tmp_path) == [], check
-    # The IHDR reader returns the real width and height.
-    brand = tmp_path / "custom_components" / SAMPLE_DOMAIN / "brand"
-    assert _png_size(brand / "logo.png") == (400, 200)
+VALIDATION = '''"""Sample validation: exceptions to form error keys."""
+from .const import AUTH_ERROR
+TABLE = {ConnectionError: "timeout"}
+SHARED = {OSError: "tls_failed"}
+def shared_key(err):
+    return next((key for kind, key in SHARED.items() if isinstance(err, kind)), None)
+def error_key(err):
+    match err:
+        case PermissionError():
+            return AUTH_ERROR
+        case ValueError(args=(reason,)):
+            return reason
+    if (key := shared_key(err)) is not None:
+        return key
+    return TABLE[type(err)]
+def validate_input(data):
+    return {"base": "dashboard_gone"} if data else {}
+'''
+FLOW = SAMPLE_FILES["config_flow.py"]
+# config_flow.py imports error_key from validation.py, which maps more kinds of key.
+IN_VALIDATION = every(
+    write(
+        "config_flow.py",
+        FLOW.replace(
+            FLOW[FLOW.index("def error_key") : FLOW.index("class SampleFlow")],
+            "from .validation import error_key\n",
+        ),
+    ),
+    append("const.py", 'AUTH_ERROR = "invalid_auth"\n'),
+    write("validation.py", VALIDATION),
+    edit(EN, "config", "error", timeout="T", tls_failed="TLS", dashboard_gone="Gone"),
+)
 
 
 # {checker: {expected part of a problem: how to break the sample}}
@@ -108,7 +131,10 @@ BROKEN: dict[str, dict[str, Mutation]] = {
         "must be 512x512": write("brand/icon@2x.png", png(256, 256)),
         "is not a PNG file": write("brand/icon.png", b"GIF89a" + bytes(40)),
         "not an allowed brand image name": write("brand/banner.png", png(256, 256)),
-        "shortest side must be 128-256": write("brand/logo.png", png(1000, 100)),
+        # The IHDR reader returns the real width and height, in that order.
+        "logo.png is 1000x100; a logo's shortest side must be 128-256": write(
+            "brand/logo.png", png(1000, 100)
+        ),
     },
     "translation_files": {
         "en.json does not exist": delete(EN),
@@ -189,7 +215,20 @@ BROKEN: dict[str, dict[str, Mutation]] = {
             "abort.reauth_successful",
         )
     }
-    | {"needs config.error.cannot_connect": pop(EN, "config", "error")},
+    | {"needs config.error.cannot_connect": pop(EN, "config", "error")}
+    # Error keys mapped in validation.py: constant via the imported helper, a value of
+    # validation.py's table, of a helper's table, {"base": ...} in validation.py.
+    | {
+        f"{where}: needs config.error.{key}": every(
+            IN_VALIDATION, pop(EN, "config", "error", key)
+        )
+        for where, key in (
+            ("config_flow.py:11", "invalid_auth"),
+            ("config_flow.py:11", "timeout"),
+            ("config_flow.py:11", "tls_failed"),
+            ("validation.py:17", "dashboard_gone"),
+        )
+    },
     "dependencies": {
         "Using component mqtt": append("sensor.py", MQTT_IMPORT),
         "Using component cloud": append(
@@ -255,61 +294,19 @@ TYPE_CHECKING_IMPORT = (
             every(delete("config_flow.py"), delete("sensor.py"), delete(EN)),
         ),
         (("icons",), delete(ICONS)),
+        (("flow_strings",), IN_VALIDATION),
+        # The valid sample passes every checker (so the broken cases are meaningful).
+        ((*REPO_CHECKS, *INTEGRATION_CHECKS), every()),
     ],
-    ids=[*(f"declared-{n}" for n in range(3)), "type-checking", "no-flow", "no-icons"],
+    ids=[
+        *(f"declared-{n}" for n in range(3)),
+        *("type-checking", "no-flow", "no-icons", "validation", "valid-sample"),
+    ],
 )
 def test_nothing_to_require(
     integration: Path, checks: tuple[str, ...], mutation: Mutation
 ) -> None:
-    """Declared and TYPE_CHECKING imports, absent flow, keys or icons.json: no problem."""
+    """The sample, declared or TYPE_CHECKING imports, validation.py, no flow: no problem."""
     mutation(integration)
     for check in checks:
-        assert CHECK[check](integration) == [], check
-
-
-VALIDATION = '''"""Sample validation: exceptions to form error keys."""
-from .const import AUTH_ERROR
-TABLE = {ConnectionError: "timeout"}
-SHARED = {OSError: "tls_failed"}
-def shared_key(err):
-    return next((key for kind, key in SHARED.items() if isinstance(err, kind)), None)
-def error_key(err):
-    match err:
-        case PermissionError():
-            return AUTH_ERROR
-        case ValueError(args=(reason,)):
-            return reason
-    if (key := shared_key(err)) is not None:
-        return key
-    return TABLE[type(err)]
-def validate_input(data):
-    return {"base": "dashboard_gone"} if data else {}
-'''
-
-
-def test_flow_error_keys_may_live_in_validation(integration: Path) -> None:
-    """Error keys mapped in validation.py (literal, constant, table, helper) need strings."""
-    flow = integration / "config_flow.py"
-    source = flow.read_text(encoding="utf-8")
-    helper = source[source.index("def error_key") : source.index("class SampleFlow")]
-    flow.write_text(
-        source.replace(helper, "from .validation import error_key\n\n\n"),
-        encoding="utf-8",
-    )
-    append("const.py", 'AUTH_ERROR = "invalid_auth"\n')(integration)
-    write("validation.py", VALIDATION)(integration)
-    edit(EN, "config", "error", timeout="T", tls_failed="TLS", dashboard_gone="Gone")(
-        integration
-    )
-    assert CHECK["flow_strings"](integration) == []
-    for key, where in (
-        ("invalid_auth", "config_flow.py"),  # constant, via the imported helper
-        ("timeout", "config_flow.py"),  # a value of validation.py's table
-        ("tls_failed", "config_flow.py"),  # a value of a helper's table
-        ("dashboard_gone", "validation.py"),  # {"base": ...} in validation.py
-    ):
-        pop(EN, "config", "error", key)(integration)
-        assert any(
-            f"{where}:" in p and f"needs config.error.{key}" in p
-            for p in CHECK["flow_strings"](integration)
-        ), key
+        assert run(check, integration.parents[1]) == [], check

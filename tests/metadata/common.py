@@ -38,7 +38,7 @@ def _load_json(path: Path, problems: Problems) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as err:
-        problems.append(f"{_rel(path)} is not valid JSON: {err}")
+        problems.append(f"Invalid JSON file {_rel(path)}: {err}")
         return None
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-import json
 from pathlib import Path
 import re
 import struct
@@ -221,10 +220,7 @@ def check_json_files(integration: Path) -> Problems:
     if not (files := sorted(integration.rglob("*.json"))):
         problems.append(f"{_rel(integration)} contains no JSON files (manifest.json?)")
     for path in files:
-        try:
-            json.loads(path.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as err:
-            problems.append(f"Invalid JSON file {_rel(path)}: {err}")
+        _load_json(path, problems)
     return problems
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import suppress
 from pathlib import Path
 import re
 import string
@@ -58,7 +59,7 @@ def _string_problems(value: Any, allow_placeholders: bool) -> Problems:
             "write the text out"
         )
     try:
-        fields = [field for _, field, _, _ in string.Formatter().parse(value) if field]
+        fields = _fields(value)
     except ValueError as err:
         problems.append(f"the string is not a valid format string ({err})")
         fields = []
@@ -97,6 +98,7 @@ def _obj(
     *,
     required: Iterable[str] = (),
     extra: Validator | None = None,
+    key_rule: KeyRule | None = None,
 ) -> Validator:
     """A JSON object with known keys (others rejected unless `extra` validates them)."""
     required = tuple(required)
@@ -109,6 +111,8 @@ def _obj(
         ]
         for key, item in value.items():
             child = f"{path}.{key}" if path else key
+            if key_rule is not None and (problem := key_rule(key)):
+                problems.append(f"{child}: {problem}")
             if key in fields:
                 problems.extend(fields[key](item, child))
             elif extra is not None:
@@ -123,19 +127,7 @@ def _obj(
 
 def _map(value_validator: Validator, key_rule: KeyRule | None = None) -> Validator:
     """A JSON object with arbitrary keys (checked by key_rule) and uniform values."""
-
-    def validate(value: Any, path: str) -> Problems:
-        if not isinstance(value, dict):
-            return [f"{path}: must be an object, got {type(value).__name__}"]
-        problems: Problems = []
-        for key, item in value.items():
-            child = f"{path}.{key}"
-            if key_rule is not None and (problem := key_rule(key)):
-                problems.append(f"{child}: {problem}")
-            problems.extend(value_validator(item, child))
-        return problems
-
-    return validate
+    return _obj({}, extra=value_validator, key_rule=key_rule)
 
 
 def _any_of(*validators: Validator) -> Validator:
@@ -365,14 +357,11 @@ def _leaves(data: Any) -> dict[str, Any]:
     }
 
 
-def _placeholders(value: Any) -> set[str] | None:
-    """The {placeholders} of a string, or None when it is not a format string."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return {field for _, field, _, _ in string.Formatter().parse(value) if field}
-    except ValueError:
-        return None
+def _fields(value: str) -> list[str]:
+    """The {placeholders} of a string, sorted (TypeError/ValueError: none)."""
+    return sorted(
+        {field for _, field, _, _ in string.Formatter().parse(value) if field}
+    )
 
 
 def check_translation_key_sets(integration: Path) -> Problems:
@@ -393,12 +382,12 @@ def check_translation_key_sets(integration: Path) -> Problems:
                 continue
             if isinstance(value, str) and not value.strip():
                 problems.append(f"{label}: {key} is empty")
-            want, got = _placeholders(english[key]), _placeholders(value)
-            if want is not None and got is not None and want != got:
-                problems.append(
-                    f"{label}: {key} has placeholders {sorted(got)}, "
-                    f"en.json has {sorted(want)}"
-                )
+            with suppress(TypeError, ValueError):  # not both format strings
+                want, got = _fields(english[key]), _fields(value)
+                if want != got:
+                    problems.append(
+                        f"{label}: {key} has placeholders {got}, en.json has {want}"
+                    )
     return problems
 
 

@@ -32,7 +32,6 @@ from homeassistant.components.marketplace.base import MarketplaceManager
 from homeassistant.components.marketplace.const import CONF_PROFILE
 from homeassistant.components.marketplace.enums import RepositoryCategory
 from homeassistant.components.marketplace.exceptions import MarketplaceError
-from homeassistant.components.marketplace.repositories.base import RepositoryManifest
 from homeassistant.components.marketplace.utils.validate import (
     REPOSITORY_MANIFEST_VALUES,
 )
@@ -54,22 +53,6 @@ HACS_ONLY_KEYS = {"render_readme"}
 @pytest.fixture(autouse=True)
 def _sockets(socket_enabled: None) -> None:
     """The stand-in for GitHub listens on 127.0.0.1."""
-
-
-def test_hacs_json_as_the_marketplace_parses_it(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    """Every key the Marketplace reads keeps our value; nothing is ignored."""
-    with caplog.at_level(logging.WARNING):
-        parsed = RepositoryManifest.from_dict(HACS)
-    assert [r.getMessage() for r in caplog.records] == []
-    assert set(HACS) - set(REPOSITORY_MANIFEST_VALUES) == HACS_ONLY_KEYS
-    assert {key: getattr(parsed, key) for key in set(HACS) - HACS_ONLY_KEYS} == {
-        key: value for key, value in HACS.items() if key not in HACS_ONLY_KEYS
-    }
-    assert parsed.zip_release is True
-    assert parsed.filename == release.asset_name(ROOT)
-    assert parsed.homeassistant == HACS["homeassistant"]
 
 
 # ------------------------------------------------------------ the stand-in GitHub
@@ -114,10 +97,8 @@ class FakeGitHub:
         routes = self.app.router
         routes.add_get(repo, self.repository)
         routes.add_get(f"{repo}/releases", self.releases)
-        routes.add_get(f"{repo}/releases/tags/{{tag}}", self.release)
         routes.add_get(f"{repo}/git/trees/{{ref:.+}}", self.tree)
         routes.add_get(f"{repo}/contents/{{path:.+}}", self.contents)
-        routes.add_get(f"{repo}/branches/{{branch}}", self.branch)
         routes.add_get(f"/raw/{REPOSITORY}/{{ref}}/{{path:.+}}", self.raw)
         routes.add_get(f"/{REPOSITORY}/releases/download/{TAG}/{asset.name}", self.zip)
 
@@ -165,11 +146,6 @@ class FakeGitHub:
     async def releases(self, request: web.Request) -> web.Response:
         return web.json_response([self._release()])
 
-    async def release(self, request: web.Request) -> web.Response:
-        if request.match_info["tag"] != TAG:
-            raise web.HTTPNotFound
-        return web.json_response(self._release())
-
     async def tree(self, request: web.Request) -> web.Response:
         if request.match_info["ref"] not in {TAG, DEFAULT_BRANCH}:
             raise web.HTTPNotFound
@@ -183,9 +159,6 @@ class FakeGitHub:
         return web.json_response(
             {"type": "file", "path": path, "encoding": "base64", "content": content}
         )
-
-    async def branch(self, request: web.Request) -> web.Response:
-        return web.json_response({"commit": {"sha": "ab12cd3" + "0" * 33}})
 
     async def raw(self, request: web.Request) -> web.Response:
         return web.Response(body=self._file(request.match_info["path"]))
@@ -282,9 +255,13 @@ async def test_marketplace_adds_and_installs_a_release(
     assert repository.data.authors == MANIFEST["codeowners"]
     assert repository.data.last_version == TAG
     assert repository.content.path.remote == "custom_components/nezha"
+    # hacs.json as the Marketplace parsed it: every key it reads keeps our value (its
+    # parser keeps the valid values that differ from its defaults; zip_release and
+    # filename included), and it reads all keys but HACS_ONLY_KEYS.
     assert repository.repository_manifest.to_dict()["manifest"] == {
         k: v for k, v in HACS.items() if k not in HACS_ONLY_KEYS
     }
+    assert set(HACS) - set(REPOSITORY_MANIFEST_VALUES) == HACS_ONLY_KEYS
     assert repository.can_install
     assert not await repository.async_replaces_built_in()
     # hacs.json's minimum is what the Marketplace enforces (negative control).
@@ -318,19 +295,17 @@ UNSET_KEY_WARNING = re.compile(r"Ignoring (\w+) in hacs\.json, None is not valid
 
 
 def marketplace_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
-    """The Marketplace's warnings and errors, but for the round-trip quirk."""
-    problems = []
-    for record in caplog.records:
-        message = record.getMessage()
-        if record.levelno < logging.WARNING or not record.name.startswith(
-            "homeassistant.components.marketplace"
-        ):
-            continue
-        unset = UNSET_KEY_WARNING.fullmatch(message)
-        if unset and unset.group(1) not in HACS:
-            continue
-        problems.append(message)
-    return problems
+    """The Marketplace's warnings and errors (hacs.json's included), but for the quirk."""
+    return [
+        message
+        for record in caplog.records
+        if record.levelno >= logging.WARNING
+        and record.name.startswith("homeassistant.components.marketplace")
+        and not (
+            (unset := UNSET_KEY_WARNING.fullmatch(message := record.getMessage()))
+            and unset.group(1) not in HACS
+        )
+    ]
 
 
 @pytest.mark.parametrize("github", [frozenset({"hacs.json"})], indirect=True)
@@ -354,14 +329,11 @@ async def test_marketplace_refuses_an_asset_without_a_version(
     tmp_path: Path,
 ) -> None:
     """An asset whose manifest.json has no version is not installed."""
-    broken = tmp_path / "broken"
-    (broken / "custom_components").mkdir(parents=True)
-    shutil.copytree(
-        ROOT / "custom_components/nezha", broken / "custom_components/nezha"
-    )
+    broken, nezha = tmp_path / "broken", "custom_components/nezha"
+    shutil.copytree(ROOT / nezha, broken / nezha)
     shutil.copy(ROOT / "hacs.json", broken / "hacs.json")
     manifest = {k: v for k, v in MANIFEST.items() if k != "version"}
-    (broken / "custom_components/nezha/manifest.json").write_text(json.dumps(manifest))
+    (broken / nezha / "manifest.json").write_text(json.dumps(manifest))
     github.asset = release.build(tmp_path / "broken-dist", broken)
     await marketplace.async_register_repository(
         REPOSITORY, RepositoryCategory.INTEGRATION
