@@ -65,9 +65,6 @@ ALERT_OPTIONS = {"scan_interval": 30, "offline_threshold": 60}
 SILENCE = 8.0
 
 
-# ---------------------------------------------------------------------- helpers
-
-
 def has(entity_id: str, state: str | None = None) -> Callable[[States], bool]:
     """A check of all states: ``entity_id`` is ``state`` (without one: available)."""
 
@@ -156,9 +153,6 @@ def mismatches(
     return {
         e: (want, got[e]) for e, want in expected.items() if not matches(want, got[e])
     }
-
-
-# ------------------------------------------------------------------------ tests
 
 
 async def test_onboarding_and_config_flow(e2e: E2EState) -> None:
@@ -519,11 +513,10 @@ async def test_alerts_reach_home_assistant(e2e: E2EState) -> None:
             await send(s, webhook, offline, gone, request_type=JSON, generation="v0")
             == 200
         )
-        _, waited = await wait_for_state(ha, online, lambda st: st["state"] == "off", 5)
-        took = time.monotonic() - started
+        await wait_for_state(ha, online, lambda st: st["state"] == "off", 5)
+        took = time.monotonic() - started  # the wait's own seconds included
         e2e.phases.detail("offline alert to binary sensor off", took)
         assert took < 1.0, f"the online state changed {took:.2f} s after the alert"
-        assert waited < 1.0
 
         # The agent is back and Nezha resolves: online again at once.
         await sim.admin("POST", f"servers/{OFFLINE_SERVER}/online")

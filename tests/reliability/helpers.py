@@ -126,7 +126,7 @@ def assert_recovered(caplog: pytest.LogCaptureFixture, v1: bool) -> None:
     assert loud(caplog) == []
 
 
-def poll_durations(caplog: pytest.LogCaptureFixture) -> list[str]:
+def failed_polls(caplog: pytest.LogCaptureFixture) -> list[str]:
     """How long each failed update took, from the coordinator's own debug line."""
     prefix = f"Finished fetching {COORDINATOR} data in "
     return [
@@ -135,11 +135,6 @@ def poll_durations(caplog: pytest.LogCaptureFixture) -> list[str]:
         if (message := r.getMessage()).startswith(prefix)
         and message.endswith("(success: False)")
     ]
-
-
-def failed_polls(caplog: pytest.LogCaptureFixture) -> int:
-    """Updates that ended in failure."""
-    return len(poll_durations(caplog))
 
 
 def stream_at_rest(coordinator: NezhaStreamCoordinator) -> bool:
