@@ -32,15 +32,11 @@ class E2EState:
     def __init__(self, workdir: Path) -> None:
         """Describe the stack; nothing runs yet."""
         self.stack = Stack(workdir)
+        self.phases = self.stack.phases  # durations of the phases so far
         self.tokens: Tokens | None = None  # the demo owner's, once onboarded
         self.password = ""
         self.entry_id = ""
         self.failed_start: BaseException | None = None
-
-    @property
-    def phases(self) -> Phases:
-        """Durations of the phases so far."""
-        return self.stack.phases
 
     def ensure_started(self) -> Stack:
         """Start the simulator and Home Assistant unless they run."""

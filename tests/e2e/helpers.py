@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 import contextlib
+from dataclasses import dataclass
 import time
 from typing import Any
 
@@ -39,14 +40,13 @@ async def wait_until[T](
         await asyncio.sleep(interval)
 
 
+@dataclass
 class Simulator:
     """The simulator's own API (with the token) and its ``/_sim/`` admin API."""
 
-    def __init__(self, session: aiohttp.ClientSession, url: str, token: str) -> None:
-        """Talk to the simulator at ``url``."""
-        self.session = session
-        self.url = url
-        self.token = token
+    session: aiohttp.ClientSession
+    url: str
+    token: str
 
     async def admin(self, method: str, path: str, payload: Any = None) -> Any:
         """Call ``/_sim/...``; raises on an error status."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from nezha_dev.hass.browser import card_tags
 from nezha_dev.hass.stack import REPO
 from nezha_dev.provision_demo import (
     DASHBOARD_YAML,
@@ -12,32 +13,19 @@ from nezha_dev.provision_demo import (
 )
 
 
-def readme_dashboard_yaml() -> str:
-    """The YAML block of README.md's "Example dashboard" section."""
+def test_readme_shows_the_demo_dashboard() -> None:
+    """Same text, so that what users paste is what the demo and screenshots show."""
     readme = (REPO / "README.md").read_text()
     section = readme.split("\n## Example dashboard\n", 1)[1].split("\n## ", 1)[0]
     match = re.search(r"^```yaml\n(.*?)^```$", section, re.MULTILINE | re.DOTALL)
     assert match, "no ```yaml block in the Example dashboard section"
-    return match.group(1)
-
-
-def test_readme_shows_the_demo_dashboard() -> None:
-    """Same text, so that what users paste is what the demo and screenshots show."""
-    assert readme_dashboard_yaml() == DASHBOARD_YAML
+    assert match.group(1) == DASHBOARD_YAML
 
 
 def test_dashboard_uses_built_in_cards_only() -> None:
     """No custom: cards, and entity ids of the five simulated servers."""
-    types: list[str] = []
-
-    def walk(cards: list[dict[str, object]]) -> None:
-        for card in cards:
-            types.append(str(card["type"]))
-            walk(card.get("cards", []))  # type: ignore[arg-type]
-
-    for view in dashboard_config()["views"]:
-        walk(view["cards"])
-    assert set(types) == {"glance", "grid", "gauge", "entities", "history-graph"}
+    types = {"glance", "grid", "gauge", "entities", "history-graph"}
+    assert set(card_tags(dashboard_config())) == {f"hui-{t}-card" for t in types}
     servers = {"hk_edge_01", "fra_db_02", "gpu_box", "nas", "dong_jing_web_03"}
     for entity_id in dashboard_entity_ids():
         assert entity_id.split(".")[1].startswith(tuple(servers)), entity_id

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import math
 from pathlib import Path
 import re
+import time
 from typing import Any
 
 import aiohttp
@@ -29,6 +30,7 @@ from nezha_dev.provision_demo import (
     dashboard_config,
     dashboard_entity_ids,
 )
+from nezha_dev.simulator.notify import JSON, AlertServer, alert_message, send
 from tests.e2e.conftest import E2EState
 from tests.e2e.helpers import (
     Simulator,
@@ -56,9 +58,11 @@ GIB = 1024**3
 type States = dict[str, dict[str, Any]]
 MISSING_CARD = {"type": "entities", "entities": ["sensor.e2e_missing"]}
 UNITS = {"cpu_usage": "%", "download_speed": "Mbit/s", "downloaded": "GiB"}
-
-
-# ---------------------------------------------------------------------- helpers
+HK = 1  # hk-edge-01
+# For the alerts: a threshold the test does not reach, so that only an alert turns
+# a server off; Nezha's offline rule fires after more than 6 s of silence.
+ALERT_OPTIONS = {"scan_interval": 30, "offline_threshold": 60}
+SILENCE = 8.0
 
 
 def has(entity_id: str, state: str | None = None) -> Callable[[States], bool]:
@@ -69,6 +73,19 @@ def has(entity_id: str, state: str | None = None) -> Callable[[States], bool]:
         return got == state if state else got not in (None, "unavailable", "unknown")
 
     return done
+
+
+async def wait_for_state(
+    ha: HomeAssistantClient, entity_id: str, done: Any, within: float
+) -> tuple[dict[str, Any], float]:
+    """Poll one state until ``done(state)``; the state and the seconds it took."""
+    return await wait_until(
+        entity_id,
+        lambda: ha.request("GET", f"/api/states/{entity_id}"),
+        done,
+        within,
+        interval=0.05,
+    )
 
 
 def device_of_server(devices: list[dict[str, Any]], entry_id: str, sid: int) -> bool:
@@ -138,11 +155,8 @@ def mismatches(
     }
 
 
-# ------------------------------------------------------------------------ tests
-
-
 async def test_onboarding_and_config_flow(e2e: E2EState) -> None:
-    """Onboarding, the config flow (also with a wrong token) and the options flow."""
+    """Onboarding and the config flow (also with a wrong token)."""
     hass_url, sim_url = e2e.stack.hass.url, e2e.stack.sim.url
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as s:
         fresh = HomeAssistantClient(s, hass_url)
@@ -171,16 +185,6 @@ async def test_onboarding_and_config_flow(e2e: E2EState) -> None:
         assert nezha[0]["title"] == sim_url.removeprefix("http://")
         # The entries onboarding creates by itself were removed again.
         assert not {e["domain"] for e in entries} & set(ONBOARDING_DOMAINS)
-
-        # Options set through the options flow REST API.
-        form = await ha.request(
-            "POST", "/api/config/config_entries/options/flow", {"handler": e2e.entry_id}
-        )
-        defaults = {f["name"]: f.get("default") for f in form["data_schema"]}
-        assert {key: defaults[key] for key in OPTIONS} == OPTIONS
-        await ha.request(
-            "DELETE", f"/api/config/config_entries/options/flow/{form['flow_id']}"
-        )
 
         # The error path: the same dashboard under another name (so that it is not
         # "already configured"), with a wrong token.
@@ -242,7 +246,7 @@ async def test_dashboard_renders(e2e: E2EState, tmp_path: Path) -> None:
         )
         async with ha.websocket() as ws:
             # A negative control: the same check must see a missing entity.
-            await ws.call(
+            created = await ws.call(
                 "lovelace/dashboards/create",
                 url_path="e2e-control",
                 title="e2e control",
@@ -273,11 +277,7 @@ async def test_dashboard_renders(e2e: E2EState, tmp_path: Path) -> None:
             # "Entity not available: ..."); the demo dashboard must have none.
             assert any("Entity not" in w for w in control["warnings"]), control
         async with ha.websocket() as ws:
-            dashboards = await ws.call("lovelace/dashboards/list")
-            control_id = next(
-                d["id"] for d in dashboards if d["url_path"] == "e2e-control"
-            )
-            await ws.call("lovelace/dashboards/delete", dashboard_id=control_id)
+            await ws.call("lovelace/dashboards/delete", dashboard_id=created["id"])
 
 
 async def test_agent_offline(e2e: E2EState) -> None:
@@ -340,9 +340,7 @@ async def test_token_revoked_then_reauth(e2e: E2EState) -> None:
 
         async def reauth_flows() -> list[dict[str, Any]]:
             async with ha.websocket() as ws:
-                flows: list[dict[str, Any]] = await ws.call(
-                    "config_entries/flow/progress"
-                )
+                flows = await ws.call("config_entries/flow/progress")
             return [
                 f
                 for f in flows
@@ -435,6 +433,96 @@ async def test_unload_and_set_up_again(e2e: E2EState) -> None:
         await entry_loaded(ha, e2e.entry_id, 60, e2e.phases)
         cpu = entities[f"{e2e.entry_id}_1_cpu_usage"]
         await wait_until("the states to come back", ha.states, has(cpu), SOON)
+
+
+async def test_alerts_reach_home_assistant(e2e: E2EState) -> None:
+    """The options flow enables the webhook; an alert and an offline alert arrive."""
+    async with e2e.client() as ha, simulator(e2e) as sim:
+        s, entry_id = ha.session, e2e.entry_id
+        # The options flow shows the provisioned options; turn alerts on (and the
+        # threshold up, so that only the alert turns the server off), keep "local only".
+        form = await ha.request(
+            "POST", "/api/config/config_entries/options/flow", {"handler": entry_id}
+        )
+        values = {f["name"]: f["default"] for f in form["data_schema"]}
+        assert {key: values[key] for key in OPTIONS} == OPTIONS
+        assert values["alerts_webhook"] is False
+        step = await ha.request(
+            "POST",
+            f"/api/config/config_entries/options/flow/{form['flow_id']}",
+            {**values, **ALERT_OPTIONS, "alerts_webhook": True},
+        )
+        assert step["step_id"] == "alerts"
+        placeholders = step["description_placeholders"]
+        assert '"#NEZHA#"' in placeholders["template"]
+        path = "/api/webhook/" + placeholders["url"].rsplit("/api/webhook/", 1)[1]
+        done = await ha.request(
+            "POST",
+            f"/api/config/config_entries/options/flow/{step['flow_id']}",
+            {"webhook_local_only": True},
+        )
+        assert done["type"] == "create_entry"
+        webhook = e2e.stack.hass.url + path  # from 127.0.0.1: a local request
+
+        # The reload creates the event entities.
+        entities, _ = await wait_until(
+            "the event entities",
+            lambda: nezha_entities(ha, entry_id),
+            lambda entities: f"{entry_id}_alerts" in entities,
+            20,
+            interval=0.2,
+        )
+        dashboard_events = entities[f"{entry_id}_alerts"]
+        hk_events = entities[f"{entry_id}_{HK}_alerts"]
+        online = entities[f"{entry_id}_{OFFLINE_SERVER}_online"]
+        await wait_for_state(ha, online, lambda st: st["state"] == "on", 30)
+
+        # A CPU alert about hk-edge-01, its name as the dashboard has it.
+        servers = {
+            server["id"]: server["name"] for server in await sim.api("server/list")
+        }
+        hk = AlertServer(HK, servers[HK])
+        message = alert_message("Incident", hk.name, "203.0.*.*", "CPU > 90%")
+        assert await send(s, webhook, message, hk, generation="v0") == 200
+        for entity_id in (dashboard_events, hk_events):
+            event, _ = await wait_for_state(
+                ha,
+                entity_id,
+                lambda st: st["attributes"].get("message") == message,
+                5,
+            )
+            assert event["attributes"]["event_type"] == "incident"
+            assert event["attributes"]["rule"] == "CPU > 90%"
+            assert event["attributes"]["server_id"] == HK
+
+        # A body the template cannot produce is refused and changes nothing.
+        async with s.post(webhook, data=b'{"nothing": 1}') as response:
+            assert response.status == 400
+        event = await ha.request("GET", f"/api/states/{dashboard_events}")
+        assert event["attributes"]["message"] == message
+
+        # The agent stops; Nezha's offline rule fires; the state follows at once.
+        await sim.admin("POST", f"servers/{OFFLINE_SERVER}/offline")
+        await asyncio.sleep(SILENCE)
+        now = await ha.request("GET", f"/api/states/{online}")
+        assert now["state"] == "on"  # the 60 s threshold
+        gone = AlertServer(OFFLINE_SERVER, servers[OFFLINE_SERVER])
+        offline = alert_message("Incident", gone.name, "10.*.*.*", "Offline")
+        started = time.monotonic()
+        assert (
+            await send(s, webhook, offline, gone, request_type=JSON, generation="v0")
+            == 200
+        )
+        await wait_for_state(ha, online, lambda st: st["state"] == "off", 5)
+        took = time.monotonic() - started  # the wait's own seconds included
+        e2e.phases.detail("offline alert to binary sensor off", took)
+        assert took < 1.0, f"the online state changed {took:.2f} s after the alert"
+
+        # The agent is back and Nezha resolves: online again at once.
+        await sim.admin("POST", f"servers/{OFFLINE_SERVER}/online")
+        resolved = alert_message("Resolved", gone.name, "10.*.*.*", "Offline")
+        assert await send(s, webhook, resolved, gone, generation="v0") == 200
+        await wait_for_state(ha, online, lambda st: st["state"] == "on", 1.0)
 
 
 def test_log_is_clean(e2e: E2EState) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 import logging
@@ -11,8 +10,7 @@ from typing import Any
 
 import attr
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
@@ -22,22 +20,13 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.nezha.coordinator_v1 import NezhaStreamCoordinator
-from nezha_dev.simulator import Fault, NezhaSimulator
+from nezha_dev.simulator import NezhaSimulator
 from tests.helpers import DETAILS, SERVERS, tick, unavailable, wait_for
 
 SCAN = timedelta(seconds=30)  # the default scan interval
-OUTAGE_SECONDS = 300
-OUTAGE_POLLS = 10  # 300 s at the default 30 s interval
-# Per outage: the requests the dashboard sees per attempt (aiohttp silently retries
-# an idempotent request once on a reset; a refused connection never reaches it, the
-# simulator being stopped) and the cause in the outage's one error line.
-OUTAGES = {
-    "html_502": (1, "the dashboard answered HTTP 502"),
-    "reset": (2, "ClientOSError: [Errno 104] Connection reset by peer"),
-    "refused": (0, "ClientConnectorError: Cannot connect to host 127.0.0.1:{port}"),
-}
 COORDINATOR = "Nezha Nezha test dashboard"  # the coordinator's name in HA's logs
 TITLE = "Nezha test dashboard"
+INTERRUPTED = f"INFO Live updates from {TITLE} interrupted (stream closed "
 
 
 def wall() -> float:
@@ -65,11 +54,6 @@ class Rig:
     def unavailable(self) -> set[str]:
         """The enabled entities that are unavailable."""
         return unavailable(self.hass, self.ids)
-
-    async def stream_down(self) -> None:
-        """v1: wait until the stream noticed it is cut and the entry is at rest."""
-        await wait_for(lambda: not self.runner.connected, "the stream to notice")
-        await settle_v1(self.hass, self.coordinator)
 
     async def step(self, seconds: float = 1) -> None:
         """Move the clock on, fire what is due and let it finish."""
@@ -108,49 +92,20 @@ def changes(before: Registry, after: Registry) -> list[tuple[Any, ...]]:
     return sorted(diff, key=str)
 
 
-def remember(rig: Rig) -> Callable[[], None]:
-    """Note states and registry; the check returned finds them back, never reloaded."""
-    hass, entry = rig.hass, rig.entry
-    states = {i: hass.states.get(i).state for i in rig.ids}  # type: ignore[union-attr]
-    before = registry_of(hass, entry.entry_id)
-    seen: list[ConfigEntryState] = []
-    unsub = entry.async_on_state_change(lambda: seen.append(entry.state))
-
-    def check() -> None:
-        unsub()
-        assert seen == []  # never unloaded, set up again or retried
-        assert entry.runtime_data is rig.coordinator
-        now = {i: hass.states.get(i).state for i in rig.ids}  # type: ignore[union-attr]
-        # Every entity has a state again, and one with a value before has one now.
-        assert STATE_UNAVAILABLE not in now.values()
-        unknown = {i for i, s in states.items() if s == STATE_UNKNOWN}
-        assert {i for i, s in now.items() if s == STATE_UNKNOWN} == unknown
-        assert changes(before, registry_of(hass, entry.entry_id)) == []
-
-    return check
-
-
-def unreachable(outage: str, path: str, port: int) -> str:
-    """The start of the one error line of an outage."""
-    cause = OUTAGES[outage][1].format(port=port)
-    return (
-        f"ERROR Error fetching {COORDINATOR} data: Could not reach the dashboard: "
-        f"{path}: {cause}"
-    )
-
-
-def _clock_artifact(record: logging.LogRecord) -> bool:
-    # asyncio's debug mode reports the test task as a slow callback whenever the
-    # frozen clock is moved forward inside it ("Executing <Task ...> took 30 s").
-    return record.name == "asyncio" and record.getMessage().startswith("Executing ")
+def error_line(problem: str, path: str, cause: str) -> str:
+    """The (start of the) one error line of an outage."""
+    return f"ERROR Error fetching {COORDINATOR} data: {problem}: {path}: {cause}"
 
 
 def loud(caplog: pytest.LogCaptureFixture) -> list[str]:
     """Every record at WARNING or above (minus the frozen clock's artifacts)."""
+    # asyncio's debug mode reports the test task as a slow callback whenever the
+    # frozen clock is moved forward inside it ("Executing <Task ...> took 30 s").
     return [
         f"{r.levelname} {r.getMessage()}"
         for r in caplog.records
-        if r.levelno >= logging.WARNING and not _clock_artifact(r)
+        if r.levelno >= logging.WARNING
+        and not (r.name == "asyncio" and r.getMessage().startswith("Executing "))
     ]
 
 
@@ -163,7 +118,15 @@ def ours(caplog: pytest.LogCaptureFixture, level: int = logging.INFO) -> list[st
     ]
 
 
-def poll_durations(caplog: pytest.LogCaptureFixture) -> list[str]:
+def assert_recovered(caplog: pytest.LogCaptureFixture, v1: bool) -> None:
+    """Nothing loud; the data (v1: and the live updates) are back, said at INFO."""
+    back = [f"INFO Live updates from {TITLE} are back"] if v1 else []
+    recovered = f"INFO Fetching {COORDINATOR} data recovered"
+    assert sorted(ours(caplog)) == [recovered, *back]
+    assert loud(caplog) == []
+
+
+def failed_polls(caplog: pytest.LogCaptureFixture) -> list[str]:
     """How long each failed update took, from the coordinator's own debug line."""
     prefix = f"Finished fetching {COORDINATOR} data in "
     return [
@@ -172,34 +135,6 @@ def poll_durations(caplog: pytest.LogCaptureFixture) -> list[str]:
         if (message := r.getMessage()).startswith(prefix)
         and message.endswith("(success: False)")
     ]
-
-
-def failed_polls(caplog: pytest.LogCaptureFixture) -> int:
-    """Updates that ended in failure."""
-    return len(poll_durations(caplog))
-
-
-def port_of(sim: NezhaSimulator) -> int:
-    """The simulator's port, to restart it where the entry expects it."""
-    return int(sim.url.rsplit(":", 1)[1])
-
-
-async def go_down(sim: NezhaSimulator, outage: str) -> None:
-    """Take the dashboard down: every request fails, or nothing listens."""
-    if outage == "refused":
-        await sim.stop()  # also cuts v1 streams
-        return
-    sim.inject_fault(Fault(outage), count=None)
-    if sim.generation != "v0":
-        await sim.drop_websockets()  # what a dashboard restart does to streams
-
-
-async def come_back(sim: NezhaSimulator, outage: str, port: int) -> None:
-    """Bring the dashboard back on the same address."""
-    if outage == "refused":
-        await sim.start(port=port)
-    else:
-        sim.clear_faults()
 
 
 def stream_at_rest(coordinator: NezhaStreamCoordinator) -> bool:
@@ -225,6 +160,16 @@ async def settle_v1(hass: HomeAssistant, coordinator: NezhaStreamCoordinator) ->
     await hass.async_block_till_done()
     await wait_for(quiet, "the entry's background work")
     await hass.async_block_till_done()
+
+
+async def reloaded(hass: HomeAssistant, entry: ConfigEntry, v1: bool) -> None:
+    """Wait for a reload and its first ping round (v1: and frame)."""
+    await hass.async_block_till_done(wait_background_tasks=not v1)
+    assert entry.state is ConfigEntryState.LOADED
+    if v1:
+        coordinator = entry.runtime_data
+        await wait_for(lambda: coordinator.frames_received > 0, "the first frame")
+        await settle_v1(hass, coordinator)
 
 
 async def step_v1(

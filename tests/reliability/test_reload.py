@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.helpers import entity_registry as er
 import pytest
 
 from custom_components.nezha.const import DOMAIN
-from tests.helpers import entity_ids, wait_for
-from tests.reliability.helpers import Rig, changes, registry_of, settle_v1
-
-
-async def reload(rig: Rig) -> None:
-    """Reload the entry and wait for its first ping round (v1: and frame)."""
-    hass, entry = rig.hass, rig.entry
-    assert await hass.config_entries.async_reload(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=not rig.v1)
-    assert entry.state is ConfigEntryState.LOADED
-    if rig.v1:
-        coordinator = entry.runtime_data
-        await wait_for(lambda: coordinator.frames_received > 0, "the first frame")
-        await settle_v1(hass, coordinator)
+from tests.helpers import entity_ids
+from tests.reliability.helpers import Rig, changes, registry_of, reloaded
 
 
 @pytest.mark.parametrize("generation", ["v0", "v1"])
@@ -42,17 +29,17 @@ async def test_reload_keeps_registry(rig: Rig) -> None:
     registry.async_update_entity(disabled, disabled_by=er.RegistryEntryDisabler.USER)
     # This is HA's own reload 30 s after an entity is enabled; it stores the suggested
     # display precision (only on that first add), so the comparison starts after it.
-    await reload(rig)
+    assert await hass.config_entries.async_reload(entry_id)
+    await reloaded(hass, rig.entry, rig.v1)
     coordinator = rig.entry.runtime_data
     before = registry_of(hass, entry_id)
     entities = before[0]
-    summary = {
-        "disabled": sum(1 for e in entities.values() if e.disabled_by is not None),
-        "pings": sum(1 for e in entities.values() if "_ping_" in e.unique_id),
-    }
-    assert summary["disabled"] > 10 and summary["pings"] > 0, summary
+    disabled_count = sum(1 for e in entities.values() if e.disabled_by is not None)
+    pings = [e for e in entities.values() if "_ping_" in e.unique_id]
+    assert disabled_count > 10 and pings, (disabled_count, len(pings))
 
-    await reload(rig)
+    assert await hass.config_entries.async_reload(entry_id)
+    await reloaded(hass, rig.entry, rig.v1)
     assert rig.entry.runtime_data is not coordinator
     assert changes(before, registry_of(hass, entry_id)) == []
     expected = {e.entity_id for e in entities.values() if e.disabled_by is None}
@@ -63,7 +50,6 @@ async def test_reload_keeps_registry(rig: Rig) -> None:
         assert found is not None and not found.attributes.get("restored"), eid
         assert found.state != STATE_UNAVAILABLE, eid
     assert float(hass.states.get(enabled).state) >= 0  # type: ignore[union-attr]
-    pings = [e for e in entities.values() if "_ping_" in e.unique_id]
     pings = [e for e in pings if e.entity_id in expected]
     assert pings, "no ping sensors to check"
     for item in pings:

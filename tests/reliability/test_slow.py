@@ -23,19 +23,18 @@ from nezha_dev.simulator import Fault
 from nezha_dev.simulator.faults import Handler
 from tests.helpers import DETAILS, GROUPS, SERVERS, WS, paths, wait_for
 from tests.reliability.helpers import (
-    COORDINATOR,
+    INTERRUPTED,
     SCAN,
-    TITLE,
     Rig,
+    assert_recovered,
+    error_line,
     failed_polls,
     loud,
     ours,
-    poll_durations,
     stream_at_rest,
     wall,
 )
 
-type Clock = Callable[[], float]
 TIMEOUT = DEFAULT_TIMEOUT  # the client's request (and stream handshake) timeout: 10 s
 HANG = 3600.0  # the simulator's SLOW delay: no slow answer ever comes in these tests
 # A scheduled poll goes out 30 s after the previous one ended (HA's 0.05-0.5 s
@@ -59,7 +58,7 @@ class Hang:
 
 
 class SlowAnswers:
-    """Times each SLOW answer (it ends when the client gives up); ``peak``."""
+    """Times each SLOW answer (ended when the client gives up) and each poll fired."""
 
     def __init__(self, rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
         """Wrap the simulator's fault hook (undone by ``monkeypatch``)."""
@@ -86,18 +85,18 @@ class SlowAnswers:
                 hang.ended = sim.now()
 
         monkeypatch.setattr(sim._faults, "apply", timed)
+        self.polls: list[float] = []  # when HA's update interval fired a poll
+        handle = rig.coordinator._handle_refresh_interval  # what loop.call_at calls
+
+        async def counted(_now: Any = None) -> None:
+            self.polls.append(sim.now())
+            await handle(_now)
+
+        monkeypatch.setattr(rig.coordinator, "_handle_refresh_interval", counted)
 
     def open(self, *, stream: bool = False) -> list[Hang]:
         """The requests of one kind still waiting for their answer."""
         return [h for h in self.hangs if h.ended is None and h.stream is stream]
-
-    def rest(self) -> list[tuple[float, float | None, str, bool]]:
-        """The REST requests as (start, end, path, cancelled)."""
-        return [
-            (h.started, h.ended, h.path, h.cancelled)
-            for h in self.hangs
-            if not h.stream
-        ]
 
     async def settle(self) -> None:
         """Wait until each request ended or hangs with time to go (or two do)."""
@@ -125,36 +124,11 @@ class SlowAnswers:
         await self.rig.hass.async_block_till_done()
         await wait_for(quiet, "each request to hang with time to go, or to end")
 
-    async def go(self) -> None:
-        """Every request from now on waits an hour for its answer; v1: stream cut."""
-        rig = self.rig
-        rig.sim.slow_seconds = HANG
-        rig.sim.inject_fault(Fault.SLOW, count=None)
-        if rig.v1:
-            await rig.sim.drop_websockets()
-            await wait_for(lambda: not rig.runner.connected, "the stream to notice")
-        await self.settle()
-
     async def step(self) -> None:
         """Move the clock on by one second, fire what is due and let it settle."""
         self.rig.freezer.tick(timedelta(seconds=1))
         async_fire_time_changed(self.rig.hass)
         await self.settle()
-
-
-def scheduled_polls(
-    monkeypatch: pytest.MonkeyPatch, coordinator: NezhaCoordinator, clock: Clock
-) -> list[float]:
-    """The times at which HA's update interval fired a poll, from now on."""
-    fired: list[float] = []
-    handle = coordinator._handle_refresh_interval  # what loop.call_at calls
-
-    async def counted(_now: Any = None) -> None:
-        fired.append(clock())
-        await handle(_now)
-
-    monkeypatch.setattr(coordinator, "_handle_refresh_interval", counted)
-    return fired
 
 
 def failure_of(coordinator: NezhaCoordinator) -> tuple[str, str | None, str, str]:
@@ -163,26 +137,6 @@ def failure_of(coordinator: NezhaCoordinator) -> tuple[str, str | None, str, str
     assert isinstance(err, UpdateFailed), repr(err)
     cause = err.__cause__
     return (type(err).__name__, err.translation_key, type(cause).__name__, str(cause))
-
-
-def timed_out(path: str) -> tuple[str, str | None, str, str]:
-    """What :func:`failure_of` shows for a request that timed out."""
-    cause = f"{path}: no answer within {TIMEOUT:g} s"
-    return UpdateFailed.__name__, "timeout", NezhaTimeoutError.__name__, cause
-
-
-def timeout_logged(path: str) -> str:
-    """The one error line of an outage in which ``path`` timed out."""
-    return (
-        f"ERROR Error fetching {COORDINATOR} data: The dashboard did not answer "
-        f"in time: {path}: no answer within {TIMEOUT:g} s"
-    )
-
-
-def backoff_bounds(attempt: int) -> tuple[int, int]:
-    """Seconds to the next handshake: half to all of ``2**attempt``, cap 300."""
-    # Backoff waits half to all of 2**attempt s; timers fire up to 0.5 s early.
-    return min(150, 2 ** (attempt - 1)), min(300, 2**attempt)
 
 
 LATENCY_ROUNDS = 20  # samples of each kind per simulated second
@@ -224,18 +178,23 @@ async def test_slow_dashboard(
     """Answers 1 h late: a poll per 40 s, never two at once; the loop stays free."""
     sim, coordinator, runner = rig.sim, rig.coordinator, rig.runner
     slow = SlowAnswers(rig, monkeypatch)
-    polls = scheduled_polls(monkeypatch, coordinator, sim.now)
     origin = sim.now()
     caplog.clear()
     sim.reset_requests()
-    await slow.go()
+    # Every request from now on waits an hour for its answer; v1: the stream is cut.
+    sim.slow_seconds = HANG
+    sim.inject_fault(Fault.SLOW, count=None)
+    if rig.v1:
+        await sim.drop_websockets()
+        await wait_for(lambda: not runner.connected, "the stream to notice")
+    await slow.settle()
     failures: list[tuple[str, str | None, str, str]] = []
     hanging_at: list[float] = []
     latencies: dict[str, list[float]] = {}
     for second in range(1, SLOW_SECONDS + 1):
-        failed = failed_polls(caplog)
+        failed = len(failed_polls(caplog))
         await slow.step()
-        if failed_polls(caplog) > failed:
+        if len(failed_polls(caplog)) > failed:
             failures.append(failure_of(coordinator))
         # The last data stays while the first request hangs; then all unavailable.
         assert rig.unavailable() == (rig.ids if failures else set())
@@ -260,12 +219,18 @@ async def test_slow_dashboard(
         assert max(values) < LATENCY_LIMIT, (kind, max(values))
     assert slow.peak == {False: 1, True: int(rig.v1)}  # one poll (and handshake)
     starts = [origin + k * CYCLE + SCAN.total_seconds() for k in range(SLOW_POLLS)]
-    assert polls == starts  # 30, 70, ..., 230 s
+    assert slow.polls == starts  # 30, 70, ..., 230 s
     # One request per poll (v1: the groups request never follows a failed one).
-    assert slow.rest() == [(t, t + TIMEOUT, rig.rest, True) for t in starts]
-    assert paths(sim).count(rig.rest) == failed_polls(caplog) == SLOW_POLLS
-    assert failures == [timed_out(rig.rest)] * SLOW_POLLS
-    assert poll_durations(caplog) == ["10.000 seconds"] * SLOW_POLLS
+    rest = [h for h in slow.hangs if not h.stream]
+    assert [(h.started, h.ended, h.path, h.cancelled) for h in rest] == [
+        (t, t + TIMEOUT, rig.rest, True) for t in starts
+    ]
+    assert paths(sim).count(rig.rest) == len(failed_polls(caplog)) == SLOW_POLLS
+    no_answer = f"no answer within {TIMEOUT:g} s"
+    timed_out = (UpdateFailed.__name__, "timeout", NezhaTimeoutError.__name__)
+    assert failures == [(*timed_out, f"{rig.rest}: {no_answer}")] * SLOW_POLLS
+    assert failed_polls(caplog) == ["10.000 seconds"] * SLOW_POLLS
+    logged = error_line("The dashboard did not answer in time", rig.rest, no_answer)
     # The handshakes: each given up after 10 s, the next one after the backoff
     # (the seventh may still wait at the end); nothing else was asked.
     handshakes = [h for h in slow.hangs if h.stream]
@@ -278,17 +243,16 @@ async def test_slow_dashboard(
         ]
         previous_end = origin
         for attempt, hang in enumerate(handshakes, start=1):
-            low, high = backoff_bounds(attempt)
+            # Backoff waits half to all of 2**attempt s (cap 300); timers fire up
+            # to 0.5 s early.
+            low, high = min(150, 2 ** (attempt - 1)), min(300, 2**attempt)
             assert low <= hang.started - previous_end <= high, (attempt, hang)
             previous_end = hang.ended or hang.started
-        interrupted = (
-            f"INFO Live updates from {TITLE} interrupted (stream closed (CLOSED)); "
-            "polling until they resume"
-        )
-        assert ours(caplog) == [interrupted, timeout_logged(rig.rest)]
+        interrupted = f"{INTERRUPTED}(CLOSED)); polling until they resume"
+        assert ours(caplog) == [interrupted, logged]
     assert paths(sim).count(WS) == len(handshakes)
     assert len(sim.requests) == SLOW_POLLS + len(handshakes)
-    assert loud(caplog) == [timeout_logged(rig.rest)]
+    assert loud(caplog) == [logged]
 
     # Answers come at once again. Whichever comes first ends it: the next poll,
     # 30 s after the last gave up (on v1 it wakes the stream from its backoff), or
@@ -304,7 +268,6 @@ async def test_slow_dashboard(
         assert rig.unavailable() == rig.ids
     assert not rig.unavailable()
     recovered_at = sim.now()
-    recovered = [f"INFO Fetching {COORDINATOR} data recovered"]
     if rig.v1:
         assert runner.connected  # on the same step
         assert [r.time for r in sim.requests if r.path == WS] == [recovered_at]
@@ -314,18 +277,16 @@ async def test_slow_dashboard(
         else:
             assert recovered_at == next_poll
             assert [p for p in paths(sim) if p != WS] == [SERVERS, GROUPS]
-        recovered.append(f"INFO Live updates from {TITLE} are back")
         assert coordinator.stream is runner
         print(  # noqa: T201 - numbers for the report
-            f"\nv1 slow: polls at {[p - origin for p in polls]}, handshakes at "
+            f"\nv1 slow: polls at {[p - origin for p in slow.polls]}, handshakes at "
             f"{[(h.started - origin, h.ended and h.ended - origin) for h in handshakes]}"
             f", recovered (stream back) at {recovered_at - origin} by the {by}"
         )
     else:
         assert recovered_at == next_poll
         assert paths(sim) == [DETAILS]  # the next ping round is due at 300 s
-    assert sorted(ours(caplog)) == recovered
-    assert loud(caplog) == []
+    assert_recovered(caplog, rig.v1)
     assert slow.open() == slow.open(stream=True) == []
     assert len(slow.hangs) == SLOW_POLLS + len(handshakes)
     assert rig.entry.runtime_data is coordinator
