@@ -18,6 +18,7 @@ import math
 import os
 from pathlib import Path
 import platform
+import re
 import statistics
 import sys
 import time
@@ -66,6 +67,7 @@ MONITOR_PREFIX = MONITOR_PATH.split("{", 1)[0]
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "performance.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 
 @dataclass
@@ -102,16 +104,18 @@ class Result:
         timer = self.timers.get(name)
         return getattr(timer, kind) if timer is not None else []
 
+    def paired(self, ours: str, base: str, kind: str = "runs") -> float:
+        """Median of the ratios ``ours``/``base`` of runs timed next to each other."""
+        pairs = zip(self.runs(ours, kind), self.runs(base, kind), strict=True)
+        return _median([a / b for a, b in pairs if b > 0])
+
     def pair(self, ours: str, base: str, kind: str = "runs") -> str:
-        """Median of the paired ratios ``ours``/``base`` (wall or CPU time)."""
-        return _pair(self.runs(ours, kind), self.runs(base, kind))
+        """:meth:`paired` (wall or CPU time) as the table shows it."""
+        runs = self.runs(ours, kind) and self.runs(base, kind)
+        return f"{self.paired(ours, base, kind):.2f}" if runs else "-"
 
 
 RESULTS: dict[int, Result] = {}
-
-
-def _result(servers: int) -> Result:
-    return RESULTS.setdefault(servers, Result(servers))
 
 
 # ------------------------------------------------------------------ helpers
@@ -133,11 +137,7 @@ type Values = list[tuple[bool, Any]]
 
 
 class _Twin(Entity):
-    """An entity with the Home Assistant metadata of one of ours and no logic.
-
-    Registered (unique id) like ours and showing the values ours showed for the
-    two payloads, so Home Assistant does the same work for it as for ours.
-    """
+    """Registered with the metadata and values of one of ours, no logic: HA's same work."""
 
     _attr_should_poll = False
     META: tuple[str, ...] = ("device_class", "entity_category")
@@ -224,10 +224,6 @@ class Traffic:
     calls: list[tuple[str, int]] = field(default_factory=list)
     last: dict[str, RawResponse] = field(default_factory=dict)
 
-    def reset(self) -> None:
-        """Forget what was counted."""
-        self.calls.clear()
-
     def count(self, prefix: str) -> tuple[int, int]:
         """Requests and response-body bytes whose path starts with ``prefix``."""
         hits = [size for path, size in self.calls if path.startswith(prefix)]
@@ -265,15 +261,6 @@ def replayed_details(responses: list[RawResponse]) -> Iterator[None]:
 
 def _entry(url: str) -> MockConfigEntry:
     return v0_entry(url, title=f"Bench {url}")
-
-
-def _our_entity_ids(hass: HomeAssistant, entry: MockConfigEntry) -> set[str]:
-    registry = er.async_get(hass)
-    return {
-        reg.entity_id
-        for reg in er.async_entries_for_config_entry(registry, entry.entry_id)
-        if hass.states.get(reg.entity_id) is not None
-    }
 
 
 @contextmanager
@@ -377,13 +364,10 @@ def _percentile(values: list[float], share: float) -> float:
 
 @pytest.mark.parametrize("servers", SIZES)
 async def test_refresh(
-    hass: HomeAssistant,
-    socket_enabled: None,
-    no_token_in_logs: list[str],
-    servers: int,
+    hass: HomeAssistant, no_token_in_logs: list[str], servers: int
 ) -> None:
     """Refresh and floor timings, requests, bytes and writes for one fleet size."""
-    result = _result(servers)
+    result = RESULTS.setdefault(servers, Result(servers))
     async with NezhaSimulator(servers=servers, token=TOKEN, seed=1) as sim:
         entry = _entry(sim.url)
         with counting_transport() as traffic:
@@ -392,15 +376,13 @@ async def test_refresh(
             result.capped = any("maximum of" in text for text in no_token_in_logs)
 
             coordinator: NezhaCoordinator = entry.runtime_data
-            ours = _our_entity_ids(hass, entry)
-            result.entities = len(ours)
-            result.registry_entries = len(
-                er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
-            )
+            registered = er.async_entries_for_config_entry
+            registry = er.async_get(hass)
+            result.registry_entries = len(registered(registry, entry.entry_id))
 
             # (3) one poll over real HTTP (the ping history is not due yet).
             sim.reset_requests()
-            traffic.reset()
+            traffic.calls.clear()
             await _refresh(hass, coordinator)
             result.poll_requests = len(sim.requests)
             _, result.poll_bytes = traffic.count("")
@@ -410,7 +392,7 @@ async def test_refresh(
             # A poll that is also a ping interval: the history of every online server.
             sim.shift_clock(DEFAULT_SCAN_INTERVAL + 1)
             sim.reset_requests()
-            traffic.reset()
+            traffic.calls.clear()
             coordinator.side._owed = True  # the round starts with this answer
             await _refresh(hass, coordinator)
             await hass.async_block_till_done(wait_background_tasks=True)
@@ -428,7 +410,11 @@ async def test_refresh(
         # Pings stay off from here on: the timing is about the poll alone.
         coordinator.side.update_interval = None
         coordinator.side._owed = False
-        ours = _our_entity_ids(hass, entry)
+        ours = {
+            reg.entity_id
+            for reg in registered(registry, entry.entry_id)
+            if hass.states.get(reg.entity_id) is not None
+        }
         result.entities = len(ours)
 
         # (4) churn: the same payload twice; the second refresh must change nothing.
@@ -452,22 +438,6 @@ async def test_refresh(
         await hass.async_block_till_done()
         bodies = [first.body, second.body]
 
-        def floor_iteration(turn: int) -> None:
-            json.loads(bodies[turn % 2])
-            # A new float each time, like the integration's readings (percentages,
-            # rates, loads): Home Assistant formats floats for the state string.
-            value = turn + 0.25
-            for entity in floor_entities:
-                entity._attr_native_value = value
-                entity.async_write_ha_state()
-
-        def same_floor_iteration() -> None:
-            # The identical answer's floor: the same value again (state_reported).
-            json.loads(bodies[0])
-            for entity in floor_entities:
-                entity._attr_native_value = 0.25
-                entity.async_write_ha_state()
-
         # (2b) the same-kind floor: twins of our entities showing the values ours
         # showed for the two payloads, written the same way as the floor.
         values: dict[str, Values] = {}
@@ -479,90 +449,78 @@ async def test_refresh(
         twins, twin_platforms = await _add_twins(hass, values)
         result.twins = len(twins)
 
+        def floor(body: bytes, value: float) -> None:
+            json.loads(body)
+            for entity in floor_entities:
+                entity._attr_native_value = value
+                entity.async_write_ha_state()
+
         def twin_iteration(turn: int) -> None:
             json.loads(bodies[turn % 2])
             for twin in twins:
                 twin.show(turn)
                 twin.async_write_ha_state()
 
+        # The floors by turn. A new float each time, like the integration's readings
+        # (percentages, rates, loads): Home Assistant formats floats for the state
+        # string. The identical answer's floor: the same value again (state_reported).
+        floors: dict[str, Callable[[int], None]] = {
+            "floor": lambda turn: floor(bodies[turn % 2], turn + 0.25),
+            "same-floor": lambda turn: floor(bodies[0], 0.25),
+            "twins": twin_iteration,
+        }
         # NEZHA_BENCH_PROFILE=DIR profiles the timed work (cProfile; the timings
         # of that run are then inflated) into DIR/{refresh,floor,twins}-N.prof.
         profile_dir = os.environ.get("NEZHA_BENCH_PROFILE")
-        timers = {
+        result.timers = timers = {
             name: Timer(profile=bool(profile_dir))
             for name in ("refresh", "floor", "twins", "same", "same-floor")
         }
 
-        async def timed(which: str, turn: int) -> None:
-            with timers[which].run():
-                if which in ("refresh", "same"):
+        async def rounds(kinds: tuple[str, ...], answers: list[RawResponse]) -> None:
+            """Warm up, then time the refresh ``kinds[0]`` and its floors in turns."""
+            with replayed_details(answers), gc_timing():
+                for turn in range(WARMUP):
                     await _refresh(hass, coordinator)
-                    return
-                if which == "floor":
-                    floor_iteration(turn)
-                elif which == "same-floor":
-                    same_floor_iteration()
-                else:
-                    twin_iteration(turn)
-                await hass.async_block_till_done()
+                    for which in kinds[1:]:
+                        floors[which](turn)
+                gc.collect()
+                for turn in range(ITERATIONS[servers]):
+                    lead = turn % len(kinds)  # which goes first rotates
+                    for which in kinds[lead:] + kinds[:lead]:
+                        with timers[which].run():
+                            if which in floors:
+                                floors[which](turn)
+                                await hass.async_block_till_done()
+                            else:
+                                await _refresh(hass, coordinator)
+                    if len(answers) > 1:  # the changing answer: json.loads alone
+                        started = time.perf_counter()
+                        json.loads(bodies[turn % 2])
+                        result.parse.append(time.perf_counter() - started)
 
-        # (1), (2) and (2b), interleaved; which goes first rotates.
-        order = ("refresh", "floor", "twins")
-        with replayed_details([first, second]), gc_timing():
-            for turn in range(WARMUP):
-                await _refresh(hass, coordinator)
-                floor_iteration(turn)
-                twin_iteration(turn)
-            gc.collect()
-            for turn in range(ITERATIONS[servers]):
-                for which in order[turn % 3 :] + order[: turn % 3]:
-                    await timed(which, turn)
-                started = time.perf_counter()
-                json.loads(bodies[turn % 2])
-                result.parse.append(time.perf_counter() - started)
-        # (1') paired rounds of an identical answer: the refresh and its floor
-        # alternate, which goes first alternating too.
-        with replayed_details([first]), gc_timing():
-            for _ in range(WARMUP):
-                await _refresh(hass, coordinator)
-                same_floor_iteration()
-            gc.collect()
-            for turn in range(ITERATIONS[servers]):
-                pair = ("same", "same-floor")
-                for which in pair if turn % 2 == 0 else pair[::-1]:
-                    await timed(which, turn)
-        result.timers = timers
+        # (1), (2) and (2b), interleaved, then (1') paired rounds of an identical
+        # answer: the refresh and its floor alternate.
+        await rounds(("refresh", "floor", "twins"), [first, second])
+        await rounds(("same", "same-floor"), [first])
         assert coordinator.last_update_success
         if profile_dir:
             for name, timer in timers.items():
                 timer.dump(Path(profile_dir) / f"{name}-{servers}.prof")
 
-        for twin_platform in twin_platforms:
-            await twin_platform.async_reset()
-        await platform_.async_reset()
+        for added in (*twin_platforms, platform_):
+            await added.async_reset()
         assert await hass.config_entries.async_unload(entry.entry_id)
         await hass.async_block_till_done()
 
 
 @asynccontextmanager
 async def simulator_process(servers: int) -> AsyncIterator[str]:
-    """Run the simulator in its own process (``python -m nezha_dev.simulator``).
-
-    Its work then neither runs on Home Assistant's event loop nor shows up in
-    tracemalloc. Yields the base URL.
-    """
+    """The simulator's URL, run in a process: off Home Assistant's loop and tracemalloc."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
-        "-m",
-        "nezha_dev.simulator",
-        "--port",
-        "0",
-        "--servers",
-        str(servers),
-        "--token",
-        TOKEN,
-        "--seed",
-        "1",
+        *f"-m nezha_dev.simulator --port 0 --servers {servers} --seed 1".split(),
+        *("--token", TOKEN),
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
     )
@@ -588,12 +546,7 @@ async def simulator_process(servers: int) -> AsyncIterator[str]:
 async def _set_up(
     hass: HomeAssistant, url: str
 ) -> tuple[MockConfigEntry, float, float]:
-    """Set up an entry; return it and the seconds until its entities existed.
-
-    The first figure is until setup returned with the server entities added, the
-    second until the ping sensors (created when the first ping history, fetched in
-    the background, arrives) existed as well.
-    """
+    """Set up an entry: it, and the seconds until server, then ping entities existed."""
     entry = _entry(url)
     started = time.perf_counter()
     entry.add_to_hass(hass)
@@ -605,9 +558,9 @@ async def _set_up(
 
 
 @pytest.mark.parametrize("servers", SIZES)
-async def test_setup(hass: HomeAssistant, socket_enabled: None, servers: int) -> None:
+async def test_setup(hass: HomeAssistant, servers: int) -> None:
     """Measure (6): setup time until the entities exist, in a fresh hass."""
-    result = _result(servers)
+    result = RESULTS.setdefault(servers, Result(servers))
     async with simulator_process(servers) as url:
         entry, result.setup_first, result.setup_all = await _set_up(hass, url)
         assert await hass.config_entries.async_unload(entry.entry_id)
@@ -616,13 +569,10 @@ async def test_setup(hass: HomeAssistant, socket_enabled: None, servers: int) ->
 
 @pytest.mark.parametrize("servers", SIZES)
 async def test_memory(
-    hass: HomeAssistant,
-    hass_storage: dict[str, Any],
-    socket_enabled: None,
-    servers: int,
+    hass: HomeAssistant, hass_storage: dict[str, Any], servers: int
 ) -> None:
     """Measure (5): traced memory after setup minus before, in a fresh hass."""
-    result = _result(servers)
+    result = RESULTS.setdefault(servers, Result(servers))
     ours = str(ROOT / "custom_components" / "nezha")
     stored_before = dict(hass_storage)
     async with simulator_process(servers) as url:
@@ -660,12 +610,11 @@ async def test_memory(
 
 def _short_path(filename: str) -> str:
     """Shorten a source path to its package-relative part for the report."""
-    for marker in ("/site-packages/", "/custom_components/", "/lib/python3"):
+    for marker in ("/site-packages/", "/custom_components/"):
         if marker in filename:
-            tail = filename.split(marker, 1)[1]
-            return (
-                tail if marker != "/lib/python3" else "stdlib " + tail.split("/", 1)[-1]
-            )
+            return filename.split(marker, 1)[1]
+    if "/lib/python3" in filename:
+        return "stdlib " + filename.split("/lib/python3", 1)[1].split("/", 1)[-1]
     return filename
 
 
@@ -677,25 +626,8 @@ def _mean(values: list[float]) -> float:
     return statistics.fmean(values) if values else math.nan
 
 
-def _spread(values: list[float]) -> str:
-    """Median and 95th percentile in ms."""
-    if not values:
-        return "-"
-    return f"{_ms(_median(values))} ({_ms(_percentile(values, 0.95))})"
-
-
 def _ratio(ours: list[float], base: list[float]) -> str:
     return f"{_median(ours) / _median(base):.2f}" if ours and base else "-"
-
-
-def _paired(ours: list[float], base: list[float]) -> float:
-    """Median of the ratios of runs timed next to each other (same turn)."""
-    ratios = [a / b for a, b in zip(ours, base, strict=True) if b > 0]
-    return _median(ratios)
-
-
-def _pair(ours: list[float], base: list[float]) -> str:
-    return f"{_paired(ours, base):.2f}" if ours and base else "-"
 
 
 def _ms(seconds: float) -> str:
@@ -706,197 +638,184 @@ def _mark(ok: bool) -> str:
     return "**met**" if ok else "**missed**"
 
 
-def _table(results: list[Result]) -> list[str]:
-    def loop_and_gc(name: str) -> list[tuple[str, Callable[[Result], str]]]:
-        return [
-            (
-                "  event-loop CPU time: median ms",
-                lambda r: _ms(_median(r.runs(name, "cpu"))),
-            ),
-            (
-                "  garbage collection within: mean ms",
-                lambda r: _ms(_mean(r.runs(name, "gc"))),
-            ),
-        ]
+type Cell = Callable[[Result], str]
+type Rows = list[tuple[str, Cell]]
 
-    def paired(ours: str, base: str, bold: str = "") -> Callable[[Result], str]:
-        return lambda r: (
-            f"{bold}{r.pair(ours, base)}{bold} ({r.pair(ours, base, 'cpu')})"
-        )
 
-    def spread(name: str) -> Callable[[Result], str]:
-        return lambda r: _spread(r.runs(name))
+def _count(name: str) -> Cell:
+    return lambda r: str(getattr(r, name))
 
-    ratio = "(median of paired ratios; by CPU)"
-    rows: list[tuple[str, Callable[[Result], str]]] = [
-        (
-            "enabled entities (the floor writes as many states)",
-            lambda r: str(r.entities),
-        ),
-        (
-            "states written per refresh: changing answer (identical answer)",
-            lambda r: f"{r.writes} ({r.state_changes + r.reports})",
-        ),
-        (
-            "Home Assistant's per-entry entity maximum reached (entities refused)",
-            lambda r: "**yes**" if r.capped else "no",
-        ),
-        (
-            "entity registry entries (incl. disabled by default)",
-            lambda r: str(r.registry_entries),
-        ),
-        ("`/server/details` body", lambda r: f"{r.payload_bytes / 1024:.0f} KiB"),
-        (
-            f"**refresh / floor, changing answer** {ratio}",
-            paired("refresh", "floor", "**"),
-        ),
-        (
-            f"**refresh / floor, identical answer** {ratio}",
-            paired("same", "same-floor", "**"),
-        ),
-        ("identical answer: refresh, fetch excluded: median (p95) ms", spread("same")),
-        (
-            "identical answer: floor (same values again): median (p95) ms",
-            spread("same-floor"),
-        ),
-        (
-            "changing answer: refresh, fetch excluded: median (p95) ms",
-            spread("refresh"),
-        ),
-        *loop_and_gc("refresh"),
-        ("changing answer: floor: median (p95) ms", spread("floor")),
-        *loop_and_gc("floor"),
-        ("  `json.loads` alone: median ms", lambda r: _ms(_median(r.parse))),
-        (
-            "same-kind floor (twins of our entities, no logic): median (p95) ms",
-            spread("twins"),
-        ),
-        *loop_and_gc("twins"),
-        (
-            "changing answer: refresh / floor as a ratio of medians (by CPU time)",
-            lambda r: (
-                f"{_ratio(r.runs('refresh'), r.runs('floor'))} "
-                f"({_ratio(r.runs('refresh', 'cpu'), r.runs('floor', 'cpu'))})"
-            ),
-        ),
-        ("refresh / same-kind floor (paired; by CPU time)", paired("refresh", "twins")),
-        (
-            "same-kind floor / floor: Home Assistant's cost of richer entities (paired)",
-            paired("twins", "floor"),
-        ),
-        (
-            "changing answer: refresh per enabled entity: median µs",
-            lambda r: f"{_median(r.runs('refresh')) / max(r.entities, 1) * 1e6:.1f}",
-        ),
-        ("timed pairs per answer kind", lambda r: str(len(r.runs("refresh")))),
-        ("HTTP requests per poll", lambda r: str(r.poll_requests)),
-        ("response bytes per poll", lambda r: f"{r.poll_bytes / 1024:.0f} KiB"),
-        (
-            f"HTTP requests per ping interval ({DEFAULT_PING_INTERVAL} s), besides the polls",
-            lambda r: str(r.ping_requests + r.ping_other_requests),
-        ),
-        (
-            "response bytes per ping interval, besides the polls",
-            lambda r: f"{r.ping_bytes / 1024:.0f} KiB",
-        ),
-        ("state changes from an identical payload", lambda r: str(r.state_changes)),
-        ("  of which attribute-only changes", lambda r: str(r.attribute_changes)),
-        ("  state_reported events (unchanged writes)", lambda r: str(r.reports)),
-        (
-            "memory after setup, per server (traced)",
-            lambda r: f"{r.memory_bytes / r.servers / 1024:.1f} KiB",
-        ),
-        (
-            "  of which allocated in custom_components/nezha",
-            lambda r: f"{r.memory_ours_bytes / r.servers / 1024:.1f} KiB",
-        ),
-        ("setup until the server entities exist", lambda r: f"{r.setup_first:.2f} s"),
-        ("setup until the ping sensors exist too", lambda r: f"{r.setup_all:.2f} s"),
+
+def _kib(name: str, *, per_server: bool = False) -> Cell:
+    if per_server:
+        return lambda r: f"{getattr(r, name) / r.servers / 1024:.1f} KiB"
+    return lambda r: f"{getattr(r, name) / 1024:.0f} KiB"
+
+
+def _spread(name: str) -> Cell:
+    """Median and 95th percentile of the wall times in ms."""
+
+    def cell(r: Result) -> str:
+        runs = r.runs(name)
+        return f"{_ms(_median(runs))} ({_ms(_percentile(runs, 0.95))})" if runs else "-"
+
+    return cell
+
+
+def _paired(ours: str, base: str, bold: str = "") -> Cell:
+    return lambda r: f"{bold}{r.pair(ours, base)}{bold} ({r.pair(ours, base, 'cpu')})"
+
+
+def _loop_and_gc(name: str) -> Rows:
+    def ms(stat: Callable[[list[float]], float], kind: str) -> Cell:
+        return lambda r: _ms(stat(r.runs(name, kind)))
+
+    return [
+        ("  event-loop CPU time: median ms", ms(_median, "cpu")),
+        ("  garbage collection within: mean ms", ms(_mean, "gc")),
     ]
-    lines = [
+
+
+PAIRED = "(median of paired ratios; by CPU)"
+ROWS: Rows = [
+    ("enabled entities (the floor writes as many states)", _count("entities")),
+    (
+        "states written per refresh: changing answer (identical answer)",
+        lambda r: f"{r.writes} ({r.state_changes + r.reports})",
+    ),
+    (
+        "Home Assistant's per-entry entity maximum reached (entities refused)",
+        lambda r: "**yes**" if r.capped else "no",
+    ),
+    ("entity registry entries (incl. disabled by default)", _count("registry_entries")),
+    ("`/server/details` body", _kib("payload_bytes")),
+    (
+        f"**refresh / floor, changing answer** {PAIRED}",
+        _paired("refresh", "floor", "**"),
+    ),
+    (
+        f"**refresh / floor, identical answer** {PAIRED}",
+        _paired("same", "same-floor", "**"),
+    ),
+    ("identical answer: refresh, fetch excluded: median (p95) ms", _spread("same")),
+    (
+        "identical answer: floor (same values again): median (p95) ms",
+        _spread("same-floor"),
+    ),
+    ("changing answer: refresh, fetch excluded: median (p95) ms", _spread("refresh")),
+    *_loop_and_gc("refresh"),
+    ("changing answer: floor: median (p95) ms", _spread("floor")),
+    *_loop_and_gc("floor"),
+    ("  `json.loads` alone: median ms", lambda r: _ms(_median(r.parse))),
+    (
+        "same-kind floor (twins of our entities, no logic): median (p95) ms",
+        _spread("twins"),
+    ),
+    *_loop_and_gc("twins"),
+    (
+        "changing answer: refresh / floor as a ratio of medians (by CPU time)",
+        lambda r: (
+            f"{_ratio(r.runs('refresh'), r.runs('floor'))} "
+            f"({_ratio(r.runs('refresh', 'cpu'), r.runs('floor', 'cpu'))})"
+        ),
+    ),
+    ("refresh / same-kind floor (paired; by CPU time)", _paired("refresh", "twins")),
+    (
+        "same-kind floor / floor: Home Assistant's cost of richer entities (paired)",
+        _paired("twins", "floor"),
+    ),
+    (
+        "changing answer: refresh per enabled entity: median µs",
+        lambda r: f"{_median(r.runs('refresh')) / max(r.entities, 1) * 1e6:.1f}",
+    ),
+    ("timed pairs per answer kind", lambda r: str(len(r.runs("refresh")))),
+    ("HTTP requests per poll", _count("poll_requests")),
+    ("response bytes per poll", _kib("poll_bytes")),
+    (
+        f"HTTP requests per ping interval ({DEFAULT_PING_INTERVAL} s), besides the polls",
+        lambda r: str(r.ping_requests + r.ping_other_requests),
+    ),
+    ("response bytes per ping interval, besides the polls", _kib("ping_bytes")),
+    ("state changes from an identical payload", _count("state_changes")),
+    ("  of which attribute-only changes", _count("attribute_changes")),
+    ("  state_reported events (unchanged writes)", _count("reports")),
+    ("memory after setup, per server (traced)", _kib("memory_bytes", per_server=True)),
+    (
+        "  of which allocated in custom_components/nezha",
+        _kib("memory_ours_bytes", per_server=True),
+    ),
+    ("setup until the server entities exist", lambda r: f"{r.setup_first:.2f} s"),
+    ("setup until the ping sensors exist too", lambda r: f"{r.setup_all:.2f} s"),
+]
+
+
+def _table(results: list[Result]) -> list[str]:
+    return [
         "| measure | " + " | ".join(f"N = {r.servers}" for r in results) + " |",
         "|---|" + "---:|" * len(results),
+        *(
+            f"| {name} | " + " | ".join(fn(r) for r in results) + " |"
+            for name, fn in ROWS
+        ),
     ]
-    lines.extend(
-        f"| {name} | " + " | ".join(fn(r) for r in results) + " |" for name, fn in rows
-    )
-    return lines
 
 
 def _targets(results: list[Result]) -> list[str]:
-    by_n = {r.servers: r for r in results}
     lines = ["| target | result | |", "|---|---|---|"]
-    if RATIO_AT in by_n:
-        r = by_n[RATIO_AT]
-        changing = _paired(r.runs("refresh"), r.runs("floor"))
+    by_n = {r.servers: r for r in results}
+    if (r := by_n.get(RATIO_AT)) is not None:
+        changing = r.paired("refresh", "floor")
         lines.append(
             f"| refresh / floor ≤ {RATIO_TARGET} at N = {RATIO_AT}, changing answer"
             " (median of paired wall-time ratios)"
             f" | {changing:.2f} (by event-loop CPU time: {r.pair('refresh', 'floor', 'cpu')})"
             f" | {_mark(changing <= RATIO_TARGET)} |"
         )
-        same = _paired(r.runs("same"), r.runs("same-floor"))
+        same = r.paired("same", "same-floor")
         lines.append(
             f"| refresh / floor well under {RATIO_TARGET} at N = {RATIO_AT}, identical"
             f" answer (at most {SAME_TARGET})"
             f" | {same:.2f} (by event-loop CPU time: {r.pair('same', 'same-floor', 'cpu')})"
             f" | {_mark(same <= SAME_TARGET)} |"
         )
-    polls = sorted({r.poll_requests for r in results})
-    lines.append(
-        "| HTTP requests per poll constant in N | "
-        + ", ".join(f"{r.poll_requests} at N = {r.servers}" for r in results)
-        + f" | {_mark(len(polls) == 1)} |"
-    )
+    polls = [r.poll_requests for r in results]
     unchanged = [r.state_changes + r.reports for r in results]
-    lines.append(
-        "| no state written for an identical payload | "
-        + ", ".join(
-            f"{c} at N = {r.servers}" for c, r in zip(unchanged, results, strict=True)
-        )
-        + f" | {_mark(all(c == 0 for c in unchanged))} |"
-    )
     churn = [r.state_changes for r in results]
-    lines.append(
-        "| zero churn: no state or attribute change from an identical payload | "
-        + ", ".join(
-            f"{c} at N = {r.servers}" for c, r in zip(churn, results, strict=True)
-        )
-        + f" | {_mark(all(c == 0 for c in churn))} |"
-    )
+    for target, counts, met in (
+        ("HTTP requests per poll constant in N", polls, len(set(polls)) == 1),
+        ("no state written for an identical payload", unchanged, not any(unchanged)),
+        (
+            "zero churn: no state or attribute change from an identical payload",
+            churn,
+            not any(churn),
+        ),
+    ):
+        per_n = zip(counts, results, strict=True)
+        found = ", ".join(f"{count} at N = {r.servers}" for count, r in per_n)
+        lines.append(f"| {target} | {found} | {_mark(met)} |")
     return lines
 
 
 def _machine() -> str:
-    cpu = "unknown CPU"
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+        cpuinfo = Path("/proc/cpuinfo").read_text()
     except OSError:
-        pass
+        cpuinfo = ""
+    model = re.search(r"^model name[^:]*:(.*)$", cpuinfo, re.MULTILINE)
     return (
-        f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, "
-        f"Home Assistant {ha_const.__version__}, {platform.system()} {platform.machine()}"
+        f"{os.cpu_count()} CPUs ({model.group(1).strip() if model else 'unknown CPU'}), "
+        f"Python {platform.python_version()}, Home Assistant {ha_const.__version__}, "
+        f"{platform.system()} {platform.machine()}"
     )
 
 
-def _memory_top(result: Result) -> list[str]:
-    if not result.memory_top:
-        return []
-    return [
-        (
-            f"Largest memory growth during setup at N = {result.servers}, by the "
-            "file that allocated it:"
-        ),
-        "",
-        *(
-            f"- `{name}`: {size / result.servers / 1024:.1f} KiB per server"
-            for name, size in result.memory_top
-        ),
-        "",
+def _memory_top(r: Result) -> list[str]:
+    top = [
+        f"- `{name}`: {size / r.servers / 1024:.1f} KiB per server"
+        for name, size in r.memory_top
     ]
+    heading = f"Largest memory growth during setup at N = {r.servers}, by the file"
+    return [f"{heading} that allocated it:", "", *top, ""] if top else []
 
 
 def test_report() -> None:
@@ -927,7 +846,6 @@ def test_report() -> None:
     # were skipped, and an identical one less than the floor.
     for r in results:
         assert r.state_changes + r.reports == 0, f"writes for nothing at {r.servers}"
-        same = _paired(r.runs("same"), r.runs("same-floor"))
-        assert same < 1.0, f"identical answer at {r.servers}"
-        changing = _paired(r.runs("refresh"), r.runs("floor"))
+        assert r.paired("same", "same-floor") < 1.0, f"identical answer at {r.servers}"
+        changing = r.paired("refresh", "floor")
         assert changing <= REGRESSION_AT, f"changing at {r.servers}"
