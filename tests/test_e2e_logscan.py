@@ -34,9 +34,8 @@ async def test_frame_helper_report_is_found(
         breaks_in_ha_version="2027.8.0",
         integration_domain="nezha",
     )
-    logged = "2026-12-03 09:00:00.000 INFO (MainThread) [x] before\n" + as_logged(
-        caplog
-    )
+    before = "2026-12-03 09:00:00.000 INFO (MainThread) [x] before\n"
+    logged = before + as_logged(caplog)
     found = deprecations(logged)
     assert len(found) == 1
     assert "custom integration 'nezha'" in found[0]
@@ -54,12 +53,9 @@ def test_only_the_integrations_deprecations_are_found() -> None:
             "/srv/config/custom_components/nezha/coordinator.py",
             123,
         )
+    found, source = caught[0], "        if asyncio.iscoroutinefunction(target):"
     text = warnings.formatwarning(
-        caught[0].message,
-        caught[0].category,
-        caught[0].filename,
-        caught[0].lineno,
-        "        if asyncio.iscoroutinefunction(target):",
+        found.message, found.category, found.filename, found.lineno, source
     )
     other = text.replace("custom_components/nezha", "site-packages/backoff")
     stderr = f"{other}{text}"

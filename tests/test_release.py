@@ -72,11 +72,6 @@ def cli(repo: Path, capsys: pytest.CaptureFixture[str]) -> CLI:
     return call
 
 
-def test_manifest_version_is_semver() -> None:
-    """manifest.json has a MAJOR.MINOR.PATCH version (the README's policy)."""
-    assert release.manifest_version(ROOT) == VERSION
-
-
 def test_tag_of_the_manifest_version_passes(repo: Path) -> None:
     """v<version> is the release tag; the command prints the version."""
     set_version(repo, "1.4.2")
@@ -119,8 +114,7 @@ def test_asset_is_what_hacs_json_declares(repo: Path, cli: CLI, tmp_path: Path) 
     )
     with zipfile.ZipFile(asset) as archive:
         assert sorted(archive.namelist()) == expected
-        assert "manifest.json" in expected
-        assert "brand/icon.png" in expected
+        assert {"manifest.json", "brand/icon.png"} <= set(expected)
         for name in expected:
             assert archive.read(name) == (source / name).read_bytes()
     # The same files give the same bytes, whatever their dates on disk.
@@ -148,14 +142,15 @@ def test_notes_are_the_changelog_section(cli: CLI) -> None:
 
 
 def test_changelog_follows_keep_a_changelog() -> None:
-    """An Unreleased section first, then dated versions, newest first, with links."""
+    """Unreleased first, then dated versions newest first (the manifest's), with links."""
     text = (ROOT / "CHANGELOG.md").read_text()
     headings = [line for line in text.splitlines() if line.startswith("## ")]
     assert headings[0] == "## [Unreleased]"
     versions = [h.split("]")[0].removeprefix("## [") for h in headings[1:]]
     assert versions, "no released version"
-    # manifest.json names the newest release until the next release commit.
-    assert versions[0] == VERSION
+    # manifest.json names the newest release (MAJOR.MINOR.PATCH, the README's
+    # policy) until the next release commit.
+    assert versions[0] == release.manifest_version(ROOT) == VERSION
     keys = [tuple(int(part) for part in v.split(".")) for v in versions]
     assert keys == sorted(keys, reverse=True)
     for version in ["Unreleased", *versions]:

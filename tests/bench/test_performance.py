@@ -168,7 +168,6 @@ class TwinSensor(_Twin, SensorEntity):
     )
 
     def show(self, turn: int) -> None:
-        """Take the values of payload ``turn % 2``."""
         self._attr_available, self._attr_native_value = self.values[turn % 2]
 
 
@@ -176,7 +175,6 @@ class TwinBinarySensor(_Twin, BinarySensorEntity):
     """A binary sensor twin."""
 
     def show(self, turn: int) -> None:
-        """Take the values of payload ``turn % 2``."""
         self._attr_available, self._attr_is_on = self.values[turn % 2]
 
 
@@ -259,10 +257,6 @@ def replayed_details(responses: list[RawResponse]) -> Iterator[None]:
         yield
 
 
-def _entry(url: str) -> MockConfigEntry:
-    return v0_entry(url, title=f"Bench {url}")
-
-
 @contextmanager
 def state_events(hass: HomeAssistant, entity_ids: set[str]) -> Iterator[Counter[str]]:
     """Count state_changed (and attribute-only changes) and state_reported events."""
@@ -273,19 +267,18 @@ def state_events(hass: HomeAssistant, entity_ids: set[str]) -> Iterator[Counter[
         return data["entity_id"] in entity_ids
 
     @callback
-    def changed(event: Event[Any]) -> None:
+    def count(event: Event[Any]) -> None:
+        if event.event_type == EVENT_STATE_REPORTED:
+            seen["reported"] += 1
+            return
         seen["changed"] += 1
         old, new = event.data["old_state"], event.data["new_state"]
         if old is not None and new is not None and old.state == new.state:
             seen["attributes"] += 1
 
-    @callback
-    def reported(event: Event[Any]) -> None:
-        seen["reported"] += 1
-
     unsubs = [
-        hass.bus.async_listen(EVENT_STATE_CHANGED, changed, event_filter=ours),
-        hass.bus.async_listen(EVENT_STATE_REPORTED, reported, event_filter=ours),
+        hass.bus.async_listen(kind, count, event_filter=ours)
+        for kind in (EVENT_STATE_CHANGED, EVENT_STATE_REPORTED)
     ]
     try:
         yield seen
@@ -297,28 +290,27 @@ def state_events(hass: HomeAssistant, entity_ids: set[str]) -> Iterator[Counter[
 _GC_SECONDS = [0.0, 0.0]  # total so far, start of the running collection
 
 
-def _gc_callback(phase: str, info: dict[str, int]) -> None:
-    if phase == "start":
-        _GC_SECONDS[1] = time.perf_counter()
-    else:
-        _GC_SECONDS[0] += time.perf_counter() - _GC_SECONDS[1]
-
-
 @contextmanager
 def gc_timing() -> Iterator[None]:
     """Add up the time the garbage collector runs (for :class:`Timer`)."""
-    gc.callbacks.append(_gc_callback)
+
+    def tally(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            _GC_SECONDS[1] = time.perf_counter()
+        else:
+            _GC_SECONDS[0] += time.perf_counter() - _GC_SECONDS[1]
+
+    gc.callbacks.append(tally)
     try:
         yield
     finally:
-        gc.callbacks.remove(_gc_callback)
+        gc.callbacks.remove(tally)
 
 
 class Timer:
     """Times runs of one kind of work: wall time, GC time within, optional cProfile."""
 
     def __init__(self, *, profile: bool) -> None:
-        """Start with no runs."""
         self.runs: list[float] = []
         self.cpu: list[float] = []
         self.gc: list[float] = []
@@ -369,7 +361,7 @@ async def test_refresh(
     """Refresh and floor timings, requests, bytes and writes for one fleet size."""
     result = RESULTS.setdefault(servers, Result(servers))
     async with NezhaSimulator(servers=servers, token=TOKEN, seed=1) as sim:
-        entry = _entry(sim.url)
+        entry = v0_entry(sim.url, title=f"Bench {sim.url}")
         with counting_transport() as traffic:
             await setup_integration(hass, entry)
             # Home Assistant refuses entities beyond a per-entry maximum (it warns).
@@ -547,7 +539,7 @@ async def _set_up(
     hass: HomeAssistant, url: str
 ) -> tuple[MockConfigEntry, float, float]:
     """Set up an entry: it, and the seconds until server, then ping entities existed."""
-    entry = _entry(url)
+    entry = v0_entry(url, title=f"Bench {url}")
     started = time.perf_counter()
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
