@@ -314,14 +314,14 @@ class Timer:
         self.runs: list[float] = []
         self.cpu: list[float] = []
         self.gc: list[float] = []
-        self._profiler = cProfile.Profile() if profile else None
+        self.profiler = cProfile.Profile() if profile else None
 
     @contextmanager
     def run(self) -> Iterator[None]:
         """Time the ``with`` block: wall and event-loop thread CPU time (steadier)."""
         gc_before = _GC_SECONDS[0]
-        if self._profiler is not None:
-            self._profiler.enable()
+        if self.profiler is not None:
+            self.profiler.enable()
         cpu_started = time.thread_time()
         started = time.perf_counter()
         try:
@@ -329,16 +329,11 @@ class Timer:
         finally:
             elapsed = time.perf_counter() - started
             cpu = time.thread_time() - cpu_started
-            if self._profiler is not None:
-                self._profiler.disable()
+            if self.profiler is not None:
+                self.profiler.disable()
             self.runs.append(elapsed)
             self.cpu.append(cpu)
             self.gc.append(_GC_SECONDS[0] - gc_before)
-
-    def dump(self, path: Path) -> None:
-        """Write the profile (if any) for ``python -m pstats``."""
-        if self._profiler is not None:
-            self._profiler.dump_stats(path)
 
 
 async def _refresh(hass: HomeAssistant, coordinator: NezhaCoordinator) -> None:
@@ -463,7 +458,7 @@ async def test_refresh(
         }
         # NEZHA_BENCH_PROFILE=DIR profiles the timed work (cProfile; the timings
         # of that run are then inflated) into DIR/{refresh,floor,twins}-N.prof.
-        profile_dir = os.environ.get("NEZHA_BENCH_PROFILE")
+        profile_dir = os.environ.get("NEZHA_BENCH_PROFILE", "")
         result.timers = timers = {
             name: Timer(profile=bool(profile_dir))
             for name in ("refresh", "floor", "twins", "same", "same-floor")
@@ -496,9 +491,9 @@ async def test_refresh(
         await rounds(("refresh", "floor", "twins"), [first, second])
         await rounds(("same", "same-floor"), [first])
         assert coordinator.last_update_success
-        if profile_dir:
-            for name, timer in timers.items():
-                timer.dump(Path(profile_dir) / f"{name}-{servers}.prof")
+        for name, timer in timers.items():
+            if timer.profiler is not None:  # for python -m pstats
+                timer.profiler.dump_stats(Path(profile_dir) / f"{name}-{servers}.prof")
 
         for added in (*twin_platforms, platform_):
             await added.async_reset()
@@ -516,8 +511,8 @@ async def simulator_process(servers: int) -> AsyncIterator[str]:
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
     )
-    assert proc.stdout is not None
     stdout = proc.stdout
+    assert stdout is not None
     try:
         first = (await asyncio.wait_for(stdout.readline(), 60)).decode()
         assert " listening on " in first, first
@@ -550,49 +545,43 @@ async def _set_up(
 
 
 @pytest.mark.parametrize("servers", SIZES)
-async def test_setup(hass: HomeAssistant, servers: int) -> None:
-    """Measure (6): setup time until the entities exist, in a fresh hass."""
-    result = RESULTS.setdefault(servers, Result(servers))
-    async with simulator_process(servers) as url:
-        entry, result.setup_first, result.setup_all = await _set_up(hass, url)
-        assert await hass.config_entries.async_unload(entry.entry_id)
-        await hass.async_block_till_done()
-
-
-@pytest.mark.parametrize("servers", SIZES)
-async def test_memory(
-    hass: HomeAssistant, hass_storage: dict[str, Any], servers: int
+@pytest.mark.parametrize("traced", [False, True], ids=["time", "memory"])
+async def test_setup(
+    hass: HomeAssistant, hass_storage: dict[str, Any], servers: int, traced: bool
 ) -> None:
-    """Measure (5): traced memory after setup minus before, in a fresh hass."""
+    """Measure in a fresh hass (6) setup time until the entities exist, or (5) memory."""
     result = RESULTS.setdefault(servers, Result(servers))
-    ours = str(ROOT / "custom_components" / "nezha")
     stored_before = dict(hass_storage)
     async with simulator_process(servers) as url:
-        gc.collect()
-        tracemalloc.start()
-        try:
-            before = tracemalloc.take_snapshot()
-            entry, _, _ = await _set_up(hass, url)
-            # PHCC's storage mock keeps a parsed copy of every file written (the
-            # registries' delayed saves fire during a long setup); a real Home
-            # Assistant writes them to disk. Drop those copies.
-            hass_storage.clear()
-            hass_storage.update(stored_before)
+        if not traced:
+            entry, result.setup_first, result.setup_all = await _set_up(hass, url)
+        else:  # traced memory after setup minus before
             gc.collect()
-            after = tracemalloc.take_snapshot()
-        finally:
-            tracemalloc.stop()
-        stats = after.compare_to(before, "filename")
-        result.memory_bytes = sum(stat.size_diff for stat in stats)
-        result.memory_ours_bytes = sum(
-            stat.size_diff
-            for stat in stats
-            if stat.traceback[0].filename.startswith(ours)
-        )
-        result.memory_top = [
-            (_short_path(stat.traceback[0].filename), stat.size_diff)
-            for stat in sorted(stats, key=lambda stat: -stat.size_diff)[:6]
-        ]
+            tracemalloc.start()
+            try:
+                before = tracemalloc.take_snapshot()
+                entry, _, _ = await _set_up(hass, url)
+                # PHCC's storage mock keeps a parsed copy of every file written (the
+                # registries' delayed saves fire during a long setup); a real Home
+                # Assistant writes them to disk. Drop those copies.
+                hass_storage.clear()
+                hass_storage.update(stored_before)
+                gc.collect()
+                after = tracemalloc.take_snapshot()
+            finally:
+                tracemalloc.stop()
+            stats = after.compare_to(before, "filename")
+            ours = str(ROOT / "custom_components" / "nezha")
+            result.memory_bytes = sum(stat.size_diff for stat in stats)
+            result.memory_ours_bytes = sum(
+                stat.size_diff
+                for stat in stats
+                if stat.traceback[0].filename.startswith(ours)
+            )
+            result.memory_top = [
+                (_short_path(stat.traceback[0].filename), stat.size_diff)
+                for stat in sorted(stats, key=lambda stat: -stat.size_diff)[:6]
+            ]
         assert await hass.config_entries.async_unload(entry.entry_id)
         await hass.async_block_till_done()
 
