@@ -17,12 +17,6 @@ HA_FORMAT = (
 )
 
 
-def as_logged(caplog: pytest.LogCaptureFixture) -> str:
-    """The captured records as lines of home-assistant.log."""
-    formatter = logging.Formatter(HA_FORMAT, datefmt="%Y-%m-%d %H:%M:%S")
-    return "\n".join(formatter.format(record) for record in caplog.records)
-
-
 @pytest.mark.usefixtures("init_integration")
 async def test_frame_helper_report_is_found(
     hass: HomeAssistant, caplog: pytest.LogCaptureFixture
@@ -34,8 +28,11 @@ async def test_frame_helper_report_is_found(
         breaks_in_ha_version="2027.8.0",
         integration_domain="nezha",
     )
-    before = "2026-12-03 09:00:00.000 INFO (MainThread) [x] before\n"
-    logged = before + as_logged(caplog)
+    # The captured records as lines of home-assistant.log, after another line.
+    formatter = logging.Formatter(HA_FORMAT, datefmt="%Y-%m-%d %H:%M:%S")
+    logged = "2026-12-03 09:00:00.000 INFO (MainThread) [x] before\n" + "\n".join(
+        formatter.format(record) for record in caplog.records
+    )
     found = deprecations(logged)
     assert len(found) == 1
     assert "custom integration 'nezha'" in found[0]

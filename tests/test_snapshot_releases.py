@@ -38,20 +38,18 @@ def test_one_snapshot_directory(request: pytest.FixtureRequest) -> None:
     assert not list(TESTS.glob("snapshots-*")), "a per-release snapshot copy is back"
 
 
-def test_enum_keys_read_as_plain_strings() -> None:
-    """A state keyed by enums is written as one keyed by strings."""
+async def test_release_neutral_notation(
+    hass: HomeAssistant, entity_registry: er.EntityRegistry
+) -> None:
+    """Enum keys as strings, only user aliases, the boot-time class as uptime."""
+    # A state keyed by enums is written as one keyed by strings.
     plain = State("sensor.x", "1", {"friendly_name": "X", "state_class": "total"})
     enum = State("sensor.x", "1", {Key.FRIENDLY_NAME: "X", Key.STATE_CLASS: "total"})
     assert serialize(enum) == serialize(plain)
     assert "'friendly_name': 'X'" in serialize(enum)
     other = State("sensor.x", "2", {Key.FRIENDLY_NAME: "X", Key.STATE_CLASS: "total"})
     assert serialize(other) != serialize(plain), "the normalisation hides values"
-
-
-async def test_registry_entries(
-    hass: HomeAssistant, entity_registry: er.EntityRegistry
-) -> None:
-    """Only user aliases are written, capability keys as strings; boot time as uptime."""
+    # Registry entries: only user aliases, capability keys as strings.
     entry = entity_registry.async_get_or_create(
         "sensor", "nezha", "a", capabilities={Key.STATE_CLASS: "total"}
     )

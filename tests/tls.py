@@ -30,16 +30,12 @@ def self_signed_context(directory: Path) -> ssl.SSLContext:
         .add_extension(x509.SubjectAlternativeName([loopback]), critical=False)
         .sign(key, hashes.SHA256())
     )
-    cert_file = directory / "cert.pem"
-    key_file = directory / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
+    encoding = serialization.Encoding.PEM
+    private = key.private_bytes(
+        encoding, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
+    pem = directory / "server.pem"  # the certificate, then its key
+    pem.write_bytes(cert.public_bytes(encoding) + private)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert_file, key_file)
+    context.load_cert_chain(pem)
     return context

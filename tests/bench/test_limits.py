@@ -31,6 +31,7 @@ from tests.conftest import TOKEN
 from tests.helpers import PAT
 
 RESULTS: list[str] = []  # the table's rows
+pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
 
 async def measure(name: str, body: bytes, read: Callable[[], Awaitable[Any]]) -> None:
@@ -125,6 +126,3 @@ async def test_limits(socket_enabled: None) -> None:
 def test_report() -> None:
     """Print the table (Markdown)."""
     print_table("answer | MiB | read | parse time s | peak memory MiB", RESULTS)
-
-
-pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
