@@ -134,7 +134,7 @@ type Values = list[tuple[bool, Any]]
 
 
 class _Twin(Entity):
-    """Registered with the metadata and values of one of ours, no logic: HA's same work."""
+    """Our entity's metadata, registration and values without its logic: HA's same work."""
 
     _attr_should_poll = False
     META: tuple[str, ...] = ("device_class", "entity_category")
