@@ -17,12 +17,6 @@ HA_FORMAT = (
 )
 
 
-def as_logged(caplog: pytest.LogCaptureFixture) -> str:
-    """The captured records as lines of home-assistant.log."""
-    formatter = logging.Formatter(HA_FORMAT, datefmt="%Y-%m-%d %H:%M:%S")
-    return "\n".join(formatter.format(record) for record in caplog.records)
-
-
 @pytest.mark.usefixtures("init_integration")
 async def test_frame_helper_report_is_found(
     hass: HomeAssistant, caplog: pytest.LogCaptureFixture
@@ -34,8 +28,10 @@ async def test_frame_helper_report_is_found(
         breaks_in_ha_version="2027.8.0",
         integration_domain="nezha",
     )
-    logged = "2026-12-03 09:00:00.000 INFO (MainThread) [x] before\n" + as_logged(
-        caplog
+    # The captured records as lines of home-assistant.log, after another line.
+    formatter = logging.Formatter(HA_FORMAT, datefmt="%Y-%m-%d %H:%M:%S")
+    logged = "2026-12-03 09:00:00.000 INFO (MainThread) [x] before\n" + "\n".join(
+        formatter.format(record) for record in caplog.records
     )
     found = deprecations(logged)
     assert len(found) == 1
@@ -54,12 +50,9 @@ def test_only_the_integrations_deprecations_are_found() -> None:
             "/srv/config/custom_components/nezha/coordinator.py",
             123,
         )
+    found, source = caught[0], "        if asyncio.iscoroutinefunction(target):"
     text = warnings.formatwarning(
-        caught[0].message,
-        caught[0].category,
-        caught[0].filename,
-        caught[0].lineno,
-        "        if asyncio.iscoroutinefunction(target):",
+        found.message, found.category, found.filename, found.lineno, source
     )
     other = text.replace("custom_components/nezha", "site-packages/backoff")
     stderr = f"{other}{text}"

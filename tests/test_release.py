@@ -17,9 +17,8 @@ from scripts import release
 
 ROOT = Path(__file__).parent.parent
 type CLI = Callable[..., tuple[int, str, str]]
-VERSION = json.loads((ROOT / "custom_components/nezha/manifest.json").read_text())[
-    "version"
-]
+MANIFEST = "custom_components/nezha/manifest.json"
+VERSION = json.loads((ROOT / MANIFEST).read_text())["version"]
 
 
 @pytest.fixture(autouse=True)
@@ -43,7 +42,7 @@ def repo(tmp_path: Path) -> Path:
 
 def set_version(root: Path, version: object) -> None:
     """Write ``version`` into the copy's manifest.json."""
-    path = root / "custom_components/nezha/manifest.json"
+    path = root / MANIFEST
     manifest = json.loads(path.read_text())
     manifest["version"] = version
     path.write_text(json.dumps(manifest))
@@ -72,18 +71,6 @@ def cli(repo: Path, capsys: pytest.CaptureFixture[str]) -> CLI:
     return call
 
 
-def test_manifest_version_is_semver() -> None:
-    """manifest.json has a MAJOR.MINOR.PATCH version (the README's policy)."""
-    assert release.manifest_version(ROOT) == VERSION
-
-
-def test_tag_of_the_manifest_version_passes(repo: Path) -> None:
-    """v<version> is the release tag; the command prints the version."""
-    set_version(repo, "1.4.2")
-    assert run(repo, "check-tag", "v1.4.2") == (0, "1.4.2\n", "")
-    assert run(repo, "check-tag", "v1.4.3")[0] == 1
-
-
 BAD_TAGS = ["v1.4.3", "1.4.2", "v1.4.2-rc1", "v1.4", "release-1.4.2", "V1.4.2", ""]
 BAD_VERSIONS = ["1.4", "01.2.3", "1.2.3-beta", "v1.2.3", 3, None]
 
@@ -101,8 +88,13 @@ def test_check_tag_fails(repo: Path, cli: CLI, version: object, tag: str) -> Non
     assert (mismatch if version == "1.4.2" else "is not MAJOR.MINOR.PATCH") in err
 
 
-def test_asset_is_what_hacs_json_declares(repo: Path, cli: CLI, tmp_path: Path) -> None:
-    """nezha.zip holds the integration's files at its root, nothing else, reproducibly."""
+def test_workflow_steps(repo: Path, cli: CLI, tmp_path: Path) -> None:
+    """v<version> is the tag (printed); nezha.zip holds the integration's files, alone."""
+    # The release commands as the workflow runs them (processes) on one copy.
+    set_version(repo, "1.4.2")
+    assert run(repo, "check-tag", "v1.4.2") == (0, "1.4.2\n", "")
+    assert run(repo, "check-tag", "v1.4.3")[0] == 1
+    # nezha.zip: the integration's files at its root, nothing else, reproducibly.
     (repo / "custom_components/nezha/__pycache__").mkdir()
     (repo / "custom_components/nezha/__pycache__/x.cpython-314.pyc").write_bytes(b"")
     code, out, _ = run(repo, "build", str(tmp_path / "dist"))
@@ -119,8 +111,7 @@ def test_asset_is_what_hacs_json_declares(repo: Path, cli: CLI, tmp_path: Path) 
     )
     with zipfile.ZipFile(asset) as archive:
         assert sorted(archive.namelist()) == expected
-        assert "manifest.json" in expected
-        assert "brand/icon.png" in expected
+        assert {"manifest.json", "brand/icon.png"} <= set(expected)
         for name in expected:
             assert archive.read(name) == (source / name).read_bytes()
     # The same files give the same bytes, whatever their dates on disk.
@@ -148,14 +139,15 @@ def test_notes_are_the_changelog_section(cli: CLI) -> None:
 
 
 def test_changelog_follows_keep_a_changelog() -> None:
-    """An Unreleased section first, then dated versions, newest first, with links."""
+    """Unreleased first, then dated versions newest first (the manifest's), with links."""
     text = (ROOT / "CHANGELOG.md").read_text()
     headings = [line for line in text.splitlines() if line.startswith("## ")]
     assert headings[0] == "## [Unreleased]"
     versions = [h.split("]")[0].removeprefix("## [") for h in headings[1:]]
     assert versions, "no released version"
-    # manifest.json names the newest release until the next release commit.
-    assert versions[0] == VERSION
+    # manifest.json names the newest release (MAJOR.MINOR.PATCH, the README's
+    # policy) until the next release commit.
+    assert versions[0] == release.manifest_version(ROOT) == VERSION
     keys = [tuple(int(part) for part in v.split(".")) for v in versions]
     assert keys == sorted(keys, reverse=True)
     for version in ["Unreleased", *versions]:

@@ -38,20 +38,18 @@ def test_one_snapshot_directory(request: pytest.FixtureRequest) -> None:
     assert not list(TESTS.glob("snapshots-*")), "a per-release snapshot copy is back"
 
 
-def test_enum_keys_read_as_plain_strings() -> None:
-    """A state keyed by enums is written as one keyed by strings."""
+async def test_release_neutral_notation(
+    hass: HomeAssistant, entity_registry: er.EntityRegistry
+) -> None:
+    """Enum keys as strings, only user aliases, the boot-time class as uptime."""
+    # A state keyed by enums is written as one keyed by strings.
     plain = State("sensor.x", "1", {"friendly_name": "X", "state_class": "total"})
     enum = State("sensor.x", "1", {Key.FRIENDLY_NAME: "X", Key.STATE_CLASS: "total"})
     assert serialize(enum) == serialize(plain)
     assert "'friendly_name': 'X'" in serialize(enum)
     other = State("sensor.x", "2", {Key.FRIENDLY_NAME: "X", Key.STATE_CLASS: "total"})
     assert serialize(other) != serialize(plain), "the normalisation hides values"
-
-
-async def test_registry_aliases_and_capabilities(
-    hass: HomeAssistant, entity_registry: er.EntityRegistry
-) -> None:
-    """Only user aliases are written, and capability keys as strings."""
+    # Registry entries: only user aliases, capability keys as strings.
     entry = entity_registry.async_get_or_create(
         "sensor", "nezha", "a", capabilities={Key.STATE_CLASS: "total"}
     )
@@ -60,27 +58,20 @@ async def test_registry_aliases_and_capabilities(
     assert "'state_class': 'total'" in text
     entry = entity_registry.async_update_entity(entry.entity_id, aliases={"Box"})
     assert "'aliases': list([\n    'Box',\n  ])" in serialize(entry)
-
-
-async def test_boot_time_class_is_the_newest_releases(
-    hass: HomeAssistant, entity_registry: er.EntityRegistry
-) -> None:
-    """The boot-time sensor reads as uptime on every release; other timestamps stay."""
-    boot = entity_registry.async_get_or_create(
-        "sensor",
-        "nezha",
-        "e_1_last_boot",
-        suggested_object_id="box_last_boot",
-        translation_key="last_boot",
-        original_device_class=BOOT_TIME_DEVICE_CLASS,
-    )
-    seen = entity_registry.async_get_or_create(
-        "sensor",
-        "nezha",
-        "e_1_last_seen",
-        suggested_object_id="box_last_seen",
-        translation_key="last_seen",
-        original_device_class=SensorDeviceClass.TIMESTAMP,
+    # The boot-time sensor reads as uptime on every release; other timestamps stay.
+    boot, seen = (
+        entity_registry.async_get_or_create(
+            "sensor",
+            "nezha",
+            f"e_1_{key}",
+            suggested_object_id=f"box_{key}",
+            translation_key=key,
+            original_device_class=device_class,
+        )
+        for key, device_class in (
+            ("last_boot", BOOT_TIME_DEVICE_CLASS),
+            ("last_seen", SensorDeviceClass.TIMESTAMP),
+        )
     )
     uptime = "<SensorDeviceClass.UPTIME: 'uptime'>"
     assert f"'original_device_class': {uptime}" in serialize(boot)

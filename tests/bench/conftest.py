@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Generator, Iterable
 import logging
+from logging.handlers import BufferingHandler
 import os
+import sys
 
 import pytest
 
@@ -21,38 +23,27 @@ async def enable_event_loop_debug() -> None:
     asyncio.get_running_loop().set_debug(False)
 
 
-class _Scanner(logging.Handler):
-    """Keeps the messages and notes the records that contain a token."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.messages: list[str] = []
-        self.leaks: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(text := record.getMessage())
-        if record.exc_info:
-            text += logging.Formatter().formatException(record.exc_info)
-        if any(secret in text for secret in SECRETS):
-            self.leaks.append(record.name)
-
-
 @pytest.fixture(autouse=True)
-def no_token_in_logs() -> Generator[list[str]]:
-    """Override the suite's token check: WARNING and above only; yield their messages."""
+def no_token_in_logs() -> Generator[list[logging.LogRecord]]:
+    """Override the suite's token check: WARNING and above only; yield those records."""
     # Formatting every DEBUG record (N = 1000 logs some 20 000 "Registered new entity"
     # lines) would distort timings and memory.
-    scanner = _Scanner()
+    kept = BufferingHandler(capacity=sys.maxsize)
     root = logging.getLogger()
     level = root.level
     root.setLevel(logging.WARNING)
-    root.addHandler(scanner)
+    root.addHandler(kept)
     try:
-        yield scanner.messages
+        yield kept.buffer
     finally:
-        root.removeHandler(scanner)
+        root.removeHandler(kept)
         root.setLevel(level)
-    assert not scanner.leaks, f"token leaked in log records from {scanner.leaks}"
+    for record in kept.buffer:
+        text = record.getMessage()
+        if record.exc_info:
+            text += logging.Formatter().formatException(record.exc_info)
+        leaked = any(secret in text for secret in SECRETS)
+        assert not leaked, f"token leaked in a log record from {record.name}"
 
 
 def print_table(header: str, rows: Iterable[str]) -> None:

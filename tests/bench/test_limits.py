@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+import functools
 import gc
+import itertools
 import json
 import time
 import tracemalloc
@@ -29,17 +31,7 @@ from tests.conftest import TOKEN
 from tests.helpers import PAT
 
 RESULTS: list[str] = []  # the table's rows
-type Reader = Callable[[bytes], Awaitable[Any]]
-
-
-def answer(body: bytes) -> Callable[..., Awaitable[RawResponse]]:
-    """A transport ``get`` that returns ``body`` for any path."""
-
-    async def get(path: str, **kwargs: Any) -> RawResponse:
-        now = datetime.now(UTC)
-        return RawResponse(path, 200, "application/json", body=body, date=now)
-
-    return get
+pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
 
 async def measure(name: str, body: bytes, read: Callable[[], Awaitable[Any]]) -> None:
@@ -82,33 +74,30 @@ def filled(prefix: bytes, record: bytes, suffix: bytes, cap: int) -> bytes:
     """A body of records up to the cap (the largest one accepted); %d: a running number."""
     records: list[bytes] = []
     size = len(prefix) + len(suffix)
-    number = 1
-    while True:
+    for number in itertools.count(1):
         item = record.replace(b"%d", str(number).encode())
         if size + len(item) + 1 > cap:
             break
         records.append(item)
         size += len(item) + 1
-        number += 1
     return prefix + b",".join(records) + suffix
 
 
 async def test_limits(socket_enabled: None) -> None:
     """Realistic answers at the limits, and hostile ones at the body caps."""
+    body = b""
+
+    async def get(path: str, **kwargs: Any) -> RawResponse:
+        """Any request: the body of the row being measured."""
+        now = datetime.now(UTC)
+        return RawResponse(path, 200, "application/json", body=body, date=now)
+
     async with aiohttp.ClientSession() as session:
         v0 = NezhaV0Client(session, "http://dashboard.invalid", TOKEN)
         v1 = NezhaV1Client(session, "http://dashboard.invalid", PAT)
-
-        def reading(client: Any, read: Callable[[], Awaitable[Any]]) -> Reader:
-            async def run(body: bytes) -> Any:
-                client._transport.get = answer(body)
-                return await read()
-
-            return run
-
-        v0_fleet = reading(v0, v0.async_get_fleet)
-        v1_fleet = reading(v1, v1.async_get_fleet)
-        v0_pings = reading(v0, lambda: v0.async_get_ping_monitors(1))
+        v0._transport.get = v1._transport.get = get  # type: ignore[method-assign]
+        v0_fleet, v1_fleet = v0.async_get_fleet, v1.async_get_fleet
+        v0_pings = functools.partial(v0.async_get_ping_monitors, 1)
 
         real_v0 = await simulator_body("v0", "/api/v1/server/details")
         real_v1 = await simulator_body("v1", "/api/v1/server")
@@ -131,12 +120,9 @@ async def test_limits(socket_enabled: None) -> None:
             ("v1 /server at the cap, {} records", empty_v1, v1_fleet),
             ("ping history at the cap, one monitor", one_monitor, v0_pings),
         ):
-            await measure(name, body, lambda b=body, r=read: r(b))
+            await measure(name, body, read)
 
 
 def test_report() -> None:
     """Print the table (Markdown)."""
     print_table("answer | MiB | read | parse time s | peak memory MiB", RESULTS)
-
-
-pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")

@@ -14,10 +14,12 @@ import cProfile
 from dataclasses import dataclass, field
 import gc
 import json
+import logging
 import math
 import os
 from pathlib import Path
 import platform
+import re
 import statistics
 import sys
 import time
@@ -66,6 +68,7 @@ MONITOR_PREFIX = MONITOR_PATH.split("{", 1)[0]
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "performance.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 
 @dataclass
@@ -99,22 +102,20 @@ class Result:
 
     def runs(self, name: str, kind: str = "runs") -> list[float]:
         """Wall (``runs``), ``cpu`` or ``gc`` seconds of each timed run of ``name``."""
-        timer = self.timers.get(name)
-        return getattr(timer, kind) if timer is not None else []
+        return getattr(self.timers[name], kind) if name in self.timers else []
+
+    def paired(self, ours: str, base: str, kind: str = "runs") -> float:
+        """Median of the ratios ``ours``/``base`` of runs timed next to each other."""
+        pairs = zip(self.runs(ours, kind), self.runs(base, kind), strict=True)
+        return _median([a / b for a, b in pairs if b > 0])
 
     def pair(self, ours: str, base: str, kind: str = "runs") -> str:
-        """Median of the paired ratios ``ours``/``base`` (wall or CPU time)."""
-        return _pair(self.runs(ours, kind), self.runs(base, kind))
+        """:meth:`paired` (wall or CPU time) as the table shows it."""
+        runs = self.runs(ours, kind) and self.runs(base, kind)
+        return f"{self.paired(ours, base, kind):.2f}" if runs else "-"
 
 
 RESULTS: dict[int, Result] = {}
-
-
-def _result(servers: int) -> Result:
-    return RESULTS.setdefault(servers, Result(servers))
-
-
-# ------------------------------------------------------------------ helpers
 
 
 class FloorSensor(SensorEntity):
@@ -133,11 +134,7 @@ type Values = list[tuple[bool, Any]]
 
 
 class _Twin(Entity):
-    """An entity with the Home Assistant metadata of one of ours and no logic.
-
-    Registered (unique id) like ours and showing the values ours showed for the
-    two payloads, so Home Assistant does the same work for it as for ours.
-    """
+    """Our entity's metadata, registration and values without its logic: HA's same work."""
 
     _attr_should_poll = False
     META: tuple[str, ...] = ("device_class", "entity_category")
@@ -168,24 +165,16 @@ class TwinSensor(_Twin, SensorEntity):
     )
 
     def show(self, turn: int) -> None:
-        """Take the values of payload ``turn % 2``."""
         self._attr_available, self._attr_native_value = self.values[turn % 2]
 
 
 class TwinBinarySensor(_Twin, BinarySensorEntity):
-    """A binary sensor twin."""
-
     def show(self, turn: int) -> None:
-        """Take the values of payload ``turn % 2``."""
         self._attr_available, self._attr_is_on = self.values[turn % 2]
 
 
 def _our_entities(hass: HomeAssistant) -> list[Entity]:
-    return [
-        entity
-        for platform_ in async_get_platforms(hass, DOMAIN)
-        for entity in platform_.entities.values()
-    ]
+    return [e for p in async_get_platforms(hass, DOMAIN) for e in p.entities.values()]
 
 
 def _shown(entity: Entity) -> tuple[bool, Any]:
@@ -224,10 +213,6 @@ class Traffic:
     calls: list[tuple[str, int]] = field(default_factory=list)
     last: dict[str, RawResponse] = field(default_factory=dict)
 
-    def reset(self) -> None:
-        """Forget what was counted."""
-        self.calls.clear()
-
     def count(self, prefix: str) -> tuple[int, int]:
         """Requests and response-body bytes whose path starts with ``prefix``."""
         hits = [size for path, size in self.calls if path.startswith(prefix)]
@@ -263,19 +248,6 @@ def replayed_details(responses: list[RawResponse]) -> Iterator[None]:
         yield
 
 
-def _entry(url: str) -> MockConfigEntry:
-    return v0_entry(url, title=f"Bench {url}")
-
-
-def _our_entity_ids(hass: HomeAssistant, entry: MockConfigEntry) -> set[str]:
-    registry = er.async_get(hass)
-    return {
-        reg.entity_id
-        for reg in er.async_entries_for_config_entry(registry, entry.entry_id)
-        if hass.states.get(reg.entity_id) is not None
-    }
-
-
 @contextmanager
 def state_events(hass: HomeAssistant, entity_ids: set[str]) -> Iterator[Counter[str]]:
     """Count state_changed (and attribute-only changes) and state_reported events."""
@@ -286,19 +258,18 @@ def state_events(hass: HomeAssistant, entity_ids: set[str]) -> Iterator[Counter[
         return data["entity_id"] in entity_ids
 
     @callback
-    def changed(event: Event[Any]) -> None:
+    def count(event: Event[Any]) -> None:
+        if event.event_type == EVENT_STATE_REPORTED:
+            seen["reported"] += 1
+            return
         seen["changed"] += 1
         old, new = event.data["old_state"], event.data["new_state"]
         if old is not None and new is not None and old.state == new.state:
             seen["attributes"] += 1
 
-    @callback
-    def reported(event: Event[Any]) -> None:
-        seen["reported"] += 1
-
     unsubs = [
-        hass.bus.async_listen(EVENT_STATE_CHANGED, changed, event_filter=ours),
-        hass.bus.async_listen(EVENT_STATE_REPORTED, reported, event_filter=ours),
+        hass.bus.async_listen(kind, count, event_filter=ours)
+        for kind in (EVENT_STATE_CHANGED, EVENT_STATE_REPORTED)
     ]
     try:
         yield seen
@@ -310,56 +281,49 @@ def state_events(hass: HomeAssistant, entity_ids: set[str]) -> Iterator[Counter[
 _GC_SECONDS = [0.0, 0.0]  # total so far, start of the running collection
 
 
-def _gc_callback(phase: str, info: dict[str, int]) -> None:
-    if phase == "start":
-        _GC_SECONDS[1] = time.perf_counter()
-    else:
-        _GC_SECONDS[0] += time.perf_counter() - _GC_SECONDS[1]
-
-
 @contextmanager
 def gc_timing() -> Iterator[None]:
     """Add up the time the garbage collector runs (for :class:`Timer`)."""
-    gc.callbacks.append(_gc_callback)
+
+    def tally(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            _GC_SECONDS[1] = time.perf_counter()
+        else:
+            _GC_SECONDS[0] += time.perf_counter() - _GC_SECONDS[1]
+
+    gc.callbacks.append(tally)
     try:
         yield
     finally:
-        gc.callbacks.remove(_gc_callback)
+        gc.callbacks.remove(tally)
 
 
 class Timer:
     """Times runs of one kind of work: wall time, GC time within, optional cProfile."""
 
     def __init__(self, *, profile: bool) -> None:
-        """Start with no runs."""
         self.runs: list[float] = []
         self.cpu: list[float] = []
         self.gc: list[float] = []
-        self._profiler = cProfile.Profile() if profile else None
+        self.profiler = cProfile.Profile() if profile else None
 
     @contextmanager
     def run(self) -> Iterator[None]:
         """Time the ``with`` block: wall and event-loop thread CPU time (steadier)."""
         gc_before = _GC_SECONDS[0]
-        if self._profiler is not None:
-            self._profiler.enable()
+        if self.profiler is not None:
+            self.profiler.enable()
         cpu_started = time.thread_time()
         started = time.perf_counter()
         try:
             yield
         finally:
             elapsed = time.perf_counter() - started
-            cpu = time.thread_time() - cpu_started
-            if self._profiler is not None:
-                self._profiler.disable()
+            self.cpu.append(time.thread_time() - cpu_started)
+            if self.profiler is not None:
+                self.profiler.disable()
             self.runs.append(elapsed)
-            self.cpu.append(cpu)
             self.gc.append(_GC_SECONDS[0] - gc_before)
-
-    def dump(self, path: Path) -> None:
-        """Write the profile (if any) for ``python -m pstats``."""
-        if self._profiler is not None:
-            self._profiler.dump_stats(path)
 
 
 async def _refresh(hass: HomeAssistant, coordinator: NezhaCoordinator) -> None:
@@ -367,40 +331,28 @@ async def _refresh(hass: HomeAssistant, coordinator: NezhaCoordinator) -> None:
     await hass.async_block_till_done()
 
 
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1)]
-
-
-# ------------------------------------------------------------------ the measurements
-
-
 @pytest.mark.parametrize("servers", SIZES)
 async def test_refresh(
-    hass: HomeAssistant,
-    socket_enabled: None,
-    no_token_in_logs: list[str],
-    servers: int,
+    hass: HomeAssistant, no_token_in_logs: list[logging.LogRecord], servers: int
 ) -> None:
     """Refresh and floor timings, requests, bytes and writes for one fleet size."""
-    result = _result(servers)
+    result = RESULTS.setdefault(servers, Result(servers))
     async with NezhaSimulator(servers=servers, token=TOKEN, seed=1) as sim:
-        entry = _entry(sim.url)
+        entry = v0_entry(sim.url, title=f"Bench {sim.url}")
         with counting_transport() as traffic:
             await setup_integration(hass, entry)
             # Home Assistant refuses entities beyond a per-entry maximum (it warns).
-            result.capped = any("maximum of" in text for text in no_token_in_logs)
+            logged = (record.getMessage() for record in no_token_in_logs)
+            result.capped = any("maximum of" in text for text in logged)
 
             coordinator: NezhaCoordinator = entry.runtime_data
-            ours = _our_entity_ids(hass, entry)
-            result.entities = len(ours)
-            result.registry_entries = len(
-                er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
-            )
+            registered = er.async_entries_for_config_entry
+            registry = er.async_get(hass)
+            result.registry_entries = len(registered(registry, entry.entry_id))
 
             # (3) one poll over real HTTP (the ping history is not due yet).
             sim.reset_requests()
-            traffic.reset()
+            traffic.calls.clear()
             await _refresh(hass, coordinator)
             result.poll_requests = len(sim.requests)
             _, result.poll_bytes = traffic.count("")
@@ -410,7 +362,7 @@ async def test_refresh(
             # A poll that is also a ping interval: the history of every online server.
             sim.shift_clock(DEFAULT_SCAN_INTERVAL + 1)
             sim.reset_requests()
-            traffic.reset()
+            traffic.calls.clear()
             coordinator.side._owed = True  # the round starts with this answer
             await _refresh(hass, coordinator)
             await hass.async_block_till_done(wait_background_tasks=True)
@@ -428,7 +380,11 @@ async def test_refresh(
         # Pings stay off from here on: the timing is about the poll alone.
         coordinator.side.update_interval = None
         coordinator.side._owed = False
-        ours = _our_entity_ids(hass, entry)
+        ours = {
+            reg.entity_id
+            for reg in registered(registry, entry.entry_id)
+            if hass.states.get(reg.entity_id) is not None
+        }
         result.entities = len(ours)
 
         # (4) churn: the same payload twice; the second refresh must change nothing.
@@ -452,22 +408,6 @@ async def test_refresh(
         await hass.async_block_till_done()
         bodies = [first.body, second.body]
 
-        def floor_iteration(turn: int) -> None:
-            json.loads(bodies[turn % 2])
-            # A new float each time, like the integration's readings (percentages,
-            # rates, loads): Home Assistant formats floats for the state string.
-            value = turn + 0.25
-            for entity in floor_entities:
-                entity._attr_native_value = value
-                entity.async_write_ha_state()
-
-        def same_floor_iteration() -> None:
-            # The identical answer's floor: the same value again (state_reported).
-            json.loads(bodies[0])
-            for entity in floor_entities:
-                entity._attr_native_value = 0.25
-                entity.async_write_ha_state()
-
         # (2b) the same-kind floor: twins of our entities showing the values ours
         # showed for the two payloads, written the same way as the floor.
         values: dict[str, Values] = {}
@@ -479,95 +419,83 @@ async def test_refresh(
         twins, twin_platforms = await _add_twins(hass, values)
         result.twins = len(twins)
 
+        def floor(body: bytes, value: float) -> None:
+            json.loads(body)
+            for entity in floor_entities:
+                entity._attr_native_value = value
+                entity.async_write_ha_state()
+
         def twin_iteration(turn: int) -> None:
             json.loads(bodies[turn % 2])
             for twin in twins:
                 twin.show(turn)
                 twin.async_write_ha_state()
 
+        # The floors by turn. A new float each time, like the integration's readings
+        # (percentages, rates, loads): Home Assistant formats floats for the state
+        # string. The identical answer's floor: the same value again (state_reported).
+        floors: dict[str, Callable[[int], None]] = {
+            "floor": lambda turn: floor(bodies[turn % 2], turn + 0.25),
+            "same-floor": lambda turn: floor(bodies[0], 0.25),
+            "twins": twin_iteration,
+        }
         # NEZHA_BENCH_PROFILE=DIR profiles the timed work (cProfile; the timings
         # of that run are then inflated) into DIR/{refresh,floor,twins}-N.prof.
-        profile_dir = os.environ.get("NEZHA_BENCH_PROFILE")
-        timers = {
+        profile_dir = os.environ.get("NEZHA_BENCH_PROFILE", "")
+        result.timers = timers = {
             name: Timer(profile=bool(profile_dir))
             for name in ("refresh", "floor", "twins", "same", "same-floor")
         }
 
-        async def timed(which: str, turn: int) -> None:
-            with timers[which].run():
-                if which in ("refresh", "same"):
+        async def rounds(kinds: tuple[str, ...], answers: list[RawResponse]) -> None:
+            """Warm up, then time the refresh ``kinds[0]`` and its floors in turns."""
+            with replayed_details(answers), gc_timing():
+                for turn in range(WARMUP):
                     await _refresh(hass, coordinator)
-                    return
-                if which == "floor":
-                    floor_iteration(turn)
-                elif which == "same-floor":
-                    same_floor_iteration()
-                else:
-                    twin_iteration(turn)
-                await hass.async_block_till_done()
+                    for which in kinds[1:]:
+                        floors[which](turn)
+                gc.collect()
+                for turn in range(ITERATIONS[servers]):
+                    lead = turn % len(kinds)  # which goes first rotates
+                    for which in kinds[lead:] + kinds[:lead]:
+                        with timers[which].run():
+                            if which in floors:
+                                floors[which](turn)
+                                await hass.async_block_till_done()
+                            else:
+                                await _refresh(hass, coordinator)
+                    if len(answers) > 1:  # the changing answer: json.loads alone
+                        started = time.perf_counter()
+                        json.loads(bodies[turn % 2])
+                        result.parse.append(time.perf_counter() - started)
 
-        # (1), (2) and (2b), interleaved; which goes first rotates.
-        order = ("refresh", "floor", "twins")
-        with replayed_details([first, second]), gc_timing():
-            for turn in range(WARMUP):
-                await _refresh(hass, coordinator)
-                floor_iteration(turn)
-                twin_iteration(turn)
-            gc.collect()
-            for turn in range(ITERATIONS[servers]):
-                for which in order[turn % 3 :] + order[: turn % 3]:
-                    await timed(which, turn)
-                started = time.perf_counter()
-                json.loads(bodies[turn % 2])
-                result.parse.append(time.perf_counter() - started)
-        # (1') paired rounds of an identical answer: the refresh and its floor
-        # alternate, which goes first alternating too.
-        with replayed_details([first]), gc_timing():
-            for _ in range(WARMUP):
-                await _refresh(hass, coordinator)
-                same_floor_iteration()
-            gc.collect()
-            for turn in range(ITERATIONS[servers]):
-                pair = ("same", "same-floor")
-                for which in pair if turn % 2 == 0 else pair[::-1]:
-                    await timed(which, turn)
-        result.timers = timers
+        # (1), (2) and (2b), interleaved, then (1') paired rounds of an identical
+        # answer: the refresh and its floor alternate.
+        await rounds(("refresh", "floor", "twins"), [first, second])
+        await rounds(("same", "same-floor"), [first])
         assert coordinator.last_update_success
-        if profile_dir:
-            for name, timer in timers.items():
-                timer.dump(Path(profile_dir) / f"{name}-{servers}.prof")
+        for name, timer in timers.items():
+            if timer.profiler is not None:  # for python -m pstats
+                timer.profiler.dump_stats(Path(profile_dir) / f"{name}-{servers}.prof")
 
-        for twin_platform in twin_platforms:
-            await twin_platform.async_reset()
-        await platform_.async_reset()
+        for added in (*twin_platforms, platform_):
+            await added.async_reset()
         assert await hass.config_entries.async_unload(entry.entry_id)
         await hass.async_block_till_done()
 
 
 @asynccontextmanager
 async def simulator_process(servers: int) -> AsyncIterator[str]:
-    """Run the simulator in its own process (``python -m nezha_dev.simulator``).
-
-    Its work then neither runs on Home Assistant's event loop nor shows up in
-    tracemalloc. Yields the base URL.
-    """
+    """The simulator's URL, run in a process: off Home Assistant's loop and tracemalloc."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
-        "-m",
-        "nezha_dev.simulator",
-        "--port",
-        "0",
-        "--servers",
-        str(servers),
-        "--token",
-        TOKEN,
-        "--seed",
-        "1",
+        *f"-m nezha_dev.simulator --port 0 --servers {servers} --seed 1".split(),
+        *("--token", TOKEN),
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
     )
-    assert proc.stdout is not None
     stdout = proc.stdout
+    assert stdout is not None
     try:
         first = (await asyncio.wait_for(stdout.readline(), 60)).decode()
         assert " listening on " in first, first
@@ -588,13 +516,8 @@ async def simulator_process(servers: int) -> AsyncIterator[str]:
 async def _set_up(
     hass: HomeAssistant, url: str
 ) -> tuple[MockConfigEntry, float, float]:
-    """Set up an entry; return it and the seconds until its entities existed.
-
-    The first figure is until setup returned with the server entities added, the
-    second until the ping sensors (created when the first ping history, fetched in
-    the background, arrives) existed as well.
-    """
-    entry = _entry(url)
+    """Set up an entry: it, and the seconds until server, then ping entities existed."""
+    entry = v0_entry(url, title=f"Bench {url}")
     started = time.perf_counter()
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
@@ -605,67 +528,54 @@ async def _set_up(
 
 
 @pytest.mark.parametrize("servers", SIZES)
-async def test_setup(hass: HomeAssistant, socket_enabled: None, servers: int) -> None:
-    """Measure (6): setup time until the entities exist, in a fresh hass."""
-    result = _result(servers)
-    async with simulator_process(servers) as url:
-        entry, result.setup_first, result.setup_all = await _set_up(hass, url)
-        assert await hass.config_entries.async_unload(entry.entry_id)
-        await hass.async_block_till_done()
-
-
-@pytest.mark.parametrize("servers", SIZES)
-async def test_memory(
-    hass: HomeAssistant,
-    hass_storage: dict[str, Any],
-    socket_enabled: None,
-    servers: int,
+@pytest.mark.parametrize("traced", [False, True], ids=["time", "memory"])
+async def test_setup(
+    hass: HomeAssistant, hass_storage: dict[str, Any], servers: int, traced: bool
 ) -> None:
-    """Measure (5): traced memory after setup minus before, in a fresh hass."""
-    result = _result(servers)
-    ours = str(ROOT / "custom_components" / "nezha")
+    """Measure in a fresh hass (6) setup time until the entities exist, or (5) memory."""
+    result = RESULTS.setdefault(servers, Result(servers))
     stored_before = dict(hass_storage)
     async with simulator_process(servers) as url:
-        gc.collect()
-        tracemalloc.start()
-        try:
-            before = tracemalloc.take_snapshot()
-            entry, _, _ = await _set_up(hass, url)
-            # PHCC's storage mock keeps a parsed copy of every file written (the
-            # registries' delayed saves fire during a long setup); a real Home
-            # Assistant writes them to disk. Drop those copies.
-            hass_storage.clear()
-            hass_storage.update(stored_before)
+        if not traced:
+            entry, result.setup_first, result.setup_all = await _set_up(hass, url)
+        else:  # traced memory after setup minus before
             gc.collect()
-            after = tracemalloc.take_snapshot()
-        finally:
-            tracemalloc.stop()
-        stats = after.compare_to(before, "filename")
-        result.memory_bytes = sum(stat.size_diff for stat in stats)
-        result.memory_ours_bytes = sum(
-            stat.size_diff
-            for stat in stats
-            if stat.traceback[0].filename.startswith(ours)
-        )
-        result.memory_top = [
-            (_short_path(stat.traceback[0].filename), stat.size_diff)
-            for stat in sorted(stats, key=lambda stat: -stat.size_diff)[:6]
-        ]
+            tracemalloc.start()
+            try:
+                before = tracemalloc.take_snapshot()
+                entry, _, _ = await _set_up(hass, url)
+                # PHCC's storage mock keeps a parsed copy of every file written (the
+                # registries' delayed saves fire during a long setup); a real Home
+                # Assistant writes them to disk. Drop those copies.
+                hass_storage.clear()
+                hass_storage.update(stored_before)
+                gc.collect()
+                after = tracemalloc.take_snapshot()
+            finally:
+                tracemalloc.stop()
+            stats = after.compare_to(before, "filename")
+            ours = str(ROOT / "custom_components" / "nezha")
+            result.memory_bytes = sum(stat.size_diff for stat in stats)
+            result.memory_ours_bytes = sum(
+                stat.size_diff
+                for stat in stats
+                if stat.traceback[0].filename.startswith(ours)
+            )
+            result.memory_top = [
+                (_short_path(stat.traceback[0].filename), stat.size_diff)
+                for stat in sorted(stats, key=lambda stat: -stat.size_diff)[:6]
+            ]
         assert await hass.config_entries.async_unload(entry.entry_id)
         await hass.async_block_till_done()
-
-
-# ------------------------------------------------------------------ the report
 
 
 def _short_path(filename: str) -> str:
     """Shorten a source path to its package-relative part for the report."""
-    for marker in ("/site-packages/", "/custom_components/", "/lib/python3"):
+    for marker in ("/site-packages/", "/custom_components/"):
         if marker in filename:
-            tail = filename.split(marker, 1)[1]
-            return (
-                tail if marker != "/lib/python3" else "stdlib " + tail.split("/", 1)[-1]
-            )
+            return filename.split(marker, 1)[1]
+    if "/lib/python3" in filename:
+        return "stdlib " + filename.split("/lib/python3", 1)[1].split("/", 1)[-1]
     return filename
 
 
@@ -677,25 +587,8 @@ def _mean(values: list[float]) -> float:
     return statistics.fmean(values) if values else math.nan
 
 
-def _spread(values: list[float]) -> str:
-    """Median and 95th percentile in ms."""
-    if not values:
-        return "-"
-    return f"{_ms(_median(values))} ({_ms(_percentile(values, 0.95))})"
-
-
 def _ratio(ours: list[float], base: list[float]) -> str:
     return f"{_median(ours) / _median(base):.2f}" if ours and base else "-"
-
-
-def _paired(ours: list[float], base: list[float]) -> float:
-    """Median of the ratios of runs timed next to each other (same turn)."""
-    ratios = [a / b for a, b in zip(ours, base, strict=True) if b > 0]
-    return _median(ratios)
-
-
-def _pair(ours: list[float], base: list[float]) -> str:
-    return f"{_paired(ours, base):.2f}" if ours and base else "-"
 
 
 def _ms(seconds: float) -> str:
@@ -706,197 +599,184 @@ def _mark(ok: bool) -> str:
     return "**met**" if ok else "**missed**"
 
 
-def _table(results: list[Result]) -> list[str]:
-    def loop_and_gc(name: str) -> list[tuple[str, Callable[[Result], str]]]:
-        return [
-            (
-                "  event-loop CPU time: median ms",
-                lambda r: _ms(_median(r.runs(name, "cpu"))),
-            ),
-            (
-                "  garbage collection within: mean ms",
-                lambda r: _ms(_mean(r.runs(name, "gc"))),
-            ),
-        ]
+type Cell = Callable[[Result], str]
+type Rows = list[tuple[str, Cell]]
 
-    def paired(ours: str, base: str, bold: str = "") -> Callable[[Result], str]:
-        return lambda r: (
-            f"{bold}{r.pair(ours, base)}{bold} ({r.pair(ours, base, 'cpu')})"
-        )
 
-    def spread(name: str) -> Callable[[Result], str]:
-        return lambda r: _spread(r.runs(name))
+def _count(name: str) -> Cell:
+    return lambda r: str(getattr(r, name))
 
-    ratio = "(median of paired ratios; by CPU)"
-    rows: list[tuple[str, Callable[[Result], str]]] = [
-        (
-            "enabled entities (the floor writes as many states)",
-            lambda r: str(r.entities),
-        ),
-        (
-            "states written per refresh: changing answer (identical answer)",
-            lambda r: f"{r.writes} ({r.state_changes + r.reports})",
-        ),
-        (
-            "Home Assistant's per-entry entity maximum reached (entities refused)",
-            lambda r: "**yes**" if r.capped else "no",
-        ),
-        (
-            "entity registry entries (incl. disabled by default)",
-            lambda r: str(r.registry_entries),
-        ),
-        ("`/server/details` body", lambda r: f"{r.payload_bytes / 1024:.0f} KiB"),
-        (
-            f"**refresh / floor, changing answer** {ratio}",
-            paired("refresh", "floor", "**"),
-        ),
-        (
-            f"**refresh / floor, identical answer** {ratio}",
-            paired("same", "same-floor", "**"),
-        ),
-        ("identical answer: refresh, fetch excluded: median (p95) ms", spread("same")),
-        (
-            "identical answer: floor (same values again): median (p95) ms",
-            spread("same-floor"),
-        ),
-        (
-            "changing answer: refresh, fetch excluded: median (p95) ms",
-            spread("refresh"),
-        ),
-        *loop_and_gc("refresh"),
-        ("changing answer: floor: median (p95) ms", spread("floor")),
-        *loop_and_gc("floor"),
-        ("  `json.loads` alone: median ms", lambda r: _ms(_median(r.parse))),
-        (
-            "same-kind floor (twins of our entities, no logic): median (p95) ms",
-            spread("twins"),
-        ),
-        *loop_and_gc("twins"),
-        (
-            "changing answer: refresh / floor as a ratio of medians (by CPU time)",
-            lambda r: (
-                f"{_ratio(r.runs('refresh'), r.runs('floor'))} "
-                f"({_ratio(r.runs('refresh', 'cpu'), r.runs('floor', 'cpu'))})"
-            ),
-        ),
-        ("refresh / same-kind floor (paired; by CPU time)", paired("refresh", "twins")),
-        (
-            "same-kind floor / floor: Home Assistant's cost of richer entities (paired)",
-            paired("twins", "floor"),
-        ),
-        (
-            "changing answer: refresh per enabled entity: median µs",
-            lambda r: f"{_median(r.runs('refresh')) / max(r.entities, 1) * 1e6:.1f}",
-        ),
-        ("timed pairs per answer kind", lambda r: str(len(r.runs("refresh")))),
-        ("HTTP requests per poll", lambda r: str(r.poll_requests)),
-        ("response bytes per poll", lambda r: f"{r.poll_bytes / 1024:.0f} KiB"),
-        (
-            f"HTTP requests per ping interval ({DEFAULT_PING_INTERVAL} s), besides the polls",
-            lambda r: str(r.ping_requests + r.ping_other_requests),
-        ),
-        (
-            "response bytes per ping interval, besides the polls",
-            lambda r: f"{r.ping_bytes / 1024:.0f} KiB",
-        ),
-        ("state changes from an identical payload", lambda r: str(r.state_changes)),
-        ("  of which attribute-only changes", lambda r: str(r.attribute_changes)),
-        ("  state_reported events (unchanged writes)", lambda r: str(r.reports)),
-        (
-            "memory after setup, per server (traced)",
-            lambda r: f"{r.memory_bytes / r.servers / 1024:.1f} KiB",
-        ),
-        (
-            "  of which allocated in custom_components/nezha",
-            lambda r: f"{r.memory_ours_bytes / r.servers / 1024:.1f} KiB",
-        ),
-        ("setup until the server entities exist", lambda r: f"{r.setup_first:.2f} s"),
-        ("setup until the ping sensors exist too", lambda r: f"{r.setup_all:.2f} s"),
+
+def _kib(name: str, *, per_server: bool = False) -> Cell:
+    if per_server:
+        return lambda r: f"{getattr(r, name) / r.servers / 1024:.1f} KiB"
+    return lambda r: f"{getattr(r, name) / 1024:.0f} KiB"
+
+
+def _spread(name: str) -> Cell:
+    """Median and 95th percentile of the wall times in ms."""
+
+    def cell(r: Result) -> str:
+        if not (runs := sorted(r.runs(name))):
+            return "-"
+        p95 = runs[min(len(runs) - 1, math.ceil(0.95 * len(runs)) - 1)]
+        return f"{_ms(_median(runs))} ({_ms(p95)})"
+
+    return cell
+
+
+def _paired(ours: str, base: str, bold: str = "") -> Cell:
+    return lambda r: f"{bold}{r.pair(ours, base)}{bold} ({r.pair(ours, base, 'cpu')})"
+
+
+def _loop_and_gc(name: str) -> Rows:
+    def ms(stat: Callable[[list[float]], float], kind: str) -> Cell:
+        return lambda r: _ms(stat(r.runs(name, kind)))
+
+    return [
+        ("  event-loop CPU time: median ms", ms(_median, "cpu")),
+        ("  garbage collection within: mean ms", ms(_mean, "gc")),
     ]
-    lines = [
+
+
+PAIRED = "(median of paired ratios; by CPU)"
+ROWS: Rows = [
+    ("enabled entities (the floor writes as many states)", _count("entities")),
+    (
+        "states written per refresh: changing answer (identical answer)",
+        lambda r: f"{r.writes} ({r.state_changes + r.reports})",
+    ),
+    (
+        "Home Assistant's per-entry entity maximum reached (entities refused)",
+        lambda r: "**yes**" if r.capped else "no",
+    ),
+    ("entity registry entries (incl. disabled by default)", _count("registry_entries")),
+    ("`/server/details` body", _kib("payload_bytes")),
+    (
+        f"**refresh / floor, changing answer** {PAIRED}",
+        _paired("refresh", "floor", "**"),
+    ),
+    (
+        f"**refresh / floor, identical answer** {PAIRED}",
+        _paired("same", "same-floor", "**"),
+    ),
+    ("identical answer: refresh, fetch excluded: median (p95) ms", _spread("same")),
+    (
+        "identical answer: floor (same values again): median (p95) ms",
+        _spread("same-floor"),
+    ),
+    ("changing answer: refresh, fetch excluded: median (p95) ms", _spread("refresh")),
+    *_loop_and_gc("refresh"),
+    ("changing answer: floor: median (p95) ms", _spread("floor")),
+    *_loop_and_gc("floor"),
+    ("  `json.loads` alone: median ms", lambda r: _ms(_median(r.parse))),
+    (
+        "same-kind floor (twins of our entities, no logic): median (p95) ms",
+        _spread("twins"),
+    ),
+    *_loop_and_gc("twins"),
+    (
+        "changing answer: refresh / floor as a ratio of medians (by CPU time)",
+        lambda r: (
+            f"{_ratio(r.runs('refresh'), r.runs('floor'))} "
+            f"({_ratio(r.runs('refresh', 'cpu'), r.runs('floor', 'cpu'))})"
+        ),
+    ),
+    ("refresh / same-kind floor (paired; by CPU time)", _paired("refresh", "twins")),
+    (
+        "same-kind floor / floor: Home Assistant's cost of richer entities (paired)",
+        _paired("twins", "floor"),
+    ),
+    (
+        "changing answer: refresh per enabled entity: median µs",
+        lambda r: f"{_median(r.runs('refresh')) / max(r.entities, 1) * 1e6:.1f}",
+    ),
+    ("timed pairs per answer kind", lambda r: str(len(r.runs("refresh")))),
+    ("HTTP requests per poll", _count("poll_requests")),
+    ("response bytes per poll", _kib("poll_bytes")),
+    (
+        f"HTTP requests per ping interval ({DEFAULT_PING_INTERVAL} s), besides the polls",
+        lambda r: str(r.ping_requests + r.ping_other_requests),
+    ),
+    ("response bytes per ping interval, besides the polls", _kib("ping_bytes")),
+    ("state changes from an identical payload", _count("state_changes")),
+    ("  of which attribute-only changes", _count("attribute_changes")),
+    ("  state_reported events (unchanged writes)", _count("reports")),
+    ("memory after setup, per server (traced)", _kib("memory_bytes", per_server=True)),
+    (
+        "  of which allocated in custom_components/nezha",
+        _kib("memory_ours_bytes", per_server=True),
+    ),
+    ("setup until the server entities exist", lambda r: f"{r.setup_first:.2f} s"),
+    ("setup until the ping sensors exist too", lambda r: f"{r.setup_all:.2f} s"),
+]
+
+
+def _table(results: list[Result]) -> list[str]:
+    return [
         "| measure | " + " | ".join(f"N = {r.servers}" for r in results) + " |",
         "|---|" + "---:|" * len(results),
+        *(
+            f"| {name} | " + " | ".join(fn(r) for r in results) + " |"
+            for name, fn in ROWS
+        ),
     ]
-    lines.extend(
-        f"| {name} | " + " | ".join(fn(r) for r in results) + " |" for name, fn in rows
-    )
-    return lines
 
 
 def _targets(results: list[Result]) -> list[str]:
-    by_n = {r.servers: r for r in results}
     lines = ["| target | result | |", "|---|---|---|"]
-    if RATIO_AT in by_n:
-        r = by_n[RATIO_AT]
-        changing = _paired(r.runs("refresh"), r.runs("floor"))
+    by_n = {r.servers: r for r in results}
+    if (r := by_n.get(RATIO_AT)) is not None:
+        changing = r.paired("refresh", "floor")
         lines.append(
             f"| refresh / floor ≤ {RATIO_TARGET} at N = {RATIO_AT}, changing answer"
             " (median of paired wall-time ratios)"
             f" | {changing:.2f} (by event-loop CPU time: {r.pair('refresh', 'floor', 'cpu')})"
             f" | {_mark(changing <= RATIO_TARGET)} |"
         )
-        same = _paired(r.runs("same"), r.runs("same-floor"))
+        same = r.paired("same", "same-floor")
         lines.append(
             f"| refresh / floor well under {RATIO_TARGET} at N = {RATIO_AT}, identical"
             f" answer (at most {SAME_TARGET})"
             f" | {same:.2f} (by event-loop CPU time: {r.pair('same', 'same-floor', 'cpu')})"
             f" | {_mark(same <= SAME_TARGET)} |"
         )
-    polls = sorted({r.poll_requests for r in results})
-    lines.append(
-        "| HTTP requests per poll constant in N | "
-        + ", ".join(f"{r.poll_requests} at N = {r.servers}" for r in results)
-        + f" | {_mark(len(polls) == 1)} |"
-    )
+    polls = [r.poll_requests for r in results]
     unchanged = [r.state_changes + r.reports for r in results]
-    lines.append(
-        "| no state written for an identical payload | "
-        + ", ".join(
-            f"{c} at N = {r.servers}" for c, r in zip(unchanged, results, strict=True)
-        )
-        + f" | {_mark(all(c == 0 for c in unchanged))} |"
-    )
     churn = [r.state_changes for r in results]
-    lines.append(
-        "| zero churn: no state or attribute change from an identical payload | "
-        + ", ".join(
-            f"{c} at N = {r.servers}" for c, r in zip(churn, results, strict=True)
-        )
-        + f" | {_mark(all(c == 0 for c in churn))} |"
-    )
+    for target, counts in (
+        ("HTTP requests per poll constant in N", polls),
+        ("no state written for an identical payload", unchanged),
+        ("zero churn: no state or attribute change from an identical payload", churn),
+    ):
+        # Requests per poll must not grow with N; the other counts must be zero.
+        met = len(set(counts)) == 1 if counts is polls else not any(counts)
+        per_n = zip(counts, results, strict=True)
+        found = ", ".join(f"{count} at N = {r.servers}" for count, r in per_n)
+        lines.append(f"| {target} | {found} | {_mark(met)} |")
     return lines
 
 
 def _machine() -> str:
-    cpu = "unknown CPU"
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+        cpuinfo = Path("/proc/cpuinfo").read_text()
     except OSError:
-        pass
+        cpuinfo = ""
+    model = re.search(r"^model name[^:]*:(.*)$", cpuinfo, re.MULTILINE)
     return (
-        f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, "
-        f"Home Assistant {ha_const.__version__}, {platform.system()} {platform.machine()}"
+        f"{os.cpu_count()} CPUs ({model.group(1).strip() if model else 'unknown CPU'}), "
+        f"Python {platform.python_version()}, Home Assistant {ha_const.__version__}, "
+        f"{platform.system()} {platform.machine()}"
     )
 
 
-def _memory_top(result: Result) -> list[str]:
-    if not result.memory_top:
-        return []
-    return [
-        (
-            f"Largest memory growth during setup at N = {result.servers}, by the "
-            "file that allocated it:"
-        ),
-        "",
-        *(
-            f"- `{name}`: {size / result.servers / 1024:.1f} KiB per server"
-            for name, size in result.memory_top
-        ),
-        "",
+def _memory_top(r: Result) -> list[str]:
+    top = [
+        f"- `{name}`: {size / r.servers / 1024:.1f} KiB per server"
+        for name, size in r.memory_top
     ]
+    heading = f"Largest memory growth during setup at N = {r.servers}, by the file"
+    return [f"{heading} that allocated it:", "", *top, ""] if top else []
 
 
 def test_report() -> None:
@@ -927,7 +807,6 @@ def test_report() -> None:
     # were skipped, and an identical one less than the floor.
     for r in results:
         assert r.state_changes + r.reports == 0, f"writes for nothing at {r.servers}"
-        same = _paired(r.runs("same"), r.runs("same-floor"))
-        assert same < 1.0, f"identical answer at {r.servers}"
-        changing = _paired(r.runs("refresh"), r.runs("floor"))
+        assert r.paired("same", "same-floor") < 1.0, f"identical answer at {r.servers}"
+        changing = r.paired("refresh", "floor")
         assert changing <= REGRESSION_AT, f"changing at {r.servers}"

@@ -7,11 +7,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 import contextlib
+from dataclasses import dataclass
 import json
 import threading
 import time
-from typing import Self
 
 import aiohttp
 from aiohttp import web
@@ -48,56 +49,48 @@ async def capture(servers: int) -> tuple[dict[int, object], list[str]]:
         return dict(client.inventory), frames
 
 
+@dataclass
 class Replay:
+    """Where the replay server listens, and how many frames it sent."""
+
+    url: str = ""
+    sent: int = 0
+
+
+@contextlib.contextmanager
+def replaying(frames: list[str], interval: float) -> Iterator[Replay]:
     """A WebSocket server in its own thread, sending the frames in turn every interval s."""
+    replay, ready, stop = Replay(), threading.Event(), threading.Event()
 
-    def __init__(self, frames: list[str], interval: float) -> None:
-        self.frames = frames
-        self.interval = interval
-        self.sent = 0
-        self.url = ""
-        self._ready = threading.Event()
-        self._stop: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True)
+    async def handler(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        with contextlib.suppress(ConnectionError):
+            while not ws.closed and not stop.is_set():
+                await ws.send_str(frames[replay.sent % len(frames)])
+                replay.sent += 1
+                await asyncio.sleep(interval)
+        return ws
 
-    def __enter__(self) -> Self:
-        self._thread.start()
-        self._ready.wait(10)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._loop is not None and self._stop is not None
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
-
-    def _run(self) -> None:
-        asyncio.run(self._serve())
-
-    async def _serve(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-
-        async def handler(request: web.Request) -> web.WebSocketResponse:
-            ws = web.WebSocketResponse()
-            await ws.prepare(request)
-            with contextlib.suppress(ConnectionError):
-                while not ws.closed and not self._stop.is_set():  # type: ignore[union-attr]
-                    await ws.send_str(self.frames[self.sent % len(self.frames)])
-                    self.sent += 1
-                    await asyncio.sleep(self.interval)
-            return ws
-
+    async def serve() -> None:
         app = web.Application()
         app.router.add_get(WS, handler)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-        self._ready.set()
-        await self._stop.wait()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        replay.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        ready.set()
+        await asyncio.to_thread(stop.wait)
         await runner.cleanup()
+
+    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
+    thread.start()
+    ready.wait(10)
+    try:
+        yield replay
+    finally:
+        stop.set()
+        thread.join(10)
 
 
 async def run_stream(
@@ -145,14 +138,6 @@ async def run_stream(
     return cpu, parsed, lag
 
 
-def floor(frames: list[str]) -> float:
-    """CPU seconds of json.loads of ``frames``."""
-    cpu = time.thread_time()
-    for frame in frames:
-        json.loads(frame)
-    return time.thread_time() - cpu
-
-
 @pytest.mark.parametrize("servers", SIZES)
 async def test_stream_cpu(servers: int, socket_enabled: None) -> None:
     """Measure pace and flood, before and after the throttle."""
@@ -160,16 +145,20 @@ async def test_stream_cpu(servers: int, socket_enabled: None) -> None:
     per_minute = 60 / SECONDS
     for mode, interval in (("pace", FRAME_INTERVAL), ("flood", FLOOD[servers])):
         for label, parse_interval in (("before", 0.0), ("after", FRAME_INTERVAL)):
-            with Replay(frames, interval) as replay:
+            with replaying(frames, interval) as replay:
                 sent = replay.sent
                 cpu, parsed, lag = await run_stream(
                     inventory, replay.url, parse_interval
                 )
                 received = replay.sent - sent
+            floor = time.thread_time()  # json.loads of the frames the runner parsed
+            for frame in parsed:
+                json.loads(frame)
+            floor = time.thread_time() - floor
             RESULTS.append(
                 f"{servers} | {mode} | {label} | {len(frames[0]) / 1024:.0f} "
                 f"| {round(received * per_minute)} | {round(len(parsed) * per_minute)} "
-                f"| {cpu * per_minute:.2f} | {floor(parsed) * per_minute:.2f} "
+                f"| {cpu * per_minute:.2f} | {floor * per_minute:.2f} "
                 f"| {lag * 1000:.0f}"
             )
 
