@@ -43,7 +43,7 @@ from custom_components.nezha.client.v1_parse import (
     parse_time,
     parse_ws_frame,
 )
-from tests.client.common import DETAILS, assert_secret_free
+from tests.client.common import CALLS, DETAILS, assert_secret_free
 from tests.conftest import TOKEN, register_secret
 
 FUZZ = settings(
@@ -622,13 +622,9 @@ def test_unreadable_body_is_response_error(body: bytes, words: str) -> None:
     with pytest.raises(NezhaResponseError, match=f"{words} \\(HTTP 418\\)"):
         raw(body, status=418).json()
     client = fake(NezhaV0Client, 200, "application/json", body)
-    for call in (
-        client.async_get_fleet(),
-        client.async_list_servers(),
-        client.async_get_ping_monitors(1),
-    ):
+    for call in ("fleet", "list", "monitors"):
         with pytest.raises(NezhaResponseError):
-            run_sync(call)
+            run_sync(CALLS[call](client))  # type: ignore[arg-type]
 
 
 def test_raw_response_reading() -> None:
