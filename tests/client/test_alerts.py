@@ -118,13 +118,6 @@ def test_rule_name() -> None:
         assert classify(text, name) == expected
 
 
-def test_long_message_is_cut() -> None:
-    """A task's output can be long; the event keeps the start of it."""
-    task = "[Task] " + "x" * 10_000
-    cut = task[: MAX_MESSAGE_CHARS - 1] + "…"
-    assert parse_alert(*render(task)).message == cut
-
-
 @pytest.mark.parametrize(
     ("body", "content_type"),
     [(body, JSON_TYPE) for body in BAD_JSON]
@@ -136,14 +129,18 @@ def test_bad_bodies(body: bytes, content_type: str) -> None:
         parse_alert(body, content_type)
 
 
-def test_extra_fields_are_ignored() -> None:
-    """A template with more placeholders still works; the first form value wins."""
+def test_message_fields() -> None:
+    """Extra placeholders are ignored, the first form value wins, long output is cut."""
     alert = parse_alert(
         b'{"message": "m", "server_id": "3", "cpu": "12.5", "extra": {"a": 1}}'
     )
     assert (alert.message, alert.server_id) == ("m", 3)
     alert = parse_alert(b"message=first&message=second&server_id=", FORM_TYPE)
     assert (alert.message, alert.server_id) == ("first", None)
+    # A task's output can be long; the event keeps the start of it.
+    task = "[Task] " + "x" * 10_000
+    cut = task[: MAX_MESSAGE_CHARS - 1] + "…"
+    assert parse_alert(*render(task)).message == cut
 
 
 def server(last_active: datetime | None) -> Server:

@@ -62,8 +62,8 @@ async def test_list_and_trigger(session: ClientSession, sim: NezhaSimulator) -> 
     assert sim.cron_runs == [backup]
 
 
-async def test_scope_probe(session: ClientSession, sim: NezhaSimulator) -> None:
-    """Task 0 tells whether the token may run tasks, and runs nothing."""
+async def test_scope_and_failures(session: ClientSession, sim: NezhaSimulator) -> None:
+    """Task 0 tells whether the token may run tasks; failures keep their types."""
     assert await v1(session, sim, PAT).async_can_trigger_crons()
     reader = sim.add_token(scopes=(*READ, "nezha:cron:read"))
     client = v1(session, sim, reader)
@@ -74,10 +74,7 @@ async def test_scope_probe(session: ClientSession, sim: NezhaSimulator) -> None:
     await expect(NezhaScopeError, v1(session, sim, runner).async_get_crons())
     assert sim.cron_runs == []
     assert sim.waf_strikes() == 0
-
-
-async def test_trigger_failures(session: ClientSession, sim: NezhaSimulator) -> None:
-    """Auth, WAF and proxy failures keep their types; a bad answer stays generic."""
+    # Auth, WAF and proxy failures keep their types; a bad answer stays generic.
     backup = sim.add_cron("Backup")
     wrong = register_secret("nzp_Wr0ngT0kenA1b2C3d4E5f6G7h8I9j0K1L")
     sim.waf_enabled = True

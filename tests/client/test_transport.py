@@ -278,15 +278,18 @@ async def test_body_cap_boundary(
     assert "larger than" in str(err)
 
 
-async def test_unsendable_header_sends_nothing(
+async def test_failures_against_the_simulator(
     session: ClientSession, simulator: NezhaSimulator
 ) -> None:
-    bad_header = Transport(session, simulator.url).get(
-        LIST, headers={"X-Test": "a\r\nb"}
-    )
+    """Unsendable header (nothing sent); trailing-slash redirect (not followed)."""
+    transport = Transport(session, simulator.url)
+    bad_header = transport.get(LIST, headers={"X-Test": "a\r\nb"})
     err = await expect(NezhaConnectionError, bad_header)
     assert "could not be built (ValueError)" in str(err)
     assert simulator.requests == []
+    slash = transport.get(DETAILS + "/", params={"id": "1"})
+    assert (await expect(NezhaRedirectError, slash)).location == simulator.url + DETAILS
+    assert len(simulator.requests) == 1
 
 
 async def test_tls(session: ClientSession, tmp_path: Path) -> None:
