@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 import json
 from pathlib import Path
 import re
-import socket
 from typing import Any
 
 from aiohttp import ClientSession, TCPConnector, web
@@ -54,50 +53,36 @@ pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 SERVER = {"id": 1, "name": "hk-edge-01", "tag": "Production", "last_active": 1733040000}
 LIST_BODY = {"code": 0, "message": "success", "result": [SERVER]}
-
-
-def http_response(
-    body: bytes, *, headers: dict[str, str] | None = None, chunked: bool = False
-) -> bytes:
-    """Raw HTTP/1.1 response bytes; no Date header unless given."""
-    fields = {"Content-Type": "application/json; charset=utf-8", "Connection": "close"}
-    fields.update(headers or {})
-    if chunked:
-        fields["Transfer-Encoding"] = "chunked"
-        payload = b"".join(
-            b"%x\r\n%s\r\n" % (len(body[i : i + 1000]), body[i : i + 1000])
-            for i in range(0, len(body), 1000)
-        )
-        payload += b"0\r\n\r\n"
-    else:
-        fields["Content-Length"] = str(len(body))
-        payload = body
-    head = "HTTP/1.1 200 OK\r\n" + "".join(f"{k}: {v}\r\n" for k, v in fields.items())
-    return head.encode("latin-1") + b"\r\n" + payload
+JSON_UTF8 = "application/json; charset=utf-8"
 
 
 @contextlib.asynccontextmanager
-async def raw_server(response: bytes) -> AsyncIterator[str]:
-    """A socket server answering every request with ``response``; yields its URL."""
+async def answering(
+    body: bytes, *, date: str | None = None, chunked: bool = False
+) -> AsyncIterator[str]:
+    """A server answering every GET with ``body`` in 1000-byte writes; that Date only."""
 
-    async def handle(
-        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
-            await reader.readuntil(b"\r\n\r\n")
-            writer.write(response)
-            await writer.drain()
-        writer.close()
-        with contextlib.suppress(ConnectionError):
-            await writer.wait_closed()
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": JSON_UTF8})
+        if chunked:
+            response.enable_chunked_encoding()
+        else:
+            response.content_length = len(body)
+        await response.prepare(request)
+        for start in range(0, len(body), 1000):
+            await response.write(body[start : start + 1000])
+        return response
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.close()
-        await server.wait_closed()
+    async def set_date(request: web.Request, response: web.StreamResponse) -> None:
+        del response.headers["Date"]  # aiohttp's own, set before this hook
+        if date is not None:
+            response.headers["Date"] = date
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handler)
+    app.on_response_prepare.append(set_date)
+    async with serve(app) as url:
+        yield url
 
 
 HANDSHAKE_FAILED = "Error on transport creation for incoming connection"
@@ -138,13 +123,6 @@ async def tls_server(tmp_path: Path) -> AsyncIterator[tuple[str, asyncio.Event]]
         await runner.cleanup()
         loop.set_exception_handler(previous)
         loop.set_debug(debug)
-
-
-def free_port() -> int:
-    """A port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.asynccontextmanager
@@ -202,8 +180,7 @@ async def test_date_header(
     expected: datetime | None,
 ) -> None:
     """A usable Date header converted to UTC, else our own clock."""
-    headers = {} if date is None else {"Date": date}
-    async with raw_server(http_response(b"{}", headers=headers)) as url:
+    async with answering(b"{}", date=date) as url:
         raw = await Transport(session, url).get("/x")
     assert raw.date == (expected or datetime.now(UTC))
     assert raw.date.tzinfo is UTC
@@ -269,7 +246,7 @@ async def test_body_cap_boundary(
     monkeypatch: pytest.MonkeyPatch, session: ClientSession, chunked: bool
 ) -> None:
     body = json.dumps(LIST_BODY).encode() * 10  # 10 chunks of 1000 bytes or so
-    async with raw_server(http_response(body, chunked=chunked)) as url:
+    async with answering(body, chunked=chunked) as url:
         transport = Transport(session, url)
         monkeypatch.setattr(transport_module, "MAX_BODY_BYTES", len(body))
         assert (await transport.get(LIST)).body == body
@@ -349,7 +326,7 @@ async def test_no_error_or_repr_contains_the_token(
     await collect(timeout=0.3)
     await collect(sim + "/sub", call=CALLS["monitors"])
     for url, words in [
-        (f"http://127.0.0.1:{free_port()}", "ClientConnectorError"),  # refused
+        ("http://127.0.0.1:1", "ClientConnectorError"),  # refused: no one on port 1
         ("http://[::1", "could not be built"),
         ("ftp://127.0.0.1", "NonHttpUrlClientError"),
     ]:
