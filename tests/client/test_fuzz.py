@@ -265,14 +265,9 @@ offsets = st.timedeltas(
 def go_rfc3339(moment: datetime, nanos: int) -> str:
     """A time as Go's RFC3339Nano prints it (years 1-9999, any fixed offset)."""
     text = moment.replace(tzinfo=None, microsecond=0).isoformat()
-    if nanos:
-        text += f".{nanos:09d}".rstrip("0")
-    offset = moment.utcoffset() or timedelta(0)
-    if not offset:
-        return text + "Z"
-    minutes = int(abs(offset) / timedelta(minutes=1))
-    sign = "-" if offset < timedelta(0) else "+"
-    return f"{text}{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+    fraction = f".{nanos:09d}".rstrip("0") if nanos else ""
+    zone = moment.strftime("%:z")
+    return text + fraction + ("Z" if zone == "+00:00" else zone)
 
 
 rfc3339 = st.builds(
