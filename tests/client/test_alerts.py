@@ -75,29 +75,22 @@ def test_any_server_name_survives(
     assert parse_alert(body, type_) == alert
 
 
-@pytest.mark.parametrize("request_type", [JSON, FORM])
-def test_message_without_server(request_type: int) -> None:
-    """Service, IP-change and test messages leave #SERVER.*# as they are."""
-    body, content_type = render("a test message", None, request_type=request_type)
-    assert b"SERVER.ID" in body  # left as it is (form-encoded: %23SERVER.ID%23)
-    assert parse_alert(body, content_type) == NezhaAlert(
-        AlertKind.TEST, "a test message", None, None, None
-    )
-    body, content_type = render("[Down] HTTP Reporter: hk, Error: timeout", None)
-    assert parse_alert(body, content_type).kind is AlertKind.OTHER
-
-
-def test_v2_server_without_runtime_state() -> None:
-    """v2 replaces nothing for a server that has not reported since the restart."""
+def test_placeholders_without_a_server() -> None:
+    """No server, or a v2 one not reported since its restart: #SERVER.*# stay as written."""
+    for request_type in (JSON, FORM):
+        body, content_type = render("a test message", request_type=request_type)
+        assert b"SERVER.ID" in body  # left as it is (form-encoded: %23SERVER.ID%23)
+        alert = parse_alert(body, content_type)
+        assert alert == NezhaAlert(AlertKind.TEST, "a test message", None, None, None)
+    down = parse_alert(*render("[Down] HTTP Reporter: hk, Error: timeout"))
+    assert down.kind is AlertKind.OTHER
     new = AlertServer(9, "new", reported=False)
     body, content_type = render("[Incident] new(…) Offline", new)
     assert body == ALERT_TEMPLATE.encode()
-    assert parse_alert(body, content_type) == NezhaAlert(
-        AlertKind.OTHER, None, None, None, None
-    )
+    assert parse_alert(body, content_type) == NezhaAlert(AlertKind.OTHER, *[None] * 4)
     # v0 has no such case: it replaces what it can.
-    body, content_type = render("[Incident] new() Offline", new, generation="v0")
-    assert parse_alert(body, content_type).server_id == 9
+    v0 = render("[Incident] new() Offline", new, generation="v0")
+    assert parse_alert(*v0).server_id == 9
 
 
 @pytest.mark.parametrize(
@@ -125,15 +118,6 @@ def test_rule_name() -> None:
         assert classify(text, name) == expected
 
 
-def test_long_message_is_cut() -> None:
-    """A task's output can be long; the event keeps the start of it."""
-    body, content_type = render("[Task] " + "x" * 10_000)
-    message = parse_alert(body, content_type).message
-    assert message is not None
-    assert len(message) == MAX_MESSAGE_CHARS
-    assert message.endswith("…")
-
-
 @pytest.mark.parametrize(
     ("body", "content_type"),
     [(body, JSON_TYPE) for body in BAD_JSON]
@@ -145,14 +129,18 @@ def test_bad_bodies(body: bytes, content_type: str) -> None:
         parse_alert(body, content_type)
 
 
-def test_extra_fields_are_ignored() -> None:
-    """A template with more placeholders still works; the first form value wins."""
+def test_message_fields() -> None:
+    """Extra placeholders are ignored, the first form value wins, long output is cut."""
     alert = parse_alert(
         b'{"message": "m", "server_id": "3", "cpu": "12.5", "extra": {"a": 1}}'
     )
     assert (alert.message, alert.server_id) == ("m", 3)
     alert = parse_alert(b"message=first&message=second&server_id=", FORM_TYPE)
     assert (alert.message, alert.server_id) == ("first", None)
+    # A task's output can be long; the event keeps the start of it.
+    task = "[Task] " + "x" * 10_000
+    cut = task[: MAX_MESSAGE_CHARS - 1] + "…"
+    assert parse_alert(*render(task)).message == cut
 
 
 def server(last_active: datetime | None) -> Server:

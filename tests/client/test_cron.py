@@ -62,16 +62,8 @@ async def test_list_and_trigger(session: ClientSession, sim: NezhaSimulator) -> 
     assert sim.cron_runs == [backup]
 
 
-def test_parse_cron_is_lenient() -> None:
-    """Records without an id are skipped; a missing name gets a fallback."""
-    assert parse_cron(None) is None
-    assert parse_cron({"id": 0, "name": "x"}) is None
-    assert parse_cron({"id": "7"}) is None
-    assert parse_cron({"id": 7, "name": None}) == CronTask(7, "Task 7", 0, "", 0)
-
-
-async def test_scope_probe(session: ClientSession, sim: NezhaSimulator) -> None:
-    """Task 0 tells whether the token may run tasks, and runs nothing."""
+async def test_scope_and_failures(session: ClientSession, sim: NezhaSimulator) -> None:
+    """Task 0 tells whether the token may run tasks; failures keep their types."""
     assert await v1(session, sim, PAT).async_can_trigger_crons()
     reader = sim.add_token(scopes=(*READ, "nezha:cron:read"))
     client = v1(session, sim, reader)
@@ -82,10 +74,7 @@ async def test_scope_probe(session: ClientSession, sim: NezhaSimulator) -> None:
     await expect(NezhaScopeError, v1(session, sim, runner).async_get_crons())
     assert sim.cron_runs == []
     assert sim.waf_strikes() == 0
-
-
-async def test_trigger_failures(session: ClientSession, sim: NezhaSimulator) -> None:
-    """Auth, WAF and proxy failures keep their types; a bad answer stays generic."""
+    # Auth, WAF and proxy failures keep their types; a bad answer stays generic.
     backup = sim.add_cron("Backup")
     wrong = register_secret("nzp_Wr0ngT0kenA1b2C3d4E5f6G7h8I9j0K1L")
     sim.waf_enabled = True
@@ -110,11 +99,15 @@ async def test_trigger_failures(session: ClientSession, sim: NezhaSimulator) -> 
 
 @pytest.mark.usefixtures("socket_enabled")
 async def test_odd_answers(session: ClientSession) -> None:
-    """A refusal needs a reason; other odd answers stay generic errors."""
+    """Records need an id (a name has a fallback); odd answers stay generic errors."""
+    assert parse_cron(None) is None
+    assert parse_cron({"id": 0, "name": "x"}) is None
+    assert parse_cron({"id": "7"}) is None
+    assert parse_cron({"id": 7, "name": None}) == CronTask(7, "Task 7", 0, "", 0)
     answers = iter(
         [
             web.json_response({"success": True}),  # a dashboard with a task 0
-            web.json_response({"error": "  "}),
+            web.json_response({"error": "  "}),  # a refusal needs a reason
             web.Response(status=400, text="<html>bad</html>", content_type="text/html"),
         ]
     )

@@ -113,6 +113,7 @@ async def test_anything_else_is_left_to_the_v0_check(
 async def test_transport_errors_propagate(
     session: aiohttp.ClientSession, sim: NezhaSimulator
 ) -> None:
+    """A timeout, a refused connection; a redirect is not followed."""
     async with sim:
         url = sim.url
         sim.inject_fault(Fault.SLOW)
@@ -122,8 +123,6 @@ async def test_transport_errors_propagate(
         )
     await expect(NezhaConnectionError, async_detect_generation(session, url))
 
-
-async def test_redirects_are_not_followed(session: aiohttp.ClientSession) -> None:
     async def moved(request: web.Request) -> web.Response:
         raise web.HTTPFound("https://elsewhere.example/api/v1/setting")
 

@@ -117,7 +117,7 @@ NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
     ("end", "cycle", "expected"),
     [
         # Without auto-renewal (no cycle) the end date stands, even when it has passed.
-        ("2026-09-01T00:00:00+08:00", None, utc(2026, 8, 31, 16)),
+        ("2026-09-01T00:00:00+08:00", None, datetime(2026, 9, 1, tzinfo=SHANGHAI)),
         ("2026-05-20", None, utc(2026, 5, 20)),
         # With it, an end date ahead stands too.
         ("2026-07-01T00:00:00Z", "Year", utc(2026, 7, 1)),
@@ -138,20 +138,15 @@ NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
         (None, "", None),
         ("0000-00-00T23:59:59+08:00", "", None),
         ("0000-00-00T23:59:59+08:00", None, None),
+        # Local midnight (from a browser in California) stays local midnight across
+        # daylight saving time; a date without offset is a date where the user lives.
+        ("2026-01-15T08:00:00.000Z", "Month", datetime(2026, 6, 15, tzinfo=PACIFIC)),
+        ("2026-06-10", None, datetime(2026, 6, 10, tzinfo=PACIFIC)),
     ],
 )
 def test_next_expiry(end: str | None, cycle: str | None, expected: object) -> None:
+    """In the user's time zone: UTC, unless the row expects California's."""
+    local = PACIFIC if getattr(expected, "tzinfo", None) is PACIFIC else UTC
     record = billing(end, auto=cycle is not None, cycle=cycle or "")
-    assert next_expiry(record, NOW, UTC) == expected
-
-
-def test_next_expiry_counts_months_on_the_local_calendar() -> None:
-    """Local midnight stays local midnight across daylight saving time."""
-    # Written by a browser in California: 15 January, local midnight.
-    record = billing("2026-01-15T08:00:00.000Z", auto=True, cycle="Month")
-    renewed = next_expiry(record, NOW, PACIFIC)
-    assert renewed == datetime(2026, 6, 15, tzinfo=PACIFIC)
-    assert renewed is not None and renewed.utcoffset() == timedelta(hours=-7)
-    # A date without offset is a date where the user lives.
-    naive = billing("2026-06-10", cycle="Month")
-    assert next_expiry(naive, NOW, PACIFIC) == datetime(2026, 6, 10, tzinfo=PACIFIC)
+    # The same instant, and written in the same zone (the offset survives DST).
+    assert repr(next_expiry(record, NOW, local)) == repr(expected)
