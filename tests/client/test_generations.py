@@ -115,6 +115,15 @@ async def test_fleet_matches_simulator_state(
     sim = dash.sim
     sim.add_server("late-but-first", display_index=50)
     sim.add_server("late-tie", display_index=10)  # ties with fra-db-02
+    for ip in (
+        "/2001:db8:3::4",
+        "",
+        "not-an-ip",
+        "10.0.0.1/",
+        "2001:db8::1",
+        "1.2.3.4",
+    ):
+        sim.add_server("odd-ip", ip=ip)  # c9: IP fields are not validated
     fleet = await dash.client.async_get_fleet()
     # The UI order: display_index descending, then id ascending.
     assert list(fleet.servers) == sorted_ids(sim.fleet)
@@ -169,7 +178,9 @@ async def test_fleet_matches_simulator_state(
         s.last_active for sid, s in fleet.servers.items() if sid not in (4, fresh)
     )
     assert warnings_of(caplog, dash.spec.logger) == []
-    assert {s.id for s in await client.async_list_servers()} >= {4, fresh}
+    assert {s.id: s.name for s in await client.async_list_servers()} == {
+        sid: s.name for sid, s in sim.fleet.servers.items()
+    }
     sim.set_online(4, True)
     assert (await client.async_get_fleet()).servers[4] == expected_server(sim, 4)
 
