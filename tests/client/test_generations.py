@@ -57,6 +57,8 @@ SPEC_TABLE: dict[str, tuple[Any, Any]] = {
     "status": ("status", "state"),  # the record key of the live state
     "cpu": ("status.CPU", "state.cpu"),
     "mem": ("status.MemUsed", "state.mem_used"),
+    "arch": ("host.Arch", "host.arch"),
+    "temperatures": ("status.Temperatures", "state.temperatures"),
     "monitor_path": ("/api/v1/monitor/{}", "/api/v1/server/{}/service"),
     "monitor_query": ({}, {"period": "1d"}),
     "unknown_server": (  # monitors of id 999
@@ -67,6 +69,17 @@ SPEC_TABLE: dict[str, tuple[Any, Any]] = {
     # The requests of list, fleet and monitors.
     "requests": (((LIST, {}), (DETAILS, {}), ("/api/v1/monitor/1", {})), V1_REQUESTS),
 }
+TEMPERATURES: list[Any] = [
+    {"Name": "nvme_composite", "Temperature": 41.85},
+    {"Name": "nvme_composite", "Temperature": 99},  # duplicate name: first wins
+    {"Name": "", "Temperature": 30},
+    {"Name": "acpitz", "Temperature": "hot"},
+    {"Name": "k10temp", "Temperature": None},
+    {"Temperature": 50},
+    {"Name": 5, "Temperature": 50},
+    7,
+    {"Name": "coretemp_core_0", "Temperature": 54},
+]
 SPECS = {
     generation: SimpleNamespace(**{f: pair[index] for f, pair in SPEC_TABLE.items()})
     for index, generation in enumerate(("v0", "v1"))
@@ -294,6 +307,21 @@ async def test_unexpected_values_are_logged_once(
     # The log is per client.
     await dash.client_with(dash.spec.token).async_get_fleet()
     assert len(warnings_of(caplog, spec.logger)) == 3
+    # Unusable values become unknown, the rest of the record intact.
+    for field, value in ((spec.cpu, "high"), (spec.arch, 64), ("name", ["fra"])):
+        sim.set_malformed(4, field, value)
+    sim.set_malformed(5, spec.temperatures, TEMPERATURES)
+    fleet = await dash.client.async_get_fleet()
+    server, expected = fleet.servers[4], expected_server(sim, 4)
+    assert (server.state.cpu, server.host.arch, server.name) == (None, "", "")
+    assert server.state.mem_used == expected.state.mem_used
+    assert server.state.net_in_transfer == expected.state.net_in_transfer
+    assert (server.host.platform, server.tag) == (expected.host.platform, expected.tag)
+    assert [(t.name, t.celsius) for t in fleet.servers[5].state.temperatures] == [
+        ("nvme_composite", 41.85),
+        ("coretemp_core_0", 54.0),
+    ]
+    assert spec.temperatures in warnings_of(caplog, spec.logger)[-1]
     # Go cannot marshal NaN: gin then sends HTTP 200 with an empty body.
     sim.set_malformed(1, spec.cpu, float("nan"))
     err = await expect(NezhaResponseError, dash.client.async_get_fleet())

@@ -348,39 +348,6 @@ async def test_unreadable_record_is_left_out(
     assert summaries == set(simulator.fleet.servers) - (set() if skipped else {2})
 
 
-@pytest.mark.usefixtures("freezer")
-async def test_unusable_values_become_unknown_rest_intact(
-    simulator: NezhaSimulator, client: NezhaV0Client, caplog: pytest.LogCaptureFixture
-) -> None:
-    simulator.set_malformed(2, "status.CPU", "high")
-    simulator.set_malformed(2, "host.Arch", 64)
-    simulator.set_malformed(2, "name", ["fra"])
-    entries: list[Any] = [
-        {"Name": "nvme_composite", "Temperature": 41.85},
-        {"Name": "nvme_composite", "Temperature": 99},  # duplicate name: first wins
-        {"Name": "", "Temperature": 30},
-        {"Name": "acpitz", "Temperature": "hot"},
-        {"Name": "k10temp", "Temperature": None},
-        {"Temperature": 50},
-        {"Name": 5, "Temperature": 50},
-        7,
-        {"Name": "coretemp_core_0", "Temperature": 54},
-    ]
-    simulator.set_malformed(3, "status.Temperatures", entries)
-    fleet = await client.async_get_fleet()
-    server, expected = fleet.servers[2], expected_server(simulator, 2)
-    assert (server.state.cpu, server.host.arch, server.name) == (None, "", "")
-    assert server.state.mem_used == expected.state.mem_used
-    assert server.state.net_in_transfer == expected.state.net_in_transfer
-    assert server.host.platform == expected.host.platform
-    assert server.tag == expected.tag
-    assert [(t.name, t.celsius) for t in fleet.servers[3].state.temperatures] == [
-        ("nvme_composite", 41.85),
-        ("coretemp_core_0", 54.0),
-    ]
-    assert any("status.Temperatures" in m for m in warnings_of(caplog, CLIENT_LOGGER))
-
-
 @pytest.mark.parametrize("junk", [5, "x", None, [1], True])
 async def test_non_object_records_are_skipped(
     session: aiohttp.ClientSession, junk: Any

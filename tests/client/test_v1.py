@@ -636,8 +636,8 @@ async def test_edge_v1_c14_dashboard_without_pats(
     assert paths(sim) == [SERVERS_PATH]
 
 
-async def test_error_answers() -> None:
-    """Answers a dashboard or its proxy gives instead of data."""
+async def test_error_and_odd_answers() -> None:
+    """Answers a dashboard or its proxy gives instead of data; odd but readable ones."""
     # ``waf.RealIp`` refuses a missing header and one that is not an IP alike.
     for error in (
         "real ip header not found",
@@ -664,9 +664,7 @@ async def test_error_answers() -> None:
         # c2: only the literal prefix counts; the localised rest is just passed on.
         err = await expect(NezhaScopeError, client.async_get_fleet())
         assert err.scope == SCOPE_INVENTORY_READ
-
-
-async def test_odd_but_readable_lists() -> None:
+    # Odd but readable lists.
     group_items: list[Any] = [
         "not an object",
         {"group": "no object", "servers": [1]},
@@ -675,7 +673,7 @@ async def test_odd_but_readable_lists() -> None:
         {"group": {"name": "Odd"}, "servers": {"1": 1}},
     ]
     monitor = {"monitor_id": 2, "created_at": [1786852800000], "avg_delay": [5.0]}
-    routes = {
+    readable = {
         GROUPS_PATH: {"success": True, "data": group_items},
         "/api/v1/server/1/service": {
             "success": True,
@@ -683,7 +681,7 @@ async def test_odd_but_readable_lists() -> None:
         },
         SERVICES_PATH: {"success": True, "data": []},
     }
-    async with serving(routes) as client:
+    async with serving(readable) as client:
         assert await client.async_get_groups() == {"Mixed": frozenset({1, 3})}
         monitors = await client.async_get_ping_monitors(1)
         assert [(m.monitor_id, m.latest_delay) for m in monitors] == [
@@ -700,9 +698,11 @@ async def test_odd_but_readable_lists() -> None:
 # -- cycle_transfer_stats --------------------------------------------------------------
 
 
-def test_quota_of_the_reference_answer() -> None:
-    """The example of nezha-api.md (B.7): one rule, one server."""
-    stats = {
+def test_quotas() -> None:
+    """nezha-api.md's example (B.7); no maximum, nothing checked, bad ids and values."""
+    transfer = {"1": 2**64 - 1, "2": -5, "3": 1.5, "4": True}
+    transfer |= dict.fromkeys(["0", "x", "9" * 30], 7)
+    stats: dict[str, Any] = {
         "4": {
             "name": "Monthly 1 TiB",
             "from": "2026-08-01T00:00:00+08:00",
@@ -712,18 +712,7 @@ def test_quota_of_the_reference_answer() -> None:
             "server_name": {"1": "hk-edge-01"},
             "transfer": {"1": 412316860416},
             "next_update": {"1": "2026-08-17T12:01:00.123+08:00"},
-        }
-    }
-    assert parse_quotas(stats, parse_time) == {
-        4: TransferQuota(4, "Monthly 1 TiB", AUGUST, SEPTEMBER, TIB, {1: 412316860416})
-    }
-
-
-def test_quota_edge_values() -> None:
-    """No maximum, nothing checked yet, bad ids and values, and junk."""
-    transfer = {"1": 2**64 - 1, "2": -5, "3": 1.5, "4": True}
-    transfer |= dict.fromkeys(["0", "x", "9" * 30], 7)
-    stats: dict[str, Any] = {
+        },
         "2": {"name": "", "from": "0001-01-01T00:00:00Z", "to": None, "max": 0},
         # A maximum beyond uint64 is unusable, so no limit.
         "3": {"name": "big", "max": 2**64, "transfer": transfer},
@@ -735,6 +724,7 @@ def test_quota_edge_values() -> None:
     assert parse_quotas(stats, parse_time) == {
         2: TransferQuota(2, "Rule 2", None, None, None, {}),
         3: TransferQuota(3, "big", None, None, None, {1: 2**64 - 1}),
+        4: TransferQuota(4, "Monthly 1 TiB", AUGUST, SEPTEMBER, TIB, {1: 412316860416}),
         6: TransferQuota(6, "bad map", None, None, None, {}),
     }
     assert parse_quotas(None, parse_time) == parse_quotas([], parse_time) == {}
