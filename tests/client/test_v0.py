@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-import contextlib
 from datetime import UTC, datetime, timedelta
 import time
 from typing import Any
@@ -33,8 +31,7 @@ from tests.client.common import (
     WRONG_TOKEN,
     expect,
     expected_server,
-    json_app,
-    serve,
+    serving,
     warnings_of,
 )
 from tests.conftest import TOKEN
@@ -49,15 +46,6 @@ MONITOR = "/api/v1/monitor/1"
 def v0_body(result: Any) -> dict[str, Any]:
     """A v0 success envelope around ``result``."""
     return {"code": 0, "message": "success", "result": result}
-
-
-@contextlib.asynccontextmanager
-async def serving(
-    session: aiohttp.ClientSession, routes: dict[str, Any]
-) -> AsyncIterator[NezhaV0Client]:
-    """A client of a server answering each path with a fixed JSON body."""
-    async with serve(json_app(routes)) as url:
-        yield NezhaV0Client(session, url, TOKEN)
 
 
 # -- §C v0 edge cases ----------------------------------------------------------------
@@ -242,21 +230,21 @@ async def test_edge_c12_uint64_limits(
     ],
 )
 async def test_answers_that_are_not_the_v0_api(
-    session: aiohttp.ClientSession, body: Any, error: type[NezhaError], words: str
+    body: Any, error: type[NezhaError], words: str
 ) -> None:
     routes = (
         V1_BODIES if body is None else dict.fromkeys((LIST, DETAILS, MONITOR), body)
     )
-    async with serving(session, routes) as client:
+    async with serving(routes, NezhaV0Client) as client:
         for endpoint in ENDPOINTS:
             err = await expect(error, CALLS[endpoint](client))
             assert words in str(err)
 
 
-async def test_null_result_on_server_endpoints_is_empty(
-    session: aiohttp.ClientSession,
-) -> None:
-    async with serving(session, {DETAILS: v0_body(None), LIST: v0_body(None)}) as c:
+async def test_null_result_on_server_endpoints_is_empty() -> None:
+    async with serving(
+        {DETAILS: v0_body(None), LIST: v0_body(None)}, NezhaV0Client
+    ) as c:
         fleet = await c.async_get_fleet()
         assert fleet.servers == {} and fleet.complete
         assert await c.async_list_servers() == []
@@ -349,16 +337,14 @@ async def test_unreadable_record_is_left_out(
 
 
 @pytest.mark.parametrize("junk", [5, "x", None, [1], True])
-async def test_non_object_records_are_skipped(
-    session: aiohttp.ClientSession, junk: Any
-) -> None:
+async def test_non_object_records_are_skipped(junk: Any) -> None:
     good = {"id": 9, "name": "ok", "tag": "", "last_active": 1733040000}
     good |= {"host": {"Platform": "debian"}, "status": {"CPU": 1.5}}
     body = v0_body([junk, good])
     record = {"monitor_id": 7, "monitor_name": "", "created_at": None, "avg_delay": 3}
     records = [junk, record, dict(record, monitor_name="dup"), {"monitor_id": "x"}]
     routes = {DETAILS: body, LIST: body, "/api/v1/monitor/4": v0_body(records)}
-    async with serving(session, routes) as client:
+    async with serving(routes, NezhaV0Client) as client:
         fleet = await client.async_get_fleet()
         summaries = await client.async_list_servers()
         monitors = await client.async_get_ping_monitors(4)

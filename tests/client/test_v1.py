@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-import contextlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 import json
@@ -69,8 +68,7 @@ from tests.client.common import (
     assert_secret_free,
     expect,
     expected_server,
-    json_app,
-    serve,
+    serving,
     stream_frames,
     v1_sim,
 )
@@ -165,13 +163,6 @@ def raw_response(
         text = json.dumps(body).encode() if html is None else html
     content_type = "application/json" if html is None else "text/html"
     return RawResponse(SERVERS_PATH, status, content_type, text, NOW)
-
-
-@contextlib.asynccontextmanager
-async def serving(routes: dict[str, Any]) -> AsyncIterator[NezhaV1Client]:
-    """A client of a server answering each path with a fixed JSON body."""
-    async with serve(json_app(routes)) as url, aiohttp.ClientSession() as http:
-        yield NezhaV1Client(http, url, PAT)
 
 
 def behind_proxy(sim: NezhaSimulator) -> None:
@@ -398,7 +389,7 @@ async def test_service_status_edge_values() -> None:
         "6": {"up": [2**64 - 1] * 2, "delay": [1e300, 1e300]},
     }
     body = {"success": True, "data": {"services": services}}
-    async with serving({SERVICES_PATH: body}) as client:
+    async with serving({SERVICES_PATH: body}, NezhaV1Client) as client:
         result = await client.async_get_services()
     assert result == [
         ServiceStatus(1, "never checked", None, None, None),
@@ -644,7 +635,7 @@ async def test_error_and_odd_answers() -> None:
         'ParseAddr("10.0.0.x"): unable to parse IP',
         'ParseAddr("203.0.113.7:5678"): unexpected character (at ":5678")',
     ):
-        async with serving({SERVERS_PATH: {"error": error}}) as client:
+        async with serving({SERVERS_PATH: {"error": error}}, NezhaV1Client) as client:
             err = await expect(NezhaProxyHeaderError, client.async_list_servers())
         assert "reverse proxy" in str(err)
     not_a_list = {"success": True, "data": 5}
@@ -655,7 +646,7 @@ async def test_error_and_odd_answers() -> None:
         SERVICES_PATH: {"error": "数据库错误"},
         SERVERS_PATH: {"error": "ApiErrorForbidden: 令牌缺少范围 nezha:inventory:read"},
     }
-    async with serving(routes) as client:
+    async with serving(routes, NezhaV1Client) as client:
         for call in (client.async_get_groups(), client.async_get_ping_monitors(1)):
             err = await expect(NezhaResponseError, call)
             assert "'data' is not a list" in str(err)
@@ -681,7 +672,7 @@ async def test_error_and_odd_answers() -> None:
         },
         SERVICES_PATH: {"success": True, "data": []},
     }
-    async with serving(readable) as client:
+    async with serving(readable, NezhaV1Client) as client:
         assert await client.async_get_groups() == {"Mixed": frozenset({1, 3})}
         monitors = await client.async_get_ping_monitors(1)
         assert [(m.monitor_id, m.latest_delay) for m in monitors] == [
@@ -690,7 +681,9 @@ async def test_error_and_odd_answers() -> None:
         ]
         assert await client.async_get_services() == []
     for data in ({}, [1]):  # no services and no rules; a data that is not an object
-        async with serving({SERVICES_PATH: {"success": True, "data": data}}) as client:
+        async with serving(
+            {SERVICES_PATH: {"success": True, "data": data}}, NezhaV1Client
+        ) as client:
             overview = await client.async_get_service_overview()
         assert overview == ServiceOverview(services=[], quotas={})
 
