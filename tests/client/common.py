@@ -175,11 +175,8 @@ HOST_KEYS = (
 def expected_server(sim: NezhaSimulator, sid: int) -> Server:
     """The server as the client of ``sim``'s generation must present it."""
     fleet = sim.fleet
-    server, host, status = (
-        fleet.servers[sid],
-        fleet.reported_host(sid),
-        fleet.status(sid),
-    )
+    server, host = fleet.servers[sid], fleet.reported_host(sid)
+    status = fleet.status(sid)
     v0 = sim.generation == "v0"
     if v0:
         seconds = fleet.last_report(sid)

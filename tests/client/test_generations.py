@@ -114,10 +114,13 @@ async def dash(
     freezer: FrozenDateTimeFactory,
     session: aiohttp.ClientSession,
 ) -> AsyncIterator[Dash]:
-    """Each generation's dashboard on a frozen clock, with a client of it."""
+    """Each generation's dashboard (param: it, or it and ``start`` kwargs), frozen."""
     freezer.move_to(FROZEN_AT)
-    spec = SPECS[request.param]
-    async with start(request.param) as sim:
+    generation, kwargs = (
+        request.param if type(request.param) is tuple else (request.param, {})
+    )
+    spec = SPECS[generation]
+    async with start(generation, **kwargs) as sim:
         yield Dash(spec, sim, spec.client(session, sim.url, spec.token), session)
 
 
@@ -264,16 +267,13 @@ async def test_client_identity_requests_and_ping_monitors(dash: Dash) -> None:
     assert words in str(err)
 
 
-@pytest.mark.parametrize("generation", sorted(SPECS))
-async def test_dashboard_without_monitors(
-    socket_enabled: None, session: aiohttp.ClientSession, generation: str
-) -> None:
-    spec = SPECS[generation]
-    async with start(generation, monitors=False) as sim:
-        client = spec.client(session, sim.url, spec.token)
-        assert await client.async_get_ping_monitors(1) == []
-        assert await client.async_get_ping_monitors(2) == []
-        assert (await client.async_get_service_overview()).services == []
+@pytest.mark.parametrize(
+    "dash", [(g, {"monitors": False}) for g in SPECS], indirect=True
+)
+async def test_dashboard_without_monitors(dash: Dash) -> None:
+    assert await dash.client.async_get_ping_monitors(1) == []
+    assert await dash.client.async_get_ping_monitors(2) == []
+    assert (await dash.client.async_get_service_overview()).services == []
 
 
 async def test_unexpected_values_are_logged_once(

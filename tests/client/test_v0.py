@@ -48,9 +48,6 @@ def v0_body(result: Any) -> dict[str, Any]:
     return {"code": 0, "message": "success", "result": result}
 
 
-# -- §C v0 edge cases ----------------------------------------------------------------
-
-
 @pytest.mark.parametrize("endpoint", SERVER_ENDPOINTS)
 @pytest.mark.parametrize(
     "token", [WRONG_TOKEN, "Bearer " + TOKEN, TOKEN.lower(), " " + TOKEN[1:]]
@@ -213,9 +210,6 @@ async def test_edge_c12_uint64_limits(
         assert int(float(raw)) != raw
 
 
-# -- "Both" edge cases and answers that are not the v0 API ---------------------------
-
-
 @pytest.mark.parametrize(
     ("body", "error", "words"),
     [
@@ -248,9 +242,6 @@ async def test_null_result_on_server_endpoints_is_empty() -> None:
         fleet = await c.async_get_fleet()
         assert fleet.servers == {} and fleet.complete
         assert await c.async_list_servers() == []
-
-
-# -- injected faults -----------------------------------------------------------------
 
 
 FAULTS: dict[Fault, tuple[type[NezhaError], str]] = {
@@ -297,9 +288,6 @@ async def test_fault_reset_once_slow_answers_and_the_timeout(
         assert time.monotonic() - started < 1.5
         assert isinstance(err, NezhaConnectionError)
         assert "0.5 s" in str(err)
-
-
-# -- malformed records ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -356,9 +344,6 @@ async def test_non_object_records_are_skipped(junk: Any) -> None:
     # Monitor records: junk and a bad id are skipped, a duplicate id keeps the first.
     assert monitors == [PingMonitor(7, 4, "Monitor 7", None, None, points=0, lost=0)]
     assert monitors[0].loss_percent is None
-
-
-# -- monitor endpoint status codes ---------------------------------------------------
 
 
 async def test_monitor_route_and_guests(

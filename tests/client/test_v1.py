@@ -175,9 +175,6 @@ def paths(sim: NezhaSimulator) -> list[str]:
     return [r.path for r in sim.requests]
 
 
-# -- fleet ---------------------------------------------------------------------------
-
-
 async def test_groups_become_tags(sim: NezhaSimulator, api: NezhaV1Client) -> None:
     groups = await api.async_get_groups()
     tags = {s.tag for s in sim.fleet.servers.values() if s.tag}
@@ -212,32 +209,6 @@ async def test_groups_become_tags(sim: NezhaSimulator, api: NezhaV1Client) -> No
     sim.add_server_group("Empty")  # its "servers" is null
     assert (await api.async_get_groups())["Empty"] == frozenset()
     assert (await api.async_get_fleet("Empty")).servers == {}
-
-
-async def test_parse_frame_equals_inventory_and_disconnected_agents(
-    frozen: NezhaSimulator, frozen_api: NezhaV1Client
-) -> None:
-    """A frame has no IPs and no groups: both come from the REST inventory."""
-    known = (await frozen_api.async_get_fleet()).servers[4]
-    frame = frozen_api.parse_frame(await first_frame(frozen_api, frozen))
-    assert isinstance(frame, StreamFrame)
-    assert frame.fleet.servers == frozen_api.inventory
-    assert frame.fleet.server_time == datetime.fromtimestamp(
-        math.floor(frozen.now()), UTC
-    )
-    assert any(s.ipv4 for s in frame.fleet.servers.values())
-    # c11: a disconnected agent keeps its last state.
-    frozen.set_online(2, False)
-    frozen.set_never_reported(4)  # as after a restart of the dashboard
-    fleet = await frozen_api.async_get_fleet()
-    again = fleet.servers[4]
-    assert again.host == known.host  # static facts are kept
-    assert (again.state, again.last_active) == (State(), None)
-    offline = fleet.servers[2]
-    assert offline.last_active is None
-    assert offline.seconds_since_report(fleet.server_time) is None
-    assert offline.state == expected_server(frozen, 2).state != State()
-    assert offline.host.platform
 
 
 @pytest.mark.parametrize("sim", [{"servers": 7}], indirect=True)
@@ -401,9 +372,6 @@ async def test_service_status_edge_values() -> None:
     ]
 
 
-# -- stream handshake ----------------------------------------------------------------
-
-
 def fault(kind: Fault, **client: Any) -> Callable[[NezhaSimulator], dict[str, Any]]:
     """Set-up injecting ``kind`` on the stream route; ``client``: client kwargs."""
 
@@ -526,10 +494,19 @@ async def test_edge_v1_c1_empty_lists_have_no_data_key(
     assert api.parse_frame(await first_frame(api, sim)).fleet.servers == {}
 
 
-async def test_edge_v1_c1_c4_c5_values_from_the_dashboard(
+async def test_edge_v1_c1_c4_c5_c11_values_and_the_frame(
     frozen: NezhaSimulator, frozen_api: NezhaV1Client
 ) -> None:
-    """Omitted zeros are 0, Go zero times unknown, and one figure per GPU."""
+    """Frames take IPs and groups from the REST inventory; odd values; agents gone."""
+    known = (await frozen_api.async_get_fleet()).servers[4]
+    frame = frozen_api.parse_frame(await first_frame(frozen_api, frozen))
+    assert isinstance(frame, StreamFrame)
+    assert frame.fleet.servers == frozen_api.inventory
+    assert frame.fleet.server_time == datetime.fromtimestamp(
+        math.floor(frozen.now()), UTC
+    )
+    assert any(s.ipv4 for s in frame.fleet.servers.values())
+    # c1, c4, c5: omitted zeros are 0, Go zero times unknown, one figure per GPU.
     # test_generations compares omitted zeros as 0; it checks one GPU, temperatures.
     statuses = [frozen.fleet.status(sid) for sid in frozen.fleet.servers]
     assert any(s and s.swap_used == 0 for s in statuses)  # no swap
@@ -558,6 +535,19 @@ async def test_edge_v1_c1_c4_c5_values_from_the_dashboard(
     for sid, nanos in nine_digits.items():
         assert re.search(r"\.\d{9}\+08:00$", go_time(nanos))
         assert fleet.servers[sid].last_active == as_utc(nanos)
+    # c11: a disconnected agent keeps its last state.
+    frozen.clear_malformed()
+    frozen.set_online(2, False)
+    frozen.set_never_reported(4)  # as after a restart of the dashboard
+    fleet = await frozen_api.async_get_fleet()
+    again = fleet.servers[4]
+    assert again.host == known.host  # static facts are kept
+    assert (again.state, again.last_active) == (State(), None)
+    offline = fleet.servers[2]
+    assert offline.last_active is None
+    assert offline.seconds_since_report(fleet.server_time) is None
+    assert offline.state == expected_server(frozen, 2).state != State()
+    assert offline.host.platform
 
 
 async def test_edge_v1_c14_token_refusals(
@@ -602,14 +592,10 @@ async def test_edge_v1_c14_token_refusals(
     assert "rejected the API token" in str(err)
     assert sim.waf_strikes() == 1
     assert paths(sim) == [SERVERS_PATH]
-    # That strike blocks the stream too; then it is refused; then gone. No leak.
-    await expect(NezhaWafBlockedError, api.async_connect_stream())
-    sim.clear_waf()
-    await expect(NezhaAuthError, api.async_connect_stream())
-    sim.clear_waf()
+    sim.clear_waf()  # the stream's refusals: test_stream_handshake_errors
     err = await expect(NezhaAuthError, api.async_list_servers())
     assert "rejected the API token" in str(err)
-    await sim.stop()
+    await sim.stop()  # no dashboard at all; no error nor the client shows the token
     await expect(NezhaConnectionError, api.async_get_services())
     await expect(NezhaConnectionError, api.async_connect_stream())
     assert_secret_free(api)
@@ -686,9 +672,6 @@ async def test_error_and_odd_answers() -> None:
         ) as client:
             overview = await client.async_get_service_overview()
         assert overview == ServiceOverview(services=[], quotas={})
-
-
-# -- cycle_transfer_stats --------------------------------------------------------------
 
 
 def test_quotas() -> None:
