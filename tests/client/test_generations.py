@@ -15,6 +15,7 @@ import pytest
 
 from custom_components.nezha.client import (
     Host,
+    NezhaAuthError,
     NezhaNotFoundError,
     NezhaResponseError,
     NezhaTokenError,
@@ -43,10 +44,9 @@ from tests.client.common import (
 )
 from tests.helpers import PAT, TOKEN, register_secret
 
-MONITORS_1 = "/api/v1/server/1/service"
 V1_REQUESTS = (
     *[(SERVERS_PATH, {}), (GROUPS_PATH, {})] * 2,
-    (MONITORS_1, {"period": "1d"}),
+    ("/api/v1/server/1/service", {"period": "1d"}),
 )
 # What differs between the generations in the shared scenarios: field: (v0, v1).
 SPEC_TABLE: dict[str, tuple[Any, Any]] = {
@@ -265,6 +265,10 @@ async def test_client_identity_requests_and_ping_monitors(dash: Dash) -> None:
     error, words = dash.spec.unknown_server
     err = await expect(error, dash.client.async_get_ping_monitors(999))
     assert words in str(err)
+    # A revoked token is refused like a wrong one (test_v0's c1).
+    dash.sim.revoke_token()
+    err = await expect(NezhaAuthError, dash.client.async_list_servers())
+    assert "rejected the API token" in str(err)
 
 
 @pytest.mark.parametrize(

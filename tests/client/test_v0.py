@@ -39,7 +39,6 @@ from tests.conftest import TOKEN
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 ENDPOINTS = ("list", "fleet", "monitors")
-SERVER_ENDPOINTS = ENDPOINTS[:2]
 MONITOR = "/api/v1/monitor/1"
 
 
@@ -48,7 +47,7 @@ def v0_body(result: Any) -> dict[str, Any]:
     return {"code": 0, "message": "success", "result": result}
 
 
-@pytest.mark.parametrize("endpoint", SERVER_ENDPOINTS)
+@pytest.mark.parametrize("endpoint", ENDPOINTS[:2])
 @pytest.mark.parametrize(
     "token", [WRONG_TOKEN, "Bearer " + TOKEN, TOKEN.lower(), " " + TOKEN[1:]]
 )
