@@ -102,27 +102,22 @@ class Dash:
         return self.spec.client(self.session, self.sim.url, token)  # type: ignore[no-any-return]
 
 
-def start(generation: str, **kwargs: Any) -> NezhaSimulator:
-    """The five-server fleet of seed 1 as a dashboard of ``generation``."""
-    if generation == "v0":
-        return NezhaSimulator(**{"servers": 5, "seed": 1, "token": TOKEN, **kwargs})
-    return v1_sim(**kwargs)
-
-
-@pytest.fixture(params=sorted(SPECS))
+@pytest.fixture(params=[(g, {}) for g in sorted(SPECS)], ids=sorted(SPECS))
 async def dash(
     request: pytest.FixtureRequest,
     socket_enabled: None,
     freezer: FrozenDateTimeFactory,
     session: aiohttp.ClientSession,
 ) -> AsyncIterator[Dash]:
-    """Each generation's dashboard (param: it, or it and ``start`` kwargs), frozen."""
+    """The five-server fleet of seed 1 as each generation's dashboard, frozen."""
     freezer.move_to(FROZEN_AT)
-    generation, kwargs = (
-        request.param if type(request.param) is tuple else (request.param, {})
-    )
+    generation, kwargs = request.param  # and the simulator's kwargs
+    if generation == "v0":
+        kwargs = {"servers": 5, "seed": 1, "token": TOKEN, **kwargs}
     spec = SPECS[generation]
-    async with start(generation, **kwargs) as sim:
+    async with (
+        NezhaSimulator(**kwargs) if generation == "v0" else v1_sim(**kwargs) as sim
+    ):
         yield Dash(spec, sim, spec.client(session, sim.url, spec.token), session)
 
 
@@ -267,7 +262,7 @@ async def test_client_identity_requests_and_ping_monitors(dash: Dash) -> None:
 
 
 @pytest.mark.parametrize(
-    "dash", [(g, {"monitors": False}) for g in SPECS], indirect=True
+    "dash", [(g, {"monitors": False}) for g in SPECS], ids=list(SPECS), indirect=True
 )
 async def test_dashboard_without_monitors(dash: Dash) -> None:
     assert await dash.client.async_get_ping_monitors(1) == []
