@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import logging
 from typing import Any
 
+import aiohttp
 from aiohttp import WSMsgType, web
 import pytest
 
@@ -27,7 +28,7 @@ from nezha_dev.simulator import NezhaSimulator
 from nezha_dev.simulator.v0 import split_ip
 from nezha_dev.simulator.v1_render import agent_version, last_active_nanos
 from tests.conftest import SECRETS, register_secret
-from tests.helpers import PAT
+from tests.helpers import PAT, TOKEN
 
 CLIENT_LOGGER = "custom_components.nezha.client.v0"
 V1_LOGGER = "custom_components.nezha.client.v1"
@@ -94,6 +95,16 @@ def json_app(routes: dict[str, Any]) -> web.Application:
 
 
 type Client = NezhaV0Client | NezhaV1Client
+
+
+@contextlib.asynccontextmanager
+async def serving[C: Client](routes: dict[str, Any], cls: type[C]) -> AsyncIterator[C]:
+    """A client (``cls``) of a server answering each path with a fixed JSON body."""
+    token = TOKEN if cls is NezhaV0Client else PAT
+    async with serve(json_app(routes)) as url, aiohttp.ClientSession() as http:
+        yield cls(http, url, token)
+
+
 CALLS: dict[str, Callable[[Client], Awaitable[Any]]] = {
     "list": lambda c: c.async_list_servers(),
     "fleet": lambda c: c.async_get_fleet(),
@@ -164,11 +175,8 @@ HOST_KEYS = (
 def expected_server(sim: NezhaSimulator, sid: int) -> Server:
     """The server as the client of ``sim``'s generation must present it."""
     fleet = sim.fleet
-    server, host, status = (
-        fleet.servers[sid],
-        fleet.reported_host(sid),
-        fleet.status(sid),
-    )
+    server, host = fleet.servers[sid], fleet.reported_host(sid)
+    status = fleet.status(sid)
     v0 = sim.generation == "v0"
     if v0:
         seconds = fleet.last_report(sid)

@@ -88,14 +88,6 @@ def test_field_reader(method: str) -> None:
         assert r.problems == (["obj.k"] if noted else []), case
 
 
-def test_problems_list_is_shared_and_prefixed() -> None:
-    problems: list[str] = []
-    FieldReader({"a": "x"}, "host", problems).uint("a")
-    FieldReader({"b": "y"}, "status", problems).number("b")
-    FieldReader({"c": None}, "status", problems).uint("c")
-    assert problems == ["host.a", "status.b", "status.c"]
-
-
 @pytest.mark.parametrize(
     ("read", "value", "expected"),
     [
@@ -116,8 +108,14 @@ def test_value_readers(
     assert type(result) is type(expected)
 
 
-def test_int_and_str_subclasses_read_like_their_base_types() -> None:
-    """Only exact int/str take the fast path; subclasses (enums) get the full checks."""
+def test_shared_problems_and_subclasses() -> None:
+    """Readers share one problem list; int/str subclasses (enums) read like their bases."""
+    problems: list[str] = []
+    FieldReader({"a": "x"}, "host", problems).uint("a")
+    FieldReader({"b": "y"}, "status", problems).number("b")
+    FieldReader({"c": None}, "status", problems).uint("c")
+    assert problems == ["host.a", "status.b", "status.c"]
+    # Only exact int/str take the fast path; subclasses get the full checks.
 
     class Count(int):
         pass

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-import contextlib
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 import json
@@ -13,7 +12,6 @@ from typing import Any
 from unittest.mock import patch
 
 import aiohttp
-from aiohttp import web
 from freezegun.api import FrozenDateTimeFactory
 import pytest
 
@@ -70,8 +68,7 @@ from tests.client.common import (
     assert_secret_free,
     expect,
     expected_server,
-    json_app,
-    serve,
+    serving,
     stream_frames,
     v1_sim,
 )
@@ -79,14 +76,17 @@ from tests.helpers import PAT, register_secret
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 SHANGHAI = timezone(timedelta(hours=8))
+AUGUST, SEPTEMBER = (datetime(2026, m, 1, tzinfo=SHANGHAI) for m in (8, 9))
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 
 @pytest.fixture
-async def sim(socket_enabled: None) -> AsyncIterator[NezhaSimulator]:
-    """A running v2.3.7 dashboard with five servers."""
-    async with v1_sim() as simulator:
+async def sim(
+    socket_enabled: None, request: pytest.FixtureRequest
+) -> AsyncIterator[NezhaSimulator]:
+    """A running dashboard: v2.3.7, five servers unless ``v1_sim`` kwargs (param)."""
+    async with v1_sim(**getattr(request, "param", {})) as simulator:
         yield simulator
 
 
@@ -138,22 +138,15 @@ def thirty_days(service: dict[str, Any]) -> tuple[float | None, float | None]:
 def expected_services(sim: NezhaSimulator) -> list[ServiceStatus]:
     """Service summaries from the simulator's daily arrays (index 29 = today)."""
     result = []
-    raw = services_json(sim.fleet, sim.now(), sim.v1.failing)
-    for key, service in raw.items():
+    for key, service in services_json(sim.fleet, sim.now(), sim.v1.failing).items():
         up, down = service["up"][29], service["down"][29]
         current = (service["current_up"], service["current_down"])
+        is_up = current[0] >= current[1] if sum(current) else None
+        today = round(100 * up / (up + down), 3) if up + down else None
+        delay = service["delay"][29] if up else None
+        name = sim.fleet.monitors[int(key)].name
         result.append(
-            ServiceStatus(
-                int(key),
-                sim.fleet.monitors[int(key)].name,
-                is_up=current[0] >= current[1] if sum(current) else None,
-                availability_today=round(100 * up / (up + down), 3)
-                if up + down
-                else None,
-                delay_today=service["delay"][29] if up else None,
-                availability_30d=thirty_days(service)[0],
-                delay_30d=thirty_days(service)[1],
-            )
+            ServiceStatus(int(key), name, is_up, today, delay, *thirty_days(service))
         )
     return sorted(result, key=lambda s: s.id)
 
@@ -172,13 +165,6 @@ def raw_response(
     return RawResponse(SERVERS_PATH, status, content_type, text, NOW)
 
 
-@contextlib.asynccontextmanager
-async def serving(routes: dict[str, Any]) -> AsyncIterator[NezhaV1Client]:
-    """A client of a server answering each path with a fixed JSON body."""
-    async with serve(json_app(routes)) as url, aiohttp.ClientSession() as http:
-        yield NezhaV1Client(http, url, PAT)
-
-
 def behind_proxy(sim: NezhaSimulator) -> None:
     """Put the dashboard behind a proxy that should send a real-IP header."""
     sim.real_ip_header = "CF-Connecting-IP"
@@ -187,9 +173,6 @@ def behind_proxy(sim: NezhaSimulator) -> None:
 def paths(sim: NezhaSimulator) -> list[str]:
     """Paths of the requests the dashboard received."""
     return [r.path for r in sim.requests]
-
-
-# -- fleet ---------------------------------------------------------------------------
 
 
 async def test_groups_become_tags(sim: NezhaSimulator, api: NezhaV1Client) -> None:
@@ -228,45 +211,12 @@ async def test_groups_become_tags(sim: NezhaSimulator, api: NezhaV1Client) -> No
     assert (await api.async_get_fleet("Empty")).servers == {}
 
 
-async def test_parse_frame_equals_inventory_and_disconnected_agents(
-    frozen: NezhaSimulator, frozen_api: NezhaV1Client
-) -> None:
-    """A frame has no IPs and no groups: both come from the REST inventory."""
-    known = (await frozen_api.async_get_fleet()).servers[4]
-    frame = frozen_api.parse_frame(await first_frame(frozen_api, frozen))
-    assert isinstance(frame, StreamFrame)
-    assert frame.fleet.servers == frozen_api.inventory
-    assert list(frame.fleet.servers) == sorted_ids(frozen.fleet)
-    assert frame.fleet.server_time == datetime.fromtimestamp(
-        math.floor(frozen.now()), UTC
-    )
-    assert frame.unknown_ids == frame.missing_ids == frozenset()
-    assert any(s.ipv4 for s in frame.fleet.servers.values())
-
-    lab = frozen_api.parse_frame(await first_frame(frozen_api, frozen), tag="Lab")
-    assert set(lab.fleet.servers) == {
-        sid for sid, s in frozen.fleet.servers.items() if s.tag == "Lab"
-    }
-    assert lab.unknown_ids == lab.missing_ids == frozenset()
-    # c11: a disconnected agent keeps its last state.
-    frozen.set_online(2, False)
-    frozen.set_never_reported(4)  # as after a restart of the dashboard
-    fleet = await frozen_api.async_get_fleet()
-    again = fleet.servers[4]
-    assert again.host == known.host  # static facts are kept
-    assert (again.state, again.last_active) == (State(), None)
-    offline = fleet.servers[2]
-    assert offline.last_active is None
-    assert offline.seconds_since_report(fleet.server_time) is None
-    assert offline.state == expected_server(frozen, 2).state != State()
-    assert offline.host.platform
-
-
+@pytest.mark.parametrize("sim", [{"servers": 7}], indirect=True)
 async def test_stream_frames_against_the_rest_inventory(
     sim: NezhaSimulator, api: NezhaV1Client
 ) -> None:
-    """Frames report servers unknown to or missing from the last REST inventory."""
-    # c10: no Origin header and no client heartbeat; before any REST all are unknown.
+    """Frames report servers unknown to or missing from the REST inventory; notes."""
+    # c10: no client heartbeat (no Origin: test_stream); before any REST all unknown.
     with patch.object(
         aiohttp.ClientSession,
         "ws_connect",
@@ -278,10 +228,13 @@ async def test_stream_frames_against_the_rest_inventory(
     assert api.parse_frame(text).unknown_ids == set(sim.fleet.servers)
     (request,) = sim.requests
     assert (request.kind, request.path) == ("ws", WS_PATH)
-    assert "Origin" not in request.headers
-    assert request.headers["Authorization"] == f"Bearer {PAT}"
-    await api.async_get_fleet()
-    # c6: display_index is absent when 0, public_note is in the first frame only.
+    fleet = await api.async_get_fleet()
+    notes = {sid: server.public_note for sid, server in fleet.servers.items()}
+    for sid, server in sim.fleet.servers.items():
+        assert notes[sid] == parse_public_note(server.public_note)
+    assert {sid for sid, found in notes.items() if found} == {1, 2, 4, 6, 7}
+    # c6: display_index is absent when 0, public_note is in the first frame only;
+    # later frames keep the note.
     first, second = map(json.loads, await stream_frames(api, sim, 2))
     noted = {s["id"] for s in first["servers"] if "public_note" in s}
     assert noted and not any("public_note" in s for s in second["servers"])
@@ -293,8 +246,23 @@ async def test_stream_frames_against_the_rest_inventory(
         assert {sid: s.display_index for sid, s in frame.fleet.servers.items()} == {
             sid: s.display_index for sid, s in sim.fleet.servers.items()
         }
+        assert {sid: s.public_note for sid, s in frame.fleet.servers.items()} == notes
         assert list(frame.fleet.servers) == sorted_ids(sim.fleet)
         assert frame.unknown_ids == frame.missing_ids == frozenset()
+    # A newer note in a first frame replaces the kept one.
+    renewed = '{"billingDataMod":{"endDate":"2027-09-01T00:00:00+08:00"}}'
+    sim.set_public_note(1, renewed)
+    first, second = await stream_frames(api, sim, 2)
+    assert api.parse_frame(first).fleet.servers[1].public_note == (
+        parse_public_note(renewed)
+    )
+    kept = api.parse_frame(second).fleet.servers[1].public_note
+    assert kept is not None and kept.billing is not None
+    assert kept.billing.end == datetime(2027, 9, 1, tzinfo=SHANGHAI)
+    assert api.inventory[1].public_note == kept
+    # A note deleted on the dashboard is gone from /server at once.
+    sim.set_public_note(1, "")
+    assert (await api.async_get_fleet()).servers[1].public_note is None
     added = sim.add_server("late-box", "Lab")
     removed = next(iter(sim.fleet.servers))
     sim.remove_server(removed)
@@ -392,7 +360,7 @@ async def test_service_status_edge_values() -> None:
         "6": {"up": [2**64 - 1] * 2, "delay": [1e300, 1e300]},
     }
     body = {"success": True, "data": {"services": services}}
-    async with serving({SERVICES_PATH: body}) as client:
+    async with serving({SERVICES_PATH: body}, NezhaV1Client) as client:
         result = await client.async_get_services()
     assert result == [
         ServiceStatus(1, "never checked", None, None, None),
@@ -402,9 +370,6 @@ async def test_service_status_edge_values() -> None:
         ServiceStatus(5, "Service 5", None, 0.0, None, 0.0, None),
         ServiceStatus(6, "Service 6", None, 100.0, 1e300, 100.0, None),
     ]
-
-
-# -- stream handshake ----------------------------------------------------------------
 
 
 def fault(kind: Fault, **client: Any) -> Callable[[NezhaSimulator], dict[str, Any]]:
@@ -485,6 +450,7 @@ def test_edge_v1_c4_parse_time(text: object, expected: tuple[int, ...] | None) -
 
 
 SCOPELESS = "ApiErrorForbidden: this endpoint is not accessible by api token"
+INVALID = {"error": "ApiErrorUnauthorized: 令牌无效"}
 
 
 @pytest.mark.parametrize(
@@ -500,10 +466,7 @@ SCOPELESS = "ApiErrorForbidden: this endpoint is not accessible by api token"
         (raw_response(404, {"error": "404 Not Found"}), NezhaNotFoundError),
         (raw_response(body={"error": "404 Not Found"}), NezhaResponseError),
         (raw_response(401, {}), NezhaAuthError),
-        (
-            raw_response(body={"error": "ApiErrorUnauthorized: 令牌无效"}),
-            NezhaAuthError,
-        ),
+        (raw_response(body=INVALID), NezhaAuthError),
         (raw_response(403, {"error": SCOPELESS}), NezhaScopeError),  # scope unnamed
     ],
 )
@@ -520,23 +483,30 @@ def test_check_envelope_data() -> None:
     assert check_envelope(raw_response(body={"success": True, "data": [1]})) == [1]
 
 
+@pytest.mark.parametrize("sim", [{"servers": 0}], indirect=True)
 async def test_edge_v1_c1_empty_lists_have_no_data_key(
-    session: aiohttp.ClientSession, socket_enabled: None
+    sim: NezhaSimulator, api: NezhaV1Client
 ) -> None:
-    async with v1_sim(servers=0) as sim:
-        client = NezhaV1Client(session, sim.url, PAT)
-        fleet = await client.async_get_fleet()
-        assert fleet.servers == {} and fleet.complete
-        assert await client.async_get_groups() == {}
-        assert await client.async_list_servers() == []
-        frame = client.parse_frame(await first_frame(client, sim))
-        assert frame.fleet.servers == {}
+    fleet = await api.async_get_fleet()
+    assert fleet.servers == {} and fleet.complete
+    assert await api.async_get_groups() == {}
+    assert await api.async_list_servers() == []
+    assert api.parse_frame(await first_frame(api, sim)).fleet.servers == {}
 
 
-async def test_edge_v1_c1_c4_c5_values_from_the_dashboard(
+async def test_edge_v1_c1_c4_c5_c11_values_and_the_frame(
     frozen: NezhaSimulator, frozen_api: NezhaV1Client
 ) -> None:
-    """Omitted zeros are 0, Go zero times unknown, and one figure per GPU."""
+    """Frames take IPs and groups from the REST inventory; odd values; agents gone."""
+    known = (await frozen_api.async_get_fleet()).servers[4]
+    frame = frozen_api.parse_frame(await first_frame(frozen_api, frozen))
+    assert isinstance(frame, StreamFrame)
+    assert frame.fleet.servers == frozen_api.inventory
+    assert frame.fleet.server_time == datetime.fromtimestamp(
+        math.floor(frozen.now()), UTC
+    )
+    assert any(s.ipv4 for s in frame.fleet.servers.values())
+    # c1, c4, c5: omitted zeros are 0, Go zero times unknown, one figure per GPU.
     # test_generations compares omitted zeros as 0; it checks one GPU, temperatures.
     statuses = [frozen.fleet.status(sid) for sid in frozen.fleet.servers]
     assert any(s and s.swap_used == 0 for s in statuses)  # no swap
@@ -558,13 +528,26 @@ async def test_edge_v1_c1_c4_c5_values_from_the_dashboard(
     assert fleet.servers[1].last_active is None
     assert fleet.servers[2].last_active is None
     # Nine fraction digits in +08:00: truncated to microseconds, converted to UTC.
-    nine_digits = [
-        sid for sid, nanos in stamps.items() if nanos is not None and nanos % 1000
-    ]
+    nine_digits = {
+        sid: ns for sid, ns in stamps.items() if ns is not None and ns % 1000
+    }
     assert nine_digits
-    for sid in nine_digits:
-        assert re.search(r"\.\d{9}\+08:00$", go_time(stamps[sid]))
-        assert fleet.servers[sid].last_active == as_utc(stamps[sid])
+    for sid, nanos in nine_digits.items():
+        assert re.search(r"\.\d{9}\+08:00$", go_time(nanos))
+        assert fleet.servers[sid].last_active == as_utc(nanos)
+    # c11: a disconnected agent keeps its last state.
+    frozen.clear_malformed()
+    frozen.set_online(2, False)
+    frozen.set_never_reported(4)  # as after a restart of the dashboard
+    fleet = await frozen_api.async_get_fleet()
+    again = fleet.servers[4]
+    assert again.host == known.host  # static facts are kept
+    assert (again.state, again.last_active) == (State(), None)
+    offline = fleet.servers[2]
+    assert offline.last_active is None
+    assert offline.seconds_since_report(fleet.server_time) is None
+    assert offline.state == expected_server(frozen, 2).state != State()
+    assert offline.host.platform
 
 
 async def test_edge_v1_c14_token_refusals(
@@ -609,29 +592,33 @@ async def test_edge_v1_c14_token_refusals(
     assert "rejected the API token" in str(err)
     assert sim.waf_strikes() == 1
     assert paths(sim) == [SERVERS_PATH]
+    await sim.stop()  # no dashboard at all; no error nor the client shows the token
+    await expect(NezhaConnectionError, api.async_get_services())
+    await expect(NezhaConnectionError, api.async_connect_stream())
+    assert_secret_free(api)
 
 
-@pytest.mark.parametrize("version", ["2.0.5", "1.14.14"])
+@pytest.mark.parametrize(
+    "sim", [{"version": "2.0.5"}, {"version": "1.14.14"}], indirect=True
+)
 async def test_edge_v1_c14_dashboard_without_pats(
-    session: aiohttp.ClientSession, socket_enabled: None, version: str
+    sim: NezhaSimulator, api: NezhaV1Client
 ) -> None:
-    async with v1_sim(version=version) as sim:
-        client = NezhaV1Client(session, sim.url, PAT)
-        err = await expect(NezhaPatUnsupportedError, client.async_get_fleet())
-        assert "personal API tokens" in str(err)
-        assert sim.waf_strikes() == 0
-        assert paths(sim) == [SERVERS_PATH]
+    err = await expect(NezhaPatUnsupportedError, api.async_get_fleet())
+    assert "personal API tokens" in str(err)
+    assert sim.waf_strikes() == 0
+    assert paths(sim) == [SERVERS_PATH]
 
 
-async def test_error_answers() -> None:
-    """Answers a dashboard or its proxy gives instead of data."""
+async def test_error_and_odd_answers() -> None:
+    """Answers a dashboard or its proxy gives instead of data; odd but readable ones."""
     # ``waf.RealIp`` refuses a missing header and one that is not an IP alike.
     for error in (
         "real ip header not found",
         'ParseAddr("10.0.0.x"): unable to parse IP',
         'ParseAddr("203.0.113.7:5678"): unexpected character (at ":5678")',
     ):
-        async with serving({SERVERS_PATH: {"error": error}}) as client:
+        async with serving({SERVERS_PATH: {"error": error}}, NezhaV1Client) as client:
             err = await expect(NezhaProxyHeaderError, client.async_list_servers())
         assert "reverse proxy" in str(err)
     not_a_list = {"success": True, "data": 5}
@@ -642,7 +629,7 @@ async def test_error_answers() -> None:
         SERVICES_PATH: {"error": "数据库错误"},
         SERVERS_PATH: {"error": "ApiErrorForbidden: 令牌缺少范围 nezha:inventory:read"},
     }
-    async with serving(routes) as client:
+    async with serving(routes, NezhaV1Client) as client:
         for call in (client.async_get_groups(), client.async_get_ping_monitors(1)):
             err = await expect(NezhaResponseError, call)
             assert "'data' is not a list" in str(err)
@@ -651,9 +638,7 @@ async def test_error_answers() -> None:
         # c2: only the literal prefix counts; the localised rest is just passed on.
         err = await expect(NezhaScopeError, client.async_get_fleet())
         assert err.scope == SCOPE_INVENTORY_READ
-
-
-async def test_odd_but_readable_lists() -> None:
+    # Odd but readable lists.
     group_items: list[Any] = [
         "not an object",
         {"group": "no object", "servers": [1]},
@@ -662,7 +647,7 @@ async def test_odd_but_readable_lists() -> None:
         {"group": {"name": "Odd"}, "servers": {"1": 1}},
     ]
     monitor = {"monitor_id": 2, "created_at": [1786852800000], "avg_delay": [5.0]}
-    routes = {
+    readable = {
         GROUPS_PATH: {"success": True, "data": group_items},
         "/api/v1/server/1/service": {
             "success": True,
@@ -670,7 +655,7 @@ async def test_odd_but_readable_lists() -> None:
         },
         SERVICES_PATH: {"success": True, "data": []},
     }
-    async with serving(routes) as client:
+    async with serving(readable, NezhaV1Client) as client:
         assert await client.async_get_groups() == {"Mixed": frozenset({1, 3})}
         monitors = await client.async_get_ping_monitors(1)
         assert [(m.monitor_id, m.latest_delay) for m in monitors] == [
@@ -679,60 +664,18 @@ async def test_odd_but_readable_lists() -> None:
         ]
         assert await client.async_get_services() == []
     for data in ({}, [1]):  # no services and no rules; a data that is not an object
-        async with serving({SERVICES_PATH: {"success": True, "data": data}}) as client:
+        async with serving(
+            {SERVICES_PATH: {"success": True, "data": data}}, NezhaV1Client
+        ) as client:
             overview = await client.async_get_service_overview()
         assert overview == ServiceOverview(services=[], quotas={})
 
 
-async def test_no_error_or_repr_contains_the_token(
-    sim: NezhaSimulator, api: NezhaV1Client
-) -> None:
-    errors: list[BaseException] = []
-
-    async def collect(call: Awaitable[Any]) -> None:
-        try:
-            await call
-        except NezhaError as err:
-            errors.append(err)
-
-    sim.revoke_token()
-    await collect(api.async_get_fleet())
-    await collect(api.async_connect_stream())  # now blocked by the WAF
-    sim.clear_waf()
-    await collect(api.async_connect_stream())
-    await sim.stop()
-    await collect(api.async_get_services())
-    await collect(api.async_connect_stream())
-    assert [type(e) for e in errors] == [
-        NezhaAuthError,
-        NezhaWafBlockedError,
-        NezhaAuthError,
-        NezhaConnectionError,
-        NezhaConnectionError,
-    ]
-    assert_secret_free(api, *errors)
-
-
-async def test_local_server_handshake_answers(socket_enabled: None) -> None:
-    """A 400 from something that does not speak WebSocket is a response error."""
-
-    async def plain(request: web.Request) -> web.Response:
-        return web.Response(status=400, text="Bad Request")
-
-    app = web.Application()
-    app.router.add_get(WS_PATH, plain)
-    async with serve(app) as url, aiohttp.ClientSession() as http:
-        client = NezhaV1Client(http, url, PAT)
-        err = await expect(NezhaResponseError, client.async_connect_stream())
-        assert "HTTP 400" in str(err)
-
-
-# -- cycle_transfer_stats --------------------------------------------------------------
-
-
-def test_quota_of_the_reference_answer() -> None:
-    """The example of nezha-api.md (B.7): one rule, one server."""
-    stats = {
+def test_quotas() -> None:
+    """nezha-api.md's example (B.7); no maximum, nothing checked, bad ids and values."""
+    transfer = {"1": 2**64 - 1, "2": -5, "3": 1.5, "4": True}
+    transfer |= dict.fromkeys(["0", "x", "9" * 30], 7)
+    stats: dict[str, Any] = {
         "4": {
             "name": "Monthly 1 TiB",
             "from": "2026-08-01T00:00:00+08:00",
@@ -742,25 +685,7 @@ def test_quota_of_the_reference_answer() -> None:
             "server_name": {"1": "hk-edge-01"},
             "transfer": {"1": 412316860416},
             "next_update": {"1": "2026-08-17T12:01:00.123+08:00"},
-        }
-    }
-    assert parse_quotas(stats, parse_time) == {
-        4: TransferQuota(
-            id=4,
-            name="Monthly 1 TiB",
-            cycle_start=datetime(2026, 8, 1, tzinfo=SHANGHAI),
-            cycle_end=datetime(2026, 9, 1, tzinfo=SHANGHAI),
-            limit=TIB,
-            used={1: 412316860416},
-        )
-    }
-
-
-def test_quota_edge_values() -> None:
-    """No maximum, nothing checked yet, bad ids and values, and junk."""
-    transfer = {"1": 2**64 - 1, "2": -5, "3": 1.5, "4": True}
-    transfer |= dict.fromkeys(["0", "x", "9" * 30], 7)
-    stats: dict[str, Any] = {
+        },
         "2": {"name": "", "from": "0001-01-01T00:00:00Z", "to": None, "max": 0},
         # A maximum beyond uint64 is unusable, so no limit.
         "3": {"name": "big", "max": 2**64, "transfer": transfer},
@@ -772,6 +697,7 @@ def test_quota_edge_values() -> None:
     assert parse_quotas(stats, parse_time) == {
         2: TransferQuota(2, "Rule 2", None, None, None, {}),
         3: TransferQuota(3, "big", None, None, None, {1: 2**64 - 1}),
+        4: TransferQuota(4, "Monthly 1 TiB", AUGUST, SEPTEMBER, TIB, {1: 412316860416}),
         6: TransferQuota(6, "bad map", None, None, None, {}),
     }
     assert parse_quotas(None, parse_time) == parse_quotas([], parse_time) == {}
@@ -812,15 +738,16 @@ async def test_services_and_overview_match_the_simulator(
     overview = await frozen_api.async_get_service_overview()
     raw = cycle_transfer_json(frozen.fleet, Viewer(), frozen.now())
     assert sorted(raw) == ["1", "2"]  # "Spare quota" covers no server: left out
-    monthly, weekly = overview.quotas[1], overview.quotas[2]
-    assert monthly == TransferQuota(
-        id=1,
-        name="Monthly 1 TiB",
-        cycle_start=datetime(2026, 8, 1, tzinfo=SHANGHAI),
-        cycle_end=datetime(2026, 9, 1, tzinfo=SHANGHAI),
-        limit=TIB,
-        used={int(k): v for k, v in raw["1"]["transfer"].items()},
+    # Before v2.1 such a rule was listed, without its maps.
+    old = cycle_transfer_json(
+        frozen.fleet, Viewer(), frozen.now(), rules=CYCLE_RULES, filtered=False
     )
+    assert set(old["3"]) == {"name", "from", "to", "max", "min"}
+    spare = parse_quotas(old, parse_time)[3]
+    assert spare.used == {} and spare.limit == 500 * 1024**3
+    monthly, weekly = overview.quotas[1], overview.quotas[2]
+    used = {int(k): v for k, v in raw["1"]["transfer"].items()}
+    assert monthly == TransferQuota(1, "Monthly 1 TiB", AUGUST, SEPTEMBER, TIB, used)
     assert sorted(monthly.used) == [1, 2, 5, 6]  # the Production servers
     # 17 August 2026 is a Monday: the weekly cycle started this midnight.
     assert (weekly.cycle_start, weekly.cycle_end, weekly.limit) == (
@@ -837,57 +764,6 @@ async def test_services_and_overview_match_the_simulator(
     assert all(later[1].used[sid] > used for sid, used in before[1].used.items())
     frozen.v1.cycle_rules = [r for r in frozen.v1.cycle_rules if r.id != 1]
     assert list((await frozen_api.async_get_service_overview()).quotas) == [2]
-
-
-async def test_overview_of_an_older_dashboard_lists_every_rule(
-    freezer: FrozenDateTimeFactory, session: aiohttp.ClientSession
-) -> None:
-    """Before v2.1 rules covering nobody were listed, without their maps."""
-    freezer.move_to(FROZEN_AT)
-    async with NezhaSimulator(generation="v1", version="2.0.14") as sim:
-        raw = cycle_transfer_json(
-            sim.fleet, Viewer(), sim.now(), rules=CYCLE_RULES, filtered=False
-        )
-        assert set(raw["3"]) == {"name", "from", "to", "max", "min"}
-        # That version has no personal tokens: parse its answer directly.
-        quotas = parse_quotas(raw, parse_time)
-    assert quotas[3].used == {} and quotas[3].limit == 500 * 1024**3
-
-
-# -- public notes ----------------------------------------------------------------------
-
-
-async def test_notes_from_rest_and_the_first_frame(
-    session: aiohttp.ClientSession,
-) -> None:
-    """Later frames keep the note; a newer one in a first frame replaces it."""
-    async with v1_sim(servers=7) as sim:
-        client = NezhaV1Client(session, sim.url, PAT)
-        fleet = await client.async_get_fleet()
-        notes = {sid: server.public_note for sid, server in fleet.servers.items()}
-        for sid, server in sim.fleet.servers.items():
-            assert notes[sid] == parse_public_note(server.public_note)
-        assert {sid for sid, found in notes.items() if found} == {1, 2, 4, 6, 7}
-
-        first, second = await stream_frames(client, sim, 2)
-        assert "public_note" in first and "public_note" not in second
-        for frame in (first, second):
-            parsed = client.parse_frame(frame).fleet.servers
-            assert {sid: s.public_note for sid, s in parsed.items()} == notes
-
-        renewed = '{"billingDataMod":{"endDate":"2027-09-01T00:00:00+08:00"}}'
-        sim.set_public_note(1, renewed)
-        first, second = await stream_frames(client, sim, 2)
-        assert client.parse_frame(first).fleet.servers[1].public_note == (
-            parse_public_note(renewed)
-        )
-        kept = client.parse_frame(second).fleet.servers[1].public_note
-        assert kept is not None and kept.billing is not None
-        assert kept.billing.end == datetime(2027, 9, 1, tzinfo=SHANGHAI)
-        assert client.inventory[1].public_note == kept
-        # A note deleted on the dashboard is gone from /server at once.
-        sim.set_public_note(1, "")
-        assert (await client.async_get_fleet()).servers[1].public_note is None
 
 
 def test_public_note_control_needs_a_v1_dashboard() -> None:
