@@ -26,7 +26,7 @@ def _facts(nz: Harness) -> tuple[str | None, ...]:
 
 async def test_updates_only_what_changed(nz: Harness) -> None:
     """Identical polls update no device and recompute nothing; an agent upgrade or a
-    rename updates its own device, once each."""
+    rename updates its own device, once each; an edit elsewhere is undone."""
     updated: list[str] = []
 
     @callback
@@ -41,29 +41,22 @@ async def test_updates_only_what_changed(nz: Harness) -> None:
     assert updated == []
     assert computed.call_count == 0  # unchanged records: nothing recomputed
     server = nz.sim.fleet.servers[HK]
-    server.host = replace(server.host, version="0.20.6")
+    server.host = replace(server.host, version="0.20.6", platform_version="13.0")
     await nz.tick(2)
     hk = nz.device(HK)
     assert hk is not None
     assert updated == [hk.id]
-    assert hk.sw_version == "0.20.6"
+    assert _facts(nz) == ("hk-edge-01", "debian 13.0", "0.20.6")
     server.name = "hk-renamed"  # a rename alone
     await nz.tick()
     assert updated == [hk.id, hk.id]
-    assert _facts(nz)[0] == "hk-renamed"
+    after = ("hk-renamed", "debian 13.0", "0.20.6")
+    assert _facts(nz) == after
 
-
-async def test_a_device_edited_elsewhere_gets_the_agent_facts_back(
-    nz: Harness,
-) -> None:
-    """The registry's copy is checked again once anyone changed it."""
-    await nz.tick()  # the device was checked against this record
-    before = _facts(nz)
-    hk = nz.device(HK)
-    assert hk is not None
+    # The registry's copy is checked again once anyone changed it.
     dr.async_get(nz.hass).async_update_device(
         hk.id, name="edited", model="edited", sw_version="edited"
     )
     assert _facts(nz) == ("edited",) * 3
     await nz.tick()  # the same record as before
-    assert _facts(nz) == before
+    assert _facts(nz) == after
