@@ -51,6 +51,12 @@ def _device_facts(device: dr.DeviceEntry, base_url: str) -> dict[str, Any]:
 
 async def test_devices(nz: Harness, snapshot: SnapshotAssertion) -> None:
     """One device per server with the agent's facts, plus the dashboard service."""
+    for sid, server in nz.sim.fleet.servers.items():  # the rules behind the values
+        device, host = nz.device(sid), server.host
+        assert device is not None
+        assert (device.name, device.sw_version) == (server.name, host.version)
+        assert device.model == f"{host.platform} {host.platform_version}"
+        assert device.hw_version == f"{host.cpu[0]} ({host.arch})"  # type: ignore[index]
     devices = dr.async_entries_for_config_entry(
         dr.async_get(nz.hass), nz.entry.entry_id
     )

@@ -41,6 +41,7 @@ from tests.helpers import (
 
 ROTATED_TOKEN = register_secret("r0tatedT0kenP1o2I3u4Y5t6R7e8W9q0")
 SECOND_ID = "01NEZHATESTENTRY000000000B"
+TOKENS = ("rotated", "revoked")  # refused at setup
 
 # Unique-id suffix -> platform and the entity id a new installation gets.
 DASHBOARD_ENTITIES = {
@@ -190,52 +191,46 @@ async def test_existing_installation_keeps_its_ids(
 
 
 @pytest.mark.parametrize(
-    "fault", [None, Fault.RESET, Fault.HTML_502, Fault.HTML_200, Fault.TRUNCATED_JSON]
+    "failure",
+    [None, Fault.RESET, Fault.HTML_502, Fault.HTML_200, Fault.TRUNCATED_JSON, *TOKENS],
 )
-async def test_setup_retry_then_recovers(
+async def test_setup_failure(
     hass: HomeAssistant,
     simulator: NezhaSimulator,
     config_entry: MockConfigEntry,
-    fault: Fault | None,
+    failure: Fault | str | None,
 ) -> None:
-    """A failing dashboard (None: nothing listens) means setup retry; it loads once it answers."""
-    if fault is None:
+    """A failing dashboard (None: nothing listens) means setup retry, loaded once it
+    answers; a rejected token stops setup and asks the user for a new one."""
+    if failure is None:
         await simulator.stop()
+    elif isinstance(failure, Fault):
+        simulator.inject_fault(failure, count=None)
+    elif failure == "rotated":
+        simulator.set_token(ROTATED_TOKEN)
     else:
-        simulator.inject_fault(fault, count=None)
+        simulator.revoke_token()
     config_entry.add_to_hass(hass)
     assert not await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    if failure in TOKENS:
+        assert config_entry.state is ConfigEntryState.SETUP_ERROR
+        (flow,) = hass.config_entries.flow.async_progress()
+        assert (flow["handler"], flow["step_id"]) == (DOMAIN, "reauth_confirm")
+        assert flow["context"]["source"] == SOURCE_REAUTH
+        assert flow["context"]["entry_id"] == config_entry.entry_id
+        # Only the one details request: no ping history with a rejected token.
+        assert [r.path for r in simulator.requests] == [DETAILS]
+        return
     assert config_entry.state is ConfigEntryState.SETUP_RETRY
     assert not hass.config_entries.flow.async_progress()
-    if fault is None:
+    if failure is None:
         assert "Could not reach the dashboard" in (config_entry.reason or "")
         return
     simulator.clear_faults()
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=5))
     await hass.async_block_till_done(wait_background_tasks=True)
     assert config_entry.state is ConfigEntryState.LOADED
-
-
-@pytest.mark.parametrize("rotate", [True, False], ids=["rotated", "revoked"])
-async def test_setup_auth_failure_starts_reauth(
-    hass: HomeAssistant,
-    simulator: NezhaSimulator,
-    config_entry: MockConfigEntry,
-    rotate: bool,
-) -> None:
-    """A rejected token stops setup and asks the user for a new one."""
-    simulator.set_token(ROTATED_TOKEN) if rotate else simulator.revoke_token()
-    config_entry.add_to_hass(hass)
-    assert not await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
-
-    assert config_entry.state is ConfigEntryState.SETUP_ERROR
-    (flow,) = hass.config_entries.flow.async_progress()
-    assert (flow["handler"], flow["step_id"]) == (DOMAIN, "reauth_confirm")
-    assert flow["context"]["source"] == SOURCE_REAUTH
-    assert flow["context"]["entry_id"] == config_entry.entry_id
-    # Only the one details request: no ping history with a rejected token.
-    assert [r.path for r in simulator.requests] == [DETAILS]
 
 
 # -- device removal ----------------------------------------------------------------
@@ -251,6 +246,7 @@ class Removal:
     malformed: str | None = None  # this field of server 2's record is unreadable
     unload: bool = False
     fault: Fault | None = None
+    group: str | None = None  # reloaded with this group filter first
 
 
 REMOVALS = {
@@ -268,6 +264,8 @@ REMOVALS = {
     # Without an answer, nothing is deleted.
     "dashboard_fails_reset": Removal(4, gone=4, fault=Fault.RESET),
     "dashboard_fails_html_200": Removal(4, gone=4, fault=Fault.HTML_200),
+    # A filtered poll does not list every server; the check is unfiltered.
+    "outside_the_group_filter": Removal(1, group="tag:Lab"),
 }
 
 
@@ -283,6 +281,18 @@ async def test_remove_device(
     """A device is removed only when one fresh, unfiltered answer lacks its server."""
     entry = hass.config_entries.async_get_entry(ENTRY_ID)
     assert entry is not None  # set up by init_integration
+    if case.group:
+        options = {"server_group": case.group}
+        hass.config_entries.async_update_entry(entry, options=options)
+        await hass.config_entries.async_reload(entry.entry_id)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        assert set(entry.runtime_data.data.servers) == {3}
+        # A device left from before the filter, of a server that still exists.
+        dr.async_get(hass).async_get_or_create(
+            config_entry_id=ENTRY_ID,
+            identifiers={(DOMAIN, server_identifier(ENTRY_ID, 1))},
+            name="hk-edge-01",
+        )
     device_id = device_of(hass, case.device).id
     if case.gone:
         simulator.remove_server(case.gone)
@@ -309,23 +319,3 @@ async def test_remove_device(
         assert "rejected by integration" in response["error"]["message"]
     if case.gone == 4:
         assert dr.async_get(hass).async_get(device_of(hass, 1).id) is not None
-
-
-async def test_remove_device_of_server_outside_the_group_filter(
-    hass: HomeAssistant, remove: Remove, config_entry: MockConfigEntry
-) -> None:
-    """A filtered poll does not list every server; the check is unfiltered."""
-    config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        config_entry, options={"server_group": "tag:Lab"}
-    )
-    await setup_integration(hass, config_entry)
-    assert set(config_entry.runtime_data.data.servers) == {3}
-    # A device left from before the filter, of a server that still exists.
-    device = dr.async_get(hass).async_get_or_create(
-        config_entry_id=ENTRY_ID,
-        identifiers={(DOMAIN, server_identifier(ENTRY_ID, 1))},
-        name="hk-edge-01",
-    )
-
-    assert not (await remove(device.id))["success"]
