@@ -136,9 +136,10 @@ async def test_request_rates(nz: Harness) -> None:
 
 
 async def test_ping_history_skipped_when_all_its_sensors_are_disabled(
-    nz: Harness,
+    nz: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Disabling every ping sensor of a server stops its ping-history requests."""
+    """Disabling every ping sensor of a server stops its ping-history requests; a
+    broken /monitor endpoint is logged at debug level only."""
     registry = er.async_get(nz.hass)
     pings = {
         sid: [
@@ -172,6 +173,17 @@ async def test_ping_history_skipped_when_all_its_sensors_are_disabled(
     await nz.tick(10)
     assert pinged(nz) == monitors(1, 3, 4, 5)
 
+    nz.sim.inject_fault(Fault.HTML_502, count=None, path=MONITOR)
+    nz.sim.reset_requests()
+    caplog.clear()
+    await nz.tick(10)
+    assert pinged(nz) == monitors(1, 3, 4, 5)
+    assert nz.entry.runtime_data.last_update_success
+    assert not nz.unavailable()
+    ours = [r for r in caplog.records if r.name.startswith("custom_components")]
+    assert not [r for r in ours if r.levelno >= logging.WARNING]
+    assert len([r for r in ours if "Ping history of server" in r.getMessage()]) == 4
+
 
 async def test_slow_ping_history_does_not_delay_metrics(nz: Harness) -> None:
     """Monitor requests that hang (then time out) leave the server metrics alone."""
@@ -199,21 +211,6 @@ async def test_slow_ping_history_does_not_delay_metrics(nz: Harness) -> None:
     await nz.tick(3)
     assert len(paths(nz.sim, DETAILS)) == 7
     assert not nz.unavailable()
-
-
-async def test_failing_ping_history_does_not_fail_metrics(
-    nz: Harness, caplog: pytest.LogCaptureFixture
-) -> None:
-    """A broken /monitor endpoint is logged at debug level only."""
-    nz.sim.inject_fault(Fault.HTML_502, count=None, path=MONITOR)
-    caplog.clear()
-    await nz.tick(11)
-    assert len(paths(nz.sim, MONITOR)) == 10  # the initial round and one more
-    assert nz.entry.runtime_data.last_update_success
-    assert not nz.unavailable()
-    ours = [r for r in caplog.records if r.name.startswith("custom_components")]
-    assert not [r for r in ours if r.levelno >= logging.WARNING]
-    assert len([r for r in ours if "Ping history of server" in r.getMessage()]) == 5
 
 
 # -- failures --------------------------------------------------------------------
