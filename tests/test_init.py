@@ -122,10 +122,10 @@ async def test_setup_two_dashboards_and_unload(
     # Server entities keep naming by their device (the server's name).
     assert entity_id(hass, first, "1_cpu_usage") == "sensor.hk_edge_01_cpu_usage"
 
-    token = register_secret("s3condT0kenA1s2D3f4G5h6J7k8L9z0X")
+    token = register_secret("s3condT0kenA1s2D3f4G5h6J7k8L9z0X")  # its own token
     async with NezhaSimulator(servers=2, token=token, seed=2) as other:
         title = other.url.removeprefix("http://")
-        second = v0_entry(other.url, token, entry_id=SECOND_ID, title=title)
+        second = v0_entry(other.url, str(other.token), entry_id=SECOND_ID, title=title)
         await setup_integration(hass, second)
         assert dashboard_entity_ids(hass, second) == {
             key: f"{expected}_2" for key, expected in NEW_IDS.items()
