@@ -51,8 +51,7 @@ async def refresh(h: Harness, seconds: int = 0) -> None:
 
 
 async def test_only_changes_are_written(h: Harness) -> None:
-    """The same answer writes nothing; 31 s later metrics move, boot times do not;
-    going offline and coming back are written once each, offline nothing more."""
+    """The same answer writes nothing; 31 s later metrics move, boot times do not."""
     hass, sim, entry, ids = h.hass, h.sim, h.entry, h.entity_ids()
     assert len(ids) > 40
     v1 = entry.data["api_generation"] == "v1"
@@ -95,8 +94,11 @@ async def test_only_changes_are_written(h: Harness) -> None:
         await refresh(h)
     assert writes.total == 0
 
-    # Going offline and coming back are written once each; offline, nothing more.
-    sid = HK if v1 else NAS
+
+async def test_availability_flips_are_written(h: Harness) -> None:
+    """Going offline and coming back are written once each; offline, nothing more."""
+    hass, sim, entry, ids = h.hass, h.sim, h.entry, h.entity_ids()
+    sid = NAS if entry.data["api_generation"] == "v0" else HK
     online = state(hass, entry, f"{sid}_online", "binary_sensor").entity_id
     cpu = state(hass, entry, f"{sid}_cpu_usage").entity_id
 
