@@ -20,7 +20,6 @@ from custom_components.nezha.const import CONF_PING_INTERVAL
 from nezha_dev.simulator import NezhaSimulator
 from tests.helpers import (
     ENTRY_ID,  # noqa: F401 - re-exported: tests import it from here too
-    ENTRY_TITLE,  # noqa: F401 - re-exported
     FROZEN_AT,
     PAT,
     SECRETS,

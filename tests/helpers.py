@@ -89,15 +89,10 @@ async def wait_for(predicate: Callable[[], bool], what: str = "condition") -> No
     raise AssertionError(f"timed out waiting for {what}")
 
 
-async def setup_integration(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    """Add the entry and set it up, waiting for the first ping fetch too."""
-    await _set_up(hass, entry, background=True)
-
-
-async def _set_up(
-    hass: HomeAssistant, entry: MockConfigEntry, *, background: bool
+async def setup_integration(
+    hass: HomeAssistant, entry: MockConfigEntry, *, background: bool = True
 ) -> None:
-    """Add the entry and set it up; ``background``: wait for background tasks too."""
+    """Add the entry and set it up; ``background``: wait for the first ping fetch too."""
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=background)
@@ -390,10 +385,6 @@ class Live(Loaded):
             lambda: self.coordinator.frames_received >= target, f"{count} frames"
         )
 
-    async def ping_round(self) -> None:
-        """Wait until the running ping round (and its entity updates) finished."""
-        await until(lambda: ping_round_done(self.coordinator), "the ping round")
-
     async def unload(self) -> None:
         """Unload the entry if it is loaded."""
         if self.entry.state is ConfigEntryState.LOADED:
@@ -404,13 +395,15 @@ class Live(Loaded):
 async def start_live(
     hass: HomeAssistant, sim: NezhaSimulator, token: str = PAT, **options: Any
 ) -> Live:
-    """Set up a v1 entry and wait for the stream's first frame."""
+    """Set up a v1 entry; wait for the first frame and the first ping round."""
     entry = v1_entry(sim, token, **options)
     # Not wait_background_tasks: the stream task runs until the entry unloads.
-    await _set_up(hass, entry, background=False)
+    await setup_integration(hass, entry, background=False)
     live = Live(hass, entry, sim)
     await until(lambda: live.coordinator.frames_received > 0, "the first frame")
-    await live.ping_round()
+    # Not "no round running": with a 1 s ping interval rounds run back to back.
+    await until(lambda: live.coordinator.side.first_round_done, "the first ping round")
+    await hass.async_block_till_done()  # the entities that round added
     return live
 
 
@@ -419,7 +412,7 @@ async def setup_frozen(
 ) -> NezhaStreamCoordinator:
     """Set up a v1 entry while time is frozen: one frame, one ping round, no more."""
     # The stream's 2 s sleep never ends on a frozen clock; timers run when fired.
-    await _set_up(hass, entry, background=False)
+    await setup_integration(hass, entry, background=False)
     coordinator = entry.runtime_data
     assert isinstance(coordinator, NezhaStreamCoordinator)
     await wait_for(lambda: coordinator.frames_received > 0, "the first frame")

@@ -44,9 +44,8 @@ async def sim(socket_enabled: None) -> AsyncGenerator[NezhaSimulator]:
     dash.add_cron('Backup "db"', servers=[1, 2], command="backup.sh")
     dash.add_cron("Rotate logs", servers=[3], cover=1)
     dash.add_cron("Restart on alert", task_type=1, cover=2)
-    await dash.start()
-    yield dash
-    await dash.stop()
+    async with dash:
+        yield dash
 
 
 @pytest.fixture
@@ -135,8 +134,6 @@ async def test_press_runs_the_task_once(
 ) -> None:
     """A press is one POST; refusals are translated errors and never retried."""
     backup, rotate = button(hass, entry, 1), button(hass, entry, 2)
-    name = state(hass, entry, "cron_1", BUTTON_DOMAIN).attributes["friendly_name"]
-    assert name == 'Nezha test dashboard Run Backup "db"'
 
     before = len(requests(sim))
     await press(hass, backup)

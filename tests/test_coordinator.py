@@ -9,15 +9,18 @@ from datetime import timedelta
 from itertools import pairwise
 import logging
 from typing import Any
+from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_ON, STATE_UNAVAILABLE
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 import pytest
 
+from custom_components.nezha import device as device_module
+from custom_components.nezha.device import server_device_fields as fields
 from nezha_dev.simulator import Fault, NezhaSimulator
 from tests.helpers import (
     DETAILS,
@@ -27,8 +30,8 @@ from tests.helpers import (
     Harness,
     counted,
     paths,
+    registry_entry,
     server_entity_count,
-    setup_integration,
     v0_entry,
     wait_for,
 )
@@ -54,12 +57,6 @@ def monitors(*sids: int) -> list[str]:
     return [f"{MONITOR}{sid}" for sid in sids]
 
 
-def filtered_by_tag(harness: Harness) -> bool:
-    """Whether details were requested, each with the Production tag."""
-    details = [r for r in harness.sim.requests if r.path == DETAILS]
-    return bool(details) and all(r.query == {"tag": "Production"} for r in details)
-
-
 # -- requests --------------------------------------------------------------------
 
 
@@ -74,7 +71,8 @@ async def test_group_filter(nz: Harness) -> None:
     )
     await nz.hass.config_entries.async_reload(nz.entry.entry_id)
     await nz.hass.async_block_till_done(wait_background_tasks=True)
-    assert filtered_by_tag(nz)
+    details = [r for r in nz.sim.requests if r.path == DETAILS]
+    assert details and all(r.query == {"tag": "Production"} for r in details)
     assert nz.devices() == PRODUCTION
     assert server_entity_count(nz.hass, nz.entry, GPU_BOX) == 0
     # Ping history is fetched only for the servers in the group.
@@ -90,21 +88,9 @@ async def test_group_filter(nz: Harness) -> None:
     assert server_entity_count(nz.hass, nz.entry, HK) == count
 
 
-async def test_set_up_with_a_group(
-    hass: HomeAssistant, simulator: NezhaSimulator, frozen: FrozenDateTimeFactory
-) -> None:
-    """Set up with a group chosen: servers outside it never get a device."""
-    entry = v0_entry(simulator.url, server_group="tag:Production")
-    await setup_integration(hass, entry)
-    production = Harness(hass, entry, simulator, frozen)
-    assert filtered_by_tag(production)
-    assert production.devices() == PRODUCTION
-    assert pinged(production) == monitors(1, 2, 5)
-
-
 async def test_request_rates(nz: Harness) -> None:
-    """At most one /monitor request per online server per ping interval (300 s); one
-    /server/details per poll, whether the fleet has 5 servers or 45."""
+    """At most one /monitor request per online server per ping interval (300 s), at
+    most two at once; one /server/details per poll, whether 5 servers or 45."""
     assert pinged(nz) == monitors(1, 2, 3, 4, 5)
     nz.sim.set_online(NAS, False)
     nz.sim.reset_requests()
@@ -128,11 +114,32 @@ async def test_request_rates(nz: Harness) -> None:
     assert all(r.query == {} for r in nz.sim.requests)
     assert len(nz.devices()) == 45
 
+    # Never more than two ping-history requests at once, even for 44 servers.
+    seen = {"now": 0, "max": 0, "calls": 0}
+    client = nz.entry.runtime_data.client
+    original = client.async_get_ping_monitors
+
+    async def counting(server_id: int) -> Any:  # instrumentation: the real call runs
+        seen["now"] += 1
+        seen["calls"] += 1
+        seen["max"] = max(seen["max"], seen["now"])
+        try:
+            return await original(server_id)
+        finally:
+            seen["now"] -= 1
+
+    client.async_get_ping_monitors = counting
+    nz.sim.reset_requests()
+    await nz.tick(10)  # past the next ping round (1550 s)
+    assert seen["max"] == 2
+    assert len(paths(nz.sim, MONITOR)) == seen["calls"] == 44  # not the offline 4
+
 
 async def test_ping_history_skipped_when_all_its_sensors_are_disabled(
-    nz: Harness,
+    nz: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Disabling every ping sensor of a server stops its ping-history requests."""
+    """Disabling every ping sensor of a server stops its ping-history requests; a
+    broken /monitor endpoint is logged at debug level only."""
     registry = er.async_get(nz.hass)
     pings = {
         sid: [
@@ -144,6 +151,9 @@ async def test_ping_history_skipped_when_all_its_sensors_are_disabled(
         for sid in (HK, FRA)
     }
     assert len(pings[HK]) == 2 and pings[FRA]
+    # Per-sensor temperatures are off by default too.
+    one = registry_entry(nz.hass, nz.entry, f"{NAS}_temperature_acpitz")
+    assert one.disabled_by is er.RegistryEntryDisabler.INTEGRATION
     for entity_id in [*pings[FRA], pings[HK][0]]:  # all of FRA's, one of HK's two
         registry.async_update_entity(
             entity_id, disabled_by=er.RegistryEntryDisabler.USER
@@ -163,42 +173,16 @@ async def test_ping_history_skipped_when_all_its_sensors_are_disabled(
     await nz.tick(10)
     assert pinged(nz) == monitors(1, 3, 4, 5)
 
-
-async def test_ping_round_waits_for_the_dashboard(nz: Harness) -> None:
-    """No ping round while the polls fail; the one skipped comes with the next answer."""
-    nz.sim.inject_fault(Fault.HTML_502, count=None, path=DETAILS)
+    nz.sim.inject_fault(Fault.HTML_502, count=None, path=MONITOR)
     nz.sim.reset_requests()
-    await nz.tick(11)  # past the ping interval, every poll failing
-    assert not nz.entry.runtime_data.last_update_success
-    assert paths(nz.sim, MONITOR) == []
-    nz.sim.clear_faults()
-    await nz.tick()  # not a ping interval later: with the first answer
+    caplog.clear()
+    await nz.tick(10)
+    assert pinged(nz) == monitors(1, 3, 4, 5)
     assert nz.entry.runtime_data.last_update_success
-    assert pinged(nz) == monitors(1, 2, 3, 4, 5)
-
-
-async def test_ping_concurrency_is_bounded(nz: Harness) -> None:
-    """Never more than two ping-history requests at once, even with 20 servers."""
-    for index in range(15):
-        nz.sim.add_server(f"extra-{index}", monitors=(2,))
-    seen = {"now": 0, "max": 0, "calls": 0}
-    client = nz.entry.runtime_data.client
-    original = client.async_get_ping_monitors
-
-    async def counting(server_id: int) -> Any:  # instrumentation: the real call runs
-        seen["now"] += 1
-        seen["calls"] += 1
-        seen["max"] = max(seen["max"], seen["now"])
-        try:
-            return await original(server_id)
-        finally:
-            seen["now"] -= 1
-
-    client.async_get_ping_monitors = counting
-    await nz.tick(10)  # past the ping interval
-    assert seen["calls"] == 20
-    assert seen["max"] == 2
-    assert len(paths(nz.sim, MONITOR)) == 5 + 20
+    assert not nz.unavailable()
+    ours = [r for r in caplog.records if r.name.startswith("custom_components")]
+    assert not [r for r in ours if r.levelno >= logging.WARNING]
+    assert len([r for r in ours if "Ping history of server" in r.getMessage()]) == 4
 
 
 async def test_slow_ping_history_does_not_delay_metrics(nz: Harness) -> None:
@@ -227,21 +211,6 @@ async def test_slow_ping_history_does_not_delay_metrics(nz: Harness) -> None:
     await nz.tick(3)
     assert len(paths(nz.sim, DETAILS)) == 7
     assert not nz.unavailable()
-
-
-async def test_failing_ping_history_does_not_fail_metrics(
-    nz: Harness, caplog: pytest.LogCaptureFixture
-) -> None:
-    """A broken /monitor endpoint is logged at debug level only."""
-    nz.sim.inject_fault(Fault.HTML_502, count=None, path=MONITOR)
-    caplog.clear()
-    await nz.tick(11)
-    assert len(paths(nz.sim, MONITOR)) == 10  # the initial round and one more
-    assert nz.entry.runtime_data.last_update_success
-    assert not nz.unavailable()
-    ours = [r for r in caplog.records if r.name.startswith("custom_components")]
-    assert not [r for r in ours if r.levelno >= logging.WARNING]
-    assert len([r for r in ours if "Ping history of server" in r.getMessage()]) == 5
 
 
 # -- failures --------------------------------------------------------------------
@@ -282,7 +251,8 @@ async def test_auth_failure_starts_reauth_and_stops_requests(
 async def test_outage_and_recovery(
     nz: Harness, caplog: pytest.LogCaptureFixture, fault: Fault
 ) -> None:
-    """Dashboard down: all unavailable, logged once; back with no reload."""
+    """Dashboard down: all unavailable, logged once, no ping round; back with no
+    reload, the ping round skipped meanwhile with the first answer."""
     coordinator = nz.entry.runtime_data
     ids = nz.entity_ids()
     caplog.clear()
@@ -296,13 +266,19 @@ async def test_outage_and_recovery(
         assert len(_messages(caplog, "did not answer in time")) == 1
     else:
         nz.sim.inject_fault(fault, count=None)
-        await nz.tick(4)
+        nz.sim.reset_requests()
+        await nz.tick(11)  # past the ping interval: no ping round while polls fail
+        assert paths(nz.sim, MONITOR) == []
     assert nz.unavailable() == ids
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1
     assert errors == _messages(caplog, "Error fetching Nezha")
     nz.sim.clear_faults()
-    await nz.tick(2)
+    nz.sim.reset_requests()
+    await nz.tick()
+    if fault is not Fault.SLOW:  # the skipped round comes with the first answer
+        assert pinged(nz) == monitors(1, 2, 3, 4, 5)
+    await nz.tick()
     assert not nz.unavailable()
     assert nz.entity_ids() == ids
     assert len(_messages(caplog, "data recovered")) == 1
@@ -335,10 +311,51 @@ async def test_malformed_record_leaves_others_intact(nz: Harness) -> None:
 # -- devices ---------------------------------------------------------------------
 
 
+def hk_facts(nz: Harness) -> tuple[str | None, ...]:
+    """Name, model and agent version of HK's device."""
+    device = nz.device(HK)
+    assert device is not None
+    return device.name, device.model, device.sw_version
+
+
 async def test_devices_follow_the_fleet(nz: Harness) -> None:
-    """Servers added, upgraded, renamed and removed reach the registry without a
-    reload; a failed or an empty answer removes nothing."""
+    """Identical polls update no device and recompute nothing; an agent upgrade or a
+    rename updates its own device once each, an edit elsewhere is undone; servers
+    added and removed need no reload; a failed or an empty answer removes nothing."""
     coordinator = nz.entry.runtime_data
+    updated: list[str] = []
+
+    @callback
+    def _seen(event: Event[dr.EventDeviceRegistryUpdatedData]) -> None:
+        if event.data["action"] == "update":
+            updated.append(event.data["device_id"])
+
+    nz.hass.bus.async_listen(dr.EVENT_DEVICE_REGISTRY_UPDATED, _seen)
+    await nz.tick()  # each device checked once against the agent's record
+    with patch.object(device_module, "server_device_fields", wraps=fields) as computed:
+        await nz.tick(2)
+    assert updated == []
+    assert computed.call_count == 0  # unchanged records: nothing recomputed
+    server = nz.sim.fleet.servers[HK]
+    server.host = replace(server.host, version="0.20.6", platform_version="13.0")
+    await nz.tick(2)
+    hk = nz.device(HK)
+    assert hk is not None
+    assert updated == [hk.id]
+    assert hk_facts(nz) == ("hk-edge-01", "debian 13.0", "0.20.6")
+    server.name = "hk-renamed"  # a rename alone
+    await nz.tick()
+    assert updated == [hk.id, hk.id]
+    facts = ("hk-renamed", "debian 13.0", "0.20.6")
+    assert hk_facts(nz) == facts
+    # The registry's copy is checked again once anyone changed it.
+    dr.async_get(nz.hass).async_update_device(
+        hk.id, name="edited", model="edited", sw_version="edited"
+    )
+    assert hk_facts(nz) == ("edited",) * 3
+    await nz.tick()  # the same record as before
+    assert hk_facts(nz) == facts
+
     sid = nz.sim.add_server("new-node", "Lab", monitors=(2, 4))
     await nz.tick()
     device = nz.device(sid)
@@ -348,15 +365,6 @@ async def test_devices_follow_the_fleet(nz: Harness) -> None:
     assert nz.state("servers_total") == "6"
     await nz.tick(9)  # its ping sensors come with the next round
     assert float(nz.state(f"{sid}_ping_4")) > 0
-
-    server = nz.sim.fleet.servers[HK]
-    server.host = replace(server.host, version="0.20.6", platform_version="13.0")
-    server.name = "hk-edge-01b"
-    await nz.tick()
-    device = nz.device(HK)
-    assert device is not None
-    facts = (device.name, device.model, device.sw_version)
-    assert facts == ("hk-edge-01b", "debian 13.0", "0.20.6")
 
     ids = nz.entity_ids()
     assert server_entity_count(nz.hass, nz.entry, TOKYO) > 0

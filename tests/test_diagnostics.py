@@ -40,8 +40,6 @@ async def test_entry_diagnostics(
     hass, entry, url = nz.hass, nz.entry, nz.sim.url
     data = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     _assert_nothing_secret(data, nz.sim, url)
-    assert data["coordinator"]["api_generation"] == "v0"  # type: ignore[index,call-overload]
-    assert len(data["servers"]) == 5  # type: ignore[arg-type]
     assert data == snapshot
 
     await nz.sim.stop()  # connection refused: aiohttp names host and port
@@ -64,7 +62,6 @@ async def test_device_diagnostics(
     assert device is not None and dashboard is not None
     server = await get_diagnostics_for_device(nz.hass, hass_client, nz.entry, device)
     _assert_nothing_secret(server, nz.sim, nz.sim.url)
-    assert server["online"] is True  # type: ignore[index,call-overload]
     assert server == snapshot(name="server")
     fleet = await get_diagnostics_for_device(nz.hass, hass_client, nz.entry, dashboard)
     _assert_nothing_secret(fleet, nz.sim, nz.sim.url)

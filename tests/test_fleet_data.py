@@ -52,18 +52,10 @@ pytestmark = pytest.mark.usefixtures("frozen")
 
 
 async def next_ping_round(
-    hass: HomeAssistant,
-    freezer: FrozenDateTimeFactory,
-    entry: MockConfigEntry,
-    *,
-    move: bool = True,
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
 ) -> None:
-    """Run the side coordinator's next round; ``move=False``: same clock, by hand."""
+    """Run the side coordinator's next round, a minute on."""
     coordinator = entry.runtime_data
-    if not move:
-        await coordinator.side._async_start_round()
-        await hass.async_block_till_done()
-        return
     previous = coordinator.side.data.services  # each round's answer is a new dict
     freezer.tick(timedelta(seconds=61))
     async_fire_time_changed(hass)
@@ -129,10 +121,15 @@ async def test_defaults_and_diagnostics(
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
-async def test_values(
-    hass: HomeAssistant, fleet_sim: NezhaSimulator, fleet_entry: MockConfigEntry
+async def test_values_and_changes(
+    hass: HomeAssistant,
+    frozen: FrozenDateTimeFactory,
+    fleet_sim: NezhaSimulator,
+    fleet_entry: MockConfigEntry,
 ) -> None:
-    """Quotas, expiry and plan, services over 30 days, ping statistics and facts."""
+    """Quotas, expiry and plan, services over 30 days, ping statistics and facts;
+    unchanged figures write nothing; a rule left or deleted, a note gone:
+    unavailable/unknown."""
     entry, checked = fleet_entry, 0
     # Quotas: GiB used, percent of the limit, the limit, the cycle's end and start.
     for rule_id, rule in rules(fleet_sim).items():
@@ -253,20 +250,13 @@ async def test_values(
         "diagnostic"
     )
 
-
-@pytest.mark.usefixtures("entity_registry_enabled_by_default")
-async def test_changes_on_the_dashboard(
-    hass: HomeAssistant,
-    frozen: FrozenDateTimeFactory,
-    fleet_sim: NezhaSimulator,
-    fleet_entry: MockConfigEntry,
-) -> None:
-    """Unchanged figures write nothing; a rule left or deleted, a note gone: unavailable/unknown."""
-    entry, used_key = fleet_entry, f"{FRA}_quota_1_used"
+    # Changes on the dashboard.
+    used_key = f"{FRA}_quota_1_used"
     quiet = [used_key, f"{FRA}_quota_1_usage", f"{HK}_expiry", f"{FRA}_expiry"]
     before = {key: state(hass, entry, key) for key in quiet}
     # The same answer again (the simulator's clock is frozen): nothing written.
-    await next_ping_round(hass, frozen, entry, move=False)
+    await entry.runtime_data.side._async_start_round()
+    await hass.async_block_till_done()
     for key, old in before.items():
         assert state(hass, entry, key).last_updated == old.last_updated, key
     # A minute on, the dashboard counted more traffic; the dates stay put.
