@@ -144,7 +144,10 @@ async def test_frames_are_delivered(
             known = api.inventory[sid]
             assert (server.ipv4, server.ipv6) == (known.ipv4, known.ipv6)
     assert seen.downs == [] and seen.auth_failures == []
-    assert [r.kind for r in sim.requests] == ["ws"]  # the handshake, nothing else
+    (request,) = sim.requests  # the handshake, nothing else
+    assert request.kind == "ws"
+    assert request.headers["Authorization"] == f"Bearer {PAT}"
+    assert "Origin" not in request.headers
 
 
 async def test_silent_or_dropped_stream_is_reconnected(

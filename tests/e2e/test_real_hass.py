@@ -288,7 +288,7 @@ async def test_agent_offline(e2e: E2EState) -> None:
         cpu = entities[f"{e2e.entry_id}_{OFFLINE_SERVER}_cpu_usage"]
         offline_count = entities[f"{e2e.entry_id}_servers_offline"]
         # The dashboard device is named after the simulator's host and port; its
-        # entities' ids are not (tests/test_entity_ids.py).
+        # entities' ids are not (tests/test_init.py).
         assert offline_count == "sensor.nezha_servers_offline"
         assert entities[f"{e2e.entry_id}_any_offline"] == (
             "binary_sensor.nezha_any_server_offline"
