@@ -75,6 +75,7 @@ class Reply:
     status: int
     headers: dict[str, str]
     body: bytes
+    generation: str  # the envelope the dashboard must answer with
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -83,7 +84,7 @@ class Reply:
     def payload(self) -> Any:
         """A v0 answer's result (code 0 asserted) or a v1 one's data (success)."""
         body = self.json()
-        if "code" in body:
+        if self.generation == "v0":
             assert body["code"] == 0, body
             return body["result"]
         assert body.get("success") is True, body
@@ -133,7 +134,7 @@ async def fetch(sim: Sim, path: str, token: str | None = OWN, **kw: Any) -> Repl
         ClientSession() as session,
         session.request(method, sim.url + path, headers=headers, **kw) as resp,
     ):
-        return Reply(resp.status, dict(resp.headers), await resp.read())
+        return Reply(resp.status, dict(resp.headers), await resp.read(), sim.generation)
 
 
 async def get(sim: Sim, path: str, token: str | None = OWN) -> Any:

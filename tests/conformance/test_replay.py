@@ -144,20 +144,26 @@ async def test_v1_stream_frames(served: Served) -> None:
             assert parsed.ipv4 == client.inventory[record["id"]].ipv4
 
 
-def test_v1_waf_block_page() -> None:
-    """After a refused token the live WAF answers everything with its page."""
-    recording = next(r for r in V1 if r.meta["waf"])
-    with pytest.raises(NezhaAuthError):
-        check_envelope(_raw(recording.exchange("server.bogus")))
-    with pytest.raises(NezhaWafBlockedError):
-        check_envelope(_raw(recording.exchange("server.none")))
-    assert recording.streams["ws.bogus"].status == 403
+@by_recording([r for r in V1 if "member" in r.meta["roles"]], served=True)
+async def test_v1_member_and_limited_tokens(served: Served) -> None:
+    """A member lists only its server but streams all; an allow-list narrows all."""
+    member = served.v1("member")
+    assert list((await member.async_get_fleet()).servers) == [4]
+    assert await member.async_get_groups() == {}
+    frames = served.recording.streams["ws.member"].frames
+    frame = member.parse_frame(json.dumps(frames[0]))
+    assert frame.unknown_ids == {1, 2, 3}  # streamed, not listed: left out
+    assert set(frame.fleet.servers) == {4}
+    # The member's own server streams its full host.
+    assert frame.fleet.servers[4].host.agent_version == "2.3.3"
+    limited = served.v1("limited")
+    assert list((await limited.async_get_fleet()).servers) == [1]
+    assert {k: set(v) for k, v in limited.groups.items()} == {"web": {1}}
 
 
-@by_recording([D1], served=True)  # the recording with every token role
-async def test_v1_d1_tokens_groups_quotas_and_notes(served: Served) -> None:
-    """Every token role, groups, traffic rules and notes, as the real D1 sent them."""
-    # A missing scope names it; expired and unknown tokens are auth failures.
+@by_recording([r for r in V1 if "expired" in r.meta["roles"]], served=True)
+async def test_v1_refusals(served: Served) -> None:
+    """A missing scope names it; expired and unknown tokens are auth failures."""
     missing = served.v1("missing-scope")
     await missing.async_get_fleet()  # inventory and server scopes are there
     with pytest.raises(NezhaScopeError) as err:
@@ -174,19 +180,21 @@ async def test_v1_d1_tokens_groups_quotas_and_notes(served: Served) -> None:
     # with HTTP 200 (no strike): what a dashboard without personal tokens says.
     with pytest.raises(NezhaPatUnsupportedError):
         check_envelope(_raw(served.recording.exchange("server.none")))
-    # A member lists only its server but streams all; an allow-list narrows all.
-    member = served.v1("member")
-    assert list((await member.async_get_fleet()).servers) == [4]
-    assert await member.async_get_groups() == {}
-    frames = served.recording.streams["ws.member"].frames
-    frame = member.parse_frame(json.dumps(frames[0]))
-    assert frame.unknown_ids == {1, 2, 3}  # streamed, not listed: left out
-    assert set(frame.fleet.servers) == {4}
-    # The member's own server streams its full host.
-    assert frame.fleet.servers[4].host.agent_version == "2.3.3"
-    limited = served.v1("limited")
-    assert list((await limited.async_get_fleet()).servers) == [1]
-    assert {k: set(v) for k, v in limited.groups.items()} == {"web": {1}}
+
+
+def test_v1_waf_block_page() -> None:
+    """After a refused token the live WAF answers everything with its page."""
+    recording = next(r for r in V1 if r.meta["waf"])
+    with pytest.raises(NezhaAuthError):
+        check_envelope(_raw(recording.exchange("server.bogus")))
+    with pytest.raises(NezhaWafBlockedError):
+        check_envelope(_raw(recording.exchange("server.none")))
+    assert recording.streams["ws.bogus"].status == 403
+
+
+@by_recording([D1], served=True)
+async def test_v1_groups_quotas_and_notes_on_a_real_dashboard(served: Served) -> None:
+    """Groups, traffic rules and the admin frontend's notes, as the real D1 sent them."""
     client = served.v1()
     # Groups: web = {1, 2} and {3} (same name), db = {2, 3}.
     assert set((await client.async_get_fleet("web")).servers) == {1, 2, 3}
@@ -195,7 +203,7 @@ async def test_v1_d1_tokens_groups_quotas_and_notes(served: Served) -> None:
     assert groups == {1: ("web",), 2: ("db", "web"), 3: ("db", "web"), 4: ()}
     overview = await client.async_get_service_overview()
     fleet = await client.async_get_fleet()
-    limited_quotas = (await limited.async_get_service_overview()).quotas
+    limited_quotas = (await served.v1("limited").async_get_service_overview()).quotas
     data = served.recording.exchange("service.full").body["data"]
     stats = data["cycle_transfer_stats"]
     assert set(overview.quotas) == {1, 2}
