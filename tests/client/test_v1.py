@@ -12,6 +12,7 @@ from typing import Any
 from unittest.mock import patch
 
 import aiohttp
+from aiohttp import web
 from freezegun.api import FrozenDateTimeFactory
 import pytest
 
@@ -68,6 +69,7 @@ from tests.client.common import (
     assert_secret_free,
     expect,
     expected_server,
+    serve,
     serving,
     stream_frames,
     v1_sim,
@@ -428,6 +430,20 @@ async def test_stream_handshake_errors(
         if isinstance(err, NezhaAuthError):
             # The aiohttp error's repr shows the request headers: not kept anywhere.
             assert err.__cause__ is None and err.__context__ is None
+
+
+async def test_local_server_handshake_answers(socket_enabled: None) -> None:
+    """A 400 from something that does not speak WebSocket is a response error."""
+
+    async def plain(request: web.Request) -> web.Response:
+        return web.Response(status=400, text="Bad Request")
+
+    app = web.Application()
+    app.router.add_get(WS_PATH, plain)
+    async with serve(app) as url, aiohttp.ClientSession() as http:
+        client = NezhaV1Client(http, url, PAT)
+        err = await expect(NezhaResponseError, client.async_connect_stream())
+        assert "HTTP 400" in str(err)
 
 
 @pytest.mark.parametrize(
