@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import fields
 from datetime import UTC, datetime, timedelta, timezone
 import json
 import math
+import re
 from typing import Any
 
 from hypothesis import HealthCheck, example, given, settings, strategies as st
@@ -62,6 +63,11 @@ def words(text: str) -> tuple[str, ...]:
     return tuple(text.split())
 
 
+def snake(key: str) -> str:
+    """A v0 key as v1 spells it: MemTotal -> mem_total, Load1 -> load_1."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z0-9])", "_", key).lower()
+
+
 TOP_KEYS = words(
     "id name tag last_active ipv4 ipv6 valid_ip display_index hide_for_guest host status"
 )
@@ -81,15 +87,8 @@ V1_TOP_KEYS = words(
     "id name display_index public_note hide_for_guest host state geoip country_code"
     " last_active created_at owner"
 )
-V1_HOST_KEYS = words(
-    "platform platform_version cpu mem_total disk_total swap_total arch virtualization"
-    " boot_time version gpu"
-)
-V1_STATE_KEYS = words(
-    "cpu mem_used swap_used disk_used net_in_transfer net_out_transfer net_in_speed"
-    " net_out_speed uptime load_1 load_5 load_15 tcp_conn_count udp_conn_count"
-    " process_count temperatures gpu"
-)
+V1_HOST_KEYS = tuple(snake(key) for key in HOST_KEYS if key != "CountryCode")
+V1_STATE_KEYS = tuple(map(snake, STATUS_KEYS))
 SERVICE_KEYS = words(
     "service_name current_up current_down total_up total_down delay up down"
 )
@@ -179,26 +178,24 @@ ids = st.integers(min_value=0, max_value=6) | uints
 small_index = st.integers(min_value=-3, max_value=3)
 
 
-def host_objects(
-    key_set: tuple[str, ...], cpu: str, gpu: str, *sizes: str
-) -> st.SearchStrategy[Any]:
-    """Host objects of one generation: ``sizes`` are uints, CPU and GPU name lists."""
-    plausible = dict.fromkeys(sizes, uints)
-    return shaped(key_set, **plausible, **{cpu: string_lists, gpu: string_lists})
+type Spelling = Callable[[str], str]
+
+
+def host_objects(key_set: tuple[str, ...], case: Spelling) -> st.SearchStrategy[Any]:
+    """Host objects (v0 keys spelt by ``case``): sizes are uints, CPU and GPU names."""
+    sizes = map(case, words("MemTotal DiskTotal SwapTotal BootTime"))
+    names = dict.fromkeys(map(case, ("CPU", "GPU")), string_lists)
+    return shaped(key_set, **dict.fromkeys(sizes, uints), **names)
 
 
 def state_objects(
-    key_set: tuple[str, ...], fractional: tuple[str, ...], **more: Any
+    key_set: tuple[str, ...], case: Spelling, gpu: st.SearchStrategy[Any]
 ) -> st.SearchStrategy[Any]:
-    """State objects of one generation: uints but for ``fractional`` and ``more``."""
-    return shaped(
-        key_set,
-        **{
-            **dict.fromkeys(key_set, uints),
-            **dict.fromkeys(fractional, numbers),
-            **more,
-        },
-    )
+    """State objects (v0 keys spelt by ``case``): uints but for loads, CPU and more."""
+    plausible = dict.fromkeys(key_set, uints)
+    plausible |= dict.fromkeys(map(case, words("CPU Load1 Load5 Load15")), numbers)
+    plausible |= {case("Temperatures"): temperatures, case("GPU"): gpu}
+    return shaped(key_set, **plausible)
 
 
 server_records = shaped(
@@ -206,12 +203,8 @@ server_records = shaped(
     id=ids,
     last_active=st.integers(min_value=1, max_value=2**40) | special_ints,
     display_index=small_index,
-    host=host_objects(
-        HOST_KEYS, "CPU", "GPU", "MemTotal", "DiskTotal", "SwapTotal", "BootTime"
-    ),
-    status=state_objects(
-        STATUS_KEYS, words("CPU Load1 Load5 Load15 GPU"), Temperatures=temperatures
-    ),
+    host=host_objects(HOST_KEYS, str),
+    status=state_objects(STATUS_KEYS, str, gpu=numbers),
 )
 millis = st.integers(min_value=1_700_000_000_000, max_value=1_700_000_600_000)
 monitor_records = shaped(
@@ -220,19 +213,17 @@ monitor_records = shaped(
     created_at=st.lists(usually(millis), max_size=6),
     avg_delay=st.lists(st.sampled_from([0.0, 1000.0]) | numbers, max_size=6),
 )
+v0_results = st.lists(server_records | monitor_records, max_size=4)
 envelopes = loose(
     ENVELOPE_KEYS,
     {
         "code": st.sampled_from([0, 0, 0, 403, 404, 500, "0", True, None]),
-        "result": st.lists(server_records | monitor_records, max_size=4),
+        "result": v0_results,
     },
 )
 # Mostly well-formed v0 envelopes, so that the record parsers behind them run too.
 v0_envelopes = st.fixed_dictionaries(
-    {
-        "code": st.just(0),
-        "result": st.lists(server_records | monitor_records, max_size=4) | json_values,
-    },
+    {"code": st.just(0), "result": v0_results | json_values},
     optional={"message": json_values},
 )
 
@@ -291,17 +282,9 @@ v1_records = shaped(
     V1_TOP_KEYS,
     id=ids,
     display_index=small_index,
-    host=st.just({})
-    | host_objects(
-        V1_HOST_KEYS, "cpu", "gpu", "mem_total", "disk_total", "swap_total", "boot_time"
-    ),
+    host=st.just({}) | host_objects(V1_HOST_KEYS, snake),
     state=st.just({})
-    | state_objects(
-        V1_STATE_KEYS,
-        words("cpu load_1 load_5 load_15"),
-        temperatures=temperatures,
-        gpu=st.lists(numbers, max_size=3),
-    ),
+    | state_objects(V1_STATE_KEYS, snake, st.lists(numbers, max_size=3)),
     geoip=shaped(
         ("ip", "country_code"),
         ip=shaped(("ipv4_addr", "ipv6_addr"), ipv4_addr=st.text(max_size=8)),
@@ -431,14 +414,10 @@ def fake[C: (NezhaV0Client, NezhaV1Client)](
 
 def assert_valid_number(value: object, *, integral: bool) -> None:
     """None, or a finite float, or an int (never a bool) within uint64."""
-    if value is None:
-        return
     if integral:
-        assert type(value) is int
-        assert 0 <= value <= UINT64_MAX
+        assert value is None or (type(value) is int and 0 <= value <= UINT64_MAX)
     else:
-        assert type(value) is float
-        assert math.isfinite(value)
+        assert value is None or (type(value) is float and math.isfinite(value))
 
 
 def assert_valid_server(server: Server, *, gpu_list: bool = False) -> None:
@@ -587,8 +566,7 @@ def test_any_answer_gives_models_or_a_nezha_error(
         order = [(-s.display_index, s.id) for s in fleet.servers.values()]
         assert order == sorted(order)
         assert all(type(sid) is int for sid in fleet.skipped_ids)
-        for server_id_seen in list(fleet.servers) + list(fleet.skipped_ids):
-            assert fleet.may_have(server_id_seen)
+        assert all(map(fleet.may_have, [*fleet.servers, *fleet.skipped_ids]))
     if (summaries := answer(client.async_list_servers())) is not None:
         assert all(isinstance(s, ServerSummary) for s in summaries)
         assert all(type(s.name) is str and type(s.tag) is str for s in summaries)
