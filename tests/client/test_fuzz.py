@@ -56,6 +56,7 @@ FUZZ = settings(
 )
 V1_FUZZ = settings(FUZZ, max_examples=150)
 V1_PAT = register_secret("nzp_" + TOKEN)
+JSON = "application/json"
 
 
 def words(text: str) -> tuple[str, ...]:
@@ -242,7 +243,7 @@ bodies = (
         [b"", b"  \n", b"<html>", b'{"code":0,', b"[" * 3000, b"NaN", b"\xff\xfe"]
     )
 )
-content_types = st.just("application/json") | st.sampled_from(
+content_types = st.just(JSON) | st.sampled_from(
     ["text/html", "text/plain", "", "application/octet-stream"]
 )
 statuses = st.just(200) | st.sampled_from([204, 400, 401, 403, 404, 418, 500, 502])
@@ -360,14 +361,11 @@ v1_bodies = st.one_of(
     st.just(b"<h1>Blocked</h1><p>you were blocked by nezha WAF</p>"),
 )
 v1_statuses = st.sampled_from([200] * 6 + [401, 403, 404, 500, 502])
-v1_content_types = st.sampled_from(["application/json"] * 4 + ["text/html", ""])
+v1_content_types = st.sampled_from([JSON] * 4 + ["text/html", ""])
 
 
 def raw(
-    body: bytes,
-    status: int = 200,
-    content_type: str = "application/json",
-    path: str = DETAILS,
+    body: bytes, status: int = 200, content_type: str = JSON, path: str = DETAILS
 ) -> RawResponse:
     """A RawResponse as the transport would build it."""
     date = datetime(2026, 1, 1, tzinfo=UTC)
@@ -376,7 +374,7 @@ def raw(
 
 def answered(body: bytes) -> example:
     """An explicit example: ``body`` as a JSON answer (HTTP 200), asked about server 1."""
-    return example(status=200, content_type="application/json", body=body, server_id=1)
+    return example(status=200, content_type=JSON, body=body, server_id=1)
 
 
 def run_sync[T](coro: Coroutine[Any, Any, T]) -> T:
@@ -399,7 +397,7 @@ def answer[T](coro: Coroutine[Any, Any, T]) -> T | None:
 
 
 def fake[C: (NezhaV0Client, NezhaV1Client)](
-    cls: type[C], status: int, content_type: str, body: bytes
+    cls: type[C], body: bytes = b"", status: int = 200, content_type: str = JSON
 ) -> C:
     """A client whose transport returns one canned answer for every path."""
     token = V1_PAT if cls is NezhaV1Client else TOKEN
@@ -428,8 +426,7 @@ def assert_valid_server(server: Server, *, gpu_list: bool = False) -> None:
         assert type(text) is str
     for moment in (server.last_active, server.host.boot_time):
         assert moment is None or moment.utcoffset() is not None
-    assert isinstance(server.host, Host)
-    assert isinstance(server.state, State)
+    assert isinstance(server.host, Host) and isinstance(server.state, State)
     for name in ("mem_total", "disk_total", "swap_total"):
         assert_valid_number(getattr(server.host, name), integral=True)
     assert all(type(item) is str for item in server.host.cpu + server.host.gpu)
@@ -465,19 +462,22 @@ def assert_valid_parse(
         assert_valid_server(server, gpu_list=gpu_list)
 
 
-def assert_valid_monitor(monitor: PingMonitor, server_id: int) -> None:
-    """A monitor summary is internally consistent."""
-    assert isinstance(monitor, PingMonitor) and monitor.server_id == server_id
-    assert type(monitor.monitor_id) is int and 0 <= monitor.monitor_id <= UINT64_MAX
-    assert type(monitor.name) is str and monitor.name
-    assert 0 <= monitor.lost <= monitor.points
-    if monitor.points:
-        assert monitor.latest_at is not None
-        assert monitor.loss_percent is not None and 0 <= monitor.loss_percent <= 100
-    else:
-        assert monitor.latest_at is None and monitor.loss_percent is None
-    if monitor.latest_delay is not None:
-        assert math.isfinite(monitor.latest_delay) and monitor.latest_delay > 0
+def assert_valid_monitors(monitors: list[PingMonitor], server_id: int) -> None:
+    """Monitor summaries: one per id, by id, each internally consistent."""
+    ids = [m.monitor_id for m in monitors]
+    assert ids == sorted(set(ids))
+    for monitor in monitors:
+        assert isinstance(monitor, PingMonitor) and monitor.server_id == server_id
+        assert type(monitor.monitor_id) is int and 0 <= monitor.monitor_id <= UINT64_MAX
+        assert type(monitor.name) is str and monitor.name
+        assert 0 <= monitor.lost <= monitor.points
+        if monitor.points:
+            assert monitor.latest_at is not None
+            assert monitor.loss_percent is not None and 0 <= monitor.loss_percent <= 100
+        else:
+            assert monitor.latest_at is None and monitor.loss_percent is None
+        if monitor.latest_delay is not None:
+            assert math.isfinite(monitor.latest_delay) and monitor.latest_delay > 0
 
 
 def assert_valid_service(service: ServiceStatus) -> None:
@@ -523,9 +523,7 @@ def test_fleet_from_any_records(result: list[Any]) -> None:
     for one in parsed:
         assert_valid_parse(one)
     body = dumps({"code": 0, "message": "success", "result": result})
-    fleet = run_sync(
-        fake(NezhaV0Client, 200, "application/json", body).async_get_fleet()
-    )
+    fleet = run_sync(fake(NezhaV0Client, body).async_get_fleet())
     for server in fleet.servers.values():
         assert_valid_server(server)
     # A record is either kept, skipped by id, or makes the answer incomplete.
@@ -538,7 +536,7 @@ def test_fleet_from_any_records(result: list[Any]) -> None:
 @given(record=monitor_records, server_id=uints)
 def test_parse_monitor_returns_model_or_none(record: Any, server_id: int) -> None:
     if (monitor := parse_monitor(record, server_id)) is not None:
-        assert_valid_monitor(monitor, server_id)
+        assert_valid_monitors([monitor], server_id)
 
 
 SERVICE = {"service_name": "web", "up": [1], "down": [0], "delay": [5.0]}
@@ -558,7 +556,7 @@ REPEATS = [{"id": 1, "name": 5}, {"id": 1, "name": 5}, {"id": 3, "status": 5}]
 def test_any_answer_gives_models_or_a_nezha_error(
     status: int, content_type: str, body: bytes, server_id: int
 ) -> None:
-    client = fake(NezhaV0Client, status, content_type, body)
+    client = fake(NezhaV0Client, body, status, content_type)
     if (fleet := answer(client.async_get_fleet())) is not None:
         assert isinstance(fleet, Fleet)
         for server in fleet.servers.values():
@@ -571,10 +569,7 @@ def test_any_answer_gives_models_or_a_nezha_error(
         assert all(isinstance(s, ServerSummary) for s in summaries)
         assert all(type(s.name) is str and type(s.tag) is str for s in summaries)
     if (monitors := answer(client.async_get_ping_monitors(server_id))) is not None:
-        ids = [m.monitor_id for m in monitors]
-        assert ids == sorted(set(ids))
-        for monitor in monitors:
-            assert_valid_monitor(monitor, server_id)
+        assert_valid_monitors(monitors, server_id)
 
 
 DEEP = b"[" * 100_000 + b"]" * 100_000
@@ -594,7 +589,7 @@ def test_unreadable_body_is_response_error(body: bytes, words: str) -> None:
     """Empty, broken or too deeply nested: a response error naming the status."""
     with pytest.raises(NezhaResponseError, match=f"{words} \\(HTTP 418\\)"):
         raw(body, status=418).json()
-    client = fake(NezhaV0Client, 200, "application/json", body)
+    client = fake(NezhaV0Client, body)
     for call in ("fleet", "list", "monitors"):
         with pytest.raises(NezhaResponseError):
             run_sync(CALLS[call](client))  # type: ignore[arg-type]
@@ -602,7 +597,7 @@ def test_unreadable_body_is_response_error(body: bytes, words: str) -> None:
 
 def test_raw_response_reading() -> None:
     """Content types; text search despite bad encoding; big ints and Unicode."""
-    types = ("application/json", "text/html", "text/plain", "application/octet-stream")
+    types = (JSON, "text/html", "text/plain", "application/octet-stream")
     flags = [(raw(b"", 200, t).is_json, raw(b"", 200, t).is_html) for t in types]
     assert flags == [(True, False), (False, True), (False, False), (False, False)]
     blocked = raw(b"\xff\xfe<title>Blocked \xe8\xa2\xab</title>", 200, "text/html")
@@ -671,7 +666,7 @@ def test_v1_frames_give_a_fleet_or_a_response_error(
         assert isinstance(fleet, Fleet) and fleet.server_time.tzinfo is not None
         for server in fleet.servers.values():
             assert_valid_server(server, gpu_list=True)
-    client = fake(NezhaV1Client, 200, "application/json", b"")
+    client = fake(NezhaV1Client)
     client.inventory = dict(inventory)
     try:
         frame = client.parse_frame(text)
@@ -704,7 +699,7 @@ def test_v1_parse_service_returns_model_or_none(key: str, record: Any) -> None:
 def test_v1_any_answer_gives_models_or_a_nezha_error(
     status: int, content_type: str, body: bytes, server_id: int
 ) -> None:
-    client = fake(NezhaV1Client, status, content_type, body)
+    client = fake(NezhaV1Client, body, status, content_type)
     if (fleet := answer(client.async_get_fleet("Lab"))) is not None:
         assert all(s.tag == "Lab" for s in fleet.servers.values())
         for server in client.inventory.values():
@@ -717,5 +712,4 @@ def test_v1_any_answer_gives_models_or_a_nezha_error(
         for service in found:
             assert_valid_service(service)
     if (monitors := answer(client.async_get_ping_monitors(server_id))) is not None:
-        for monitor in monitors:
-            assert_valid_monitor(monitor, server_id)
+        assert_valid_monitors(monitors, server_id)
