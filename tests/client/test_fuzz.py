@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import fields
 from datetime import UTC, datetime, timedelta, timezone
 import json
 import math
+import re
 from typing import Any
 
 from hypothesis import HealthCheck, example, given, settings, strategies as st
@@ -55,11 +56,17 @@ FUZZ = settings(
 )
 V1_FUZZ = settings(FUZZ, max_examples=150)
 V1_PAT = register_secret("nzp_" + TOKEN)
+JSON = "application/json"
 
 
 def words(text: str) -> tuple[str, ...]:
     """The space-separated words of ``text``."""
     return tuple(text.split())
+
+
+def snake(key: str) -> str:
+    """A v0 key as v1 spells it: MemTotal -> mem_total, Load1 -> load_1."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z0-9])", "_", key).lower()
 
 
 TOP_KEYS = words(
@@ -81,15 +88,8 @@ V1_TOP_KEYS = words(
     "id name display_index public_note hide_for_guest host state geoip country_code"
     " last_active created_at owner"
 )
-V1_HOST_KEYS = words(
-    "platform platform_version cpu mem_total disk_total swap_total arch virtualization"
-    " boot_time version gpu"
-)
-V1_STATE_KEYS = words(
-    "cpu mem_used swap_used disk_used net_in_transfer net_out_transfer net_in_speed"
-    " net_out_speed uptime load_1 load_5 load_15 tcp_conn_count udp_conn_count"
-    " process_count temperatures gpu"
-)
+V1_HOST_KEYS = tuple(snake(key) for key in HOST_KEYS if key != "CountryCode")
+V1_STATE_KEYS = tuple(map(snake, STATUS_KEYS))
 SERVICE_KEYS = words(
     "service_name current_up current_down total_up total_down delay up down"
 )
@@ -179,26 +179,24 @@ ids = st.integers(min_value=0, max_value=6) | uints
 small_index = st.integers(min_value=-3, max_value=3)
 
 
-def host_objects(
-    key_set: tuple[str, ...], cpu: str, gpu: str, *sizes: str
-) -> st.SearchStrategy[Any]:
-    """Host objects of one generation: ``sizes`` are uints, CPU and GPU name lists."""
-    plausible = dict.fromkeys(sizes, uints)
-    return shaped(key_set, **plausible, **{cpu: string_lists, gpu: string_lists})
+type Spelling = Callable[[str], str]
+
+
+def host_objects(key_set: tuple[str, ...], case: Spelling) -> st.SearchStrategy[Any]:
+    """Host objects (v0 keys spelt by ``case``): sizes are uints, CPU and GPU names."""
+    sizes = map(case, words("MemTotal DiskTotal SwapTotal BootTime"))
+    names = dict.fromkeys(map(case, ("CPU", "GPU")), string_lists)
+    return shaped(key_set, **dict.fromkeys(sizes, uints), **names)
 
 
 def state_objects(
-    key_set: tuple[str, ...], fractional: tuple[str, ...], **more: Any
+    key_set: tuple[str, ...], case: Spelling, gpu: st.SearchStrategy[Any]
 ) -> st.SearchStrategy[Any]:
-    """State objects of one generation: uints but for ``fractional`` and ``more``."""
-    return shaped(
-        key_set,
-        **{
-            **dict.fromkeys(key_set, uints),
-            **dict.fromkeys(fractional, numbers),
-            **more,
-        },
-    )
+    """State objects (v0 keys spelt by ``case``): uints but for loads, CPU and more."""
+    plausible = dict.fromkeys(key_set, uints)
+    plausible |= dict.fromkeys(map(case, words("CPU Load1 Load5 Load15")), numbers)
+    plausible |= {case("Temperatures"): temperatures, case("GPU"): gpu}
+    return shaped(key_set, **plausible)
 
 
 server_records = shaped(
@@ -206,12 +204,8 @@ server_records = shaped(
     id=ids,
     last_active=st.integers(min_value=1, max_value=2**40) | special_ints,
     display_index=small_index,
-    host=host_objects(
-        HOST_KEYS, "CPU", "GPU", "MemTotal", "DiskTotal", "SwapTotal", "BootTime"
-    ),
-    status=state_objects(
-        STATUS_KEYS, words("CPU Load1 Load5 Load15 GPU"), Temperatures=temperatures
-    ),
+    host=host_objects(HOST_KEYS, str),
+    status=state_objects(STATUS_KEYS, str, gpu=numbers),
 )
 millis = st.integers(min_value=1_700_000_000_000, max_value=1_700_000_600_000)
 monitor_records = shaped(
@@ -220,19 +214,17 @@ monitor_records = shaped(
     created_at=st.lists(usually(millis), max_size=6),
     avg_delay=st.lists(st.sampled_from([0.0, 1000.0]) | numbers, max_size=6),
 )
+v0_results = st.lists(server_records | monitor_records, max_size=4)
 envelopes = loose(
     ENVELOPE_KEYS,
     {
         "code": st.sampled_from([0, 0, 0, 403, 404, 500, "0", True, None]),
-        "result": st.lists(server_records | monitor_records, max_size=4),
+        "result": v0_results,
     },
 )
 # Mostly well-formed v0 envelopes, so that the record parsers behind them run too.
 v0_envelopes = st.fixed_dictionaries(
-    {
-        "code": st.just(0),
-        "result": st.lists(server_records | monitor_records, max_size=4) | json_values,
-    },
+    {"code": st.just(0), "result": v0_results | json_values},
     optional={"message": json_values},
 )
 
@@ -251,7 +243,7 @@ bodies = (
         [b"", b"  \n", b"<html>", b'{"code":0,', b"[" * 3000, b"NaN", b"\xff\xfe"]
     )
 )
-content_types = st.just("application/json") | st.sampled_from(
+content_types = st.just(JSON) | st.sampled_from(
     ["text/html", "text/plain", "", "application/octet-stream"]
 )
 statuses = st.just(200) | st.sampled_from([204, 400, 401, 403, 404, 418, 500, 502])
@@ -291,17 +283,9 @@ v1_records = shaped(
     V1_TOP_KEYS,
     id=ids,
     display_index=small_index,
-    host=st.just({})
-    | host_objects(
-        V1_HOST_KEYS, "cpu", "gpu", "mem_total", "disk_total", "swap_total", "boot_time"
-    ),
+    host=st.just({}) | host_objects(V1_HOST_KEYS, snake),
     state=st.just({})
-    | state_objects(
-        V1_STATE_KEYS,
-        words("cpu load_1 load_5 load_15"),
-        temperatures=temperatures,
-        gpu=st.lists(numbers, max_size=3),
-    ),
+    | state_objects(V1_STATE_KEYS, snake, st.lists(numbers, max_size=3)),
     geoip=shaped(
         ("ip", "country_code"),
         ip=shaped(("ipv4_addr", "ipv6_addr"), ipv4_addr=st.text(max_size=8)),
@@ -377,14 +361,11 @@ v1_bodies = st.one_of(
     st.just(b"<h1>Blocked</h1><p>you were blocked by nezha WAF</p>"),
 )
 v1_statuses = st.sampled_from([200] * 6 + [401, 403, 404, 500, 502])
-v1_content_types = st.sampled_from(["application/json"] * 4 + ["text/html", ""])
+v1_content_types = st.sampled_from([JSON] * 4 + ["text/html", ""])
 
 
 def raw(
-    body: bytes,
-    status: int = 200,
-    content_type: str = "application/json",
-    path: str = DETAILS,
+    body: bytes, status: int = 200, content_type: str = JSON, path: str = DETAILS
 ) -> RawResponse:
     """A RawResponse as the transport would build it."""
     date = datetime(2026, 1, 1, tzinfo=UTC)
@@ -393,7 +374,7 @@ def raw(
 
 def answered(body: bytes) -> example:
     """An explicit example: ``body`` as a JSON answer (HTTP 200), asked about server 1."""
-    return example(status=200, content_type="application/json", body=body, server_id=1)
+    return example(status=200, content_type=JSON, body=body, server_id=1)
 
 
 def run_sync[T](coro: Coroutine[Any, Any, T]) -> T:
@@ -416,7 +397,7 @@ def answer[T](coro: Coroutine[Any, Any, T]) -> T | None:
 
 
 def fake[C: (NezhaV0Client, NezhaV1Client)](
-    cls: type[C], status: int, content_type: str, body: bytes
+    cls: type[C], body: bytes = b"", status: int = 200, content_type: str = JSON
 ) -> C:
     """A client whose transport returns one canned answer for every path."""
     token = V1_PAT if cls is NezhaV1Client else TOKEN
@@ -431,14 +412,10 @@ def fake[C: (NezhaV0Client, NezhaV1Client)](
 
 def assert_valid_number(value: object, *, integral: bool) -> None:
     """None, or a finite float, or an int (never a bool) within uint64."""
-    if value is None:
-        return
     if integral:
-        assert type(value) is int
-        assert 0 <= value <= UINT64_MAX
+        assert value is None or (type(value) is int and 0 <= value <= UINT64_MAX)
     else:
-        assert type(value) is float
-        assert math.isfinite(value)
+        assert value is None or (type(value) is float and math.isfinite(value))
 
 
 def assert_valid_server(server: Server, *, gpu_list: bool = False) -> None:
@@ -449,8 +426,7 @@ def assert_valid_server(server: Server, *, gpu_list: bool = False) -> None:
         assert type(text) is str
     for moment in (server.last_active, server.host.boot_time):
         assert moment is None or moment.utcoffset() is not None
-    assert isinstance(server.host, Host)
-    assert isinstance(server.state, State)
+    assert isinstance(server.host, Host) and isinstance(server.state, State)
     for name in ("mem_total", "disk_total", "swap_total"):
         assert_valid_number(getattr(server.host, name), integral=True)
     assert all(type(item) is str for item in server.host.cpu + server.host.gpu)
@@ -486,19 +462,22 @@ def assert_valid_parse(
         assert_valid_server(server, gpu_list=gpu_list)
 
 
-def assert_valid_monitor(monitor: PingMonitor, server_id: int) -> None:
-    """A monitor summary is internally consistent."""
-    assert isinstance(monitor, PingMonitor) and monitor.server_id == server_id
-    assert type(monitor.monitor_id) is int and 0 <= monitor.monitor_id <= UINT64_MAX
-    assert type(monitor.name) is str and monitor.name
-    assert 0 <= monitor.lost <= monitor.points
-    if monitor.points:
-        assert monitor.latest_at is not None
-        assert monitor.loss_percent is not None and 0 <= monitor.loss_percent <= 100
-    else:
-        assert monitor.latest_at is None and monitor.loss_percent is None
-    if monitor.latest_delay is not None:
-        assert math.isfinite(monitor.latest_delay) and monitor.latest_delay > 0
+def assert_valid_monitors(monitors: list[PingMonitor], server_id: int) -> None:
+    """Monitor summaries: one per id, by id, each internally consistent."""
+    ids = [m.monitor_id for m in monitors]
+    assert ids == sorted(set(ids))
+    for monitor in monitors:
+        assert isinstance(monitor, PingMonitor) and monitor.server_id == server_id
+        assert type(monitor.monitor_id) is int and 0 <= monitor.monitor_id <= UINT64_MAX
+        assert type(monitor.name) is str and monitor.name
+        assert 0 <= monitor.lost <= monitor.points
+        if monitor.points:
+            assert monitor.latest_at is not None
+            assert monitor.loss_percent is not None and 0 <= monitor.loss_percent <= 100
+        else:
+            assert monitor.latest_at is None and monitor.loss_percent is None
+        if monitor.latest_delay is not None:
+            assert math.isfinite(monitor.latest_delay) and monitor.latest_delay > 0
 
 
 def assert_valid_service(service: ServiceStatus) -> None:
@@ -544,9 +523,7 @@ def test_fleet_from_any_records(result: list[Any]) -> None:
     for one in parsed:
         assert_valid_parse(one)
     body = dumps({"code": 0, "message": "success", "result": result})
-    fleet = run_sync(
-        fake(NezhaV0Client, 200, "application/json", body).async_get_fleet()
-    )
+    fleet = run_sync(fake(NezhaV0Client, body).async_get_fleet())
     for server in fleet.servers.values():
         assert_valid_server(server)
     # A record is either kept, skipped by id, or makes the answer incomplete.
@@ -559,7 +536,7 @@ def test_fleet_from_any_records(result: list[Any]) -> None:
 @given(record=monitor_records, server_id=uints)
 def test_parse_monitor_returns_model_or_none(record: Any, server_id: int) -> None:
     if (monitor := parse_monitor(record, server_id)) is not None:
-        assert_valid_monitor(monitor, server_id)
+        assert_valid_monitors([monitor], server_id)
 
 
 SERVICE = {"service_name": "web", "up": [1], "down": [0], "delay": [5.0]}
@@ -579,7 +556,7 @@ REPEATS = [{"id": 1, "name": 5}, {"id": 1, "name": 5}, {"id": 3, "status": 5}]
 def test_any_answer_gives_models_or_a_nezha_error(
     status: int, content_type: str, body: bytes, server_id: int
 ) -> None:
-    client = fake(NezhaV0Client, status, content_type, body)
+    client = fake(NezhaV0Client, body, status, content_type)
     if (fleet := answer(client.async_get_fleet())) is not None:
         assert isinstance(fleet, Fleet)
         for server in fleet.servers.values():
@@ -587,16 +564,12 @@ def test_any_answer_gives_models_or_a_nezha_error(
         order = [(-s.display_index, s.id) for s in fleet.servers.values()]
         assert order == sorted(order)
         assert all(type(sid) is int for sid in fleet.skipped_ids)
-        for server_id_seen in list(fleet.servers) + list(fleet.skipped_ids):
-            assert fleet.may_have(server_id_seen)
+        assert all(map(fleet.may_have, [*fleet.servers, *fleet.skipped_ids]))
     if (summaries := answer(client.async_list_servers())) is not None:
         assert all(isinstance(s, ServerSummary) for s in summaries)
         assert all(type(s.name) is str and type(s.tag) is str for s in summaries)
     if (monitors := answer(client.async_get_ping_monitors(server_id))) is not None:
-        ids = [m.monitor_id for m in monitors]
-        assert ids == sorted(set(ids))
-        for monitor in monitors:
-            assert_valid_monitor(monitor, server_id)
+        assert_valid_monitors(monitors, server_id)
 
 
 DEEP = b"[" * 100_000 + b"]" * 100_000
@@ -616,7 +589,7 @@ def test_unreadable_body_is_response_error(body: bytes, words: str) -> None:
     """Empty, broken or too deeply nested: a response error naming the status."""
     with pytest.raises(NezhaResponseError, match=f"{words} \\(HTTP 418\\)"):
         raw(body, status=418).json()
-    client = fake(NezhaV0Client, 200, "application/json", body)
+    client = fake(NezhaV0Client, body)
     for call in ("fleet", "list", "monitors"):
         with pytest.raises(NezhaResponseError):
             run_sync(CALLS[call](client))  # type: ignore[arg-type]
@@ -624,7 +597,7 @@ def test_unreadable_body_is_response_error(body: bytes, words: str) -> None:
 
 def test_raw_response_reading() -> None:
     """Content types; text search despite bad encoding; big ints and Unicode."""
-    types = ("application/json", "text/html", "text/plain", "application/octet-stream")
+    types = (JSON, "text/html", "text/plain", "application/octet-stream")
     flags = [(raw(b"", 200, t).is_json, raw(b"", 200, t).is_html) for t in types]
     assert flags == [(True, False), (False, True), (False, False), (False, False)]
     blocked = raw(b"\xff\xfe<title>Blocked \xe8\xa2\xab</title>", 200, "text/html")
@@ -693,7 +666,7 @@ def test_v1_frames_give_a_fleet_or_a_response_error(
         assert isinstance(fleet, Fleet) and fleet.server_time.tzinfo is not None
         for server in fleet.servers.values():
             assert_valid_server(server, gpu_list=True)
-    client = fake(NezhaV1Client, 200, "application/json", b"")
+    client = fake(NezhaV1Client)
     client.inventory = dict(inventory)
     try:
         frame = client.parse_frame(text)
@@ -726,7 +699,7 @@ def test_v1_parse_service_returns_model_or_none(key: str, record: Any) -> None:
 def test_v1_any_answer_gives_models_or_a_nezha_error(
     status: int, content_type: str, body: bytes, server_id: int
 ) -> None:
-    client = fake(NezhaV1Client, status, content_type, body)
+    client = fake(NezhaV1Client, body, status, content_type)
     if (fleet := answer(client.async_get_fleet("Lab"))) is not None:
         assert all(s.tag == "Lab" for s in fleet.servers.values())
         for server in client.inventory.values():
@@ -739,5 +712,4 @@ def test_v1_any_answer_gives_models_or_a_nezha_error(
         for service in found:
             assert_valid_service(service)
     if (monitors := answer(client.async_get_ping_monitors(server_id))) is not None:
-        for monitor in monitors:
-            assert_valid_monitor(monitor, server_id)
+        assert_valid_monitors(monitors, server_id)
