@@ -131,6 +131,7 @@ async def test_user_flow_keeps_sub_path(
     """A dashboard below a sub-path is probed (anonymously), tested and stored with it."""
     dashboard = FakeDashboard(prefix="/nezha")
     base = await serve(dashboard.app())
+    add_entry(hass, f"{base}/nezha/other")  # another sub-path: another dashboard
     result = await submit(
         hass, await start_user_flow(hass), user_input(f"{base}/nezha/")
     )
@@ -139,6 +140,7 @@ async def test_user_flow_keeps_sub_path(
     sent = [(f"/nezha{PROBE_PATH}", None), (f"/nezha{LIST_PATH}", TOKEN)]
     assert dashboard.seen == sent
     assert len(mock_setup_entry.mock_calls) == 1
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 2
 
 
 HTML = "<!DOCTYPE html><html><body><h1>My blog</h1></body></html>"
@@ -309,16 +311,6 @@ async def test_already_configured(
     assert simulator.requests == []
     if entry is not None:
         assert entry.data[CONF_URL] == simulator.url
-
-
-async def test_user_flow_other_dashboard_is_not_a_duplicate(
-    hass: HomeAssistant, simulator: NezhaSimulator
-) -> None:
-    """Another sub-path on the same host is another dashboard."""
-    add_entry(hass, f"{simulator.url}/other")
-    result = await submit(hass, await start_user_flow(hass), user_input(simulator.url))
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert len(hass.config_entries.async_entries(DOMAIN)) == 2
 
 
 # -- v1 only: the WAF, personal-token support and scopes -----------------------------
