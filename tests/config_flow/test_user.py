@@ -240,19 +240,28 @@ async def test_error_then_recovery(
     assert len(mock_setup_entry.mock_calls) == 1  # reloaded once, after success
 
 
+@pytest.mark.parametrize(
+    "case",
+    [
+        (301, "{target}/api/v1/server/list?a=1", "{target}/api/v1/server/list"),
+        # Not "cannot connect", and the payload is not echoed.
+        (302, "javascript:alert(document.cookie)", "javascript:…"),
+        (302, "data:text/html,<script>x()</script>", "data:…"),
+        (302, "mailto:admin@example.com", "mailto:…"),
+    ],
+)
 async def test_user_flow_redirect_is_not_followed(
-    hass: HomeAssistant, simulator: NezhaSimulator, serve: Serve
+    hass: HomeAssistant, simulator: NezhaSimulator, serve: Serve, case: tuple
 ) -> None:
-    """A redirect to another origin is reported; the token never goes there."""
+    """A redirect, even to a script, is reported; the token never goes there."""
     elsewhere = FakeDashboard()
     target = await serve(elsewhere.app())
-    location = f"{target}{LIST_PATH}?a=1"
-    proxy = await serve(
-        static_app(lambda: web.Response(status=301, headers={"Location": location}))
-    )
+    status, location, shown = (str(part).format(target=target) for part in case)
+    redirect = {"status": int(status), "headers": {"Location": location}}
+    proxy = await serve(static_app(lambda: web.Response(**redirect)))
     result = await submit(hass, await start_user_flow(hass), user_input(proxy))
     # Already the anonymous probe is redirected: nothing follows it.
-    assert_form_error(result, "user", "redirected", location=f"{target}{LIST_PATH}")
+    assert_form_error(result, "user", "redirected", location=shown)
     assert elsewhere.seen == []
     await recover(hass, result, simulator)
 

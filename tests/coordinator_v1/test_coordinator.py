@@ -8,8 +8,8 @@ only when fired.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
 from datetime import timedelta
+import functools
 from itertools import pairwise
 import time
 
@@ -66,32 +66,17 @@ NEW_PAT = register_secret("nzp_N3wV1T0kenB2c3D4e5F6g7H8i9J0k1L2")
 
 
 @pytest.fixture
-async def sim(
-    socket_enabled: None, monkeypatch: pytest.MonkeyPatch
-) -> AsyncGenerator[NezhaSimulator]:
-    """A v2.3.7 dashboard with five servers, streaming ten times faster than a real one."""
+def sim(v1_sim: NezhaSimulator, monkeypatch: pytest.MonkeyPatch) -> NezhaSimulator:
+    """The v2.3.7 fleet, streaming ten times faster than a real dashboard."""
     monkeypatch.setattr(NezhaStreamCoordinator, "frame_interval", FRAME)
-    sim = NezhaSimulator(generation="v1", servers=5, seed=1, token=PAT)
-    sim.ws_interval = FRAME
-    async with sim:
-        yield sim
+    v1_sim.ws_interval = FRAME
+    return v1_sim
 
 
 @pytest.fixture
-async def make_live(
-    hass: HomeAssistant, sim: NezhaSimulator
-) -> AsyncGenerator[MakeLive]:
-    """Set up v1 entries with the given options; unloaded after the test."""
-    lives: list[Live] = []
-
-    async def make(token: str = PAT, **options: float | str) -> Live:
-        live = await start_live(hass, sim, token, **options)
-        lives.append(live)
-        return live
-
-    yield make
-    for live in lives:
-        await live.unload()
+def make_live(hass: HomeAssistant, sim: NezhaSimulator) -> MakeLive:
+    """Set up v1 entries with the given options (``v1_sim`` unloads them)."""
+    return functools.partial(start_live, hass, sim)
 
 
 # -- in real time -------------------------------------------------------------------
