@@ -1,7 +1,6 @@
 """The user step (and reconfigure, which validates alike) and URL normalisation.
 
-Stand-ins are what the simulator cannot be (an HTML site, another JSON API, a proxy,
-a sub-path, a self-signed certificate); only an unexpected exception is mocked.
+Stand-ins are what the simulator cannot be; only an unexpected exception is mocked.
 On v1 every refused token is a WAF strike, so a token that cannot fit is never sent.
 """
 

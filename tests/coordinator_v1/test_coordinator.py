@@ -1,9 +1,6 @@
-"""The v1 stream coordinator against the simulated v2.3 dashboard.
-
-In real time with short frame and update intervals (options set below the form's
-minimums), its WAF safety, and on a frozen clock where frames and timers advance
-only when fired.
-"""
+"""The v1 stream coordinator against the simulated v2.3 dashboard: in real time with
+short frame and update intervals (options below the form's minimums), its WAF safety,
+and on a frozen clock where frames and timers advance only when fired."""
 
 from __future__ import annotations
 
