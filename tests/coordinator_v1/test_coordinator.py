@@ -79,13 +79,9 @@ def make_live(hass: HomeAssistant, sim: NezhaSimulator) -> MakeLive:
 # -- in real time -------------------------------------------------------------------
 
 
-async def test_setup_then_frames_coalesced_and_instant_transitions(
-    make_live: MakeLive,
-) -> None:
-    """REST inventory once, one stream; then, with no REST, metrics change at most once
-    per interval from frame data, and a flapping server shows at once."""
-    interval = 3.0
-    live = await make_live(scan_interval=interval)
+async def test_setup_then_frames_keep_data_fresh(make_live: MakeLive) -> None:
+    """REST inventory once, one stream; then over eight intervals values move, no REST."""
+    live = await make_live(scan_interval=1)
     assert live.paths()[:3] == [SERVERS, GROUPS, WS]
     assert live.count(SERVERS) == live.count(GROUPS) == live.count(WS) == 1
     handshake = next(r for r in live.sim.requests if r.path == WS)
@@ -105,6 +101,27 @@ async def test_setup_then_frames_coalesced_and_instant_transitions(
     assert live.state("servers_total") == live.state("servers_online") == "5"
     assert live.state("any_offline", "binary_sensor") == STATE_OFF
 
+    cpu = live.entity_id(f"{FRA}_cpu_usage")
+    log = StateLog(live.hass, {cpu})
+    before = len(live.sim.requests)
+    frames = live.coordinator.frames_received
+    started = time.monotonic()
+    # Simulated agents report every 1-2 s, so the values change at least every
+    # 2 s: eight seconds hold at least four reports, whatever the phase.
+    while time.monotonic() - started < 8.5:
+        await live.frames(1)
+    log.stop()
+    assert live.paths(since=before) == []  # no inventory within the hour
+    assert live.coordinator.stream_live
+    assert live.coordinator.frames_received - frames >= 20
+    assert len(log.of(cpu)) >= 3  # written on the 1 s schedule from frame data
+    assert live.coordinator.last_update_success
+
+
+async def test_coalescing_and_instant_transitions(make_live: MakeLive) -> None:
+    """Metrics change at most once per interval; a flapping server shows at once."""
+    interval = 3.0
+    live = await make_live(scan_interval=interval)
     metric_ids = {
         live.entity_id(f"{sid}_{key}") for sid in (HK, FRA, GPU_BOX) for key in METRICS
     }
@@ -128,8 +145,6 @@ async def test_setup_then_frames_coalesced_and_instant_transitions(
             await until(lambda: live.online(TOKYO) == wanted, f"Tokyo {wanted}")
         )
 
-    before = len(live.sim.requests)
-    frames = live.coordinator.frames_received
     started = time.monotonic()
     await watch(interval * 0.6)
     await flip(False)
@@ -141,10 +156,6 @@ async def test_setup_then_frames_coalesced_and_instant_transitions(
     elapsed = time.monotonic() - started
     log.stop()
 
-    assert live.paths(since=before) == []  # no inventory within the hour
-    assert live.coordinator.stream_live
-    assert live.coordinator.frames_received - frames >= 30  # of about 65 in the 13 s
-    assert live.coordinator.last_update_success
     assert [s for _, s in log.of(online_id)] == [STATE_OFF, STATE_ON, STATE_OFF]
     assert max(latencies) <= 2 * FRAME + 0.3, latencies
     for eid in metric_ids:
@@ -155,7 +166,7 @@ async def test_setup_then_frames_coalesced_and_instant_transitions(
     fra_cpu = live.entity_id(f"{FRA}_cpu_usage")
     written = len(log.of(fra_cpu))
     per_frame = sum(1 for a, b in pairwise(seen) if a != b)
-    assert written >= 3  # the regular schedule kept running despite the flaps
+    assert written >= 2  # the regular schedule kept running despite the flaps
     assert per_frame >= 2 * written  # what writing every frame would have cost
     print(  # noqa: T201 - the measured numbers for the report
         f"\ncoalescing: {len(seen)} frames in {elapsed:.1f} s, FRA cpu changed in "
