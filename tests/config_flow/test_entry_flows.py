@@ -31,7 +31,6 @@ from tests.config_flow.helpers import (
     PLACEHOLDERS,
     PROBE_PATH,
     TOKENS,
-    WRONG_TOKEN,
     add_entry,
     anonymous_probes,
     assert_aborted,
@@ -42,11 +41,12 @@ from tests.config_flow.helpers import (
     default,
     entry_data,
     select_options,
+    sent_with,
     submit,
     suggested,
     user_input,
 )
-from tests.helpers import PAT, TOKEN
+from tests.helpers import PAT
 
 # The first request that carries the token.
 LIST = {"v0": LIST_PATH, "v1": "/api/v1/server"}
@@ -56,6 +56,7 @@ KEYS = (*SECONDS, CONF_SERVER_GROUP)
 DEFAULTS = dict(zip(KEYS, (30, 60, 300, ALL_GROUPS), strict=True))
 LAB = dict(zip(KEYS, (15, 120, 600, "tag:Lab"), strict=True))
 GROUPS = [ALL_GROUPS, "tag:Lab", "tag:Production"]
+FAILURES = ((Fault.RESET, "cannot_connect"), (Fault.HTML_200, "not_nezha"))
 
 
 async def configure(
@@ -72,7 +73,7 @@ async def test_options_flow_saves_and_reloads(
     sims: dict[str, NezhaSimulator],
     loaded: MockConfigEntry,
 ) -> None:
-    """Defaults and the dashboard's groups are offered; new options reload the entry."""
+    """Defaults and the dashboard's groups are offered; changed options reload the entry."""
     sim, entry = sims[gen], loaded
     old_coordinator = entry.runtime_data
     sim.reset_requests()
@@ -83,11 +84,19 @@ async def test_options_flow_saves_and_reloads(
     assert [
         r.headers.get("Authorization") for r in sim.requests if r.path == LIST[gen]
     ] == [auth(gen, TOKENS[gen])]
+    # Saved as offered: explicit values replace none, a change that reloads.
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], DEFAULTS
+    )
+    await hass.async_block_till_done(wait_background_tasks=gen == "v0")
+    assert entry.options == DEFAULTS
+    assert entry.runtime_data is not old_coordinator
+    old_coordinator = entry.runtime_data
 
     sim.reset_requests()
     # The form's number boxes send floats; the entry stores whole seconds.
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {k: float(v) if k in SECONDS else v for k, v in LAB.items()}
+    result = await configure(
+        hass, entry, {k: float(v) if k in SECONDS else v for k, v in LAB.items()}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"] == LAB
@@ -107,28 +116,15 @@ async def test_options_flow_saves_and_reloads(
             r.query for r in sim.requests if r.path == "/api/v1/server/details"
         ] == [{"tag": "Lab"}]
 
-    # The next options form preselects the stored values.
+    # The next options form preselects the stored values; saved unchanged, no reload.
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert {key: default(result, key) for key in LAB} == LAB
     assert select_options(result, CONF_SERVER_GROUP) == GROUPS
-
-
-async def test_options_flow_unchanged_does_not_reload(
-    hass: HomeAssistant, init_integration: MockConfigEntry
-) -> None:
-    """Saving the options again as they are keeps the running coordinator."""
-    entry = init_integration
-    coordinators = [entry.runtime_data]
-    for _ in range(2):
-        result = await configure(hass, entry, DEFAULTS)
-        assert result["type"] is FlowResultType.CREATE_ENTRY
-        await hass.async_block_till_done(wait_background_tasks=True)
-        assert entry.state is ConfigEntryState.LOADED
-        coordinators.append(entry.runtime_data)
-    assert entry.options == DEFAULTS
-    # The first save stored explicit values (a change from none): one reload.
-    assert coordinators[1] is not coordinators[0]
-    assert coordinators[2] is coordinators[1]
+    result = await hass.config_entries.options.async_configure(result["flow_id"], LAB)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done(wait_background_tasks=gen == "v0")
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data is c
 
 
 @pytest.mark.parametrize(
@@ -182,7 +178,8 @@ async def test_options_flow_without_the_groups(
 async def test_reauth_refusals_then_new_token(
     hass: HomeAssistant, gen: str, sims: dict[str, NezhaSimulator]
 ) -> None:
-    """The form names the entry; each refusal is explained; the new token is stored."""
+    """The form names the entry; each refusal or failure is explained; the new token
+    is stored."""
     sim, old = sims[gen], TOKENS[gen]
     if gen == "v0":
         sim.set_token(NEW[gen])
@@ -212,9 +209,17 @@ async def test_reauth_refusals_then_new_token(
         assert sim.waf_strikes() == 1
         sim.shift_clock(4)  # past the ban of the one strike
 
+    for fault, error in FAILURES:
+        sim.inject_fault(fault, count=None, path=LIST[gen])
+        result = await submit(hass, result, {CONF_API_TOKEN: NEW[gen]})
+        assert_form_error(result, "reauth_confirm", error, name="Home")
+        sim.clear_faults()
+
     result = await submit(hass, result, {CONF_API_TOKEN: f" {NEW[gen]} "})
     assert_aborted(result, "reauth_successful")
     assert entry.data == entry_data(sim.url, NEW[gen], gen)
+    assert sent_with(sim, old) == [LIST[gen]]  # the stored token only when typed
+    assert authed(sim) == {auth(gen, old), auth(gen, NEW[gen])}
 
 
 async def test_reauth_after_token_rotation(
@@ -265,28 +270,6 @@ async def test_reauth_after_waf_ban_explains_it(
     assert entry.state is ConfigEntryState.LOADED
 
 
-@pytest.mark.parametrize(
-    ("fault", "error"),
-    [(Fault.RESET, "cannot_connect"), (Fault.HTML_200, "not_nezha")],
-)
-@pytest.mark.usefixtures("mock_setup_entry")
-async def test_reauth_errors_then_recovery(
-    hass: HomeAssistant, simulator: NezhaSimulator, fault: Fault, error: str
-) -> None:
-    """Reauth maps dashboard failures to errors and succeeds afterwards."""
-    entry = add_entry(hass, simulator.url, WRONG_TOKEN)
-    result = await entry.start_reauth_flow(hass)
-    simulator.inject_fault(fault, count=None, path=LIST_PATH)
-    result = await submit(hass, result, {CONF_API_TOKEN: TOKEN})
-    assert_form_error(result, "reauth_confirm", error, name=entry.title)
-    simulator.clear_faults()
-
-    result = await submit(hass, result, {CONF_API_TOKEN: TOKEN})
-    assert_aborted(result, "reauth_successful")
-    assert entry.data[CONF_API_TOKEN] == TOKEN
-    assert authed(simulator) == {TOKEN}
-
-
 async def test_reconfigure_to_another_dashboard(
     hass: HomeAssistant, simulator: NezhaSimulator, init_integration: MockConfigEntry
 ) -> None:
@@ -327,7 +310,8 @@ async def test_reconfigure_to_another_dashboard(
 async def test_reconfigure_keeps_token_and_custom_title(
     hass: HomeAssistant, gen: str, sims: dict, loaded: MockConfigEntry
 ) -> None:
-    """An empty token field keeps the stored token; the same URL is no duplicate."""
+    """An empty token field keeps the stored token; the same URL is no duplicate; the
+    other generation is re-detected."""
     sim, entry = sims[gen], loaded
     custom_title = entry.title
     assert custom_title != title_for(sim.url)
@@ -347,13 +331,8 @@ async def test_reconfigure_keeps_token_and_custom_title(
     assert authed(sim) == {auth(gen, TOKENS[gen])}
     assert anonymous_probes(sim) == 3  # re-detected on every reconfigure
 
-
-async def test_reconfigure_to_the_other_generation(
-    hass: HomeAssistant, gen: str, sims: dict[str, NezhaSimulator]
-) -> None:
-    """Moving across generations re-detects: the kept token is refused after the probe."""
-    new = MISFIT[gen][0]
-    entry = add_entry(hass, sims[gen].url, TOKENS[gen], gen)
+    # To the other generation's dashboard: the kept token is refused after the probe.
+    new, sent = MISFIT[gen][0], len(sim.requests)
     target = sims[new]
     result = await entry.start_reconfigure_flow(hass)
     result = await submit(hass, result, {CONF_URL: target.url, CONF_VERIFY_SSL: True})
@@ -368,4 +347,5 @@ async def test_reconfigure_to_the_other_generation(
     assert entry.state is ConfigEntryState.LOADED
     assert isinstance(entry.runtime_data, NezhaStreamCoordinator) == (new == "v1")
     assert authed(target) == {auth(new, TOKENS[new])}
-    assert sims[gen].requests == []
+    # The old dashboard is not validated (only its old entry's side round went on).
+    assert PROBE_PATH not in [r.path for r in sim.requests[sent:]]

@@ -1,7 +1,6 @@
 """The user step (and reconfigure, which validates alike) and URL normalisation.
 
-Stand-ins are what the simulator cannot be (an HTML site, another JSON API, a proxy,
-a sub-path, a self-signed certificate); only an unexpected exception is mocked.
+Stand-ins are what the simulator cannot be; only an unexpected exception is mocked.
 On v1 every refused token is a WAF strike, so a token that cannot fit is never sent.
 """
 
@@ -131,6 +130,7 @@ async def test_user_flow_keeps_sub_path(
     """A dashboard below a sub-path is probed (anonymously), tested and stored with it."""
     dashboard = FakeDashboard(prefix="/nezha")
     base = await serve(dashboard.app())
+    add_entry(hass, f"{base}/nezha/other")  # another sub-path: another dashboard
     result = await submit(
         hass, await start_user_flow(hass), user_input(f"{base}/nezha/")
     )
@@ -138,7 +138,10 @@ async def test_user_flow_keeps_sub_path(
     assert result["data"][CONF_URL] == f"{base}/nezha"
     sent = [(f"/nezha{PROBE_PATH}", None), (f"/nezha{LIST_PATH}", TOKEN)]
     assert dashboard.seen == sent
-    assert len(mock_setup_entry.mock_calls) == 1
+    # Another entry, not a duplicate; the first setup sets up both, once each.
+    entries = hass.config_entries.async_entries(DOMAIN)
+    assert len(entries) == len(mock_setup_entry.mock_calls) == 2
+    assert {c.args[1] for c in mock_setup_entry.mock_calls} == set(entries)
 
 
 HTML = "<!DOCTYPE html><html><body><h1>My blog</h1></body></html>"
@@ -238,19 +241,28 @@ async def test_error_then_recovery(
     assert len(mock_setup_entry.mock_calls) == 1  # reloaded once, after success
 
 
+@pytest.mark.parametrize(
+    "case",
+    [
+        (301, "{target}/api/v1/server/list?a=1", "{target}/api/v1/server/list"),
+        # Not "cannot connect", and the payload is not echoed.
+        (302, "javascript:alert(document.cookie)", "javascript:…"),
+        (302, "data:text/html,<script>x()</script>", "data:…"),
+        (302, "mailto:admin@example.com", "mailto:…"),
+    ],
+)
 async def test_user_flow_redirect_is_not_followed(
-    hass: HomeAssistant, simulator: NezhaSimulator, serve: Serve
+    hass: HomeAssistant, simulator: NezhaSimulator, serve: Serve, case: tuple
 ) -> None:
-    """A redirect to another origin is reported; the token never goes there."""
+    """A redirect, even to a script, is reported; the token never goes there."""
     elsewhere = FakeDashboard()
     target = await serve(elsewhere.app())
-    location = f"{target}{LIST_PATH}?a=1"
-    proxy = await serve(
-        static_app(lambda: web.Response(status=301, headers={"Location": location}))
-    )
+    status, location, shown = (str(part).format(target=target) for part in case)
+    redirect = {"status": int(status), "headers": {"Location": location}}
+    proxy = await serve(static_app(lambda: web.Response(**redirect)))
     result = await submit(hass, await start_user_flow(hass), user_input(proxy))
     # Already the anonymous probe is redirected: nothing follows it.
-    assert_form_error(result, "user", "redirected", location=f"{target}{LIST_PATH}")
+    assert_form_error(result, "user", "redirected", location=shown)
     assert elsewhere.seen == []
     await recover(hass, result, simulator)
 
@@ -309,16 +321,6 @@ async def test_already_configured(
     assert simulator.requests == []
     if entry is not None:
         assert entry.data[CONF_URL] == simulator.url
-
-
-async def test_user_flow_other_dashboard_is_not_a_duplicate(
-    hass: HomeAssistant, simulator: NezhaSimulator
-) -> None:
-    """Another sub-path on the same host is another dashboard."""
-    add_entry(hass, f"{simulator.url}/other")
-    result = await submit(hass, await start_user_flow(hass), user_input(simulator.url))
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert len(hass.config_entries.async_entries(DOMAIN)) == 2
 
 
 # -- v1 only: the WAF, personal-token support and scopes -----------------------------

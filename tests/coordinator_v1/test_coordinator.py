@@ -1,15 +1,12 @@
-"""The v1 stream coordinator against the simulated v2.3 dashboard.
-
-In real time with short frame and update intervals (options set below the form's
-minimums), its WAF safety, and on a frozen clock where frames and timers advance
-only when fired.
-"""
+"""The v1 stream coordinator against the simulated v2.3 dashboard: in real time with
+short frame and update intervals (options below the form's minimums), its WAF safety,
+and on a frozen clock where frames and timers advance only when fired."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
 from datetime import timedelta
+import functools
 from itertools import pairwise
 import time
 
@@ -66,32 +63,17 @@ NEW_PAT = register_secret("nzp_N3wV1T0kenB2c3D4e5F6g7H8i9J0k1L2")
 
 
 @pytest.fixture
-async def sim(
-    socket_enabled: None, monkeypatch: pytest.MonkeyPatch
-) -> AsyncGenerator[NezhaSimulator]:
-    """A v2.3.7 dashboard with five servers, streaming ten times faster than a real one."""
+def sim(v1_sim: NezhaSimulator, monkeypatch: pytest.MonkeyPatch) -> NezhaSimulator:
+    """The v2.3.7 fleet, streaming ten times faster than a real dashboard."""
     monkeypatch.setattr(NezhaStreamCoordinator, "frame_interval", FRAME)
-    sim = NezhaSimulator(generation="v1", servers=5, seed=1, token=PAT)
-    sim.ws_interval = FRAME
-    async with sim:
-        yield sim
+    v1_sim.ws_interval = FRAME
+    return v1_sim
 
 
 @pytest.fixture
-async def make_live(
-    hass: HomeAssistant, sim: NezhaSimulator
-) -> AsyncGenerator[MakeLive]:
-    """Set up v1 entries with the given options; unloaded after the test."""
-    lives: list[Live] = []
-
-    async def make(token: str = PAT, **options: float | str) -> Live:
-        live = await start_live(hass, sim, token, **options)
-        lives.append(live)
-        return live
-
-    yield make
-    for live in lives:
-        await live.unload()
+def make_live(hass: HomeAssistant, sim: NezhaSimulator) -> MakeLive:
+    """Set up v1 entries with the given options (``v1_sim`` unloads them)."""
+    return functools.partial(start_live, hass, sim)
 
 
 # -- in real time -------------------------------------------------------------------
@@ -340,8 +322,8 @@ async def test_servers_added_and_removed(
 async def test_edited_note_and_services(
     make_live: MakeLive, sim: NezhaSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The periodic inventory brings an edited note (only the first frame has notes);
-    each service gets an up/down and an availability entity, down shows next round."""
+    """An edited note comes with the inventory (only the first frame has notes); a
+    service shows down at the next round, or stays as last shown while /service fails."""
     monkeypatch.setattr(coordinator_v1, "INVENTORY_MAX_AGE_SECONDS", 1.5)
     live = await make_live(scan_interval=1, ping_interval=1)
     assert live.state(f"{HK}_expiry") == "2026-08-31T16:00:00+00:00"
@@ -380,31 +362,22 @@ async def test_edited_note_and_services(
     assert live.count(SERVICES, since=before) >= 1
     assert latency <= 1 + 1 + 0.5  # next ping round: ping interval + update interval
 
-
-async def test_failing_service_list_keeps_the_last_one(
-    make_live: MakeLive, sim: NezhaSimulator
-) -> None:
-    """A failing /service answer leaves services as last shown and the metrics
-    live, asks for no new token, and the next good round brings changes."""
-    live = await make_live(scan_interval=1, ping_interval=1)
-    monitors = sorted(sim.fleet.monitors)
-    await until(
-        lambda: set(live.coordinator.side.data.services) == set(monitors), "services"
-    )
-    target = monitors[0]
+    # A failing /service answer leaves services as last shown and the metrics live,
+    # asks for no new token, and the next good round brings the change.
+    second = monitors[1]
     before = len(sim.requests)
     sim.inject_fault(Fault.HTML_502, count=None, path=SERVICES)
-    sim.set_service_down(target)
+    sim.set_service_down(second)
     await until(lambda: live.count(SERVICES, since=before) >= 2, "two failed rounds")
     assert set(live.coordinator.side.data.services) == set(monitors)
-    assert live.state(f"service_{target}_up", "binary_sensor") == STATE_ON
+    assert live.state(f"service_{second}_up", "binary_sensor") == STATE_ON
     assert live.coordinator.last_update_success
     assert live.coordinator.stream_live
     assert live.reauth_flows() == []
     sim.clear_faults()
     await until(
-        lambda: live.state(f"service_{target}_up", "binary_sensor") == STATE_OFF,
-        "the service down",
+        lambda: live.state(f"service_{second}_up", "binary_sensor") == STATE_OFF,
+        "the second service down",
     )
 
 
@@ -464,12 +437,6 @@ async def test_offline_at_dashboard_pace_then_an_alert(
 # enters a new token. Real time for the stream, then simulated minutes for timers.
 
 
-def assert_one_rest_refusal(sent: list[str]) -> None:
-    """One REST request of a poll was refused (maybe half done); only 502'd handshakes."""
-    assert len([p for p in sent if p != WS]) == 1, sent
-    assert sent[-1] in (SERVERS, GROUPS), sent
-
-
 async def assert_silence(live: Live, since: int, sent: list[str]) -> None:
     """Nothing more reaches the dashboard, in real time and over simulated minutes."""
     await asyncio.sleep(2)  # two update intervals of the fast tests, in real time
@@ -477,14 +444,6 @@ async def assert_silence(live: Live, since: int, sent: list[str]) -> None:
     assert live.paths(since=since) == sent
     assert live.sim.ws_connections == 0
     assert len(live.reauth_flows()) == 1
-
-
-async def assert_reauth_explains_ban(live: Live) -> None:
-    """The reauth form opens with the WAF ban as its error."""
-    flow_id = live.reauth_flows()[0]["flow_id"]
-    result = await live.hass.config_entries.flow.async_configure(flow_id)
-    assert result["step_id"] == "reauth_confirm"
-    assert result["errors"] == {"base": "waf_blocked"}
 
 
 async def test_revoked_token_refused_at_handshake(
@@ -572,11 +531,16 @@ async def test_one_refused_request(
     if in_round:
         assert len(sent) == 1
         assert sent[0].endswith("/service"), sent
-    else:
-        assert_one_rest_refusal(sent)
+    else:  # one REST request of a poll (maybe half done); only 502'd handshakes
+        assert len([p for p in sent if p != WS]) == 1, sent
+        assert sent[-1] in (SERVERS, GROUPS), sent
     if blocked:
         assert "WAF" in caplog.text
-        await assert_reauth_explains_ban(live)
+        # The reauth form opens with the WAF ban as its error.
+        flow_id = live.reauth_flows()[0]["flow_id"]
+        result = await live.hass.config_entries.flow.async_configure(flow_id)
+        assert result["step_id"] == "reauth_confirm"
+        assert result["errors"] == {"base": "waf_blocked"}
         await until(lambda: sim.ws_connections == 0, "the stream closed", limit=2)
     await assert_silence(live, refused, sent)
     assert sim.waf_strikes() == (99999 if blocked else 1)  # a manual block: 99999

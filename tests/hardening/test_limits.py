@@ -9,7 +9,6 @@ from logging import WARNING
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
@@ -25,7 +24,6 @@ from custom_components.nezha.client import (
 from custom_components.nezha.client.stream import Backoff, StreamRunner
 from custom_components.nezha.client.v1 import StreamFrame
 from nezha_dev.simulator import NezhaSimulator
-from tests.client.common import serve
 from tests.config_flow.helpers import start_user_flow, submit, user_input
 from tests.hardening.helpers import (
     MONITOR,
@@ -42,7 +40,6 @@ from tests.helpers import (
     ENTRY_ID,
     PAT,
     TOKEN,
-    WS,
     server_ids_with_devices,
     setup_frozen,
     tick,
@@ -227,25 +224,15 @@ async def test_v1_limits_count_what_is_read(
 
 
 async def test_v1_frame_over_the_cap_is_a_too_large_error(
-    monkeypatch: pytest.MonkeyPatch,
+    v1_sim: NezhaSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The stream reports an oversized frame as such (the coordinator raises an issue)."""
-    monkeypatch.setattr(f"{NZ}client.v1.FLEET_BODY_BYTES", 1024)
+    monkeypatch.setattr(f"{NZ}client.v1.FLEET_BODY_BYTES", 1024)  # five servers: more
     monkeypatch.setattr(f"{NZ}client.stream.FLEET_BODY_BYTES", 1024)
-
-    async def handler(request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse()
-        await ws.prepare(request)
-        await ws.send_str('{"now":1,"servers":[' + " " * 4096 + "]}")
-        await asyncio.sleep(5)
-        return ws
-
-    app = web.Application()
-    app.router.add_get(WS, handler)
     downs: list[Exception] = []
-    async with serve(app) as url, aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession() as session:
         runner = StreamRunner(
-            NezhaV1Client(session, url, PAT),
+            NezhaV1Client(session, v1_sim.url, PAT),
             on_frame=lambda frame: None,
             on_down=downs.append,
             on_auth_failure=lambda err: None,
