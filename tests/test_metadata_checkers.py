@@ -15,6 +15,7 @@ from tests.metadata.sample import (
     MANIFEST,
     SAMPLE_DOMAIN,
     SAMPLE_FILES,
+    SAMPLE_MANIFEST,
     SAMPLE_STRINGS,
     SENSORS,
     USER_STEP,
@@ -26,7 +27,6 @@ from tests.metadata.sample import (
     mkdir,
     png,
     pop,
-    reorder_manifest,
     run,
     write,
     write_sample_repo,
@@ -90,18 +90,20 @@ BROKEN: dict[str, dict[str, Mutation]] = {
     "manifest": {
         "manifest.json does not exist": delete(MANIFEST),
         "does not match the directory name": edit(MANIFEST, domain="other"),
-        "'version': is required": pop(MANIFEST, "version"),
+        "manifest.json: version: is required": pop(MANIFEST, "version"),
         "is not a valid version": edit(MANIFEST, version="one.two"),
         "is not an https URL": edit(MANIFEST, documentation="http://example.com"),
         "own documentation": edit(
             MANIFEST, documentation="https://www.home-assistant.io/integrations/x"
         ),
         "is not a GitHub handle": edit(MANIFEST, codeowners=["someone"]),
-        "'iot_class'": edit(MANIFEST, iot_class="local"),
+        "iot_class: 'local' is not one of": edit(MANIFEST, iot_class="local"),
         "must be set explicitly": pop(MANIFEST, "integration_type"),
         "'virtual' is not one of": edit(MANIFEST, integration_type="virtual"),
-        "keys that hassfest rejects: zz_extra": edit(MANIFEST, zz_extra=1),
-        "not sorted correctly": reorder_manifest,
+        "zz_extra: key not allowed here": edit(MANIFEST, zz_extra=1),
+        "not sorted correctly": write(  # 'name' before 'domain'
+            MANIFEST, {"name": SAMPLE_MANIFEST["name"], **SAMPLE_MANIFEST}
+        ),
         "required by the HACS action": pop(MANIFEST, "issue_tracker"),
         "contains a space": edit(MANIFEST, requirements=["samplelib >= 1"]),
         "unable to parse the version": edit(
@@ -116,9 +118,9 @@ BROKEN: dict[str, dict[str, Mutation]] = {
     "json": {"Invalid JSON file": write(ICONS, "{not json")},
     "hacs": {
         "hacs.json does not exist": delete(HACS),
-        "extra keys not allowed: description": edit(HACS, description="x"),
-        "'name' is required": pop(HACS, "name"),
-        "expected bool for 'render_readme'": edit(HACS, render_readme="true"),
+        "description: key not allowed here": edit(HACS, description="x"),
+        "hacs.json: name: is required": pop(HACS, "name"),
+        "render_readme: must be true or false": edit(HACS, render_readme="true"),
         "is not a valid version": edit(HACS, homeassistant="soon"),
         "needs 'filename'": edit(HACS, zip_release=True),
     },

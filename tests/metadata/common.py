@@ -1,4 +1,4 @@
-"""Paths, the Problems type and small helpers shared by the metadata checks."""
+"""Paths, the Problems type, a small JSON schema language and helpers shared by the checks."""
 
 from __future__ import annotations
 
@@ -30,24 +30,24 @@ def _rel(path: Path) -> str:
         return str(path)
 
 
-def _load_json(path: Path, problems: Problems) -> Any:
-    """Load a JSON file, recording a problem (and returning None) when it fails."""
+def _load_json(path: Path, problems: Problems, kind: type = object) -> Any:
+    """Load a JSON file (of type ``kind``), recording a problem and returning None if not."""
     if not path.is_file():
         problems.append(f"{_rel(path)} does not exist")
         return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as err:
         problems.append(f"Invalid JSON file {_rel(path)}: {err}")
         return None
+    if not isinstance(data, kind):
+        problems.append(f"{_rel(path)} must contain a JSON {kind.__name__}")
+        return None
+    return data
 
 
 def _load_manifest(integration: Path, problems: Problems) -> dict[str, Any] | None:
-    manifest = _load_json(integration / "manifest.json", problems)
-    if manifest is not None and not isinstance(manifest, dict):
-        problems.append("manifest.json must contain a JSON object")
-        return None
-    return manifest
+    return _load_json(integration / "manifest.json", problems, dict)  # type: ignore[no-any-return]
 
 
 def _python_files(integration: Path) -> Iterator[Path]:
@@ -92,11 +92,18 @@ def _call_name(node: ast.Call) -> str:
     return str(getattr(node.func, "id", None) or getattr(node.func, "attr", ""))
 
 
+def _dig(data: Any, path: Iterable[str]) -> Any:
+    """The value at the nested keys ``path`` (KeyError or TypeError when absent)."""
+    for key in path:
+        data = data[key]
+    return data
+
+
 def _has_path(data: Any, path: tuple[str, ...]) -> bool:
-    for part in path:
-        if not isinstance(data, dict) or part not in data:
-            return False
-        data = data[part]
+    try:
+        _dig(data, path)
+    except KeyError, TypeError:
+        return False
     return True
 
 

@@ -9,22 +9,11 @@ import struct
 from typing import Any
 from urllib.parse import urlparse
 
-from awesomeversion import (
-    AwesomeVersion,
-    AwesomeVersionException,
-    AwesomeVersionStrategy,
-)
+from awesomeversion import AwesomeVersion, AwesomeVersionStrategy
 
 from .common import Problems, _is_str_list, _load_json, _load_manifest, _rel, _words
+from .translations import Validator, _obj
 
-MANIFEST_KEYS = frozenset(
-    _words(
-        "after_dependencies bluetooth codeowners config_flow dependencies dhcp disabled"
-        " documentation domain homekit import_executor integration_type iot_class"
-        " issue_tracker loggers mqtt name preview_features quality_scale requirements"
-        " single_config_entry ssdp usb version zeroconf"
-    )
-)
 REQUIRED_KEYS = _words("domain name documentation codeowners version iot_class")
 INTEGRATION_TYPES = sorted(_words("device entity hardware helper hub service system"))
 IOT_CLASSES = sorted(
@@ -33,47 +22,66 @@ IOT_CLASSES = sorted(
 QUALITY_SCALES = list(
     _words("no_score legacy custom internal bronze silver gold platinum")
 )
+# hassfest's manifest versions; hacs.json and requirements take any AwesomeVersion reads.
 VERSION_STRATEGIES = [
     AwesomeVersionStrategy[name]
     for name in _words("CALVER SEMVER SIMPLEVER BUILDVER PEP440")
 ]
+KNOWN_STRATEGIES = [*AwesomeVersionStrategy.__members__.values()]
+KNOWN_STRATEGIES.remove(AwesomeVersionStrategy.UNKNOWN)
 RE_CODEOWNER = re.compile(r"^@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:/[\w.-]+)?$")
 RE_REQUIREMENT = re.compile(
     r"^(?:--.+\s)?([-_,.\w\d\[\]]+)(==|>=|<=|~=|!=|<|>|===)*(.*)$"
 )
 RE_VERSION_PART = re.compile(r"^(==|>=|<=|~=|!=|<|>|===)?(.*)$")
 
-# A rule takes a key's value and returns its problems.
+# A rule takes a value alone and returns its problems; `_at` makes it a validator.
 Rule = Callable[[Any], Iterable[str]]
 
 
-def _version(value: Any) -> Problems:
-    """Check a version string the way hassfest's manifest check does."""
-    if not isinstance(value, str):
-        return [f"must be a string, got {type(value).__name__}"]
-    try:
-        AwesomeVersion(value, ensure_strategy=VERSION_STRATEGIES)
-    except AwesomeVersionException:
-        return [
-            f"{value!r} is not a valid version (CalVer, SemVer, SimpleVer, BuildVer or PEP 440)"
-        ]
-    return []
+def _at(rule: Rule) -> Validator:
+    return lambda value, path: [f"{path}: {problem}" for problem in rule(value)]
+
+
+def _is(test: Callable[[Any], object], message: str) -> Rule:
+    return lambda value: [] if test(value) else [message]
+
+
+def _typed(kind: type, name: str, rule: Rule = lambda _: ()) -> Rule:
+    """A rule: the value is a ``kind`` (described as ``name``) that passes ``rule``."""
+    return lambda value: (
+        rule(value)
+        if isinstance(value, kind)
+        else [f"must be {name}, got {type(value).__name__}"]
+    )
+
+
+def _version(strategies: list[AwesomeVersionStrategy]) -> Rule:
+    """A version string that AwesomeVersion reads with one of ``strategies``."""
+    names = ", ".join(strategy.value for strategy in strategies)
+    return _typed(
+        str,
+        "a string",
+        lambda value: (
+            []
+            if AwesomeVersion(value).strategy in strategies
+            else [f"{value!r} is not a valid version ({names})"]
+        ),
+    )
 
 
 def _url(*schemes: str) -> Rule:
-    def rule(value: Any) -> Problems:
-        if not isinstance(value, str):
-            return [f"must be a URL string, got {type(value).__name__}"]
+    def rule(value: str) -> Problems:
         parsed = urlparse(value)
         if parsed.scheme not in schemes or not parsed.netloc:
             return [f"{value!r} is not an {' or '.join(schemes)} URL"]
         return []
 
-    return rule
+    return _typed(str, "a URL string", rule)
 
 
 def _documentation(value: Any) -> Problems:
-    if problems := _url("https")(value):
+    if problems := list(_url("https")(value)):
         return problems
     parsed = urlparse(value)
     if parsed.netloc.removeprefix("www.") == "home-assistant.io" and (
@@ -83,10 +91,13 @@ def _documentation(value: Any) -> Problems:
     return []
 
 
-def _codeowners(value: Any) -> Iterator[str]:
-    if not _is_str_list(value):
-        yield "must be a list of strings"
-        return
+def _str_list(rule: Rule = lambda _: ()) -> Rule:
+    return lambda value: (
+        rule(value) if _is_str_list(value) else ["must be a list of strings"]
+    )
+
+
+def _codeowners(value: list[str]) -> Iterator[str]:
     if not value:
         yield "must list at least one GitHub @handle (project rule)"
     yield from (
@@ -102,65 +113,40 @@ def _one_of(allowed: list[str]) -> Rule:
     )
 
 
-def _is(test: Callable[[Any], object], message: str) -> Rule:
-    return lambda value: [] if test(value) else [message]
-
-
+BOOL = _typed(bool, "true or false")
+STR = _typed(str, "a string")
+# Every manifest key hassfest accepts, with its rule (hassfest rejects the others).
 RULES: dict[str, Rule] = {
     "name": _is(
         lambda v: isinstance(v, str) and v.strip(), "must be a non-empty string"
     ),
-    "version": _version,
+    "version": _version(VERSION_STRATEGIES),
     "documentation": _documentation,
     "issue_tracker": _url("http", "https"),
-    "codeowners": _codeowners,
+    "codeowners": _str_list(_codeowners),
     "iot_class": _one_of(IOT_CLASSES),
     "integration_type": _one_of(INTEGRATION_TYPES),
     "quality_scale": _one_of(QUALITY_SCALES),
-    "disabled": _is(lambda v: isinstance(v, str), "must be a string"),
+    "disabled": STR,
+    **dict.fromkeys(_words("config_flow single_config_entry import_executor"), BOOL),
     **dict.fromkeys(
-        _words("config_flow single_config_entry import_executor"),
-        _is(lambda v: isinstance(v, bool), "must be true or false"),
+        _words("requirements dependencies after_dependencies loggers"), _str_list()
     ),
+    # domain is checked against the directory; discovery matchers are not checked.
     **dict.fromkeys(
-        _words("requirements dependencies after_dependencies loggers"),
-        _is(_is_str_list, "must be a list of strings"),
+        _words("domain bluetooth dhcp homekit mqtt preview_features ssdp usb zeroconf"),
+        lambda _: (),
     ),
 }
 
 
-def _manifest_problems(
-    integration: Path, manifest: dict[str, Any]
-) -> Iterator[tuple[str, str]]:
-    """(key, problem) of each rule a manifest breaks."""
-    for key, rule in RULES.items():
-        if key in manifest:
-            yield from ((key, problem) for problem in rule(manifest[key]))
-    yield from ((key, "is required") for key in REQUIRED_KEYS if key not in manifest)
-    domain = manifest.get("domain")
-    if "domain" in manifest and domain != integration.name:
-        yield (
-            "domain",
-            f"{domain!r} does not match the directory name {integration.name!r}",
-        )
-    # The HACS action's integration_manifest check requires issue_tracker.
-    if "issue_tracker" not in manifest:
-        yield "issue_tracker", "is required by the HACS action"
-    # hassfest defaults it to "hub", but its integration_type check errors on a config
-    # flow without it (one version applies that to custom integrations too).
-    if "integration_type" not in manifest:
-        yield "integration_type", "must be set explicitly (for example 'hub')"
-    has_flow = (integration / "config_flow.py").is_file()
-    if manifest.get("config_flow") is True and not has_flow:
-        yield "config_flow", "is true but config_flow.py does not exist"
-    if has_flow and manifest.get("config_flow") is not True:
-        yield "config_flow", "must be true because config_flow.py exists (project rule)"
-    scale = manifest.get("quality_scale")
-    if scale in {"gold", "platinum"} and not (integration / "diagnostics.py").is_file():
-        yield "quality_scale", f"a {scale} integration must implement diagnostics.py"
-    for key in ("dependencies", "after_dependencies"):
-        if _is_str_list(manifest.get(key)) and domain in manifest[key]:
-            yield key, "must not list the integration itself"
+def _schema(rules: dict[str, Rule], required: Iterable[str]) -> Validator:
+    """An object with only the keys of ``rules``, each value checked by its rule."""
+    return _obj({key: _at(rule) for key, rule in rules.items()}, required=required)
+
+
+MANIFEST_SCHEMA = _schema(RULES, REQUIRED_KEYS)
+ANY_VERSION = _version(KNOWN_STRATEGIES)
 
 
 def check_manifest(integration: Path) -> Problems:
@@ -168,46 +154,65 @@ def check_manifest(integration: Path) -> Problems:
     problems: Problems = []
     if (manifest := _load_manifest(integration, problems)) is None:
         return problems
-    if unknown := sorted(set(manifest) - MANIFEST_KEYS):
-        problems.append(
-            f"manifest.json has keys that hassfest rejects: {', '.join(unknown)}"
-        )
     order = sorted(manifest, key=lambda key: {"domain": "", "name": " "}.get(key, key))
-    if list(manifest) != order:
-        problems.append(
-            "manifest.json keys are not sorted correctly: domain, name, then "
-            f"alphabetical order; expected {order}"
-        )
-    problems.extend(
-        f"manifest.json '{key}': {problem}"
-        for key, problem in _manifest_problems(integration, manifest)
-    )
+    domain, flow = manifest.get("domain"), manifest.get("config_flow")
+    has_flow = (integration / "config_flow.py").is_file()
+    scale = manifest.get("quality_scale")
+    broken = {
+        "keys are not sorted correctly: domain, name, then alphabetical order; "
+        f"expected {order}": list(manifest) != order,
+        f"domain: {domain!r} does not match the directory name {integration.name!r}": (
+            "domain" in manifest and domain != integration.name
+        ),
+        # The HACS action's integration_manifest check requires issue_tracker.
+        "issue_tracker: is required by the HACS action": "issue_tracker"
+        not in manifest,
+        # hassfest defaults it to "hub", but its integration_type check errors on a
+        # config flow without it (one version applies that to custom integrations too).
+        "integration_type: must be set explicitly (for example 'hub')": (
+            "integration_type" not in manifest
+        ),
+        "config_flow: is true but config_flow.py does not exist": flow is True
+        and not has_flow,
+        "config_flow: must be true because config_flow.py exists (project rule)": (
+            has_flow and flow is not True
+        ),
+        f"quality_scale: a {scale} integration must implement diagnostics.py": scale
+        in ("gold", "platinum")
+        and not (integration / "diagnostics.py").is_file(),
+        **{
+            f"{key}: must not list the integration itself": _is_str_list(
+                manifest.get(key)
+            )
+            and domain in manifest[key]
+            for key in ("dependencies", "after_dependencies")
+        },
+    }
+    problems = MANIFEST_SCHEMA(manifest, "")
+    problems += [problem for problem, is_broken in broken.items() if is_broken]
     if _is_str_list(manifest.get("requirements")):
         problems.extend(_requirement_problems(manifest["requirements"]))
-    return problems
+    return [f"manifest.json: {problem}" for problem in problems]
 
 
 def _requirement_problems(requirements: list[str]) -> Problems:
     problems: Problems = []
     for requirement in requirements:
         if " " in requirement:
-            problems.append(
-                f'manifest.json requirement "{requirement}" contains a space'
-            )
+            problems.append(f'requirement "{requirement}" contains a space')
         elif not (match := RE_REQUIREMENT.match(requirement)):
             problems.append(
-                f'manifest.json requirement "{requirement}" does not match the package pattern'
+                f'requirement "{requirement}" does not match the package pattern'
             )
         else:
             package, _, version = match.groups()
             problems.extend(
-                f"manifest.json requirement {requirement!r}: unable to parse the "
-                f"version {version!r} of {package}"
+                f"requirement {requirement!r}: unable to parse the version "
+                f"{version!r} of {package}"
                 for part in version.split(";", 1)[0].split(",")
                 if part
                 and (version_part := RE_VERSION_PART.match(part))
-                and AwesomeVersion(version_part.group(2)).strategy
-                == AwesomeVersionStrategy.UNKNOWN
+                and ANY_VERSION(version_part.group(2))
             )
     return problems
 
@@ -226,9 +231,27 @@ def check_json_files(integration: Path) -> Problems:
 
 # ========================================================================= HACS
 
-HACS_BOOL_KEYS = _words("content_in_root hide_default_branch render_readme zip_release")
-HACS_STR_KEYS = _words("name filename hacs homeassistant persistent_directory")
-HACS_KEYS = frozenset((*HACS_BOOL_KEYS, *HACS_STR_KEYS, "country"))
+
+# The HACS action's hacs.json schema (it rejects other keys).
+def _countries(value: Any) -> bool:
+    codes = [value] if isinstance(value, str) else value
+    return _is_str_list(codes) and all(
+        re.fullmatch(r"[A-Za-z]{2}|ALL", code) for code in codes
+    )
+
+
+HACS_SCHEMA = _schema(
+    {
+        **dict.fromkeys(
+            _words("content_in_root hide_default_branch render_readme zip_release"),
+            BOOL,
+        ),
+        **dict.fromkeys(_words("name filename persistent_directory"), STR),
+        **dict.fromkeys(_words("hacs homeassistant"), ANY_VERSION),
+        "country": _is(_countries, "must be an ISO code or a list of them"),
+    },
+    required=["name"],
+)
 README_NAMES = frozenset(_words("readme readme.md info info.md"))
 LICENSE_NAMES = frozenset(
     _words("license license.md license.txt licence copying copying.md")
@@ -259,41 +282,11 @@ def _png_size(path: Path) -> tuple[int, int] | str:
 
 
 def check_hacs_json(repo: Path) -> Problems:
-    """The HACS action's hacsjson check (schema with PREVENT_EXTRA)."""
+    """The HACS action's hacsjson check, and two rules between keys."""
     problems: Problems = []
-    if (data := _load_json(repo / "hacs.json", problems)) is None:
+    if (data := _load_json(repo / "hacs.json", problems, dict)) is None:
         return problems
-    if not isinstance(data, dict):
-        return ["hacs.json must contain a JSON object"]
-    if unknown := sorted(set(data) - HACS_KEYS):
-        problems.append(f"extra keys not allowed: {', '.join(unknown)}")
-    if "name" not in data:
-        problems.append("'name' is required")
-    problems.extend(
-        f"'{key}' must be a string, got {type(data[key]).__name__}"
-        for key in sorted(set(HACS_STR_KEYS) & set(data))
-        if not isinstance(data[key], str)
-    )
-    problems.extend(
-        f"expected bool for '{key}', got {data[key]!r}"
-        for key in sorted(set(HACS_BOOL_KEYS) & set(data))
-        if not isinstance(data[key], bool)
-    )
-    problems.extend(
-        f"'{key}' {value!r} is not a valid version"
-        for key in ("homeassistant", "hacs")
-        if isinstance(value := data.get(key), str)
-        and AwesomeVersion(value).strategy == AwesomeVersionStrategy.UNKNOWN
-    )
-    codes = (
-        [data["country"]]
-        if isinstance(data.get("country"), str)
-        else data.get("country", [])
-    )
-    if not _is_str_list(codes) or not all(
-        re.fullmatch(r"[A-Za-z]{2}|ALL", c) for c in codes
-    ):
-        problems.append("'country' must be an ISO code or a list of them")
+    problems = HACS_SCHEMA(data, "")
     if data.get("zip_release") is True and "filename" not in data:
         problems.append("'zip_release' needs 'filename'")
     if data.get("content_in_root") is True:

@@ -107,7 +107,9 @@ def _obj(
         if not isinstance(value, dict):
             return [f"{path}: must be an object, got {type(value).__name__}"]
         problems = [
-            f"{path}: '{key}' is required" for key in required if key not in value
+            f"{path}.{key}: is required" if path else f"{key}: is required"
+            for key in required
+            if key not in value
         ]
         for key, item in value.items():
             child = f"{path}.{key}" if path else key
