@@ -56,12 +56,20 @@ def _python_files(integration: Path) -> Iterator[Path]:
             yield path
 
 
-def _parse(path: Path, problems: Problems) -> ast.Module | None:
-    try:
-        return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    except SyntaxError as err:
-        problems.append(f"{_rel(path)} does not parse: {err}")
-        return None
+def _trees(
+    integration: Path, problems: Problems, *names: str
+) -> dict[Path, ast.Module]:
+    """Parsed modules: those ``names`` that exist, or all; a problem per failure."""
+    paths = (
+        [integration / name for name in names] if names else _python_files(integration)
+    )
+    trees: dict[Path, ast.Module] = {}
+    for path in (path for path in paths if path.is_file()):
+        try:
+            trees[path] = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        except SyntaxError as err:
+            problems.append(f"{_rel(path)} does not parse: {err}")
+    return trees
 
 
 def _assigned(

@@ -44,7 +44,8 @@ def _at(rule: Rule) -> Validator:
 
 
 def _is(test: Callable[[Any], object], message: str) -> Rule:
-    return lambda value: [] if test(value) else [message]
+    """A rule: ``test(value)`` holds, else ``message`` (``{!r}`` in it is the value)."""
+    return lambda value: [] if test(value) else [message.format(value)]
 
 
 def _typed(kind: type, name: str, rule: Rule = lambda _: ()) -> Rule:
@@ -59,15 +60,11 @@ def _typed(kind: type, name: str, rule: Rule = lambda _: ()) -> Rule:
 def _version(strategies: list[AwesomeVersionStrategy]) -> Rule:
     """A version string that AwesomeVersion reads with one of ``strategies``."""
     names = ", ".join(strategy.value for strategy in strategies)
-    return _typed(
-        str,
-        "a string",
-        lambda value: (
-            []
-            if AwesomeVersion(value).strategy in strategies
-            else [f"{value!r} is not a valid version ({names})"]
-        ),
+    valid = _is(
+        lambda value: AwesomeVersion(value).strategy in strategies,
+        f"{{!r}} is not a valid version ({names})",
     )
+    return _typed(str, "a string", valid)
 
 
 def _url(*schemes: str) -> Rule:
@@ -108,9 +105,7 @@ def _codeowners(value: list[str]) -> Iterator[str]:
 
 
 def _one_of(allowed: list[str]) -> Rule:
-    return lambda value: (
-        [] if value in allowed else [f"{value!r} is not one of {allowed}"]
-    )
+    return _is(lambda value: value in allowed, f"{{!r}} is not one of {allowed}")
 
 
 BOOL = _typed(bool, "true or false")

@@ -157,23 +157,13 @@ def _platform_key_problem(key: str) -> str | None:
 
 def _data_description_subset(value: Any, path: str) -> Problems:
     """Hassfest: data_description keys must be a subset of data keys (per step)."""
-    steps = value.get("step") if isinstance(value, dict) else None
-    blocks = [
-        (f"{path}.step.{step_id}", step)
-        for step_id, step in (steps.items() if isinstance(steps, dict) else ())
-        if isinstance(step, dict)
-    ]
-    blocks += [
-        (f"{step_path}.sections.{section_id}", section)
-        for step_path, step in blocks
-        if isinstance(sections := step.get("sections"), dict)
-        for section_id, section in sections.items()
-        if isinstance(section, dict)
-    ]
     return [
-        f"{block_path}.data_description.{key}: data_description key {key} is not in data"
-        for block_path, block in blocks
-        if isinstance(descriptions := block.get("data_description"), dict)
+        f"{path}.{block_path}.data_description.{key}: data_description key {key} "
+        "is not in data"
+        for block_path, _, block in _walk(value)
+        if re.fullmatch(r"step\.[^.]+(\.sections\.[^.]+)?", block_path)
+        and isinstance(block, dict)
+        and isinstance(descriptions := block.get("data_description"), dict)
         for key in descriptions
         if not isinstance(data := block.get("data"), dict) or key not in data
     ]
