@@ -67,25 +67,41 @@ def _version(strategies: list[AwesomeVersionStrategy]) -> Rule:
     return _typed(str, "a string", valid)
 
 
-def _url(*schemes: str) -> Rule:
+def _url(*schemes: str, not_under: str = "") -> Rule:
+    """A URL of one of ``schemes``; not under ``not_under`` (host and path) if given."""
+
     def rule(value: str) -> Problems:
         parsed = urlparse(value)
         if parsed.scheme not in schemes or not parsed.netloc:
             return [f"{value!r} is not an {' or '.join(schemes)} URL"]
+        if not_under and (parsed.netloc.removeprefix("www.") + parsed.path).startswith(
+            not_under
+        ):
+            return [f"should point to its own documentation, not {not_under}"]
         return []
 
     return _typed(str, "a URL string", rule)
 
 
-def _documentation(value: Any) -> Problems:
-    if problems := list(_url("https")(value)):
-        return problems
-    parsed = urlparse(value)
-    if parsed.netloc.removeprefix("www.") == "home-assistant.io" and (
-        parsed.path.startswith("/integrations")
-    ):
-        return ["should point to its own documentation, not home-assistant.io's"]
-    return []
+ANY_VERSION = _version(KNOWN_STRATEGIES)
+
+
+def _requirements(requirements: list[str]) -> Iterator[str]:
+    """Hassfest's requirements check (format only; pinning is for core)."""
+    for requirement in requirements:
+        if " " in requirement:
+            yield f'"{requirement}" contains a space'
+        elif not (match := RE_REQUIREMENT.match(requirement)):
+            yield f'"{requirement}" does not match the package pattern'
+        else:
+            package, _, version = match.groups()
+            yield from (
+                f"{requirement!r}: unable to parse the version {version!r} of {package}"
+                for part in version.split(";", 1)[0].split(",")
+                if part
+                and (version_part := RE_VERSION_PART.match(part))
+                and ANY_VERSION(version_part.group(2))
+            )
 
 
 def _str_list(rule: Rule = lambda _: ()) -> Rule:
@@ -116,7 +132,7 @@ RULES: dict[str, Rule] = {
         lambda v: isinstance(v, str) and v.strip(), "must be a non-empty string"
     ),
     "version": _version(VERSION_STRATEGIES),
-    "documentation": _documentation,
+    "documentation": _url("https", not_under="home-assistant.io/integrations"),
     "issue_tracker": _url("http", "https"),
     "codeowners": _str_list(_codeowners),
     "iot_class": _one_of(IOT_CLASSES),
@@ -124,9 +140,8 @@ RULES: dict[str, Rule] = {
     "quality_scale": _one_of(QUALITY_SCALES),
     "disabled": STR,
     **dict.fromkeys(_words("config_flow single_config_entry import_executor"), BOOL),
-    **dict.fromkeys(
-        _words("requirements dependencies after_dependencies loggers"), _str_list()
-    ),
+    "requirements": _str_list(_requirements),
+    **dict.fromkeys(_words("dependencies after_dependencies loggers"), _str_list()),
     # domain is checked against the directory; discovery matchers are not checked.
     **dict.fromkeys(
         _words("domain bluetooth dhcp homekit mqtt preview_features ssdp usb zeroconf"),
@@ -141,7 +156,33 @@ def _schema(rules: dict[str, Rule], required: Iterable[str]) -> Validator:
 
 
 MANIFEST_SCHEMA = _schema(RULES, REQUIRED_KEYS)
-ANY_VERSION = _version(KNOWN_STRATEGIES)
+
+
+def _manifest_problems(integration: Path, manifest: dict[str, Any]) -> Iterator[str]:
+    yield from MANIFEST_SCHEMA(manifest, "")
+    order = sorted(manifest, key=lambda key: {"domain": "", "name": " "}.get(key, key))
+    if list(manifest) != order:
+        yield f"keys are not sorted correctly: domain, name, then alphabetical order; expected {order}"
+    domain, flow = manifest.get("domain"), manifest.get("config_flow")
+    if "domain" in manifest and domain != integration.name:
+        yield f"domain: {domain!r} does not match the directory name {integration.name!r}"
+    if "issue_tracker" not in manifest:  # the HACS action's integration_manifest check
+        yield "issue_tracker: is required by the HACS action"
+    # hassfest defaults it to "hub", but its integration_type check errors on a config
+    # flow without it (one version applies that to custom integrations too).
+    if "integration_type" not in manifest:
+        yield "integration_type: must be set explicitly (for example 'hub')"
+    has_flow = (integration / "config_flow.py").is_file()
+    if flow is True and not has_flow:
+        yield "config_flow: is true but config_flow.py does not exist"
+    if has_flow and flow is not True:
+        yield "config_flow: must be true because config_flow.py exists (project rule)"
+    scale = manifest.get("quality_scale")
+    if scale in ("gold", "platinum") and not (integration / "diagnostics.py").is_file():
+        yield f"quality_scale: a {scale} integration must implement diagnostics.py"
+    for key in ("dependencies", "after_dependencies"):
+        if _is_str_list(manifest.get(key)) and domain in manifest[key]:
+            yield f"{key}: must not list the integration itself"
 
 
 def check_manifest(integration: Path) -> Problems:
@@ -149,67 +190,10 @@ def check_manifest(integration: Path) -> Problems:
     problems: Problems = []
     if (manifest := _load_manifest(integration, problems)) is None:
         return problems
-    order = sorted(manifest, key=lambda key: {"domain": "", "name": " "}.get(key, key))
-    domain, flow = manifest.get("domain"), manifest.get("config_flow")
-    has_flow = (integration / "config_flow.py").is_file()
-    scale = manifest.get("quality_scale")
-    broken = {
-        "keys are not sorted correctly: domain, name, then alphabetical order; "
-        f"expected {order}": list(manifest) != order,
-        f"domain: {domain!r} does not match the directory name {integration.name!r}": (
-            "domain" in manifest and domain != integration.name
-        ),
-        # The HACS action's integration_manifest check requires issue_tracker.
-        "issue_tracker: is required by the HACS action": "issue_tracker"
-        not in manifest,
-        # hassfest defaults it to "hub", but its integration_type check errors on a
-        # config flow without it (one version applies that to custom integrations too).
-        "integration_type: must be set explicitly (for example 'hub')": (
-            "integration_type" not in manifest
-        ),
-        "config_flow: is true but config_flow.py does not exist": flow is True
-        and not has_flow,
-        "config_flow: must be true because config_flow.py exists (project rule)": (
-            has_flow and flow is not True
-        ),
-        f"quality_scale: a {scale} integration must implement diagnostics.py": scale
-        in ("gold", "platinum")
-        and not (integration / "diagnostics.py").is_file(),
-        **{
-            f"{key}: must not list the integration itself": _is_str_list(
-                manifest.get(key)
-            )
-            and domain in manifest[key]
-            for key in ("dependencies", "after_dependencies")
-        },
-    }
-    problems = MANIFEST_SCHEMA(manifest, "")
-    problems += [problem for problem, is_broken in broken.items() if is_broken]
-    if _is_str_list(manifest.get("requirements")):
-        problems.extend(_requirement_problems(manifest["requirements"]))
-    return [f"manifest.json: {problem}" for problem in problems]
-
-
-def _requirement_problems(requirements: list[str]) -> Problems:
-    problems: Problems = []
-    for requirement in requirements:
-        if " " in requirement:
-            problems.append(f'requirement "{requirement}" contains a space')
-        elif not (match := RE_REQUIREMENT.match(requirement)):
-            problems.append(
-                f'requirement "{requirement}" does not match the package pattern'
-            )
-        else:
-            package, _, version = match.groups()
-            problems.extend(
-                f"requirement {requirement!r}: unable to parse the version "
-                f"{version!r} of {package}"
-                for part in version.split(";", 1)[0].split(",")
-                if part
-                and (version_part := RE_VERSION_PART.match(part))
-                and ANY_VERSION(version_part.group(2))
-            )
-    return problems
+    return [
+        f"manifest.json: {problem}"
+        for problem in _manifest_problems(integration, manifest)
+    ]
 
 
 def check_json_files(integration: Path) -> Problems:
