@@ -366,15 +366,14 @@ def _returned_keys(tree: ast.Module, constants: dict[str, str]) -> dict[str, set
         if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
             continue
         read = {n.id for n in ast.walk(function) if isinstance(n, ast.Name)}
+        keys = returns.setdefault(function.name, set())
         for node in ast.walk(function):
             if isinstance(node, ast.Return) and node.value is not None:
                 if (key := _resolve(node.value, constants)) is not None:
-                    returns.setdefault(function.name, set()).add(key)
+                    keys.add(key)
                 else:  # a lookup in a table, or another helper's answer
-                    for table in read & tables.keys():
-                        returns.setdefault(function.name, set()).update(tables[table])
-                    for helper in read & (returns.keys() - {function.name}):
-                        returns.setdefault(function.name, set()).update(returns[helper])
+                    keys.update(*(tables[name] for name in read & tables.keys()))
+                    keys.update(*(returns[name] for name in read & returns.keys()))
     return returns
 
 

@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 from awesomeversion import AwesomeVersion, AwesomeVersionStrategy
 
 from .common import Problems, _is_str_list, _load_json, _load_manifest, _rel, _words
-from .translations import Validator, _obj
+from .translations import Rule, Validator, _at, _is, _obj, _typed
 
 REQUIRED_KEYS = _words("domain name documentation codeowners version iot_class")
 INTEGRATION_TYPES = sorted(_words("device entity hardware helper hub service system"))
@@ -34,27 +34,6 @@ RE_REQUIREMENT = re.compile(
     r"^(?:--.+\s)?([-_,.\w\d\[\]]+)(==|>=|<=|~=|!=|<|>|===)*(.*)$"
 )
 RE_VERSION_PART = re.compile(r"^(==|>=|<=|~=|!=|<|>|===)?(.*)$")
-
-# A rule takes a value alone and returns its problems; `_at` makes it a validator.
-Rule = Callable[[Any], Iterable[str]]
-
-
-def _at(rule: Rule) -> Validator:
-    return lambda value, path: [f"{path}: {problem}" for problem in rule(value)]
-
-
-def _is(test: Callable[[Any], object], message: str) -> Rule:
-    """A rule: ``test(value)`` holds, else ``message`` (``{!r}`` in it is the value)."""
-    return lambda value: [] if test(value) else [message.format(value)]
-
-
-def _typed(kind: type, name: str, rule: Rule = lambda _: ()) -> Rule:
-    """A rule: the value is a ``kind`` (described as ``name``) that passes ``rule``."""
-    return lambda value: (
-        rule(value)
-        if isinstance(value, kind)
-        else [f"must be {name}, got {type(value).__name__}"]
-    )
 
 
 def _version(strategies: list[AwesomeVersionStrategy]) -> Rule:

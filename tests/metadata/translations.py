@@ -24,14 +24,33 @@ RE_URL = re.compile(
     re.IGNORECASE,
 )
 
+# A validator takes a value and its key path; a rule takes a value alone (`_at` makes
+# it a validator). Both return problems.
 Validator = Callable[[Any, str], Problems]
+Rule = Callable[[Any], Iterable[str]]
 KeyRule = Callable[[str], str | None]
 
 
+def _at(rule: Rule) -> Validator:
+    return lambda value, path: [f"{path}: {problem}" for problem in rule(value)]
+
+
+def _is(test: Callable[[Any], object], message: str) -> Rule:
+    """A rule: ``test(value)`` holds, else ``message`` (``{!r}`` in it is the value)."""
+    return lambda value: [] if test(value) else [message.format(value)]
+
+
+def _typed(kind: type, name: str, rule: Rule = lambda _: ()) -> Rule:
+    """A rule: the value is a ``kind`` (described as ``name``) that passes ``rule``."""
+    return lambda value: (
+        rule(value)
+        if isinstance(value, kind)
+        else [f"must be {name}, got {type(value).__name__}"]
+    )
+
+
 def _text(*, placeholders: bool = True) -> Validator:
-    return lambda value, path: [
-        f"{path}: {problem}" for problem in _string_problems(value, placeholders)
-    ]
+    return _at(_typed(str, "a string", lambda text: _strings(text, placeholders)))
 
 
 # Hassfest's rules for a translated string: "the string should not contain {key}".
@@ -44,10 +63,8 @@ NOT_CONTAINED: dict[str, Callable[[str], object]] = {
 }
 
 
-def _string_problems(value: Any, allow_placeholders: bool) -> Problems:
+def _strings(value: str, allow_placeholders: bool) -> Problems:
     """Hassfest's rules for a translated string (plus: references are not resolved)."""
-    if not isinstance(value, str):
-        return [f"must be a string, got {type(value).__name__}"]
     problems = [
         f"the string should not contain {what}"
         for what, test in NOT_CONTAINED.items()
@@ -386,16 +403,15 @@ def check_translation_key_sets(integration: Path) -> Problems:
 # ============================================================================ icons
 
 
-def _icon(value: Any, path: str) -> Problems:
-    if not isinstance(value, str):
-        problem = f"must be a string, got {type(value).__name__}"
-    elif RE_HTML.search(value):
-        problem = "the icon should not contain HTML"
-    elif not value.startswith("mdi:"):
-        problem = f"{value!r} must be a Material Design Icon starting with 'mdi:'"
-    else:
-        return []
-    return [f"{path}: {problem}"]
+def _icon_problems(value: str) -> Problems:
+    if RE_HTML.search(value):
+        return ["the icon should not contain HTML"]
+    if not value.startswith("mdi:"):
+        return [f"{value!r} must be a Material Design Icon starting with 'mdi:'"]
+    return []
+
+
+_icon = _at(_typed(str, "a string", _icon_problems))
 
 
 def _number_key_problem(key: str) -> str | None:
