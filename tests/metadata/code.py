@@ -46,12 +46,8 @@ RE_REGISTERS = re.compile(
 )
 COMPONENTS = "homeassistant.components."
 # A manifest discovery key allows importing the matching integration.
-DISCOVERY_INTEGRATIONS = {
-    "dhcp": ("dhcp",),
-    "mqtt": ("mqtt",),
-    "ssdp": ("ssdp",),
-    "zeroconf": ("zeroconf", "homekit"),
-}
+DISCOVERY_INTEGRATIONS = {key: key for key in _words("dhcp mqtt ssdp zeroconf")}
+DISCOVERY_INTEGRATIONS["homekit"] = "zeroconf"
 
 
 def _components(node: ast.AST) -> Iterator[tuple[str, int]]:
@@ -103,9 +99,7 @@ def check_dependencies(integration: Path) -> Problems:
         if _is_str_list(manifest.get(key)):
             allowed.update(manifest[key])
     allowed.update(
-        domain
-        for domain, keys in DISCOVERY_INTEGRATIONS.items()
-        if any(key in manifest for key in keys)
+        domain for key, domain in DISCOVERY_INTEGRATIONS.items() if key in manifest
     )
     for path, tree in _trees(integration, problems).items():
         referenced: dict[str, int] = {}
