@@ -131,6 +131,7 @@ BROKEN: dict[str, dict[str, Mutation]] = {
         "render_readme: must be true or false": edit(HACS, render_readme="true"),
         "is not a valid version": edit(HACS, homeassistant="soon"),
         "needs 'filename'": edit(HACS, zip_release=True),
+        "country: must be an ISO code": edit(HACS, country=["de", "Germany"]),
     },
     "readme": {"no README.md": delete("../../README.md")},
     "license": {"no LICENSE file": delete("../../LICENSE")},
