@@ -218,19 +218,15 @@ def _data_entry_schema(
 
 def _issue_schema() -> Validator:
     text = _text()
-    fields = _obj(
-        {"title": text, "description": text, "fix_flow": _data_entry_schema()},
-        required=["title"],
+    fields = {"title": text, "description": text, "fix_flow": _data_entry_schema()}
+    exactly_one = _is(
+        lambda issue: (
+            not isinstance(issue, dict)
+            or ("description" in issue) != ("fix_flow" in issue)
+        ),
+        "needs exactly one of 'description' or 'fix_flow'",
     )
-
-    def exactly_one(value: Any, path: str) -> Problems:
-        if isinstance(value, dict) and ("description" in value) == (
-            "fix_flow" in value
-        ):
-            return [f"{path}: needs exactly one of 'description' or 'fix_flow'"]
-        return []
-
-    return _all_of(fields, exactly_one)
+    return _all_of(_obj(fields, required=["title"]), _at(exactly_one))
 
 
 def _config_panel(value: Any, path: str) -> Problems:
