@@ -1,4 +1,4 @@
-"""Paths, the Problems type, a small JSON schema language and helpers shared by the checks."""
+"""Paths, the Problems type and small helpers shared by the metadata checks."""
 
 from __future__ import annotations
 
@@ -30,8 +30,8 @@ def _rel(path: Path) -> str:
         return str(path)
 
 
-def _load_json(path: Path, problems: Problems, kind: type = object) -> Any:
-    """Load a JSON file (of type ``kind``), recording a problem and returning None if not."""
+def _load_json(path: Path, problems: Problems, *, object_only: bool = False) -> Any:
+    """Load a JSON file (an object if ``object_only``); else a problem and None."""
     if not path.is_file():
         problems.append(f"{_rel(path)} does not exist")
         return None
@@ -40,14 +40,14 @@ def _load_json(path: Path, problems: Problems, kind: type = object) -> Any:
     except (ValueError, UnicodeDecodeError) as err:
         problems.append(f"Invalid JSON file {_rel(path)}: {err}")
         return None
-    if not isinstance(data, kind):
-        problems.append(f"{_rel(path)} must contain a JSON {kind.__name__}")
+    if object_only and not isinstance(data, dict):
+        problems.append(f"{_rel(path)} must contain a JSON object")
         return None
     return data
 
 
 def _load_manifest(integration: Path, problems: Problems) -> dict[str, Any] | None:
-    return _load_json(integration / "manifest.json", problems, dict)  # type: ignore[no-any-return]
+    return _load_json(integration / "manifest.json", problems, object_only=True)  # type: ignore[no-any-return]
 
 
 def _python_files(integration: Path) -> Iterator[Path]:

@@ -79,7 +79,7 @@ def _requirements(requirements: list[str]) -> Iterator[str]:
                 for part in version.split(";", 1)[0].split(",")
                 if part
                 and (version_part := RE_VERSION_PART.match(part))
-                and ANY_VERSION(version_part.group(2))
+                and any(ANY_VERSION(version_part.group(2)))
             )
 
 
@@ -242,7 +242,7 @@ def _png_size(path: Path) -> tuple[int, int] | str:
 def check_hacs_json(repo: Path) -> Problems:
     """The HACS action's hacsjson check, and two rules between keys."""
     problems: Problems = []
-    if (data := _load_json(repo / "hacs.json", problems, dict)) is None:
+    if (data := _load_json(repo / "hacs.json", problems, object_only=True)) is None:
         return problems
     problems = HACS_SCHEMA(data, "")
     if data.get("zip_release") is True and "filename" not in data:
