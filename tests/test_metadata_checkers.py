@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 import json
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from tests.metadata.sample import (
     MANIFEST,
     SAMPLE_DOMAIN,
     SAMPLE_FILES,
+    SAMPLE_MANIFEST,
     SAMPLE_STRINGS,
     SENSORS,
     USER_STEP,
@@ -26,7 +28,6 @@ from tests.metadata.sample import (
     mkdir,
     png,
     pop,
-    reorder_manifest,
     run,
     write,
     write_sample_repo,
@@ -44,6 +45,13 @@ def auto_enable_custom_integrations() -> None:
 def integration(tmp_path: Path) -> Path:
     """A valid sample repository; its integration directory."""
     return write_sample_repo(tmp_path) / "custom_components" / SAMPLE_DOMAIN
+
+
+# Edits of en.json's user step, form errors and sensors, and of icons.json's sensors.
+in_step = partial(edit, EN, *USER_STEP)
+in_errors = partial(edit, EN, "config", "error")
+in_sensors = partial(edit, EN, *SENSORS)
+in_icons = partial(edit, ICONS, *SENSORS)
 
 
 def de(**strings: object) -> Mutation:
@@ -81,7 +89,7 @@ IN_VALIDATION = every(
     ),
     append("const.py", 'AUTH_ERROR = "invalid_auth"\n'),
     write("validation.py", VALIDATION),
-    edit(EN, "config", "error", timeout="T", tls_failed="TLS", dashboard_gone="Gone"),
+    in_errors(timeout="T", tls_failed="TLS", dashboard_gone="Gone"),
 )
 
 
@@ -90,18 +98,20 @@ BROKEN: dict[str, dict[str, Mutation]] = {
     "manifest": {
         "manifest.json does not exist": delete(MANIFEST),
         "does not match the directory name": edit(MANIFEST, domain="other"),
-        "'version': is required": pop(MANIFEST, "version"),
+        "manifest.json: version: is required": pop(MANIFEST, "version"),
         "is not a valid version": edit(MANIFEST, version="one.two"),
         "is not an https URL": edit(MANIFEST, documentation="http://example.com"),
         "own documentation": edit(
             MANIFEST, documentation="https://www.home-assistant.io/integrations/x"
         ),
         "is not a GitHub handle": edit(MANIFEST, codeowners=["someone"]),
-        "'iot_class'": edit(MANIFEST, iot_class="local"),
+        "iot_class: 'local' is not one of": edit(MANIFEST, iot_class="local"),
         "must be set explicitly": pop(MANIFEST, "integration_type"),
         "'virtual' is not one of": edit(MANIFEST, integration_type="virtual"),
-        "keys that hassfest rejects: zz_extra": edit(MANIFEST, zz_extra=1),
-        "not sorted correctly": reorder_manifest,
+        "zz_extra: key not allowed here": edit(MANIFEST, zz_extra=1),
+        "not sorted correctly": write(  # 'name' before 'domain'
+            MANIFEST, {"name": SAMPLE_MANIFEST["name"], **SAMPLE_MANIFEST}
+        ),
         "required by the HACS action": pop(MANIFEST, "issue_tracker"),
         "contains a space": edit(MANIFEST, requirements=["samplelib >= 1"]),
         "unable to parse the version": edit(
@@ -116,11 +126,12 @@ BROKEN: dict[str, dict[str, Mutation]] = {
     "json": {"Invalid JSON file": write(ICONS, "{not json")},
     "hacs": {
         "hacs.json does not exist": delete(HACS),
-        "extra keys not allowed: description": edit(HACS, description="x"),
-        "'name' is required": pop(HACS, "name"),
-        "expected bool for 'render_readme'": edit(HACS, render_readme="true"),
+        "description: key not allowed here": edit(HACS, description="x"),
+        "hacs.json: name: is required": pop(HACS, "name"),
+        "render_readme: must be true or false": edit(HACS, render_readme="true"),
         "is not a valid version": edit(HACS, homeassistant="soon"),
         "needs 'filename'": edit(HACS, zip_release=True),
+        "country: must be an ISO code": edit(HACS, country=["de", "Germany"]),
     },
     "readme": {"no README.md": delete("../../README.md")},
     "license": {"no LICENSE file": delete("../../LICENSE")},
@@ -141,30 +152,24 @@ BROKEN: dict[str, dict[str, Mutation]] = {
         "strings.json must not exist": write("strings.json", "{}"),
     },
     "translation_strings": {
-        "should not contain HTML": edit(EN, *USER_STEP, title="<b>Connect</b>"),
-        "leading or trailing spaces": edit(EN, *USER_STEP, title="Connect "),
-        "should not contain URLs": edit(
-            EN, *USER_STEP, description="See https://e.com"
+        "should not contain HTML": in_step(title="<b>Connect</b>"),
+        "leading or trailing spaces": in_step(title="Connect "),
+        "should not contain URLs": in_step(description="See https://e.com"),
+        "inside single quotes": in_step(description="Use '{brand}'"),
+        "must be a valid identifier": in_step(description="{1brand}"),
+        "references are not resolved": in_step(
+            title="[%key:common::config_flow::data::url%]"
         ),
-        "inside single quotes": edit(EN, *USER_STEP, description="Use '{brand}'"),
-        "must be a valid identifier": edit(EN, *USER_STEP, description="{1brand}"),
-        "references are not resolved": edit(
-            EN, *USER_STEP, title="[%key:common::config_flow::data::url%]"
+        "placeholders are not supported": in_sensors(
+            "status", "state", online="On {x}"
         ),
-        "placeholders are not supported": edit(
-            EN, *SENSORS, "status", "state", online="On {x}"
-        ),
-        "invalid translation key 'Cannot_Connect'": edit(
-            EN, "config", "error", Cannot_Connect="x"
-        ),
-        "invalid translation key": edit(EN, "config", "error", cannot__connect="x"),
-        "data_description key port is not in data": edit(
-            EN, *USER_STEP, "data_description", port="Port"
+        "invalid translation key 'Cannot_Connect'": in_errors(Cannot_Connect="x"),
+        "invalid translation key": in_errors(cannot__connect="x"),
+        "data_description key port is not in data": in_step(
+            "data_description", port="Port"
         ),
         "entities: key not allowed here": edit(EN, entities={}),
-        "cpu_usage.icon: key not allowed here": edit(
-            EN, *SENSORS, "cpu_usage", icon="mdi:cpu"
-        ),
+        "cpu_usage.icon: key not allowed here": in_sensors("cpu_usage", icon="mdi:cpu"),
         "'sensors' is not an entity platform": edit(EN, "entity", sensors={}),
         "config.step: must be an object": edit(EN, "config", step="user"),
     },
@@ -186,15 +191,11 @@ BROKEN: dict[str, dict[str, Mutation]] = {
         ),
     },
     "icons": {
-        "starting with 'mdi:'": edit(ICONS, *SENSORS, "cpu_usage", default="cpu"),
-        "same as the default icon": edit(
-            ICONS, *SENSORS, "status", "state", online="mdi:server"
-        ),
-        "color: key not allowed here": edit(ICONS, *SENSORS, "cpu_usage", color="red"),
+        "starting with 'mdi:'": in_icons("cpu_usage", default="cpu"),
+        "same as the default icon": in_icons("status", "state", online="mdi:server"),
+        "color: key not allowed here": in_icons("cpu_usage", color="red"),
         "entities: key not allowed here": edit(ICONS, entities={}),
-        "must be a number": edit(
-            ICONS, *SENSORS, "cpu_usage", range={"high": "mdi:fire"}
-        ),
+        "must be a number": in_icons("cpu_usage", range={"high": "mdi:fire"}),
     },
     "keys_used": {
         "needs entity.sensor.cpu_usage.name": pop(EN, *SENSORS, "cpu_usage"),

@@ -22,9 +22,9 @@ from .common import (
     _is_str_list,
     _load_json,
     _load_manifest,
-    _parse,
     _python_files,
     _rel,
+    _trees,
     _words,
 )
 
@@ -46,12 +46,8 @@ RE_REGISTERS = re.compile(
 )
 COMPONENTS = "homeassistant.components."
 # A manifest discovery key allows importing the matching integration.
-DISCOVERY_INTEGRATIONS = {
-    "dhcp": ("dhcp",),
-    "mqtt": ("mqtt",),
-    "ssdp": ("ssdp",),
-    "zeroconf": ("zeroconf", "homekit"),
-}
+DISCOVERY_INTEGRATIONS = {key: key for key in _words("dhcp mqtt ssdp zeroconf")}
+DISCOVERY_INTEGRATIONS["homekit"] = "zeroconf"
 
 
 def _components(node: ast.AST) -> Iterator[tuple[str, int]]:
@@ -103,13 +99,9 @@ def check_dependencies(integration: Path) -> Problems:
         if _is_str_list(manifest.get(key)):
             allowed.update(manifest[key])
     allowed.update(
-        domain
-        for domain, keys in DISCOVERY_INTEGRATIONS.items()
-        if any(key in manifest for key in keys)
+        domain for key, domain in DISCOVERY_INTEGRATIONS.items() if key in manifest
     )
-    for path in _python_files(integration):
-        if (tree := _parse(path, problems)) is None:
-            continue
+    for path, tree in _trees(integration, problems).items():
         referenced: dict[str, int] = {}
         for domain, line in _components(tree):
             referenced.setdefault(domain, line)
@@ -132,7 +124,7 @@ def check_config_schema(integration: Path) -> Problems:
             f"{_rel(init)} does not exist; Home Assistant cannot load the integration"
         ]
     problems: Problems = []
-    if (tree := _parse(init, problems)) is None:
+    if (tree := _trees(integration, problems, "__init__.py").get(init)) is None:
         return problems
     functions = {
         node.name
@@ -211,18 +203,14 @@ def _platform_of(description_class: str, file_stem: str) -> str | None:
     return None
 
 
-def _string_constants(integration: Path, problems: Problems) -> dict[str, str]:
+def _string_constants(trees: dict[Path, ast.Module]) -> dict[str, str]:
     """Module-level `NAME = "text"` constants of every module (const.py and others)."""
-    constants: dict[str, str] = {}
-    for path in _python_files(integration):
-        if (tree := _parse(path, problems)) is None:
-            continue
-        constants.update(
-            (name, value.value)
-            for name, value in _assigned(tree.body)
-            if isinstance(value, ast.Constant) and isinstance(value.value, str)
-        )
-    return constants
+    return {
+        name: value.value
+        for tree in trees.values()
+        for name, value in _assigned(tree.body)
+        if isinstance(value, ast.Constant) and isinstance(value.value, str)
+    }
 
 
 def _resolve(node: ast.expr | None, constants: dict[str, str]) -> str | None:
@@ -274,14 +262,11 @@ def _use_for(
 
 
 def _code_translation_uses(
-    integration: Path, problems: Problems
+    trees: dict[Path, ast.Module], constants: dict[str, str]
 ) -> list[TranslationUse]:
     """Find the translation keys in the integration's code."""
-    constants = _string_constants(integration, problems)
     uses: list[TranslationUse] = []
-    for path in _python_files(integration):
-        if (tree := _parse(path, problems)) is None:
-            continue
+    for path, tree in trees.items():
         stem = path.stem
         raised = {
             id(node.exc)
@@ -358,7 +343,8 @@ def _missing(
 def check_translation_keys_used(integration: Path) -> Problems:
     """Every literal translation_key in the code has its string in en.json."""
     problems: Problems = []
-    uses = _code_translation_uses(integration, problems)
+    trees = _trees(integration, problems)
+    uses = _code_translation_uses(trees, _string_constants(trees))
     return _missing(integration, uses, problems, "translation key needs")
 
 
@@ -374,15 +360,14 @@ def _returned_keys(tree: ast.Module, constants: dict[str, str]) -> dict[str, set
         if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
             continue
         read = {n.id for n in ast.walk(function) if isinstance(n, ast.Name)}
+        keys = returns.setdefault(function.name, set())
         for node in ast.walk(function):
             if isinstance(node, ast.Return) and node.value is not None:
                 if (key := _resolve(node.value, constants)) is not None:
-                    returns.setdefault(function.name, set()).add(key)
+                    keys.add(key)
                 else:  # a lookup in a table, or another helper's answer
-                    for table in read & tables.keys():
-                        returns.setdefault(function.name, set()).update(tables[table])
-                    for helper in read & (returns.keys() - {function.name}):
-                        returns.setdefault(function.name, set()).update(returns[helper])
+                    keys.update(*(tables[name] for name in read & tables.keys()))
+                    keys.update(*(returns[name] for name in read & returns.keys()))
     return returns
 
 
@@ -427,15 +412,9 @@ def _step_uses(
 
 
 def _flow_uses(
-    integration: Path, constants: dict[str, str], problems: Problems
+    trees: dict[Path, ast.Module], constants: dict[str, str]
 ) -> list[TranslationUse]:
     """Steps, errors and abort reasons of config_flow.py and validation.py."""
-    trees = {
-        path: tree
-        for name in ("config_flow.py", "validation.py")
-        if (path := integration / name).is_file()
-        and (tree := _parse(path, problems)) is not None
-    }
     returns: dict[str, set[str]] = {}
     for tree in trees.values():
         for function, keys in _returned_keys(tree, constants).items():
@@ -485,6 +464,7 @@ def check_flow_strings(integration: Path) -> Problems:
     if not (integration / "config_flow.py").is_file():
         return []  # data-driven: nothing to check until the flow exists
     problems: Problems = []
-    constants = _string_constants(integration, problems)
-    uses = _flow_uses(integration, constants, problems)
+    constants = _string_constants(_trees(integration, problems))
+    flow = _trees(integration, problems, "config_flow.py", "validation.py")
+    uses = _flow_uses(flow, constants)
     return _missing(integration, uses, problems, "needs")

@@ -30,24 +30,24 @@ def _rel(path: Path) -> str:
         return str(path)
 
 
-def _load_json(path: Path, problems: Problems) -> Any:
-    """Load a JSON file, recording a problem (and returning None) when it fails."""
+def _load_json(path: Path, problems: Problems, *, object_only: bool = False) -> Any:
+    """Load a JSON file (an object if ``object_only``); else a problem and None."""
     if not path.is_file():
         problems.append(f"{_rel(path)} does not exist")
         return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as err:
         problems.append(f"Invalid JSON file {_rel(path)}: {err}")
         return None
+    if object_only and not isinstance(data, dict):
+        problems.append(f"{_rel(path)} must contain a JSON object")
+        return None
+    return data
 
 
 def _load_manifest(integration: Path, problems: Problems) -> dict[str, Any] | None:
-    manifest = _load_json(integration / "manifest.json", problems)
-    if manifest is not None and not isinstance(manifest, dict):
-        problems.append("manifest.json must contain a JSON object")
-        return None
-    return manifest
+    return _load_json(integration / "manifest.json", problems, object_only=True)  # type: ignore[no-any-return]
 
 
 def _python_files(integration: Path) -> Iterator[Path]:
@@ -56,12 +56,20 @@ def _python_files(integration: Path) -> Iterator[Path]:
             yield path
 
 
-def _parse(path: Path, problems: Problems) -> ast.Module | None:
-    try:
-        return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    except SyntaxError as err:
-        problems.append(f"{_rel(path)} does not parse: {err}")
-        return None
+def _trees(
+    integration: Path, problems: Problems, *names: str
+) -> dict[Path, ast.Module]:
+    """Parsed modules: those ``names`` that exist, or all; a problem per failure."""
+    paths = (
+        [integration / name for name in names] if names else _python_files(integration)
+    )
+    trees: dict[Path, ast.Module] = {}
+    for path in (path for path in paths if path.is_file()):
+        try:
+            trees[path] = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        except SyntaxError as err:
+            problems.append(f"{_rel(path)} does not parse: {err}")
+    return trees
 
 
 def _assigned(
@@ -92,11 +100,18 @@ def _call_name(node: ast.Call) -> str:
     return str(getattr(node.func, "id", None) or getattr(node.func, "attr", ""))
 
 
+def _dig(data: Any, path: Iterable[str]) -> Any:
+    """The value at the nested keys ``path`` (KeyError or TypeError when absent)."""
+    for key in path:
+        data = data[key]
+    return data
+
+
 def _has_path(data: Any, path: tuple[str, ...]) -> bool:
-    for part in path:
-        if not isinstance(data, dict) or part not in data:
-            return False
-        data = data[part]
+    try:
+        _dig(data, path)
+    except KeyError, TypeError:
+        return False
     return True
 
 

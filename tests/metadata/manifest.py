@@ -9,22 +9,11 @@ import struct
 from typing import Any
 from urllib.parse import urlparse
 
-from awesomeversion import (
-    AwesomeVersion,
-    AwesomeVersionException,
-    AwesomeVersionStrategy,
-)
+from awesomeversion import AwesomeVersion, AwesomeVersionStrategy
 
 from .common import Problems, _is_str_list, _load_json, _load_manifest, _rel, _words
+from .translations import Rule, Validator, _at, _is, _obj, _typed
 
-MANIFEST_KEYS = frozenset(
-    _words(
-        "after_dependencies bluetooth codeowners config_flow dependencies dhcp disabled"
-        " documentation domain homekit import_executor integration_type iot_class"
-        " issue_tracker loggers mqtt name preview_features quality_scale requirements"
-        " single_config_entry ssdp usb version zeroconf"
-    )
-)
 REQUIRED_KEYS = _words("domain name documentation codeowners version iot_class")
 INTEGRATION_TYPES = sorted(_words("device entity hardware helper hub service system"))
 IOT_CLASSES = sorted(
@@ -33,60 +22,74 @@ IOT_CLASSES = sorted(
 QUALITY_SCALES = list(
     _words("no_score legacy custom internal bronze silver gold platinum")
 )
+# hassfest's manifest versions; hacs.json and requirements take any AwesomeVersion reads.
 VERSION_STRATEGIES = [
     AwesomeVersionStrategy[name]
     for name in _words("CALVER SEMVER SIMPLEVER BUILDVER PEP440")
 ]
+KNOWN_STRATEGIES = [*AwesomeVersionStrategy.__members__.values()]
+KNOWN_STRATEGIES.remove(AwesomeVersionStrategy.UNKNOWN)
 RE_CODEOWNER = re.compile(r"^@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:/[\w.-]+)?$")
 RE_REQUIREMENT = re.compile(
     r"^(?:--.+\s)?([-_,.\w\d\[\]]+)(==|>=|<=|~=|!=|<|>|===)*(.*)$"
 )
 RE_VERSION_PART = re.compile(r"^(==|>=|<=|~=|!=|<|>|===)?(.*)$")
 
-# A rule takes a key's value and returns its problems.
-Rule = Callable[[Any], Iterable[str]]
+
+def _version(strategies: list[AwesomeVersionStrategy]) -> Rule:
+    """A version string that AwesomeVersion reads with one of ``strategies``."""
+    names = ", ".join(strategy.value for strategy in strategies)
+    valid = _is(
+        lambda value: AwesomeVersion(value).strategy in strategies,
+        f"{{!r}} is not a valid version ({names})",
+    )
+    return _typed(str, "a string", valid)
 
 
-def _version(value: Any) -> Problems:
-    """Check a version string the way hassfest's manifest check does."""
-    if not isinstance(value, str):
-        return [f"must be a string, got {type(value).__name__}"]
-    try:
-        AwesomeVersion(value, ensure_strategy=VERSION_STRATEGIES)
-    except AwesomeVersionException:
-        return [
-            f"{value!r} is not a valid version (CalVer, SemVer, SimpleVer, BuildVer or PEP 440)"
-        ]
-    return []
+def _url(*schemes: str, not_under: str = "") -> Rule:
+    """A URL of one of ``schemes``; not under ``not_under`` (host and path) if given."""
 
-
-def _url(*schemes: str) -> Rule:
-    def rule(value: Any) -> Problems:
-        if not isinstance(value, str):
-            return [f"must be a URL string, got {type(value).__name__}"]
+    def rule(value: str) -> Problems:
         parsed = urlparse(value)
         if parsed.scheme not in schemes or not parsed.netloc:
             return [f"{value!r} is not an {' or '.join(schemes)} URL"]
+        if not_under and (parsed.netloc.removeprefix("www.") + parsed.path).startswith(
+            not_under
+        ):
+            return [f"should point to its own documentation, not {not_under}"]
         return []
 
-    return rule
+    return _typed(str, "a URL string", rule)
 
 
-def _documentation(value: Any) -> Problems:
-    if problems := _url("https")(value):
-        return problems
-    parsed = urlparse(value)
-    if parsed.netloc.removeprefix("www.") == "home-assistant.io" and (
-        parsed.path.startswith("/integrations")
-    ):
-        return ["should point to its own documentation, not home-assistant.io's"]
-    return []
+ANY_VERSION = _version(KNOWN_STRATEGIES)
 
 
-def _codeowners(value: Any) -> Iterator[str]:
-    if not _is_str_list(value):
-        yield "must be a list of strings"
-        return
+def _requirements(requirements: list[str]) -> Iterator[str]:
+    """Hassfest's requirements check (format only; pinning is for core)."""
+    for requirement in requirements:
+        if " " in requirement:
+            yield f'"{requirement}" contains a space'
+        elif not (match := RE_REQUIREMENT.match(requirement)):
+            yield f'"{requirement}" does not match the package pattern'
+        else:
+            package, _, version = match.groups()
+            yield from (
+                f"{requirement!r}: unable to parse the version {version!r} of {package}"
+                for part in version.split(";", 1)[0].split(",")
+                if part
+                and (version_part := RE_VERSION_PART.match(part))
+                and any(ANY_VERSION(version_part.group(2)))
+            )
+
+
+def _str_list(rule: Rule = lambda _: ()) -> Rule:
+    return lambda value: (
+        rule(value) if _is_str_list(value) else ["must be a list of strings"]
+    )
+
+
+def _codeowners(value: list[str]) -> Iterator[str]:
     if not value:
         yield "must list at least one GitHub @handle (project rule)"
     yield from (
@@ -97,70 +100,68 @@ def _codeowners(value: Any) -> Iterator[str]:
 
 
 def _one_of(allowed: list[str]) -> Rule:
-    return lambda value: (
-        [] if value in allowed else [f"{value!r} is not one of {allowed}"]
-    )
+    return _is(lambda value: value in allowed, f"{{!r}} is not one of {allowed}")
 
 
-def _is(test: Callable[[Any], object], message: str) -> Rule:
-    return lambda value: [] if test(value) else [message]
-
-
+BOOL = _typed(bool, "true or false")
+STR = _typed(str, "a string")
+# Every manifest key hassfest accepts, with its rule (hassfest rejects the others).
 RULES: dict[str, Rule] = {
     "name": _is(
         lambda v: isinstance(v, str) and v.strip(), "must be a non-empty string"
     ),
-    "version": _version,
-    "documentation": _documentation,
+    "version": _version(VERSION_STRATEGIES),
+    "documentation": _url("https", not_under="home-assistant.io/integrations"),
     "issue_tracker": _url("http", "https"),
-    "codeowners": _codeowners,
+    "codeowners": _str_list(_codeowners),
     "iot_class": _one_of(IOT_CLASSES),
     "integration_type": _one_of(INTEGRATION_TYPES),
     "quality_scale": _one_of(QUALITY_SCALES),
-    "disabled": _is(lambda v: isinstance(v, str), "must be a string"),
+    "disabled": STR,
+    **dict.fromkeys(_words("config_flow single_config_entry import_executor"), BOOL),
+    "requirements": _str_list(_requirements),
+    **dict.fromkeys(_words("dependencies after_dependencies loggers"), _str_list()),
+    # domain is checked against the directory; discovery matchers are not checked.
     **dict.fromkeys(
-        _words("config_flow single_config_entry import_executor"),
-        _is(lambda v: isinstance(v, bool), "must be true or false"),
-    ),
-    **dict.fromkeys(
-        _words("requirements dependencies after_dependencies loggers"),
-        _is(_is_str_list, "must be a list of strings"),
+        _words("domain bluetooth dhcp homekit mqtt preview_features ssdp usb zeroconf"),
+        lambda _: (),
     ),
 }
 
 
-def _manifest_problems(
-    integration: Path, manifest: dict[str, Any]
-) -> Iterator[tuple[str, str]]:
-    """(key, problem) of each rule a manifest breaks."""
-    for key, rule in RULES.items():
-        if key in manifest:
-            yield from ((key, problem) for problem in rule(manifest[key]))
-    yield from ((key, "is required") for key in REQUIRED_KEYS if key not in manifest)
-    domain = manifest.get("domain")
+def _schema(rules: dict[str, Rule], required: Iterable[str]) -> Validator:
+    """An object with only the keys of ``rules``, each value checked by its rule."""
+    return _obj({key: _at(rule) for key, rule in rules.items()}, required=required)
+
+
+MANIFEST_SCHEMA = _schema(RULES, REQUIRED_KEYS)
+
+
+def _manifest_problems(integration: Path, manifest: dict[str, Any]) -> Iterator[str]:
+    yield from MANIFEST_SCHEMA(manifest, "")
+    order = sorted(manifest, key=lambda key: {"domain": "", "name": " "}.get(key, key))
+    if list(manifest) != order:
+        yield f"keys are not sorted correctly: domain, name, then alphabetical order; expected {order}"
+    domain, flow = manifest.get("domain"), manifest.get("config_flow")
     if "domain" in manifest and domain != integration.name:
-        yield (
-            "domain",
-            f"{domain!r} does not match the directory name {integration.name!r}",
-        )
-    # The HACS action's integration_manifest check requires issue_tracker.
-    if "issue_tracker" not in manifest:
-        yield "issue_tracker", "is required by the HACS action"
+        yield f"domain: {domain!r} does not match the directory name {integration.name!r}"
+    if "issue_tracker" not in manifest:  # the HACS action's integration_manifest check
+        yield "issue_tracker: is required by the HACS action"
     # hassfest defaults it to "hub", but its integration_type check errors on a config
     # flow without it (one version applies that to custom integrations too).
     if "integration_type" not in manifest:
-        yield "integration_type", "must be set explicitly (for example 'hub')"
+        yield "integration_type: must be set explicitly (for example 'hub')"
     has_flow = (integration / "config_flow.py").is_file()
-    if manifest.get("config_flow") is True and not has_flow:
-        yield "config_flow", "is true but config_flow.py does not exist"
-    if has_flow and manifest.get("config_flow") is not True:
-        yield "config_flow", "must be true because config_flow.py exists (project rule)"
+    if flow is True and not has_flow:
+        yield "config_flow: is true but config_flow.py does not exist"
+    if has_flow and flow is not True:
+        yield "config_flow: must be true because config_flow.py exists (project rule)"
     scale = manifest.get("quality_scale")
-    if scale in {"gold", "platinum"} and not (integration / "diagnostics.py").is_file():
-        yield "quality_scale", f"a {scale} integration must implement diagnostics.py"
+    if scale in ("gold", "platinum") and not (integration / "diagnostics.py").is_file():
+        yield f"quality_scale: a {scale} integration must implement diagnostics.py"
     for key in ("dependencies", "after_dependencies"):
         if _is_str_list(manifest.get(key)) and domain in manifest[key]:
-            yield key, "must not list the integration itself"
+            yield f"{key}: must not list the integration itself"
 
 
 def check_manifest(integration: Path) -> Problems:
@@ -168,48 +169,10 @@ def check_manifest(integration: Path) -> Problems:
     problems: Problems = []
     if (manifest := _load_manifest(integration, problems)) is None:
         return problems
-    if unknown := sorted(set(manifest) - MANIFEST_KEYS):
-        problems.append(
-            f"manifest.json has keys that hassfest rejects: {', '.join(unknown)}"
-        )
-    order = sorted(manifest, key=lambda key: {"domain": "", "name": " "}.get(key, key))
-    if list(manifest) != order:
-        problems.append(
-            "manifest.json keys are not sorted correctly: domain, name, then "
-            f"alphabetical order; expected {order}"
-        )
-    problems.extend(
-        f"manifest.json '{key}': {problem}"
-        for key, problem in _manifest_problems(integration, manifest)
-    )
-    if _is_str_list(manifest.get("requirements")):
-        problems.extend(_requirement_problems(manifest["requirements"]))
-    return problems
-
-
-def _requirement_problems(requirements: list[str]) -> Problems:
-    problems: Problems = []
-    for requirement in requirements:
-        if " " in requirement:
-            problems.append(
-                f'manifest.json requirement "{requirement}" contains a space'
-            )
-        elif not (match := RE_REQUIREMENT.match(requirement)):
-            problems.append(
-                f'manifest.json requirement "{requirement}" does not match the package pattern'
-            )
-        else:
-            package, _, version = match.groups()
-            problems.extend(
-                f"manifest.json requirement {requirement!r}: unable to parse the "
-                f"version {version!r} of {package}"
-                for part in version.split(";", 1)[0].split(",")
-                if part
-                and (version_part := RE_VERSION_PART.match(part))
-                and AwesomeVersion(version_part.group(2)).strategy
-                == AwesomeVersionStrategy.UNKNOWN
-            )
-    return problems
+    return [
+        f"manifest.json: {problem}"
+        for problem in _manifest_problems(integration, manifest)
+    ]
 
 
 def check_json_files(integration: Path) -> Problems:
@@ -226,9 +189,27 @@ def check_json_files(integration: Path) -> Problems:
 
 # ========================================================================= HACS
 
-HACS_BOOL_KEYS = _words("content_in_root hide_default_branch render_readme zip_release")
-HACS_STR_KEYS = _words("name filename hacs homeassistant persistent_directory")
-HACS_KEYS = frozenset((*HACS_BOOL_KEYS, *HACS_STR_KEYS, "country"))
+
+# The HACS action's hacs.json schema (it rejects other keys).
+def _countries(value: Any) -> bool:
+    codes = [value] if isinstance(value, str) else value
+    return _is_str_list(codes) and all(
+        re.fullmatch(r"[A-Za-z]{2}|ALL", code) for code in codes
+    )
+
+
+HACS_SCHEMA = _schema(
+    {
+        **dict.fromkeys(
+            _words("content_in_root hide_default_branch render_readme zip_release"),
+            BOOL,
+        ),
+        **dict.fromkeys(_words("name filename persistent_directory"), STR),
+        **dict.fromkeys(_words("hacs homeassistant"), ANY_VERSION),
+        "country": _is(_countries, "must be an ISO code or a list of them"),
+    },
+    required=["name"],
+)
 README_NAMES = frozenset(_words("readme readme.md info info.md"))
 LICENSE_NAMES = frozenset(
     _words("license license.md license.txt licence copying copying.md")
@@ -259,41 +240,11 @@ def _png_size(path: Path) -> tuple[int, int] | str:
 
 
 def check_hacs_json(repo: Path) -> Problems:
-    """The HACS action's hacsjson check (schema with PREVENT_EXTRA)."""
+    """The HACS action's hacsjson check, and two rules between keys."""
     problems: Problems = []
-    if (data := _load_json(repo / "hacs.json", problems)) is None:
+    if (data := _load_json(repo / "hacs.json", problems, object_only=True)) is None:
         return problems
-    if not isinstance(data, dict):
-        return ["hacs.json must contain a JSON object"]
-    if unknown := sorted(set(data) - HACS_KEYS):
-        problems.append(f"extra keys not allowed: {', '.join(unknown)}")
-    if "name" not in data:
-        problems.append("'name' is required")
-    problems.extend(
-        f"'{key}' must be a string, got {type(data[key]).__name__}"
-        for key in sorted(set(HACS_STR_KEYS) & set(data))
-        if not isinstance(data[key], str)
-    )
-    problems.extend(
-        f"expected bool for '{key}', got {data[key]!r}"
-        for key in sorted(set(HACS_BOOL_KEYS) & set(data))
-        if not isinstance(data[key], bool)
-    )
-    problems.extend(
-        f"'{key}' {value!r} is not a valid version"
-        for key in ("homeassistant", "hacs")
-        if isinstance(value := data.get(key), str)
-        and AwesomeVersion(value).strategy == AwesomeVersionStrategy.UNKNOWN
-    )
-    codes = (
-        [data["country"]]
-        if isinstance(data.get("country"), str)
-        else data.get("country", [])
-    )
-    if not _is_str_list(codes) or not all(
-        re.fullmatch(r"[A-Za-z]{2}|ALL", c) for c in codes
-    ):
-        problems.append("'country' must be an ISO code or a list of them")
+    problems = HACS_SCHEMA(data, "")
     if data.get("zip_release") is True and "filename" not in data:
         problems.append("'zip_release' needs 'filename'")
     if data.get("content_in_root") is True:

@@ -10,7 +10,7 @@ from typing import Any
 import zlib
 
 from . import INTEGRATION_CHECKS, REPO_CHECKS
-from .common import Problems
+from .common import Problems, _dig
 from .manifest import PNG_SIGNATURE
 
 SAMPLE_DOMAIN = "sample_hub"
@@ -152,12 +152,6 @@ def _edit_json(name: str, edit: Callable[[Any], object]) -> Mutation:
     return mutate
 
 
-def _dig(data: Any, keys: tuple[str, ...]) -> Any:
-    for key in keys:
-        data = data[key]
-    return data
-
-
 def edit(name: str, *keys: str, **changes: Any) -> Mutation:
     """Update the JSON object at the nested `keys` of file `name` with `changes`."""
     return _edit_json(name, lambda data: _dig(data, keys).update(changes))
@@ -166,12 +160,6 @@ def edit(name: str, *keys: str, **changes: Any) -> Mutation:
 def pop(name: str, *keys: str) -> Mutation:
     """Remove the value at the nested `keys` of JSON file `name`."""
     return _edit_json(name, lambda data: _dig(data, keys[:-1]).pop(keys[-1]))
-
-
-def reorder_manifest(integration: Path) -> None:
-    """Move 'name' before 'domain' in manifest.json."""
-    data = json.loads((integration / MANIFEST).read_text(encoding="utf-8"))
-    write(MANIFEST, {"name": data.pop("name"), **data})(integration)
 
 
 def delete(name: str) -> Mutation:

@@ -24,14 +24,33 @@ RE_URL = re.compile(
     re.IGNORECASE,
 )
 
+# A validator takes a value and its key path; a rule takes a value alone (`_at` makes
+# it a validator). Both return problems.
 Validator = Callable[[Any, str], Problems]
+Rule = Callable[[Any], Iterable[str]]
 KeyRule = Callable[[str], str | None]
 
 
+def _at(rule: Rule) -> Validator:
+    return lambda value, path: [f"{path}: {problem}" for problem in rule(value)]
+
+
+def _is(test: Callable[[Any], object], message: str) -> Rule:
+    """A rule: ``test(value)`` holds, else ``message`` (``{!r}`` in it is the value)."""
+    return lambda value: [] if test(value) else [message.format(value)]
+
+
+def _typed(kind: type, name: str, rule: Rule = lambda _: ()) -> Rule:
+    """A rule: the value is a ``kind`` (described as ``name``) that passes ``rule``."""
+    return lambda value: (
+        rule(value)
+        if isinstance(value, kind)
+        else [f"must be {name}, got {type(value).__name__}"]
+    )
+
+
 def _text(*, placeholders: bool = True) -> Validator:
-    return lambda value, path: [
-        f"{path}: {problem}" for problem in _string_problems(value, placeholders)
-    ]
+    return _at(_typed(str, "a string", lambda text: _strings(text, placeholders)))
 
 
 # Hassfest's rules for a translated string: "the string should not contain {key}".
@@ -44,10 +63,8 @@ NOT_CONTAINED: dict[str, Callable[[str], object]] = {
 }
 
 
-def _string_problems(value: Any, allow_placeholders: bool) -> Problems:
+def _strings(value: str, allow_placeholders: bool) -> Problems:
     """Hassfest's rules for a translated string (plus: references are not resolved)."""
-    if not isinstance(value, str):
-        return [f"must be a string, got {type(value).__name__}"]
     problems = [
         f"the string should not contain {what}"
         for what, test in NOT_CONTAINED.items()
@@ -107,7 +124,9 @@ def _obj(
         if not isinstance(value, dict):
             return [f"{path}: must be an object, got {type(value).__name__}"]
         problems = [
-            f"{path}: '{key}' is required" for key in required if key not in value
+            f"{path}.{key}: is required" if path else f"{key}: is required"
+            for key in required
+            if key not in value
         ]
         for key, item in value.items():
             child = f"{path}.{key}" if path else key
@@ -155,23 +174,13 @@ def _platform_key_problem(key: str) -> str | None:
 
 def _data_description_subset(value: Any, path: str) -> Problems:
     """Hassfest: data_description keys must be a subset of data keys (per step)."""
-    steps = value.get("step") if isinstance(value, dict) else None
-    blocks = [
-        (f"{path}.step.{step_id}", step)
-        for step_id, step in (steps.items() if isinstance(steps, dict) else ())
-        if isinstance(step, dict)
-    ]
-    blocks += [
-        (f"{step_path}.sections.{section_id}", section)
-        for step_path, step in blocks
-        if isinstance(sections := step.get("sections"), dict)
-        for section_id, section in sections.items()
-        if isinstance(section, dict)
-    ]
     return [
-        f"{block_path}.data_description.{key}: data_description key {key} is not in data"
-        for block_path, block in blocks
-        if isinstance(descriptions := block.get("data_description"), dict)
+        f"{path}.{block_path}.data_description.{key}: data_description key {key} "
+        "is not in data"
+        for block_path, _, block in _walk(value)
+        if re.fullmatch(r"step\.[^.]+(\.sections\.[^.]+)?", block_path)
+        and isinstance(block, dict)
+        and isinstance(descriptions := block.get("data_description"), dict)
         for key in descriptions
         if not isinstance(data := block.get("data"), dict) or key not in data
     ]
@@ -209,19 +218,15 @@ def _data_entry_schema(
 
 def _issue_schema() -> Validator:
     text = _text()
-    fields = _obj(
-        {"title": text, "description": text, "fix_flow": _data_entry_schema()},
-        required=["title"],
+    fields = {"title": text, "description": text, "fix_flow": _data_entry_schema()}
+    exactly_one = _is(
+        lambda issue: (
+            not isinstance(issue, dict)
+            or ("description" in issue) != ("fix_flow" in issue)
+        ),
+        "needs exactly one of 'description' or 'fix_flow'",
     )
-
-    def exactly_one(value: Any, path: str) -> Problems:
-        if isinstance(value, dict) and ("description" in value) == (
-            "fix_flow" in value
-        ):
-            return [f"{path}: needs exactly one of 'description' or 'fix_flow'"]
-        return []
-
-    return _all_of(fields, exactly_one)
+    return _all_of(_obj(fields, required=["title"]), _at(exactly_one))
 
 
 def _config_panel(value: Any, path: str) -> Problems:
@@ -394,16 +399,15 @@ def check_translation_key_sets(integration: Path) -> Problems:
 # ============================================================================ icons
 
 
-def _icon(value: Any, path: str) -> Problems:
-    if not isinstance(value, str):
-        problem = f"must be a string, got {type(value).__name__}"
-    elif RE_HTML.search(value):
-        problem = "the icon should not contain HTML"
-    elif not value.startswith("mdi:"):
-        problem = f"{value!r} must be a Material Design Icon starting with 'mdi:'"
-    else:
-        return []
-    return [f"{path}: {problem}"]
+def _icon_problems(value: str) -> Problems:
+    if RE_HTML.search(value):
+        return ["the icon should not contain HTML"]
+    if not value.startswith("mdi:"):
+        return [f"{value!r} must be a Material Design Icon starting with 'mdi:'"]
+    return []
+
+
+_icon = _at(_typed(str, "a string", _icon_problems))
 
 
 def _number_key_problem(key: str) -> str | None:
