@@ -1,12 +1,17 @@
-"""A self-signed certificate for the HTTPS test servers on 127.0.0.1."""
+"""A self-signed certificate, and an HTTPS test server on 127.0.0.1 that uses it."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+import contextlib
 from datetime import UTC, datetime, timedelta
 import ipaddress
 from pathlib import Path
 import ssl
+from typing import Any
 
+from aiohttp import web
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -39,3 +44,45 @@ def self_signed_context(directory: Path) -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(pem)
     return context
+
+
+HANDSHAKE_FAILED = "Error on transport creation for incoming connection"
+
+
+@contextlib.asynccontextmanager
+async def tls_server(
+    directory: Path, app: web.Application
+) -> AsyncIterator[tuple[str, asyncio.Event]]:
+    """Serve ``app`` over HTTPS (self-signed); yield its URL and "a client aborted"."""
+    # asyncio reports that abort to the loop's exception handler, which the hass
+    # fixture turns into a test error: swallow only it (the test awaits the event).
+    loop = asyncio.get_running_loop()
+    previous = loop.get_exception_handler()
+    aborted = asyncio.Event()
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if context.get("message") == HANDSHAKE_FAILED:
+            aborted.set()
+            return
+        if previous is None:
+            loop.default_exception_handler(context)
+        else:
+            previous(loop, context)
+
+    loop.set_exception_handler(handler)
+    # asyncio reports a failed server-side handshake only in debug mode, which not
+    # every pytest-homeassistant-custom-component release turns on.
+    debug = loop.get_debug()
+    loop.set_debug(True)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(
+            runner, "127.0.0.1", 0, ssl_context=self_signed_context(directory)
+        )
+        await site.start()
+        yield f"https://127.0.0.1:{runner.addresses[0][1]}", aborted
+    finally:
+        await runner.cleanup()
+        loop.set_exception_handler(previous)
+        loop.set_debug(debug)

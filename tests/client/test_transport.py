@@ -46,7 +46,7 @@ from tests.client.common import (
     serve,
 )
 from tests.conftest import TOKEN
-from tests.tls import self_signed_context
+from tests.tls import tls_server
 
 type Call = Callable[[NezhaV0Client], Awaitable[Any]]
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -83,46 +83,6 @@ async def answering(
     app.on_response_prepare.append(set_date)
     async with serve(app) as url:
         yield url
-
-
-HANDSHAKE_FAILED = "Error on transport creation for incoming connection"
-
-
-@contextlib.asynccontextmanager
-async def tls_server(tmp_path: Path) -> AsyncIterator[tuple[str, asyncio.Event]]:
-    """A self-signed v0 HTTPS server; yields its URL and "a client aborted the handshake"."""
-    # asyncio reports that abort to the loop's exception handler, which the hass
-    # fixture turns into a test error: swallow only it (the test awaits the event).
-    loop = asyncio.get_running_loop()
-    previous = loop.get_exception_handler()
-    aborted = asyncio.Event()
-
-    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        if context.get("message") == HANDSHAKE_FAILED:
-            aborted.set()
-            return
-        if previous is None:
-            loop.default_exception_handler(context)
-        else:
-            previous(loop, context)
-
-    loop.set_exception_handler(handler)
-    # asyncio reports a failed server-side handshake only in debug mode, which not
-    # every pytest-homeassistant-custom-component release turns on.
-    debug = loop.get_debug()
-    loop.set_debug(True)
-    runner = web.AppRunner(json_app({LIST: LIST_BODY}), access_log=None)
-    await runner.setup()
-    try:
-        site = web.TCPSite(
-            runner, "127.0.0.1", 0, ssl_context=self_signed_context(tmp_path)
-        )
-        await site.start()
-        yield f"https://127.0.0.1:{runner.addresses[0][1]}", aborted
-    finally:
-        await runner.cleanup()
-        loop.set_exception_handler(previous)
-        loop.set_debug(debug)
 
 
 @contextlib.asynccontextmanager
@@ -274,7 +234,7 @@ async def test_failures_against_the_simulator(
 async def test_tls(session: ClientSession, tmp_path: Path) -> None:
     """Without verification a self-signed dashboard answers; with it, a TLS error."""
     async with (
-        tls_server(tmp_path) as (url, aborted),
+        tls_server(tmp_path, json_app({LIST: LIST_BODY})) as (url, aborted),
         ClientSession(connector=TCPConnector(ssl=False)) as insecure,
     ):
         summaries = await NezhaV0Client(insecure, url, TOKEN).async_list_servers()

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Generator
-from pathlib import Path
-import threading
 from typing import Any
 from unittest.mock import AsyncMock, patch
 
@@ -15,15 +13,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.nezha.const import DOMAIN
 from nezha_dev.simulator import NezhaSimulator
-from tests.config_flow.helpers import (
-    TOKENS,
-    MakeSim,
-    Serve,
-    TLSDashboard,
-    TLSDashboardHandler,
-)
+from tests.config_flow.helpers import TOKENS, MakeSim, Serve
 from tests.helpers import PAT, nezha_entry
-from tests.tls import self_signed_context
 
 
 @pytest.fixture
@@ -48,22 +39,6 @@ async def serve(socket_enabled: None) -> AsyncGenerator[Serve]:
     yield start
     for runner in runners:
         await runner.cleanup()
-
-
-@pytest.fixture
-def tls_dashboard(socket_enabled: None, tmp_path: Path) -> Generator[TLSDashboard]:
-    """A self-signed HTTPS dashboard in its own thread (a failed handshake stays off the loop)."""
-    server = TLSDashboard(("127.0.0.1", 0), TLSDashboardHandler)
-    server.seen = []
-    server.socket = self_signed_context(tmp_path).wrap_socket(
-        server.socket, server_side=True
-    )
-    thread = threading.Thread(target=server.serve_forever, name="tls-dashboard")
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join()
 
 
 @pytest.fixture

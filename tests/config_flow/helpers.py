@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-import json
 import socket
 from typing import Any
 
@@ -196,27 +194,3 @@ def static_app(response: Callable[[], web.StreamResponse]) -> web.Application:
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", handle)
     return app
-
-
-class TLSDashboardHandler(BaseHTTPRequestHandler):
-    """The v0 list endpoint over HTTPS (HTTP/1.0: one request per connection)."""
-
-    server: TLSDashboard
-
-    def do_GET(self) -> None:
-        token = self.headers.get("Authorization")
-        self.server.seen.append((self.path, token))
-        body = json.dumps(v0_answer(token)).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        """Keep the test output quiet."""
-
-
-class TLSDashboard(ThreadingHTTPServer):
-    daemon_threads = False  # server_close() joins the request threads
-    seen: list[tuple[str, str | None]]

@@ -6,7 +6,9 @@ On v1 every refused token is a WAF strike, so a token that cannot fit is never s
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NamedTuple
 from unittest.mock import AsyncMock, patch
 
@@ -39,7 +41,6 @@ from tests.config_flow.helpers import (
     FakeDashboard,
     MakeSim,
     Serve,
-    TLSDashboard,
     add_entry,
     anonymous_probes,
     assert_aborted,
@@ -58,6 +59,7 @@ from tests.config_flow.helpers import (
     user_input,
 )
 from tests.helpers import PAT, TOKEN, register_secret
+from tests.tls import tls_server
 
 pytestmark = pytest.mark.usefixtures("mock_setup_entry")
 H = "nezha.example.com"
@@ -268,18 +270,20 @@ async def test_user_flow_redirect_is_not_followed(
 
 
 async def test_user_flow_tls_verification_failed(
-    hass: HomeAssistant, tls_dashboard: TLSDashboard
+    hass: HomeAssistant, socket_enabled: None, tmp_path: Path
 ) -> None:
     """A self-signed certificate fails verification; turning it off works."""
-    url = f"https://127.0.0.1:{tls_dashboard.server_address[1]}"
-    result = await submit(hass, await start_user_flow(hass), user_input(url))
-    assert_form_error(result, "user", "tls_failed")
-    assert tls_dashboard.seen == []  # the handshake failed before any request
+    dashboard = FakeDashboard()
+    async with tls_server(tmp_path, dashboard.app()) as (url, aborted):
+        result = await submit(hass, await start_user_flow(hass), user_input(url))
+        assert_form_error(result, "user", "tls_failed")
+        await asyncio.wait_for(aborted.wait(), 5)  # the flow hung up on it
+        assert dashboard.seen == []  # the handshake failed before any request
 
-    result = await submit(hass, result, user_input(url, verify_ssl=False))
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["data"] == entry_data(url, verify_ssl=False)
-    assert tls_dashboard.seen == [(PROBE_PATH, None), (LIST_PATH, TOKEN)]
+        result = await submit(hass, result, user_input(url, verify_ssl=False))
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert result["data"] == entry_data(url, verify_ssl=False)
+        assert dashboard.seen == [(PROBE_PATH, None), (LIST_PATH, TOKEN)]
 
 
 async def test_user_flow_unknown_error(

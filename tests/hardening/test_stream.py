@@ -26,9 +26,9 @@ from custom_components.nezha.client.v1 import StreamFrame, refuse_redirects
 from custom_components.nezha.coordinator_v1 import NezhaStreamCoordinator
 from nezha_dev.simulator import NezhaSimulator
 from tests.client.common import expect, serve
-from tests.client.test_transport import tls_server
 from tests.helpers import PAT, SERVERS, WS, paths, start_live, until, v0_entry, v1_entry
 from tests.reliability.helpers import ours
+from tests.tls import tls_server
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -101,7 +101,7 @@ async def test_certificate_failure_is_a_tls_error(
 ) -> None:
     """The stream's error is REST's (the same advice); the entry names the certificate."""
     async with (
-        tls_server(tmp_path) as (url, aborted),
+        tls_server(tmp_path, web.Application()) as (url, aborted),
         aiohttp.ClientSession() as session,
     ):
         client = NezhaV1Client(session, url, PAT)
