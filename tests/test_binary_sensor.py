@@ -54,14 +54,10 @@ async def test_devices(nz: Harness, snapshot: SnapshotAssertion) -> None:
         assert (device.name, device.sw_version) == (server.name, host.version)
         assert device.model == f"{host.platform} {host.platform_version}"
         assert device.hw_version == f"{host.cpu[0]} ({host.arch})"  # type: ignore[index]
-    devices = dr.async_entries_for_config_entry(
-        dr.async_get(nz.hass), nz.entry.entry_id
-    )
-    facts = sorted(
-        (_device_facts(d, nz.sim.url) for d in devices),
-        key=lambda f: f["identifiers"],
-    )
-    assert facts == snapshot
+    registry = dr.async_get(nz.hass)
+    devices = dr.async_entries_for_config_entry(registry, nz.entry.entry_id)
+    facts = [_device_facts(d, nz.sim.url) for d in devices]
+    assert sorted(facts, key=lambda f: f["identifiers"]) == snapshot
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")

@@ -297,9 +297,8 @@ def hk_facts(nz: Harness) -> tuple[str | None, ...]:
 
 
 async def test_devices_follow_the_fleet(nz: Harness) -> None:
-    """Identical polls update no device and recompute nothing; an agent upgrade or a
-    rename updates its own device once each, an edit elsewhere is undone; servers
-    added and removed need no reload; a failed or an empty answer removes nothing."""
+    """Identical polls touch no device; an upgrade or rename updates it once, an edit
+    is undone; servers come and go, no reload; failed or empty answers remove none."""
     coordinator = nz.entry.runtime_data
     updated: list[str] = []
 

@@ -73,9 +73,8 @@ def device_of(hass: HomeAssistant, server_id: int | None = None) -> dr.DeviceEnt
 async def test_setup_two_dashboards_and_unload(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
-    """Setup loads the platforms, dashboard ids nezha_* (not the title, its address);
-    a second dashboard runs beside with its own devices and _2 ids; its unload stops
-    its polling, pings and repair issues and leaves the first entry running."""
+    """Setup: platforms, nezha_* dashboard ids; a second dashboard beside (own devices,
+    _2 ids) unloads with its polls, pings and issues, leaving the first running."""
     first = init_integration
     assert first.state is ConfigEntryState.LOADED
     assert isinstance(first.runtime_data, NezhaCoordinator)
