@@ -150,8 +150,7 @@ async def test_event_snapshot(
 
 
 async def test_alerts_fire_events_once_each(hook: Hook) -> None:
-    """Alerts (tests, Form bodies, quoted names too) fire their events; polls never;
-    alerts during a check share the next one."""
+    """Alerts (tests, Form, odd names) fire events, polls never; checks are shared."""
     name = hook.sim.fleet.servers[NAS].name
     message = alert_message("Incident", name, "192.168.*.*", "CPU > 90%")
     events = {state(hook.hass, hook.entry, k, "event").entity_id for k in EVENTS}

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
@@ -26,7 +24,7 @@ from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.nezha.const import DOMAIN
 from custom_components.nezha.coordinator import NezhaCoordinator
-from custom_components.nezha.unique_id import dashboard_identifier, server_identifier
+from custom_components.nezha.unique_id import server_identifier
 from nezha_dev.simulator import Fault, NezhaSimulator
 from tests.conftest import ENTRY_ID, register_secret, setup_integration
 from tests.helpers import (
@@ -63,41 +61,10 @@ def dashboard_entity_ids(hass: HomeAssistant, entry: MockConfigEntry) -> dict[st
 
 def device_of(hass: HomeAssistant, server_id: int | None = None) -> dr.DeviceEntry:
     """The registry device of a simulated server, or of the dashboard."""
-    identifier = (
-        dashboard_identifier(ENTRY_ID)
-        if server_id is None
-        else server_identifier(ENTRY_ID, server_id)
-    )
-    device = entry_device(hass, ENTRY_ID, identifier)
+    suffix = "" if server_id is None else f"_{server_id}"
+    device = entry_device(hass, ENTRY_ID, ENTRY_ID + suffix)
     assert device is not None
     return device
-
-
-type Remove = Callable[[str], Awaitable[dict[str, Any]]]
-
-
-@pytest.fixture
-def remove(hass: HomeAssistant, hass_ws_client: WebSocketGenerator) -> Remove:
-    """Ask for a device's removal the way the UI does; it is gone if that succeeded."""
-
-    async def remove(device_id: str) -> dict[str, Any]:
-        assert await async_setup_component(hass, "config", {})
-        client = await hass_ws_client(hass)
-        if ha_at_least("2026.8"):
-            command = {"type": "config/device_registry/remove", "device_id": device_id}
-        else:  # the per-entry command, deprecated since devices have a single entry
-            command = {
-                "type": "config/device_registry/remove_config_entry",
-                "device_id": device_id,
-                "config_entry_id": ENTRY_ID,
-            }
-        await client.send_json_auto_id(command)
-        response: dict[str, Any] = await client.receive_json()
-        gone = dr.async_get(hass).async_get(device_id) is None
-        assert gone is response["success"], response
-        return response
-
-    return remove
 
 
 # -- setup and unload --------------------------------------------------------------
@@ -106,9 +73,8 @@ def remove(hass: HomeAssistant, hass_ws_client: WebSocketGenerator) -> Remove:
 async def test_setup_two_dashboards_and_unload(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
-    """Setup loads the platforms, dashboard ids nezha_* (not the title, its address);
-    a second dashboard runs beside with its own devices and _2 ids; its unload stops
-    its polling, pings and repair issues and leaves the first entry running."""
+    """Setup: platforms, nezha_* dashboard ids; a second dashboard beside (own devices,
+    _2 ids) unloads with its polls, pings and issues, leaving the first running."""
     first = init_integration
     assert first.state is ConfigEntryState.LOADED
     assert isinstance(first.runtime_data, NezhaCoordinator)
@@ -200,8 +166,7 @@ async def test_setup_failure(
     config_entry: MockConfigEntry,
     failure: Fault | str | None,
 ) -> None:
-    """A failing dashboard (None: nothing listens) means setup retry, loaded once it
-    answers; a rejected token stops setup and asks the user for a new one."""
+    """No listener (None) or a fault: retry till it answers; a refused token: reauth."""
     if failure is None:
         await simulator.stop()
     elif isinstance(failure, Fault):
@@ -273,7 +238,7 @@ REMOVALS = {
 @pytest.mark.usefixtures("init_integration")
 async def test_remove_device(
     hass: HomeAssistant,
-    remove: Remove,
+    hass_ws_client: WebSocketGenerator,
     simulator: NezhaSimulator,
     caplog: pytest.LogCaptureFixture,
     case: Removal,
@@ -308,8 +273,21 @@ async def test_remove_device(
         simulator.inject_fault(case.fault, count=None)
     simulator.reset_requests()
 
-    response = await remove(device_id)
+    # Asked the way the UI does; the device is gone if that succeeded.
+    assert await async_setup_component(hass, "config", {})
+    client = await hass_ws_client(hass)
+    if ha_at_least("2026.8"):
+        command = {"type": "config/device_registry/remove", "device_id": device_id}
+    else:  # the per-entry command, deprecated since devices have a single entry
+        command = {
+            "type": "config/device_registry/remove_config_entry",
+            "device_id": device_id,
+            "config_entry_id": ENTRY_ID,
+        }
+    await client.send_json_auto_id(command)
+    response = await client.receive_json()
     assert response["success"] is case.removed
+    assert (dr.async_get(hass).async_get(device_id) is None) is case.removed
     if case.fault:
         assert "could not check that server 4 is gone" in caplog.text
     elif case.removed:
