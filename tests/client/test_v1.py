@@ -159,11 +159,6 @@ def behind_proxy(sim: NezhaSimulator) -> None:
     sim.real_ip_header = "CF-Connecting-IP"
 
 
-def paths(sim: NezhaSimulator) -> list[str]:
-    """Paths of the requests the dashboard received."""
-    return [r.path for r in sim.requests]
-
-
 async def test_groups_become_tags(sim: NezhaSimulator, api: NezhaV1Client) -> None:
     groups = await api.async_get_groups()
     tags = {s.tag for s in sim.fleet.servers.values() if s.tag}
@@ -577,7 +572,7 @@ async def test_edge_v1_c14_token_refusals(
     err = await expect(NezhaAuthError, api.async_get_fleet())
     assert "rejected the API token" in str(err)
     assert sim.waf_strikes() == 1
-    assert paths(sim) == [SERVERS_PATH]
+    assert [r.path for r in sim.requests] == [SERVERS_PATH]
     await sim.stop()  # no dashboard at all; no error nor the client shows the token
     await expect(NezhaConnectionError, api.async_get_services())
     await expect(NezhaConnectionError, api.async_connect_stream())
@@ -593,7 +588,7 @@ async def test_edge_v1_c14_dashboard_without_pats(
     err = await expect(NezhaPatUnsupportedError, api.async_get_fleet())
     assert "personal API tokens" in str(err)
     assert sim.waf_strikes() == 0
-    assert paths(sim) == [SERVERS_PATH]
+    assert [r.path for r in sim.requests] == [SERVERS_PATH]
 
 
 async def test_error_and_odd_answers() -> None:
@@ -705,7 +700,7 @@ async def test_services_and_overview_match_the_simulator(
     }
     assert [s.id for s in services] == sorted(sim.fleet.monitors)
     assert all(s.is_up is not None for s in services)
-    assert paths(sim) == [SERVICES_PATH]
+    assert [r.path for r in sim.requests] == [SERVICES_PATH]
 
     # A service going down flips is_up and lowers today's availability only.
     before = {s.id: s for s in await api.async_get_services()}
