@@ -385,7 +385,6 @@ HANDSHAKE = {  # case: (dashboard version, set-up, error, words, added WAF strik
     "revoked": (None, NezhaSimulator.revoke_token, NezhaAuthError, "HTTP 401", 1),
     "blocked": (None, NezhaSimulator.block_ip, NezhaWafBlockedError, "WAF", 0),
     "502": (None, fault(Fault.HTML_502), NezhaConnectionError, "HTTP 5", 0),
-    "500": (None, fault(Fault.SERVER_500_EMPTY), NezhaConnectionError, "HTTP 5", 0),
     "slow": (None, fault(Fault.SLOW, timeout=0.2), NezhaTimeoutError, "0.2 s", 0),
     "scope": (None, scoped, NezhaAuthError, "", 0),
     "404": (None, moved, NezhaResponseError, "HTTP 404", 0),
