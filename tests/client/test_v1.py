@@ -12,6 +12,7 @@ from typing import Any
 from unittest.mock import patch
 
 import aiohttp
+from aiohttp import web
 import pytest
 
 from custom_components.nezha.client import (
@@ -67,6 +68,7 @@ from tests.client.common import (
     assert_secret_free,
     expect,
     expected_server,
+    serve,
     serving,
     stream_frames,
     v1_sim,
@@ -385,6 +387,7 @@ HANDSHAKE = {  # case: (dashboard version, set-up, error, words, added WAF strik
     "revoked": (None, NezhaSimulator.revoke_token, NezhaAuthError, "HTTP 401", 1),
     "blocked": (None, NezhaSimulator.block_ip, NezhaWafBlockedError, "WAF", 0),
     "502": (None, fault(Fault.HTML_502), NezhaConnectionError, "HTTP 5", 0),
+    "500": (None, fault(Fault.SERVER_500_EMPTY), NezhaConnectionError, "HTTP 5", 0),
     "slow": (None, fault(Fault.SLOW, timeout=0.2), NezhaTimeoutError, "0.2 s", 0),
     "scope": (None, scoped, NezhaAuthError, "", 0),
     "404": (None, moved, NezhaResponseError, "HTTP 404", 0),
@@ -408,6 +411,20 @@ async def test_stream_handshake_errors(
         if isinstance(err, NezhaAuthError):
             # The aiohttp error's repr shows the request headers: not kept anywhere.
             assert err.__cause__ is None and err.__context__ is None
+
+
+async def test_local_server_handshake_answers(socket_enabled: None) -> None:
+    """A 400 from something that does not speak WebSocket is a response error."""
+
+    async def plain(request: web.Request) -> web.Response:
+        return web.Response(status=400, text="Bad Request")
+
+    app = web.Application()
+    app.router.add_get(WS_PATH, plain)
+    async with serve(app) as url, aiohttp.ClientSession() as http:
+        client = NezhaV1Client(http, url, PAT)
+        err = await expect(NezhaResponseError, client.async_connect_stream())
+        assert "HTTP 400" in str(err)
 
 
 @pytest.mark.parametrize(
