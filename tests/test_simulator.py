@@ -618,7 +618,8 @@ async def test_empty_dashboard(
     ("v0", "id=1&tag=Lab", [3, 7]),  # tag wins over id
     ("v0", "id=3,abc,1,3,999", [3, 1, 3]),  # order kept, dupes echoed, junk dropped
     # id=abc becomes [0]: matches nothing (not "all").
-    *[("v0", q, []) for q in ("id=abc", "id=-1,+2, 3", f"id={'9' * 23}", "tag=nope&id=1")],
+    *[("v0", q, [])
+      for q in ("id=abc", "id=-1,+2, 3", f"id={'9' * 23}", "tag=nope&id=1")],
     ("v1", "id=1,3", [3, 1]),  # display_index != 0 first, then the others
     ("v1", "id=6,1,6", [6, 1, 6]),
     *[("v1", q, V1_ORDER) for q in ("id=999", "id=abc", "id=")],  # nothing matched: all
