@@ -62,7 +62,7 @@ async def test_devices(nz: Harness, snapshot: SnapshotAssertion) -> None:
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_online_state(nz: Harness, caplog: pytest.LogCaptureFixture) -> None:
-    """Off after threshold + poll by the dashboard's clock; never seen: off at once."""
+    """Off after threshold + poll by the dashboard's clock; unreadable; never seen."""
     boot = nz.state(f"{TOKYO}_last_boot")
     nz.sim.set_online(TOKYO, False)
     await nz.tick()  # 31 s: not yet past the 60 s threshold
@@ -94,6 +94,14 @@ async def test_online_state(nz: Harness, caplog: pytest.LogCaptureFixture) -> No
         await nz.tick(3)
         assert {nz.online(sid) for sid in nz.sim.fleet.servers} == {"on"}
         assert nz.state("servers_offline") == "0"
+
+    # A record that cannot be read says nothing about the server.
+    nz.sim.set_malformed(NAS, "host", ["not", "an", "object"])
+    await nz.tick()
+    assert (nz.online(NAS), nz.online(1)) == (STATE_UNAVAILABLE, "on")
+    nz.sim.clear_malformed()
+    await nz.tick()
+    assert nz.online(NAS) == "on"
 
     # Go's zero time is offline at once, with metrics unavailable.
     device = nz.device(NAS)

@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import timedelta
 from itertools import pairwise
 import logging
+from typing import Any
 from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
@@ -87,7 +88,8 @@ async def test_group_filter(nz: Harness) -> None:
 
 
 async def test_request_rates(nz: Harness) -> None:
-    """/monitor once per online server per 300 s; one details poll, 5 servers or 45."""
+    """/monitor once per online server per 300 s, two at once at most; one details
+    poll, 5 servers or 45."""
     assert pinged(nz) == monitors(1, 2, 3, 4, 5)
     nz.sim.set_online(NAS, False)
     nz.sim.reset_requests()
@@ -111,9 +113,25 @@ async def test_request_rates(nz: Harness) -> None:
     assert all(r.query == {} for r in nz.sim.requests)
     assert len(nz.devices()) == 45
 
+    # Never more than two ping-history requests at once, even for 44 servers.
+    seen = {"now": 0, "max": 0, "calls": 0}
+    client = nz.entry.runtime_data.client
+    original = client.async_get_ping_monitors
+
+    async def counting(server_id: int) -> Any:  # instrumentation: the real call runs
+        seen["now"] += 1
+        seen["calls"] += 1
+        seen["max"] = max(seen["max"], seen["now"])
+        try:
+            return await original(server_id)
+        finally:
+            seen["now"] -= 1
+
+    client.async_get_ping_monitors = counting
     nz.sim.reset_requests()
     await nz.tick(10)  # past the next ping round (1550 s)
-    assert len(paths(nz.sim, MONITOR)) == 44  # not the offline 4
+    assert seen["max"] == 2
+    assert len(paths(nz.sim, MONITOR)) == seen["calls"] == 44  # not the offline 4
 
 
 async def test_ping_history_skipped_when_all_its_sensors_are_disabled(
@@ -378,6 +396,9 @@ async def test_no_churn_on_identical_polls(nz: Harness) -> None:
     assert len(paths(nz.sim, DETAILS)) == 13
     assert len(paths(nz.sim, MONITOR)) == 10
     assert writes.changed == []
+    with counted(nz.hass, ids) as writes:  # a real change does write states
+        await nz.tick()
+    assert writes.changed
 
 
 async def test_refreshes_bring_due_ping_rounds_without_polling(

@@ -137,6 +137,8 @@ async def test_edge_c7_random_order_gives_stable_output(
 
     orders = {tuple((await client.async_get_fleet()).servers) for _ in range(6)}
     assert orders == {tuple(sorted_ids(simulator.fleet))}
+    summaries = [await client.async_list_servers() for _ in range(3)]
+    assert all({s.id for s in run} == set(simulator.fleet.servers) for run in summaries)
 
 
 BASE_MS = 1733036400000  # a whole minute
