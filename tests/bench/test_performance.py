@@ -82,7 +82,6 @@ class Result:
     # refresh, floor, twins (changing answer, in rotating triples) and same,
     # same-floor (identical answer, in alternating pairs)
     timers: dict[str, Timer] = field(default_factory=dict)
-    twins: int = 0
     capped: bool = False  # Home Assistant refused entities (per-entry maximum)
     parse: list[float] = field(default_factory=list)
     payload_bytes: int = 0
@@ -369,9 +368,8 @@ async def test_refresh(
             result.ping_requests, result.ping_bytes = traffic.count(MONITOR_PREFIX)
             # Anything else besides the polls (a scheduled poll may fall in the wait).
             result.ping_other_requests = sum(
-                1
+                not request.path.startswith((DETAILS_PATH, MONITOR_PREFIX))
                 for request in sim.requests
-                if not request.path.startswith((DETAILS_PATH, MONITOR_PREFIX))
             )
             second = traffic.last[DETAILS_PATH]
             assert first.body != second.body
@@ -417,7 +415,6 @@ async def test_refresh(
                 for entity in _our_entities(hass):
                     values.setdefault(entity.entity_id, []).append(_shown(entity))
         twins, twin_platforms = await _add_twins(hass, values)
-        result.twins = len(twins)
 
         def floor(body: bytes, value: float) -> None:
             json.loads(body)

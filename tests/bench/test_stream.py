@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 import contextlib
-from dataclasses import dataclass
 import json
 import threading
 import time
+from types import SimpleNamespace
 
 import aiohttp
 from aiohttp import web
@@ -49,18 +49,14 @@ async def capture(servers: int) -> tuple[dict[int, object], list[str]]:
         return dict(client.inventory), frames
 
 
-@dataclass
-class Replay:
-    """Where the replay server listens, and how many frames it sent."""
-
-    url: str = ""
-    sent: int = 0
-
-
 @contextlib.contextmanager
-def replaying(frames: list[str], interval: float) -> Iterator[Replay]:
-    """A WebSocket server in its own thread, sending the frames in turn every interval s."""
-    replay, ready, stop = Replay(), threading.Event(), threading.Event()
+def replaying(frames: list[str], interval: float) -> Iterator[SimpleNamespace]:
+    """A WebSocket server in its own thread, sending the frames in turn every interval s.
+
+    Yields where it listens (``url``) and how many frames it ``sent`` so far.
+    """
+    replay = SimpleNamespace(url="", sent=0)
+    ready, stop = threading.Event(), threading.Event()
 
     async def handler(request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
