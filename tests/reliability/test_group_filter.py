@@ -20,6 +20,7 @@ from tests.helpers import (
     PAT,
     SERVERS,
     TOKEN,
+    entity_ids,
     nezha_entry,
     paths,
     server_ids_with_devices,
@@ -30,7 +31,7 @@ from tests.helpers import (
     unload_all,
     wait_for,
 )
-from tests.reliability.helpers import SCAN, reloaded, step_v1, wall
+from tests.reliability.helpers import SCAN, Rig, reloaded, wall
 
 
 def tag_fleet(sim: NezhaSimulator) -> dict[str, set[int]]:
@@ -106,6 +107,7 @@ async def test_thousand_servers_group_filter(
             side, sent = rf"{MONITOR}(\d+)", paths(sim, MONITOR)
         else:
             coordinator = await setup_frozen(hass, entry)
+            rig = Rig(hass, entry, sim, frozen, coordinator, entity_ids(hass, entry))
             side = rf"{SERVERS}/(\d+)/service"
             sent = [p for p in paths(sim, f"{SERVERS}/") if p.endswith("/service")]
         matches = [re.fullmatch(side, p) for p in sent]
@@ -128,7 +130,7 @@ async def test_thousand_servers_group_filter(
             # Frames carry all 1000 servers; the filtered ones must not leak in.
             for _ in range(3):
                 frames = coordinator.frames_received
-                await step_v1(hass, frozen, coordinator, seconds=2)
+                await rig.step(2)
                 await wait_for(
                     lambda f=frames: coordinator.frames_received > f, "a frame"
                 )
