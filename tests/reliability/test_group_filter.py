@@ -7,11 +7,9 @@ import re
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.nezha.const import DOMAIN
 from nezha_dev.simulator import NezhaSimulator
 from tests.config_flow.helpers import select_options
 from tests.helpers import (
@@ -31,7 +29,7 @@ from tests.helpers import (
     unload_all,
     wait_for,
 )
-from tests.reliability.helpers import SCAN, Rig, reloaded, wall
+from tests.reliability.helpers import SCAN, Rig, registry_of, reloaded, wall
 
 
 def tag_fleet(sim: NezhaSimulator) -> dict[str, set[int]]:
@@ -68,18 +66,16 @@ def assert_only_group(
 ) -> None:
     """Devices, registry entities and states exist for exactly ``members``."""
     assert server_ids_with_devices(hass, entry) == members
-    registry = er.async_get(hass)
-    entities = er.async_entries_for_config_entry(registry, entry.entry_id)
-    owners = {server_of(e.unique_id, entry.entry_id) for e in entities}
+    entities = registry_of(hass, entry.entry_id)[0]
+    owners = {server_of(uid, entry.entry_id) for uid in entities}
     assert owners - {None} == members
     for sid in members:  # every member got its entities
         for platform, key in (("binary_sensor", "online"), ("sensor", "cpu_usage")):
-            uid = f"{entry.entry_id}_{sid}_{key}"
-            assert registry.async_get_entity_id(platform, DOMAIN, uid), uid
+            assert entities[f"{entry.entry_id}_{sid}_{key}"].domain == platform
     # No other server's entity has a state either.
     with_state = {
-        server_of(e.unique_id, entry.entry_id)
-        for e in entities
+        server_of(uid, entry.entry_id)
+        for uid, e in entities.items()
         if hass.states.get(e.entity_id) is not None
     }
     assert with_state - {None} == members
