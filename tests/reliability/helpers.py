@@ -58,7 +58,9 @@ class Rig:
     async def step(self, seconds: float = 1) -> None:
         """Move the clock on, fire what is due and let it finish."""
         if self.v1:
-            await step_v1(self.hass, self.freezer, self.coordinator, seconds)
+            self.freezer.tick(timedelta(seconds=seconds))
+            async_fire_time_changed(self.hass)
+            await settle_v1(self.hass, self.coordinator)
         else:
             await tick(self.hass, self.freezer, 1, timedelta(seconds=seconds))
 
@@ -170,15 +172,3 @@ async def reloaded(hass: HomeAssistant, entry: ConfigEntry, v1: bool) -> None:
         coordinator = entry.runtime_data
         await wait_for(lambda: coordinator.frames_received > 0, "the first frame")
         await settle_v1(hass, coordinator)
-
-
-async def step_v1(
-    hass: HomeAssistant,
-    freezer: FrozenDateTimeFactory,
-    coordinator: NezhaStreamCoordinator,
-    seconds: float = 1,
-) -> None:
-    """Move the clock on, fire what is due and let it finish."""
-    freezer.tick(timedelta(seconds=seconds))
-    async_fire_time_changed(hass)
-    await settle_v1(hass, coordinator)

@@ -7,11 +7,9 @@ import re
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.nezha.const import DOMAIN
 from nezha_dev.simulator import NezhaSimulator
 from tests.config_flow.helpers import select_options
 from tests.helpers import (
@@ -20,6 +18,7 @@ from tests.helpers import (
     PAT,
     SERVERS,
     TOKEN,
+    entity_ids,
     nezha_entry,
     paths,
     server_ids_with_devices,
@@ -30,7 +29,7 @@ from tests.helpers import (
     unload_all,
     wait_for,
 )
-from tests.reliability.helpers import SCAN, reloaded, step_v1, wall
+from tests.reliability.helpers import SCAN, Rig, registry_of, reloaded, wall
 
 
 def tag_fleet(sim: NezhaSimulator) -> dict[str, set[int]]:
@@ -67,18 +66,16 @@ def assert_only_group(
 ) -> None:
     """Devices, registry entities and states exist for exactly ``members``."""
     assert server_ids_with_devices(hass, entry) == members
-    registry = er.async_get(hass)
-    entities = er.async_entries_for_config_entry(registry, entry.entry_id)
-    owners = {server_of(e.unique_id, entry.entry_id) for e in entities}
+    entities = registry_of(hass, entry.entry_id)[0]
+    owners = {server_of(uid, entry.entry_id) for uid in entities}
     assert owners - {None} == members
     for sid in members:  # every member got its entities
         for platform, key in (("binary_sensor", "online"), ("sensor", "cpu_usage")):
-            uid = f"{entry.entry_id}_{sid}_{key}"
-            assert registry.async_get_entity_id(platform, DOMAIN, uid), uid
+            assert entities[f"{entry.entry_id}_{sid}_{key}"].domain == platform
     # No other server's entity has a state either.
     with_state = {
-        server_of(e.unique_id, entry.entry_id)
-        for e in entities
+        server_of(uid, entry.entry_id)
+        for uid, e in entities.items()
         if hass.states.get(e.entity_id) is not None
     }
     assert with_state - {None} == members
@@ -106,6 +103,7 @@ async def test_thousand_servers_group_filter(
             side, sent = rf"{MONITOR}(\d+)", paths(sim, MONITOR)
         else:
             coordinator = await setup_frozen(hass, entry)
+            rig = Rig(hass, entry, sim, frozen, coordinator, entity_ids(hass, entry))
             side = rf"{SERVERS}/(\d+)/service"
             sent = [p for p in paths(sim, f"{SERVERS}/") if p.endswith("/service")]
         matches = [re.fullmatch(side, p) for p in sent]
@@ -128,7 +126,7 @@ async def test_thousand_servers_group_filter(
             # Frames carry all 1000 servers; the filtered ones must not leak in.
             for _ in range(3):
                 frames = coordinator.frames_received
-                await step_v1(hass, frozen, coordinator, seconds=2)
+                await rig.step(2)
                 await wait_for(
                     lambda f=frames: coordinator.frames_received > f, "a frame"
                 )

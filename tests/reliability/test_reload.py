@@ -6,7 +6,6 @@ from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.helpers import entity_registry as er
 import pytest
 
-from custom_components.nezha.const import DOMAIN
 from tests.helpers import entity_ids
 from tests.reliability.helpers import Rig, changes, registry_of, reloaded
 
@@ -15,16 +14,14 @@ from tests.reliability.helpers import Rig, changes, registry_of, reloaded
 async def test_reload_keeps_registry(rig: Rig) -> None:
     """A reload keeps every registry entry (user choices, pings, v1 services)."""
     hass, entry_id = rig.hass, rig.entry.entry_id
+    registry, entities = er.async_get(hass), registry_of(hass, entry_id)[0]
     if rig.v1:  # its service sensors live on the dashboard device
-        assert any("_service_" in uid for uid in registry_of(hass, entry_id)[0])
+        assert any("_service_" in uid for uid in entities)
     # As a user: enable a disabled-by-default entity and disable an enabled one.
-    registry = er.async_get(hass)
-    enabled = registry.async_get_entity_id("sensor", DOMAIN, f"{entry_id}_1_load_5")
-    disabled = registry.async_get_entity_id("sensor", DOMAIN, f"{entry_id}_2_cpu_usage")
-    assert enabled is not None and disabled is not None
-    default = registry.async_get(enabled)
-    assert default is not None
+    default = entities[f"{entry_id}_1_load_5"]
     assert default.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+    enabled, disabled = default.entity_id, entities[f"{entry_id}_2_cpu_usage"].entity_id
+    assert enabled.startswith("sensor.") and disabled.startswith("sensor.")
     registry.async_update_entity(enabled, disabled_by=None)
     registry.async_update_entity(disabled, disabled_by=er.RegistryEntryDisabler.USER)
     # This is HA's own reload 30 s after an entity is enabled; it stores the suggested
