@@ -156,7 +156,7 @@ def closed_port_url() -> str:
 
 @dataclass
 class FakeDashboard:
-    """A minimal v0 list endpoint (optionally below a sub-path); records requests."""
+    """A v0 list endpoint (one server; optionally below a sub-path); records requests."""
 
     prefix: str = ""
     seen: list[tuple[str, str | None]] = field(default_factory=list)
@@ -168,21 +168,14 @@ class FakeDashboard:
         return app
 
     async def _handle(self, request: web.Request) -> web.Response:
-        self.seen.append((request.path, request.headers.get("Authorization")))
+        token = request.headers.get("Authorization")
+        self.seen.append((request.path, token))
         if request.path != self.prefix + LIST_PATH:
             return web.Response(status=404, text="404 page not found")
-        return web.json_response(v0_answer(request.headers.get("Authorization")))
-
-
-def v0_answer(token: str | None) -> dict[str, Any]:
-    """A v0 server list (one server) for TOKEN, the v0 auth refusal otherwise."""
-    if token != TOKEN:
-        return {"code": 403, "message": "访问此接口需要认证"}
-    return {
-        "code": 0,
-        "message": "success",
-        "result": [{"id": 1, "name": "a", "tag": ""}],
-    }
+        if token != TOKEN:  # v0's auth refusal
+            return web.json_response({"code": 403, "message": "访问此接口需要认证"})
+        servers = [{"id": 1, "name": "a", "tag": ""}]
+        return web.json_response({"code": 0, "message": "success", "result": servers})
 
 
 def static_app(response: Callable[[], web.StreamResponse]) -> web.Application:
