@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-import socket
 from typing import Any
 
 from aiohttp import web
@@ -144,14 +143,6 @@ def assert_probe_only(sim: NezhaSimulator) -> None:
     assert [(r.path, r.headers.get("Authorization")) for r in sim.requests] == [
         (PROBE_PATH, None)
     ]
-
-
-def closed_port_url() -> str:
-    """A URL on 127.0.0.1 where nothing listens (connection refused)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 @dataclass

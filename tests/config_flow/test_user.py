@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
+import socket
 from typing import Any, NamedTuple
 from unittest.mock import AsyncMock, patch
 
@@ -48,7 +49,6 @@ from tests.config_flow.helpers import (
     assert_probe_only,
     auth,
     authed,
-    closed_port_url,
     default,
     entry_data,
     sent_with,
@@ -214,7 +214,9 @@ async def test_error_then_recovery(
     elif callable(where):
         url = await serve(static_app(where))
     elif where == "closed":
-        url = closed_port_url()
+        with socket.socket() as sock:  # bound, never listening: refused
+            sock.bind(("127.0.0.1", 0))
+            url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     elif where == "wrong_token":
         token = WRONG_TOKEN
         seen = [(PROBE_PATH, None), (LIST_PATH, WRONG_TOKEN)]
@@ -354,10 +356,7 @@ class Refusal(NamedTuple):
             missing=SCOPES[1],
         ),
         Refusal(
-            "missing_scope",
-            ["/server"],
-            {"scopes": SCOPES[1:]},
-            missing=SCOPES[0],
+            "missing_scope", ["/server"], {"scopes": SCOPES[1:]}, missing=SCOPES[0]
         ),
         Refusal("waf_blocked", [], then=NezhaSimulator.block_ip),  # an admin's block
         # A dashboard expecting its proxy's header answers even the probe with an error.
