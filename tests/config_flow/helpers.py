@@ -35,7 +35,6 @@ PLACEHOLDERS = {
 TOKENS = {"v0": TOKEN, "v1": PAT}
 MISFIT = {"v0": ("v1", "personal_token_on_v0"), "v1": ("v0", "token_not_personal")}
 
-type ConfigResult = ConfigFlowResult
 type Serve = Callable[[web.Application], Awaitable[str]]
 type MakeSim = Callable[..., Awaitable[NezhaSimulator]]
 
@@ -66,7 +65,7 @@ def auth(gen: str, token: str) -> str:
     return token if gen == "v0" else f"Bearer {token}"
 
 
-async def start_user_flow(hass: HomeAssistant) -> ConfigResult:
+async def start_user_flow(hass: HomeAssistant) -> ConfigFlowResult:
     """Open the user step and check it starts clean."""
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_USER}
@@ -77,14 +76,14 @@ async def start_user_flow(hass: HomeAssistant) -> ConfigResult:
 
 
 async def submit(
-    hass: HomeAssistant, result: ConfigResult, data: dict[str, Any] | None = None
-) -> ConfigResult:
+    hass: HomeAssistant, result: ConfigFlowResult, data: dict[str, Any] | None = None
+) -> ConfigFlowResult:
     """Submit a config-flow form."""
     return await hass.config_entries.flow.async_configure(result["flow_id"], data)
 
 
 def assert_form_error(
-    result: ConfigResult, step_id: str, error: str, **placeholders: str
+    result: ConfigFlowResult, step_id: str, error: str, **placeholders: str
 ) -> None:
     """The form is shown again with one base error and exactly these placeholders."""
     assert (result["type"], result["step_id"]) == (FlowResultType.FORM, step_id)
@@ -92,27 +91,27 @@ def assert_form_error(
     assert result["description_placeholders"] == PLACEHOLDERS | placeholders
 
 
-def assert_aborted(result: ConfigResult, reason: str) -> None:
+def assert_aborted(result: ConfigFlowResult, reason: str) -> None:
     """The flow ended with ``reason``."""
     assert (result["type"], result["reason"]) == (FlowResultType.ABORT, reason)
 
 
-def schema_field(result: ConfigResult, key: str) -> Any:
+def schema_field(result: ConfigFlowResult, key: str) -> Any:
     """Return the schema marker of ``key`` in a form result."""
     return next(m for m in result["data_schema"].schema if m == key)
 
 
-def suggested(result: ConfigResult, key: str) -> Any:
+def suggested(result: ConfigFlowResult, key: str) -> Any:
     """The suggested value of a form field (None when there is none)."""
     return (schema_field(result, key).description or {}).get("suggested_value")
 
 
-def default(result: ConfigResult, key: str) -> Any:
+def default(result: ConfigFlowResult, key: str) -> Any:
     """The default value of a form field."""
     return schema_field(result, key).default()
 
 
-def select_options(result: ConfigResult, key: str) -> list[str]:
+def select_options(result: ConfigFlowResult, key: str) -> list[str]:
     """The values a select selector offers."""
     selector = result["data_schema"].schema[schema_field(result, key)]
     return [option["value"] for option in selector.config["options"]]

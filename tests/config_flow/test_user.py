@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 from unittest.mock import AsyncMock, patch
 
 from aiohttp import web
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState, ConfigFlowResult
 from homeassistant.const import CONF_API_TOKEN, CONF_URL, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -38,7 +38,6 @@ from tests.config_flow.helpers import (
     TOKENS,
     UNKNOWN_PAT,
     WRONG_TOKEN,
-    ConfigResult,
     FakeDashboard,
     MakeSim,
     Serve,
@@ -72,7 +71,7 @@ VALIDATION = {
 
 
 async def recover(
-    hass: HomeAssistant, result: ConfigResult, sim: NezhaSimulator, gen: str = "v0"
+    hass: HomeAssistant, result: ConfigFlowResult, sim: NezhaSimulator, gen: str = "v0"
 ) -> None:
     """Corrected, the same flow creates the entry; the token goes with all but the probe."""
     sim.reset_requests()
@@ -85,7 +84,7 @@ async def recover(
 
 async def start(
     hass: HomeAssistant, step: str, url: str
-) -> tuple[ConfigResult, MockConfigEntry | None]:
+) -> tuple[ConfigFlowResult, MockConfigEntry | None]:
     """Open the user step, or the reconfigure step of a new entry for ``url``."""
     if step == "user":
         return await start_user_flow(hass), None

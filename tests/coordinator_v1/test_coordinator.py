@@ -418,10 +418,8 @@ async def test_offline_at_dashboard_pace_then_an_alert(
 
 
 # -- WAF safety: one refused request, then nothing at all -----------------------------
-# Every refused token is a strike against Home Assistant's IP on a v1 dashboard
-# (banned for max(3, n**4) s after n strikes), so after the first refusal the
-# integration must stop the stream, the polls and the side requests until the user
-# enters a new token. Real time for the stream, then simulated minutes for timers.
+# Each refused token is a strike (a ban of max(3, n**4) s after n): after one, no
+# stream, poll or side request until a new token. Real time, then simulated minutes.
 
 
 async def assert_silence(live: Live, since: int, sent: list[str]) -> None:
