@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-import socket
 from typing import Any
 
 from aiohttp import web
@@ -36,7 +35,6 @@ PLACEHOLDERS = {
 TOKENS = {"v0": TOKEN, "v1": PAT}
 MISFIT = {"v0": ("v1", "personal_token_on_v0"), "v1": ("v0", "token_not_personal")}
 
-type ConfigResult = ConfigFlowResult
 type Serve = Callable[[web.Application], Awaitable[str]]
 type MakeSim = Callable[..., Awaitable[NezhaSimulator]]
 
@@ -67,7 +65,7 @@ def auth(gen: str, token: str) -> str:
     return token if gen == "v0" else f"Bearer {token}"
 
 
-async def start_user_flow(hass: HomeAssistant) -> ConfigResult:
+async def start_user_flow(hass: HomeAssistant) -> ConfigFlowResult:
     """Open the user step and check it starts clean."""
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_USER}
@@ -78,14 +76,14 @@ async def start_user_flow(hass: HomeAssistant) -> ConfigResult:
 
 
 async def submit(
-    hass: HomeAssistant, result: ConfigResult, data: dict[str, Any] | None = None
-) -> ConfigResult:
+    hass: HomeAssistant, result: ConfigFlowResult, data: dict[str, Any] | None = None
+) -> ConfigFlowResult:
     """Submit a config-flow form."""
     return await hass.config_entries.flow.async_configure(result["flow_id"], data)
 
 
 def assert_form_error(
-    result: ConfigResult, step_id: str, error: str, **placeholders: str
+    result: ConfigFlowResult, step_id: str, error: str, **placeholders: str
 ) -> None:
     """The form is shown again with one base error and exactly these placeholders."""
     assert (result["type"], result["step_id"]) == (FlowResultType.FORM, step_id)
@@ -93,27 +91,27 @@ def assert_form_error(
     assert result["description_placeholders"] == PLACEHOLDERS | placeholders
 
 
-def assert_aborted(result: ConfigResult, reason: str) -> None:
+def assert_aborted(result: ConfigFlowResult, reason: str) -> None:
     """The flow ended with ``reason``."""
     assert (result["type"], result["reason"]) == (FlowResultType.ABORT, reason)
 
 
-def schema_field(result: ConfigResult, key: str) -> Any:
+def schema_field(result: ConfigFlowResult, key: str) -> Any:
     """Return the schema marker of ``key`` in a form result."""
     return next(m for m in result["data_schema"].schema if m == key)
 
 
-def suggested(result: ConfigResult, key: str) -> Any:
+def suggested(result: ConfigFlowResult, key: str) -> Any:
     """The suggested value of a form field (None when there is none)."""
     return (schema_field(result, key).description or {}).get("suggested_value")
 
 
-def default(result: ConfigResult, key: str) -> Any:
+def default(result: ConfigFlowResult, key: str) -> Any:
     """The default value of a form field."""
     return schema_field(result, key).default()
 
 
-def select_options(result: ConfigResult, key: str) -> list[str]:
+def select_options(result: ConfigFlowResult, key: str) -> list[str]:
     """The values a select selector offers."""
     selector = result["data_schema"].schema[schema_field(result, key)]
     return [option["value"] for option in selector.config["options"]]
@@ -146,17 +144,9 @@ def assert_probe_only(sim: NezhaSimulator) -> None:
     ]
 
 
-def closed_port_url() -> str:
-    """A URL on 127.0.0.1 where nothing listens (connection refused)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
-
 @dataclass
 class FakeDashboard:
-    """A minimal v0 list endpoint (optionally below a sub-path); records requests."""
+    """A v0 list endpoint (one server; optionally below a sub-path); records requests."""
 
     prefix: str = ""
     seen: list[tuple[str, str | None]] = field(default_factory=list)
@@ -168,21 +158,14 @@ class FakeDashboard:
         return app
 
     async def _handle(self, request: web.Request) -> web.Response:
-        self.seen.append((request.path, request.headers.get("Authorization")))
+        token = request.headers.get("Authorization")
+        self.seen.append((request.path, token))
         if request.path != self.prefix + LIST_PATH:
             return web.Response(status=404, text="404 page not found")
-        return web.json_response(v0_answer(request.headers.get("Authorization")))
-
-
-def v0_answer(token: str | None) -> dict[str, Any]:
-    """A v0 server list (one server) for TOKEN, the v0 auth refusal otherwise."""
-    if token != TOKEN:
-        return {"code": 403, "message": "访问此接口需要认证"}
-    return {
-        "code": 0,
-        "message": "success",
-        "result": [{"id": 1, "name": "a", "tag": ""}],
-    }
+        if token != TOKEN:  # v0's auth refusal
+            return web.json_response({"code": 403, "message": "访问此接口需要认证"})
+        servers = [{"id": 1, "name": "a", "tag": ""}]
+        return web.json_response({"code": 0, "message": "success", "result": servers})
 
 
 def static_app(response: Callable[[], web.StreamResponse]) -> web.Application:

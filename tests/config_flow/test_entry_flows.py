@@ -104,12 +104,8 @@ async def test_options_flow_saves_and_reloads(
     assert entry.options == LAB
     c = entry.runtime_data
     assert c is not old_coordinator
-    assert (c.offline_threshold, c.ping_interval, c.update_interval, c.tag) == (
-        120,
-        600,
-        timedelta(seconds=15),
-        "Lab",
-    )
+    lab = (120, 600, timedelta(seconds=15), "Lab")
+    assert (c.offline_threshold, c.ping_interval, c.update_interval, c.tag) == lab
     assert set(c.data.servers) == {3}  # gpu-box is the only Lab server
     if gen == "v0":
         assert [
@@ -178,8 +174,7 @@ async def test_options_flow_without_the_groups(
 async def test_reauth_refusals_then_new_token(
     hass: HomeAssistant, gen: str, sims: dict[str, NezhaSimulator]
 ) -> None:
-    """The form names the entry; each refusal or failure is explained; the new token
-    is stored."""
+    """The form names the entry, explains each refusal or failure, stores the new token."""
     sim, old = sims[gen], TOKENS[gen]
     if gen == "v0":
         sim.set_token(NEW[gen])
@@ -202,9 +197,6 @@ async def test_reauth_refusals_then_new_token(
 
     result = await submit(hass, result, {CONF_API_TOKEN: old})  # the refused one
     assert_form_error(result, "reauth_confirm", "invalid_auth", name="Home")
-    assert [r.path for r in sim.requests if r.headers.get("Authorization")] == [
-        LIST[gen]
-    ]
     if gen == "v1":
         assert sim.waf_strikes() == 1
         sim.shift_clock(4)  # past the ban of the one strike
@@ -243,7 +235,6 @@ async def test_reauth_after_token_rotation(
     assert entry.runtime_data is not old_coordinator  # reloaded
     assert entry.runtime_data.last_update_success
     details = [r for r in simulator.requests if r.path == "/api/v1/server/details"]
-    assert details
     assert {r.headers["Authorization"] for r in details} == {NEW_TOKEN}
 
 
@@ -310,8 +301,7 @@ async def test_reconfigure_to_another_dashboard(
 async def test_reconfigure_keeps_token_and_custom_title(
     hass: HomeAssistant, gen: str, sims: dict, loaded: MockConfigEntry
 ) -> None:
-    """An empty token field keeps the stored token; the same URL is no duplicate; the
-    other generation is re-detected."""
+    """An empty token keeps the stored one; same URL no duplicate; generation re-detected."""
     sim, entry = sims[gen], loaded
     custom_title = entry.title
     assert custom_title != title_for(sim.url)

@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
+import socket
 from typing import Any, NamedTuple
 from unittest.mock import AsyncMock, patch
 
 from aiohttp import web
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState, ConfigFlowResult
 from homeassistant.const import CONF_API_TOKEN, CONF_URL, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -37,7 +38,6 @@ from tests.config_flow.helpers import (
     TOKENS,
     UNKNOWN_PAT,
     WRONG_TOKEN,
-    ConfigResult,
     FakeDashboard,
     MakeSim,
     Serve,
@@ -48,7 +48,6 @@ from tests.config_flow.helpers import (
     assert_probe_only,
     auth,
     authed,
-    closed_port_url,
     default,
     entry_data,
     sent_with,
@@ -72,7 +71,7 @@ VALIDATION = {
 
 
 async def recover(
-    hass: HomeAssistant, result: ConfigResult, sim: NezhaSimulator, gen: str = "v0"
+    hass: HomeAssistant, result: ConfigFlowResult, sim: NezhaSimulator, gen: str = "v0"
 ) -> None:
     """Corrected, the same flow creates the entry; the token goes with all but the probe."""
     sim.reset_requests()
@@ -85,7 +84,7 @@ async def recover(
 
 async def start(
     hass: HomeAssistant, step: str, url: str
-) -> tuple[ConfigResult, MockConfigEntry | None]:
+) -> tuple[ConfigFlowResult, MockConfigEntry | None]:
     """Open the user step, or the reconfigure step of a new entry for ``url``."""
     if step == "user":
         return await start_user_flow(hass), None
@@ -214,7 +213,9 @@ async def test_error_then_recovery(
     elif callable(where):
         url = await serve(static_app(where))
     elif where == "closed":
-        url = closed_port_url()
+        with socket.socket() as sock:  # bound, never listening: refused
+            sock.bind(("127.0.0.1", 0))
+            url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     elif where == "wrong_token":
         token = WRONG_TOKEN
         seen = [(PROBE_PATH, None), (LIST_PATH, WRONG_TOKEN)]
@@ -354,10 +355,7 @@ class Refusal(NamedTuple):
             missing=SCOPES[1],
         ),
         Refusal(
-            "missing_scope",
-            ["/server"],
-            {"scopes": SCOPES[1:]},
-            missing=SCOPES[0],
+            "missing_scope", ["/server"], {"scopes": SCOPES[1:]}, missing=SCOPES[0]
         ),
         Refusal("waf_blocked", [], then=NezhaSimulator.block_ip),  # an admin's block
         # A dashboard expecting its proxy's header answers even the probe with an error.

@@ -1,6 +1,4 @@
-"""The v1 stream coordinator against the simulated v2.3 dashboard: in real time with
-short frame and update intervals (options below the form's minimums), its WAF safety,
-and on a frozen clock where frames and timers advance only when fired."""
+"""The v1 stream coordinator against the simulated v2.3 dashboard: real time, WAF, frozen."""
 
 from __future__ import annotations
 
@@ -191,8 +189,7 @@ def never_unavailable(log: StateLog, since: int = 0) -> bool:
 async def test_stream_drop_outage_and_silence(
     make_live: MakeLive, sim: NezhaSimulator
 ) -> None:
-    """A dropped stream comes back soon; failing handshakes back off, REST fills in;
-    no frame for 10 s means dead: REST keeps entities available until frames return."""
+    """Drops reconnect, failed handshakes back off, 10 s silence is dead; REST fills in."""
     live = await make_live(scan_interval=1)
     log = StateLog(live.hass, entity_ids(live.hass, live.entry))
     before = len(sim.requests)
@@ -262,12 +259,9 @@ async def test_unavailable_then_back(
     assert live.state("servers_total") == STATE_UNAVAILABLE
     assert live.count(SERVERS, since=before) >= 1
     if proxy:
-        errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
-        assert len(errors) == 1
-        assert (
-            "do not come through its reverse proxy (no usable real-IP header)"
-            in (errors[0])
-        )
+        (error,) = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+        wanted = "do not come through its reverse proxy (no usable real-IP header)"
+        assert wanted in error
         # The stream's refused handshakes (HTTP 200) are not taken for a rejected
         # token: it keeps retrying with backoff, and no reauth is asked for.
         stream = live.coordinator.stream
@@ -288,8 +282,7 @@ async def test_unavailable_then_back(
 async def test_servers_added_and_removed(
     make_live: MakeLive, sim: NezhaSimulator
 ) -> None:
-    """New and deleted servers reach the device registry within a second or so; a
-    failed inventory request is asked again while frames keep entities fresh."""
+    """Servers come and go within ~1 s; a failed inventory is retried, frames flow on."""
     live = await make_live(scan_interval=1)
     await asyncio.sleep(1.1)  # one update interval since the last inventory
     before = len(sim.requests)
@@ -322,8 +315,7 @@ async def test_servers_added_and_removed(
 async def test_edited_note_and_services(
     make_live: MakeLive, sim: NezhaSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """An edited note comes with the inventory (only the first frame has notes); a
-    service shows down at the next round, or stays as last shown while /service fails."""
+    """A note edit comes with the inventory; services go down next round, kept on failure."""
     monkeypatch.setattr(coordinator_v1, "INVENTORY_MAX_AGE_SECONDS", 1.5)
     live = await make_live(scan_interval=1, ping_interval=1)
     assert live.state(f"{HK}_expiry") == "2026-08-31T16:00:00+00:00"
@@ -387,16 +379,11 @@ async def test_offline_at_dashboard_pace_then_an_alert(
     sim: NezhaSimulator,
     hass_client_no_auth: ClientSessionGenerator,
 ) -> None:
-    """At the dashboard's real 2 s frames a disconnect shows within one frame, before
-    Nezha's rule fires; the alert then needs no request."""
+    """At real 2 s frames a disconnect shows within a frame; the alert needs no request."""
     sim.ws_interval = 2.0
-    live = await make_live(  # default 30 s update interval
-        **{
-            CONF_ALERTS_WEBHOOK: True,
-            CONF_WEBHOOK_ID: WEBHOOK_ID,
-            CONF_WEBHOOK_LOCAL_ONLY: True,
-        }
-    )
+    webhook = {CONF_ALERTS_WEBHOOK: True, CONF_WEBHOOK_ID: WEBHOOK_ID}
+    webhook[CONF_WEBHOOK_LOCAL_ONLY] = True
+    live = await make_live(**webhook)  # default 30 s update interval
     await live.frames(1)
     sim.set_online(HK, False)
     latency = await until(lambda: live.online(HK) == STATE_OFF, "HK offline")
@@ -431,10 +418,8 @@ async def test_offline_at_dashboard_pace_then_an_alert(
 
 
 # -- WAF safety: one refused request, then nothing at all -----------------------------
-# Every refused token is a strike against Home Assistant's IP on a v1 dashboard
-# (banned for max(3, n**4) s after n strikes), so after the first refusal the
-# integration must stop the stream, the polls and the side requests until the user
-# enters a new token. Real time for the stream, then simulated minutes for timers.
+# Each refused token is a strike (a ban of max(3, n**4) s after n): after one, no
+# stream, poll or side request until a new token. Real time, then simulated minutes.
 
 
 async def assert_silence(live: Live, since: int, sent: list[str]) -> None:
@@ -508,8 +493,7 @@ async def test_one_refused_request(
     in_round: bool,
     blocked: bool,
 ) -> None:
-    """The REST poll while the stream is down, or a ping round's request while the
-    stream outlives the token or the block: that one request alone is refused."""
+    """A poll (stream down) or a ping round (stream on): that one request is refused."""
     if in_round:
         expiring = register_secret(sim.add_token(expires_in=3600))
         live = await make_live(expiring, scan_interval=1, ping_interval=1)
@@ -573,7 +557,7 @@ async def test_inventory_at_most_once_per_interval(
     hass: HomeAssistant, frozen: FrozenDateTimeFactory, v1_sim: NezhaSimulator
 ) -> None:
     """A new server waits for the interval; transitions meanwhile do not."""
-    sim = v1_sim
+    sim = v1_sim  # frames at the dashboard's 2 s, one per tick
     entry = v1_entry(sim)  # default 30 s update interval
     coordinator = await setup_frozen(hass, entry)
     before = len(sim.requests)

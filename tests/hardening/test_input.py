@@ -166,8 +166,6 @@ async def test_unusable_token_is_named_and_never_sent(
 
 FRAMES = 50
 RECORDS = 1000
-
-
 FIELDS = (
     *("cpu", "mem_used", "swap_used", "disk_used", "net_in_speed", "net_out_speed"),
     *("uptime", "load_1", "load_5", "load_15", "process_count"),

@@ -15,7 +15,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from nezha_dev.simulator import Fault, NezhaSimulator
 from tests.config_flow.helpers import assert_aborted, submit, user_input
-from tests.hardening.helpers import dashboard, monitors, record
+from tests.hardening.helpers import dashboard, loaded, monitors, record
 from tests.helpers import (
     DETAILS,
     SERVERS,
@@ -27,6 +27,7 @@ from tests.helpers import (
 )
 from tests.reliability.helpers import wall
 
+pytestmark = pytest.mark.usefixtures("socket_enabled")
 SLOW = 2.0  # seconds the dashboard takes for the slow answer
 NEW_TOKEN = {
     "v0": register_secret("Nw0TokenQ1w2E3r4T5y6U7i8O9p0A1s2D"),
@@ -176,7 +177,6 @@ async def test_slow_refresh_then(
 # -- side requests while the platforms unload -------------------------------------------
 
 
-@pytest.mark.usefixtures("socket_enabled")
 async def test_side_round_stops_when_unloading_begins(hass: HomeAssistant) -> None:
     """Unloading stops the side round first; resumed, it goes on and unloads cleanly."""
     answered = asyncio.Event()
@@ -202,15 +202,11 @@ async def test_side_round_stops_when_unloading_begins(hass: HomeAssistant) -> No
         assert await hass.config_entries.async_unload(entry.entry_id)
 
 
-@pytest.mark.usefixtures("socket_enabled")
 async def test_failed_unload_resumes_the_side_data(
     hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """If a platform cannot unload, the entry stays and its side data goes on."""
-    async with dashboard([record(1)], monitors(1)) as url:
-        entry = v0_entry(url)
-        entry.add_to_hass(hass)
-        await hass.config_entries.async_setup(entry.entry_id)
+    async with loaded(hass, [record(1)], monitors(1)) as entry:
 
         async def refuse(*_: Any) -> bool:
             return False  # Home Assistant's answer when a platform fails to unload
