@@ -33,6 +33,7 @@ from tests.helpers import (
     entity_id,
     entry_device,
     ha_at_least,
+    paths,
     state,
     v0_entry,
 )
@@ -185,7 +186,7 @@ async def test_setup_failure(
         assert flow["context"]["source"] == SOURCE_REAUTH
         assert flow["context"]["entry_id"] == config_entry.entry_id
         # Only the one details request: no ping history with a rejected token.
-        assert [r.path for r in simulator.requests] == [DETAILS]
+        assert paths(simulator) == [DETAILS]
         return
     assert config_entry.state is ConfigEntryState.SETUP_RETRY
     assert not hass.config_entries.flow.async_progress()

@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.client.common import serve
+
 
 def self_signed_context(directory: Path) -> ssl.SSLContext:
     """A server TLS context with a fresh self-signed certificate for 127.0.0.1."""
@@ -74,15 +76,9 @@ async def tls_server(
     # every pytest-homeassistant-custom-component release turns on.
     debug = loop.get_debug()
     loop.set_debug(True)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
     try:
-        site = web.TCPSite(
-            runner, "127.0.0.1", 0, ssl_context=self_signed_context(directory)
-        )
-        await site.start()
-        yield f"https://127.0.0.1:{runner.addresses[0][1]}", aborted
+        async with serve(app, self_signed_context(directory)) as url:
+            yield url, aborted
     finally:
-        await runner.cleanup()
         loop.set_exception_handler(previous)
         loop.set_debug(debug)

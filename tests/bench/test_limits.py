@@ -85,12 +85,12 @@ def filled(prefix: bytes, record: bytes, suffix: bytes, cap: int) -> bytes:
 
 async def test_limits(socket_enabled: None) -> None:
     """Realistic answers at the limits, and hostile ones at the body caps."""
-    body = b""
+    answer = {"body": b""}  # the row being measured
 
     async def get(path: str, **kwargs: Any) -> RawResponse:
         """Any request: the body of the row being measured."""
         now = datetime.now(UTC)
-        return RawResponse(path, 200, "application/json", body=body, date=now)
+        return RawResponse(path, 200, "application/json", body=answer["body"], date=now)
 
     async with aiohttp.ClientSession() as session:
         v0 = NezhaV0Client(session, "http://dashboard.invalid", TOKEN)
@@ -120,6 +120,7 @@ async def test_limits(socket_enabled: None) -> None:
             ("v1 /server at the cap, {} records", empty_v1, v1_fleet),
             ("ping history at the cap, one monitor", one_monitor, v0_pings),
         ):
+            answer["body"] = body
             await measure(name, body, read)
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 import contextlib
+from dataclasses import dataclass
 import json
 import threading
 import time
-from types import SimpleNamespace
 
 import aiohttp
 from aiohttp import web
@@ -22,6 +22,7 @@ from custom_components.nezha.client import NezhaV1Client
 from custom_components.nezha.client.stream import FRAME_INTERVAL, StreamRunner
 from nezha_dev.simulator import NezhaSimulator
 from tests.bench.conftest import print_table
+from tests.client.common import serve
 from tests.helpers import PAT, WS
 
 SIZES = (100, 1000)
@@ -49,13 +50,18 @@ async def capture(servers: int) -> tuple[dict[int, object], list[str]]:
         return dict(client.inventory), frames
 
 
-@contextlib.contextmanager
-def replaying(frames: list[str], interval: float) -> Iterator[SimpleNamespace]:
-    """A WebSocket server in its own thread, sending the frames in turn every interval s.
+@dataclass
+class Replay:
+    """Where the replaying server listens, and how many frames it sent so far."""
 
-    Yields where it listens (``url``) and how many frames it ``sent`` so far.
-    """
-    replay = SimpleNamespace(url="", sent=0)
+    url: str = ""
+    sent: int = 0
+
+
+@contextlib.contextmanager
+def replaying(frames: list[str], interval: float) -> Iterator[Replay]:
+    """A WebSocket server in its own thread, sending the frames in turn every interval s."""
+    replay = Replay()
     ready, stop = threading.Event(), threading.Event()
 
     async def handler(request: web.Request) -> web.WebSocketResponse:
@@ -68,18 +74,15 @@ def replaying(frames: list[str], interval: float) -> Iterator[SimpleNamespace]:
                 await asyncio.sleep(interval)
         return ws
 
-    async def serve() -> None:
+    async def run() -> None:
         app = web.Application()
         app.router.add_get(WS, handler)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        replay.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-        ready.set()
-        await asyncio.to_thread(stop.wait)
-        await runner.cleanup()
+        async with serve(app) as url:
+            replay.url = url
+            ready.set()
+            await asyncio.to_thread(stop.wait)
 
-    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
+    thread = threading.Thread(target=asyncio.run, args=(run(),), daemon=True)
     thread.start()
     ready.wait(10)
     try:

@@ -8,6 +8,7 @@ import contextlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 import logging
+import ssl
 from typing import Any
 
 import aiohttp
@@ -69,15 +70,17 @@ async def expect[E: NezhaError](exc_type: type[E], awaitable: Awaitable[Any]) ->
 
 
 @contextlib.asynccontextmanager
-async def serve(app: web.Application) -> AsyncIterator[str]:
-    """Serve ``app`` on a free 127.0.0.1 port; yield its base URL."""
+async def serve(
+    app: web.Application, ssl_context: ssl.SSLContext | None = None
+) -> AsyncIterator[str]:
+    """Serve ``app`` on a free 127.0.0.1 port (HTTPS with a context); yield its URL."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, "127.0.0.1", 0)
+        site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context)
         await site.start()
         port = runner.addresses[0][1]
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if ssl_context else 'http'}://127.0.0.1:{port}"
     finally:
         await runner.cleanup()
 

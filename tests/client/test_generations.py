@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 import math
-from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
@@ -16,6 +15,7 @@ import pytest
 from custom_components.nezha.client import (
     Host,
     NezhaAuthError,
+    NezhaError,
     NezhaNotFoundError,
     NezhaResponseError,
     NezhaTokenError,
@@ -82,8 +82,30 @@ TEMPERATURES: list[Any] = [
     7,
     {"Name": "coretemp_core_0", "Temperature": 54},
 ]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What differs between the generations in the shared scenarios (SPEC_TABLE)."""
+
+    client: type[NezhaV0Client | NezhaV1Client]
+    token: str
+    auth: str
+    logger: str
+    status: str
+    cpu: str
+    mem: str
+    arch: str
+    temperatures: str
+    monitor_path: str
+    monitor_query: dict[str, str]
+    unknown_server: tuple[type[NezhaError], str]
+    calls: tuple[str, ...]
+    requests: tuple[tuple[str, dict[str, str]], ...]
+
+
 SPECS = {
-    generation: SimpleNamespace(**{f: pair[index] for f, pair in SPEC_TABLE.items()})
+    generation: Spec(**{field: pair[index] for field, pair in SPEC_TABLE.items()})
     for index, generation in enumerate(("v0", "v1"))
 }
 
@@ -92,14 +114,21 @@ SPECS = {
 class Dash:
     """A running simulated dashboard of one generation and a client of it."""
 
-    spec: SimpleNamespace
+    spec: Spec
     sim: NezhaSimulator
     client: Client
     session: aiohttp.ClientSession
 
     def client_with(self, token: str) -> Client:
         """Another client of the same dashboard."""
-        return self.spec.client(self.session, self.sim.url, token)  # type: ignore[no-any-return]
+        return self.spec.client(self.session, self.sim.url, token)
+
+
+def start(generation: str, **kwargs: Any) -> NezhaSimulator:
+    """The five-server fleet of seed 1 as a dashboard of ``generation``."""
+    if generation == "v0":
+        return NezhaSimulator(**{"servers": 5, "seed": 1, "token": TOKEN, **kwargs})
+    return v1_sim(**kwargs)
 
 
 @pytest.fixture(params=[(g, {}) for g in sorted(SPECS)], ids=sorted(SPECS))
@@ -112,12 +141,8 @@ async def dash(
     """The five-server fleet of seed 1 as each generation's dashboard, frozen."""
     freezer.move_to(FROZEN_AT)
     generation, kwargs = request.param  # and the simulator's kwargs
-    if generation == "v0":
-        kwargs = {"servers": 5, "seed": 1, "token": TOKEN, **kwargs}
     spec = SPECS[generation]
-    async with (
-        NezhaSimulator(**kwargs) if generation == "v0" else v1_sim(**kwargs) as sim
-    ):
+    async with start(generation, **kwargs) as sim:
         yield Dash(spec, sim, spec.client(session, sim.url, spec.token), session)
 
 

@@ -73,7 +73,7 @@ from tests.client.common import (
     stream_frames,
     v1_sim,
 )
-from tests.helpers import PAT, register_secret
+from tests.helpers import PAT, paths, register_secret
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 SHANGHAI = timezone(timedelta(hours=8))
@@ -585,7 +585,7 @@ async def test_edge_v1_c14_token_refusals(
     err = await expect(NezhaAuthError, api.async_get_fleet())
     assert "rejected the API token" in str(err)
     assert sim.waf_strikes() == 1
-    assert [r.path for r in sim.requests] == [SERVERS_PATH]
+    assert paths(sim) == [SERVERS_PATH]
     await sim.stop()  # no dashboard at all; no error nor the client shows the token
     await expect(NezhaConnectionError, api.async_get_services())
     await expect(NezhaConnectionError, api.async_connect_stream())
@@ -601,7 +601,7 @@ async def test_edge_v1_c14_dashboard_without_pats(
     err = await expect(NezhaPatUnsupportedError, api.async_get_fleet())
     assert "personal API tokens" in str(err)
     assert sim.waf_strikes() == 0
-    assert [r.path for r in sim.requests] == [SERVERS_PATH]
+    assert paths(sim) == [SERVERS_PATH]
 
 
 async def test_error_and_odd_answers() -> None:
@@ -713,7 +713,7 @@ async def test_services_and_overview_match_the_simulator(
     }
     assert [s.id for s in services] == sorted(sim.fleet.monitors)
     assert all(s.is_up is not None for s in services)
-    assert [r.path for r in sim.requests] == [SERVICES_PATH]
+    assert paths(sim) == [SERVICES_PATH]
 
     # A service going down flips is_up and lowers today's availability only.
     before = {s.id: s for s in await api.async_get_services()}

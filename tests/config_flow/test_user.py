@@ -245,7 +245,7 @@ async def test_error_then_recovery(
 
 
 @pytest.mark.parametrize(
-    "case",
+    ("status", "location", "shown"),
     [
         (301, "{target}/api/v1/server/list?a=1", "{target}/api/v1/server/list"),
         # Not "cannot connect", and the payload is not echoed.
@@ -255,13 +255,19 @@ async def test_error_then_recovery(
     ],
 )
 async def test_user_flow_redirect_is_not_followed(
-    hass: HomeAssistant, simulator: NezhaSimulator, serve: Serve, case: tuple
+    hass: HomeAssistant,
+    simulator: NezhaSimulator,
+    serve: Serve,
+    *,
+    status: int,
+    location: str,
+    shown: str,
 ) -> None:
     """A redirect, even to a script, is reported; the token never goes there."""
     elsewhere = FakeDashboard()
     target = await serve(elsewhere.app())
-    status, location, shown = (str(part).format(target=target) for part in case)
-    redirect = {"status": int(status), "headers": {"Location": location}}
+    location, shown = location.format(target=target), shown.format(target=target)
+    redirect = {"status": status, "headers": {"Location": location}}
     proxy = await serve(static_app(lambda: web.Response(**redirect)))
     result = await submit(hass, await start_user_flow(hass), user_input(proxy))
     # Already the anonymous probe is redirected: nothing follows it.
