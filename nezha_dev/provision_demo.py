@@ -20,8 +20,6 @@ library, aiohttp and PyYAML (both installed with Home Assistant) are used.
         --nezha-url http://127.0.0.1:8008 --token TOKEN --config-dir config
 """
 
-from __future__ import annotations
-
 import argparse
 import asyncio
 from collections.abc import AsyncIterator, Mapping

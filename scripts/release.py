@@ -14,8 +14,6 @@ that name, extracted into ``custom_components/<domain>/``, so the archive holds
 the integration's files at its root.
 """
 
-from __future__ import annotations
-
 import argparse
 from collections.abc import Sequence
 import json

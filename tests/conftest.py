@@ -1,7 +1,5 @@
 """Shared pytest fixtures for the Nezha integration tests."""
 
-from __future__ import annotations
-
 from collections.abc import AsyncGenerator, Generator
 import logging
 from unittest.mock import PropertyMock, patch
@@ -38,8 +36,10 @@ from tests.snapshot import NormalisedSnapshotExtension
 
 
 @pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
-    """Let Home Assistant load integrations from custom_components/ in every test."""
+def auto_enable_custom_integrations(request: pytest.FixtureRequest) -> None:
+    """Let Home Assistant load custom_components/ wherever a test starts ``hass``."""
+    if "hass" in request.fixturenames:
+        request.getfixturevalue("enable_custom_integrations")
 
 
 @pytest.fixture

@@ -1,7 +1,5 @@
 """Constants and helpers shared by the tests of both API generations."""
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager

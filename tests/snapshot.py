@@ -3,8 +3,6 @@
 # From 2026.5 attribute keys and capabilities are enums and registry aliases hold the
 # entity's own name as None (plain strings / an empty set before).
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from typing import Any
 

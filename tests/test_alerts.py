@@ -1,7 +1,5 @@
 """The alerts webhook on a v0 entry: events, the online state, refusals, options."""
 
-from __future__ import annotations
-
 import asyncio
 from dataclasses import dataclass, fields
 from datetime import timedelta

@@ -1,7 +1,5 @@
 """The binary sensors, the online-state semantics and the devices."""
 
-from __future__ import annotations
-
 import logging
 from typing import Any
 from unittest.mock import patch

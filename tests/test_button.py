@@ -1,7 +1,5 @@
 """Task buttons of a v1/v2 entry: only with the optional scopes, one request a press."""
 
-from __future__ import annotations
-
 from collections.abc import AsyncGenerator, Awaitable
 from unittest.mock import patch
 

@@ -1,7 +1,5 @@
 """Polling, availability, side data and the device lifecycle, against the v0 simulator."""
 
-from __future__ import annotations
-
 import asyncio
 from collections import Counter
 from dataclasses import replace

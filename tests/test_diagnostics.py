@@ -1,7 +1,5 @@
 """The diagnostics: useful content, and nothing secret in it."""
 
-from __future__ import annotations
-
 import json
 from typing import Any
 

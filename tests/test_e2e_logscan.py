@@ -1,7 +1,5 @@
 """tests/e2e/logscan.py finds Home Assistant's real deprecation reports."""
 
-from __future__ import annotations
-
 import logging
 import warnings
 

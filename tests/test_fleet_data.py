@@ -1,7 +1,5 @@
 """Quotas, expiry, plan, services, ping statistics and facts of a v1 entry, time frozen."""
 
-from __future__ import annotations
-
 from dataclasses import replace
 from datetime import datetime, timedelta
 import json

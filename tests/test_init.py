@@ -1,7 +1,5 @@
 """Setup, unload, dashboard entity ids, setup failures and device removal."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from datetime import timedelta
 

@@ -1,16 +1,9 @@
 """Run the offline hassfest and HACS checks (tests/metadata) on this repository."""
 
-from __future__ import annotations
-
 import pytest
 
 from tests.metadata import INTEGRATION_CHECKS, INTEGRATION_DIR, REPO_CHECKS, REPO_ROOT
 from tests.metadata.common import _report
-
-
-@pytest.fixture(autouse=True)
-def auto_enable_custom_integrations() -> None:
-    """Override the conftest fixture: metadata checks need no Home Assistant."""
 
 
 @pytest.mark.parametrize("name", [*REPO_CHECKS, *INTEGRATION_CHECKS])

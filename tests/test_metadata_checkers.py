@@ -1,7 +1,5 @@
 """Tests of the metadata checkers: each case breaks one thing in a valid sample."""
 
-from __future__ import annotations
-
 from functools import partial
 import json
 from pathlib import Path
@@ -34,11 +32,6 @@ from tests.metadata.sample import (
 )
 
 MQTT_IMPORT = "\nfrom homeassistant.components.mqtt import async_publish\n"
-
-
-@pytest.fixture(autouse=True)
-def auto_enable_custom_integrations() -> None:
-    """Override the conftest fixture: metadata checks need no Home Assistant."""
 
 
 @pytest.fixture

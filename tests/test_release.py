@@ -1,7 +1,5 @@
 """scripts/release.py: the checks and the asset of .github/workflows/release.yml."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 import json
 from pathlib import Path
@@ -19,11 +17,6 @@ ROOT = Path(__file__).parent.parent
 type CLI = Callable[..., tuple[int, str, str]]
 MANIFEST = "custom_components/nezha/manifest.json"
 VERSION = json.loads((ROOT / MANIFEST).read_text())["version"]
-
-
-@pytest.fixture(autouse=True)
-def auto_enable_custom_integrations() -> None:
-    """Override the conftest fixture: these tests read and write files only."""
 
 
 @pytest.fixture

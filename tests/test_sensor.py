@@ -1,7 +1,5 @@
 """The sensor platform against the simulated v0 and v1 dashboards, time frozen."""
 
-from __future__ import annotations
-
 from datetime import timedelta
 import math
 from unittest.mock import patch

@@ -1,7 +1,5 @@
 """The simulated Nezha dashboards (nezha_dev/simulator) of both API generations, over HTTP."""
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 import contextlib
@@ -61,11 +59,6 @@ REPO = Path(__file__).resolve().parents[1]
 WS_TIMEOUT = aiohttp.ClientWSTimeout(ws_receive=None, ws_close=0.2)
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
-
-
-@pytest.fixture(autouse=True)
-def auto_enable_custom_integrations() -> None:
-    """Replace tests/conftest.py's: the simulator needs no Home Assistant."""
 
 
 @dataclass

@@ -1,7 +1,5 @@
 """Every supported Home Assistant release checks the one set in tests/snapshots/."""
 
-from __future__ import annotations
-
 from enum import StrEnum
 from pathlib import Path
 

@@ -1,7 +1,5 @@
 """Entities write a state (state_changed or state_reported) only when it changed."""
 
-from __future__ import annotations
-
 from datetime import timedelta
 from typing import Any
 

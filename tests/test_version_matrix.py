@@ -1,7 +1,5 @@
 """The Home Assistant releases the project declares are the ones it tests."""
 
-from __future__ import annotations
-
 from importlib.metadata import requires, version
 import json
 from pathlib import Path

@@ -1,7 +1,5 @@
 """A self-signed certificate, and an HTTPS test server on 127.0.0.1 that uses it."""
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import AsyncIterator
 import contextlib

@@ -1,7 +1,5 @@
 """The Nezha Monitoring integration."""
 
-from __future__ import annotations
-
 from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.const import CONF_API_TOKEN, CONF_URL, CONF_VERIFY_SSL, Platform
 from homeassistant.core import HomeAssistant

@@ -1,7 +1,5 @@
 """Binary sensors: each server's online state and "any server offline"."""
 
-from __future__ import annotations
-
 from collections.abc import Iterable
 
 from homeassistant.components.binary_sensor import (

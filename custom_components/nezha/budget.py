@@ -9,8 +9,6 @@ registry, and disabled ones, cost nothing; room freed later (entities disabled,
 servers gone) is used on the next update.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterable
 from typing import Any
 

@@ -5,8 +5,6 @@ They appear only when the API token has ``nezha:cron:read`` and
 a refusal is reported, never retried (each refused token is a WAF strike).
 """
 
-from __future__ import annotations
-
 from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN, ButtonEntity
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er

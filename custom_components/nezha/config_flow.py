@@ -1,7 +1,5 @@
 """Config, reauth, reconfigure and options flows for Nezha."""
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any

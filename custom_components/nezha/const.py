@@ -1,7 +1,5 @@
 """Constants for the Nezha integration."""
 
-from __future__ import annotations
-
 import logging
 from typing import Final
 

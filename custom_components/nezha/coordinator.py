@@ -1,7 +1,5 @@
 """Fleet coordinator: one dashboard request per poll; side data in side.py."""
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import Coroutine
 from dataclasses import dataclass

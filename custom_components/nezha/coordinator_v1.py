@@ -10,8 +10,6 @@ was. While the stream is down, each scheduled update polls REST instead, so
 entities follow the same availability rules as on v0.
 """
 
-from __future__ import annotations
-
 import asyncio
 from dataclasses import replace
 from datetime import timedelta

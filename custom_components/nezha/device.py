@@ -1,7 +1,5 @@
 """Device facts and their sync with the fleet, shared by coordinators and entities."""
 
-from __future__ import annotations
-
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo

@@ -1,7 +1,5 @@
 """Diagnostics with the token, addresses and the dashboard host redacted."""
 
-from __future__ import annotations
-
 from dataclasses import asdict
 import re
 from typing import Any

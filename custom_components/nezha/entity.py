@@ -1,7 +1,5 @@
 """Base entities: one device per server, plus the dashboard's own device."""
 
-from __future__ import annotations
-
 import asyncio
 from typing import Any, Final
 

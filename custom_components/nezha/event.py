@@ -4,8 +4,6 @@ One on the dashboard device gets every alert; one per server gets the alerts
 about that server. They exist only while the alerts webhook is enabled.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterable
 
 from homeassistant.components.event import DOMAIN as EVENT_DOMAIN, EventEntity

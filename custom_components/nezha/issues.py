@@ -1,7 +1,5 @@
 """The repair issues of an entry, shared by its coordinators."""
 
-from __future__ import annotations
-
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir

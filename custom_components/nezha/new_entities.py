@@ -1,7 +1,5 @@
 """Which entities to add, and when: new servers and services, within the entity budget."""
 
-from __future__ import annotations
-
 from collections.abc import Callable, Iterable
 
 from homeassistant.core import callback

@@ -4,8 +4,6 @@ The entity classes live beside it: a server's own metrics in sensor_server.py,
 its public note in sensor_notes.py, pings, quotas and services in sensor_side.py.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial

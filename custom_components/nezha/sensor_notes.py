@@ -1,7 +1,5 @@
 """Sensors of a server's public note (v1/v2): billing and plan."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime

@@ -1,7 +1,5 @@
 """Sensors of a server's own metrics: the descriptions and the entities."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime

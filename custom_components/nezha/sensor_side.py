@@ -1,7 +1,5 @@
 """Sensors of the side data: ping latency and statistics, traffic quotas, services."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime

@@ -11,8 +11,6 @@ auth-failure gate: after a refused token nothing is sent by either (on v1 each
 refusal is a WAF strike).
 """
 
-from __future__ import annotations
-
 import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta

@@ -10,8 +10,6 @@ Keys with an id or a name inside them are built by the functions below, so the
 keys a platform remembers and the unique ids of its entities cannot drift apart.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterable, Sequence
 
 from .const import DOMAIN

@@ -1,7 +1,5 @@
 """Checking a dashboard before an entry stores it: its URL, its generation, the token."""
 
-from __future__ import annotations
-
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from yarl import URL

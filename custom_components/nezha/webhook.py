@@ -9,8 +9,6 @@ of silence, long before the offline threshold would show it.
 The webhook id is the only secret of the URL: it is never logged.
 """
 
-from __future__ import annotations
-
 import asyncio
 from dataclasses import replace
 from http import HTTPStatus

@@ -9,8 +9,6 @@ scopes, the dashboard's clock offset and every deviation from what the
 integration expects. It holds no token and no address: attach it to a bug report.
 """
 
-from __future__ import annotations
-
 import argparse
 import asyncio
 from collections.abc import Callable, Sequence

@@ -5,8 +5,6 @@ replays every recorded request in the recorded order (the WAF counts) and lists
 every difference; ``tests/conformance/test_shape.py`` requires none.
 """
 
-from __future__ import annotations
-
 from collections import defaultdict
 from dataclasses import dataclass, field
 import re

@@ -6,8 +6,6 @@ powers: ``missing-scope`` lacks ``nezha:service:read``, ``expired`` has expired,
 ``limited`` may see only the first server, ``member`` belongs to a member user.
 """
 
-from __future__ import annotations
-
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass

@@ -10,8 +10,6 @@ three read scopes), and optionally ``missing-scope``, ``expired``, ``member``,
 v1 dashboard with a live WAF that is a strike against this machine's IP.
 """
 
-from __future__ import annotations
-
 import argparse
 import asyncio
 from collections.abc import Sequence

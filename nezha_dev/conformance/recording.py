@@ -22,8 +22,6 @@ documentation ranges, and the recording host's name by example values of the
 same shape, so that shape comparisons stay meaningful.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 import ipaddress

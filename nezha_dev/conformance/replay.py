@@ -5,8 +5,6 @@ Each token role gets a fixed example token (:func:`role_token`); a request is
 answered with the exchange recorded for its path, query and role.
 """
 
-from __future__ import annotations
-
 import asyncio
 from typing import Self
 

@@ -8,8 +8,6 @@ their keys fold into ``{id}``. Values are classified by what a parser cares abou
 array, which Go writes for an empty slice but not for a nil one: that is ``null``).
 """
 
-from __future__ import annotations
-
 from collections import defaultdict
 from datetime import datetime
 import re

@@ -9,8 +9,6 @@ Home Assistant's frontend renders into nested shadow roots, so the page checks
 below walk every shadow root (:data:`INSPECT_JS`).
 """
 
-from __future__ import annotations
-
 import asyncio
 import base64
 from collections.abc import AsyncIterator

@@ -13,8 +13,6 @@ Each page is checked before it is saved: not the login page, every card rendered
 no warning card (such as "Entity not available").
 """
 
-from __future__ import annotations
-
 import argparse
 import asyncio
 from pathlib import Path

@@ -7,8 +7,6 @@ simulator's own ``/_sim/`` admin API it answers ``POST /_sim/e2e/clock``
 instant, so Home Assistant and the test read identical numbers.
 """
 
-from __future__ import annotations
-
 import argparse
 import asyncio
 import signal

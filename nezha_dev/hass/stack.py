@@ -5,8 +5,6 @@ anything it started, and nothing outlives the run. Used by the e2e tests and by
 ``scripts/screenshots`` (``nezha_dev/hass/screenshots.py``).
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 import contextlib
 from dataclasses import dataclass, field

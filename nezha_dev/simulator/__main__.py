@@ -1,7 +1,5 @@
 """Command line: ``python -m nezha_dev.simulator [--api v1] --port 8008 --token TOKEN``."""
 
-from __future__ import annotations
-
 import argparse
 import asyncio
 from collections.abc import Sequence

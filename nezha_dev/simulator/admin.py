@@ -4,8 +4,6 @@ Not part of any Nezha API: requests here are neither recorded nor faulted. JSON 
 JSON out; errors are ``{"error": "..."}`` with a 4xx status.
 """
 
-from __future__ import annotations
-
 from collections.abc import Awaitable, Callable
 import json
 from typing import TYPE_CHECKING, Any

@@ -4,8 +4,6 @@ Like the rest of the admin API: JSON in, JSON out, never recorded, faulted or
 blocked by the WAF.
 """
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web

@@ -6,8 +6,6 @@ server, a non-ASCII name, a Windows agent without load averages, a server withou
 monitors and a transfer counter beyond 2^53. The seed only changes the numbers.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from enum import StrEnum
 

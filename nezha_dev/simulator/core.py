@@ -1,7 +1,5 @@
 """The :class:`NezhaSimulator`: an aiohttp app serving a simulated dashboard."""
 
-from __future__ import annotations
-
 from collections.abc import Iterable
 from dataclasses import dataclass
 from email.utils import formatdate

@@ -8,8 +8,6 @@ auth group: a PAT only, no guests), ``model/cron.go`` (JSON shape and
 does nothing). Handler errors are HTTP 200 with the English text here.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 import math
 from typing import TYPE_CHECKING, Any, Final, TypedDict, Unpack

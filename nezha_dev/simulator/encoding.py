@@ -5,8 +5,6 @@ instead of ``54``, ``1e-05`` instead of ``0.00001``, and no HTML escaping of
 ``<``, ``>`` and ``&``. So values are serialised by hand here.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal

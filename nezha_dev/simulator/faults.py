@@ -5,8 +5,6 @@ Each fault replaces (or delays, or truncates) the normal answer for the next
 SSO portal, a gin panic, a half-written response and a dropped connection.
 """
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import Awaitable, Callable
 import contextlib

@@ -6,8 +6,6 @@ demand from the simulator clock (see :mod:`.metrics`), so the only mutable state
 what a test changes explicitly: servers added/removed and agents (dis)connecting.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 import math

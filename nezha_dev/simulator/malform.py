@@ -1,7 +1,5 @@
 """Raw-field overrides a test puts on rendered server objects (both APIs)."""
 
-from __future__ import annotations
-
 from typing import Any, Final
 
 

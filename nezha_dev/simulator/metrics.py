@@ -7,8 +7,6 @@ instead of :mod:`random` because a hash can be evaluated at any instant without
 replaying the sequence that led there.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 import functools
 import math

@@ -19,8 +19,6 @@ v2.3.7, for the placeholders the integration's template uses:
 The alert texts follow ``service/singleton/alertsentinel.go``.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 import json
 from typing import Final

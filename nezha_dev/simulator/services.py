@@ -8,8 +8,6 @@ resets when full. Values are pure functions of (seed, monitor, server, day), so 
 frozen clock gives identical answers and past days do not change as time passes.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta

@@ -6,8 +6,6 @@ so a token that passes its scope check gets the admin view, narrowed only by its
 optional ``server_ids`` allow-list.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 import secrets

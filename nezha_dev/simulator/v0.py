@@ -7,8 +7,6 @@ beats ``id``; bad id pieces become 0; calls without parameters come back in rand
 parameters; ``/monitor/:id`` uses real HTTP codes and ``result:null`` when empty.
 """
 
-from __future__ import annotations
-
 import html
 import re
 from typing import TYPE_CHECKING, Any, Final, Protocol

@@ -8,8 +8,6 @@ unknown ``/api`` paths are 404 JSON (HTTP 200 before v1.5); ``?id=`` returns the
 whole list when nothing matches; features appear by version (B.0).
 """
 
-from __future__ import annotations
-
 from bisect import bisect_left
 import html
 import re

@@ -5,8 +5,6 @@
 Every control raises :class:`RuntimeError` on a v0 simulator.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable, Iterable
 import math
 import re

@@ -7,8 +7,6 @@ disconnected although ``state`` keeps its last values; ws frames omit
 ``display_index`` when 0 and carry ``public_note`` only in the first frame.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 import math

@@ -12,8 +12,6 @@ Handshake failures are plain HTTP answers, never a 101: auth errors are the JSON
 of the REST API, and gorilla writes ``http.Error`` text for protocol errors.
 """
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import Callable, Coroutine
 import contextlib

@@ -7,8 +7,6 @@ the sum over all of its rows. Strikes never decay: only a later success of the s
 kind deletes its row. Timestamps are whole seconds, like the ``uint64`` column.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from dataclasses import dataclass
 import ipaddress

@@ -1,7 +1,5 @@
 """Collect the benchmark only for ``scripts/bench`` (``NEZHA_BENCH=1``), not as skips."""
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import Generator, Iterable
 import logging

@@ -3,8 +3,6 @@
 # docs/performance.md describes the method: realistic answers from the simulator at
 # the server limit, hostile ones filling the body caps with the cheapest records.
 
-from __future__ import annotations
-
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 import functools

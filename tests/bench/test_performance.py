@@ -4,8 +4,6 @@ docs/performance.md ("How it is measured") describes every figure; the last test
 writes the table there between the ``bench:start``/``bench:end`` markers.
 """
 
-from __future__ import annotations
-
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping

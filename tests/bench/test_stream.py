@@ -4,8 +4,6 @@
 # of their own; "before" parses every frame, "after" one per 2 s; the floor is
 # ``json.loads`` of the frames the runner parsed.
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import Iterator
 import contextlib

@@ -1,7 +1,5 @@
 """Helpers shared by the client tests."""
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 import contextlib

@@ -1,7 +1,5 @@
 """Alert bodies as a dashboard fills the template, and the "silent server" rule."""
 
-from __future__ import annotations
-
 from datetime import UTC, datetime, timedelta
 import json
 

@@ -1,7 +1,5 @@
 """The v1 client's scheduled tasks against the simulator: list, run, probe the scope."""
 
-from __future__ import annotations
-
 from collections.abc import AsyncIterator
 
 from aiohttp import ClientSession, web

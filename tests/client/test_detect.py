@@ -1,7 +1,5 @@
 """Tests of the anonymous generation probe (``GET /api/v1/setting``), over real HTTP."""
 
-from __future__ import annotations
-
 from typing import Any
 
 import aiohttp

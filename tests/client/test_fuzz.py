@@ -1,7 +1,5 @@
 """Property tests: any answer gives a model, None (skipped record) or a NezhaError."""
 
-from __future__ import annotations
-
 from collections.abc import Callable, Coroutine
 from dataclasses import fields
 from datetime import UTC, datetime, timedelta, timezone

@@ -1,7 +1,5 @@
 """Scenarios both clients share, run against a simulated v0 and v1 dashboard."""
 
-from __future__ import annotations
-
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta

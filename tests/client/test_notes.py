@@ -1,7 +1,5 @@
 """Notes as the admin frontend writes them (public-note.ts); expiry as nezha-dash-v2 counts."""
 
-from __future__ import annotations
-
 from datetime import UTC, datetime, timedelta, timezone
 import json
 from zoneinfo import ZoneInfo

@@ -1,7 +1,5 @@
 """Unit tests of the lenient JSON field readers (client/parse.py)."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from datetime import UTC, datetime
 import math

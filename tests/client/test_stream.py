@@ -1,11 +1,8 @@
 """The v1 StreamRunner and its Backoff on 127.0.0.1; seeded jitter, so delays replay."""
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import AsyncIterator
 import contextlib
-import inspect
 import json
 import random
 import time
@@ -118,7 +115,7 @@ def test_backoff() -> None:
     default = Backoff()
     assert default.base >= 1 and default.cap >= 60
     # Spec §C v1.10: treat 10-15 s without a frame as a dead stream.
-    silence = inspect.signature(StreamRunner).parameters["silence_timeout"].default
+    silence = StreamRunner.__init__.__kwdefaults__["silence_timeout"]
     assert 10 <= silence <= 15
 
 

@@ -1,7 +1,5 @@
 """Tests of the HTTP transport: Date header, redirects, size cap, TLS, errors."""
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 import contextlib

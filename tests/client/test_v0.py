@@ -1,7 +1,5 @@
 """The v0 client's own behaviour; scenarios both generations share: test_generations."""
 
-from __future__ import annotations
-
 from datetime import UTC, datetime, timedelta
 import time
 from typing import Any

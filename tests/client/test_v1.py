@@ -1,7 +1,5 @@
 """The v1 client's own behaviour; scenarios both generations share: test_generations."""
 
-from __future__ import annotations
-
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone

@@ -1,7 +1,5 @@
 """Fixtures of the config-flow tests: simulators of both generations, stand-in servers."""
 
-from __future__ import annotations
-
 from collections.abc import AsyncGenerator, Generator
 from typing import Any
 from unittest.mock import AsyncMock, patch

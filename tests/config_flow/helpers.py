@@ -1,7 +1,5 @@
 """Shared inputs, assertions and stand-in servers of the config-flow tests."""
 
-from __future__ import annotations
-
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any

@@ -1,7 +1,5 @@
 """The flows of an existing entry: options, reauth (a new token) and reconfigure."""
 
-from __future__ import annotations
-
 from datetime import timedelta
 from typing import Any
 

@@ -4,8 +4,6 @@ Stand-ins are what the simulator cannot be; only an unexpected exception is mock
 On v1 every refused token is a WAF strike, so a token that cannot fit is never sent.
 """
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import Callable
 from pathlib import Path

@@ -1,7 +1,5 @@
 """Recordings and the ``served`` fixture's value, shared by the conformance tests."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 import aiohttp

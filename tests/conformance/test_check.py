@@ -1,7 +1,5 @@
 """scripts/check-dashboard: what it reports against the simulator and recordings."""
 
-from __future__ import annotations
-
 import re
 
 import aiohttp

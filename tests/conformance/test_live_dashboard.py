@@ -1,7 +1,5 @@
 """scripts/check-dashboard's checks against a dashboard of your own (see the skip)."""
 
-from __future__ import annotations
-
 import os
 
 import aiohttp

@@ -3,8 +3,6 @@
 Expected values come from the recorded JSON, independently of the client's parsers.
 """
 
-from __future__ import annotations
-
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 import json

@@ -4,8 +4,6 @@ Same status, content type, error text and body shape (keys; null vs an empty lis
 times with a zone, Go's zero time): a renamed or invented field fails here.
 """
 
-from __future__ import annotations
-
 import pytest
 
 from nezha_dev.conformance.compare import compare

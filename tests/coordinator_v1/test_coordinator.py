@@ -1,7 +1,5 @@
 """The v1 stream coordinator against the simulated v2.3 dashboard: real time, WAF, frozen."""
 
-from __future__ import annotations
-
 import asyncio
 from datetime import timedelta
 import functools

@@ -1,7 +1,5 @@
 """Fixtures of the end-to-end tests: one simulator and one real ``hass`` per module."""
 
-from __future__ import annotations
-
 from collections.abc import AsyncIterator, Iterator
 import contextlib
 from pathlib import Path
@@ -14,11 +12,6 @@ from nezha_dev.hass.stack import Phases, Stack
 from nezha_dev.provision_demo import HomeAssistantClient, Provisioned, Tokens, provision
 
 PHASES: list[tuple[str, Phases]] = []
-
-
-@pytest.fixture(autouse=True)
-def auto_enable_custom_integrations() -> None:
-    """Override the package-wide fixture: e2e tests need no in-process ``hass``."""
 
 
 @pytest.fixture(autouse=True)

@@ -1,7 +1,5 @@
 """Helpers of the e2e tests: polling, the simulator's APIs, Home Assistant's registries."""
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 import contextlib

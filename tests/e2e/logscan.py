@@ -1,7 +1,5 @@
 """Deprecation reports about the integration in Home Assistant's output."""
 
-from __future__ import annotations
-
 import re
 
 # The start of a record: a log line's timestamp, or a warning on stderr

@@ -1,7 +1,5 @@
 """The README's "Example dashboard" is the dashboard that scripts/develop creates."""
 
-from __future__ import annotations
-
 import re
 
 from nezha_dev.hass.browser import card_tags

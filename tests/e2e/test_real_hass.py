@@ -1,7 +1,5 @@
 """A real Home Assistant process, driven through HTTP and WebSocket only."""
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import Callable
 import math

@@ -1,7 +1,5 @@
 """Fixtures of the hardening tests: v0 and v1 dashboards in real time."""
 
-from __future__ import annotations
-
 from collections.abc import AsyncGenerator
 
 from homeassistant.core import HomeAssistant

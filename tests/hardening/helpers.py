@@ -1,7 +1,5 @@
 """Helpers of the hardening tests: a v0 dashboard with fixed answers."""
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import AsyncIterator
 import contextlib

@@ -1,7 +1,5 @@
 """Odd or hostile input: names, redirects, tokens, floods of bad records, slowness."""
 
-from __future__ import annotations
-
 import itertools
 import json
 import logging

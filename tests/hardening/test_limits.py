@@ -1,7 +1,5 @@
 """Bounds on what a dashboard may send: refused or cut whole, and said in an issue."""
 
-from __future__ import annotations
-
 import asyncio
 import contextlib
 from datetime import timedelta

@@ -1,7 +1,5 @@
 """Unload, reload, reconfigure, reauth in a slow refresh: the old entry stops."""
 
-from __future__ import annotations
-
 import asyncio
 from dataclasses import dataclass, field
 from typing import Any

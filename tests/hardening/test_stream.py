@@ -1,7 +1,5 @@
 """The v1 stream: no redirects, TLS errors named, a flood parsed once per interval."""
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import AsyncIterator
 import contextlib

@@ -1,7 +1,5 @@
 """The Python code: hassfest's module checks, and its translation keys against en.json."""
 
-from __future__ import annotations
-
 import ast
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass

@@ -1,7 +1,5 @@
 """Paths, the Problems type and small helpers shared by the metadata checks."""
 
-from __future__ import annotations
-
 import ast
 from collections.abc import Iterable, Iterator
 import json

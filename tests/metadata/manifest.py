@@ -1,7 +1,5 @@
 """manifest.json and JSON files (hassfest); hacs.json, README, LICENSE, layout, brand (HACS)."""
 
-from __future__ import annotations
-
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 import re

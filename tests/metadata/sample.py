@@ -1,7 +1,5 @@
 """A valid throwaway integration for the checker tests, and ways to break it."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 import json
 from pathlib import Path

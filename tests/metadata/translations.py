@@ -1,7 +1,5 @@
 """Translation files and icons: a small JSON schema language, hassfest's schemas and rules."""
 
-from __future__ import annotations
-
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
 from pathlib import Path

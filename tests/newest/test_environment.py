@@ -1,7 +1,5 @@
 """This environment runs the release requirements_test_new.txt pins."""
 
-from __future__ import annotations
-
 from pathlib import Path
 import re
 

@@ -1,7 +1,5 @@
 """Home Assistant's Marketplace (2026.11+) adds and installs this repository, offline."""
 
-from __future__ import annotations
-
 import base64
 from collections.abc import AsyncIterator
 import filecmp

@@ -1,7 +1,5 @@
 """The reliability tests run on the frozen clock (fixtures in tests/conftest.py)."""
 
-from __future__ import annotations
-
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 import pytest

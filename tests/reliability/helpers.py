@@ -1,7 +1,5 @@
 """Helpers of the reliability tests (frozen clock; the simulator's faults, or it stopped)."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from datetime import timedelta
 import logging

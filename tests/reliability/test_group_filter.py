@@ -1,7 +1,5 @@
 """1000 servers, 300 of them in the chosen server group, v0 and v1."""
 
-from __future__ import annotations
-
 import re
 
 from freezegun.api import FrozenDateTimeFactory

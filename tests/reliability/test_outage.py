@@ -1,7 +1,5 @@
 """A five-minute outage of the dashboard: unavailable, one error, no reload."""
 
-from __future__ import annotations
-
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 import pytest

@@ -1,7 +1,5 @@
 """Restart persistence: the registry survives a reload, v0 and v1."""
 
-from __future__ import annotations
-
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.helpers import entity_registry as er
 import pytest

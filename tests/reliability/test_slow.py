@@ -1,7 +1,5 @@
 """A dashboard slower than the timeout: one request at a time, the loop stays free."""
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass

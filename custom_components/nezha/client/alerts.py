@@ -20,8 +20,6 @@ language. It does not say which metric the rule watches: that is only in the rul
 which the user names.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum

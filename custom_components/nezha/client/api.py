@@ -1,7 +1,5 @@
 """What the coordinators need from a client, whatever the dashboard's generation."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:

@@ -4,8 +4,6 @@ The generation modules (``v0``, ``v1``) build on this and on ``transport``,
 ``parse`` and ``fleet``; they never import each other.
 """
 
-from __future__ import annotations
-
 import logging
 from typing import TYPE_CHECKING, Any, ClassVar
 

@@ -9,8 +9,6 @@ scope …``, which is not a WAF strike. The manual trigger answers
 ``task id 9 does not exist`` or ``permission denied``.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from typing import Any, Final
 

@@ -1,7 +1,5 @@
 """Tell a v0 dashboard from a v1/v2 one with one anonymous, harmless request."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 import aiohttp

@@ -4,8 +4,6 @@ Messages never contain the token: they are built here from the URL path and the
 kind of failure, never from request headers.
 """
 
-from __future__ import annotations
-
 import re
 
 # Messages quote what the dashboard sent (content types, redirect targets, the

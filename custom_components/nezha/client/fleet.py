@@ -1,7 +1,5 @@
 """Assemble a Fleet from raw server records; shared by every API generation."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from datetime import datetime
 import logging

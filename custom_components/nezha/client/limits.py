@@ -8,8 +8,6 @@ the count limits below; what exceeds one is refused (NezhaTooLargeError), what
 exceeds a count is cut and reported, never dropped in silence.
 """
 
-from __future__ import annotations
-
 from typing import Final
 
 KIB: Final = 1024

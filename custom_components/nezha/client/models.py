@@ -1,7 +1,5 @@
 """Typed, immutable models shared by every API generation."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum

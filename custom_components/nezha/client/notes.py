@@ -24,8 +24,6 @@ means "never expires"; ``autoRenewal``, ``IPv4`` and ``IPv6`` are ``"0"``/``"1"`
 Anything else in a note (free text, other JSON, a huge note) is ignored quietly.
 """
 
-from __future__ import annotations
-
 import calendar
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo

@@ -4,8 +4,6 @@ Each reader returns None for a value of the wrong type or range and notes the
 field in ``problems`` so the caller can log it once. Nothing here raises.
 """
 
-from __future__ import annotations
-
 from datetime import UTC, datetime
 import math
 import re

@@ -14,8 +14,6 @@ A rule appears for each enabled alert rule with a ``transfer_*_cycle`` rule;
 the servers the token may not see, and a rule with none left.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from datetime import datetime
 import re

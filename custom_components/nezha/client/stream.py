@@ -11,8 +11,6 @@ any kept before it, and parsed when the interval is up. At the dashboard's pace
 every frame is parsed as it comes; a flood of frames costs their reading only.
 """
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import Callable
 import contextlib

@@ -1,7 +1,5 @@
 """HTTP plumbing shared by the API generations: one GET, no redirects, typed errors."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime

@@ -5,8 +5,6 @@ the answers look like is read in ``v0_parse``; ``/monitor/{id}`` answers
 ``"result": null`` when there is no history.
 """
 
-from __future__ import annotations
-
 import logging
 
 from .base import BaseClient

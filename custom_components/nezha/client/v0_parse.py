@@ -7,8 +7,6 @@ Quirks handled here (see the API notes in the README):
   host and status hold Go zero values, so they are returned as unknown.
 """
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Any
 
 from .base import check_server_error, list_or_empty

@@ -7,8 +7,6 @@ Every authentication failure costs the user's IP a WAF strike, so callers must
 never retry one on their own.
 """
 
-from __future__ import annotations
-
 from dataclasses import replace
 import logging
 import re

@@ -11,8 +11,6 @@ Quirks handled here:
 * the WAF answers a banned IP with a 403 HTML page mentioning "nezha WAF".
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 import json

@@ -1,7 +1,5 @@
 """Opening the v1 server-state WebSocket: the handshake, its errors, no redirects."""
 
-from __future__ import annotations
-
 import asyncio
 from typing import Any
 
