@@ -310,9 +310,7 @@ async def test_refusals_registration_and_diagnostics(
     assert registered["allowed_methods"] == frozenset({"POST"})
 
     other = alerts_entry(hook.sim, entry_id="01NEZHATESTENTRY000000000B")
-    other.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(other.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await setup_integration(hass, other)
     assert "already in use" in caplog.text
     assert webhooks(hass)[WEBHOOK_ID]["name"] == f"Nezha {ENTRY_TITLE}"
 

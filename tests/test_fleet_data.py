@@ -224,12 +224,11 @@ async def test_values_and_changes(
         host = server.host
         assert state(hass, entry, f"{sid}_architecture").state == host.arch
         assert state(hass, entry, f"{sid}_country").state == host.country_code.upper()
-        virtualization = entity_id(hass, entry, f"{sid}_virtualization")
+        virtualization = f"{sid}_virtualization"
         if host.virtualization:
-            assert virtualization is not None
-            assert hass.states.get(virtualization).state == host.virtualization  # type: ignore[union-attr]
+            assert state(hass, entry, virtualization).state == host.virtualization
         else:
-            assert virtualization is None
+            assert entity_id(hass, entry, virtualization) is None
     assert checked > 5
 
     # Changes on the dashboard.

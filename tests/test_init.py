@@ -96,10 +96,9 @@ async def test_setup_two_dashboards_and_unload(
             key: f"{expected}_2" for key, expected in NEW_IDS.items()
         }
         assert dashboard_entity_ids(hass, first) == NEW_IDS
+        registry = dr.async_get(hass)
         for entry, devices in ((first, 6), (second, 3)):
-            found = dr.async_entries_for_config_entry(
-                dr.async_get(hass), entry.entry_id
-            )
+            found = dr.async_entries_for_config_entry(registry, entry.entry_id)
             assert len(found) == devices
 
         coordinator = second.runtime_data

@@ -99,31 +99,28 @@ async def test_availability_flips_are_written(h: Harness) -> None:
     online = state(hass, entry, f"{sid}_online", "binary_sensor").entity_id
     cpu = state(hass, entry, f"{sid}_cpu_usage").entity_id
 
-    def shows(eid: str) -> str:
-        return hass.states.get(eid).state  # type: ignore[union-attr]
-
     sim.set_online(sid, False)
     for _ in range(10):  # poll every 31 s until the sensors turn unavailable
         with counted(hass, ids) as writes:
             await refresh(h, 31)
-        if shows(cpu) == STATE_UNAVAILABLE:
+        if h.state(f"{sid}_cpu_usage") == STATE_UNAVAILABLE:
             break
     else:
         raise AssertionError(f"{cpu} stayed available")
-    assert shows(online) == "off"
+    assert h.online(sid) == "off"
     assert {cpu, online} <= set(writes.changed)
     assert writes.reported == []
 
     with counted(hass, ids) as writes:
         await refresh(h)  # the same answer: still offline
     assert writes.total == 0
-    assert shows(cpu) == STATE_UNAVAILABLE
+    assert h.state(f"{sid}_cpu_usage") == STATE_UNAVAILABLE
 
     sim.set_online(sid, True)
     with counted(hass, ids) as writes:
         await refresh(h, 31)
-    assert shows(cpu) != STATE_UNAVAILABLE
-    assert shows(online) == "on"
+    assert h.state(f"{sid}_cpu_usage") != STATE_UNAVAILABLE
+    assert h.online(sid) == "on"
     assert {cpu, online} <= set(writes.changed)
     assert writes.reported == []
 

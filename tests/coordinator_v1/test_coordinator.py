@@ -42,7 +42,6 @@ from tests.helpers import (
     entity_ids,
     entry_device,
     register_secret,
-    server_device,
     setup_frozen,
     simulated_minutes,
     start_live,
@@ -87,7 +86,7 @@ async def test_setup_then_frames_keep_data_fresh(make_live: MakeLive) -> None:
     assert live.sim.ws_connections == 1
     assert live.devices() == {HK, FRA, GPU_BOX, NAS, TOKYO}
     for sid, server in live.sim.fleet.servers.items():
-        device = server_device(live.hass, live.entry, sid)
+        device = live.device(sid)
         assert device is not None
         assert device.name == server.name
         assert device.configuration_url == f"{live.sim.url}/server/{sid}"
@@ -459,7 +458,7 @@ async def test_revoked_token_refused_at_handshake(
     result = await live.hass.config_entries.options.async_init(live.entry.entry_id)
     assert result["type"] is FlowResultType.FORM
     live.hass.config_entries.options.async_abort(result["flow_id"])
-    device = server_device(live.hass, live.entry, HK)
+    device = live.device(HK)
     assert device is not None
     assert not await async_remove_config_entry_device(live.hass, live.entry, device)
     assert live.paths(since=before) == [WS]
@@ -578,47 +577,45 @@ async def test_state_write_rate_50_servers(
     hass: HomeAssistant, frozen: FrozenDateTimeFactory, socket_enabled: None
 ) -> None:
     """50 servers, frames every 2 s, default 30 s interval: writes over one minute."""
-    sim = NezhaSimulator(servers=50, generation="v1", seed=1, token=PAT)
-    await sim.start()
-    entry = v1_entry(sim)
-    coordinator = await setup_frozen(hass, entry)
-    ids = entity_ids(hass, entry)
-    described = {d.key: d.value_fn for d in SERVER_SENSORS}
-    metrics = {  # entity id -> (server id, sensor key) of the enabled metrics
-        item.entity_id: (int(sid), key)
-        for item in er.async_entries_for_config_entry(
-            er.async_get(hass), entry.entry_id
-        )
-        for sid, _, key in [
-            item.unique_id.removeprefix(f"{entry.entry_id}_").partition("_")
-        ]
-        if sid.isdigit() and key in described and item.entity_id in ids
-    }
-    log = StateLog(hass, ids)
-    frames: list[Fleet] = []
-    for _ in range(30):  # 60 s at the dashboard's 2 s pace
-        await tick(hass, frozen, coordinator)
-        assert coordinator._latest is not None  # measurement only
-        frames.append(coordinator._latest)
-    log.stop()
+    async with NezhaSimulator(servers=50, generation="v1", seed=1, token=PAT) as sim:
+        entry = v1_entry(sim)
+        coordinator = await setup_frozen(hass, entry)
+        ids = entity_ids(hass, entry)
+        described = {d.key: d.value_fn for d in SERVER_SENSORS}
+        metrics = {  # entity id -> (server id, sensor key) of the enabled metrics
+            item.entity_id: (int(sid), key)
+            for item in er.async_entries_for_config_entry(
+                er.async_get(hass), entry.entry_id
+            )
+            for sid, _, key in [
+                item.unique_id.removeprefix(f"{entry.entry_id}_").partition("_")
+            ]
+            if sid.isdigit() and key in described and item.entity_id in ids
+        }
+        log = StateLog(hass, ids)
+        frames: list[Fleet] = []
+        for _ in range(30):  # 60 s at the dashboard's 2 s pace
+            await tick(hass, frozen, coordinator)
+            assert coordinator._latest is not None  # measurement only
+            frames.append(coordinator._latest)
+        log.stop()
 
-    writes = len(log.changes)
-    metric_writes = sum(1 for _, eid, _ in log.changes if eid in metrics)
-    # What a design that wrote every frame would have written.
-    per_frame = sum(
-        described[key](old.servers[sid]) != described[key](new.servers[sid])
-        for old, new in pairwise(frames)
-        for sid, key in metrics.values()
-        if sid in old.servers and sid in new.servers
-    )
-    assert coordinator.frames_received == 31
-    assert metric_writes <= 2 * len(metrics)  # two scheduled updates, no more
-    assert per_frame >= 10 * metric_writes
-    print(  # noqa: T201 - the measured numbers for the report
-        f"\n50 servers, 60 s: {len(ids)} entities ({len(metrics)} metrics), "
-        f"{writes} state writes ({metric_writes} metric); writing every frame "
-        f"would have made {per_frame} metric writes"
-    )
-    assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
-    await sim.stop()
+        writes = len(log.changes)
+        metric_writes = sum(1 for _, eid, _ in log.changes if eid in metrics)
+        # What a design that wrote every frame would have written.
+        per_frame = sum(
+            described[key](old.servers[sid]) != described[key](new.servers[sid])
+            for old, new in pairwise(frames)
+            for sid, key in metrics.values()
+            if sid in old.servers and sid in new.servers
+        )
+        assert coordinator.frames_received == 31
+        assert metric_writes <= 2 * len(metrics)  # two scheduled updates, no more
+        assert per_frame >= 10 * metric_writes
+        print(  # noqa: T201 - the measured numbers for the report
+            f"\n50 servers, 60 s: {len(ids)} entities ({len(metrics)} metrics), "
+            f"{writes} state writes ({metric_writes} metric); writing every frame "
+            f"would have made {per_frame} metric writes"
+        )
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
