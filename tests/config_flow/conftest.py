@@ -1,6 +1,7 @@
 """Fixtures of the config-flow tests: simulators of both generations, stand-in servers."""
 
 from collections.abc import AsyncGenerator, Generator
+import contextlib
 from typing import Any
 from unittest.mock import AsyncMock, patch
 
@@ -11,8 +12,9 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.nezha.const import DOMAIN
 from nezha_dev.simulator import NezhaSimulator
+from tests.client import common
 from tests.config_flow.helpers import TOKENS, MakeSim, Serve
-from tests.helpers import PAT, nezha_entry
+from tests.helpers import PAT, nezha_entry, setup_integration
 
 
 @pytest.fixture
@@ -25,18 +27,12 @@ def mock_setup_entry() -> Generator[AsyncMock]:
 @pytest.fixture
 async def serve(socket_enabled: None) -> AsyncGenerator[Serve]:
     """Start aiohttp apps on 127.0.0.1; all are stopped after the test."""
-    runners: list[web.AppRunner] = []
+    async with contextlib.AsyncExitStack() as stack:
 
-    async def start(app: web.Application) -> str:
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        runners.append(runner)
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        return f"http://127.0.0.1:{runner.addresses[0][1]}"
+        async def start(app: web.Application) -> str:
+            return await stack.enter_async_context(common.serve(app))
 
-    yield start
-    for runner in runners:
-        await runner.cleanup()
+        yield start
 
 
 @pytest.fixture
@@ -86,7 +82,5 @@ async def loaded(
 ) -> MockConfigEntry:
     """A set-up entry for the dashboard of the generation under test."""
     entry = nezha_entry(sims[gen].url, gen, TOKENS[gen])
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await setup_integration(hass, entry, background=False)
     return entry

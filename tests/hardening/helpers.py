@@ -10,12 +10,12 @@ from typing import Any
 from aiohttp import web
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.nezha.const import DOMAIN
 from tests.client.common import DETAILS, LIST, serve
-from tests.helpers import ENTRY_ID, v0_entry
+from tests.helpers import ENTRY_ID, keys, v0_entry
 
 MONITOR = "/api/v1/monitor/1"
 
@@ -95,12 +95,8 @@ async def loaded(
 
 def entity_keys(hass: HomeAssistant, pattern: str) -> set[str]:
     """Unique-id suffixes (after the entry id) that match ``pattern`` in full."""
-    registry = er.async_get(hass)
-    return {
-        key
-        for e in er.async_entries_for_config_entry(registry, ENTRY_ID)
-        if re.fullmatch(pattern, key := e.unique_id.removeprefix(f"{ENTRY_ID}_"))
-    }
+    entry = hass.config_entries.async_get_known_entry(ENTRY_ID)
+    return {key for key in keys(hass, entry) if re.fullmatch(pattern, key)}
 
 
 def issue(hass: HomeAssistant, kind: str) -> ir.IssueEntry | None:

@@ -46,7 +46,7 @@ from tests.helpers import (
     v0_entry,
     v1_entry,
 )
-from tests.reliability.helpers import wall
+from tests.reliability.helpers import ours, wall
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -61,15 +61,6 @@ SENSOR = "cpu\x00\x1b[0m\u202ecore"
 # Any control character, bidi control or line/paragraph separator.
 UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 HK, FRA = 1, 2
-
-
-def messages(caplog: pytest.LogCaptureFixture, level: int = 0) -> list[str]:
-    """The integration's log messages at ``level`` or above."""
-    return [
-        r.getMessage()
-        for r in caplog.records
-        if r.name.startswith("custom_components.nezha") and r.levelno >= level
-    ]
 
 
 def test_clean_text() -> None:
@@ -127,7 +118,7 @@ async def test_names_are_clean(
         assert not UNSAFE.search(device.name or ""), device.name
     uid = f"{entry.entry_id}_{HK}_temperature_cpu[0mcore"
     assert registry.async_get_entity_id("sensor", DOMAIN, uid) is not None
-    lines = messages(caplog)
+    lines = ours(caplog, logging.NOTSET)
     assert any("web-01 2026-06-01" in line for line in lines)  # the name was logged
     assert not [line for line in lines if UNSAFE.search(line)]
 
@@ -196,19 +187,21 @@ async def test_stream_flood_logs_one_warning_per_frame_at_most(
         }
         for frame in range(FRAMES):
             client.parse_frame(bad_frame(frame))
-        logged = messages(caplog, logging.WARNING)
+        logged = ours(caplog, logging.WARNING)
         assert len(logged) == FRAMES
-        assert logged[0].startswith(f"Unexpected values in {RECORDS} server record(s)")
+        assert logged[0].startswith(
+            f"WARNING Unexpected values in {RECORDS} server record(s)"
+        )
         assert "server 1: state.cpu, state.mem_used" in logged[0]
         assert logged[0].endswith(f"and {RECORDS - 5} more")
         # 50,000 problems logged, a bounded number remembered.
         assert client._problems.remembered == MAX_REMEMBERED
         # The same problems again: nothing new, nothing logged.
         client.parse_frame(bad_frame(FRAMES - 1))
-        assert len(messages(caplog, logging.WARNING)) == FRAMES
+        assert len(ours(caplog, logging.WARNING)) == FRAMES
         # Records of servers that are not in the inventory are not even read.
         client.parse_frame(bad_frame(FRAMES, first_id=RECORDS + 1))
-        assert len(messages(caplog, logging.WARNING)) == FRAMES
+        assert len(ours(caplog, logging.WARNING)) == FRAMES
 
 
 async def test_repeated_bad_answers_log_once(caplog: pytest.LogCaptureFixture) -> None:
@@ -221,7 +214,7 @@ async def test_repeated_bad_answers_log_once(caplog: pytest.LogCaptureFixture) -
         client = NezhaV0Client(session, url, TOKEN)
         for _ in range(5):
             await client.async_get_fleet()
-    logged = messages(caplog, logging.WARNING)
+    logged = ours(caplog, logging.WARNING)
     assert len(logged) == 1
     assert f"in {RECORDS} server record(s)" in logged[0]
 

@@ -20,8 +20,8 @@ from custom_components.nezha.client import (
     NezhaV1Client,
 )
 from custom_components.nezha.client.stream import Backoff, StreamRunner
-from custom_components.nezha.client.v1 import StreamFrame
 from nezha_dev.simulator import NezhaSimulator
+from tests.client.common import stream_frames
 from tests.config_flow.helpers import start_user_flow, submit, user_input
 from tests.hardening.helpers import (
     MONITOR,
@@ -183,18 +183,6 @@ async def test_temperature_sensors_come_go_and_stay_bounded(
         assert await hass.config_entries.async_unload(entry.entry_id)
 
 
-async def first_frame(client: NezhaV1Client, tag: str | None = None) -> StreamFrame:
-    """Connect the stream and parse its first frame."""
-    ws = await client.async_connect_stream()
-    try:
-        return client.parse_frame((await ws.receive()).data, tag)
-    finally:
-        # The dashboard never answers a close frame, and frames keep coming.
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(0.5):
-                await ws.close()
-
-
 async def test_v1_limits_count_what_is_read(
     v1_sim: NezhaSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -207,7 +195,8 @@ async def test_v1_limits_count_what_is_read(
         group = await client.async_get_fleet("Production")
         assert (set(group.servers), group.left_out) == ({1, 2, 5}, 0)
         assert group.complete
-        frame = await first_frame(client, "Production")
+        (text,) = await stream_frames(client, v1_sim)
+        frame = client.parse_frame(text, "Production")
         assert set(frame.fleet.servers) == {1, 2, 5}
         assert frame.unknown_ids == frame.missing_ids == frozenset()
 
@@ -216,7 +205,8 @@ async def test_v1_limits_count_what_is_read(
         client = NezhaV1Client(session, v1_sim.url, PAT)
         fleet = await client.async_get_fleet()
         assert (len(fleet.servers), fleet.left_out, fleet.complete) == (4, 1, False)
-        frame = await first_frame(client)
+        (text,) = await stream_frames(client, v1_sim)
+        frame = client.parse_frame(text)
     assert frame.fleet.left_out == 1
     assert frame.missing_ids == frozenset()  # a frame not read to its end
 
