@@ -2,15 +2,14 @@
 
 import pytest
 
-from tests.metadata import INTEGRATION_CHECKS, INTEGRATION_DIR, REPO_CHECKS, REPO_ROOT
+from tests.metadata import CHECKS, INTEGRATION_DIR, REPO_ROOT, run
 from tests.metadata.common import _report
 
 
-@pytest.mark.parametrize("name", [*REPO_CHECKS, *INTEGRATION_CHECKS])
+@pytest.mark.parametrize("name", CHECKS)
 def test_metadata(name: str) -> None:
     """The repository passes every hassfest, HACS and project metadata check."""
-    path = REPO_ROOT if name in REPO_CHECKS else INTEGRATION_DIR
-    _report((REPO_CHECKS | INTEGRATION_CHECKS)[name](path), f"{name} on {path.name}")
+    _report(run(name, INTEGRATION_DIR), f"{name} check")
 
 
 # The languages shipped, by the name the README gives them.

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.metadata import INTEGRATION_CHECKS, REPO_CHECKS
+from tests.metadata import CHECKS, run
 from tests.metadata.sample import (
     EN,
     HACS,
@@ -26,7 +26,6 @@ from tests.metadata.sample import (
     mkdir,
     png,
     pop,
-    run,
     write,
     write_sample_repo,
 )
@@ -258,7 +257,7 @@ def test_checker_catches(
 ) -> None:
     """Each checker reports the deliberately broken part of the sample."""
     breakage(integration)
-    problems = run(check, integration.parents[1])
+    problems = run(check, integration)
     assert any(expected in problem for problem in problems), (
         f"expected a problem containing {expected!r}, got {problems}"
     )
@@ -290,7 +289,7 @@ TYPE_CHECKING_IMPORT = (
         (("icons",), delete(ICONS)),
         (("flow_strings",), IN_VALIDATION),
         # The valid sample passes every checker (so the broken cases are meaningful).
-        ((*REPO_CHECKS, *INTEGRATION_CHECKS), every()),
+        (tuple(CHECKS), every()),
     ],
     ids=[
         *(f"declared-{n}" for n in range(3)),
@@ -303,4 +302,4 @@ def test_nothing_to_require(
     """The sample, declared or TYPE_CHECKING imports, validation.py, no flow: no problem."""
     mutation(integration)
     for check in checks:
-        assert run(check, integration.parents[1]) == [], check
+        assert run(check, integration) == [], check

@@ -25,8 +25,7 @@ from custom_components.nezha.client.limits import (
 from custom_components.nezha.client.transport import RawResponse
 from nezha_dev.simulator import NezhaSimulator
 from tests.bench.conftest import print_table
-from tests.conftest import TOKEN
-from tests.helpers import PAT
+from tests.helpers import PAT, TOKEN
 
 RESULTS: list[str] = []  # the table's rows
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")

@@ -34,10 +34,7 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import async_get_platforms
 import pytest
-from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
-    MockEntityPlatform,
-)
+from pytest_homeassistant_custom_component.common import MockEntityPlatform
 
 from custom_components.nezha.client.transport import RawResponse, Transport
 from custom_components.nezha.client.v0 import DETAILS_PATH, MONITOR_PATH
@@ -48,7 +45,7 @@ from custom_components.nezha.const import (
 )
 from custom_components.nezha.coordinator import NezhaCoordinator
 from nezha_dev.simulator import NezhaSimulator
-from tests.helpers import TOKEN, setup_integration, v0_entry
+from tests.helpers import TOKEN, setup_integration, unload_all, v0_entry
 
 # NEZHA_BENCH_SIZES=10,100 runs a subset (quick checks); the report needs all three.
 SIZES = tuple(
@@ -475,8 +472,7 @@ async def test_refresh(
 
         for added in (*twin_platforms, platform_):
             await added.async_reset()
-        assert await hass.config_entries.async_unload(entry.entry_id)
-        await hass.async_block_till_done()
+        await unload_all(hass)
 
 
 @asynccontextmanager
@@ -508,18 +504,14 @@ async def simulator_process(servers: int) -> AsyncIterator[str]:
             await proc.wait()
 
 
-async def _set_up(
-    hass: HomeAssistant, url: str
-) -> tuple[MockConfigEntry, float, float]:
-    """Set up an entry: it, and the seconds until server, then ping entities existed."""
+async def _set_up(hass: HomeAssistant, url: str) -> tuple[float, float]:
+    """Set up an entry: the seconds until server, then ping entities existed."""
     entry = v0_entry(url, title=f"Bench {url}")
     started = time.perf_counter()
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await setup_integration(hass, entry, background=False)
     first = time.perf_counter() - started
     await hass.async_block_till_done(wait_background_tasks=True)
-    return entry, first, time.perf_counter() - started
+    return first, time.perf_counter() - started
 
 
 @pytest.mark.parametrize("servers", SIZES)
@@ -532,13 +524,13 @@ async def test_setup(
     stored_before = dict(hass_storage)
     async with simulator_process(servers) as url:
         if not traced:
-            entry, result.setup_first, result.setup_all = await _set_up(hass, url)
+            result.setup_first, result.setup_all = await _set_up(hass, url)
         else:  # traced memory after setup minus before
             gc.collect()
             tracemalloc.start()
             try:
                 before = tracemalloc.take_snapshot()
-                entry, _, _ = await _set_up(hass, url)
+                await _set_up(hass, url)
                 # PHCC's storage mock keeps a parsed copy of every file written (the
                 # registries' delayed saves fire during a long setup); a real Home
                 # Assistant writes them to disk. Drop those copies.
@@ -560,8 +552,7 @@ async def test_setup(
                 (_short_path(stat.traceback[0].filename), stat.size_diff)
                 for stat in sorted(stats, key=lambda stat: -stat.size_diff)[:6]
             ]
-        assert await hass.config_entries.async_unload(entry.entry_id)
-        await hass.async_block_till_done()
+        await unload_all(hass)
 
 
 def _short_path(filename: str) -> str:

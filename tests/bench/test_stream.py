@@ -18,9 +18,8 @@ import pytest
 
 from custom_components.nezha.client import NezhaV1Client
 from custom_components.nezha.client.stream import FRAME_INTERVAL, StreamRunner
-from nezha_dev.simulator import NezhaSimulator
 from tests.bench.conftest import print_table
-from tests.client.common import serve
+from tests.client.common import serve, v1_sim
 from tests.helpers import PAT, WS
 
 SIZES = (100, 1000)
@@ -33,11 +32,7 @@ RESULTS: list[str] = []  # the table's rows
 
 async def capture(servers: int) -> tuple[dict[int, object], list[str]]:
     """The inventory and two consecutive frames of an N-server dashboard."""
-    async with (
-        NezhaSimulator(generation="v1", servers=servers, seed=1, token=PAT) as sim,
-        aiohttp.ClientSession() as session,
-    ):
-        sim.ws_interval = 0.05
+    async with v1_sim(servers=servers) as sim, aiohttp.ClientSession() as session:
         client = NezhaV1Client(session, sim.url, PAT)
         await client.async_get_fleet()
         ws = await client.async_connect_stream()

@@ -33,4 +33,12 @@ INTEGRATION_CHECKS: dict[str, Check] = {
     "config_schema": code.check_config_schema,
     "services": code.check_services,
 }
+CHECKS = REPO_CHECKS | INTEGRATION_CHECKS
 __all__ = ["INTEGRATION_CHECKS", "INTEGRATION_DIR", "REPO_CHECKS", "REPO_ROOT", "Check"]
+
+
+def run(check: str, integration: Path) -> Problems:
+    """Run a check by name on ``integration``, or on its repository for a repo check."""
+    if check in REPO_CHECKS:
+        return REPO_CHECKS[check](integration.parents[1])
+    return INTEGRATION_CHECKS[check](integration)

@@ -7,8 +7,7 @@ import struct
 from typing import Any
 import zlib
 
-from . import INTEGRATION_CHECKS, REPO_CHECKS
-from .common import Problems, _dig
+from .common import EN, _dig
 from .manifest import PNG_SIGNATURE
 
 SAMPLE_DOMAIN = "sample_hub"
@@ -118,7 +117,6 @@ from homeassistant.components.diagnostics import async_redact_data
 Mutation = Callable[[Path], object]
 
 MANIFEST = "manifest.json"
-EN = "translations/en.json"
 ICONS = "icons.json"
 HACS = "../../hacs.json"  # the repository root is two levels up
 USER_STEP = ("config", "step", "user")
@@ -196,10 +194,3 @@ def write_sample_repo(root: Path) -> Path:
     }
     every(*(write(name, content) for name, content in files.items()))(integration)
     return root
-
-
-def run(check: str, repo: Path) -> Problems:
-    """Run a checker by name on the sample repository (or its integration)."""
-    if check in REPO_CHECKS:
-        return REPO_CHECKS[check](repo)
-    return INTEGRATION_CHECKS[check](repo / "custom_components" / SAMPLE_DOMAIN)

@@ -147,6 +147,11 @@ def _map(value_validator: Validator, key_rule: KeyRule | None = None) -> Validat
     return _obj({}, extra=value_validator, key_rule=key_rule)
 
 
+def _keyed(validator: Validator) -> Validator:
+    """A JSON object with translation keys and uniform values."""
+    return _map(validator, _translation_key_problem)
+
+
 def _any_of(*validators: Validator) -> Validator:
     def validate(value: Any, path: str) -> Problems:
         results = [validator(value, path) for validator in validators]
@@ -234,10 +239,7 @@ def _config_panel(value: Any, path: str) -> Problems:
 def _translation_schema() -> Validator:
     text = _text()
     no_placeholders = _text(placeholders=False)
-    states = _map(no_placeholders, _translation_key_problem)
-
-    def keyed(validator: Validator) -> Validator:
-        return _map(validator, _translation_key_problem)
+    states = _keyed(no_placeholders)
 
     def described(**more: Validator) -> Validator:
         """An object with a required name and description (and optional `more`)."""
@@ -247,10 +249,10 @@ def _translation_schema() -> Validator:
     def entity(attribute_name: Validator, **more: Validator) -> Validator:
         """An entity's (or entity component's) name, states and state attributes."""
         attribute = _obj({"name": attribute_name, "state": states})
-        fields = {"name": text, "state": states, "state_attributes": keyed(attribute)}
+        fields = {"name": text, "state": states, "state_attributes": _keyed(attribute)}
         return _obj({**fields, **more})
 
-    fields_schema = keyed(described(example=text))
+    fields_schema = _keyed(described(example=text))
     action_like = described(fields=fields_schema)
     automation_keys = _words(
         "action_type condition_type trigger_type trigger_subtype extra_fields"
@@ -264,34 +266,34 @@ def _translation_schema() -> Validator:
                 _data_entry_schema(subentry=True), _slug_or_underscore_problem
             ),
             "options": _data_entry_schema(),
-            "preview_features": keyed(
+            "preview_features": _keyed(
                 described(enable_confirmation=text, disable_confirmation=text)
             ),
             "selector": _map(
                 _obj(
                     dict.fromkeys(
-                        _words("choices options unit_of_measurement"), keyed(text)
+                        _words("choices options unit_of_measurement"), _keyed(text)
                     )
-                    | {"fields": keyed(_any_of(text, described()))}
+                    | {"fields": _keyed(_any_of(text, described()))}
                 ),
                 _slug_or_underscore_problem,
             ),
             "device_automation": _obj({key: _map(text) for key in automation_keys}),
-            "system_health": _obj({"info": keyed(text)}),
+            "system_health": _obj({"info": _keyed(text)}),
             "config_panel": _config_panel,
             "application_credentials": _obj({"description": text}),
             "issues": _map(_issue_schema()),
             "entity_component": _map(entity(text), _slug_or_underscore_problem),
-            "device": keyed(_obj({"name": text})),
+            "device": _keyed(_obj({"name": text})),
             "entity": _map(
-                keyed(entity(no_placeholders, unit_of_measurement=no_placeholders)),
+                _keyed(entity(no_placeholders, unit_of_measurement=no_placeholders)),
                 _platform_key_problem,
             ),
             "exceptions": _map(_obj({"message": text}), _slug_problem),
-            "services": keyed(
+            "services": _keyed(
                 described(
                     fields=fields_schema,
-                    sections=keyed(
+                    sections=_keyed(
                         _obj({"name": text, "description": text}, required=["name"])
                     ),
                 )
@@ -427,11 +429,11 @@ def _state_not_default(value: Any, path: str) -> Problems:
 
 
 def _icons_schema(integration_type: str) -> Validator:
-    icon_states = _map(_icon, _translation_key_problem)
+    icon_states = _keyed(_icon)
     icon_ranges = _map(_icon, _number_key_problem)
     icon_fields = {"default": _icon, "state": icon_states, "range": icon_ranges}
     attribute = _all_of(_obj(icon_fields), _state_not_default)
-    attributes = _map(attribute, _translation_key_problem)
+    attributes = _keyed(attribute)
     entry = _all_of(
         _obj(icon_fields | {"state_attributes": attributes}), _state_not_default
     )
@@ -440,15 +442,12 @@ def _icons_schema(integration_type: str) -> Validator:
         "config": data_entry,
         "options": data_entry,
         "issues": _map(_obj({"fix_flow": data_entry})),
-        "services": _map(
-            _any_of(_icon, _obj({"service": _icon, "sections": _map(_icon)})),
-            _translation_key_problem,
+        "services": _keyed(
+            _any_of(_icon, _obj({"service": _icon, "sections": _map(_icon)}))
         ),
     }
     if integration_type not in {"entity", "system"}:
-        fields["entity"] = _map(
-            _map(entry, _translation_key_problem), _platform_key_problem
-        )
+        fields["entity"] = _map(_keyed(entry), _platform_key_problem)
     if integration_type in {"entity", "helper", "system"}:
         fields["entity_component"] = _map(entry, _slug_or_underscore_problem)
     return _obj(fields)
