@@ -383,12 +383,6 @@ class Live(Loaded):
             lambda: self.coordinator.frames_received >= target, f"{count} frames"
         )
 
-    async def unload(self) -> None:
-        """Unload the entry if it is loaded."""
-        if self.entry.state is ConfigEntryState.LOADED:
-            assert await self.hass.config_entries.async_unload(self.entry.entry_id)
-        await self.hass.async_block_till_done()
-
 
 async def start_live(
     hass: HomeAssistant, sim: NezhaSimulator, token: str = PAT, **options: Any

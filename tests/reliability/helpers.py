@@ -19,12 +19,11 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.nezha.coordinator_v1 import NezhaStreamCoordinator
 from nezha_dev.simulator import NezhaSimulator
-from tests.helpers import DETAILS, SERVERS, tick, unavailable, wait_for
+from tests.helpers import DETAILS, ENTRY_TITLE, SERVERS, tick, unavailable, wait_for
 
 SCAN = timedelta(seconds=30)  # the default scan interval
-COORDINATOR = "Nezha Nezha test dashboard"  # the coordinator's name in HA's logs
-TITLE = "Nezha test dashboard"
-INTERRUPTED = f"INFO Live updates from {TITLE} interrupted (stream closed "
+COORDINATOR = f"Nezha {ENTRY_TITLE}"  # the coordinator's name in HA's logs
+INTERRUPTED = f"INFO Live updates from {ENTRY_TITLE} interrupted (stream closed "
 
 
 def wall() -> float:
@@ -61,6 +60,15 @@ class Rig:
             await settle_v1(self.hass, self.coordinator)
         else:
             await tick(self.hass, self.freezer, 1, timedelta(seconds=seconds))
+
+    async def frames(self, count: int) -> None:
+        """v1: ``count`` times, move the clock 2 s on and wait for the next frame."""
+        for _ in range(count):
+            received = self.coordinator.frames_received
+            await self.step(2)
+            await wait_for(
+                lambda f=received: self.coordinator.frames_received > f, "a frame"
+            )
 
 
 type Registry = tuple[dict[str, er.RegistryEntry], dict[str, dr.DeviceEntry]]
@@ -120,7 +128,7 @@ def ours(caplog: pytest.LogCaptureFixture, level: int = logging.INFO) -> list[st
 
 def assert_recovered(caplog: pytest.LogCaptureFixture, v1: bool) -> None:
     """Nothing loud; the data (v1: and the live updates) are back, said at INFO."""
-    back = [f"INFO Live updates from {TITLE} are back"] if v1 else []
+    back = [f"INFO Live updates from {ENTRY_TITLE} are back"] if v1 else []
     recovered = f"INFO Fetching {COORDINATOR} data recovered"
     assert sorted(ours(caplog)) == [recovered, *back]
     assert loud(caplog) == []

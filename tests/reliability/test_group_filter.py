@@ -9,13 +9,11 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from nezha_dev.simulator import NezhaSimulator
-from tests.config_flow.helpers import select_options
+from tests.config_flow.helpers import TOKENS, select_options
 from tests.helpers import (
     DETAILS,
     MONITOR,
-    PAT,
     SERVERS,
-    TOKEN,
     entity_ids,
     nezha_entry,
     paths,
@@ -25,7 +23,6 @@ from tests.helpers import (
     state,
     tick,
     unload_all,
-    wait_for,
 )
 from tests.reliability.helpers import SCAN, Rig, registry_of, reloaded, wall
 
@@ -86,7 +83,7 @@ async def test_thousand_servers_group_filter(
 ) -> None:
     """Only the group's servers get devices, pings, polls; a new group moves them."""
     started = wall()
-    token = PAT if generation == "v1" else TOKEN
+    token = TOKENS[generation]
     sim = NezhaSimulator(
         generation=generation, servers=1000, seed=1, token=token, monitors=False
     )
@@ -122,12 +119,7 @@ async def test_thousand_servers_group_filter(
             assert all(r.query == {"tag": "Production"} for r in sim.requests)
         else:
             # Frames carry all 1000 servers; the filtered ones must not leak in.
-            for _ in range(3):
-                frames = coordinator.frames_received
-                await rig.step(2)
-                await wait_for(
-                    lambda f=frames: coordinator.frames_received > f, "a frame"
-                )
+            await rig.frames(3)
             assert_only_group(hass, entry, groups["Production"])
 
         await choose_group(hass, entry, "tag:Staging")

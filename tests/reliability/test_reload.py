@@ -2,13 +2,11 @@
 
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.helpers import entity_registry as er
-import pytest
 
 from tests.helpers import entity_ids
 from tests.reliability.helpers import Rig, changes, registry_of, reloaded
 
 
-@pytest.mark.parametrize("generation", ["v0", "v1"])
 async def test_reload_keeps_registry(rig: Rig) -> None:
     """A reload keeps every registry entry (user choices, pings, v1 services)."""
     hass, entry_id = rig.hass, rig.entry.entry_id

@@ -169,7 +169,6 @@ async def loop_latencies(hass: HomeAssistant) -> dict[str, list[float]]:
     return latencies
 
 
-@pytest.mark.parametrize("generation", ["v0", "v1"])
 async def test_slow_dashboard(
     rig: Rig, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
