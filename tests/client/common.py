@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import contextlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+import json
 import logging
 import ssl
 from typing import Any
@@ -23,6 +24,7 @@ from custom_components.nezha.client import (
     Temperature,
     parse_public_note,
 )
+from custom_components.nezha.client.transport import RawResponse
 from nezha_dev.simulator import NezhaSimulator
 from nezha_dev.simulator.v0 import split_ip
 from nezha_dev.simulator.v1_render import agent_version, last_active_nanos
@@ -35,6 +37,7 @@ LIST = "/api/v1/server/list"
 DETAILS = "/api/v1/server/details"
 FROZEN_AT = "2026-08-17T04:00:07.5+00:00"  # noon on the v1 dashboard's (+08:00) clock
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+JSON = "application/json"
 
 WRONG_TOKEN = "Zz9Yy8Xx7Ww6Vv5Uu4Tt3Ss2Rr1Qq0Pp"
 
@@ -93,6 +96,15 @@ def json_app(routes: dict[str, Any]) -> web.Application:
     for path in routes:
         app.router.add_get(path, handler)
     return app
+
+
+def raw_response(
+    body: Any, status: int = 200, content_type: str = JSON, path: str = DETAILS
+) -> RawResponse:
+    """A canned answer dated 2026-01-01 UTC; ``body``: bytes as sent, else sent as JSON."""
+    text = body if isinstance(body, bytes) else json.dumps(body).encode()
+    date = datetime(2026, 1, 1, tzinfo=UTC)
+    return RawResponse(path, status, content_type, text, date)
 
 
 type Client = NezhaV0Client | NezhaV1Client

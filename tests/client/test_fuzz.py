@@ -42,7 +42,7 @@ from custom_components.nezha.client.v1_parse import (
     parse_time,
     parse_ws_frame,
 )
-from tests.client.common import CALLS, DETAILS, assert_secret_free
+from tests.client.common import CALLS, JSON, assert_secret_free, raw_response
 from tests.conftest import TOKEN, register_secret
 
 FUZZ = settings(
@@ -54,7 +54,6 @@ FUZZ = settings(
 )
 V1_FUZZ = settings(FUZZ, max_examples=150)
 V1_PAT = register_secret("nzp_" + TOKEN)
-JSON = "application/json"
 
 
 def words(text: str) -> tuple[str, ...]:
@@ -362,14 +361,6 @@ v1_statuses = st.sampled_from([200] * 6 + [401, 403, 404, 500, 502])
 v1_content_types = st.sampled_from([JSON] * 4 + ["text/html", ""])
 
 
-def raw(
-    body: bytes, status: int = 200, content_type: str = JSON, path: str = DETAILS
-) -> RawResponse:
-    """A RawResponse as the transport would build it."""
-    date = datetime(2026, 1, 1, tzinfo=UTC)
-    return RawResponse(path, status, content_type, body, date)
-
-
 def answered(body: bytes) -> example:
     """An explicit example: ``body`` as a JSON answer (HTTP 200), asked about server 1."""
     return example(status=200, content_type=JSON, body=body, server_id=1)
@@ -402,7 +393,7 @@ def fake[C: (NezhaV0Client, NezhaV1Client)](
     client = cls(None, "http://dashboard.invalid", token)  # type: ignore[arg-type]
 
     async def get(path: str, **_: Any) -> RawResponse:
-        return raw(body, status, content_type, path)
+        return raw_response(body, status, content_type, path)
 
     client._transport.get = get  # type: ignore[method-assign]
     return client
@@ -586,7 +577,7 @@ DEEP = b"[" * 100_000 + b"]" * 100_000
 def test_unreadable_body_is_response_error(body: bytes, words: str) -> None:
     """Empty, broken or too deeply nested: a response error naming the status."""
     with pytest.raises(NezhaResponseError, match=f"{words} \\(HTTP 418\\)"):
-        raw(body, status=418).json()
+        raw_response(body, status=418).json()
     client = fake(NezhaV0Client, body)
     for call in ("fleet", "list", "monitors"):
         with pytest.raises(NezhaResponseError):
@@ -596,13 +587,15 @@ def test_unreadable_body_is_response_error(body: bytes, words: str) -> None:
 def test_raw_response_reading() -> None:
     """Content types; text search despite bad encoding; big ints and Unicode."""
     types = (JSON, "text/html", "text/plain", "application/octet-stream")
-    flags = [(raw(b"", 200, t).is_json, raw(b"", 200, t).is_html) for t in types]
+    answers = [raw_response(b"", 200, t) for t in types]
+    flags = [(r.is_json, r.is_html) for r in answers]
     assert flags == [(True, False), (False, True), (False, False), (False, False)]
-    blocked = raw(b"\xff\xfe<title>Blocked \xe8\xa2\xab</title>", 200, "text/html")
+    page = b"\xff\xfe<title>Blocked \xe8\xa2\xab</title>"
+    blocked = raw_response(page, 200, "text/html")
     assert blocked.text_contains("<title>Blocked")
     assert not blocked.text_contains("ApiErrorUnauthorized")
     body = '{"n": 18446744073709551615, "name": "东京"}'.encode()
-    assert raw(body).json() == {"n": 2**64 - 1, "name": "东京"}
+    assert raw_response(body).json() == {"n": 2**64 - 1, "name": "东京"}
 
 
 def test_moderately_nested_values_are_just_wrong_types() -> None:

@@ -23,7 +23,7 @@ from custom_components.nezha.client.v1 import GROUPS_PATH, SERVERS_PATH
 from custom_components.nezha.client.v1_parse import StreamFrame
 from custom_components.nezha.client.v1_ws import WS_PATH
 from nezha_dev.simulator import Fault, NezhaSimulator
-from tests.client.common import assert_secret_free, json_app, serve, v1_sim
+from tests.client.common import assert_secret_free, json_app, serve
 from tests.helpers import PAT, until
 
 SILENCE = 0.5
@@ -56,13 +56,6 @@ class Recorder:
                 **options,
             },
         )
-
-
-@pytest.fixture
-async def sim(socket_enabled: None) -> AsyncIterator[NezhaSimulator]:
-    """A v2.3.7 dashboard streaming every 50 ms."""
-    async with v1_sim() as dash:
-        yield dash
 
 
 @pytest.fixture

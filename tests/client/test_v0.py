@@ -215,9 +215,8 @@ async def test_answers_that_are_not_the_v0_api(
 
 
 async def test_null_result_on_server_endpoints_is_empty() -> None:
-    async with serving(
-        {DETAILS: v0_body(None), LIST: v0_body(None)}, NezhaV0Client
-    ) as c:
+    routes = {DETAILS: v0_body(None), LIST: v0_body(None)}
+    async with serving(routes, NezhaV0Client) as c:
         fleet = await c.async_get_fleet()
         assert fleet.servers == {} and fleet.complete
         assert await c.async_list_servers() == []

@@ -1,6 +1,6 @@
 """The v1 client's own behaviour; scenarios both generations share: test_generations."""
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 import json
@@ -61,11 +61,12 @@ from nezha_dev.simulator.tokens import (
 from nezha_dev.simulator.v1_render import Viewer, last_active_nanos, sorted_ids
 from tests.client.common import (
     CALLS,
-    FROZEN_AT,
+    DETAILS,
     as_utc,
     assert_secret_free,
     expect,
     expected_server,
+    raw_response,
     serve,
     serving,
     stream_frames,
@@ -78,22 +79,6 @@ SHANGHAI = timezone(timedelta(hours=8))
 AUGUST, SEPTEMBER = (datetime(2026, m, 1, tzinfo=SHANGHAI) for m in (8, 9))
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
-
-
-@pytest.fixture
-async def sim(
-    socket_enabled: None, request: pytest.FixtureRequest
-) -> AsyncIterator[NezhaSimulator]:
-    """A running dashboard: v2.3.7, five servers unless ``v1_sim`` kwargs (param).
-
-    ``frozen=True`` (param) freezes it at noon of its +08:00 day.
-    """
-    kwargs = dict(getattr(request, "param", {}))
-    if kwargs.pop("frozen", False):
-        # A frozen clock freezes the loop's too: read only a stream's first frame.
-        request.getfixturevalue("freezer").move_to(FROZEN_AT)
-    async with v1_sim(**kwargs) as simulator:
-        yield simulator
 
 
 @pytest.fixture
@@ -138,20 +123,6 @@ def expected_services(sim: NezhaSimulator) -> list[ServiceStatus]:
             ServiceStatus(int(key), name, is_up, today, delay, *thirty_days(service))
         )
     return sorted(result, key=lambda s: s.id)
-
-
-def raw_response(
-    status: int = 200,
-    body: Any = None,
-    *,
-    text: bytes | None = None,
-    html: bytes | None = None,
-) -> RawResponse:
-    """A canned answer for :func:`check_envelope`; ``html`` is a text/html body."""
-    if text is None:
-        text = json.dumps(body).encode() if html is None else html
-    content_type = "application/json" if html is None else "text/html"
-    return RawResponse(SERVERS_PATH, status, content_type, text, NOW)
 
 
 def behind_proxy(sim: NezhaSimulator) -> None:
@@ -411,7 +382,7 @@ async def test_stream_handshake_errors(
             assert err.__cause__ is None and err.__context__ is None
 
 
-async def test_local_server_handshake_answers(socket_enabled: None) -> None:
+async def test_local_server_handshake_answers(session: aiohttp.ClientSession) -> None:
     """A 400 from something that does not speak WebSocket is a response error."""
 
     async def plain(request: web.Request) -> web.Response:
@@ -419,8 +390,8 @@ async def test_local_server_handshake_answers(socket_enabled: None) -> None:
 
     app = web.Application()
     app.router.add_get(WS_PATH, plain)
-    async with serve(app) as url, aiohttp.ClientSession() as http:
-        client = NezhaV1Client(http, url, PAT)
+    async with serve(app) as url:
+        client = NezhaV1Client(session, url, PAT)
         err = await expect(NezhaResponseError, client.async_connect_stream())
         assert "HTTP 400" in str(err)
 
@@ -451,31 +422,31 @@ INVALID = {"error": "ApiErrorUnauthorized: 令牌无效"}
 @pytest.mark.parametrize(
     ("raw", "error"),
     [
-        (raw_response(500, text=b""), NezhaConnectionError),
-        (raw_response(html=b"<html>"), NezhaResponseError),
-        (raw_response(403, html=b"<h1>Forbidden</h1>"), NezhaResponseError),
-        (raw_response(body=[1, 2]), NezhaResponseError),
-        (raw_response(text=b""), NezhaResponseError),
-        (raw_response(body={"success": False}), NezhaResponseError),
-        (raw_response(body={"data": []}), NezhaResponseError),
-        (raw_response(404, {"error": "404 Not Found"}), NezhaNotFoundError),
-        (raw_response(body={"error": "404 Not Found"}), NezhaResponseError),
-        (raw_response(401, {}), NezhaAuthError),
-        (raw_response(body=INVALID), NezhaAuthError),
-        (raw_response(403, {"error": SCOPELESS}), NezhaScopeError),  # scope unnamed
+        (raw_response(b"", 500), NezhaConnectionError),
+        (raw_response(b"<html>", content_type="text/html"), NezhaResponseError),
+        (raw_response(b"<h1>Forbidden</h1>", 403, "text/html"), NezhaResponseError),
+        (raw_response([1, 2]), NezhaResponseError),
+        (raw_response(b""), NezhaResponseError),
+        (raw_response({"success": False}), NezhaResponseError),
+        (raw_response({"data": []}), NezhaResponseError),
+        (raw_response({"error": "404 Not Found"}, 404), NezhaNotFoundError),
+        (raw_response({"error": "404 Not Found"}), NezhaResponseError),
+        (raw_response({}, 401), NezhaAuthError),
+        (raw_response(INVALID), NezhaAuthError),
+        (raw_response({"error": SCOPELESS}, 403), NezhaScopeError),  # scope unnamed
     ],
 )
 def test_check_envelope_errors(raw: RawResponse, error: type[NezhaError]) -> None:
     with pytest.raises(NezhaError) as caught:
         check_envelope(raw)
     assert type(caught.value) is error
-    assert caught.value.args[0].startswith(SERVERS_PATH)
+    assert caught.value.args[0].startswith(DETAILS)
     assert getattr(caught.value, "scope", None) is None
 
 
 def test_check_envelope_data() -> None:
-    assert check_envelope(raw_response(body={"success": True})) is None
-    assert check_envelope(raw_response(body={"success": True, "data": [1]})) == [1]
+    assert check_envelope(raw_response({"success": True})) is None
+    assert check_envelope(raw_response({"success": True, "data": [1]})) == [1]
 
 
 @pytest.mark.parametrize("sim", [{"servers": 0}], indirect=True)
@@ -537,7 +508,6 @@ async def test_edge_v1_c1_c4_c5_c11_values_and_the_frame(
     assert (again.state, again.last_active) == (State(), None)
     offline = fleet.servers[2]
     assert offline.last_active is None
-    assert offline.seconds_since_report(fleet.server_time) is None
     assert offline.state == expected_server(sim, 2).state != State()
     assert offline.host.platform
 
