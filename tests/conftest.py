@@ -36,10 +36,8 @@ from tests.snapshot import NormalisedSnapshotExtension
 
 
 @pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(request: pytest.FixtureRequest) -> None:
-    """Let Home Assistant load custom_components/ wherever a test starts ``hass``."""
-    if "hass" in request.fixturenames:
-        request.getfixturevalue("enable_custom_integrations")
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Let Home Assistant load integrations from custom_components/ in every test."""
 
 
 @pytest.fixture

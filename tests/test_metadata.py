@@ -6,6 +6,11 @@ from tests.metadata import CHECKS, INTEGRATION_DIR, REPO_ROOT, run
 from tests.metadata.common import _report
 
 
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations() -> None:
+    """Override the conftest fixture: metadata checks need no Home Assistant."""
+
+
 @pytest.mark.parametrize("name", CHECKS)
 def test_metadata(name: str) -> None:
     """The repository passes every hassfest, HACS and project metadata check."""

@@ -33,6 +33,11 @@ from tests.metadata.sample import (
 MQTT_IMPORT = "\nfrom homeassistant.components.mqtt import async_publish\n"
 
 
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations() -> None:
+    """Override the conftest fixture: metadata checks need no Home Assistant."""
+
+
 @pytest.fixture
 def integration(tmp_path: Path) -> Path:
     """A valid sample repository; its integration directory."""

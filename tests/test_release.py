@@ -19,6 +19,11 @@ MANIFEST = "custom_components/nezha/manifest.json"
 VERSION = json.loads((ROOT / MANIFEST).read_text())["version"]
 
 
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations() -> None:
+    """Override the conftest fixture: these tests read and write files only."""
+
+
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """A copy of what the release reads: hacs.json, CHANGELOG.md, the integration."""

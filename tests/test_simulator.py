@@ -61,6 +61,11 @@ WS_TIMEOUT = aiohttp.ClientWSTimeout(ws_receive=None, ws_close=0.2)
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations() -> None:
+    """Replace tests/conftest.py's: the simulator needs no Home Assistant."""
+
+
 @dataclass
 class Reply:
     """What a test needs from one HTTP exchange."""
@@ -227,6 +232,7 @@ async def test_list_shape_tags_ips_and_full_details(sim0: Sim) -> None:
     assert ips[3] == ("", "2001:db8:1::3", "2001:db8:1::3")  # v6 only
     assert ips[7] == ("", "2001:db8:3::4", "")  # "/v6": v4 part wins even if empty
     assert servers[5]["name"] == "东京-web-03"
+    assert "东京".encode() in reply.body  # v0 success bodies: raw UTF-8 too
     assert ids(await get(sim0, f"{LIST}?tag=Lab")) == [3, 7]  # tag = creation order
     assert await get(sim0, f"{LIST}?tag=nope") == []
     results = [await get(sim0, DETAILS) for _ in range(8)]
@@ -850,6 +856,7 @@ async def test_v1_server_list_controls_tokens_and_waf(
         "owner"
     ]  # fmt: skip
     assert gpu["note"] == "lab machine <GPU> & co"
+    assert b"lab machine \\u003cGPU\\u003e \\u0026 co" in reply.body  # Go escapes
     assert "virtualization" not in gpu["host"]  # "" omitted
     assert gpu["host"]["gpu"] == ["NVIDIA GeForce RTX 3060"]
     assert gpu["host"]["version"] == "1.14.1" and gpu["host"]["platform_version"]

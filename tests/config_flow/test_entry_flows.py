@@ -7,6 +7,7 @@ from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import CONF_API_TOKEN, CONF_URL, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -43,7 +44,7 @@ from tests.config_flow.helpers import (
     suggested,
     user_input,
 )
-from tests.helpers import PAT, keys
+from tests.helpers import PAT
 
 # The first request that carries the token.
 LIST = {"v0": LIST_PATH, "v1": "/api/v1/server"}
@@ -264,7 +265,15 @@ async def test_reconfigure_to_another_dashboard(
     """New URL and token; the entry reloads against the new dashboard, entities stay."""
     entry = init_integration
     hass.config_entries.async_update_entry(entry, title=title_for(simulator.url))
-    before = keys(hass, entry)
+    registry = er.async_get(hass)
+
+    def unique_ids() -> set[str]:
+        return {
+            e.unique_id
+            for e in er.async_entries_for_config_entry(registry, entry.entry_id)
+        }
+
+    before = unique_ids()
     async with NezhaSimulator(servers=5, token=NEW_TOKEN, seed=1) as moved:
         result = await entry.start_reconfigure_flow(hass)
         assert result["step_id"] == "reconfigure"
@@ -283,7 +292,7 @@ async def test_reconfigure_to_another_dashboard(
         assert moved.requests[0].path == PROBE_PATH
         assert anonymous_probes(moved) == 1
         assert authed(moved) == {NEW_TOKEN}
-        assert keys(hass, entry) == before
+        assert unique_ids() == before
         assert await hass.config_entries.async_unload(entry.entry_id)
 
 

@@ -15,6 +15,11 @@ PHASES: list[tuple[str, Phases]] = []
 
 
 @pytest.fixture(autouse=True)
+def auto_enable_custom_integrations() -> None:
+    """Override the package-wide fixture: e2e tests need no in-process ``hass``."""
+
+
+@pytest.fixture(autouse=True)
 def _sockets(socket_enabled: None) -> None:
     """Every e2e test talks to local processes over TCP."""
 
