@@ -29,12 +29,11 @@ from nezha_dev.simulator import NezhaSimulator
 from nezha_dev.simulator.v0 import split_ip
 from nezha_dev.simulator.v1_render import agent_version, last_active_nanos
 from tests.conftest import SECRETS, register_secret
-from tests.helpers import PAT, TOKEN
+from tests.helpers import DETAILS, PAT, TOKEN
 
 CLIENT_LOGGER = "custom_components.nezha.client.v0"
 V1_LOGGER = "custom_components.nezha.client.v1"
 LIST = "/api/v1/server/list"
-DETAILS = "/api/v1/server/details"
 FROZEN_AT = "2026-08-17T04:00:07.5+00:00"  # noon on the v1 dashboard's (+08:00) clock
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 JSON = "application/json"
@@ -84,6 +83,24 @@ async def serve(
         yield f"{'https' if ssl_context else 'http'}://127.0.0.1:{port}"
     finally:
         await runner.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def status_server(
+    status: int, location: str | None = None
+) -> AsyncIterator[tuple[str, list[str]]]:
+    """Every GET answered with ``status`` (and that Location); yields (URL, paths seen)."""
+    seen: list[str] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        seen.append(request.path_qs)
+        headers = {} if location is None else {"Location": location}
+        return web.Response(status=status, headers=headers, text="moved")
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handler)
+    async with serve(app) as url:
+        yield url, seen
 
 
 def json_app(routes: dict[str, Any]) -> web.Application:

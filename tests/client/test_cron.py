@@ -1,7 +1,5 @@
 """The v1 client's scheduled tasks against the simulator: list, run, probe the scope."""
 
-from collections.abc import AsyncIterator
-
 from aiohttp import ClientSession, web
 import pytest
 
@@ -18,20 +16,12 @@ from custom_components.nezha.client import (
 from custom_components.nezha.client.cron import CronTask, parse_cron
 from nezha_dev.simulator import Fault, NezhaSimulator
 from tests.client.common import expect, serve
-from tests.conftest import register_secret
+from tests.helpers import PAT, register_secret
 
-PAT = register_secret("nzp_Cr0nT0kenA1b2C3d4E5f6G7h8I9j0K1L2")
 READ = ("nezha:inventory:read", "nezha:service:read", "nezha:server:read")
 CRON = (*READ, "nezha:cron:read", "nezha:cron:exec")
-
-
-@pytest.fixture
-async def sim(socket_enabled: None) -> AsyncIterator[NezhaSimulator]:
-    """A v2.3.7 dashboard whose main token may list and run tasks."""
-    async with NezhaSimulator(
-        generation="v1", servers=3, token=PAT, scopes=CRON
-    ) as simulator:
-        yield simulator
+# The client conftest's dashboard (v2.3.7), whose main token may list and run tasks.
+CRON_SIM = pytest.mark.parametrize("sim", [{"scopes": CRON}], indirect=True)
 
 
 def v1(session: ClientSession, sim: NezhaSimulator, token: str) -> NezhaV1Client:
@@ -39,6 +29,7 @@ def v1(session: ClientSession, sim: NezhaSimulator, token: str) -> NezhaV1Client
     return NezhaV1Client(session, sim.url, token)
 
 
+@CRON_SIM
 async def test_list_and_trigger(session: ClientSession, sim: NezhaSimulator) -> None:
     """Tasks in id order with all fields; a run is one POST; a refusal keeps its reason."""
     client = v1(session, sim, PAT)
@@ -60,6 +51,7 @@ async def test_list_and_trigger(session: ClientSession, sim: NezhaSimulator) -> 
     assert sim.cron_runs == [backup]
 
 
+@CRON_SIM
 async def test_scope_and_failures(session: ClientSession, sim: NezhaSimulator) -> None:
     """Task 0 tells whether the token may run tasks; failures keep their types."""
     assert await v1(session, sim, PAT).async_can_trigger_crons()

@@ -3,7 +3,6 @@
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 import pytest
 
 from custom_components.nezha.client import (
@@ -18,7 +17,7 @@ from custom_components.nezha.client import (
 )
 from custom_components.nezha.client.detect import SETTING_PATH
 from nezha_dev.simulator import Fault, NezhaSimulator
-from tests.client.common import expect, json_app, serve
+from tests.client.common import expect, json_app, serve, status_server
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -120,12 +119,7 @@ async def test_transport_errors_propagate(
             async_detect_generation(session, url, request_timeout=0.2),
         )
     await expect(NezhaConnectionError, async_detect_generation(session, url))
-
-    async def moved(request: web.Request) -> web.Response:
-        raise web.HTTPFound("https://elsewhere.example/api/v1/setting")
-
-    app = web.Application()
-    app.router.add_get(SETTING_PATH, moved)
-    async with serve(app) as url:
+    elsewhere = "https://elsewhere.example/api/v1/setting"
+    async with status_server(302, elsewhere) as (url, _):
         with pytest.raises(NezhaResponseError, match="redirects"):
             await async_detect_generation(session, url)

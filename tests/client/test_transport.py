@@ -42,6 +42,7 @@ from tests.client.common import (
     expect,
     json_app,
     serve,
+    status_server,
 )
 from tests.conftest import TOKEN
 from tests.tls import tls_server
@@ -81,24 +82,6 @@ async def answering(
     app.on_response_prepare.append(set_date)
     async with serve(app) as url:
         yield url
-
-
-@contextlib.asynccontextmanager
-async def redirecting_server(
-    status: int, location: str | None
-) -> AsyncIterator[tuple[str, list[str]]]:
-    """Server A: answers every request with a redirect; yields (URL, paths seen)."""
-    seen: list[str] = []
-
-    async def handler(request: web.Request) -> web.Response:
-        seen.append(request.path_qs)
-        headers = {} if location is None else {"Location": location}
-        return web.Response(status=status, headers=headers, text="moved")
-
-    app = web.Application()
-    app.router.add_get("/{tail:.*}", handler)
-    async with serve(app) as url:
-        yield url, seen
 
 
 async def test_server_time_follows_the_dashboard_clock(
@@ -170,7 +153,7 @@ async def test_redirects_are_never_followed(
     async with NezhaSimulator(servers=2, token=TOKEN) as target:
         elsewhere = target.url
         where = location and location.format(target=elsewhere)
-        async with redirecting_server(status, where) as (url, seen):
+        async with status_server(status, where) as (url, seen):
             client = NezhaV0Client(session, url, TOKEN)
             err = await expect(NezhaRedirectError, client.async_get_fleet("Lab"))
         assert target.requests == []  # never asked, so never shown the token
@@ -292,7 +275,7 @@ async def test_no_error_or_repr_contains_the_token(
     ]:
         await collect(url, error=NezhaConnectionError, words=words)
     await collect(sim.replace("http://", "https://"), error=NezhaTLSError)
-    async with redirecting_server(302, f"{sim}{LIST}?token={TOKEN}") as (url, _):
+    async with status_server(302, f"{sim}{LIST}?token={TOKEN}") as (url, _):
         await collect(url, call=CALLS["list"])
     async with serve(json_app(V1_BODIES)) as url:
         await collect(url, call=CALLS["list"])

@@ -10,7 +10,6 @@ from typing import Any
 from unittest.mock import patch
 
 import aiohttp
-from aiohttp import web
 import pytest
 
 from custom_components.nezha.client import (
@@ -67,8 +66,8 @@ from tests.client.common import (
     expect,
     expected_server,
     raw_response,
-    serve,
     serving,
+    status_server,
     stream_frames,
     v1_sim,
 )
@@ -384,13 +383,7 @@ async def test_stream_handshake_errors(
 
 async def test_local_server_handshake_answers(session: aiohttp.ClientSession) -> None:
     """A 400 from something that does not speak WebSocket is a response error."""
-
-    async def plain(request: web.Request) -> web.Response:
-        return web.Response(status=400, text="Bad Request")
-
-    app = web.Application()
-    app.router.add_get(WS_PATH, plain)
-    async with serve(app) as url:
+    async with status_server(400) as (url, _):
         client = NezhaV1Client(session, url, PAT)
         err = await expect(NezhaResponseError, client.async_connect_stream())
         assert "HTTP 400" in str(err)
