@@ -37,6 +37,7 @@ from nezha_dev.simulator.encoding import go_json, go_time
 from nezha_dev.simulator.metrics import MAX_DELAY, PingProfile, ping_delay
 from nezha_dev.simulator.services import local_midnight
 from nezha_dev.simulator.v0 import MAX_UINT64, go_parse_uint, split_ip
+from tests.helpers import until
 
 V0_TOKEN = "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6"
 V1_TOKEN = "nzp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6"
@@ -568,10 +569,7 @@ async def test_admin_disabled_restart_and_prompt_stops() -> None:
         sim0.reset_requests()
         sim0.inject_fault(Fault.SLOW)
         pending = asyncio.ensure_future(fetch(sim0, LIST))
-        for _ in range(500):  # until the request is sleeping inside the simulator
-            if sim0.requests:
-                break
-            await asyncio.sleep(0.01)
+        await until(lambda: bool(sim0.requests), "the slow request to arrive", 5)
         started = time.monotonic()
         await sim0.stop()
         assert time.monotonic() - started < 5
@@ -744,7 +742,6 @@ async def test_envelope_setting_pages_and_exact_bearer_pats(sim1: Sim) -> None:
     page = await fetch(sim1, "/nowhere", token=None)
     assert (page.status, page.headers["Content-Type"]) == (404, HTML_CT)
     assert b'<div id="root">' in page.body
-    assert sim1.token == V1_TOKEN
     # Anything but "Bearer nzp_…" goes to JWT handling: HTTP 200, no strike.
     headers = [f"{scheme}{V1_TOKEN}" for scheme in ("", "bearer ", "Token ")]
     for header in [*headers, "Bearer eyJ.x.y", ""]:
@@ -1210,11 +1207,7 @@ async def test_ws_drop_pause_close_malformed_and_pings(sim1: Sim, stream: Open) 
     assert sim1.ws_connections == 0
     await frames(ws := await stream(), 1)
     await hang_up(ws)  # a client that goes away is noticed and forgotten
-    for _ in range(100):
-        if sim1.ws_connections == 0:
-            break
-        await asyncio.sleep(0.05)
-    assert sim1.ws_connections == 0
+    await until(lambda: sim1.ws_connections == 0, "the hang-up to be noticed", 5)
     await frames(ws := await stream(), 1)
     closing = asyncio.ensure_future(ws.close())
     done, _ = await asyncio.wait({closing}, timeout=0.6)
