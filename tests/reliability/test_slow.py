@@ -19,7 +19,7 @@ from custom_components.nezha.coordinator import NezhaCoordinator
 from custom_components.nezha.coordinator_v1 import NezhaStreamCoordinator
 from nezha_dev.simulator import Fault
 from nezha_dev.simulator.faults import Handler
-from tests.helpers import DETAILS, GROUPS, SERVERS, WS, paths, wait_for
+from tests.helpers import DETAILS, GROUPS, SERVERS, WS, entity_ids, paths, wait_for
 from tests.reliability.helpers import (
     INTERRUPTED,
     SCAN,
@@ -287,3 +287,4 @@ async def test_slow_dashboard(
     assert slow.open() == slow.open(stream=True) == []
     assert len(slow.hangs) == SLOW_POLLS + len(handshakes)
     assert rig.entry.runtime_data is coordinator
+    assert entity_ids(rig.hass, rig.entry) == rig.ids  # none gone, none added
