@@ -58,12 +58,10 @@ async def test_device_diagnostics(
     device = server_device(nz.hass, nz.entry, GPU_BOX)
     dashboard = entry_device(nz.hass, nz.entry.entry_id, nz.entry.entry_id)
     assert device is not None and dashboard is not None
-    server = await get_diagnostics_for_device(nz.hass, hass_client, nz.entry, device)
-    _assert_nothing_secret(server, nz.sim, nz.sim.url)
-    assert server == snapshot(name="server")
-    fleet = await get_diagnostics_for_device(nz.hass, hass_client, nz.entry, dashboard)
-    _assert_nothing_secret(fleet, nz.sim, nz.sim.url)
-    assert fleet == snapshot(name="dashboard")
+    for name, of in (("server", device), ("dashboard", dashboard)):
+        data = await get_diagnostics_for_device(nz.hass, hass_client, nz.entry, of)
+        _assert_nothing_secret(data, nz.sim, nz.sim.url)
+        assert data == snapshot(name=name)
 
 
 def test_redact_text() -> None:

@@ -11,10 +11,7 @@ from homeassistant.const import ATTR_DEVICE_CLASS, STATE_UNAVAILABLE, STATE_UNKN
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
-    async_fire_time_changed,
-)
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
@@ -33,6 +30,7 @@ from tests.helpers import (
     registry_entry,
     setup_frozen,
     state,
+    tick,
     v1_entry,
     wait_for,
 )
@@ -50,9 +48,7 @@ async def next_ping_round(
     """Run the side coordinator's next round, a minute on."""
     coordinator = entry.runtime_data
     previous = coordinator.side.data.services  # each round's answer is a new dict
-    freezer.tick(timedelta(seconds=61))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done()
+    await tick(hass, freezer, delta=timedelta(seconds=61), background=False)
     # The update polls REST first (the frozen stream is stale), then starts it.
     await wait_for(
         lambda: (

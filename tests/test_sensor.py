@@ -19,7 +19,7 @@ from tests.helpers import V1_ENTRY_ID, Dashboard, Harness, setup_frozen, state, 
 
 GIB = 1024**3
 # Servers of the default fleet (seed 1): see nezha_dev/simulator/catalog.py.
-HK, FRA, GPU_BOX, NAS = 1, 2, 3, 4
+HK, FRA = 1, 2
 
 pytestmark = pytest.mark.usefixtures("frozen")
 
