@@ -128,6 +128,7 @@ def test_notes_are_the_changelog_section(cli: CLI) -> None:
     code, out, _ = cli("notes", VERSION)
     assert code == 0
     assert out.strip()
+    assert not out.startswith("## ")
     assert "## [" not in out
     assert out.strip() in (ROOT / "CHANGELOG.md").read_text()
     code, _, err = cli("notes", "9.9.9")

@@ -120,6 +120,7 @@ async def test_transport_errors_propagate(
         )
     await expect(NezhaConnectionError, async_detect_generation(session, url))
     elsewhere = "https://elsewhere.example/api/v1/setting"
-    async with status_server(302, elsewhere) as (url, _):
+    async with status_server(302, elsewhere) as (url, seen):
         with pytest.raises(NezhaResponseError, match="redirects"):
             await async_detect_generation(session, url)
+    assert seen == [SETTING_PATH]

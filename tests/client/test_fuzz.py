@@ -43,7 +43,7 @@ from custom_components.nezha.client.v1_parse import (
     parse_ws_frame,
 )
 from tests.client.common import CALLS, JSON, assert_secret_free, raw_response
-from tests.helpers import PAT, TOKEN
+from tests.conftest import TOKEN, register_secret
 
 FUZZ = settings(
     max_examples=300,
@@ -53,6 +53,7 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 V1_FUZZ = settings(FUZZ, max_examples=150)
+V1_PAT = register_secret("nzp_" + TOKEN)
 
 
 def words(text: str) -> tuple[str, ...]:
@@ -388,7 +389,7 @@ def fake[C: (NezhaV0Client, NezhaV1Client)](
     cls: type[C], body: bytes = b"", status: int = 200, content_type: str = JSON
 ) -> C:
     """A client whose transport returns one canned answer for every path."""
-    token = PAT if cls is NezhaV1Client else TOKEN
+    token = V1_PAT if cls is NezhaV1Client else TOKEN
     client = cls(None, "http://dashboard.invalid", token)  # type: ignore[arg-type]
 
     async def get(path: str, **_: Any) -> RawResponse:
@@ -617,7 +618,7 @@ def test_parse_time_gives_utc_or_none(value: Any) -> None:
 
 
 @FUZZ
-@given(token=st.text(max_size=40) | st.just(PAT))
+@given(token=st.text(max_size=40) | st.just(V1_PAT))
 def test_looks_like_personal_token_never_raises(token: str) -> None:
     if looks_like_personal_token(token):
         assert len(token) == 36 and token.startswith("nzp_")

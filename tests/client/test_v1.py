@@ -383,10 +383,11 @@ async def test_stream_handshake_errors(
 
 async def test_local_server_handshake_answers(session: aiohttp.ClientSession) -> None:
     """A 400 from something that does not speak WebSocket is a response error."""
-    async with status_server(400) as (url, _):
+    async with status_server(400) as (url, seen):
         client = NezhaV1Client(session, url, PAT)
         err = await expect(NezhaResponseError, client.async_connect_stream())
         assert "HTTP 400" in str(err)
+    assert seen == [WS_PATH]
 
 
 @pytest.mark.parametrize(
