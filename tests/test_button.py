@@ -1,6 +1,6 @@
 """Task buttons of a v1/v2 entry: only with the optional scopes, one request a press."""
 
-from collections.abc import AsyncGenerator, Awaitable
+from collections.abc import Awaitable
 from unittest.mock import patch
 
 from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN, SERVICE_PRESS
@@ -17,44 +17,39 @@ from pytest_homeassistant_custom_component.common import (
 from syrupy.assertion import SnapshotAssertion
 
 from nezha_dev.simulator import Fault, NezhaSimulator
+from tests.config_flow.helpers import SCOPES, start_user_flow, submit, user_input
 from tests.helpers import (
     PAT,
     ping_round_done,
     register_secret,
     setup_frozen,
     state,
-    unload_all,
     v1_entry,
     wait_for,
 )
 
-READ = ("nezha:inventory:read", "nezha:service:read", "nezha:server:read")
-CRON = (*READ, "nezha:cron:read", "nezha:cron:exec")
+CRON = (*SCOPES, "nezha:cron:read", "nezha:cron:exec")
 CRON_LIST = "/api/v1/cron"
 PROBE = "/api/v1/cron/0/manual"
 ENTRY_ID = "01NEZHAV1BUTTONENTRY00000A"
 
 
 @pytest.fixture
-async def sim(socket_enabled: None) -> AsyncGenerator[NezhaSimulator]:
-    """A v2.3.7 dashboard with three tasks; the main token may run them."""
-    dash = NezhaSimulator(generation="v1", servers=5, seed=1, token=PAT, scopes=CRON)
-    dash.add_cron('Backup "db"', servers=[1, 2], command="backup.sh")
-    dash.add_cron("Rotate logs", servers=[3], cover=1)
-    dash.add_cron("Restart on alert", task_type=1, cover=2)
-    async with dash:
-        yield dash
+def sim(v1_sim: NezhaSimulator) -> NezhaSimulator:
+    """The v2.3.7 dashboard with three tasks; the main token may run them."""
+    v1_sim.get_token(PAT).scopes = CRON  # type: ignore[union-attr]
+    v1_sim.add_cron('Backup "db"', servers=[1, 2], command="backup.sh")
+    v1_sim.add_cron("Rotate logs", servers=[3], cover=1)
+    v1_sim.add_cron("Restart on alert", task_type=1, cover=2)
+    return v1_sim
 
 
 @pytest.fixture
-async def entry(
-    hass: HomeAssistant, sim: NezhaSimulator
-) -> AsyncGenerator[MockConfigEntry]:
+async def entry(hass: HomeAssistant, sim: NezhaSimulator) -> MockConfigEntry:
     """The entry with the main token, set up from one frame and one ping round."""
     config_entry = v1_entry(sim, entry_id=ENTRY_ID)
     await setup_frozen(hass, config_entry)
-    yield config_entry
-    await unload_all(hass)
+    return config_entry
 
 
 def buttons(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, er.RegistryEntry]:
@@ -100,7 +95,6 @@ async def test_button_snapshot(
     with patch("custom_components.nezha.PLATFORMS", [Platform.BUTTON]):
         await setup_frozen(hass, entry)
     await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
-    await unload_all(hass)
 
 
 async def test_buttons_are_disabled_by_default_and_go_with_the_scope(
@@ -116,7 +110,7 @@ async def test_buttons_are_disabled_by_default_and_go_with_the_scope(
     assert requests(sim) == [("GET", CRON_LIST), ("POST", PROBE)]
     assert sim.cron_runs == []  # the probe ran nothing
 
-    sim.get_token(PAT).scopes = READ  # type: ignore[union-attr]
+    sim.get_token(PAT).scopes = SCOPES  # type: ignore[union-attr]
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
     coordinator = entry.runtime_data
@@ -151,7 +145,7 @@ async def test_press_runs_the_task_once(
     # The scope taken away on the dashboard: refused, not a reauth.
     token = sim.get_token(PAT)
     assert token is not None
-    token.scopes = (*READ, "nezha:cron:read")
+    token.scopes = (*SCOPES, "nezha:cron:read")
     await refused(press(hass, rotate), "cron_not_allowed")
     assert len(requests(sim)) == before + 2
     assert not entry.runtime_data.auth_failed
@@ -199,7 +193,7 @@ async def test_no_buttons_without_both_scopes(
     hass: HomeAssistant, sim: NezhaSimulator, extra: str
 ) -> None:
     """No buttons without both cron scopes (cron:read: probed); not asked again."""
-    scopes = READ if extra == "none" else (*READ, f"nezha:cron:{extra}")
+    scopes = SCOPES if extra == "none" else (*SCOPES, f"nezha:cron:{extra}")
     asked = [("GET", CRON_LIST), *([("POST", PROBE)] if extra == "read" else [])]
     token = register_secret(sim.add_token(scopes=scopes))
     entry = v1_entry(sim, token, entry_id=ENTRY_ID)
@@ -213,18 +207,16 @@ async def test_no_buttons_without_both_scopes(
     assert len(requests(sim, "/api/v1/service")) == services + 1
     assert requests(sim) == asked
     assert sim.waf_strikes() == 0
-    await unload_all(hass)
 
 
 async def test_config_flow_never_asks_for_tasks(
     hass: HomeAssistant, sim: NezhaSimulator
 ) -> None:
     """The flow checks the three read scopes only, whatever else the token has."""
-    flow = hass.config_entries.flow
-    result = await flow.async_init("nezha", context={"source": "user"})
-    user_input = {"url": sim.url, "api_token": PAT, "verify_ssl": True}
-    with patch("custom_components.nezha.async_setup_entry", return_value=True):
-        result = await flow.async_configure(result["flow_id"], user_input)
+    result = await start_user_flow(hass)
+    # A mocked setup that fails: nothing to unload, only the flow's requests count.
+    with patch("custom_components.nezha.async_setup_entry", return_value=False):
+        result = await submit(hass, result, user_input(sim.url, PAT))
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert requests(sim) == []
 
@@ -249,4 +241,3 @@ async def test_task_list_failures(hass: HomeAssistant, sim: NezhaSimulator) -> N
     before = len(sim.requests)
     await coordinator.side._async_crons()
     assert len(sim.requests) == before
-    await unload_all(hass)

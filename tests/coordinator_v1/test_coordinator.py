@@ -29,6 +29,7 @@ from custom_components.nezha.coordinator_v1 import NezhaStreamCoordinator
 from custom_components.nezha.sensor_server import SERVER_SENSORS
 from nezha_dev.simulator import Fault, NezhaSimulator
 from nezha_dev.simulator.notify import AlertServer, alert_message, render
+from tests.config_flow.helpers import NEW_PAT, assert_aborted, submit
 from tests.helpers import (
     FRAME,
     GROUPS,
@@ -54,7 +55,6 @@ from tests.helpers import (
 HK, FRA, GPU_BOX, NAS, TOKYO = 1, 2, 3, 4, 5
 WEBHOOK_ID = "b2" * 32
 METRICS = ("cpu_usage", "memory_usage", "download_speed", "upload_speed", "uploaded")
-NEW_PAT = register_secret("nzp_N3wV1T0kenB2c3D4e5F6g7H8i9J0k1L2")
 
 
 @pytest.fixture
@@ -466,11 +466,8 @@ async def test_revoked_token_refused_at_handshake(
     # The user enters a new token: the entry reloads and streams again.
     sim.add_token(token=NEW_PAT)
     sim.shift_clock(4)  # past the 3 s ban of the one strike
-    flow_id = live.reauth_flows()[0]["flow_id"]
-    result = await live.hass.config_entries.flow.async_configure(
-        flow_id, {"api_token": NEW_PAT}
-    )
-    assert result["reason"] == "reauth_successful"
+    result = await submit(live.hass, live.reauth_flows()[0], {"api_token": NEW_PAT})
+    assert_aborted(result, "reauth_successful")
     await live.hass.async_block_till_done()
     assert live.entry.state is ConfigEntryState.LOADED
     await live.frames(2)
@@ -518,8 +515,7 @@ async def test_one_refused_request(
     if blocked:
         assert "WAF" in caplog.text
         # The reauth form opens with the WAF ban as its error.
-        flow_id = live.reauth_flows()[0]["flow_id"]
-        result = await live.hass.config_entries.flow.async_configure(flow_id)
+        result = await submit(live.hass, live.reauth_flows()[0])
         assert result["step_id"] == "reauth_confirm"
         assert result["errors"] == {"base": "waf_blocked"}
         await until(lambda: sim.ws_connections == 0, "the stream closed", limit=2)

@@ -180,8 +180,7 @@ async def test_side_round_stops_when_unloading_begins(hass: HomeAssistant) -> No
     answered = asyncio.Event()
     async with dashboard([record(1)], monitors(3), monitors_after=answered) as url:
         entry = v0_entry(url)
-        entry.add_to_hass(hass)
-        await hass.config_entries.async_setup(entry.entry_id)
+        await setup_integration(hass, entry, background=False)
         side = entry.runtime_data.side
         await until(lambda: side._running, "the first round's request")
 
