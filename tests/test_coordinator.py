@@ -34,6 +34,7 @@ from tests.helpers import (
 )
 
 HK, FRA, GPU_BOX, NAS, TOKYO = 1, 2, 3, 4, 5
+PRODUCTION = {HK, FRA, TOKYO}  # servers tagged "Production" in the default fleet
 
 
 pytestmark = pytest.mark.usefixtures("frozen")
@@ -57,7 +58,7 @@ def monitors(*sids: int) -> list[str]:
 
 
 async def test_group_filter(nz: Harness) -> None:
-    """A group: pings for its servers only; a server leaving it goes, back it returns."""
+    """A group: other devices go, pings for its servers only; a server back returns."""
     assert nz.devices() == {1, 2, 3, 4, 5}
     count = server_entity_count(nz.hass, nz.entry, HK)
     nz.sim.reset_requests()
@@ -66,6 +67,8 @@ async def test_group_filter(nz: Harness) -> None:
     )
     await nz.hass.config_entries.async_reload(nz.entry.entry_id)
     await nz.hass.async_block_till_done(wait_background_tasks=True)
+    assert nz.devices() == PRODUCTION
+    assert server_entity_count(nz.hass, nz.entry, GPU_BOX) == 0
     # Ping history is fetched only for the servers in the group.
     assert pinged(nz) == monitors(1, 2, 5)
     nz.sim.fleet.servers[HK].tag = "Lab"

@@ -250,6 +250,11 @@ async def test_slow_dashboard(
     assert paths(sim).count(WS) == len(handshakes)
     assert len(sim.requests) == SLOW_POLLS + len(handshakes)
     assert loud(caplog) == [logged]
+    # Said once, at any level, though six polls failed.
+    said = [
+        r.getMessage() for r in caplog.records if "did not answer" in r.getMessage()
+    ]
+    assert said == [logged.removeprefix("ERROR ")]
 
     # Answers come at once again. Whichever comes first ends it: the next poll,
     # 30 s after the last gave up (on v1 it wakes the stream from its backoff), or
