@@ -17,7 +17,13 @@ from pytest_homeassistant_custom_component.common import (
 from syrupy.assertion import SnapshotAssertion
 
 from nezha_dev.simulator import Fault, NezhaSimulator
-from tests.config_flow.helpers import SCOPES, start_user_flow, submit, user_input
+from tests.config_flow.helpers import (
+    CRON_SCOPES,
+    SCOPES,
+    start_user_flow,
+    submit,
+    user_input,
+)
 from tests.helpers import (
     PAT,
     ping_round_done,
@@ -28,7 +34,6 @@ from tests.helpers import (
     wait_for,
 )
 
-CRON = (*SCOPES, "nezha:cron:read", "nezha:cron:exec")
 CRON_LIST = "/api/v1/cron"
 PROBE = "/api/v1/cron/0/manual"
 ENTRY_ID = "01NEZHAV1BUTTONENTRY00000A"
@@ -37,7 +42,7 @@ ENTRY_ID = "01NEZHAV1BUTTONENTRY00000A"
 @pytest.fixture
 def sim(v1_sim: NezhaSimulator) -> NezhaSimulator:
     """The v2.3.7 dashboard with three tasks; the main token may run them."""
-    v1_sim.get_token(PAT).scopes = CRON  # type: ignore[union-attr]
+    v1_sim.get_token(PAT).scopes = CRON_SCOPES  # type: ignore[union-attr]
     v1_sim.add_cron('Backup "db"', servers=[1, 2], command="backup.sh")
     v1_sim.add_cron("Rotate logs", servers=[3], cover=1)
     v1_sim.add_cron("Restart on alert", task_type=1, cover=2)
@@ -151,7 +156,7 @@ async def test_press_runs_the_task_once(
     assert not entry.runtime_data.auth_failed
 
     # The dashboard unreachable for this one request.
-    token.scopes = CRON
+    token.scopes = CRON_SCOPES
     sim.inject_fault(Fault.RESET, path="/api/v1/cron/2/manual")
     await refused(press(hass, rotate), "cron_failed")
     assert len(requests(sim)) == before + 3

@@ -16,12 +16,11 @@ from custom_components.nezha.client import (
 from custom_components.nezha.client.cron import CronTask, parse_cron
 from nezha_dev.simulator import Fault, NezhaSimulator
 from tests.client.common import expect, serve
+from tests.config_flow.helpers import CRON_SCOPES, SCOPES
 from tests.helpers import PAT, register_secret
 
-READ = ("nezha:inventory:read", "nezha:service:read", "nezha:server:read")
-CRON = (*READ, "nezha:cron:read", "nezha:cron:exec")
 # The client conftest's dashboard (v2.3.7), whose main token may list and run tasks.
-CRON_SIM = pytest.mark.parametrize("sim", [{"scopes": CRON}], indirect=True)
+CRON_SIM = pytest.mark.parametrize("sim", [{"scopes": CRON_SCOPES}], indirect=True)
 
 
 def v1(session: ClientSession, sim: NezhaSimulator, token: str) -> NezhaV1Client:
@@ -55,7 +54,7 @@ async def test_list_and_trigger(session: ClientSession, sim: NezhaSimulator) -> 
 async def test_scope_and_failures(session: ClientSession, sim: NezhaSimulator) -> None:
     """Task 0 tells whether the token may run tasks; failures keep their types."""
     assert await v1(session, sim, PAT).async_can_trigger_crons()
-    reader = sim.add_token(scopes=(*READ, "nezha:cron:read"))
+    reader = sim.add_token(scopes=(*SCOPES, "nezha:cron:read"))
     client = v1(session, sim, reader)
     assert not await client.async_can_trigger_crons()
     await expect(NezhaScopeError, client.async_trigger_cron(1))

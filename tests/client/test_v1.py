@@ -60,7 +60,6 @@ from nezha_dev.simulator.tokens import (
 from nezha_dev.simulator.v1_render import Viewer, last_active_nanos, sorted_ids
 from tests.client.common import (
     CALLS,
-    DETAILS,
     as_utc,
     assert_secret_free,
     expect,
@@ -434,7 +433,7 @@ def test_check_envelope_errors(raw: RawResponse, error: type[NezhaError]) -> Non
     with pytest.raises(NezhaError) as caught:
         check_envelope(raw)
     assert type(caught.value) is error
-    assert caught.value.args[0].startswith(DETAILS)
+    assert caught.value.args[0].startswith(raw.path)
     assert getattr(caught.value, "scope", None) is None
 
 

@@ -22,6 +22,7 @@ UNKNOWN_PAT = register_secret("nzp_Unkn0wnT0kenUnkn0wnT0kenUnkn0wnX")
 LIST_PATH = "/api/v1/server/list"
 PROBE_PATH = "/api/v1/setting"  # the anonymous generation probe of every validation
 SCOPES = ("nezha:inventory:read", "nezha:service:read", "nezha:server:read")
+CRON_SCOPES = (*SCOPES, "nezha:cron:read", "nezha:cron:exec")  # tasks: list and run
 # What every form shows: the example URL, the scopes a v1 token needs, and the
 # optional ones that only the task buttons need (never checked by the flow).
 PLACEHOLDERS = {
